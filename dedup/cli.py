@@ -1,0 +1,252 @@
+"""The command line: `dedup scan` and `dedup clean`.  The only module that imports click.
+
+Exit codes: 0 done; 1 reserved for `check` finding duplicates; 2 usage, input or
+output error, with a message naming the file (and line, for JSONL).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dedup import __version__, pipeline
+from dedup.config import UNITS, Config, MinHashConfig, SegmentConfig
+from dedup.errors import DedupError
+from dedup.io.writers import write_text
+from dedup.model import Result
+from dedup.report import RENDERERS, build_report
+
+F = TypeVar("F", bound=Callable[..., Any])
+_M = MinHashConfig()
+_S = SegmentConfig()
+
+
+class UserError(click.ClickException):
+    """A DedupError shown to the user; exit code 2."""
+
+    exit_code = 2
+
+
+def corpus_options(command: F) -> F:
+    """The options every command that reads a corpus shares, one per Config field."""
+    options = [
+        click.argument("paths", nargs=-1, required=True, metavar="PATH..."),
+        click.option(
+            "--unit",
+            type=click.Choice(UNITS),
+            default=None,
+            help="Unit to deduplicate; 'all' (default) works top down: "
+            "document, section, paragraph, sentence.",
+        ),
+        click.option(
+            "--threshold",
+            type=click.FloatRange(0, 1, min_open=True),
+            default=None,
+            help=f"Jaccard (and containment) a duplicate must reach. [default: {_M.threshold}]",
+        ),
+        click.option(
+            "--num-perm",
+            type=click.IntRange(2),
+            default=None,
+            help=f"MinHash permutations. [default: {_M.num_perm}]",
+        ),
+        click.option("--seed", type=int, default=None, help=f"MinHash seed. [default: {_M.seed}]"),
+        click.option(
+            "--shingle-size",
+            type=click.IntRange(1),
+            default=None,
+            help=f"Words per shingle. [default: {_M.shingle_size}]",
+        ),
+        click.option(
+            "--char-shingle-size",
+            type=click.IntRange(1),
+            default=None,
+            help=f"Characters per shingle for short units. [default: {_M.char_shingle_size}]",
+        ),
+        click.option(
+            "--char-below",
+            type=click.IntRange(1),
+            default=None,
+            help="Units with fewer words are compared by character shingles. "
+            f"[default: {_M.char_below}]",
+        ),
+        click.option(
+            "--min-chars",
+            type=click.IntRange(1),
+            default=None,
+            help=f"Shorter units (normalized) are never duplicates. [default: {_M.min_chars}]",
+        ),
+        click.option(
+            "--recall",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=None,
+            help=f"LSH candidate probability for a pair at the threshold. [default: {_M.recall}]",
+        ),
+        click.option(
+            "--keep",
+            type=click.Choice(["first", "longest"]),
+            default=None,
+            help="Which member of a cluster survives. [default: first]",
+        ),
+        click.option(
+            "--fold-accents", is_flag=True, default=None, help="Compare 'é' and 'e' as equal."
+        ),
+        click.option(
+            "--heading-max-words",
+            type=click.IntRange(1),
+            default=None,
+            help=f"Longest line taken as a plain-text heading. [default: {_S.heading_max_words}]",
+        ),
+        click.option(
+            "--include",
+            multiple=True,
+            metavar="GLOB",
+            help="Files to read in folders (repeatable). [default: *.txt *.md *.jsonl]",
+        ),
+        click.option(
+            "--exclude",
+            multiple=True,
+            metavar="GLOB",
+            help="Files to skip in folders (repeatable).",
+        ),
+        click.option(
+            "--text-field", default=None, help="JSONL field holding the text. [default: text]"
+        ),
+        click.option("--id-field", default=None, help="JSONL field holding the id. [default: id]"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _config(overrides: dict[str, Any]) -> Config:
+    for name in ("include", "exclude"):
+        overrides[name] = tuple(overrides[name]) or None
+    try:
+        return Config().with_overrides(overrides)
+    except DedupError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _summary(result: Result) -> str:
+    report = build_report(result)["stats"]
+    share = 100 * report["chars_removed"] / report["chars_in"] if report["chars_in"] else 0.0
+    return (
+        f"dedup: {report['documents']} documents, {report['units']} units: "
+        f"{report['duplicate_units']} duplicates in {report['clusters']} clusters, "
+        f"{report['chars_removed']} of {report['chars_in']} characters removed ({share:.1f} %)"
+    )
+
+
+def _emit_report(result: Result, fmt: str, report: Path | None) -> None:
+    text = RENDERERS[fmt](build_report(result))
+    if report is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            write_text(report, text)
+        except DedupError as exc:
+            raise UserError(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dedup")
+def main() -> None:
+    """Find and remove duplicate and near-duplicate text.
+
+    \b
+    Examples:
+      dedup scan corpus/ --report report.json
+      dedup clean corpus/ --out cleaned/ --report report.md --format markdown
+      cat docs.jsonl | dedup clean - --out - > cleaned.jsonl
+    """
+
+
+@main.command()
+@corpus_options
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report here instead of to standard output.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(RENDERERS)),
+    default="json",
+    show_default=True,
+    help="Report format.",
+)
+def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any) -> None:
+    """Find duplicates and write the report; never writes anything else.
+
+    PATH is a text file, a folder, a JSONL file, or - for JSONL on standard input.
+
+    \b
+    Examples:
+      dedup scan pages/
+      dedup scan pages/ --unit paragraph --threshold 0.9 --format markdown
+      dedup scan data.jsonl --text-field body --report report.json
+    """
+    config = _config(overrides)
+    try:
+        result = pipeline.run(paths, config)
+    except DedupError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(_summary(result), err=True)
+    _emit_report(result, fmt, report)
+
+
+@main.command()
+@corpus_options
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="DIR|-",
+    help="Folder for the cleaned documents (same relative paths), or - for JSONL on stdout.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the report here.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(RENDERERS)),
+    default="json",
+    show_default=True,
+    help="Report format.",
+)
+def clean(
+    paths: tuple[str, ...], out: str, report: Path | None, fmt: str, **overrides: Any
+) -> None:
+    """Write the corpus with every duplicate unit removed, the first occurrence kept.
+
+    Every other character is kept exactly.  Inputs are never modified; the
+    output folder may not lie inside an input folder.
+
+    \b
+    Examples:
+      dedup clean pages/ --out cleaned/ --report report.json
+      dedup clean data.jsonl --out cleaned/          # writes cleaned/data.jsonl
+      cat data.jsonl | dedup clean - --out - > cleaned.jsonl
+    """
+    config = _config(overrides)
+    try:
+        if out == "-":
+            result = pipeline.run(paths, config, stream=sys.stdout)
+        else:
+            result = pipeline.run(paths, config, out=Path(out))
+    except DedupError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(_summary(result), err=True)
+    if report is not None:
+        _emit_report(result, fmt, report)

@@ -1,0 +1,31 @@
+"""Errors raised by dedup; every one of them is a user-facing message.
+
+DedupError                  base class; the CLI turns it into exit code 2
+├── InputError              an input cannot be read or parsed (names the file, and line)
+├── OutputError             an output cannot be written, or would overwrite an input
+└── ConfigError             an option or configuration value is invalid
+"""
+
+from __future__ import annotations
+
+
+class DedupError(Exception):
+    """Base class of every error dedup raises on purpose."""
+
+
+class InputError(DedupError):
+    """An input file, folder or JSONL record cannot be read."""
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class OutputError(DedupError):
+    """An output cannot be written where it was asked for."""
+
+
+class ConfigError(DedupError):
+    """An option or configuration value is invalid."""

@@ -1,0 +1,130 @@
+"""Candidate search and verification: signatures in, verified pair evidence out.
+
+Candidates come from a MinHash LSH band index (b bands of r rows, the same
+banding as datasketch's `MinHashLSH`), tuned for recall: (b, r) is chosen so a
+pair at exactly the threshold becomes a candidate with probability >= `recall`.
+An LSH hit is only a candidate; `verify` computes the exact Jaccard and both
+containments of the two shingle sets before anything is called a duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.fingerprint import U32, U64, kgram_hashes
+from dedup.model import Evidence, Relation
+
+_BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass(frozen=True, slots=True)
+class LshParams:
+    bands: int
+    rows: int
+
+    def probability(self, similarity: float) -> float:
+        """Probability that a pair of this Jaccard similarity becomes a candidate."""
+        return float(1.0 - (1.0 - similarity**self.rows) ** self.bands)
+
+
+def lsh_params(threshold: float, num_perm: int, recall: float) -> LshParams:
+    """The most selective banding (largest r, then as many bands as fit) meeting `recall`.
+
+    >>> lsh_params(0.8, 128, 0.99)
+    LshParams(bands=21, rows=6)
+    """
+    best = LshParams(num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        params = LshParams(num_perm // rows, rows)
+        if params.probability(threshold) >= recall:
+            best = params
+    return best
+
+
+def band_keys(sigs: U32, params: LshParams) -> U64:
+    """One 64-bit key per (unit, band): shape (len(sigs), bands)."""
+    n = len(sigs)
+    keys = np.empty((n, params.bands), dtype=np.uint64)
+    for band in range(params.bands):
+        acc = np.full(n, band + 1, dtype=np.uint64)
+        for col in range(band * params.rows, (band + 1) * params.rows):
+            acc = (acc ^ sigs[:, col].astype(np.uint64)) * _BAND_MULT
+        keys[:, band] = acc ^ (acc >> np.uint64(29))
+    return keys
+
+
+def candidate_pairs(sigs: U32, params: LshParams) -> npt.NDArray[np.int64]:
+    """Sorted distinct pairs (i, j), i < j, of rows sharing at least one band key."""
+    if len(sigs) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    keys = band_keys(sigs, params)
+    found: list[npt.NDArray[np.int64]] = []
+    for band in range(params.bands):
+        column = keys[:, band]
+        order = np.argsort(column, kind="stable")
+        ordered = column[order]
+        boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        starts = np.concatenate(([0], boundaries))
+        stops = np.concatenate((boundaries, [len(ordered)]))
+        for lo, hi in zip(starts[stops - starts > 1], stops[stops - starts > 1], strict=True):
+            members = np.sort(order[lo:hi])
+            i, j = np.triu_indices(len(members), k=1)
+            found.append(np.stack((members[i], members[j]), axis=1))
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(found).astype(np.int64), axis=0)
+
+
+def verify(survivor: U32, member: U32, threshold: float, same_text: bool) -> Evidence:
+    """Exact Jaccard and containments of two sorted shingle-hash sets, and their relation.
+
+    `same_text` is True when the normalized texts are identical (relation `exact`).
+    The relation is `near` at Jaccard >= threshold, `contained` when the member's
+    shingles lie in the survivor, `overlap` when the survivor's lie in the member.
+    """
+    inter = len(np.intersect1d(survivor, member, assume_unique=True))
+    union = len(survivor) + len(member) - inter
+    jaccard = inter / union if union else 1.0
+    contained = inter / len(member) if len(member) else 0.0
+    covers = inter / len(survivor) if len(survivor) else 0.0
+    relation: Relation | None
+    if same_text:
+        relation = "exact"
+    elif jaccard >= threshold:
+        relation = "near"
+    elif contained >= threshold:
+        relation = "contained"
+    elif covers >= threshold:
+        relation = "overlap"
+    else:
+        relation = None
+    return Evidence(round(jaccard, 6), round(contained, 6), round(covers, 6), relation)
+
+
+def covered(children: list[str], survivor: str, k: int, threshold: float) -> list[bool]:
+    """Which children (normalized texts) of a near-duplicate unit its survivor really repeats.
+
+    A child counts as repeated when its spaceless text occurs in the survivor's,
+    or when at least `threshold` of its character k-grams occur there; the rest
+    is text the survivor lacks, and is kept.
+    """
+    compact = survivor.replace(" ", "")
+    grams = _char_grams(compact, k)
+    out = []
+    for child in children:
+        text = child.replace(" ", "")
+        if text in compact:
+            out.append(True)
+            continue
+        mine = _char_grams(text, k)
+        inter = len(np.intersect1d(mine, grams, assume_unique=True))
+        out.append(bool(len(mine)) and inter / len(mine) >= threshold)
+    return out
+
+
+def _char_grams(compact: str, k: int) -> U32:
+    atoms = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32)
+    return kgram_hashes(atoms, k, 0)

@@ -1,0 +1,211 @@
+"""Reading: input paths in, a `Corpus` that streams `Document`s (and can re-read one) out.
+
+Inputs are text files (.txt, .md, any other name given directly), folders
+(recursive, sorted, filtered by --include/--exclude globs), JSONL files (one
+`{"id": ..., "text": ...}` object per line) and `-` for JSONL on stdin, which is
+spooled to a temporary file so that later passes can read it again.  A file's
+document id is its path relative to the folder given, or its name when given
+directly; a JSONL document's id is its id field (`<file>:<line>` without one).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+from dedup.config import InputConfig
+from dedup.errors import InputError
+from dedup.model import Document, Source
+
+STDIN = "-"
+_BOM = "\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """One file to read: its path, the id (or id prefix) of its documents, and its kind."""
+
+    path: Path
+    name: str  # document id for a text file; relative output name for a JSONL file
+    jsonl: bool
+    label: str  # how messages name it ("<stdin>" for standard input)
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def _matches(rel: str, patterns: Sequence[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(rel, p) for p in patterns)
+
+
+def list_inputs(
+    paths: Sequence[str], config: InputConfig, stdin: Path | None = None
+) -> list[InputFile]:
+    """Expand the paths given into the files to read, in a stable order."""
+    files: list[InputFile] = []
+    for given in paths:
+        if given == STDIN:
+            if stdin is None:
+                raise InputError("<stdin>", "standard input can only be read once")
+            files.append(InputFile(stdin, "stdin.jsonl", True, "<stdin>"))
+            continue
+        path = Path(given)
+        if path.is_dir():
+            for found in _walk(path):
+                rel = found.relative_to(path).as_posix()
+                if _matches(rel, config.include) and not _matches(rel, config.exclude):
+                    files.append(InputFile(found, rel, _is_jsonl(found), str(found)))
+        elif path.is_file():
+            files.append(InputFile(path, path.name, _is_jsonl(path), str(path)))
+        elif path.exists():
+            raise InputError(given, "not a regular file or folder")
+        else:
+            raise InputError(given, "no such file or folder")
+    return files
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Every regular file below `root`, sorted by relative path.
+
+    Symlinked folders are not followed.
+    """
+    found: list[Path] = []
+
+    def fail(error: OSError) -> None:
+        raise InputError(str(error.filename or root), f"cannot read folder: {error.strerror}")
+
+    for folder, dirs, names in os.walk(root, onerror=fail):
+        dirs.sort()
+        for name in names:
+            candidate = Path(folder, name)
+            if candidate.is_file():
+                found.append(candidate)
+    yield from sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def decode(data: bytes, label: str, line: int | None = None) -> tuple[str, bool]:
+    """Decode UTF-8, returning the text without its BOM and whether there was one."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(label, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line) from exc
+    if text.startswith(_BOM):
+        return text[1:], True
+    return text, False
+
+
+class Corpus:
+    """The documents of a run, readable as many times as the stages need.
+
+    Use as a context manager: standard input is spooled to a temporary file that
+    lives until the block ends.
+    """
+
+    def __init__(self, paths: Sequence[str], config: InputConfig) -> None:
+        self.paths = list(paths)
+        self.config = config
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.files: list[InputFile] = []
+
+    def __enter__(self) -> Corpus:
+        stdin: Path | None = None
+        if self.paths.count(STDIN) > 1:
+            raise InputError("<stdin>", "'-' given more than once")
+        if STDIN in self.paths:
+            self._tmp = tempfile.TemporaryDirectory(prefix="dedup-")
+            stdin = Path(self._tmp.name, "stdin.jsonl")
+            with stdin.open("wb") as spool:
+                shutil.copyfileobj(sys.stdin.buffer, spool)
+        self.files = list_inputs(self.paths, self.config, stdin)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __iter__(self) -> Iterator[Document]:
+        """Every document once, in corpus order; fails on a repeated document id."""
+        seen: set[str] = set()
+        for file in self.files:
+            for doc in self._read(file):
+                if doc.doc_id in seen:
+                    raise InputError(
+                        file.label, f"duplicate document id {doc.doc_id!r}", doc.source.line or None
+                    )
+                seen.add(doc.doc_id)
+                yield doc
+
+    def load(self, sources: Iterable[Source]) -> Iterator[Document]:
+        """Read the documents at these sources again, in the order given."""
+        labels = {str(f.path): f for f in self.files}
+        for source in sources:
+            file = labels[source.path]
+            if not file.jsonl:
+                yield self._text_document(file)
+                continue
+            with file.path.open("rb") as handle:
+                handle.seek(source.offset)
+                yield self._record(file, handle.readline(), source.line, source.offset)
+
+    def _read(self, file: InputFile) -> Iterator[Document]:
+        if not file.jsonl:
+            yield self._text_document(file)
+            return
+        try:
+            handle: BinaryIO = file.path.open("rb")
+        except OSError as exc:
+            raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
+        with handle:
+            offset = 0
+            for number, raw in enumerate(handle, start=1):
+                if raw.strip():
+                    yield self._record(file, raw, number, offset)
+                offset += len(raw)
+
+    def _text_document(self, file: InputFile) -> Document:
+        try:
+            data = file.path.read_bytes()
+        except OSError as exc:
+            raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
+        text, bom = decode(data, file.label)
+        return Document(file.name, text, Source(str(file.path)), None, bom)
+
+    def _record(self, file: InputFile, raw: bytes, number: int, offset: int) -> Document:
+        line, _ = decode(raw, file.label, number)
+        try:
+            record: Any = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                file.label, f"invalid JSON: {exc.msg} (column {exc.colno})", number
+            ) from exc
+        if not isinstance(record, dict):
+            raise InputError(file.label, "a JSONL line must be an object", number)
+        text_field, id_field = self.config.text_field, self.config.id_field
+        if text_field not in record:
+            raise InputError(file.label, f"no {text_field!r} field", number)
+        text = record[text_field]
+        if not isinstance(text, str):
+            raise InputError(
+                file.label, f"field {text_field!r} is {type(text).__name__}, not a string", number
+            )
+        doc_id = record.get(id_field)
+        if doc_id is None:
+            doc_id = f"{file.name}:{number}"
+        elif not isinstance(doc_id, str | int):
+            raise InputError(
+                file.label, f"field {id_field!r} must be a string or an integer", number
+            )
+        return Document(str(doc_id), text, Source(str(file.path), number, offset), record)

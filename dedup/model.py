@@ -1,0 +1,109 @@
+"""The values that flow between stages: documents, segments, clusters and the run result.
+
+Segments carry offsets into the raw document text; nothing here holds normalized text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Level = Literal["document", "section", "paragraph", "sentence"]
+#: Units from the largest to the smallest; `--unit all` works through them in this order.
+LEVELS: tuple[Level, ...] = ("document", "section", "paragraph", "sentence")
+
+Relation = Literal["exact", "near", "contained", "overlap"]
+#: Relations that make a unit a removable duplicate of its survivor.
+REMOVING: frozenset[str] = frozenset({"exact", "near", "contained"})
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a document can be read again: a whole file, or one line of a JSONL file."""
+
+    path: str
+    line: int = 0  # 1-based JSONL line, 0 for a whole file
+    offset: int = 0  # byte offset of that line
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One input document.  `record` is the full JSONL object (None for plain files)."""
+
+    doc_id: str
+    text: str
+    source: Source
+    record: dict[str, Any] | None = None
+    bom: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentKey:
+    doc_id: str
+    level: Level
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A unit of text: `doc.text[start:end] == text`, lines 1-based and inclusive."""
+
+    doc_id: str
+    level: Level
+    index: int
+    start: int
+    end: int
+    line: int
+    end_line: int
+    text: str
+
+    @property
+    def key(self) -> SegmentKey:
+        return SegmentKey(self.doc_id, self.level, self.index)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What exact verification found for a (survivor, member) pair."""
+
+    jaccard: float
+    containment: float  # share of the member's shingles found in the survivor
+    containment_survivor: float  # share of the survivor's shingles found in the member
+    relation: Relation | None  # None: verified, but not similar enough to be a duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A unit verified against a survivor: removed unless its relation is `overlap`."""
+
+    segment: Segment
+    evidence: Evidence
+    removed: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    cluster_id: str
+    level: Level
+    survivor: Segment
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DocStats:
+    doc_id: str
+    chars: int
+    units: int
+    duplicate_units: int
+    chars_removed: int
+    removed: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """Everything a run found: per-document figures and the clusters."""
+
+    options: dict[str, Any]
+    documents: tuple[DocStats, ...]
+    clusters: tuple[Cluster, ...]
+    lsh: dict[str, Any] = field(default_factory=dict)

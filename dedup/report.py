@@ -1,0 +1,171 @@
+"""Reports: a Result in, the JSON report (schema version 1) and a Markdown summary out.
+
+The JSON report is the machine contract: stable field names, lists in corpus
+order, no timestamps, so two runs give identical bytes.  The Markdown summary
+is for people; every piece of corpus text in it is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from dedup import __version__
+from dedup.model import REMOVING, Result, Segment
+
+REPORT_VERSION = 1
+_EXCERPT = 80
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+Report = dict[str, Any]
+
+
+def _unit(segment: Segment) -> dict[str, Any]:
+    return {
+        "doc": segment.doc_id,
+        "unit": segment.level,
+        "index": segment.index,
+        "start": segment.start,
+        "end": segment.end,
+        "line": segment.line,
+        "end_line": segment.end_line,
+        "text": segment.text,
+    }
+
+
+def build_report(result: Result) -> Report:
+    """The JSON-ready report of a run."""
+    clusters = []
+    for cluster in result.clusters:
+        duplicates = []
+        for member in cluster.members:
+            entry = _unit(member.segment)
+            entry.update(
+                jaccard=member.evidence.jaccard,
+                containment=member.evidence.containment,
+                containment_survivor=member.evidence.containment_survivor,
+                relation=member.evidence.relation,
+                removed=[[s, e] for s, e in member.removed],
+                removed_chars=sum(e - s for s, e in member.removed),
+            )
+            duplicates.append(entry)
+        clusters.append(
+            {
+                "id": cluster.cluster_id,
+                "unit": cluster.level,
+                "survivor": _unit(cluster.survivor),
+                "duplicates": duplicates,
+            }
+        )
+    docs = result.documents
+    return {
+        "dedup_report": REPORT_VERSION,
+        "tool": {"name": "dedup", "version": __version__},
+        "options": result.options,
+        "stats": {
+            "documents": len(docs),
+            "units": sum(d.units for d in docs),
+            "duplicate_units": sum(d.duplicate_units for d in docs),
+            "clusters": sum(
+                1
+                for c in result.clusters
+                if any(m.evidence.relation in REMOVING for m in c.members)
+            ),
+            "chars_in": sum(d.chars for d in docs),
+            "chars_removed": sum(d.chars_removed for d in docs),
+        },
+        "lsh": result.lsh,
+        "documents": [
+            {
+                "doc": d.doc_id,
+                "units": d.units,
+                "duplicate_units": d.duplicate_units,
+                "chars_in": d.chars,
+                "chars_removed": d.chars_removed,
+            }
+            for d in docs
+        ],
+        "clusters": clusters,
+    }
+
+
+def render_json(report: Report) -> str:
+    """The report as JSON text, byte-identical for identical runs."""
+    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+
+
+def md_escape(text: str) -> str:
+    """Corpus text made inert in Markdown: one line, every ASCII punctuation escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    return md_escape(flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1] + "…")
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "0.0 %"
+
+
+def _lines(unit: dict[str, Any]) -> str:
+    a, b = unit["line"], unit["end_line"]
+    return f"{a}" if a == b else f"{a}–{b}"
+
+
+def render_markdown(report: Report) -> str:
+    """A Markdown summary: totals, a table per document, every cluster with excerpts."""
+    stats = report["stats"]
+    opts = report["options"]
+    out = [
+        "# dedup report",
+        "",
+        f"dedup {report['tool']['version']}: unit {opts.get('unit')}, "
+        f"threshold {opts.get('threshold')}, {opts.get('num_perm')} permutations, "
+        f"keep {opts.get('keep')}.",
+        "",
+        "| total | value |",
+        "| --- | ---: |",
+        f"| documents | {stats['documents']} |",
+        f"| units | {stats['units']} |",
+        f"| duplicate units | {stats['duplicate_units']} |",
+        f"| clusters | {stats['clusters']} |",
+        f"| characters in | {stats['chars_in']} |",
+        f"| characters removed | {stats['chars_removed']} "
+        f"({_share(stats['chars_removed'], stats['chars_in'])}) |",
+        "",
+        "## Documents",
+        "",
+        "| document | units | duplicates | characters | removed | share |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for d in report["documents"]:
+        out.append(
+            f"| {md_escape(d['doc'])} | {d['units']} | {d['duplicate_units']} | {d['chars_in']} | "
+            f"{d['chars_removed']} | {_share(d['chars_removed'], d['chars_in'])} |"
+        )
+    out += ["", "## Clusters", ""]
+    if not report["clusters"]:
+        out += ["No duplicates found.", ""]
+    for cluster in report["clusters"]:
+        s = cluster["survivor"]
+        out += [
+            f"### {cluster['id']}: {cluster['unit']}, {len(cluster['duplicates'])} duplicate(s)",
+            "",
+            f"Kept: {md_escape(s['doc'])}, line {_lines(s)}: {_excerpt(s['text'])}",
+            "",
+            "| duplicate | line | relation | jaccard | containment | removed | excerpt |",
+            "| --- | ---: | --- | ---: | ---: | ---: | --- |",
+        ]
+        for d in cluster["duplicates"]:
+            out.append(
+                f"| {md_escape(d['doc'])} | {_lines(d)} | {d['relation']} | {d['jaccard']:.3f} | "
+                f"{d['containment']:.3f} | {d['removed_chars']} | {_excerpt(d['text'])} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {"json": render_json, "markdown": render_markdown}

@@ -1,0 +1,196 @@
+"""Segmentation: a document's raw text in, nested unit spans out.
+
+document > section (a heading and the paragraphs under it) > paragraph > sentence.
+Every span is half-open into the raw text and trimmed of surrounding whitespace,
+so `text[start:end]` is the unit and everything between units is whitespace.
+
+Paragraphs are blocks separated by blank lines, split further where a line break
+is a real break rather than a wrap: in a document whose lines are hard-wrapped
+at a common width, a break is a wrap when the next word would not have fit on
+the line; in a document written one paragraph per line (scraped web text),
+every line is a paragraph.  Markdown headings, list items, quotes and fences
+always start a paragraph.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+
+from dedup.config import SegmentConfig
+from dedup.model import Document, Level, Segment
+
+Span = tuple[int, int]
+
+_DEFAULT = SegmentConfig()
+_MARKDOWN_BLOCK = re.compile(r"\s{0,3}(?:#{1,6}\s|[-*+]\s|\d{1,9}[.)]\s|>|```|~~~|\|)")
+_MARKDOWN_HEADING = re.compile(r"\s{0,3}#{1,6}\s")
+_NOT_HEADING_END = ".,;:…"
+# A sentence ends at . ! ? or … (with closing quotes or brackets) before white space,
+# unless the next word starts in lower case or the dot closes an initial ("M. Musk").
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(\s+)")
+_INITIAL = re.compile(r"(?:^|\s)\w\.$")
+
+
+class LineIndex:
+    """Map character offsets to 1-based line numbers."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
+
+def _lines(text: str) -> list[Span]:
+    """(start, end) of every line, without its line break."""
+    out: list[Span] = []
+    pos = 0
+    for raw in text.split("\n"):
+        end = pos + len(raw)
+        out.append((pos, end - 1 if raw.endswith("\r") else end))
+        pos = end + 1
+    return out
+
+
+def _wrap_width(text: str, blocks: Sequence[Sequence[Span]]) -> int | None:
+    """The width a hard-wrapped document is wrapped at, or None if it is not wrapped."""
+    widths = sorted(e - s for block in blocks for s, e in block[:-1])
+    if len(widths) < 3:
+        return None
+    width = widths[min(len(widths) - 1, int(len(widths) * 0.9))]
+    full = sum(1 for w in widths if w >= 0.7 * width)
+    return width if full >= 0.7 * len(widths) else None
+
+
+def paragraphs(text: str) -> list[Span]:
+    """Spans of the paragraphs of `text`, in order."""
+    blocks: list[list[Span]] = [[]]
+    for start, end in _lines(text):
+        if text[start:end].strip():
+            blocks[-1].append((start, end))
+        elif blocks[-1]:
+            blocks.append([])
+    blocks = [b for b in blocks if b]
+    width = _wrap_width(text, blocks)
+    out: list[Span] = []
+    for block in blocks:
+        first = block[0][0]
+        for (start, end), (next_start, next_end) in itertools.pairwise(block):
+            following = text[next_start:next_end]
+            if (
+                width is None
+                or _MARKDOWN_BLOCK.match(following)
+                or _MARKDOWN_HEADING.match(text[start:end])
+            ):
+                hard = True
+            else:
+                word = following.split(None, 1)[0]
+                hard = len(text[start:end].rstrip()) + 1 + len(word) <= width
+            if hard:
+                out.append(_trim(text, first, end))
+                first = next_start
+        out.append(_trim(text, first, block[-1][1]))
+    return out
+
+
+def _trim(text: str, start: int, end: int) -> Span:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def is_heading(text: str, config: SegmentConfig = _DEFAULT) -> bool:
+    """True for a Markdown heading, or a short single line without final punctuation."""
+    if "\n" in text:
+        return False
+    if _MARKDOWN_HEADING.match(text):
+        return True
+    words = text.split()
+    return (
+        0 < len(words) <= config.heading_max_words
+        and text.rstrip()[-1] not in _NOT_HEADING_END
+        and any(c.isalpha() for c in text)
+    )
+
+
+def sections(text: str, paras: Sequence[Span], config: SegmentConfig = _DEFAULT) -> list[Span]:
+    """Spans of the sections: a run of headings and the paragraphs up to the next heading."""
+    out: list[Span] = []
+    start: int | None = None
+    end = 0
+    previous_heading = False
+    for s, e in paras:
+        heading = is_heading(text[s:e], config)
+        if start is None:
+            start = s
+        elif heading and not previous_heading:
+            out.append((start, end))
+            start = s
+        end = e
+        previous_heading = heading
+    if start is not None:
+        out.append((start, end))
+    return out
+
+
+def sentences(text: str, span: Span) -> list[Span]:
+    """Spans of the sentences inside one paragraph span."""
+    start, end = span
+    body = text[start:end]
+    out: list[Span] = []
+    first = 0
+    for match in _SENTENCE_END.finditer(body):
+        gap_start, gap_end = match.span(1)
+        if gap_end >= len(body) or body[gap_end].islower():
+            continue
+        if _INITIAL.search(body, 0, gap_start):
+            continue
+        out.append((start + first, start + gap_start))
+        first = gap_end
+    out.append((start + first, end))
+    return out
+
+
+def spans(
+    text: str, levels: Sequence[Level], config: SegmentConfig = _DEFAULT
+) -> dict[Level, list[Span]]:
+    """Spans of every requested level for one document text."""
+    out: dict[Level, list[Span]] = {}
+    trimmed = _trim(text, 0, len(text))
+    if "document" in levels:
+        out["document"] = [trimmed] if trimmed[0] < trimmed[1] else []
+    if any(level in levels for level in ("section", "paragraph", "sentence")):
+        paras = paragraphs(text)
+        if "section" in levels:
+            out["section"] = sections(text, paras, config)
+        if "paragraph" in levels:
+            out["paragraph"] = paras
+        if "sentence" in levels:
+            out["sentence"] = [s for p in paras for s in sentences(text, p)]
+    return out
+
+
+def segment(doc: Document, unit: Level, config: SegmentConfig = _DEFAULT) -> Iterator[Segment]:
+    """Yield the units of one level of `doc`, in order.
+
+    >>> doc = Document("a.txt", "Title\\n\\nOne. Two.\\n", Source("a.txt"))
+    >>> [s.text for s in segment(doc, "sentence")]
+    ['Title', 'One.', 'Two.']
+    """
+    lines = LineIndex(doc.text)
+    for index, (start, end) in enumerate(spans(doc.text, (unit,), config)[unit]):
+        yield Segment(
+            doc.doc_id,
+            unit,
+            index,
+            start,
+            end,
+            lines.line(start),
+            lines.line(max(start, end - 1)),
+            doc.text[start:end],
+        )
