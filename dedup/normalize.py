@@ -1,9 +1,9 @@
 """Normalization for comparison: raw unit text in, a canonical string out.
 
-Unicode NFKC, casefold, optional accent folding, then every run of characters
-that is not a letter, digit or combining mark (punctuation, symbols, spaces of
-any kind including no-break spaces, typographic apostrophes, quotes and
-dashes) becomes one space.  The result is only ever compared or hashed; output
+Unicode NFKC, casefold, optional accent folding, apostrophes of every kind
+deleted, then every run of characters that is not a letter, digit or combining
+mark (punctuation, symbols, spaces of any kind including no-break spaces,
+quotes and dashes) becomes one space.  The result is only ever compared or hashed; output
 always quotes the raw text.  `normalize` is pure and idempotent.
 """
 
@@ -45,6 +45,11 @@ def _range(first: int, last: int) -> str:
     )
 
 
+# Apostrophes of every kind are deleted rather than spaced, so that "company's"
+# and "companys", or "l’arnaque" and "larnaque", compare equal.
+_APOSTROPHES = re.compile("['’‘ʼ`´′]")
+
+
 def _fold_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     return unicodedata.normalize(
@@ -56,11 +61,11 @@ def normalize(text: str, config: NormalizeConfig = _DEFAULT) -> str:
     """Return the comparison form of `text`.
 
     >>> normalize("Réseaux  sociaux : L’arnaque — de «Twitter» !")
-    'réseaux sociaux l arnaque de twitter'
+    'réseaux sociaux larnaque de twitter'
     >>> normalize("Réseaux sociaux", NormalizeConfig(fold_accents=True))
     'reseaux sociaux'
     """
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     if config.fold_accents:
         folded = _fold_accents(folded)
-    return _separator().sub(" ", folded).strip()
+    return _separator().sub(" ", _APOSTROPHES.sub("", folded)).strip()

@@ -4,12 +4,10 @@ document > section (a heading and the paragraphs under it) > paragraph > sentenc
 Every span is half-open into the raw text and trimmed of surrounding whitespace,
 so `text[start:end]` is the unit and everything between units is whitespace.
 
-Paragraphs are blocks separated by blank lines, split further where a line break
-is a real break rather than a wrap: in a document whose lines are hard-wrapped
-at a common width, a break is a wrap when the next word would not have fit on
-the line; in a document written one paragraph per line (scraped web text),
-every line is a paragraph.  Markdown headings, list items, quotes and fences
-always start a paragraph.
+Paragraphs are blocks separated by blank lines.  In a document written one
+paragraph per line (scraped web text) every line is a paragraph too; in one
+whose lines are hard-wrapped at a common width, line breaks are wraps.  Markdown
+headings, list items, quotes and fences always start a paragraph.
 """
 
 from __future__ import annotations
@@ -55,14 +53,31 @@ def _lines(text: str) -> list[Span]:
     return out
 
 
-def _wrap_width(text: str, blocks: Sequence[Sequence[Span]]) -> int | None:
-    """The width a hard-wrapped document is wrapped at, or None if it is not wrapped."""
-    widths = sorted(e - s for block in blocks for s, e in block[:-1])
-    if len(widths) < 3:
-        return None
+def _wrapped(text: str, breaks: list[tuple[Span, Span]]) -> bool:
+    """Whether the line breaks inside blocks are wraps rather than paragraph ends.
+
+    Wrapped text continues sentences across lines (the next line often starts in
+    lower case) or has its lines at a common width; text written one paragraph
+    per line does neither.
+    """
+    if not breaks:
+        return False
+    continued = sum(1 for _, (s, e) in breaks if text[s:e].lstrip()[:1].islower())
+    if continued and continued >= 0.2 * len(breaks):
+        return True
+    if len(breaks) < 3:
+        return False
+    widths = sorted(e - s for (s, e), _ in breaks)
     width = widths[min(len(widths) - 1, int(len(widths) * 0.9))]
-    full = sum(1 for w in widths if w >= 0.7 * width)
-    return width if full >= 0.7 * len(widths) else None
+    return sum(1 for w in widths if w >= 0.7 * width) >= 0.7 * len(widths)
+
+
+def _forced(text: str, line: Span, following: Span) -> bool:
+    """A break Markdown makes: after a heading, before a heading, item, quote or fence."""
+    return bool(
+        _MARKDOWN_BLOCK.match(text, following[0], following[1])
+        or _MARKDOWN_HEADING.match(text, line[0], line[1])
+    )
 
 
 def paragraphs(text: str) -> list[Span]:
@@ -73,23 +88,22 @@ def paragraphs(text: str) -> list[Span]:
             blocks[-1].append((start, end))
         elif blocks[-1]:
             blocks.append([])
-    blocks = [b for b in blocks if b]
-    width = _wrap_width(text, blocks)
+    breaks = [
+        (line, following, _forced(text, line, following))
+        for block in blocks
+        for line, following in itertools.pairwise(block)
+    ]
+    wrapped = _wrapped(
+        text, [(line, following) for line, following, forced in breaks if not forced]
+    )
+    hard = {following[0] for _, following, forced in breaks if forced or not wrapped}
     out: list[Span] = []
     for block in blocks:
+        if not block:
+            continue
         first = block[0][0]
-        for (start, end), (next_start, next_end) in itertools.pairwise(block):
-            following = text[next_start:next_end]
-            if (
-                width is None
-                or _MARKDOWN_BLOCK.match(following)
-                or _MARKDOWN_HEADING.match(text[start:end])
-            ):
-                hard = True
-            else:
-                word = following.split(None, 1)[0]
-                hard = len(text[start:end].rstrip()) + 1 + len(word) <= width
-            if hard:
+        for (_, end), (next_start, _) in itertools.pairwise(block):
+            if next_start in hard:
                 out.append(_trim(text, first, end))
                 first = next_start
         out.append(_trim(text, first, block[-1][1]))

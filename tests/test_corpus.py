@@ -77,7 +77,9 @@ def test_every_required_label_is_removed_against_its_first_occurrence(
         if first not in _survivor_lines(cluster):
             # the first occurrence was itself removed: its cluster's survivor is the canon
             parent = by_line[canon["file"], first]
-            assert (canon["file"], first) in removed, f"label {where}: survivor does not hold {first}"
+            assert (canon["file"], first) in removed, (
+                f"label {where}: survivor does not hold {first}"
+            )
             first = parent["duplicate_of"]["line"]
             assert first in _survivor_lines(removed[canon["file"], canon["line"]]["cluster"])
 

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dedup.fingerprint import signatures
+from dedup.index import LshParams, candidate_pairs, covered, lsh_params, verify
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
+@pytest.mark.parametrize("num_perm", [64, 128, 256])
+def test_lsh_params_meet_the_recall_target(threshold: float, num_perm: int) -> None:
+    params = lsh_params(threshold, num_perm, 0.99)
+    assert params.bands * params.rows <= num_perm
+    assert params.probability(threshold) >= 0.99
+    # and it is the most selective such banding
+    more = LshParams(num_perm // (params.rows + 1), params.rows + 1)
+    assert more.bands == 0 or more.probability(threshold) < 0.99
+
+
+def test_candidate_pairs_find_near_copies_and_not_strangers() -> None:
+    rng = np.random.default_rng(3)
+    base = np.unique(rng.integers(0, 2**32, 400, dtype=np.uint64).astype(np.uint32))
+    near = np.unique(
+        np.concatenate([base[:380], rng.integers(0, 2**32, 20, dtype=np.uint64).astype(np.uint32)])
+    )
+    other = np.unique(rng.integers(0, 2**32, 400, dtype=np.uint64).astype(np.uint32))
+    sigs = signatures([base, other, near], 128, 1)
+    pairs = candidate_pairs(sigs, lsh_params(0.8, 128, 0.99))
+    assert pairs.tolist() == [[0, 2]]
+
+
+def _set(*values: int) -> np.ndarray:
+    return np.array(sorted(values), dtype=np.uint32)
+
+
+def test_verify_relations() -> None:
+    ten = _set(*range(10))
+    assert verify(ten, ten, 0.8, True).relation == "exact"
+    assert verify(ten, _set(*range(9), 99), 0.8, False).relation == "near"
+    contained = verify(ten, _set(*range(5)), 0.8, False)
+    assert (contained.relation, contained.containment, contained.jaccard) == ("contained", 1.0, 0.5)
+    overlap = verify(_set(*range(5)), ten, 0.8, False)
+    assert (overlap.relation, overlap.containment_survivor) == ("overlap", 1.0)
+    assert verify(ten, _set(*range(5, 15)), 0.8, False).relation is None
+
+
+def test_covered_keeps_what_the_survivor_lacks() -> None:
+    survivor = "reseaux sociaux l arnaque de twitter twitter aurait privilegie la progression"
+    flags = covered(
+        ["l arnaque de twitter", "twitter aurait privilegie la progresion", "1234"],
+        survivor,
+        5,
+        0.8,
+    )
+    assert flags == [True, True, False]

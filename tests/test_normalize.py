@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from dedup.config import NormalizeConfig
+from dedup.normalize import normalize
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Threads menace Twitter", "threads menace twitter"),
+        ("L’arnaque", "larnaque"),  # typographic apostrophe
+        ("L'arnaque", "larnaque"),
+        ("company's companys", "companys companys"),
+        ('«Allez» “vous” "faire"', "allez vous faire"),  # quotes of every kind
+        ("a – b — c - d", "a b c d"),  # dashes
+        ("90\u00a0%\u202fdes", "90 des"),  # no-break spaces, symbols
+        ("Twitter :Le coup", "twitter le coup"),
+        ("  many\t\n spaces  ", "many spaces"),
+        ("ﬁnance Ⅻ", "finance xii"),  # NFKC
+        ("STRASSE Straße", "strasse strasse"),  # casefold
+        ("snake_case", "snake case"),
+        ("नमस्ते दुनिया", "नमस्ते दुनिया"),  # combining marks stay inside words
+        ("", ""),
+        ("!!! ...", ""),
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_accent_folding_is_an_option() -> None:
+    assert normalize("Réseaux Dérive") == "réseaux dérive"
+    assert normalize("Réseaux Dérive", NormalizeConfig(fold_accents=True)) == "reseaux derive"
+
+
+def test_glued_heading_normalizes_close_to_its_original() -> None:
+    a = normalize("Réseaux sociaux : L’arnaque de Twitter !").replace(" ", "")
+    b = normalize("Réseaux sociauxL’arnaque de Twitter !").replace(" ", "")
+    assert a == b

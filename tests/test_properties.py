@@ -1,0 +1,138 @@
+"""Properties over generated text and corpora (hypothesis)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import dedup
+from dedup.model import LEVELS, Document, Source
+from dedup.normalize import normalize
+from dedup.segment import segment
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+texts = st.text(
+    alphabet=st.sampled_from([*"ab cdé\u00a0’'.!?,:;-—«»\n\r\t#É1", "ﬁ", "ß", "İ", "\u0301"]),
+    max_size=200,
+)
+words = st.text(alphabet="bcdfghjklmnprstvz", min_size=2, max_size=7)
+sentence = st.lists(words, min_size=4, max_size=10).map(lambda w: " ".join(w).capitalize() + ".")
+paragraph = st.lists(sentence, min_size=1, max_size=3).map(" ".join)
+
+
+@st.composite
+def corpora(draw: st.DrawFn, distinct: bool = False) -> list[str]:
+    """Documents of paragraphs drawn from a small pool, so that repeats are common."""
+    if distinct:
+        pool = draw(st.lists(paragraph, min_size=1, max_size=12, unique_by=normalize))
+        seen = set()
+        docs = []
+        for size in draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)):
+            paras = [p for p in pool[len(seen) : len(seen) + size]]
+            seen.update(paras)
+            if paras:
+                docs.append(paras)
+    else:
+        pool = draw(st.lists(paragraph, min_size=1, max_size=5))
+        docs = draw(
+            st.lists(
+                st.lists(st.sampled_from(pool), min_size=1, max_size=6), min_size=1, max_size=4
+            )
+        )
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    return [(newline * 2).join(paras) + newline for paras in docs]
+
+
+def _write(root: Path, docs: list[str]) -> Path:
+    folder = root / "in"
+    folder.mkdir()
+    for number, text in enumerate(docs):
+        (folder / f"d{number:02d}.txt").write_bytes(text.encode("utf-8"))
+    return folder
+
+
+def _read(folder: Path) -> list[str]:
+    return [p.read_bytes().decode("utf-8") for p in sorted(folder.iterdir())]
+
+
+@SETTINGS
+@given(texts)
+def test_normalize_is_idempotent(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+@SETTINGS
+@given(texts)
+def test_segments_round_trip_ordered_and_disjoint(text: str) -> None:
+    doc = Document("d", text, Source("d"))
+    for level in LEVELS:
+        found = list(segment(doc, level))
+        previous_end = 0
+        for unit in found:
+            assert text[unit.start : unit.end] == unit.text
+            assert unit.text and unit.text == unit.text.strip()
+            assert unit.start >= previous_end
+            previous_end = unit.end
+            assert unit.line == text.count("\n", 0, unit.start) + 1
+
+
+@SETTINGS
+@given(corpora())
+def test_cleaning_twice_changes_nothing_more(docs: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        folder = _write(root, docs)
+        first = dedup.clean([folder], out=root / "once")
+        second = dedup.clean([root / "once"], out=root / "twice")
+        assert _read(root / "once") == _read(root / "twice")
+        assert sum(d.chars_removed for d in second.documents) == 0
+        # every removed character is accounted for
+        removed = sum(len(a) - len(b) for a, b in zip(docs, _read(root / "once"), strict=True))
+        assert removed == sum(d.chars_removed for d in first.documents)
+
+
+@SETTINGS
+@given(corpora())
+def test_every_repeated_paragraph_is_kept_once(docs: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        dedup.clean([_write(root, docs)], out=root / "out", unit="paragraph", threshold=1.0)
+        kept = [
+            p
+            for text in _read(root / "out")
+            for p in text.replace("\r\n", "\n").split("\n\n")
+            if p.strip()
+        ]
+        originals = {
+            normalize(p) for text in docs for p in text.replace("\r\n", "\n").split("\n\n")
+        }
+        assert sorted({normalize(p) for p in kept}) == sorted(originals - {""})
+        assert len({normalize(p) for p in kept}) == len(kept)
+
+
+@SETTINGS
+@given(corpora(distinct=True))
+def test_a_corpus_without_repeats_is_returned_unchanged(docs: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        result = dedup.clean([_write(root, docs)], out=root / "out")
+        assert _read(root / "out") == docs
+        assert not result.clusters or all(
+            m.evidence.relation == "overlap" for c in result.clusters for m in c.members
+        )
+
+
+@SETTINGS
+@given(paragraph, st.integers(2, 4))
+def test_equal_documents_share_a_cluster(text: str, copies: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        result = dedup.scan([_write(Path(tmp), [text] * copies)], unit="document")
+        if len(normalize(text)) >= 10:
+            (cluster,) = result.clusters
+            assert len(cluster.members) == copies - 1
+            assert {m.evidence.relation for m in cluster.members} == {"exact"}

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import PAGES
+from markdown_it import MarkdownIt
+
+import dedup
+from dedup.report import build_report, md_escape, render_json, render_markdown
+
+UNIT_FIELDS = {"doc", "start", "end", "line", "end_line", "text"}
+
+
+def test_json_report_schema() -> None:
+    report = build_report(dedup.scan([PAGES]))
+    assert report["dedup_report"] == 1
+    assert report["tool"] == {"name": "dedup", "version": dedup.__version__}
+    assert set(report["stats"]) == {
+        "documents",
+        "units",
+        "duplicate_units",
+        "clusters",
+        "chars_in",
+        "chars_removed",
+    }
+    assert [d["doc"] for d in report["documents"]] == sorted(p.name for p in PAGES.iterdir())
+    for doc in report["documents"]:
+        assert {"doc", "units", "duplicate_units", "chars_in", "chars_removed"} <= set(doc)
+    assert report["lsh"]["bands"] * report["lsh"]["rows"] <= report["options"]["num_perm"]
+    for cluster in report["clusters"]:
+        assert {"id", "unit", "survivor", "duplicates"} <= set(cluster)
+        assert set(cluster["survivor"]) >= UNIT_FIELDS
+        for dup in cluster["duplicates"]:
+            assert UNIT_FIELDS | {"jaccard", "containment", "relation", "removed"} <= set(dup)
+            assert dup["relation"] in {"exact", "near", "contained", "overlap"}
+            text = (PAGES / dup["doc"]).read_text(encoding="utf-8")
+            for s, e in dup["removed"]:
+                # what a removal cuts beyond the unit itself is whitespace
+                inner = text[s:e].strip()
+                assert text[s:e].startswith(inner, len(text[s:e]) - len(text[s:e].lstrip()))
+                assert (
+                    dup["start"] <= s + text[s:e].index(inner)
+                    and s + len(text[s:e].rstrip()) <= dup["end"]
+                )
+
+
+def test_two_runs_give_identical_bytes(tmp_path: Path) -> None:
+    outputs = []
+    for name in ("one", "two"):
+        subprocess.run(
+            [sys.executable, "-m", "dedup", "clean", str(PAGES), "--out", str(tmp_path / name),
+             "--report", str(tmp_path / f"{name}.json")],
+            check=True, capture_output=True, env={"PYTHONHASHSEED": str(len(name) * 7), "PATH": ""},
+        )  # fmt: skip
+        files = sorted((tmp_path / name).iterdir())
+        outputs.append(((tmp_path / f"{name}.json").read_bytes(), [f.read_bytes() for f in files]))
+    assert outputs[0] == outputs[1]
+
+
+def test_markdown_is_commonmark_with_tables_and_escaped_text(tmp_path: Path) -> None:
+    hostile = "A [link](http://evil.example) and <script>alert(1)</script> | pipe *bold*"
+    (tmp_path / "a.txt").write_text(f"{hostile}\n\n{hostile}\n")
+    text = render_markdown(build_report(dedup.scan([tmp_path])))
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert "<script>" not in html and "<a href" not in html and "<strong>" not in html
+    assert html.count("<table>") == 3  # totals, documents, one cluster
+    assert "&lt;script&gt;" in html
+    blog = render_markdown(build_report(dedup.scan([PAGES])))
+    tokens = MarkdownIt("commonmark").enable("table").parse(blog)
+    assert sum(1 for t in tokens if t.type == "table_open") == 2 + len(
+        build_report(dedup.scan([PAGES]))["clusters"]
+    )
+
+
+def test_md_escape_flattens_and_escapes() -> None:
+    assert md_escape("a|b\n# c") == "a\\|b \\# c"
+
+
+def test_render_json_round_trips() -> None:
+    report = build_report(dedup.scan([PAGES], unit="paragraph"))
+    assert json.loads(render_json(report)) == report

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+from conftest import PAGES
+
+from dedup.model import Document, Source
+from dedup.segment import LineIndex, is_heading, paragraphs, sections, segment, sentences, spans
+
+PAGE = (PAGES / "002_c54355be08307aaa.txt").read_text(encoding="utf-8")
+
+
+def _lines_of(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    index = LineIndex(text)
+    return [(index.line(s), index.line(e - 1)) for s, e in found]
+
+
+def test_adjacent_lines_of_a_web_page_are_separate_paragraphs() -> None:
+    lines = _lines_of(PAGE, paragraphs(PAGE))
+    assert (22, 22) in lines and (23, 23) in lines
+    assert all(a == b for a, b in lines)  # one paragraph per line on this page
+
+
+def test_hard_wrapped_paragraphs_stay_whole() -> None:
+    text = (
+        "The importer now reads compressed archives directly, without unpacking\n"
+        "them to a temporary folder first. Large imports finish in about half the\n"
+        "time they used to take on the same machine.\n"
+        "\n"
+        "A second paragraph that is wrapped the same way as the first one, at\n"
+        "seventy-two columns, over three lines of text, ending on a short one.\n"
+        "Short.\n"
+        "# Heading\n"
+        "- item one\n"
+        "- item two\n"
+    )
+    assert _lines_of(text, paragraphs(text)) == [(1, 3), (5, 7), (8, 8), (9, 9), (10, 10)]
+
+
+def test_sections_group_repeated_titles_with_their_paragraphs() -> None:
+    found = _lines_of(PAGE, sections(PAGE, paragraphs(PAGE)))
+    assert (72, 89) in found and (91, 108) in found and (203, 219) in found
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [
+        ("Threads menace Twitter", True),
+        ("Un nouveau réseau pour remplacer Twitter ?", True),
+        (
+            "# A Markdown heading that goes on for quite a few words, more than fifteen of them",
+            True,
+        ),
+        ("Avenir Twitter menacé ? .", False),
+        ("Le MTA, pour sa part, a salué le renversement.", False),
+        ("Rédigé par:", False),
+        ("1234", False),
+    ],
+)
+def test_is_heading(line: str, heading: bool) -> None:
+    assert is_heading(line) is heading
+
+
+def test_sentences_split_on_final_punctuation_only() -> None:
+    text = "«Allez vous faire foutre. Est-ce que c’est clair?» a-t-il lancé. M. Musk rit. 7.500 postes."
+    found = [text[s:e] for s, e in sentences(text, (0, len(text)))]
+    assert found == [
+        "«Allez vous faire foutre.",
+        "Est-ce que c’est clair?» a-t-il lancé.",
+        "M. Musk rit.",
+        "7.500 postes.",
+    ]
+
+
+def test_spans_nest_and_quote_the_text() -> None:
+    found = spans(PAGE, ("document", "section", "paragraph", "sentence"))
+    ((doc_start, doc_end),) = found["document"]
+    for outer, inner in (("section", "paragraph"), ("paragraph", "sentence")):
+        for s, e in found[inner]:
+            assert any(a <= s and e <= b for a, b in found[outer])
+            assert doc_start <= s and e <= doc_end
+            assert PAGE[s:e] == PAGE[s:e].strip() != ""
+
+
+def test_segment_carries_offsets_and_lines() -> None:
+    doc = Document("a.txt", "Title\r\n\r\nOne. Two.\r\n", Source("a.txt"))
+    got = [(s.text, s.line, s.end_line, s.index) for s in segment(doc, "sentence")]
+    assert got == [("Title", 1, 1, 0), ("One.", 3, 3, 1), ("Two.", 3, 3, 2)]
