@@ -66,6 +66,8 @@ def normalize(text: str, config: NormalizeConfig = _DEFAULT) -> str:
     'reseaux sociaux'
     """
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    # Deleting an apostrophe can bring a letter and a combining mark together: recompose.
+    folded = unicodedata.normalize("NFC", _APOSTROPHES.sub("", folded))
     if config.fold_accents:
         folded = _fold_accents(folded)
-    return _separator().sub(" ", _APOSTROPHES.sub("", folded)).strip()
+    return _separator().sub(" ", folded).strip()
