@@ -43,8 +43,10 @@ def main() -> int:
         started = time.perf_counter()
         scan = subprocess.run(
             [sys.executable, "-m", "dedup", "scan", str(work / "docs.jsonl"), *dedup_args],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         elapsed = time.perf_counter() - started
         report = json.loads(scan.stdout)
         units: dict[str, list[tuple[int, str]]] = {}

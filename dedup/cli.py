@@ -117,6 +117,14 @@ def corpus_options(command: F) -> F:
             "--text-field", default=None, help="JSONL field holding the text. [default: text]"
         ),
         click.option("--id-field", default=None, help="JSONL field holding the id. [default: id]"),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(0),
+            default=None,
+            help="Worker processes; 0 uses every core. The output is the same for any value. "
+            "[default: 0]",
+        ),
     ]
     for option in reversed(options):
         command = option(command)

@@ -11,7 +11,7 @@ which is total, so the result is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from dedup.model import REMOVING, Evidence
@@ -30,7 +30,7 @@ def clusters(
     order: Iterable[int],
     keys: Sequence[int],
     neighbours: Mapping[int, Sequence[int]],
-    evidence: Callable[[int, int], Evidence],
+    evidence: Mapping[tuple[int, int], Evidence],
 ) -> list[Link]:
     """Link every duplicate unit to the survivor it was verified against.
 
@@ -38,7 +38,8 @@ def clusters(
         order: unit ids in keep order (only the units taking part).
         keys: exact key id of every unit.
         neighbours: key id -> LSH candidate key ids.
-        evidence: (survivor key, member key) -> verified Evidence.
+        evidence: (survivor key, member key) -> verified Evidence, for every pair of
+            neighbouring keys in both orders.
 
     Returns:
         One Link per removed unit, plus one per surviving unit that overlaps
@@ -59,7 +60,7 @@ def clusters(
             survivor = survivor_of.get(other)
             if survivor is None:
                 continue
-            found = evidence(other, key)
+            found = evidence[other, key]
             link = Link(survivor, unit, found)
             if found.relation in REMOVING:
                 score = (found.jaccard, -rank[survivor], link)

@@ -64,12 +64,21 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RunConfig:
+    """How a run executes; never changes its output, so it is not in the report."""
+
+    #: Worker processes; 0 means every core.
+    jobs: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    run: RunConfig = field(default_factory=RunConfig)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """Return a copy with fields replaced by name; None values are ignored.
@@ -110,6 +119,8 @@ class Config:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
         if self.segment.unit not in UNITS:
             raise ConfigError(f"unit must be one of {', '.join(UNITS)}, got {self.segment.unit!r}")
+        if self.run.jobs < 0:
+            raise ConfigError(f"jobs must be 0 (every core) or more, got {self.run.jobs}")
         if self.cluster.keep not in ("first", "longest"):
             raise ConfigError(f"keep must be 'first' or 'longest', got {self.cluster.keep!r}")
 
@@ -117,6 +128,8 @@ class Config:
         """All options, flat and JSON-friendly, as recorded in the report."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
+            if f.name == "run":
+                continue
             for name, value in dataclasses.asdict(getattr(self, f.name)).items():
                 out[name] = list(value) if isinstance(value, tuple) else value
         return dict(sorted(out.items()))

@@ -78,30 +78,47 @@ def candidate_pairs(sigs: U32, params: LshParams) -> npt.NDArray[np.int64]:
     return np.unique(np.concatenate(found).astype(np.int64), axis=0)
 
 
+def relation(jaccard: float, contained: float, covers: float, threshold: float) -> Relation | None:
+    """The relation of a later unit to an earlier one, from exact scores.
+
+    `near` at Jaccard >= threshold; `contained` when the later unit's shingles
+    lie in the earlier one (`contained` >= threshold); `overlap` when the
+    earlier one's lie in the later one (`covers` >= threshold); else None.
+    """
+    if jaccard >= threshold:
+        return "near"
+    if contained >= threshold:
+        return "contained"
+    if covers >= threshold:
+        return "overlap"
+    return None
+
+
 def verify(survivor: U32, member: U32, threshold: float, same_text: bool) -> Evidence:
     """Exact Jaccard and containments of two sorted shingle-hash sets, and their relation.
 
     `same_text` is True when the normalized texts are identical (relation `exact`).
-    The relation is `near` at Jaccard >= threshold, `contained` when the member's
-    shingles lie in the survivor, `overlap` when the survivor's lie in the member.
     """
     inter = len(np.intersect1d(survivor, member, assume_unique=True))
     union = len(survivor) + len(member) - inter
     jaccard = inter / union if union else 1.0
     contained = inter / len(member) if len(member) else 0.0
     covers = inter / len(survivor) if len(survivor) else 0.0
-    relation: Relation | None
-    if same_text:
-        relation = "exact"
-    elif jaccard >= threshold:
-        relation = "near"
-    elif contained >= threshold:
-        relation = "contained"
-    elif covers >= threshold:
-        relation = "overlap"
-    else:
-        relation = None
-    return Evidence(round(jaccard, 6), round(contained, 6), round(covers, 6), relation)
+    found = "exact" if same_text else relation(jaccard, contained, covers, threshold)
+    return Evidence(jaccard, contained, covers, found)
+
+
+def reverse(evidence: Evidence, threshold: float) -> Evidence:
+    """The same verified pair seen from the other side (member and survivor swapped)."""
+    jaccard, contained, covers = (
+        evidence.jaccard,
+        evidence.containment_survivor,
+        evidence.containment,
+    )
+    found = (
+        "exact" if evidence.relation == "exact" else relation(jaccard, contained, covers, threshold)
+    )
+    return Evidence(jaccard, contained, covers, found)
 
 
 def covered(children: list[str], survivor: str, k: int, threshold: float) -> list[bool]:

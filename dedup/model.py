@@ -73,6 +73,16 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Pair:
+    """Two distinct texts verified similar: `a` and `b` are the first occurrences of
+    their texts, `a` the earlier; `evidence` is b's relation to a."""
+
+    a: Segment
+    b: Segment
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     """A unit verified against a survivor: removed unless its relation is `overlap`."""
 
@@ -107,3 +117,4 @@ class Result:
     documents: tuple[DocStats, ...]
     clusters: tuple[Cluster, ...]
     lsh: dict[str, Any] = field(default_factory=dict)
+    pairs: tuple[Pair, ...] = ()

@@ -1,53 +1,43 @@
 """Normalization for comparison: raw unit text in, a canonical string out.
 
 Unicode NFKC, casefold, optional accent folding, apostrophes of every kind
-deleted, then every run of characters that is not a letter, digit or combining
+deleted (so "company's" and "companys", "l’arnaque" and "larnaque" compare
+equal), then every run of characters that is not a letter, digit or combining
 mark (punctuation, symbols, spaces of any kind including no-break spaces,
-quotes and dashes) becomes one space.  The result is only ever compared or hashed; output
-always quotes the raw text.  `normalize` is pure and idempotent.
+quotes and dashes) becomes one space.  The result is only ever compared or
+hashed; output always quotes the raw text.  `normalize` is pure and idempotent.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-import sys
 import unicodedata
 
 from dedup.config import NormalizeConfig
 
 _DEFAULT = NormalizeConfig()
+_APOSTROPHES = "'’‘ʼ`´′"
 
 
-@functools.cache
-def _separator() -> re.Pattern[str]:
-    # `\w` alone would split words at combining marks (Devanagari vowel signs,
-    # Arabic harakat), so marks are kept explicitly.
-    marks: list[str] = []
-    start = prev = -2
-    for code in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(code))[0] != "M":
-            continue
-        if code != prev + 1:
-            if start >= 0:
-                marks.append(_range(start, prev))
-            start = code
-        prev = code
-    marks.append(_range(start, prev))
-    return re.compile(r"(?:[^\w" + "".join(marks) + r"]|_)+")
+class _Table(dict[int, int | None]):
+    """str.translate table, filled on first sight of each character: letters,
+    digits and marks map to themselves, apostrophes to nothing, the rest to a
+    space.  One translate pass is several times faster than a regex that keeps
+    combining marks."""
+
+    def __missing__(self, code: int) -> int | None:
+        char = chr(code)
+        value: int | None
+        if char in _APOSTROPHES:
+            value = None
+        elif unicodedata.category(char)[0] in "LNM" and char != "_":
+            value = code
+        else:
+            value = 32
+        self[code] = value
+        return value
 
 
-def _range(first: int, last: int) -> str:
-    return (
-        re.escape(chr(first))
-        if first == last
-        else f"{re.escape(chr(first))}-{re.escape(chr(last))}"
-    )
-
-
-# Apostrophes of every kind are deleted rather than spaced, so that "company's"
-# and "companys", or "l’arnaque" and "larnaque", compare equal.
-_APOSTROPHES = re.compile("['’‘ʼ`´′]")
+_TABLE = _Table()
 
 
 def _fold_accents(text: str) -> str:
@@ -67,7 +57,7 @@ def normalize(text: str, config: NormalizeConfig = _DEFAULT) -> str:
     """
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     # Deleting an apostrophe can bring a letter and a combining mark together: recompose.
-    folded = unicodedata.normalize("NFC", _APOSTROPHES.sub("", folded))
+    folded = unicodedata.normalize("NFC", folded.translate(_TABLE))
     if config.fold_accents:
         folded = _fold_accents(folded)
-    return _separator().sub(" ", folded).strip()
+    return " ".join(folded.split())

@@ -2,36 +2,41 @@
 
 This is the only place the stages meet.  The corpus is read in passes and never
 held whole; what stays in memory is compact per-unit arrays (offsets, lines,
-exact key ids) and one signature per distinct unit text:
+exact key ids: 80 bytes a unit) and one signature per distinct unit text:
 
-1. read, segment, normalize and fingerprint every unit of every level;
-2. find LSH candidates per level among distinct texts, then re-read only the
-   documents holding a candidate to get its shingle set for verification;
+1. read documents in batches; worker processes segment, normalize and
+   fingerprint them; the results are merged in corpus order;
+2. find LSH candidates per level among distinct texts, re-read only the
+   documents holding a candidate (shingle sets again, in workers) and verify
+   every candidate pair exactly;
 3. resolve top down (document, section, paragraph, sentence): units inside a
    unit already removed take no further part; every duplicate is verified
    against its survivor;
 4. re-read the documents with clusters to quote their units in the report;
 5. `clean` re-reads every document once more and writes it without its cuts.
+
+Workers only ever see batches and return arrays; merging in input order makes
+the result identical for every --jobs value.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from dedup import __version__
 from dedup.clean import Removal, clean, gap, merge, pieces
 from dedup.cluster import Link, clusters
 from dedup.config import Config
 from dedup.fingerprint import SPACES, U32, exact_key, shingle_sets, signatures
-from dedup.index import LshParams, candidate_pairs, covered, lsh_params, verify
+from dedup.index import candidate_pairs, covered, lsh_params, reverse, verify
 from dedup.io.readers import Corpus, InputFile
 from dedup.io.writers import check_output_dir, stream_documents, write_documents
 from dedup.model import (
@@ -43,14 +48,19 @@ from dedup.model import (
     Evidence,
     Level,
     Member,
+    Pair,
     Result,
     Segment,
     Source,
 )
 from dedup.normalize import normalize
+from dedup.parallel import default_jobs, ordered_map
 from dedup.segment import LineIndex, paragraphs, sentences, spans
 
-_SIGNATURE_BATCH = 2048
+I64 = npt.NDArray[np.int64]
+T = TypeVar("T")
+
+#: Per-unit columns, in this order, as one int64 row each.
 _COLUMNS = (
     "doc",
     "start",
@@ -63,32 +73,107 @@ _COLUMNS = (
     "nl_after",
     "key",
 )
+_WHITESPACE = _COLUMNS.index("ws_before")
+#: A batch sent to a worker: at most this many documents or characters.
+_BATCH_DOCS = 256
+_BATCH_CHARS = 1 << 20
+
+
+# --- work done in worker processes ------------------------------------------
+
+
+@dataclass
+class _LevelPrints:
+    """One level's units from one batch: columns (key still -1), digests, signatures."""
+
+    rows: I64
+    digests: list[bytes | None]
+    signatures: dict[str, tuple[I64, U32]]  # space -> (unit rows, signatures)
+
+
+def _fingerprint_batch(batch: list[tuple[int, str]], config: Config) -> list[_LevelPrints]:
+    """Segment, normalize and fingerprint a batch of (document number, text)."""
+    levels = [name for name in LEVELS if name in config.segment.levels]
+    rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
+    digests: dict[str, list[bytes | None]] = {name: [] for name in levels}
+    sets: dict[tuple[str, str], tuple[list[int], list[U32]]] = {}
+    for number, text in batch:
+        found = spans(text, levels, config.segment)
+        lines = LineIndex(text)
+        for name in levels:
+            for start, end in found[name]:
+                norm = normalize(text[start:end], config.normalize)
+                digest = None
+                if len(norm) >= config.minhash.min_chars:
+                    digest = exact_key(norm)
+                    for space, shingle_set in shingle_sets(norm, config.minhash).items():
+                        units, values = sets.setdefault((name, space), ([], []))
+                        units.append(len(rows[name]))
+                        values.append(shingle_set)
+                last_line = lines.line(max(start, end - 1))
+                row = (number, start, end, lines.line(start), last_line, *gap(text, start, end), -1)
+                rows[name].append(row)
+                digests[name].append(digest)
+    m = config.minhash
+    out = []
+    for name in levels:
+        table = np.array(rows[name], dtype=np.int64).reshape(-1, len(_COLUMNS))
+        by_space = {
+            space: (np.array(units, dtype=np.int64), signatures(values, m.num_perm, m.seed))
+            for (level, space), (units, values) in sets.items()
+            if level == name
+        }
+        out.append(_LevelPrints(table, digests[name], by_space))
+    return out
+
+
+def _shingle_batch(
+    batch: list[tuple[str, list[tuple[int, int, int, int]]]], config: Config
+) -> list[tuple[int, int, dict[str, U32]]]:
+    """Shingle sets of the wanted units: (text, [(level, key, start, end)]) per document."""
+    return [
+        (li, key, shingle_sets(normalize(text[start:end], config.normalize), config.minhash))
+        for text, wanted in batch
+        for li, key, start, end in wanted
+    ]
+
+
+def _batches(items: Iterable[T], text: Callable[[T], str]) -> Iterator[list[T]]:
+    """Lists of at most _BATCH_DOCS items holding at most about _BATCH_CHARS characters."""
+    batch: list[T] = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        size += len(text(item))
+        if len(batch) >= _BATCH_DOCS or size >= _BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+# --- state kept by the main process -----------------------------------------
 
 
 @dataclass
 class _Space:
     """The signatures of one shingle space (char or word) of one level, a row per key."""
 
-    keys: list[int] = field(default_factory=list)  # key id of every row
-    pending: list[U32] = field(default_factory=list)  # shingle sets awaiting signatures
+    keys: list[I64] = field(default_factory=list)  # key id of every row, in blocks
     blocks: list[U32] = field(default_factory=list)
     candidates: int = 0
 
-    def add(self, key: int, shingle_set: U32, config: Config) -> None:
-        self.keys.append(key)
-        self.pending.append(shingle_set)
-        if len(self.pending) >= _SIGNATURE_BATCH:
-            self.flush(config)
+    def add(self, keys: I64, sigs: U32) -> None:
+        if len(keys):
+            self.keys.append(keys)
+            self.blocks.append(sigs)
 
-    def flush(self, config: Config) -> None:
-        if self.pending:
-            m = config.minhash
-            self.blocks.append(signatures(self.pending, m.num_perm, m.seed))
-            self.pending = []
-
-    def signatures(self, num_perm: int) -> U32:
-        blocks, self.blocks = self.blocks, []
-        return np.concatenate(blocks) if blocks else np.empty((0, num_perm), dtype=np.uint32)
+    def take(self, num_perm: int) -> tuple[I64, U32]:
+        """All keys and signatures, releasing the blocks."""
+        keys = np.concatenate(self.keys) if self.keys else np.empty(0, dtype=np.int64)
+        sigs = np.concatenate(self.blocks) if self.blocks else np.empty((0, num_perm), np.uint32)
+        self.keys, self.blocks = [], []
+        return keys, sigs
 
 
 @dataclass
@@ -96,22 +181,37 @@ class _Level:
     """Compact per-unit arrays of one level, and its distinct texts (keys)."""
 
     name: Level
-    columns: dict[str, list[int]] = field(default_factory=lambda: {c: [] for c in _COLUMNS})
+    blocks: list[I64] = field(default_factory=list)
     key_ids: dict[bytes, int] = field(default_factory=dict)
     key_unit: list[int] = field(default_factory=list)  # first unit of every key
     spaces: dict[str, _Space] = field(default_factory=lambda: {s: _Space() for s in SPACES})
-    arrays: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+    arrays: dict[str, I64] = field(default_factory=dict)
+    units: int = 0
 
-    def freeze(self, config: Config) -> None:
-        for space in self.spaces.values():
-            space.flush(config)
-        self.arrays = {
-            name: np.asarray(values, dtype=np.int64) for name, values in self.columns.items()
-        }
-        self.columns = {}
+    def merge(self, prints: _LevelPrints) -> None:
+        """Add one batch's units: give each distinct text a key, keep new keys' signatures."""
+        rows = prints.rows
+        fresh = np.zeros(len(rows), dtype=bool)
+        for i, digest in enumerate(prints.digests):
+            if digest is None:
+                continue
+            key = self.key_ids.setdefault(digest, len(self.key_ids))
+            if key == len(self.key_unit):
+                self.key_unit.append(self.units + i)
+                fresh[i] = True
+            rows[i, -1] = key
+        for space, (units, sigs) in prints.signatures.items():
+            keep = fresh[units]
+            self.spaces[space].add(rows[units[keep], -1], sigs[keep])
+        self.blocks.append(rows)
+        self.units += len(rows)
 
-    def __len__(self) -> int:
-        return len(self.arrays["doc"]) if self.arrays else len(self.columns["doc"])
+    def freeze(self) -> None:
+        table = (
+            np.concatenate(self.blocks) if self.blocks else np.empty((0, len(_COLUMNS)), np.int64)
+        )
+        self.arrays = {name: np.ascontiguousarray(table[:, i]) for i, name in enumerate(_COLUMNS)}
+        self.blocks = []
 
 
 @dataclass
@@ -128,86 +228,96 @@ class _Run:
     def __init__(self, corpus: Corpus, config: Config) -> None:
         self.corpus = corpus
         self.config = config
+        self.jobs = config.run.jobs or default_jobs()
         self.levels = [_Level(name) for name in LEVELS if name in config.segment.levels]
         self.docs: list[_Doc] = []
         self.file_index = {str(f.path): i for i, f in enumerate(corpus.files)}
-        self.params = LshParams(1, 1)
+        m = config.minhash
+        self.params = lsh_params(m.threshold, m.num_perm, m.recall)
+        self.pairs: list[list[tuple[int, int, Evidence]]] = [[] for _ in self.levels]
 
     # pass 1 ----------------------------------------------------------------
     def fingerprint(self) -> None:
-        cfg = self.config
-        names = [level.name for level in self.levels]
+        work = functools.partial(_fingerprint_batch, config=self.config)
+        for batch in ordered_map(work, _batches(self._documents(), lambda d: d[1]), self.jobs):
+            for level, prints in zip(self.levels, batch, strict=True):
+                level.merge(prints)
+        for level in self.levels:
+            level.freeze()
+
+    def _documents(self) -> Iterator[tuple[int, str]]:
         for doc in self.corpus:
             number = len(self.docs)
-            self.docs.append(
-                _Doc(doc.doc_id, doc.source, self.file_index[doc.source.path], len(doc.text))
-            )
-            found = spans(doc.text, names, cfg.segment)
-            lines = LineIndex(doc.text)
-            for level in self.levels:
-                cols = level.columns
-                for start, end in found[level.name]:
-                    norm = normalize(doc.text[start:end], cfg.normalize)
-                    key = -1
-                    if len(norm) >= cfg.minhash.min_chars:
-                        digest = exact_key(norm)
-                        key = level.key_ids.setdefault(digest, len(level.key_ids))
-                        if key == len(level.key_unit):
-                            level.key_unit.append(len(cols["doc"]))
-                            for space, shingle_set in shingle_sets(norm, cfg.minhash).items():
-                                level.spaces[space].add(key, shingle_set, cfg)
-                    row = (
-                        number,
-                        start,
-                        end,
-                        lines.line(start),
-                        lines.line(max(start, end - 1)),
-                        *gap(doc.text, start, end),
-                        key,
-                    )
-                    for name, value in zip(_COLUMNS, row, strict=True):
-                        cols[name].append(value)
-        for level in self.levels:
-            level.freeze(cfg)
+            file = self.file_index[doc.source.path]
+            self.docs.append(_Doc(doc.doc_id, doc.source, file, len(doc.text)))
+            yield number, doc.text
 
     # pass 2 ----------------------------------------------------------------
     def candidates(self) -> tuple[list[dict[int, list[int]]], list[dict[int, dict[str, U32]]]]:
         """LSH neighbours per level and the shingle sets of every key that has one."""
         m = self.config.minhash
-        self.params = lsh_params(m.threshold, m.num_perm, m.recall)
         neighbours: list[dict[int, list[int]]] = []
-        wanted: dict[int, list[tuple[int, int, int]]] = defaultdict(
-            list
-        )  # doc -> (level, key, unit)
+        wanted: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
         for li, level in enumerate(self.levels):
             linked: dict[int, set[int]] = defaultdict(set)
             for space in level.spaces.values():
-                pairs = candidate_pairs(space.signatures(m.num_perm), self.params)
+                keys, sigs = space.take(m.num_perm)
+                pairs = candidate_pairs(sigs, self.params)
                 space.candidates = len(pairs)
-                for a, b in pairs.tolist():
-                    linked[space.keys[a]].add(space.keys[b])
-                    linked[space.keys[b]].add(space.keys[a])
+                for a, b in keys[pairs].tolist():
+                    linked[a].add(b)
+                    linked[b].add(a)
             neighbours.append({key: sorted(others) for key, others in linked.items()})
+            a = level.arrays
             for key in sorted(linked):
                 unit = level.key_unit[key]
-                wanted[int(level.arrays["doc"][unit])].append((li, key, unit))
+                wanted[int(a["doc"][unit])].append(
+                    (li, key, int(a["start"][unit]), int(a["end"][unit]))
+                )
         sets: list[dict[int, dict[str, U32]]] = [{} for _ in self.levels]
-        for number, doc in self._reread(sorted(wanted)):
-            for li, key, unit in wanted[number]:
-                arrays = self.levels[li].arrays
-                text = doc.text[arrays["start"][unit] : arrays["end"][unit]]
-                sets[li][key] = shingle_sets(normalize(text, self.config.normalize), m)
+        numbers = sorted(wanted)
+        texts = ((doc.text, wanted[n]) for n, doc in self._reread(numbers))
+        batches = _batches(texts, lambda item: item[0])
+        work = functools.partial(_shingle_batch, config=self.config)
+        for batch in ordered_map(work, batches, self.jobs):
+            for li, key, found in batch:
+                sets[li][key] = found
         return neighbours, sets
 
     def _reread(self, numbers: Sequence[int]) -> Iterator[tuple[int, Document]]:
         docs = self.corpus.load(self.docs[n].source for n in numbers)
         yield from zip(numbers, docs, strict=True)
 
+    def verify_all(
+        self, neighbours: list[dict[int, list[int]]], sets: list[dict[int, dict[str, U32]]]
+    ) -> list[dict[tuple[int, int], Evidence]]:
+        """Verify every candidate pair of distinct texts exactly, earlier key first."""
+        threshold = self.config.minhash.threshold
+        out: list[dict[tuple[int, int], Evidence]] = []
+        for li, level in enumerate(self.levels):
+            found: dict[tuple[int, int], Evidence] = {}
+            s = sets[li]
+            for a, others in neighbours[li].items():
+                for b in others:
+                    if a < b:
+                        # Compare in the space both share, characters first (short units).
+                        space = "char" if "char" in s[a] and "char" in s[b] else "word"
+                        found[a, b] = verify(s[a][space], s[b][space], threshold, False)
+                        found[b, a] = reverse(found[a, b], threshold)
+            out.append(found)
+            first = level.key_unit
+            self.pairs[li] = [
+                (first[a], first[b], ev)
+                for (a, b), ev in sorted(found.items())
+                if a < b and ev.relation is not None
+            ]
+        return out
+
     # pass 3 ----------------------------------------------------------------
     def resolve(self) -> tuple[list[list[Link]], dict[int, list[Removal]]]:
         """Links per level, and the removals (with whitespace context) per document."""
         neighbours, sets = self.candidates()
-        threshold = self.config.minhash.threshold
+        verified = self.verify_all(neighbours, sets)
         links_per_level: list[list[Link]] = []
         removals: dict[int, list[Removal]] = defaultdict(list)
         gone: dict[int, _Spans] = defaultdict(_Spans)  # spans removed so far, per document
@@ -220,24 +330,7 @@ class _Run:
             ]
             if self.config.cluster.keep == "longest":
                 units.sort(key=lambda u: (-int(a["end"][u] - a["start"][u]), u))
-            cache: dict[tuple[int, int], Evidence] = {}
-            level_sets = sets[li]
-
-            def evidence(
-                survivor: int,
-                member: int,
-                s: dict[int, dict[str, U32]] = level_sets,
-                c: dict[tuple[int, int], Evidence] = cache,
-            ) -> Evidence:
-                if (survivor, member) not in c:
-                    # Compare in the space both share, characters first (short units).
-                    space = "char" if "char" in s[survivor] and "char" in s[member] else "word"
-                    c[survivor, member] = verify(
-                        s[survivor][space], s[member][space], threshold, False
-                    )
-                return c[survivor, member]
-
-            links = clusters(units, a["key"].tolist(), neighbours[li], evidence)
+            links = clusters(units, a["key"].tolist(), neighbours[li], verified[li])
             links_per_level.append(links)
             removing = [link for link in links if link.evidence.relation in REMOVING]
             parts = self._repeated_parts(
@@ -275,6 +368,8 @@ class _Run:
                 children = sentences(text, span)
             else:
                 children = [p for p in paragraphs(text) if span[0] <= p[0] and p[1] <= span[1]]
+            if children == [span]:
+                continue  # the unit is its only child: it goes whole
             repeated = covered(
                 [normalize(text[cs:ce], cfg.normalize) for cs, ce in children],
                 normalize(survivor, cfg.normalize),
@@ -298,12 +393,29 @@ class _Run:
             cuts.update(per_unit)
             doc_cuts[number] = merge([span for spans_ in per_unit.values() for span in spans_])
         quoted = self._quote(links_per_level)
-        cluster_list = self._clusters(links_per_level, quoted, cuts, doc_cuts)
         return Result(
             self.config.as_dict(),
             self._doc_stats(links_per_level, doc_cuts),
-            tuple(cluster_list),
+            tuple(self._clusters(links_per_level, quoted, cuts, doc_cuts)),
             self._lsh(),
+            tuple(self._pairs()),
+        )
+
+    def _unit(self, li: int, u: int, doc: Document | None = None) -> Segment:
+        level = self.levels[li]
+        a = level.arrays
+        start, end = int(a["start"][u]), int(a["end"][u])
+        number = int(a["doc"][u])
+        index = u - int(np.searchsorted(a["doc"], number, side="left"))
+        return Segment(
+            self.docs[number].doc_id,
+            level.name,
+            index,
+            start,
+            end,
+            int(a["line"][u]),
+            int(a["end_line"][u]),
+            doc.text[start:end] if doc is not None else "",
         )
 
     def _quote(self, links_per_level: list[list[Link]]) -> dict[int, Segment]:
@@ -317,24 +429,8 @@ class _Run:
         out: dict[int, Segment] = {}
         for number, doc in self._reread(sorted(wanted)):
             for li, u in wanted[number]:
-                level = self.levels[li]
-                a = level.arrays
-                start, end = int(a["start"][u]), int(a["end"][u])
-                out[_uid(li, u)] = Segment(
-                    doc.doc_id,
-                    level.name,
-                    u - self._first_unit(li, number),
-                    start,
-                    end,
-                    int(a["line"][u]),
-                    int(a["end_line"][u]),
-                    doc.text[start:end],
-                )
+                out[_uid(li, u)] = self._unit(li, u, doc)
         return out
-
-    def _first_unit(self, li: int, number: int) -> int:
-        docs = self.levels[li].arrays["doc"]
-        return int(np.searchsorted(docs, number, side="left"))
 
     def _clusters(
         self,
@@ -347,24 +443,10 @@ class _Run:
         for li, links in enumerate(links_per_level):
             for link in links:
                 grouped[li, link.survivor].append(link)
-        ordered = sorted(
-            grouped,
-            key=lambda k: (
-                k[0],
-                int(self.levels[k[0]].arrays["doc"][k[1]]),
-                int(self.levels[k[0]].arrays["start"][k[1]]),
-            ),
-        )
         out: list[Cluster] = []
-        for number, (li, survivor) in enumerate(ordered, start=1):
+        for number, (li, survivor) in enumerate(sorted(grouped), start=1):
             members = []
-            for link in sorted(
-                grouped[li, survivor],
-                key=lambda k: (
-                    int(self.levels[li].arrays["doc"][k.member]),
-                    int(self.levels[li].arrays["start"][k.member]),
-                ),
-            ):
+            for link in sorted(grouped[li, survivor], key=lambda k: k.member):
                 segment = quoted[_uid(li, link.member)]
                 if link.evidence.relation in REMOVING:
                     removed = tuple(cuts.get(_uid(li, link.member), ()))
@@ -386,6 +468,11 @@ class _Run:
             )
         return out
 
+    def _pairs(self) -> Iterator[Pair]:
+        for li, found in enumerate(self.pairs):
+            for a, b, evidence in found:
+                yield Pair(self._unit(li, a), self._unit(li, b), evidence)
+
     def _doc_stats(
         self, links_per_level: list[list[Link]], doc_cuts: dict[int, list[tuple[int, int]]]
     ) -> tuple[DocStats, ...]:
@@ -394,9 +481,7 @@ class _Run:
         for li, level in enumerate(self.levels):
             a = level.arrays
             units += np.bincount(a["doc"][a["key"] >= 0], minlength=len(self.docs))
-            removed = [
-                link.member for link in links_per_level[li] if link.evidence.relation in REMOVING
-            ]
+            removed = [k.member for k in links_per_level[li] if k.evidence.relation in REMOVING]
             dups += np.bincount(a["doc"][removed], minlength=len(self.docs))
         return tuple(
             DocStats(
@@ -412,9 +497,11 @@ class _Run:
 
     def _lsh(self) -> dict[str, object]:
         out: dict[str, object] = {"bands": self.params.bands, "rows": self.params.rows}
-        for level in self.levels:
-            out[level.name] = {"distinct_texts": len(level.key_unit)} | {
-                f"{name}_candidate_pairs": space.candidates for name, space in level.spaces.items()
+        for li, level in enumerate(self.levels):
+            out[level.name] = {
+                "distinct_texts": len(level.key_unit),
+                "candidate_pairs": sum(space.candidates for space in level.spaces.values()),
+                "verified_pairs": len(self.pairs[li]),
             }
         return out
 
@@ -465,7 +552,6 @@ def run(
         analysis = _Run(corpus, config)
         analysis.fingerprint()
         result = analysis.result()
-        result.options["version"] = __version__
         if out is not None:
             write_documents(
                 analysis.cleaned(result), out, config.input.text_field, config.input.id_field

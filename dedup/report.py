@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dedup import __version__
-from dedup.model import REMOVING, Result, Segment
+from dedup.model import REMOVING, Evidence, Result, Segment
 
 REPORT_VERSION = 1
 _EXCERPT = 80
@@ -35,6 +35,19 @@ def _unit(segment: Segment) -> dict[str, Any]:
     }
 
 
+def _scores(evidence: Evidence) -> dict[str, Any]:
+    return {
+        "jaccard": round(evidence.jaccard, 6),
+        "containment": round(evidence.containment, 6),
+        "containment_survivor": round(evidence.containment_survivor, 6),
+        "relation": evidence.relation,
+    }
+
+
+def _ref(segment: Segment) -> dict[str, Any]:
+    return {"doc": segment.doc_id, "start": segment.start, "end": segment.end, "line": segment.line}
+
+
 def build_report(result: Result) -> Report:
     """The JSON-ready report of a run."""
     clusters = []
@@ -43,10 +56,7 @@ def build_report(result: Result) -> Report:
         for member in cluster.members:
             entry = _unit(member.segment)
             entry.update(
-                jaccard=member.evidence.jaccard,
-                containment=member.evidence.containment,
-                containment_survivor=member.evidence.containment_survivor,
-                relation=member.evidence.relation,
+                **_scores(member.evidence),
                 removed=[[s, e] for s, e in member.removed],
                 removed_chars=sum(e - s for s, e in member.removed),
             )
@@ -88,12 +98,33 @@ def build_report(result: Result) -> Report:
             for d in docs
         ],
         "clusters": clusters,
+        "pairs": [
+            {"unit": p.a.level, "a": _ref(p.a), "b": _ref(p.b), **_scores(p.evidence)}
+            for p in result.pairs
+        ],
     }
 
 
 def render_json(report: Report) -> str:
-    """The report as JSON text, byte-identical for identical runs."""
-    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    """The report as JSON text, byte-identical for identical runs.
+
+    One top-level field per line and one document, cluster or pair per line:
+    readable in a diff, and written by json's C encoder (an indented dump
+    goes through its pure-Python one, several times slower on large reports).
+    """
+    lines = []
+    for name, value in report.items():
+        key = json.dumps(name)
+        if isinstance(value, list) and value:
+            items = ",\n".join("  " + _compact(item) for item in value)
+            lines.append(f"{key}: [\n{items}\n]")
+        else:
+            lines.append(f"{key}: {_compact(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def md_escape(text: str) -> str:

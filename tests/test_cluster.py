@@ -6,12 +6,15 @@ from dedup.cluster import clusters
 from dedup.model import Evidence
 
 
-def _evidence(table: dict[frozenset[int], float]):  # type: ignore[no-untyped-def]
-    def evidence(survivor: int, member: int) -> Evidence:
-        j = table.get(frozenset((survivor, member)), 0.0)
-        return Evidence(j, j, j, "near" if j >= 0.8 else None)
-
-    return evidence
+def _evidence(table: dict[frozenset[int], float]) -> dict[tuple[int, int], Evidence]:
+    out = {}
+    for keys, j in table.items():
+        a, b = sorted(keys)
+        out[a, b] = out[b, a] = Evidence(j, j, j, "near" if j >= 0.8 else None)
+    for a in range(3):  # neighbours that were verified but are not similar
+        for b in range(3):
+            out.setdefault((a, b), Evidence(0.0, 0.0, 0.0, None))
+    return out
 
 
 def test_a_b_c_chain_does_not_remove_c() -> None:

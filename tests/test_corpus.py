@@ -109,6 +109,10 @@ def test_removed_characters_are_accounted_for(report: dict[str, Any], tmp_path: 
     total_out = sum(len(p.read_text(encoding="utf-8")) for p in tmp_path.iterdir())
     assert report["stats"]["chars_in"] == total_in
     assert report["stats"]["chars_removed"] == total_in - total_out
-    per_member = sum(d["removed_chars"] for c in report["clusters"] for d in c["duplicates"]
-                     if d["relation"] != "overlap")  # fmt: skip
+    per_member = sum(
+        d["removed_chars"]
+        for c in report["clusters"]
+        for d in c["duplicates"]
+        if d["relation"] != "overlap"
+    )
     assert per_member == report["stats"]["chars_removed"]

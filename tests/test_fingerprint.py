@@ -7,7 +7,14 @@ import pytest
 from datasketch import LeanMinHash, MinHash
 
 from dedup.config import MinHashConfig
-from dedup.fingerprint import fingerprint, kgram_hashes, lean_minhash, shingle_sets, signatures
+from dedup.fingerprint import (
+    fingerprint,
+    kgram_hashes,
+    lean_minhash,
+    permutations,
+    shingle_sets,
+    signatures,
+)
 from dedup.normalize import normalize
 
 
@@ -24,6 +31,13 @@ def test_signatures_equal_datasketch_minhash(num_perm: int, seed: int) -> None:
         reference = MinHash(num_perm=num_perm, seed=seed, hashfunc=lambda x: x)
         reference.update_batch(values.tolist())
         assert np.array_equal(reference.hashvalues, row)
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(1, 0), (128, 1), (256, 42), (64, 2**31)])
+def test_permutations_are_datasketchs_own(num_perm: int, seed: int) -> None:
+    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+    ours = permutations(num_perm, seed)
+    assert np.array_equal(ours[0], a) and np.array_equal(ours[1], b)
 
 
 def test_signature_is_a_valid_lean_minhash_for_datasketch() -> None:

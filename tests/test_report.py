@@ -51,10 +51,21 @@ def test_two_runs_give_identical_bytes(tmp_path: Path) -> None:
     outputs = []
     for name in ("one", "two"):
         subprocess.run(
-            [sys.executable, "-m", "dedup", "clean", str(PAGES), "--out", str(tmp_path / name),
-             "--report", str(tmp_path / f"{name}.json")],
-            check=True, capture_output=True, env={"PYTHONHASHSEED": str(len(name) * 7), "PATH": ""},
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "dedup",
+                "clean",
+                str(PAGES),
+                "--out",
+                str(tmp_path / name),
+                "--report",
+                str(tmp_path / f"{name}.json"),
+            ],
+            check=True,
+            capture_output=True,
+            env={"PYTHONHASHSEED": str(len(name) * 7), "PATH": ""},
+        )
         files = sorted((tmp_path / name).iterdir())
         outputs.append(((tmp_path / f"{name}.json").read_bytes(), [f.read_bytes() for f in files]))
     assert outputs[0] == outputs[1]
