@@ -5,7 +5,8 @@
 
 1. Builds a deterministic corpus (JSONL) of N documents from real prose: sentences of
    the PAN-13 source texts in ../shared/benchmarks (or the bundled blog pages), about
-   5.5 KB a document.  A share of the documents (--dup-rate) are near-duplicate copies
+   5.5 KB a document in paragraphs of 3 to 6 sentences.  A share of the documents
+   (--dup-rate) are near-duplicate copies
    of an earlier one with random word edits (substitutions, deletions, insertions) at
    a rate drawn per copy, so their Jaccard spreads across the threshold.
 2. Ground truth: within each family (an original and its copies) the exact Jaccard of
@@ -95,7 +96,7 @@ def build(path: Path, docs: int, dup_rate: float, pool: list[str], seed: int) ->
         for number in range(docs):
             if texts and rng.random() < dup_rate:
                 family = families[int(rng.integers(len(families)))]
-                words = texts[family[0]].split(" ")
+                words = texts[family[0]].replace("\n\n", " \n\n ").split(" ")
                 rate = float(rng.uniform(0.002, 0.04))
                 edited: list[str] = []
                 for word in words:
@@ -107,11 +108,18 @@ def build(path: Path, docs: int, dup_rate: float, pool: list[str], seed: int) ->
                     elif roll < rate:
                         edited.append(vocabulary[int(rng.integers(len(vocabulary)))])  # insertion
                     edited.append(word)
-                text = " ".join(edited)
+                text = " ".join(edited).replace(" \n\n ", "\n\n")
                 family.append(number)
             else:
-                chosen = rng.integers(len(pool), size=int(rng.integers(28, 46)))
-                text = " ".join(pool[i] for i in chosen)
+                chosen = [pool[i] for i in rng.integers(len(pool), size=int(rng.integers(28, 46)))]
+                cuts = np.cumsum(
+                    rng.integers(3, 7, size=len(chosen))
+                )  # paragraphs of 3-6 sentences
+                text = "\n\n".join(
+                    " ".join(chosen[lo:hi])
+                    for lo, hi in zip([0, *cuts], cuts, strict=False)
+                    if lo < len(chosen)
+                )
                 families.append([number])
             texts.append(text)
             handle.write(

@@ -38,6 +38,8 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 #: Shingles per MinHash block: a (2048 x 128) uint32 work array (1 MiB) stays in cache,
 #: which measured 7x faster here than blocks of 65536 rows.
 _BLOCK = 2048
+#: Sets with at least this many shingles are reduced on their own.
+_LARGE = 256
 
 
 def exact_key(norm: str) -> bytes:
@@ -149,44 +151,53 @@ def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
 def signatures(sets: Sequence[U32], num_perm: int, seed: int) -> U32:
     """MinHash signatures of many shingle sets at once, shape (len(sets), num_perm).
 
-    Units are processed in blocks of at most _BLOCK shingles, in a work array
-    small enough to stay in cache.  An empty set gets datasketch's empty
-    signature (every value 2**32 - 1).
+    Work happens in a (_BLOCK x num_perm) array small enough to stay in cache:
+    a large set alone (a column-wise min, measured twice as fast as reduceat),
+    small sets a block at a time (one reduceat).  An empty set gets
+    datasketch's empty signature (every value 2**32 - 1).
     """
     a, b = permutations(num_perm, seed)
     out = np.full((len(sets), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-    rows = [i for i, s in enumerate(sets) if len(s)]
-    if not rows:
-        return out
-    flat = _fmix32(np.concatenate([sets[i] for i in rows]))
-    sizes = np.array([len(sets[i]) for i in rows], dtype=np.int64)
-    offsets = np.concatenate(([0], np.cumsum(sizes)))
     work = np.empty((_BLOCK, num_perm), dtype=np.uint32)
-    first = 0
-    while first < len(rows):
-        # whole units up to _BLOCK shingles, or one larger unit alone
-        last = max(first + 1, int(np.searchsorted(offsets, offsets[first] + _BLOCK, "right")) - 1)
-        lo, hi = int(offsets[first]), int(offsets[last])
-        if hi - lo > _BLOCK:
-            out[rows[first]] = _permuted_min(flat[lo:hi], a, b, work)
-        else:
-            block = work[: hi - lo]
-            np.multiply(flat[lo:hi, None], a, out=block)
-            np.add(block, b, out=block)
-            out[rows[first:last]] = np.minimum.reduceat(block, offsets[first:last] - lo, axis=0)
-        first = last
+    small: list[int] = []
+    small_rows = 0
+    for i, shingle_set in enumerate(sets):
+        if len(shingle_set) >= _LARGE:
+            out[i] = _permuted_min(_fmix32(shingle_set), a, b, work)
+        elif len(shingle_set):
+            if small_rows + len(shingle_set) > _BLOCK:
+                _small_block(sets, small, a, b, work, out)
+                small, small_rows = [], 0
+            small.append(i)
+            small_rows += len(shingle_set)
+    if small:
+        _small_block(sets, small, a, b, work, out)
     return out
+
+
+def _small_block(
+    sets: Sequence[U32], units: list[int], a: U32, b: U32, work: U32, out: U32
+) -> None:
+    flat = _fmix32(np.concatenate([sets[i] for i in units]))
+    block = work[: len(flat)]
+    np.multiply(flat[:, None], a, out=block)
+    np.add(block, b, out=block)
+    starts = np.cumsum([0] + [len(sets[i]) for i in units[:-1]])
+    out[units] = np.minimum.reduceat(block, starts, axis=0)
 
 
 def _permuted_min(hashes: U32, a: U32, b: U32, work: U32) -> U32:
     """Column-wise minimum of a * h + b over one large set, _BLOCK rows at a time."""
-    result = np.full(len(a), np.iinfo(np.uint32).max, dtype=np.uint32)
+    result = np.empty(len(a), dtype=np.uint32)
     for lo in range(0, len(hashes), _BLOCK):
         chunk = hashes[lo : lo + _BLOCK]
         block = work[: len(chunk)]
         np.multiply(chunk[:, None], a, out=block)
         np.add(block, b, out=block)
-        np.minimum(result, block.min(axis=0), out=result)
+        if lo == 0:
+            block.min(axis=0, out=result)
+        else:
+            np.minimum(result, block.min(axis=0), out=result)
     return result
 
 

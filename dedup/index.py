@@ -56,21 +56,25 @@ def band_keys(sigs: U32, params: LshParams) -> U64:
     return keys
 
 
-def candidate_pairs(sigs: U32, params: LshParams) -> npt.NDArray[np.int64]:
-    """Sorted distinct pairs (i, j), i < j, of rows sharing at least one band key."""
-    if len(sigs) < 2:
+def candidate_pairs(keys: U64) -> npt.NDArray[np.int64]:
+    """Sorted distinct pairs (i, j), i < j, of rows sharing a key in at least one band.
+
+    `keys` is `band_keys(...)` of every row: shape (rows, bands).
+    """
+    if len(keys) < 2:
         return np.empty((0, 2), dtype=np.int64)
-    keys = band_keys(sigs, params)
     found: list[npt.NDArray[np.int64]] = []
-    for band in range(params.bands):
+    for band in range(keys.shape[1]):
         column = keys[:, band]
         order = np.argsort(column, kind="stable")
         ordered = column[order]
         boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
         starts = np.concatenate(([0], boundaries))
-        stops = np.concatenate((boundaries, [len(ordered)]))
-        for lo, hi in zip(starts[stops - starts > 1], stops[stops - starts > 1], strict=True):
-            members = np.sort(order[lo:hi])
+        sizes = np.diff(np.concatenate((starts, [len(ordered)])))
+        two = starts[sizes == 2]  # most buckets: one pair, taken without a Python loop
+        found.append(np.sort(np.stack((order[two], order[two + 1]), axis=1), axis=1))
+        for lo, size in zip(starts[sizes > 2].tolist(), sizes[sizes > 2].tolist(), strict=True):
+            members = np.sort(order[lo : lo + size])
             i, j = np.triu_indices(len(members), k=1)
             found.append(np.stack((members[i], members[j]), axis=1))
     if not found:

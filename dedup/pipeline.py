@@ -35,8 +35,8 @@ import numpy.typing as npt
 from dedup.clean import Removal, clean, gap, merge, pieces
 from dedup.cluster import Link, clusters
 from dedup.config import Config
-from dedup.fingerprint import SPACES, U32, exact_key, shingle_sets, signatures
-from dedup.index import candidate_pairs, covered, lsh_params, reverse, verify
+from dedup.fingerprint import SPACES, U32, U64, exact_key, shingle_sets, signatures
+from dedup.index import band_keys, candidate_pairs, covered, lsh_params, reverse, verify
 from dedup.io.readers import Corpus, InputFile
 from dedup.io.writers import check_output_dir, stream_documents, write_documents
 from dedup.model import (
@@ -84,11 +84,11 @@ _BATCH_CHARS = 1 << 20
 
 @dataclass
 class _LevelPrints:
-    """One level's units from one batch: columns (key still -1), digests, signatures."""
+    """One level's units from one batch: columns (key still -1), digests, LSH band keys."""
 
     rows: I64
     digests: list[bytes | None]
-    signatures: dict[str, tuple[I64, U32]]  # space -> (unit rows, signatures)
+    bands: dict[str, tuple[I64, U64]]  # space -> (unit rows, band keys)
 
 
 def _fingerprint_batch(batch: list[tuple[int, str]], config: Config) -> list[_LevelPrints]:
@@ -115,11 +115,15 @@ def _fingerprint_batch(batch: list[tuple[int, str]], config: Config) -> list[_Le
                 rows[name].append(row)
                 digests[name].append(digest)
     m = config.minhash
+    params = lsh_params(m.threshold, m.num_perm, m.recall)
     out = []
     for name in levels:
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(_COLUMNS))
         by_space = {
-            space: (np.array(units, dtype=np.int64), signatures(values, m.num_perm, m.seed))
+            space: (
+                np.array(units, dtype=np.int64),
+                band_keys(signatures(values, m.num_perm, m.seed), params),
+            )
             for (level, space), (units, values) in sets.items()
             if level == name
         }
@@ -136,6 +140,38 @@ def _shingle_batch(
         for text, wanted in batch
         for li, key, start, end in wanted
     ]
+
+
+_LinkText = tuple[int, str, str, tuple[int, int]]
+_Child = tuple[int, int, int, int, int, int]
+
+
+def _repeated_batch(
+    items: list[_LinkText], level: Level, config: Config
+) -> list[tuple[int, list[_Child] | None]]:
+    """Children of near duplicates that their survivors repeat; None: the unit goes whole."""
+    out: list[tuple[int, list[_Child] | None]] = []
+    for member, survivor, text, span in items:
+        if level == "paragraph":
+            children = sentences(text, span)
+        else:
+            children = [p for p in paragraphs(text) if span[0] <= p[0] and p[1] <= span[1]]
+        if children == [span]:
+            out.append((member, None))  # the unit is its only child
+            continue
+        repeated = covered(
+            [normalize(text[cs:ce], config.normalize) for cs, ce in children],
+            normalize(survivor, config.normalize),
+            config.minhash.char_shingle_size,
+            config.minhash.threshold,
+        )
+        kept = [
+            (cs, ce, *gap(text, cs, ce))
+            for (cs, ce), keep in zip(children, repeated, strict=True)
+            if keep
+        ]
+        out.append((member, kept))
+    return out
 
 
 def _batches(items: Iterable[T], text: Callable[[T], str]) -> Iterator[list[T]]:
@@ -157,23 +193,27 @@ def _batches(items: Iterable[T], text: Callable[[T], str]) -> Iterator[list[T]]:
 
 @dataclass
 class _Space:
-    """The signatures of one shingle space (char or word) of one level, a row per key."""
+    """The LSH band keys of one shingle space (char or word) of one level, a row per key.
+
+    Only band keys are kept (8 bytes a band), not signatures: candidates are
+    verified on exact shingle sets, so nothing else needs the signature.
+    """
 
     keys: list[I64] = field(default_factory=list)  # key id of every row, in blocks
-    blocks: list[U32] = field(default_factory=list)
+    blocks: list[U64] = field(default_factory=list)
     candidates: int = 0
 
-    def add(self, keys: I64, sigs: U32) -> None:
+    def add(self, keys: I64, bands: U64) -> None:
         if len(keys):
             self.keys.append(keys)
-            self.blocks.append(sigs)
+            self.blocks.append(bands)
 
-    def take(self, num_perm: int) -> tuple[I64, U32]:
-        """All keys and signatures, releasing the blocks."""
+    def take(self, bands: int) -> tuple[I64, U64]:
+        """All keys and band keys, releasing the blocks."""
         keys = np.concatenate(self.keys) if self.keys else np.empty(0, dtype=np.int64)
-        sigs = np.concatenate(self.blocks) if self.blocks else np.empty((0, num_perm), np.uint32)
+        rows = np.concatenate(self.blocks) if self.blocks else np.empty((0, bands), np.uint64)
         self.keys, self.blocks = [], []
-        return keys, sigs
+        return keys, rows
 
 
 @dataclass
@@ -189,7 +229,7 @@ class _Level:
     units: int = 0
 
     def merge(self, prints: _LevelPrints) -> None:
-        """Add one batch's units: give each distinct text a key, keep new keys' signatures."""
+        """Add one batch's units: give each distinct text a key, keep new keys' band keys."""
         rows = prints.rows
         fresh = np.zeros(len(rows), dtype=bool)
         for i, digest in enumerate(prints.digests):
@@ -200,9 +240,9 @@ class _Level:
                 self.key_unit.append(self.units + i)
                 fresh[i] = True
             rows[i, -1] = key
-        for space, (units, sigs) in prints.signatures.items():
+        for space, (units, bands) in prints.bands.items():
             keep = fresh[units]
-            self.spaces[space].add(rows[units[keep], -1], sigs[keep])
+            self.spaces[space].add(rows[units[keep], -1], bands[keep])
         self.blocks.append(rows)
         self.units += len(rows)
 
@@ -255,14 +295,13 @@ class _Run:
     # pass 2 ----------------------------------------------------------------
     def candidates(self) -> tuple[list[dict[int, list[int]]], list[dict[int, dict[str, U32]]]]:
         """LSH neighbours per level and the shingle sets of every key that has one."""
-        m = self.config.minhash
         neighbours: list[dict[int, list[int]]] = []
         wanted: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
         for li, level in enumerate(self.levels):
             linked: dict[int, set[int]] = defaultdict(set)
             for space in level.spaces.values():
-                keys, sigs = space.take(m.num_perm)
-                pairs = candidate_pairs(sigs, self.params)
+                keys, bands = space.take(self.params.bands)
+                pairs = candidate_pairs(bands)
                 space.candidates = len(pairs)
                 for a, b in keys[pairs].tolist():
                     linked[a].add(b)
@@ -350,38 +389,34 @@ class _Run:
 
         A section or document loses the paragraphs its survivor repeats, a
         paragraph the sentences; what the survivor lacks stays in the output.
+        Links are read and sent to the workers a batch at a time.
         """
         level = self.levels[li]
         if level.name == "sentence" or not links:
             return {}
         a = level.arrays
-        wanted = sorted({int(a["doc"][u]) for k in links for u in (k.survivor, k.member)})
-        texts = dict(self._reread(wanted))
-        cfg = self.config
+        work = functools.partial(_repeated_batch, level=level.name, config=self.config)
+        chunks = (links[i : i + _BATCH_DOCS] for i in range(0, len(links), _BATCH_DOCS))
         out: dict[int, list[Removal]] = {}
-        for link in links:
-            s, u = link.survivor, link.member
-            survivor = texts[int(a["doc"][s])].text[a["start"][s] : a["end"][s]]
-            text = texts[int(a["doc"][u])].text
-            span = (int(a["start"][u]), int(a["end"][u]))
-            if level.name == "paragraph":
-                children = sentences(text, span)
-            else:
-                children = [p for p in paragraphs(text) if span[0] <= p[0] and p[1] <= span[1]]
-            if children == [span]:
-                continue  # the unit is its only child: it goes whole
-            repeated = covered(
-                [normalize(text[cs:ce], cfg.normalize) for cs, ce in children],
-                normalize(survivor, cfg.normalize),
-                cfg.minhash.char_shingle_size,
-                cfg.minhash.threshold,
-            )
-            out[u] = [
-                Removal(_uid(li, u), cs, ce, *gap(text, cs, ce))
-                for (cs, ce), keep in zip(children, repeated, strict=True)
-                if keep
-            ]
+        for found in ordered_map(work, (self._link_texts(a, chunk) for chunk in chunks), self.jobs):
+            for u, kept in found:
+                if kept is not None:
+                    out[u] = [Removal(_uid(li, u), *child) for child in kept]
         return out
+
+    def _link_texts(self, a: dict[str, I64], links: list[Link]) -> list[_LinkText]:
+        """(member, survivor text, member's document text, member span) of each link."""
+        numbers = sorted({int(a["doc"][u]) for k in links for u in (k.survivor, k.member)})
+        texts = {n: doc.text for n, doc in self._reread(numbers)}
+        return [
+            (
+                k.member,
+                texts[int(a["doc"][k.survivor])][a["start"][k.survivor] : a["end"][k.survivor]],
+                texts[int(a["doc"][k.member])],
+                (int(a["start"][k.member]), int(a["end"][k.member])),
+            )
+            for k in links
+        ]
 
     # report ----------------------------------------------------------------
     def result(self) -> Result:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dedup.fingerprint import signatures
-from dedup.index import LshParams, candidate_pairs, covered, lsh_params, verify
+from dedup.index import LshParams, band_keys, candidate_pairs, covered, lsh_params, verify
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
@@ -26,7 +26,7 @@ def test_candidate_pairs_find_near_copies_and_not_strangers() -> None:
     )
     other = np.unique(rng.integers(0, 2**32, 400, dtype=np.uint64).astype(np.uint32))
     sigs = signatures([base, other, near], 128, 1)
-    pairs = candidate_pairs(sigs, lsh_params(0.8, 128, 0.99))
+    pairs = candidate_pairs(band_keys(sigs, lsh_params(0.8, 128, 0.99)))
     assert pairs.tolist() == [[0, 2]]
 
 

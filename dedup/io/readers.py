@@ -11,6 +11,7 @@ directly; a JSONL document's id is its id field (`<file>:<line>` without one).
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import os
 import shutil
@@ -149,16 +150,21 @@ class Corpus:
                 yield doc
 
     def load(self, sources: Iterable[Source]) -> Iterator[Document]:
-        """Read the documents at these sources again, in the order given."""
+        """Read the documents at these sources again, in the order given.
+
+        Consecutive records of one JSONL file are read through one open handle.
+        """
         labels = {str(f.path): f for f in self.files}
-        for source in sources:
-            file = labels[source.path]
+        for path, group in itertools.groupby(sources, key=lambda s: s.path):
+            file = labels[path]
             if not file.jsonl:
-                yield self._text_document(file)
+                for _ in group:
+                    yield self._text_document(file)
                 continue
             with file.path.open("rb") as handle:
-                handle.seek(source.offset)
-                yield self._record(file, handle.readline(), source.line, source.offset)
+                for source in group:
+                    handle.seek(source.offset)
+                    yield self._record(file, handle.readline(), source.line, source.offset)
 
     def _read(self, file: InputFile) -> Iterator[Document]:
         if not file.jsonl:
