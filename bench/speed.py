@@ -230,6 +230,9 @@ def main() -> int:
         "--work", type=Path, default=None, help="folder for the corpus (default: temporary)"
     )
     parser.add_argument("--skip-datasketch", action="store_true")
+    parser.add_argument(
+        "--memory-unit", default="paragraph", help="also measure peak RSS of a scan at this unit"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="dedup-speed-") as tmp:
@@ -305,6 +308,18 @@ def main() -> int:
                 f"{size / 1e6 / seconds:6.1f} MB/s  "
                 f"peak RSS {rss / 2**20:6.0f} MiB  pairs P {p:.4f} R {r:.4f} F1 {f:.4f}  "
                 f"(runs: {', '.join(f'{t:.1f}' for t, _ in timings)} s)"
+            )
+        if args.memory_unit:
+            unit_report = work / "unit-report.json"
+            command = [*dedup_command[:6], args.memory_unit, *dedup_command[7:-1], str(unit_report)]
+            seconds, rss = measure(command)
+            found = json.loads(unit_report.read_text(encoding="utf-8"))
+            units = found["stats"]["units"]
+            print(
+                f"dedup --unit {args.memory_unit}: {seconds:.1f} s, "
+                f"peak RSS {rss / 2**20:.0f} MiB, "
+                f"{units} units ({found['lsh'][args.memory_unit]['distinct_texts']} distinct), "
+                f"{rss / units:.0f} bytes a unit of peak RSS"
             )
         if len(medians) == 2:
             print(

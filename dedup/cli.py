@@ -18,7 +18,7 @@ from dedup.config import UNITS, Config, MinHashConfig, SegmentConfig
 from dedup.errors import DedupError
 from dedup.io.writers import write_text
 from dedup.model import Result
-from dedup.report import RENDERERS, build_report
+from dedup.report import RENDERERS, build_report, stats
 
 F = TypeVar("F", bound=Callable[..., Any])
 _M = MinHashConfig()
@@ -141,7 +141,7 @@ def _config(overrides: dict[str, Any]) -> Config:
 
 
 def _summary(result: Result) -> str:
-    report = build_report(result)["stats"]
+    report = stats(result)
     share = 100 * report["chars_removed"] / report["chars_in"] if report["chars_in"] else 0.0
     return (
         f"dedup: {report['documents']} documents, {report['units']} units: "

@@ -48,6 +48,21 @@ def _ref(segment: Segment) -> dict[str, Any]:
     return {"doc": segment.doc_id, "start": segment.start, "end": segment.end, "line": segment.line}
 
 
+def stats(result: Result) -> dict[str, int]:
+    """The totals of a run, as in the report's "stats"."""
+    docs = result.documents
+    return {
+        "documents": len(docs),
+        "units": sum(d.units for d in docs),
+        "duplicate_units": sum(d.duplicate_units for d in docs),
+        "clusters": sum(
+            1 for c in result.clusters if any(m.evidence.relation in REMOVING for m in c.members)
+        ),
+        "chars_in": sum(d.chars for d in docs),
+        "chars_removed": sum(d.chars_removed for d in docs),
+    }
+
+
 def build_report(result: Result) -> Report:
     """The JSON-ready report of a run."""
     clusters = []
@@ -74,18 +89,7 @@ def build_report(result: Result) -> Report:
         "dedup_report": REPORT_VERSION,
         "tool": {"name": "dedup", "version": __version__},
         "options": result.options,
-        "stats": {
-            "documents": len(docs),
-            "units": sum(d.units for d in docs),
-            "duplicate_units": sum(d.duplicate_units for d in docs),
-            "clusters": sum(
-                1
-                for c in result.clusters
-                if any(m.evidence.relation in REMOVING for m in c.members)
-            ),
-            "chars_in": sum(d.chars for d in docs),
-            "chars_removed": sum(d.chars_removed for d in docs),
-        },
+        "stats": stats(result),
         "lsh": result.lsh,
         "documents": [
             {
