@@ -1,11 +1,12 @@
-"""The command line: `dedup scan` and `dedup clean`.  The only module that imports click.
+"""The command line: `dedup scan`, `clean` and `restore`; the only module that imports click.
 
 Exit codes: 0 done; 1 reserved for `check` finding duplicates; 2 usage, input or
-output error, with a message naming the file (and line, for JSONL).
+output error, with a message naming the file (and line, for JSONL); 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -118,6 +119,24 @@ def corpus_options(command: F) -> F:
         ),
         click.option("--id-field", default=None, help="JSONL field holding the id. [default: id]"),
         click.option(
+            "--encoding",
+            default=None,
+            help="Encoding of text files; output keeps it. [default: utf-8]",
+        ),
+        click.option(
+            "--errors",
+            type=click.Choice(["strict", "replace", "skip-file"]),
+            default=None,
+            help="Undecodable input: stop (strict), use U+FFFD (replace), or leave the "
+            "file or JSONL record out (skip-file). [default: strict]",
+        ),
+        click.option(
+            "--max-unit-chars",
+            type=click.IntRange(1),
+            default=None,
+            help="A longer unit is an error. [default: 268435456]",
+        ),
+        click.option(
             "--jobs",
             "-j",
             type=click.IntRange(0),
@@ -161,7 +180,30 @@ def _emit_report(result: Result, fmt: str, report: Path | None) -> None:
             raise UserError(str(exc)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Interrupted(click.ClickException):
+    """Ctrl-C: exit code 130, as shells report a SIGINT."""
+
+    exit_code = 130
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "interrupted; every output written so far is complete, none is half-written"
+            ) from None
+
+
+class _Warnings(logging.Handler):
+    """Library warnings (a skipped binary file, say) on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"dedup: warning: {record.getMessage()}", err=True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dedup")
 def main() -> None:
     """Find and remove duplicate and near-duplicate text.
@@ -171,7 +213,12 @@ def main() -> None:
       dedup scan corpus/ --report report.json
       dedup clean corpus/ --out cleaned/ --report report.md --format markdown
       cat docs.jsonl | dedup clean - --out - > cleaned.jsonl
+      dedup restore cleaned/ --report report.json --out original/
     """
+    library = logging.getLogger("dedup")
+    if not any(isinstance(h, _Warnings) for h in library.handlers):
+        library.addHandler(_Warnings(logging.WARNING))
+        library.propagate = False
 
 
 @main.command()
@@ -258,3 +305,34 @@ def clean(
     click.echo(_summary(result), err=True)
     if report is not None:
         _emit_report(result, fmt, report)
+
+
+@main.command()
+@click.argument("cleaned", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--report",
+    "report",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The JSON report `dedup clean` wrote with these documents.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the restored documents.",
+)
+def restore(cleaned: Path, report: Path, out: Path) -> None:
+    """Rebuild the original documents, byte for byte, from a cleaned folder and its report.
+
+    \b
+    Examples:
+      dedup clean pages/ --out cleaned/ --report report.json
+      dedup restore cleaned/ --report report.json --out original/
+    """
+    try:
+        count = pipeline.restore_corpus(cleaned, report, out)
+    except DedupError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(f"dedup: {count} documents restored under {out}", err=True)

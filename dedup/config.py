@@ -24,6 +24,10 @@ class InputConfig:
     exclude: tuple[str, ...] = ()
     text_field: str = "text"
     id_field: str = "id"
+    #: Encoding of text files (JSONL is always UTF-8); output is written in it too.
+    encoding: str = "utf-8"
+    #: Undecodable input: "strict" (error), "replace" (U+FFFD) or "skip-file".
+    errors: str = "strict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,8 @@ class MinHashConfig:
     char_below: int = 10
     #: Units whose normalized text is shorter than this are never duplicates.
     min_chars: int = 10
+    #: A unit longer than this (characters) is an error rather than a run out of memory.
+    max_unit_chars: int = 1 << 28
     #: Probability that a pair at exactly `threshold` Jaccard becomes an LSH candidate.
     recall: float = 0.99
 
@@ -119,6 +125,10 @@ class Config:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
         if self.segment.unit not in UNITS:
             raise ConfigError(f"unit must be one of {', '.join(UNITS)}, got {self.segment.unit!r}")
+        if self.input.errors not in ("strict", "replace", "skip-file"):
+            raise ConfigError(
+                f"errors must be strict, replace or skip-file, got {self.input.errors!r}"
+            )
         if self.run.jobs < 0:
             raise ConfigError(f"jobs must be 0 (every core) or more, got {self.run.jobs}")
         if self.cluster.keep not in ("first", "longest"):

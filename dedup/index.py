@@ -18,6 +18,8 @@ from dedup.fingerprint import U32, U64, kgram_hashes
 from dedup.model import Evidence, Relation
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
+#: Pairs per member of an LSH bucket at most (see candidate_pairs).
+_BUCKET_CAP = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,10 @@ def candidate_pairs(keys: U64) -> npt.NDArray[np.int64]:
         found.append(np.sort(np.stack((order[two], order[two + 1]), axis=1), axis=1))
         for lo, size in zip(starts[sizes > 2].tolist(), sizes[sizes > 2].tolist(), strict=True):
             members = np.sort(order[lo : lo + size])
-            i, j = np.triu_indices(len(members), k=1)
+            # A large bucket (templated lines differing in a number) would give
+            # size**2 / 2 pairs; every member is paired with the bucket's earliest
+            # _BUCKET_CAP members instead, which keep-first clustering needs most.
+            i, j = _capped(size, min(size, _BUCKET_CAP))
             found.append(np.stack((members[i], members[j]), axis=1))
     if not found:
         return np.empty((0, 2), dtype=np.int64)
@@ -96,6 +101,16 @@ def relation(jaccard: float, contained: float, covers: float, threshold: float) 
     if covers >= threshold:
         return "overlap"
     return None
+
+
+def _capped(size: int, head: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Index pairs (i, j), i < j, with i among the first `head` of `size` members."""
+    i, j = np.triu_indices(head, k=1)
+    rest_j = np.arange(head, size, dtype=np.int64)
+    return (
+        np.concatenate((i, np.repeat(np.arange(head), len(rest_j)))),
+        np.concatenate((j, np.tile(rest_j, head))),
+    )
 
 
 def verify(survivor: U32, member: U32, threshold: float, same_text: bool) -> Evidence:

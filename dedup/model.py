@@ -107,6 +107,8 @@ class DocStats:
     duplicate_units: int
     chars_removed: int
     removed: tuple[tuple[int, int], ...] = ()
+    removed_text: tuple[str, ...] = ()  # the exact text of each removed span
+    file: str = ""  # the output file holding the document, relative to the output folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +120,4 @@ class Result:
     clusters: tuple[Cluster, ...]
     lsh: dict[str, Any] = field(default_factory=dict)
     pairs: tuple[Pair, ...] = ()
+    skipped: tuple[dict[str, Any], ...] = ()  # inputs left out: {"path", "line", "reason"}

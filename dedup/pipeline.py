@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,10 +37,17 @@ import numpy.typing as npt
 from dedup.clean import Removal, clean, gap, merge, pieces
 from dedup.cluster import Link, clusters
 from dedup.config import Config
+from dedup.errors import InputError, OutputError
 from dedup.fingerprint import SPACES, U32, U64, exact_key, shingle_sets, signatures
 from dedup.index import band_keys, candidate_pairs, covered, lsh_params, reverse, verify
-from dedup.io.readers import Corpus, InputFile
-from dedup.io.writers import check_output_dir, stream_documents, write_documents
+from dedup.io.readers import Corpus, InputFile, decode, read_report
+from dedup.io.writers import (
+    check_output_dir,
+    inside,
+    stream_documents,
+    write_bytes,
+    write_documents,
+)
 from dedup.model import (
     LEVELS,
     REMOVING,
@@ -55,6 +64,7 @@ from dedup.model import (
 )
 from dedup.normalize import normalize
 from dedup.parallel import default_jobs, ordered_map
+from dedup.restore import restore
 from dedup.segment import LineIndex, paragraphs, sentences, spans
 
 I64 = npt.NDArray[np.int64]
@@ -91,17 +101,23 @@ class _LevelPrints:
     bands: dict[str, tuple[I64, U64]]  # space -> (unit rows, band keys)
 
 
-def _fingerprint_batch(batch: list[tuple[int, str]], config: Config) -> list[_LevelPrints]:
-    """Segment, normalize and fingerprint a batch of (document number, text)."""
+def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> list[_LevelPrints]:
+    """Segment, normalize and fingerprint a batch of (document number, id, text)."""
     levels = [name for name in LEVELS if name in config.segment.levels]
     rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
     digests: dict[str, list[bytes | None]] = {name: [] for name in levels}
     sets: dict[tuple[str, str], tuple[list[int], list[U32]]] = {}
-    for number, text in batch:
+    for number, doc_id, text in batch:
         found = spans(text, levels, config.segment)
         lines = LineIndex(text)
         for name in levels:
             for start, end in found[name]:
+                if end - start > config.minhash.max_unit_chars:
+                    raise InputError(
+                        doc_id,
+                        f"a {name} of {end - start} characters at line {lines.line(start)} is "
+                        f"longer than --max-unit-chars {config.minhash.max_unit_chars}",
+                    )
                 norm = normalize(text[start:end], config.normalize)
                 digest = None
                 if len(norm) >= config.minhash.min_chars:
@@ -279,18 +295,18 @@ class _Run:
     # pass 1 ----------------------------------------------------------------
     def fingerprint(self) -> None:
         work = functools.partial(_fingerprint_batch, config=self.config)
-        for batch in ordered_map(work, _batches(self._documents(), lambda d: d[1]), self.jobs):
+        for batch in ordered_map(work, _batches(self._documents(), lambda d: d[2]), self.jobs):
             for level, prints in zip(self.levels, batch, strict=True):
                 level.merge(prints)
         for level in self.levels:
             level.freeze()
 
-    def _documents(self) -> Iterator[tuple[int, str]]:
+    def _documents(self) -> Iterator[tuple[int, str, str]]:
         for doc in self.corpus:
             number = len(self.docs)
             file = self.file_index[doc.source.path]
             self.docs.append(_Doc(doc.doc_id, doc.source, file, len(doc.text)))
-            yield number, doc.text
+            yield number, doc.doc_id, doc.text
 
     # pass 2 ----------------------------------------------------------------
     def candidates(self) -> tuple[list[dict[int, list[int]]], list[dict[int, dict[str, U32]]]]:
@@ -427,13 +443,14 @@ class _Run:
             per_unit = pieces(items, self.docs[number].chars)
             cuts.update(per_unit)
             doc_cuts[number] = merge([span for spans_ in per_unit.values() for span in spans_])
-        quoted = self._quote(links_per_level)
+        quoted, removed_text = self._quote(links_per_level, doc_cuts)
         return Result(
             self.config.as_dict(),
-            self._doc_stats(links_per_level, doc_cuts),
+            self._doc_stats(links_per_level, doc_cuts, removed_text),
             tuple(self._clusters(links_per_level, quoted, cuts, doc_cuts)),
             self._lsh(),
             tuple(self._pairs()),
+            tuple(self.corpus.skipped),
         )
 
     def _unit(self, li: int, u: int, doc: Document | None = None) -> Segment:
@@ -453,19 +470,24 @@ class _Run:
             doc.text[start:end] if doc is not None else "",
         )
 
-    def _quote(self, links_per_level: list[list[Link]]) -> dict[int, Segment]:
-        """Segments (with text) of every unit named by a link, read again from the corpus."""
-        wanted: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    def _quote(
+        self, links_per_level: list[list[Link]], doc_cuts: dict[int, list[tuple[int, int]]]
+    ) -> tuple[dict[int, Segment], dict[int, tuple[str, ...]]]:
+        """Segments (with text) of every unit named by a link, and the text of every cut,
+        read again from the corpus."""
+        wanted: dict[int, list[tuple[int, int]]] = {n: [] for n in doc_cuts}
         for li, links in enumerate(links_per_level):
             docs = self.levels[li].arrays["doc"]
             for link in links:
                 for u in (link.survivor, link.member):
-                    wanted[int(docs[u])].append((li, u))
+                    wanted.setdefault(int(docs[u]), []).append((li, u))
         out: dict[int, Segment] = {}
+        texts: dict[int, tuple[str, ...]] = {}
         for number, doc in self._reread(sorted(wanted)):
             for li, u in wanted[number]:
                 out[_uid(li, u)] = self._unit(li, u, doc)
-        return out
+            texts[number] = tuple(doc.text[s:e] for s, e in doc_cuts.get(number, ()))
+        return out, texts
 
     def _clusters(
         self,
@@ -509,7 +531,10 @@ class _Run:
                 yield Pair(self._unit(li, a), self._unit(li, b), evidence)
 
     def _doc_stats(
-        self, links_per_level: list[list[Link]], doc_cuts: dict[int, list[tuple[int, int]]]
+        self,
+        links_per_level: list[list[Link]],
+        doc_cuts: dict[int, list[tuple[int, int]]],
+        removed_text: dict[int, tuple[str, ...]],
     ) -> tuple[DocStats, ...]:
         units = np.zeros(len(self.docs), dtype=np.int64)
         dups = np.zeros(len(self.docs), dtype=np.int64)
@@ -526,6 +551,8 @@ class _Run:
                 int(dups[i]),
                 sum(e - s for s, e in doc_cuts.get(i, [])),
                 tuple(doc_cuts.get(i, [])),
+                removed_text.get(i, ()),
+                self.corpus.files[d.file].name,
             )
             for i, d in enumerate(self.docs)
         )
@@ -589,10 +616,61 @@ def run(
         result = analysis.result()
         if out is not None:
             write_documents(
-                analysis.cleaned(result), out, config.input.text_field, config.input.id_field
+                analysis.cleaned(result),
+                out,
+                config.input.text_field,
+                config.input.id_field,
+                config.input.encoding,
             )
         elif stream is not None:
             stream_documents(
                 analysis.cleaned(result), stream, config.input.text_field, config.input.id_field
             )
     return result
+
+
+def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
+    """Rebuild the original documents under `out` from a `clean --out` folder and its report.
+
+    Returns the number of documents restored.
+    """
+    report = read_report(report_path)
+    options = report.get("options", {})
+    encoding, text_field = options.get("encoding", "utf-8"), options.get("text_field", "text")
+    if out.resolve() == cleaned.resolve():
+        raise OutputError(f"{out}: restore would overwrite the cleaned documents")
+    restored = 0
+    documents = report.get("documents", [])
+    for name, group in itertools.groupby(documents, key=lambda d: str(d.get("file", ""))):
+        docs = list(group)
+        source, target = inside(cleaned, name), inside(out, name)
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
+        if name.endswith((".jsonl", ".ndjson")):
+            lines = data.decode("utf-8").splitlines(keepends=True)
+            if len(lines) != len(docs):
+                raise InputError(str(source), f"{len(lines)} records, the report has {len(docs)}")
+            rebuilt = []
+            for number, (line, doc) in enumerate(zip(lines, docs, strict=True), start=1):
+                record = json.loads(line)
+                if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+                    raise InputError(str(source), f"no {text_field!r} text", number)
+                record[text_field] = _restored(record[text_field], doc)
+                rebuilt.append(json.dumps(record, ensure_ascii=False) + "\n")
+            write_bytes(target, "".join(rebuilt).encode("utf-8"))
+        else:
+            (doc,) = docs
+            text, bom = decode(data, str(source), None, encoding)
+            write_bytes(target, (("\ufeff" if bom else "") + _restored(text, doc)).encode(encoding))
+        restored += len(docs)
+    return restored
+
+
+def _restored(text: str, doc: dict[str, object]) -> str:
+    removed = [(int(s), int(e)) for s, e in doc.get("removed", [])]  # type: ignore[attr-defined]
+    original = restore(text, removed, list(doc.get("removed_text", [])), str(doc.get("doc")))  # type: ignore[call-overload]
+    if len(original) != doc.get("chars_in"):
+        raise InputError(str(doc.get("doc")), "restored length differs from the report's chars_in")
+    return original

@@ -60,6 +60,7 @@ def stats(result: Result) -> dict[str, int]:
         ),
         "chars_in": sum(d.chars for d in docs),
         "chars_removed": sum(d.chars_removed for d in docs),
+        "skipped": len(result.skipped),
     }
 
 
@@ -91,6 +92,7 @@ def build_report(result: Result) -> Report:
         "options": result.options,
         "stats": stats(result),
         "lsh": result.lsh,
+        "skipped": list(result.skipped),
         "documents": [
             {
                 "doc": d.doc_id,
@@ -98,6 +100,9 @@ def build_report(result: Result) -> Report:
                 "duplicate_units": d.duplicate_units,
                 "chars_in": d.chars,
                 "chars_removed": d.chars_removed,
+                "file": d.file,
+                "removed": [[s, e] for s, e in d.removed],
+                "removed_text": list(d.removed_text),
             }
             for d in docs
         ],

@@ -162,7 +162,9 @@ def sentences(text: str, span: Span) -> list[Span]:
         gap_start, gap_end = match.span(1)
         if gap_end >= len(body) or body[gap_end].islower():
             continue
-        if _INITIAL.search(body, 0, gap_start):
+        # look only at the few characters before the dot: a search from 0 would
+        # make a paragraph of many sentences quadratic
+        if _INITIAL.search(body, max(0, gap_start - 3), gap_start):
             continue
         out.append((start + first, start + gap_start))
         first = gap_end

@@ -30,6 +30,15 @@ def test_candidate_pairs_find_near_copies_and_not_strangers() -> None:
     assert pairs.tolist() == [[0, 2]]
 
 
+def test_large_buckets_pair_members_with_the_earliest_only() -> None:
+    keys = np.zeros((1000, 3), dtype=np.uint64)  # one bucket of 1000 in every band
+    pairs = candidate_pairs(keys)
+    assert len(pairs) == 64 * 63 // 2 + 64 * (1000 - 64)  # not 1000 * 999 / 2
+    assert set(pairs[:, 0].tolist()) == set(range(64))
+    small = candidate_pairs(np.zeros((5, 2), dtype=np.uint64))
+    assert small.tolist() == [[a, b] for a in range(5) for b in range(a + 1, 5)]
+
+
 def _set(*values: int) -> np.ndarray:
     return np.array(sorted(values), dtype=np.uint32)
 

@@ -22,6 +22,7 @@ def test_json_report_schema() -> None:
         "documents",
         "units",
         "duplicate_units",
+        "skipped",
         "clusters",
         "chars_in",
         "chars_removed",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import json
+import logging
 import os
 import shutil
 import sys
@@ -26,6 +27,8 @@ from typing import Any, BinaryIO
 from dedup.config import InputConfig
 from dedup.errors import InputError
 from dedup.model import Document, Source
+
+logger = logging.getLogger(__name__)
 
 STDIN = "-"
 _BOM = "\ufeff"
@@ -95,15 +98,51 @@ def _walk(root: Path) -> Iterator[Path]:
     yield from sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def decode(data: bytes, label: str, line: int | None = None) -> tuple[str, bool]:
-    """Decode UTF-8, returning the text without its BOM and whether there was one."""
+class Skipped(Exception):
+    """An input left out on purpose (binary, or undecodable with --errors skip-file)."""
+
+    def __init__(self, label: str, reason: str, line: int | None = None) -> None:
+        self.entry = {"path": label, "line": line, "reason": reason}
+        super().__init__(f"{label}{f':{line}' if line else ''}: skipped: {reason}")
+
+
+def decode(
+    data: bytes,
+    label: str,
+    line: int | None = None,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+) -> tuple[str, bool]:
+    """Decode bytes, returning the text without its BOM and whether there was one.
+
+    errors: "strict" raises InputError naming the byte offset, "replace" puts
+    U+FFFD in place of undecodable bytes, "skip-file" raises Skipped.
+    """
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding, "replace" if errors == "replace" else "strict")
     except UnicodeDecodeError as exc:
-        raise InputError(label, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line) from exc
+        reason = f"invalid {encoding.upper()} at byte {exc.start}: {exc.reason}"
+        if errors == "skip-file":
+            raise Skipped(label, reason, line) from exc
+        raise InputError(label, f"{reason} (--errors replace or skip-file to go on)", line) from exc
+    except LookupError as exc:
+        raise InputError(label, f"unknown encoding {encoding!r}") from exc
     if text.startswith(_BOM):
         return text[1:], True
     return text, False
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """A JSON report written by dedup (plain JSON: nothing in it is ever executed)."""
+    try:
+        report = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(str(path), f"not a JSON report: {exc}") from exc
+    if not isinstance(report, dict) or report.get("dedup_report") != 1:
+        raise InputError(str(path), "not a dedup report (version 1)")
+    return report
 
 
 class Corpus:
@@ -118,6 +157,8 @@ class Corpus:
         self.config = config
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.files: list[InputFile] = []
+        #: Inputs left out during the first pass, in corpus order (for the report).
+        self.skipped: list[dict[str, Any]] = []
 
     def __enter__(self) -> Corpus:
         stdin: Path | None = None
@@ -140,8 +181,13 @@ class Corpus:
     def __iter__(self) -> Iterator[Document]:
         """Every document once, in corpus order; fails on a repeated document id."""
         seen: set[str] = set()
+        self.skipped = []
         for file in self.files:
             for doc in self._read(file):
+                if isinstance(doc, Skipped):
+                    logger.warning("%s", doc)
+                    self.skipped.append(doc.entry)
+                    continue
                 if doc.doc_id in seen:
                     raise InputError(
                         file.label, f"duplicate document id {doc.doc_id!r}", doc.source.line or None
@@ -166,9 +212,12 @@ class Corpus:
                     handle.seek(source.offset)
                     yield self._record(file, handle.readline(), source.line, source.offset)
 
-    def _read(self, file: InputFile) -> Iterator[Document]:
+    def _read(self, file: InputFile) -> Iterator[Document | Skipped]:
         if not file.jsonl:
-            yield self._text_document(file)
+            try:
+                yield self._text_document(file)
+            except Skipped as skipped:
+                yield skipped
             return
         try:
             handle: BinaryIO = file.path.open("rb")
@@ -178,7 +227,10 @@ class Corpus:
             offset = 0
             for number, raw in enumerate(handle, start=1):
                 if raw.strip():
-                    yield self._record(file, raw, number, offset)
+                    try:
+                        yield self._record(file, raw, number, offset)
+                    except Skipped as skipped:
+                        yield skipped
                 offset += len(raw)
 
     def _text_document(self, file: InputFile) -> Document:
@@ -186,11 +238,14 @@ class Corpus:
             data = file.path.read_bytes()
         except OSError as exc:
             raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
-        text, bom = decode(data, file.label)
+        cfg = self.config
+        if b"\0" in data[:8192] and cfg.encoding.replace("-", "").lower() in ("utf8", "utf8sig"):
+            raise Skipped(file.label, "binary file (NUL bytes)")
+        text, bom = decode(data, file.label, None, cfg.encoding, cfg.errors)
         return Document(file.name, text, Source(str(file.path)), None, bom)
 
     def _record(self, file: InputFile, raw: bytes, number: int, offset: int) -> Document:
-        line, _ = decode(raw, file.label, number)
+        line, _ = decode(raw, file.label, number, "utf-8", self.config.errors)
         try:
             record: Any = json.loads(line)
         except json.JSONDecodeError as exc:

@@ -40,13 +40,26 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         raise
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write a UTF-8 text file atomically."""
+def inside(root: Path, name: str) -> Path:
+    """`root / name`, refusing a name that would lead outside `root` (`../../etc/passwd`)."""
+    target = (root / name).resolve()
+    if target != root.resolve() and root.resolve() not in target.parents:
+        raise OutputError(f"{name}: refusing a path outside {root}")
+    return target
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a file atomically."""
     try:
         with atomic_writer(path) as handle:
-            handle.write(text.encode("utf-8"))
+            handle.write(data)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a UTF-8 text file atomically."""
+    write_bytes(path, text.encode("utf-8"))
 
 
 def check_output_dir(out: Path, files: Sequence[InputFile], inputs: Sequence[str]) -> None:
@@ -75,22 +88,23 @@ def write_documents(
     out: Path,
     text_field: str = "text",
     id_field: str = "id",
+    encoding: str = "utf-8",
 ) -> list[Path]:
     """Write cleaned documents under `out`, one output file per input file."""
     written: list[Path] = []
-    try:
-        for file, group in itertools.groupby(cleaned, key=lambda item: item[0]):
-            path = out / file.name
+    for file, group in itertools.groupby(cleaned, key=lambda item: item[0]):
+        path = out / file.name
+        try:
             with atomic_writer(path) as handle:
                 for _file, doc, text in group:
                     if file.jsonl:
                         data = _record_line(doc, text, text_field, id_field)
                     else:
                         data = (_BOM if doc.bom else "") + text
-                    handle.write(data.encode("utf-8"))
-            written.append(path)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write: {exc.strerror}") from exc
+                    handle.write(data.encode("utf-8" if file.jsonl else encoding, "replace"))
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
+        written.append(path)
     return written
 
 

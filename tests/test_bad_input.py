@@ -1,0 +1,350 @@
+"""The bad-input battery: every row of the README's table has a test here.
+
+Each failure names the file (and line or byte offset), exits 2 unless skipping is
+asked for, never modifies an input and never leaves a partial output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from dedup.cli import main
+
+PARAGRAPH = (
+    "The harbour reopened on Monday after the storm damaged the pier and the old lighthouse."
+)
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def dedup(*args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "dedup", *args], capture_output=True, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+
+def test_invalid_utf8_strict_names_the_byte_offset(tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_bytes(b"caf\xc3 au lait\n")
+    result = run("scan", str(tmp_path / "bad.txt"))
+    assert result.exit_code == 2
+    assert "bad.txt: invalid UTF-8 at byte 3" in result.stderr
+    assert "--errors replace or skip-file" in result.stderr
+
+
+def test_invalid_utf8_replace_keeps_going(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bad.txt").write_bytes(
+        f"caf\xc3 au lait\n\n{PARAGRAPH}\n\n{PARAGRAPH}\n".encode("latin-1")
+    )
+    result = run(
+        "clean", str(tmp_path / "in"), "--errors", "replace", "--out", str(tmp_path / "out")
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "out" / "bad.txt").read_text(
+        encoding="utf-8"
+    ) == f"caf\ufffd au lait\n\n{PARAGRAPH}\n"
+
+
+def test_invalid_utf8_skip_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\xfd broken\n")
+    (tmp_path / "good.txt").write_text(PARAGRAPH + "\n")
+    result = run("scan", str(tmp_path), "--errors", "skip-file")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["stats"]["skipped"] == 1
+    assert report["skipped"][0]["path"].endswith("bad.txt")
+    assert "invalid UTF-8 at byte 0" in report["skipped"][0]["reason"]
+    assert [d["doc"] for d in report["documents"]] == ["good.txt"]
+    assert "warning" in result.stderr and "bad.txt" in result.stderr
+
+
+def test_invalid_utf8_in_jsonl_names_the_line(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_bytes(b'{"id": 1, "text": "fine"}\n{"id": 2, "text": "caf\xc3"}\n')
+    result = run("scan", str(data))
+    assert result.exit_code == 2
+    assert "d.jsonl:2: invalid UTF-8 at byte" in result.stderr
+    skipped = json.loads(run("scan", str(data), "--errors", "skip-file").stdout)
+    assert skipped["skipped"] == [
+        {"path": str(data), "line": 2, "reason": skipped["skipped"][0]["reason"]}
+    ]
+
+
+def test_other_encodings_are_read_and_written_back(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    raw = f"Réseaux sociaux\n\n{PARAGRAPH} Été.\n\n{PARAGRAPH} Été.\n".encode("latin-1")
+    (tmp_path / "in" / "l1.txt").write_bytes(raw)
+    result = run(
+        "clean", str(tmp_path / "in"), "--encoding", "latin-1", "--out", str(tmp_path / "out")
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (
+        tmp_path / "out" / "l1.txt"
+    ).read_bytes() == f"Réseaux sociaux\n\n{PARAGRAPH} Été.\n".encode("latin-1")
+
+
+def test_bom_is_ignored_for_comparison_and_kept_in_output(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_bytes(f"\ufeff{PARAGRAPH}\n".encode())
+    (tmp_path / "in" / "b.txt").write_bytes(
+        f"\ufeff{PARAGRAPH}\n\nKept line of its own here.\n".encode()
+    )
+    result = run("clean", str(tmp_path / "in"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0
+    assert (tmp_path / "out" / "a.txt").read_bytes() == (tmp_path / "in" / "a.txt").read_bytes()
+    assert (
+        tmp_path / "out" / "b.txt"
+    ).read_bytes() == "\ufeffKept line of its own here.\n".encode()
+
+
+def test_crlf_and_mixed_line_endings_are_kept_exactly(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    raw = f"Title one\r\n\r\n{PARAGRAPH}\n\r\nOther text stays.\r\n\r\n{PARAGRAPH}\r\n\nEnd here.\r".encode()
+    (tmp_path / "in" / "m.txt").write_bytes(raw)
+    result = run("clean", str(tmp_path / "in"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0
+    assert (
+        (tmp_path / "out" / "m.txt").read_bytes()
+        == f"Title one\r\n\r\n{PARAGRAPH}\n\r\nOther text stays.\r\n\nEnd here.\r".encode()
+    )
+
+
+def test_binary_files_are_skipped_with_a_warning_and_counted(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "in" / "text.txt").write_text(PARAGRAPH + "\n")
+    result = run(
+        "clean",
+        str(tmp_path / "in"),
+        "--out",
+        str(tmp_path / "out"),
+        "--report",
+        str(tmp_path / "r.json"),
+    )
+    assert result.exit_code == 0
+    assert "image.txt: skipped: binary file" in result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["stats"]["skipped"] == 1 and report["skipped"][0]["reason"].startswith("binary")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["text.txt"]
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n\t\n", b"\r\n\r\n", b"\xef\xbb\xbf"])
+def test_empty_and_whitespace_only_files(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "e.txt").write_bytes(content)
+    result = run(
+        "clean",
+        str(tmp_path / "in"),
+        "--out",
+        str(tmp_path / "out"),
+        "--report",
+        str(tmp_path / "r.json"),
+    )
+    assert result.exit_code == 0
+    assert (tmp_path / "out" / "e.txt").read_bytes() == content
+    assert json.loads((tmp_path / "r.json").read_text())["stats"]["units"] == 0
+
+
+def test_a_single_huge_line_is_linear(tmp_path: Path) -> None:
+    # 60,000 sentences on one 3 MB line: a quadratic step (each sentence end rescanning
+    # the line) would not finish; the repeats inside the line are still found.
+    rng = random.Random(1)
+    words = ["".join(rng.choices("bcdfghklmnprstvz", k=7)) for _ in range(20_000)]
+    sentences = [" ".join(rng.choices(words, k=6)).capitalize() + "." for _ in range(30_000)]
+    line = " ".join(sentences + sentences)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "long.txt").write_text(line + "\n")
+    result = run(
+        "clean", str(tmp_path / "in"), "--unit", "sentence", "--out", str(tmp_path / "out")
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "out" / "long.txt").read_text() == " ".join(sentences) + "\n"
+
+
+def test_a_unit_beyond_the_size_bound_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_text(PARAGRAPH * 5 + "\n")
+    result = run("scan", str(tmp_path / "big.txt"), "--max-unit-chars", "100")
+    assert result.exit_code == 2
+    assert "big.txt: a document of" in result.stderr and "--max-unit-chars 100" in result.stderr
+
+
+def test_symlink_loops_are_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(PARAGRAPH + "\n")
+    os.symlink(tmp_path / "in", tmp_path / "in" / "again")  # folder loop
+    os.symlink(tmp_path / "in" / "self.txt", tmp_path / "in" / "self.txt")  # file loop
+    result = run("scan", str(tmp_path / "in"))
+    assert result.exit_code == 0
+    assert [d["doc"] for d in json.loads(result.stdout)["documents"]] == ["a.txt"]
+    result = run("scan", str(tmp_path / "in" / "self.txt"))
+    assert result.exit_code == 2 and "self.txt" in result.stderr
+
+
+def _as_nobody() -> list[str] | None:
+    """A command prefix running as an unprivileged user, if this machine has one that can import dedup."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return None
+    prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import dedup"], capture_output=True)
+    return prefix if probe.returncode == 0 else None
+
+
+def test_unreadable_files_and_folders_are_named() -> None:
+    prefix = _as_nobody()
+    if prefix is None:
+        pytest.skip("needs root with setpriv, and an installation an unprivileged user can import")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)
+        (root / "secret.txt").write_text(PARAGRAPH)
+        (root / "secret.txt").chmod(0o000)
+        (root / "closed").mkdir(mode=0o000)
+        for target, message in ((root / "secret.txt", "secret.txt: cannot read: Permission denied"),
+                                (root, "closed: cannot read folder: Permission denied")):  # fmt: skip
+            done = subprocess.run(
+                [*prefix, sys.executable, "-m", "dedup", "scan", str(target)], capture_output=True
+            )
+            assert done.returncode == 2
+            assert message in done.stderr.decode()
+
+
+def test_output_inside_or_equal_to_the_input_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(PARAGRAPH + "\n")
+    for out in (tmp_path, tmp_path / "sub"):
+        result = run("clean", str(tmp_path), "--out", str(out))
+        assert result.exit_code == 2 and "inside the input folder" in result.stderr
+    assert (tmp_path / "a.txt").read_text() == PARAGRAPH + "\n"
+    assert not (tmp_path / "sub").exists()
+
+
+def test_jsonl_ids_never_become_paths(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "../../etc/passwd", "text": PARAGRAPH}) + "\n")
+    result = run("clean", str(data), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["d.jsonl"]
+
+
+def test_a_tampered_report_cannot_make_restore_write_outside(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(PARAGRAPH + "\n")
+    assert (
+        run(
+            "clean",
+            str(tmp_path / "in"),
+            "--out",
+            str(tmp_path / "c"),
+            "--report",
+            str(tmp_path / "r.json"),
+        ).exit_code
+        == 0
+    )
+    report = json.loads((tmp_path / "r.json").read_text())
+    report["documents"][0]["file"] = "../../escape.txt"
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    result = run(
+        "restore",
+        str(tmp_path / "c"),
+        "--report",
+        str(tmp_path / "r.json"),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 2 and "refusing a path outside" in result.stderr
+    assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def _limit_file_size() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_a_failing_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    # RLIMIT_FSIZE (ulimit -f) makes any write past 4 KiB fail, as a full disk would.
+    (tmp_path / "in").mkdir()
+    rng = random.Random(0)
+    words = ["".join(rng.choices("bcdfghklmnprstvz", k=6)) for _ in range(5000)]
+    big = "\n\n".join(" ".join(rng.choices(words, k=30)) + "." for _ in range(100))
+    (tmp_path / "in" / "big.txt").write_text(big)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "big.txt").write_text("the previous output")
+    done = dedup(
+        "clean", str(tmp_path / "in"), "--out", str(tmp_path / "out"), preexec_fn=_limit_file_size
+    )
+    assert done.returncode == 2
+    assert b"big.txt: cannot write: File too large" in done.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["big.txt"]  # no temporary left
+    assert (tmp_path / "out" / "big.txt").read_text() == "the previous output"
+
+
+def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    with data.open("w") as handle:
+        for i in range(60_000):
+            handle.write(
+                json.dumps({"id": i, "text": f"{PARAGRAPH} Record {i}.\n\n{PARAGRAPH}"}) + "\n"
+            )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dedup",
+            "clean",
+            str(data),
+            "--out",
+            str(tmp_path / "out"),
+            "--jobs",
+            "1",
+        ],
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert b"interrupted" in err
+    leftovers = list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else []
+    assert leftovers == [] or [p.name for p in leftovers] == ["d.jsonl"]
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def _peak_rss(*args: str) -> int:
+    """Peak RSS in KiB of `dedup ARGS` in a fresh process tree."""
+    probe = (
+        "import resource, subprocess, sys; "
+        "subprocess.run([sys.executable, '-m', 'dedup', *sys.argv[1:]], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, check=True)
+    return int(done.stdout)
+
+
+def test_memory_grows_with_units_not_with_corpus_bytes(tmp_path: Path) -> None:
+    # The same 400 documents, once at about 300 bytes each and once at about 100 KB
+    # (40 MB): the corpus is streamed, so holding it whole would show as +40 MB.
+    rng = random.Random(2)
+    words = ["".join(rng.choices("bcdfghklmnprstvz", k=6)) for _ in range(50_000)]
+    for name, size in (("small", 50), ("large", 15_000)):
+        with (tmp_path / f"{name}.jsonl").open("w") as handle:
+            for number in range(400):
+                text = " ".join(rng.choices(words, k=size))
+                handle.write(json.dumps({"id": number, "text": text}) + "\n")
+    small = _peak_rss("scan", str(tmp_path / "small.jsonl"), "--unit", "document", "--jobs", "1")
+    large = _peak_rss("scan", str(tmp_path / "large.jsonl"), "--unit", "document", "--jobs", "1")
+    corpus_kib = (tmp_path / "large.jsonl").stat().st_size // 1024
+    assert corpus_kib > 38_000
+    print(f"peak RSS small {small} KiB, large {large} KiB, corpus {corpus_kib} KiB")
+    assert large - small < corpus_kib // 3, (small, large, corpus_kib)
