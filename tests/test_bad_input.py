@@ -348,3 +348,29 @@ def test_memory_grows_with_units_not_with_corpus_bytes(tmp_path: Path) -> None:
     assert corpus_kib > 38_000
     print(f"peak RSS small {small} KiB, large {large} KiB, corpus {corpus_kib} KiB")
     assert large - small < corpus_kib // 3, (small, large, corpus_kib)
+
+
+def test_a_full_disk_leaves_no_partial_file(tmp_path: Path) -> None:
+    # A real 64 KiB tmpfs: the cleaned output does not fit.
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        rng = random.Random(3)
+        words = ["".join(rng.choices("bcdfghklmnprstvz", k=6)) for _ in range(5000)]
+        (tmp_path / "in").mkdir()
+        (tmp_path / "in" / "big.txt").write_text(
+            "\n\n".join(" ".join(rng.choices(words, k=40)) + "." for _ in range(600))
+        )
+        (disk / "big.txt").write_text("the previous output")
+        done = dedup("clean", str(tmp_path / "in"), "--out", str(disk))
+        assert done.returncode == 2
+        assert b"big.txt: cannot write: No space left on device" in done.stderr
+        assert [p.name for p in disk.iterdir()] == ["big.txt"]
+        assert (disk / "big.txt").read_text() == "the previous output"
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
