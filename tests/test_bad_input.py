@@ -374,3 +374,18 @@ def test_a_full_disk_leaves_no_partial_file(tmp_path: Path) -> None:
         assert (disk / "big.txt").read_text() == "the previous output"
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_nothing_is_loaded_with_pickle_or_eval() -> None:
+    # Reports and inputs are parsed as JSON or text only.
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "dedup"
+    for module in package.rglob("*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
+                assert not {"pickle", "marshal", "shelve", "dill"} & set(names), module
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in ("eval", "exec"), module
