@@ -1,13 +1,15 @@
 """The command line: `dedup scan`, `clean` and `restore`; the only module that imports click.
 
-Exit codes: 0 done; 1 reserved for `check` finding duplicates; 2 usage, input or
+Exit codes: 0 done; 1 `check` found new duplicates; 2 usage, config, input or
 output error, with a message naming the file (and line, for JSONL); 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,8 +17,10 @@ from typing import Any, TypeVar
 import click
 
 from dedup import __version__, pipeline
-from dedup.config import UNITS, Config, MinHashConfig, SegmentConfig
+from dedup import check as checking
+from dedup.config import UNITS, Config, FileConfig, MinHashConfig, SegmentConfig, load_config
 from dedup.errors import DedupError
+from dedup.io.readers import read_json
 from dedup.io.writers import write_text
 from dedup.model import Result
 from dedup.report import RENDERERS, build_report, stats
@@ -35,7 +39,7 @@ class UserError(click.ClickException):
 def corpus_options(command: F) -> F:
     """The options every command that reads a corpus shares, one per Config field."""
     options = [
-        click.argument("paths", nargs=-1, required=True, metavar="PATH..."),
+        click.argument("paths", nargs=-1, metavar="[PATH]..."),
         click.option(
             "--unit",
             type=click.Choice(UNITS),
@@ -150,11 +154,30 @@ def corpus_options(command: F) -> F:
     return command
 
 
-def _config(overrides: dict[str, Any]) -> Config:
+def _config(
+    paths: tuple[str, ...], overrides: dict[str, Any]
+) -> tuple[tuple[str, ...], Config, FileConfig]:
+    """The paths and Config of a run: defaults, then the config file, then the options.
+
+    Without PATH arguments, the config file's `paths` (relative to its folder) are used.
+    """
     for name in ("include", "exclude"):
         overrides[name] = tuple(overrides[name]) or None
     try:
-        return Config().with_overrides(overrides)
+        found = load_config(Path.cwd())
+        config = Config().with_overrides(found.options).with_overrides(overrides)
+    except DedupError as exc:
+        raise UserError(str(exc)) from exc
+    if not paths and found.root is not None:
+        paths = tuple(os.path.relpath(Path(found.root, p)) for p in found.paths)
+    if not paths:
+        raise click.UsageError("no PATH given, and no `paths` in a [dedup] config section")
+    return paths, config, found
+
+
+def _run(paths: tuple[str, ...], config: Config, **outputs: Any) -> Result:
+    try:
+        return pipeline.run(paths, config, **outputs)
     except DedupError as exc:
         raise UserError(str(exc)) from exc
 
@@ -248,11 +271,8 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
       dedup scan pages/ --unit paragraph --threshold 0.9 --format markdown
       dedup scan data.jsonl --text-field body --report report.json
     """
-    config = _config(overrides)
-    try:
-        result = pipeline.run(paths, config)
-    except DedupError as exc:
-        raise UserError(str(exc)) from exc
+    paths, config, _ = _config(paths, overrides)
+    result = _run(paths, config)
     click.echo(_summary(result), err=True)
     _emit_report(result, fmt, report)
 
@@ -294,14 +314,11 @@ def clean(
       dedup clean data.jsonl --out cleaned/          # writes cleaned/data.jsonl
       cat data.jsonl | dedup clean - --out - > cleaned.jsonl
     """
-    config = _config(overrides)
-    try:
-        if out == "-":
-            result = pipeline.run(paths, config, stream=sys.stdout)
-        else:
-            result = pipeline.run(paths, config, out=Path(out))
-    except DedupError as exc:
-        raise UserError(str(exc)) from exc
+    paths, config, _ = _config(paths, overrides)
+    if out == "-":
+        result = _run(paths, config, stream=sys.stdout)
+    else:
+        result = _run(paths, config, out=Path(out))
     click.echo(_summary(result), err=True)
     if report is not None:
         _emit_report(result, fmt, report)
@@ -336,3 +353,110 @@ def restore(cleaned: Path, report: Path, out: Path) -> None:
     except DedupError as exc:
         raise UserError(str(exc)) from exc
     click.echo(f"dedup: {count} documents restored under {out}", err=True)
+
+
+def _baseline_path(option: Path | None, found: FileConfig) -> Path:
+    if option is not None:
+        return option
+    return Path(found.root or ".", found.baseline)
+
+
+@main.command()
+@corpus_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when new duplicates are found.")
+@click.option(
+    "--baseline",
+    "baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Baseline file. [default: .dedup-baseline.json beside the config]",
+)
+@click.option("--no-baseline", is_flag=True, help="Report every duplicate, accepted or not.")
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="Accept every duplicate found now: rewrite the baseline, exit 0.",
+)
+def check(
+    paths: tuple[str, ...],
+    fmt: str,
+    exit_zero: bool,
+    baseline: Path | None,
+    no_baseline: bool,
+    update_baseline: bool,
+    **overrides: Any,
+) -> None:
+    """Report duplicates not accepted by the baseline, one linter line each. Never modifies a file
+    of the corpus.
+
+    Exit 0 when nothing new is found, 1 when something is, 2 on a usage, config or input error.
+    PATH defaults to `paths` in the [dedup] section of setup.cfg (or [tool.dedup] of
+    pyproject.toml), found by walking up from the working folder.
+
+    \b
+    Examples:
+      dedup check                       # the corpus and options from setup.cfg
+      dedup check notes/ --format sarif > dedup.sarif
+      dedup check --update-baseline     # accept the duplicates there are now
+    """
+    paths, config, found = _config(paths, overrides)
+    result = _run(paths, config)
+    everything = checking.findings(result, config.normalize)
+    target = _baseline_path(baseline, found)
+    if update_baseline:
+        _write(target, checking.render_baseline(everything))
+        click.echo(f"dedup: baseline {target} now accepts {len(everything)} duplicates", err=True)
+        return
+    accepted = Counter[tuple[str, ...]]()
+    if not no_baseline and target.is_file():
+        try:
+            accepted = checking.baseline_counts(read_json(target, "dedup_baseline"))
+        except DedupError as exc:
+            raise UserError(str(exc)) from exc
+    new = checking.new_findings(everything, accepted)
+    if fmt == "text":
+        click.echo(checking.render_text(new, len(everything)), nl=False)
+    elif fmt == "json":
+        click.echo(checking.render_json(new, len(everything), result), nl=False)
+    else:
+        click.echo(checking.render_sarif(new, len(everything)), nl=False)
+    click.get_current_context().exit(1 if new and not exit_zero else 0)
+
+
+@main.command()
+@corpus_options
+@click.option(
+    "--baseline",
+    "baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write it. [default: .dedup-baseline.json beside the config]",
+)
+def baseline(paths: tuple[str, ...], baseline: Path | None, **overrides: Any) -> None:
+    """Write the baseline: the duplicates there are now, which `check` will accept.
+
+    \b
+    Examples:
+      dedup baseline
+      dedup baseline notes/ --baseline notes/.dedup-baseline.json
+    """
+    paths, config, found = _config(paths, overrides)
+    everything = checking.findings(_run(paths, config), config.normalize)
+    target = _baseline_path(baseline, found)
+    _write(target, checking.render_baseline(everything))
+    click.echo(f"dedup: baseline {target} accepts {len(everything)} duplicates", err=True)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_text(path, text)
+    except DedupError as exc:
+        raise UserError(str(exc)) from exc

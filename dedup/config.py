@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from dedup.errors import ConfigError
@@ -143,3 +144,100 @@ class Config:
             for name, value in dataclasses.asdict(getattr(self, f.name)).items():
                 out[name] = list(value) if isinstance(value, tuple) else value
         return dict(sorted(out.items()))
+
+
+#: Keys of a [dedup] config section beyond the Config fields.
+FILE_KEYS = ("paths", "baseline")
+
+
+@dataclass(frozen=True, slots=True)
+class FileConfig:
+    """What a config file found by `load_config` says, already typed."""
+
+    source: str | None = None  # the file, for messages
+    root: str | None = None  # its folder: paths in it are relative to this
+    options: dict[str, Any] = field(default_factory=dict)
+    paths: tuple[str, ...] = ()
+    baseline: str = ".dedup-baseline.json"
+
+
+def _fields() -> dict[str, Any]:
+    """Config field name -> its default value, over every stage."""
+    config = Config()
+    return {
+        f.name: getattr(getattr(config, stage.name), f.name)
+        for stage in dataclasses.fields(config)
+        for f in dataclasses.fields(getattr(config, stage.name))
+    }
+
+
+def _typed(name: str, value: Any, default: Any, source: str) -> Any:
+    """A config value as its field's type; strings come from setup.cfg."""
+    try:
+        if isinstance(default, tuple):
+            return tuple(value.split()) if isinstance(value, str) else tuple(str(v) for v in value)
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            lowered = str(value).strip().lower()
+            if lowered not in ("true", "false", "yes", "no", "1", "0", "on", "off"):
+                raise ValueError(value)
+            return lowered in ("true", "yes", "1", "on")
+        return type(default)(value)
+    except (TypeError, ValueError) as exc:
+        kind = type(default).__name__
+        raise ConfigError(f"{source}: {name} = {value!r} is not a valid {kind}") from exc
+
+
+def load_config(start: Path, home: Path | None = None) -> FileConfig:
+    """The first `[dedup]` section of a setup.cfg or `[tool.dedup]` table of a pyproject.toml,
+    walking up from `start` and stopping at the home folder, as flake8 does."""
+    import configparser
+    import tomllib
+
+    home = (home or Path.home()).resolve()
+    folder = start.resolve()
+    while True:
+        found: dict[str, Any] | None = None
+        source = None
+        setup = folder / "setup.cfg"
+        pyproject = folder / "pyproject.toml"
+        if setup.is_file():
+            parser = configparser.ConfigParser()
+            try:
+                parser.read(setup, encoding="utf-8")
+            except configparser.Error as exc:
+                raise ConfigError(f"{setup}: {exc}") from exc
+            if parser.has_section("dedup"):
+                found, source = dict(parser.items("dedup")), str(setup)
+        if found is None and pyproject.is_file():
+            try:
+                table = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{pyproject}: {exc}") from exc
+            if isinstance(table.get("tool", {}).get("dedup"), dict):
+                found, source = table["tool"]["dedup"], str(pyproject)
+        if found is not None and source is not None:
+            return _file_config(found, source, folder)
+        if folder == home or folder.parent == folder:
+            return FileConfig()
+        folder = folder.parent
+
+
+def _file_config(values: dict[str, Any], source: str, folder: Path) -> FileConfig:
+    defaults = _fields()
+    options: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for raw_key, value in values.items():
+        key = raw_key.replace("-", "_")
+        if key in FILE_KEYS:
+            extra[key] = value
+        elif key in defaults:
+            options[key] = _typed(raw_key, value, defaults[key], source)
+        else:
+            raise ConfigError(f"{source}: unknown key {raw_key!r} in the dedup section")
+    paths = extra.get("paths", ())
+    paths = tuple(paths.split()) if isinstance(paths, str) else tuple(str(p) for p in paths)
+    return FileConfig(
+        source, str(folder), options, paths, str(extra.get("baseline", ".dedup-baseline.json"))
+    )

@@ -56,6 +56,7 @@ class Segment:
     line: int
     end_line: int
     text: str
+    column: int = 1  # 1-based column of `start` in its line
 
     @property
     def key(self) -> SegmentKey:
@@ -109,6 +110,7 @@ class DocStats:
     removed: tuple[tuple[int, int], ...] = ()
     removed_text: tuple[str, ...] = ()  # the exact text of each removed span
     file: str = ""  # the output file holding the document, relative to the output folder
+    source: Source | None = None  # where it was read
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +123,4 @@ class Result:
     lsh: dict[str, Any] = field(default_factory=dict)
     pairs: tuple[Pair, ...] = ()
     skipped: tuple[dict[str, Any], ...] = ()  # inputs left out: {"path", "line", "reason"}
+    suppressed: tuple[Segment, ...] = ()  # units inside `dedup: ignore` / `off` markers

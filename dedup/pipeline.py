@@ -40,7 +40,7 @@ from dedup.config import Config
 from dedup.errors import InputError, OutputError
 from dedup.fingerprint import SPACES, U32, U64, exact_key, shingle_sets, signatures
 from dedup.index import band_keys, candidate_pairs, covered, lsh_params, reverse, verify
-from dedup.io.readers import Corpus, InputFile, decode, read_report
+from dedup.io.readers import Corpus, InputFile, decode, read_json
 from dedup.io.writers import (
     check_output_dir,
     inside,
@@ -65,7 +65,7 @@ from dedup.model import (
 from dedup.normalize import normalize
 from dedup.parallel import default_jobs, ordered_map
 from dedup.restore import restore
-from dedup.segment import LineIndex, paragraphs, sentences, spans
+from dedup.segment import LineIndex, paragraphs, sentences, spans, suppressed
 
 I64 = npt.NDArray[np.int64]
 T = TypeVar("T")
@@ -81,9 +81,10 @@ _COLUMNS = (
     "ws_after",
     "nl_before",
     "nl_after",
+    "column",
+    "suppressed",
     "key",
 )
-_WHITESPACE = _COLUMNS.index("ws_before")
 #: A batch sent to a worker: at most this many documents or characters.
 _BATCH_DOCS = 256
 _BATCH_CHARS = 1 << 20
@@ -110,6 +111,7 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
     for number, doc_id, text in batch:
         found = spans(text, levels, config.segment)
         lines = LineIndex(text)
+        quiet = suppressed(text)
         for name in levels:
             for start, end in found[name]:
                 if end - start > config.minhash.max_unit_chars:
@@ -120,14 +122,26 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
                     )
                 norm = normalize(text[start:end], config.normalize)
                 digest = None
-                if len(norm) >= config.minhash.min_chars:
+                hushed = any(s <= start and end <= e for s, e in quiet)
+                if len(norm) >= config.minhash.min_chars and not hushed:
                     digest = exact_key(norm)
                     for space, shingle_set in shingle_sets(norm, config.minhash).items():
                         units, values = sets.setdefault((name, space), ([], []))
                         units.append(len(rows[name]))
                         values.append(shingle_set)
                 last_line = lines.line(max(start, end - 1))
-                row = (number, start, end, lines.line(start), last_line, *gap(text, start, end), -1)
+                column = start - text.rfind("\n", 0, start)
+                row = (
+                    number,
+                    start,
+                    end,
+                    lines.line(start),
+                    last_line,
+                    *gap(text, start, end),
+                    column,
+                    int(hushed),
+                    -1,
+                )
                 rows[name].append(row)
                 digests[name].append(digest)
     m = config.minhash
@@ -451,6 +465,11 @@ class _Run:
             self._lsh(),
             tuple(self._pairs()),
             tuple(self.corpus.skipped),
+            tuple(
+                self._unit(li, u)
+                for li, level in enumerate(self.levels)
+                for u in np.flatnonzero(level.arrays["suppressed"]).tolist()
+            ),
         )
 
     def _unit(self, li: int, u: int, doc: Document | None = None) -> Segment:
@@ -468,6 +487,7 @@ class _Run:
             int(a["line"][u]),
             int(a["end_line"][u]),
             doc.text[start:end] if doc is not None else "",
+            int(a["column"][u]),
         )
 
     def _quote(
@@ -553,6 +573,7 @@ class _Run:
                 tuple(doc_cuts.get(i, [])),
                 removed_text.get(i, ()),
                 self.corpus.files[d.file].name,
+                d.source,
             )
             for i, d in enumerate(self.docs)
         )
@@ -634,7 +655,7 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
 
     Returns the number of documents restored.
     """
-    report = read_report(report_path)
+    report = read_json(report_path, "dedup_report")
     options = report.get("options", {})
     encoding, text_field = options.get("encoding", "utf-8"), options.get("text_field", "text")
     if out.resolve() == cleaned.resolve():

@@ -31,6 +31,7 @@ def _unit(segment: Segment) -> dict[str, Any]:
         "end": segment.end,
         "line": segment.line,
         "end_line": segment.end_line,
+        "column": segment.column,
         "text": segment.text,
     }
 
@@ -46,6 +47,10 @@ def _scores(evidence: Evidence) -> dict[str, Any]:
 
 def _ref(segment: Segment) -> dict[str, Any]:
     return {"doc": segment.doc_id, "start": segment.start, "end": segment.end, "line": segment.line}
+
+
+def _suppressed(segment: Segment) -> dict[str, Any]:
+    return {"unit": segment.level, **_ref(segment)}
 
 
 def stats(result: Result) -> dict[str, int]:
@@ -93,6 +98,7 @@ def build_report(result: Result) -> Report:
         "stats": stats(result),
         "lsh": result.lsh,
         "skipped": list(result.skipped),
+        "suppressed": [_suppressed(s) for s in result.suppressed],
         "documents": [
             {
                 "doc": d.doc_id,

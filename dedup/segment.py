@@ -32,6 +32,11 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(\s+)")
 _INITIAL = re.compile(r"(?:^|\s)\w\.$")
 
 
+_MARKER = re.compile(
+    r"^[ \t]*(?:<!--)?[ \t]*dedup:[ \t]*(ignore|off|on)[ \t]*(?:-->)?[ \t]*\r?$", re.I | re.M
+)
+
+
 class LineIndex:
     """Map character offsets to 1-based line numbers."""
 
@@ -73,10 +78,13 @@ def _wrapped(text: str, breaks: list[tuple[Span, Span]]) -> bool:
 
 
 def _forced(text: str, line: Span, following: Span) -> bool:
-    """A break Markdown makes: after a heading, before a heading, item, quote or fence."""
+    """A break Markdown makes (after a heading, before a heading, item, quote or fence),
+    or one around a `dedup:` suppression marker."""
     return bool(
         _MARKDOWN_BLOCK.match(text, following[0], following[1])
         or _MARKDOWN_HEADING.match(text, line[0], line[1])
+        or _MARKER.match(text, line[0], line[1])
+        or _MARKER.match(text, following[0], following[1])
     )
 
 
@@ -169,6 +177,32 @@ def sentences(text: str, span: Span) -> list[Span]:
         out.append((start + first, start + gap_start))
         first = gap_end
     out.append((start + first, end))
+    return out
+
+
+def suppressed(text: str) -> list[Span]:
+    """Spans a writer marked as intentional repeats, markers included.
+
+    `<!-- dedup: ignore -->` (or a bare `dedup: ignore` line) covers the paragraph
+    after it; `dedup: off` ... `dedup: on` covers everything between them (to the
+    end of the text without an `on`).
+    """
+    out: list[Span] = []
+    off: int | None = None
+    paras: list[Span] | None = None
+    for match in _MARKER.finditer(text):
+        kind = match.group(1).lower()
+        if kind == "off" and off is None:
+            off = match.start()
+        elif kind == "on" and off is not None:
+            out.append((off, match.end()))
+            off = None
+        elif kind == "ignore" and off is None:
+            paras = paras if paras is not None else paragraphs(text)
+            following = [p for p in paras if p[0] >= match.end()]
+            out.append((match.start(), following[0][1] if following else match.end()))
+    if off is not None:
+        out.append((off, len(text)))
     return out
 
 

@@ -132,17 +132,20 @@ def decode(
     return text, False
 
 
-def read_report(path: Path) -> dict[str, Any]:
-    """A JSON report written by dedup (plain JSON: nothing in it is ever executed)."""
+def read_json(path: Path, kind: str) -> dict[str, Any]:
+    """A JSON file dedup wrote (a report, a baseline), checked by its `kind` version field.
+
+    Plain JSON: nothing in it is ever executed.
+    """
     try:
-        report = json.loads(path.read_bytes().decode("utf-8"))
+        document = json.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(str(path), f"not a JSON report: {exc}") from exc
-    if not isinstance(report, dict) or report.get("dedup_report") != 1:
-        raise InputError(str(path), "not a dedup report (version 1)")
-    return report
+        raise InputError(str(path), f"not valid JSON: {exc}") from exc
+    if not isinstance(document, dict) or document.get(kind) != 1:
+        raise InputError(str(path), f"not a dedup file ({kind} 1)")
+    return document
 
 
 class Corpus:

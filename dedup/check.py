@@ -1,0 +1,209 @@
+"""The check: a Result in, findings in linter form out, less those a baseline accepts.
+
+A finding is a removed duplicate: `path:line:col: CODE unit repeats place (relation, jaccard)`.
+A baseline counts findings by content fingerprints (the normalized texts of the duplicate
+and of its survivor, and the duplicate's document), not by line numbers, so it survives
+edits elsewhere in a file; a duplicate copied once more than the baseline counts is new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dedup import __version__
+from dedup.config import NormalizeConfig
+from dedup.fingerprint import exact_key
+from dedup.model import REMOVING, DocStats, Result, Segment
+from dedup.normalize import normalize
+
+#: Codes by relation for paragraphs and sentences, by unit for larger units.
+CODES = {
+    "exact": ("DUP001", "exact repeat of an earlier unit"),
+    "near": ("DUP002", "near repeat of an earlier unit"),
+    "contained": ("DUP003", "unit contained in an earlier one"),
+    "section": ("DUP005", "repeated section (a heading and its paragraphs)"),
+    "document": ("DUP006", "repeated document"),
+}
+BASELINE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    path: str
+    line: int
+    column: int
+    code: str
+    unit: str
+    relation: str
+    jaccard: float
+    doc: str
+    repeats: str  # where the survivor is, "path:line"
+    fingerprint: str
+    survivor_fingerprint: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.unit, self.doc, self.fingerprint, self.survivor_fingerprint)
+
+    def line_text(self) -> str:
+        return (
+            f"{self.path}:{self.line}:{self.column}: {self.code} {self.unit} repeats "
+            f"{self.repeats} ({self.relation}, jaccard {self.jaccard:.2f})"
+        )
+
+
+def _place(segment: Segment, doc: DocStats) -> tuple[str, int, int]:
+    """(path, line, column) of a unit: in its file, or at its JSONL record."""
+    source = doc.source
+    if source is None:
+        return doc.doc_id, segment.line, segment.column
+    if source.line:
+        return source.path, source.line, 1
+    return source.path, segment.line, segment.column
+
+
+def findings(result: Result, config: NormalizeConfig | None = None) -> list[Finding]:
+    """Every removed duplicate of a run, in path, line and column order."""
+    docs = {d.doc_id: d for d in result.documents}
+    out = []
+    for cluster in result.clusters:
+        survivor = cluster.survivor
+        s_path, s_line, _ = _place(survivor, docs[survivor.doc_id])
+        s_where = f"{s_path}:{s_line}"
+        if docs[survivor.doc_id].source and docs[survivor.doc_id].source.line:  # type: ignore[union-attr]
+            s_where += f" (id {survivor.doc_id}, line {survivor.line})"
+        s_print = exact_key(normalize(survivor.text, config or NormalizeConfig())).hex()
+        for member in cluster.members:
+            relation = member.evidence.relation
+            if relation not in REMOVING:
+                continue
+            segment = member.segment
+            path, line, column = _place(segment, docs[segment.doc_id])
+            code = CODES[cluster.level if cluster.level in CODES else str(relation)][0]
+            out.append(
+                Finding(
+                    path,
+                    line,
+                    column,
+                    code,
+                    cluster.level,
+                    str(relation),
+                    member.evidence.jaccard,
+                    segment.doc_id,
+                    s_where,
+                    exact_key(normalize(segment.text, config or NormalizeConfig())).hex(),
+                    s_print,
+                )
+            )
+    return sorted(out, key=lambda f: (f.path, f.line, f.column, f.code))
+
+
+def new_findings(found: Sequence[Finding], baseline: Counter[tuple[str, ...]]) -> list[Finding]:
+    """The findings beyond what the baseline counts for their fingerprints."""
+    left = Counter(baseline)
+    out = []
+    for finding in found:
+        if left[finding.key] > 0:
+            left[finding.key] -= 1
+        else:
+            out.append(finding)
+    return out
+
+
+def baseline_counts(document: dict[str, Any]) -> Counter[tuple[str, ...]]:
+    """The counts of a baseline file's entries."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    for entry in document.get("entries", []):
+        key = (entry["unit"], entry["doc"], entry["fingerprint"], entry["survivor_fingerprint"])
+        counts[key] += int(entry.get("count", 1))
+    return counts
+
+
+def render_baseline(found: Iterable[Finding]) -> str:
+    """A baseline file: sorted entries, one a line, so that it diffs well."""
+    counts = Counter(f.key for f in found)
+    lines = [
+        json.dumps(
+            {"unit": u, "doc": d, "fingerprint": fp, "survivor_fingerprint": sp, "count": n},
+            ensure_ascii=False,
+        )
+        for (u, d, fp, sp), n in sorted(counts.items())
+    ]
+    body = ",\n".join("  " + line for line in lines)
+    return f'{{"dedup_baseline": {BASELINE_VERSION}, "entries": [\n{body}\n]}}\n'
+
+
+def render_text(new: Sequence[Finding], total: int) -> str:
+    lines = [f.line_text() for f in new]
+    accepted = total - len(new)
+    tail = f" ({accepted} more accepted by the baseline)" if accepted else ""
+    lines.append(f"dedup: {len(new)} new duplicate{'s' if len(new) != 1 else ''}{tail}")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(new: Sequence[Finding], total: int, result: Result) -> str:
+    document = {
+        "findings": [
+            {
+                "path": f.path,
+                "line": f.line,
+                "column": f.column,
+                "code": f.code,
+                "unit": f.unit,
+                "relation": f.relation,
+                "jaccard": round(f.jaccard, 6),
+                "doc": f.doc,
+                "repeats": f.repeats,
+                "fingerprint": f.fingerprint,
+            }
+            for f in new
+        ],
+        "baselined": total - len(new),
+        "suppressed": [
+            {"unit": s.level, "doc": s.doc_id, "line": s.line, "start": s.start, "end": s.end}
+            for s in result.suppressed
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_sarif(new: Sequence[Finding], total: int) -> str:
+    """SARIF 2.1.0, for code-scanning tools."""
+    rules = [
+        {"id": code, "name": name, "shortDescription": {"text": text}}
+        for name, (code, text) in sorted(CODES.items(), key=lambda item: item[1][0])
+    ]
+    results = [
+        {
+            "ruleId": f.code,
+            "level": "warning",
+            "message": {
+                "text": f"{f.unit} repeats {f.repeats} ({f.relation}, jaccard {f.jaccard:.2f})"
+            },
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path.replace("\\\\", "/")},
+                        "region": {"startLine": f.line, "startColumn": f.column},
+                    }
+                }
+            ],
+            "partialFingerprints": {"dedupContent/v1": f"{f.fingerprint}:{f.survivor_fingerprint}"},
+        }
+        for f in new
+    ]
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "dedup", "version": __version__, "rules": rules}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
