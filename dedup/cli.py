@@ -6,6 +6,7 @@ output error, with a message naming the file (and line, for JSONL); 130 Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -355,6 +356,21 @@ def restore(cleaned: Path, report: Path, out: Path) -> None:
     click.echo(f"dedup: {count} documents restored under {out}", err=True)
 
 
+index_option = click.option(
+    "--index",
+    "index_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite index of fingerprints. [default: .dedup/index.sqlite beside the config]",
+)
+
+
+def _index_path(option: Path | None, found: FileConfig) -> Path:
+    if option is not None:
+        return option
+    return Path(found.root or ".", found.index)
+
+
 def _baseline_path(option: Path | None, found: FileConfig) -> Path:
     if option is not None:
         return option
@@ -380,6 +396,8 @@ def _baseline_path(option: Path | None, found: FileConfig) -> Path:
     help="Baseline file. [default: .dedup-baseline.json beside the config]",
 )
 @click.option("--no-baseline", is_flag=True, help="Report every duplicate, accepted or not.")
+@index_option
+@click.option("--no-index", is_flag=True, help="Fingerprint every file, without the index.")
 @click.option(
     "--update-baseline",
     is_flag=True,
@@ -391,6 +409,8 @@ def check(
     exit_zero: bool,
     baseline: Path | None,
     no_baseline: bool,
+    index_path: Path | None,
+    no_index: bool,
     update_baseline: bool,
     **overrides: Any,
 ) -> None:
@@ -408,7 +428,7 @@ def check(
       dedup check --update-baseline     # accept the duplicates there are now
     """
     paths, config, found = _config(paths, overrides)
-    result = _run(paths, config)
+    result = _run(paths, config, index=None if no_index else _index_path(index_path, found))
     everything = checking.findings(result, config.normalize)
     target = _baseline_path(baseline, found)
     if update_baseline:
@@ -460,3 +480,56 @@ def _write(path: Path, text: str) -> None:
         write_text(path, text)
     except DedupError as exc:
         raise UserError(str(exc)) from exc
+
+
+@main.group()
+def index() -> None:
+    """The SQLite index that keeps `check` fast: fingerprints of unchanged files are reused.
+
+    \b
+    Examples:
+      dedup index build        # from scratch
+      dedup index update       # fingerprint changed files only, forget removed ones
+      dedup index stats
+    """
+
+
+@index.command("build")
+@corpus_options
+@index_option
+def index_build(paths: tuple[str, ...], index_path: Path | None, **overrides: Any) -> None:
+    """Build the index from scratch."""
+    paths, config, found = _config(paths, overrides)
+    target = _index_path(index_path, found)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    _index_update(paths, config, target)
+
+
+@index.command("update")
+@corpus_options
+@index_option
+def index_update(paths: tuple[str, ...], index_path: Path | None, **overrides: Any) -> None:
+    """Bring the index up to date: fingerprint changed files, forget removed ones."""
+    paths, config, found = _config(paths, overrides)
+    _index_update(paths, config, _index_path(index_path, found))
+
+
+def _index_update(paths: tuple[str, ...], config: Config, target: Path) -> None:
+    try:
+        count = pipeline.update_index(paths, config, target)
+    except DedupError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(f"dedup: index {target} holds {count} files", err=True)
+
+
+@index.command("stats")
+@index_option
+def index_stats(index_path: Path | None) -> None:
+    """Print what the index holds, as JSON."""
+    found = load_config(Path.cwd())
+    config = Config().with_overrides(found.options)
+    target = _index_path(index_path, found)
+    if not target.is_file():
+        raise UserError(f"{target}: no index here (dedup index build)")
+    click.echo(json.dumps(pipeline.index_stats(config, target), indent=2))

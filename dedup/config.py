@@ -147,7 +147,7 @@ class Config:
 
 
 #: Keys of a [dedup] config section beyond the Config fields.
-FILE_KEYS = ("paths", "baseline")
+FILE_KEYS = ("paths", "baseline", "index")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +159,7 @@ class FileConfig:
     options: dict[str, Any] = field(default_factory=dict)
     paths: tuple[str, ...] = ()
     baseline: str = ".dedup-baseline.json"
+    index: str = ".dedup/index.sqlite"
 
 
 def _fields() -> dict[str, Any]:
@@ -239,5 +240,10 @@ def _file_config(values: dict[str, Any], source: str, folder: Path) -> FileConfi
     paths = extra.get("paths", ())
     paths = tuple(paths.split()) if isinstance(paths, str) else tuple(str(p) for p in paths)
     return FileConfig(
-        source, str(folder), options, paths, str(extra.get("baseline", ".dedup-baseline.json"))
+        source,
+        str(folder),
+        options,
+        paths,
+        str(extra.get("baseline", ".dedup-baseline.json")),
+        str(extra.get("index", ".dedup/index.sqlite")),
     )

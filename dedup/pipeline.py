@@ -25,14 +25,16 @@ import bisect
 import functools
 import itertools
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from dedup.clean import Removal, clean, gap, merge, pieces
 from dedup.cluster import Link, clusters
@@ -40,7 +42,8 @@ from dedup.config import Config
 from dedup.errors import InputError, OutputError
 from dedup.fingerprint import SPACES, U32, U64, exact_key, shingle_sets, signatures
 from dedup.index import band_keys, candidate_pairs, covered, lsh_params, reverse, verify
-from dedup.io.readers import Corpus, InputFile, decode, read_json
+from dedup.io.readers import Corpus, InputFile, Skipped, decode, read_json
+from dedup.io.store import Entry, Store
 from dedup.io.writers import (
     check_output_dir,
     inside,
@@ -204,6 +207,51 @@ def _repeated_batch(
     return out
 
 
+def _fingerprint_file(file: InputFile, config: Config) -> Entry:
+    """Read and fingerprint every document of one file, for the index (numbers from 0)."""
+    corpus = Corpus([], config.input)
+    data = file.path.read_bytes()
+    docs: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    prints: list[list[_LevelPrints]] = []
+    batch: list[tuple[int, str, str]] = []
+    for doc in corpus.read_file(file):
+        if isinstance(doc, Skipped):
+            skipped.append(doc.entry)
+            continue
+        meta = {"id": doc.doc_id, "line": doc.source.line, "offset": doc.source.offset}
+        docs.append({**meta, "chars": len(doc.text)})
+        batch.append((len(docs) - 1, doc.doc_id, doc.text))
+        if len(batch) >= _BATCH_DOCS:
+            prints.append(_fingerprint_batch(batch, config))
+            batch = []
+    if batch or not prints:
+        prints.append(_fingerprint_batch(batch, config))
+    levels = [name for name in LEVELS if name in config.segment.levels]
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for li, name in enumerate(levels):
+        parts = [p[li] for p in prints]
+        rows = np.concatenate([p.rows for p in parts])
+        digests = [d for p in parts for d in p.digests]
+        arrays[f"{name}.rows"] = rows
+        arrays[f"{name}.mask"] = np.array([d is not None for d in digests], dtype=np.uint8)
+        arrays[f"{name}.digests"] = np.frombuffer(
+            b"".join(d or bytes(16) for d in digests), dtype=np.uint8
+        ).reshape(-1, 16)
+        for space in SPACES:
+            offsets = np.cumsum([0] + [len(p.rows) for p in parts[:-1]])
+            units = [
+                p.bands[space][0] + o
+                for p, o in zip(parts, offsets, strict=True)
+                if space in p.bands
+            ]
+            bands = [p.bands[space][1] for p in parts if space in p.bands]
+            if units:
+                arrays[f"{name}.{space}.units"] = np.concatenate(units)
+                arrays[f"{name}.{space}.bands"] = np.concatenate(bands)
+    return Entry(xxhash.xxh3_128_digest(data), {"docs": docs, "skipped": skipped}, arrays)
+
+
 def _batches(items: Iterable[T], text: Callable[[T], str]) -> Iterator[list[T]]:
     """Lists of at most _BATCH_DOCS items holding at most about _BATCH_CHARS characters."""
     batch: list[T] = []
@@ -276,6 +324,47 @@ class _Level:
         self.blocks.append(rows)
         self.units += len(rows)
 
+    def merge_arrays(
+        self, files: Sequence[dict[str, npt.NDArray[Any]]], bases: Sequence[int]
+    ) -> None:
+        """Add the units of whole files at once (from the index), vectorized.
+
+        Keys go to distinct texts in order of first appearance, as `merge` gives them.
+        """
+        name = self.name
+        rows = np.concatenate([f[f"{name}.rows"] for f in files]).astype(np.int64)
+        counts = [len(f[f"{name}.rows"]) for f in files]
+        rows[:, 0] += np.repeat(np.asarray(bases, dtype=np.int64), counts)
+        mask = np.concatenate([f[f"{name}.mask"] for f in files]).astype(bool)
+        digests = np.concatenate([f[f"{name}.digests"] for f in files])
+        valid = np.flatnonzero(mask)
+        texts = np.ascontiguousarray(digests[valid]).view("V16").ravel()
+        _, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # keys by first appearance
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        rows[:, -1] = -1
+        rows[valid, -1] = rank[inverse.ravel()]
+        fresh = np.zeros(len(rows), dtype=bool)
+        fresh[valid[first]] = True
+        self.key_unit = (valid[first[order]] + self.units).tolist()
+        offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        for space in SPACES:
+            units = [
+                f[f"{name}.{space}.units"] + o
+                for f, o in zip(files, offsets, strict=True)
+                if f"{name}.{space}.units" in f
+            ]
+            if units:
+                joined = np.concatenate(units)
+                bands = np.concatenate(
+                    [f[f"{name}.{space}.bands"] for f in files if f"{name}.{space}.units" in f]
+                )
+                keep = fresh[joined]
+                self.spaces[space].add(rows[joined[keep], -1], bands[keep])
+        self.blocks.append(rows)
+        self.units += len(rows)
+
     def freeze(self) -> None:
         table = (
             np.concatenate(self.blocks) if self.blocks else np.empty((0, len(_COLUMNS)), np.int64)
@@ -307,13 +396,59 @@ class _Run:
         self.pairs: list[list[tuple[int, int, Evidence]]] = [[] for _ in self.levels]
 
     # pass 1 ----------------------------------------------------------------
-    def fingerprint(self) -> None:
-        work = functools.partial(_fingerprint_batch, config=self.config)
-        for batch in ordered_map(work, _batches(self._documents(), lambda d: d[2]), self.jobs):
-            for level, prints in zip(self.levels, batch, strict=True):
-                level.merge(prints)
+    def fingerprint(self, store: Store | None = None) -> None:
+        if store is not None:
+            self._fingerprint_indexed(store)
+        else:
+            work = functools.partial(_fingerprint_batch, config=self.config)
+            batches = _batches(self._documents(), lambda d: d[2])
+            for batch in ordered_map(work, batches, self.jobs):
+                for level, prints in zip(self.levels, batch, strict=True):
+                    level.merge(prints)
         for level in self.levels:
             level.freeze()
+
+    def _fingerprint_indexed(self, store: Store) -> None:
+        """Fingerprint only the files whose content the index does not hold, then merge
+        every file's units in corpus order, as the plain pass does."""
+        entries: list[Entry | None] = []
+        stats = []
+        for file in self.corpus.files:
+            key, st = os.path.abspath(file.path), file.path.stat()
+            entry = store.get(key, st.st_size, st.st_mtime_ns, None)
+            if entry is None:
+                content = xxhash.xxh3_128_digest(file.path.read_bytes())
+                entry = store.get(key, st.st_size, st.st_mtime_ns, content)
+                if entry is not None:  # touched, not changed
+                    store.put(key, st.st_size, st.st_mtime_ns, entry)
+            entries.append(entry)
+            stats.append((key, st))
+        missing = [i for i, entry in enumerate(entries) if entry is None]
+        work = functools.partial(_fingerprint_file, config=self.config)
+        files = (self.corpus.files[i] for i in missing)
+        for i, entry in zip(missing, ordered_map(work, files, self.jobs), strict=True):
+            key, st = stats[i]
+            store.put(key, st.st_size, st.st_mtime_ns, entry)
+            entries[i] = entry
+        store.keep_only({key for key, _ in stats})
+        seen: set[str] = set()
+        bases: list[int] = []
+        for i, entry in enumerate(entries):
+            assert entry is not None
+            file = self.corpus.files[i]
+            base = len(self.docs)
+            for doc in entry.docs["docs"]:
+                if doc["id"] in seen:
+                    raise InputError(
+                        file.label, f"duplicate document id {doc['id']!r}", doc["line"] or None
+                    )
+                seen.add(doc["id"])
+                source = Source(str(file.path), doc["line"], doc["offset"])
+                self.docs.append(_Doc(doc["id"], source, i, doc["chars"]))
+            self.corpus.skipped.extend(entry.docs["skipped"])
+            bases.append(base)
+        for level in self.levels:
+            level.merge_arrays([entry.arrays for entry in entries], bases)  # type: ignore[union-attr]
 
     def _documents(self) -> Iterator[tuple[int, str, str]]:
         for doc in self.corpus:
@@ -621,19 +756,36 @@ def _uid(level: int, unit: int) -> int:
     return unit * len(LEVELS) + level
 
 
+def index_params(config: Config) -> dict[str, Any]:
+    """What fingerprints depend on: every option but file selection and the survivor rule."""
+    options = config.as_dict()
+    for name in ("include", "exclude", "keep"):
+        options.pop(name, None)
+    return options
+
+
 def run(
     paths: Sequence[str],
     config: Config,
     out: Path | None = None,
     stream: TextIO | None = None,
+    index: Path | None = None,
 ) -> Result:
-    """Find duplicates in the corpus at `paths`; with `out` or `stream`, also write it cleaned."""
+    """Find duplicates in the corpus at `paths`; with `out` or `stream`, also write it cleaned.
+
+    With `index`, fingerprints of unchanged files come from that SQLite index, which is
+    brought up to date; the result is the same as without it.
+    """
     config.validate()
     with Corpus(paths, config.input) as corpus:
         if out is not None:
             check_output_dir(out, corpus.files, paths)
         analysis = _Run(corpus, config)
-        analysis.fingerprint()
+        if index is not None:
+            with Store(index, index_params(config)) as store:
+                analysis.fingerprint(store)
+        else:
+            analysis.fingerprint()
         result = analysis.result()
         if out is not None:
             write_documents(
@@ -648,6 +800,20 @@ def run(
                 analysis.cleaned(result), stream, config.input.text_field, config.input.id_field
             )
     return result
+
+
+def update_index(paths: Sequence[str], config: Config, index: Path) -> int:
+    """Bring the index at `index` up to date for the corpus at `paths`; returns its file count."""
+    config.validate()
+    with Corpus(paths, config.input) as corpus, Store(index, index_params(config)) as store:
+        _Run(corpus, config).fingerprint(store)
+        return int(store.stats()["files"])
+
+
+def index_stats(config: Config, index: Path) -> dict[str, Any]:
+    """What the index holds (and the parameters it was built with)."""
+    with Store(index, index_params(config)) as store:
+        return store.stats()
 
 
 def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:

@@ -55,11 +55,20 @@ def test_check_of_a_clean_corpus_exits_0_and_modifies_nothing(tmp_path: Path) ->
     (tmp_path / "notes" / "b.md").write_text(
         "Nothing repeated in this one at all, not even a word.\n"
     )
-    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def files() -> dict[Path, bytes]:  # everything but the index check keeps in .dedup/
+        return {
+            p: p.read_bytes()
+            for p in tmp_path.rglob("*")
+            if p.is_file() and ".dedup" not in p.parts
+        }
+
+    before = files()
     result = check(tmp_path)
     assert result.exit_code == 0, result.stdout
     assert result.stdout == "dedup: 0 new duplicates\n"
-    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert files() == before
+    assert (tmp_path / ".dedup" / "index.sqlite").is_file()
 
 
 def test_suppressed_units_are_not_duplicates_and_are_listed(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def _corpus(path: Path) -> None:
         if len(line) > 80
     ]
     records = []
-    for number in range(700):
+    for number in range(2400):  # 10 batches: workers really run (parallel._MIN_BATCHES)
         paras = rng.sample(lines, 4)
         if number % 5 == 4:  # a near copy of an earlier record
             paras = records[rng.randrange(len(records))]["text"].split("\n\n")

@@ -84,18 +84,24 @@ def _walk(root: Path) -> Iterator[Path]:
 
     Symlinked folders are not followed.
     """
-    found: list[Path] = []
-
-    def fail(error: OSError) -> None:
-        raise InputError(str(error.filename or root), f"cannot read folder: {error.strerror}")
-
-    for folder, dirs, names in os.walk(root, onerror=fail):
-        dirs.sort()
-        for name in names:
-            candidate = Path(folder, name)
-            if candidate.is_file():
-                found.append(candidate)
-    yield from sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    found: list[tuple[str, Path]] = []
+    folders = [(root, "")]
+    while folders:  # os.scandir knows each entry's type without a stat of its own
+        folder, prefix = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            raise InputError(str(folder), f"cannot read folder: {exc.strerror}") from exc
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((Path(entry.path), rel + "/"))
+                elif entry.is_file():
+                    found.append((rel, Path(entry.path)))
+            except OSError:  # a symlink loop: neither
+                continue
+    yield from (path for _, path in sorted(found))
 
 
 class Skipped(Exception):
@@ -214,6 +220,10 @@ class Corpus:
                 for source in group:
                     handle.seek(source.offset)
                     yield self._record(file, handle.readline(), source.line, source.offset)
+
+    def read_file(self, file: InputFile) -> Iterator[Document | Skipped]:
+        """The documents of one file, or a Skipped for what is left out."""
+        return self._read(file)
 
     def _read(self, file: InputFile) -> Iterator[Document | Skipped]:
         if not file.jsonl:
