@@ -11,10 +11,12 @@ directly; a JSONL document's id is its id field (`<file>:<line>` without one).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -48,9 +50,16 @@ def _is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in (".jsonl", ".ndjson")
 
 
+@functools.cache
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for a set of globs (fnmatch's translation), matched case-sensitively."""
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns) or "(?!)")
+
+
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(rel, p) for p in patterns)
+    """A glob matches the file name or its path relative to the folder given."""
+    pattern = _globs(tuple(patterns))
+    return bool(pattern.match(rel.rsplit("/", 1)[-1]) or pattern.match(rel))
 
 
 def list_inputs(
@@ -66,8 +75,7 @@ def list_inputs(
             continue
         path = Path(given)
         if path.is_dir():
-            for found in _walk(path):
-                rel = found.relative_to(path).as_posix()
+            for rel, found in _walk(path):
                 if _matches(rel, config.include) and not _matches(rel, config.exclude):
                     files.append(InputFile(found, rel, _is_jsonl(found), str(found)))
         elif path.is_file():
@@ -79,8 +87,8 @@ def list_inputs(
     return files
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Every regular file below `root`, sorted by relative path.
+def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+    """(relative path, path) of every regular file below `root`, sorted by relative path.
 
     Symlinked folders are not followed.
     """
@@ -101,7 +109,7 @@ def _walk(root: Path) -> Iterator[Path]:
                     found.append((rel, Path(entry.path)))
             except OSError:  # a symlink loop: neither
                 continue
-    yield from (path for _, path in sorted(found))
+    yield from sorted(found)
 
 
 class Skipped(Exception):
