@@ -69,6 +69,7 @@ def test_check_of_a_clean_corpus_exits_0_and_modifies_nothing(tmp_path: Path) ->
     assert result.stdout == "dedup: 0 new duplicates\n"
     assert files() == before
     assert (tmp_path / ".dedup" / "index.sqlite").is_file()
+    assert (tmp_path / ".dedup" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
 def test_suppressed_units_are_not_duplicates_and_are_listed(tmp_path: Path) -> None:

@@ -80,7 +80,11 @@ class Store:
         self._rows: dict[str, tuple[Any, ...]] | None = None
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.path.parent
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            # the index is the tool's cache: git ignores its folder, as it does .pytest_cache
+            (folder / ".gitignore").write_text("# created by dedup\n*\n", encoding="utf-8")
         try:
             db = self._connect()
             found = db.execute("SELECT value FROM meta WHERE key = 'params'").fetchone()
