@@ -1,6 +1,8 @@
 """The check: a Result in, findings in linter form out, less those a baseline accepts.
 
-A finding is a removed duplicate: `path:line:col: CODE unit repeats place (relation, jaccard)`.
+A finding is a removed duplicate, or an overlap (a unit that repeats an earlier one and
+adds to it, which `clean` trims at a finer level), as one line:
+`path:line:col: CODE unit repeats place (relation, jaccard)`.
 A baseline counts findings by content fingerprints (the normalized texts of the duplicate
 and of its survivor, and the duplicate's document), not by line numbers, so it survives
 edits elsewhere in a file; a duplicate copied once more than the baseline counts is new.
@@ -17,7 +19,7 @@ from typing import Any
 from dedup import __version__
 from dedup.config import NormalizeConfig
 from dedup.fingerprint import exact_key
-from dedup.model import REMOVING, DocStats, Result, Segment
+from dedup.model import DocStats, Result, Segment
 from dedup.normalize import normalize
 
 #: Codes by relation for paragraphs and sentences, by unit for larger units.
@@ -25,6 +27,7 @@ CODES = {
     "exact": ("DUP001", "exact repeat of an earlier unit"),
     "near": ("DUP002", "near repeat of an earlier unit"),
     "contained": ("DUP003", "unit contained in an earlier one"),
+    "overlap": ("DUP004", "unit that repeats an earlier one and adds to it"),
     "section": ("DUP005", "repeated section (a heading and its paragraphs)"),
     "document": ("DUP006", "repeated document"),
 }
@@ -79,7 +82,7 @@ def findings(result: Result, config: NormalizeConfig | None = None) -> list[Find
         s_print = exact_key(normalize(survivor.text, config or NormalizeConfig())).hex()
         for member in cluster.members:
             relation = member.evidence.relation
-            if relation not in REMOVING:
+            if relation is None:
                 continue
             segment = member.segment
             path, line, column = _place(segment, docs[segment.doc_id])

@@ -72,6 +72,14 @@ def test_check_of_a_clean_corpus_exits_0_and_modifies_nothing(tmp_path: Path) ->
     assert (tmp_path / ".dedup" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
+def test_overlap_is_reported_as_dup004(tmp_path: Path) -> None:
+    _corpus(tmp_path)
+    added = " Two new cranes arrived today."
+    (tmp_path / "notes" / "b.md").write_text(f"# Weather\n\n{REPEATED}{added}\n")
+    lines = check(tmp_path).stdout.splitlines()
+    assert "notes/b.md:3:1: DUP004 paragraph repeats notes/a.md:3 (overlap, jaccard 0.69)" in lines
+
+
 def test_suppressed_units_are_not_duplicates_and_are_listed(tmp_path: Path) -> None:
     _corpus(tmp_path)
     report = json.loads(check(tmp_path, "--format", "json").stdout)
@@ -227,3 +235,22 @@ def test_real_pre_commit_hook(tmp_path: Path) -> None:
     again = commit("one copy more")
     assert again.returncode != 0
     assert "notes/c.md:3:1: DUP001" in again.stdout + again.stderr
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema(tmp_path: Path) -> None:
+    # pydantic-sarif's model is generated from the official sarif-schema-2.1.0.json
+    # (additionalProperties: false becomes extra="forbid"), so it validates as the schema does.
+    schema = pytest.importorskip("pydantic_sarif.model")
+    from pydantic import ValidationError
+
+    _corpus(tmp_path)
+    (tmp_path / "notes" / "c.md").write_text(
+        f"{REPEATED} And more text added here to make it near.\n"
+    )
+    sarif = json.loads(check(tmp_path, "--format", "sarif").stdout)
+    assert len(sarif["runs"][0]["results"]) >= 1
+    schema.StaticAnalysisResultsFormatSarifVersion210JsonSchema.model_validate(sarif)
+    broken = json.loads(json.dumps(sarif))
+    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
+    with pytest.raises(ValidationError):  # lines start at 1 in SARIF
+        schema.StaticAnalysisResultsFormatSarifVersion210JsonSchema.model_validate(broken)
