@@ -74,6 +74,8 @@ def findings(result: Result, config: NormalizeConfig | None = None) -> list[Find
     docs = {d.doc_id: d for d in result.documents}
     out = []
     for cluster in result.clusters:
+        if cluster.boilerplate:
+            continue  # reported apart, and kept unless asked otherwise: not a finding
         survivor = cluster.survivor
         s_path, s_line, _ = _place(survivor, docs[survivor.doc_id])
         s_where = f"{s_path}:{s_line}"

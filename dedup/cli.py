@@ -93,6 +93,25 @@ def corpus_options(command: F) -> F:
             help=f"LSH candidate probability for a pair at the threshold. [default: {_M.recall}]",
         ),
         click.option(
+            "--boilerplate",
+            type=click.Choice(["report", "keep", "remove"]),
+            default=None,
+            help="Units repeated across many documents: keep and list them apart (report), "
+            "keep silently, or remove them. [default: report]",
+        ),
+        click.option(
+            "--boilerplate-docs",
+            type=click.IntRange(2),
+            default=None,
+            help="A cluster in at least this many documents is boilerplate. [default: 5]",
+        ),
+        click.option(
+            "--boilerplate-share",
+            type=click.FloatRange(0, 1),
+            default=None,
+            help="...or in at least this share of them (and 3), when set. [default: 0, off]",
+        ),
+        click.option(
             "--keep",
             type=click.Choice(["first", "longest"]),
             default=None,

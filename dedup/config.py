@@ -68,6 +68,19 @@ class MinHashConfig:
 @dataclass(frozen=True, slots=True)
 class ClusterConfig:
     keep: Keep = "first"
+    #: What `clean` does with boilerplate: "report" (keep it, list it apart), "keep"
+    #: (keep it, say nothing) or "remove" (remove it, list it apart).
+    boilerplate: str = "report"
+    #: A cluster is boilerplate when its units lie in at least this many documents...
+    boilerplate_docs: int = 5
+    #: ...or, when set, in at least this share of the documents (and 3 of them).  Off by
+    #: default: on a small corpus any share is a few documents, and reposts are content.
+    boilerplate_share: float = 0.0
+
+    def is_boilerplate(self, docs: int, corpus: int) -> bool:
+        """Whether a cluster spread over `docs` of `corpus` documents is boilerplate."""
+        share = self.boilerplate_share
+        return docs >= self.boilerplate_docs or (share > 0 and docs >= max(3, share * corpus))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +145,10 @@ class Config:
             )
         if self.run.jobs < 0:
             raise ConfigError(f"jobs must be 0 (every core) or more, got {self.run.jobs}")
+        if self.cluster.boilerplate not in ("report", "keep", "remove"):
+            raise ConfigError(
+                f"boilerplate must be report, keep or remove, got {self.cluster.boilerplate!r}"
+            )
         if self.cluster.keep not in ("first", "longest"):
             raise ConfigError(f"keep must be 'first' or 'longest', got {self.cluster.keep!r}")
 

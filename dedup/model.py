@@ -98,6 +98,7 @@ class Cluster:
     level: Level
     survivor: Segment
     members: tuple[Member, ...]
+    boilerplate: bool = False  # spread over many documents (a byline, a cookie notice)
 
 
 @dataclass(frozen=True, slots=True)

@@ -394,6 +394,8 @@ class _Run:
         m = config.minhash
         self.params = lsh_params(m.threshold, m.num_perm, m.recall)
         self.pairs: list[list[tuple[int, int, Evidence]]] = [[] for _ in self.levels]
+        self.boilerplate: list[set[int]] = [set() for _ in self.levels]  # survivors
+        self.spared: set[tuple[int, int]] = set()  # (level, unit) of boilerplate kept
 
     # pass 1 ----------------------------------------------------------------
     def fingerprint(self, store: Store | None = None) -> None:
@@ -537,6 +539,7 @@ class _Run:
             links = clusters(units, a["key"].tolist(), neighbours[li], verified[li])
             links_per_level.append(links)
             removing = [link for link in links if link.evidence.relation in REMOVING]
+            removing = self._spare_boilerplate(li, removing, gone)
             parts = self._repeated_parts(
                 li, [k for k in removing if k.evidence.relation != "exact"]
             )
@@ -548,6 +551,32 @@ class _Run:
                     removals[number].append(removal)
                     gone[number].add(removal.start, removal.end)
         return links_per_level, removals
+
+    def _spare_boilerplate(
+        self, li: int, removing: list[Link], gone: dict[int, _Spans]
+    ) -> list[Link]:
+        """Flag the boilerplate clusters of a level; unless it is to be removed, keep
+        their units (and shield them from finer levels).  Returns the links to remove."""
+        a = self.levels[li].arrays
+        spread: dict[int, set[int]] = defaultdict(set)
+        for link in removing:
+            spread[link.survivor] |= {int(a["doc"][link.survivor]), int(a["doc"][link.member])}
+        rule = self.config.cluster
+        flagged = {
+            s for s, docs in spread.items() if rule.is_boilerplate(len(docs), len(self.docs))
+        }
+        self.boilerplate[li] = flagged
+        if rule.boilerplate == "remove" or not flagged:
+            return removing
+        for survivor in sorted(flagged):
+            gone[int(a["doc"][survivor])].add(int(a["start"][survivor]), int(a["end"][survivor]))
+        for link in removing:
+            if link.survivor in flagged:
+                self.spared.add((li, link.member))
+                gone[int(a["doc"][link.member])].add(
+                    int(a["start"][link.member]), int(a["end"][link.member])
+                )
+        return [link for link in removing if link.survivor not in flagged]
 
     def _repeated_parts(self, li: int, links: list[Link]) -> dict[int, list[Removal]]:
         """For near and contained duplicates, the children the survivor really repeats.
@@ -670,12 +699,16 @@ class _Run:
                         if s >= segment.start and e <= segment.end
                     )
                 members.append(Member(segment, link.evidence, removed))
+            boilerplate = survivor in self.boilerplate[li]
+            if boilerplate and self.config.cluster.boilerplate == "keep":
+                continue  # kept without a word, as asked
             out.append(
                 Cluster(
                     f"c{number:05d}",
                     self.levels[li].name,
                     quoted[_uid(li, survivor)],
                     tuple(members),
+                    boilerplate,
                 )
             )
         return out
@@ -696,7 +729,11 @@ class _Run:
         for li, level in enumerate(self.levels):
             a = level.arrays
             units += np.bincount(a["doc"][a["key"] >= 0], minlength=len(self.docs))
-            removed = [k.member for k in links_per_level[li] if k.evidence.relation in REMOVING]
+            removed = [
+                k.member
+                for k in links_per_level[li]
+                if k.evidence.relation in REMOVING and (li, k.member) not in self.spared
+            ]
             dups += np.bincount(a["doc"][removed], minlength=len(self.docs))
         return tuple(
             DocStats(
@@ -759,7 +796,14 @@ def _uid(level: int, unit: int) -> int:
 def index_params(config: Config) -> dict[str, Any]:
     """What fingerprints depend on: every option but file selection and the survivor rule."""
     options = config.as_dict()
-    for name in ("include", "exclude", "keep"):
+    for name in (
+        "include",
+        "exclude",
+        "keep",
+        "boilerplate",
+        "boilerplate_docs",
+        "boilerplate_share",
+    ):
         options.pop(name, None)
     return options
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dedup import __version__
+from dedup.index import LshParams
 from dedup.model import REMOVING, Evidence, Result, Segment
 
 REPORT_VERSION = 1
@@ -61,17 +62,55 @@ def stats(result: Result) -> dict[str, int]:
         "units": sum(d.units for d in docs),
         "duplicate_units": sum(d.duplicate_units for d in docs),
         "clusters": sum(
-            1 for c in result.clusters if any(m.evidence.relation in REMOVING for m in c.members)
+            1
+            for c in result.clusters
+            if not c.boilerplate and any(m.evidence.relation in REMOVING for m in c.members)
         ),
+        "boilerplate_clusters": sum(1 for c in result.clusters if c.boilerplate),
+        "boilerplate_units": sum(len(c.members) for c in result.clusters if c.boilerplate),
         "chars_in": sum(d.chars for d in docs),
         "chars_removed": sum(d.chars_removed for d in docs),
         "skipped": len(result.skipped),
     }
 
 
+def calibration(result: Result) -> dict[str, Any]:
+    """How the threshold sits: the LSH curve it implies, and where the verified pairs fall.
+
+    `candidate_probability` gives, for Jaccard similarities around the threshold, the
+    probability that a pair becomes an LSH candidate with the bands and rows used;
+    `false_negative_rate` is 1 minus it at the threshold.  The histograms count the
+    verified pairs of distinct texts, and the exact copies (Jaccard 1), in bins of 0.05.
+    """
+    bands, rows = int(result.lsh.get("bands", 1)), int(result.lsh.get("rows", 1))
+    threshold = float(result.options.get("threshold", 0.8))
+    params = LshParams(bands, rows)
+    grid = sorted({round(x / 20, 2) for x in range(4, 21)} | {threshold})
+    jaccard = [0] * 20
+    containment = [0] * 20
+    for evidence in [p.evidence for p in result.pairs] + [
+        m.evidence for c in result.clusters for m in c.members if m.evidence.relation == "exact"
+    ]:
+        jaccard[min(19, int(evidence.jaccard * 20))] += 1
+        containment[
+            min(19, int(max(evidence.containment, evidence.containment_survivor) * 20))
+        ] += 1
+    return {
+        "bands": bands,
+        "rows": rows,
+        "threshold": threshold,
+        "candidate_probability": [[s, round(params.probability(s), 6)] for s in grid],
+        "false_negative_rate": round(1 - params.probability(threshold), 6),
+        "bins": [[round(i / 20, 2), round((i + 1) / 20, 2)] for i in range(20)],
+        "jaccard_histogram": jaccard,
+        "containment_histogram": containment,
+    }
+
+
 def build_report(result: Result) -> Report:
     """The JSON-ready report of a run."""
-    clusters = []
+    clusters: list[dict[str, Any]] = []
+    boilerplate: list[dict[str, Any]] = []
     for cluster in result.clusters:
         duplicates = []
         for member in cluster.members:
@@ -82,7 +121,7 @@ def build_report(result: Result) -> Report:
                 removed_chars=sum(e - s for s, e in member.removed),
             )
             duplicates.append(entry)
-        clusters.append(
+        (boilerplate if cluster.boilerplate else clusters).append(
             {
                 "id": cluster.cluster_id,
                 "unit": cluster.level,
@@ -113,6 +152,8 @@ def build_report(result: Result) -> Report:
             for d in docs
         ],
         "clusters": clusters,
+        "boilerplate": boilerplate,
+        "calibration": calibration(result),
         "pairs": [
             {"unit": p.a.level, "a": _ref(p.a), "b": _ref(p.b), **_scores(p.evidence)}
             for p in result.pairs
@@ -196,22 +237,53 @@ def render_markdown(report: Report) -> str:
     if not report["clusters"]:
         out += ["No duplicates found.", ""]
     for cluster in report["clusters"]:
-        s = cluster["survivor"]
+        out += _md_cluster(cluster)
+    if report["boilerplate"]:
         out += [
-            f"### {cluster['id']}: {cluster['unit']}, {len(cluster['duplicates'])} duplicate(s)",
+            "## Boilerplate",
             "",
-            f"Kept: {md_escape(s['doc'])}, line {_lines(s)}: {_excerpt(s['text'])}",
+            "Units repeated across many documents (bylines, notices); "
+            f"`--boilerplate {opts.get('boilerplate')}`.",
             "",
-            "| duplicate | line | relation | jaccard | containment | removed | excerpt |",
-            "| --- | ---: | --- | ---: | ---: | ---: | --- |",
         ]
-        for d in cluster["duplicates"]:
-            out.append(
-                f"| {md_escape(d['doc'])} | {_lines(d)} | {d['relation']} | {d['jaccard']:.3f} | "
-                f"{d['containment']:.3f} | {d['removed_chars']} | {_excerpt(d['text'])} |"
-            )
-        out.append("")
+        for cluster in report["boilerplate"]:
+            out += _md_cluster(cluster)
+    cal = report["calibration"]
+    out += [
+        "## Calibration",
+        "",
+        f"LSH: {cal['bands']} bands of {cal['rows']} rows; a pair at the threshold "
+        f"({cal['threshold']}) is missed with probability {cal['false_negative_rate']:.4f}.",
+        "",
+        "| Jaccard | P(candidate) | verified pairs in bin (Jaccard) | (containment) |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for (low, high), j_count, c_count in zip(
+        cal["bins"][8:], cal["jaccard_histogram"][8:], cal["containment_histogram"][8:], strict=True
+    ):
+        probability = dict((s, p) for s, p in cal["candidate_probability"]).get(low, 0.0)
+        out.append(f"| {low:.2f}–{high:.2f} | {probability:.4f} | {j_count} | {c_count} |")
+    out.append("")
     return "\n".join(out)
+
+
+def _md_cluster(cluster: dict[str, Any]) -> list[str]:
+    s = cluster["survivor"]
+    out = [
+        f"### {cluster['id']}: {cluster['unit']}, {len(cluster['duplicates'])} duplicate(s)",
+        "",
+        f"Kept: {md_escape(s['doc'])}, line {_lines(s)}: {_excerpt(s['text'])}",
+        "",
+        "| duplicate | line | relation | jaccard | containment | removed | excerpt |",
+        "| --- | ---: | --- | ---: | ---: | ---: | --- |",
+    ]
+    for d in cluster["duplicates"]:
+        out.append(
+            f"| {md_escape(d['doc'])} | {_lines(d)} | {d['relation']} | {d['jaccard']:.3f} | "
+            f"{d['containment']:.3f} | {d['removed_chars']} | {_excerpt(d['text'])} |"
+        )
+    out.append("")
+    return out
 
 
 RENDERERS: dict[str, Callable[[Report], str]] = {"json": render_json, "markdown": render_markdown}

@@ -23,6 +23,8 @@ def test_json_report_schema() -> None:
         "units",
         "duplicate_units",
         "skipped",
+        "boilerplate_clusters",
+        "boilerplate_units",
         "clusters",
         "chars_in",
         "chars_removed",
@@ -78,11 +80,11 @@ def test_markdown_is_commonmark_with_tables_and_escaped_text(tmp_path: Path) -> 
     text = render_markdown(build_report(dedup.scan([tmp_path])))
     html = MarkdownIt("commonmark").enable("table").render(text)
     assert "<script>" not in html and "<a href" not in html and "<strong>" not in html
-    assert html.count("<table>") == 3  # totals, documents, one cluster
+    assert html.count("<table>") == 4  # totals, documents, one cluster, calibration
     assert "&lt;script&gt;" in html
     blog = render_markdown(build_report(dedup.scan([PAGES])))
     tokens = MarkdownIt("commonmark").enable("table").parse(blog)
-    assert sum(1 for t in tokens if t.type == "table_open") == 2 + len(
+    assert sum(1 for t in tokens if t.type == "table_open") == 3 + len(
         build_report(dedup.scan([PAGES]))["clusters"]
     )
 

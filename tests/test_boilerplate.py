@@ -1,0 +1,119 @@
+"""Boilerplate (a byline on every page) is reported apart and kept unless asked; calibration."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import PAGES
+
+from dedup.cli import main
+
+BYLINE = "Rédigé par Erwan, expert digital pour Coeur sur Paris. Il aime les réseaux sociaux."
+NOTICE = "Ce site utilise des cookies pour mesurer son audience et améliorer votre expérience."
+
+
+def _pages(root: Path, count: int = 8) -> Path:
+    rng = random.Random(5)
+    words = ["".join(rng.choices("bcdfghjklmnprstvz", k=6)) for _ in range(3000)]
+    folder = root / "pages"
+    folder.mkdir()
+    for number in range(count):
+        body = "\n\n".join(" ".join(rng.choices(words, k=25)).capitalize() + "." for _ in range(3))
+        (folder / f"p{number}.txt").write_text(
+            f"Page {number} title\n\n{body}\n\n{BYLINE}\n\n{NOTICE}\n"
+        )
+    return folder
+
+
+def _clean(root: Path, *args: str) -> dict:  # type: ignore[type-arg]
+    result = CliRunner().invoke(
+        main,
+        [
+            "clean",
+            str(root / "pages"),
+            "--out",
+            str(root / "out"),
+            "--report",
+            str(root / "r.json"),
+            *args,
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    return json.loads((root / "r.json").read_text(encoding="utf-8"))
+
+
+def test_a_byline_on_every_page_is_boilerplate_reported_apart_and_kept(tmp_path: Path) -> None:
+    _pages(tmp_path)
+    report = _clean(tmp_path)
+    assert report["clusters"] == []  # no content duplicates
+    texts = {c["survivor"]["text"] for c in report["boilerplate"]}
+    assert {BYLINE, NOTICE} <= texts
+    assert report["stats"]["boilerplate_clusters"] == len(report["boilerplate"])
+    assert report["stats"]["boilerplate_units"] >= 14
+    assert report["stats"]["chars_removed"] == 0
+    for page in (tmp_path / "out").iterdir():  # kept whole, sentence by sentence too
+        assert page.read_text(encoding="utf-8") == (tmp_path / "pages" / page.name).read_text(
+            encoding="utf-8"
+        )
+
+
+def test_boilerplate_remove_removes_it_after_the_first_page(tmp_path: Path) -> None:
+    _pages(tmp_path)
+    report = _clean(tmp_path, "--boilerplate", "remove")
+    assert {BYLINE, NOTICE} <= {c["survivor"]["text"] for c in report["boilerplate"]}
+    out = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "out").iterdir()}
+    assert BYLINE in out["p0.txt"] and NOTICE in out["p0.txt"]
+    assert all(
+        BYLINE not in text and NOTICE not in text for name, text in out.items() if name != "p0.txt"
+    )
+
+
+def test_boilerplate_keep_says_nothing(tmp_path: Path) -> None:
+    _pages(tmp_path)
+    report = _clean(tmp_path, "--boilerplate", "keep")
+    assert report["boilerplate"] == [] and report["clusters"] == []
+    assert report["stats"]["chars_removed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("pages", "args", "expected"),
+    [
+        (2, [], False),
+        (5, [], True),
+        (4, ["--boilerplate-share", "1.0"], True),
+        (3, ["--boilerplate-docs", "4", "--boilerplate-share", "1.0"], True),
+        (3, ["--boilerplate-docs", "4", "--boilerplate-share", "0.9"], True),
+    ],
+)
+def test_boilerplate_thresholds(
+    tmp_path: Path, pages: int, args: list[str], expected: bool
+) -> None:
+    # in 2 documents: plain duplicates; in 4 of 4 (a share of 1) or 5 or more: boilerplate
+    _pages(tmp_path, pages)
+    report = _clean(tmp_path, *args)
+    assert bool(report["boilerplate"]) is expected
+    assert bool(report["clusters"]) is not expected  # otherwise they are plain duplicates
+
+
+def test_check_does_not_fail_on_boilerplate(tmp_path: Path) -> None:
+    _pages(tmp_path)
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "pages"), "--no-index"])
+    assert result.exit_code == 0, result.stdout
+
+
+def test_calibration_in_the_report() -> None:
+    result = CliRunner().invoke(main, ["scan", str(PAGES)])
+    report = json.loads(result.stdout)
+    cal = report["calibration"]
+    assert (cal["bands"], cal["rows"], cal["threshold"]) == (21, 6, 0.8)
+    at = dict((s, p) for s, p in cal["candidate_probability"])[0.8]
+    assert abs(cal["false_negative_rate"] - (1 - at)) < 1e-6 and at > 0.99
+    exact = sum(1 for c in report["clusters"] for d in c["duplicates"] if d["relation"] == "exact")
+    assert sum(cal["jaccard_histogram"]) == len(report["pairs"]) + exact
+    assert cal["jaccard_histogram"][-1] >= exact
+    markdown = CliRunner().invoke(main, ["scan", str(PAGES), "--format", "markdown"]).stdout
+    assert "## Calibration" in markdown and "21 bands of 6 rows" in markdown
