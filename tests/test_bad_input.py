@@ -32,6 +32,19 @@ def run(*args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, list(args), input=input)
 
 
+def clean_with_report(root: Path, *args: str) -> Result:
+    """`dedup clean ROOT/in --out ROOT/out --report ROOT/r.json ARGS`."""
+    return run(
+        "clean",
+        str(root / "in"),
+        "--out",
+        str(root / "out"),
+        "--report",
+        str(root / "r.json"),
+        *args,
+    )
+
+
 def dedup(*args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "dedup", *args], capture_output=True, **kwargs)  # type: ignore[call-overload, no-any-return]
 
@@ -126,14 +139,7 @@ def test_binary_files_are_skipped_with_a_warning_and_counted(tmp_path: Path) -> 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     (tmp_path / "in" / "text.txt").write_text(PARAGRAPH + "\n")
-    result = run(
-        "clean",
-        str(tmp_path / "in"),
-        "--out",
-        str(tmp_path / "out"),
-        "--report",
-        str(tmp_path / "r.json"),
-    )
+    result = clean_with_report(tmp_path)
     assert result.exit_code == 0
     assert "image.txt: skipped: binary file" in result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
@@ -145,14 +151,7 @@ def test_binary_files_are_skipped_with_a_warning_and_counted(tmp_path: Path) -> 
 def test_empty_and_whitespace_only_files(tmp_path: Path, content: bytes) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "e.txt").write_bytes(content)
-    result = run(
-        "clean",
-        str(tmp_path / "in"),
-        "--out",
-        str(tmp_path / "out"),
-        "--report",
-        str(tmp_path / "r.json"),
-    )
+    result = clean_with_report(tmp_path)
     assert result.exit_code == 0
     assert (tmp_path / "out" / "e.txt").read_bytes() == content
     assert json.loads((tmp_path / "r.json").read_text())["stats"]["units"] == 0
