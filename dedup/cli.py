@@ -21,6 +21,7 @@ from dedup import __version__, pipeline
 from dedup import check as checking
 from dedup.config import UNITS, Config, FileConfig, MinHashConfig, SegmentConfig, load_config
 from dedup.errors import DedupError
+from dedup.html import render_html
 from dedup.io.readers import read_json
 from dedup.io.writers import write_text
 from dedup.model import Result
@@ -212,8 +213,14 @@ def _summary(result: Result) -> str:
     )
 
 
+def _render(result: Result, fmt: str) -> str:
+    if fmt == "html":
+        return render_html(build_report(result), dict(result.texts))
+    return RENDERERS[fmt](build_report(result))
+
+
 def _emit_report(result: Result, fmt: str, report: Path | None) -> None:
-    text = RENDERERS[fmt](build_report(result))
+    text = _render(result, fmt)
     if report is None:
         click.echo(text, nl=False)
     else:
@@ -275,7 +282,7 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(RENDERERS)),
+    type=click.Choice(sorted([*RENDERERS, "html"])),
     default="json",
     show_default=True,
     help="Report format.",
@@ -291,6 +298,7 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
       dedup scan pages/ --unit paragraph --threshold 0.9 --format markdown
       dedup scan data.jsonl --text-field body --report report.json
     """
+    overrides["document_texts"] = fmt == "html" or None
     paths, config, _ = _config(paths, overrides)
     result = _run(paths, config)
     click.echo(_summary(result), err=True)
@@ -315,7 +323,7 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(RENDERERS)),
+    type=click.Choice(sorted([*RENDERERS, "html"])),
     default="json",
     show_default=True,
     help="Report format.",
@@ -334,6 +342,7 @@ def clean(
       dedup clean data.jsonl --out cleaned/          # writes cleaned/data.jsonl
       cat data.jsonl | dedup clean - --out - > cleaned.jsonl
     """
+    overrides["document_texts"] = fmt == "html" or None
     paths, config, _ = _config(paths, overrides)
     if out == "-":
         result = _run(paths, config, stream=sys.stdout)
@@ -401,7 +410,7 @@ def _baseline_path(option: Path | None, found: FileConfig) -> Path:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif"]),
+    type=click.Choice(["text", "json", "sarif", "html"]),
     default="text",
     show_default=True,
     help="Output format.",
@@ -446,6 +455,7 @@ def check(
       dedup check notes/ --format sarif > dedup.sarif
       dedup check --update-baseline     # accept the duplicates there are now
     """
+    overrides["document_texts"] = fmt == "html" or None
     paths, config, found = _config(paths, overrides)
     result = _run(paths, config, index=None if no_index else _index_path(index_path, found))
     everything = checking.findings(result, config.normalize)
@@ -465,8 +475,10 @@ def check(
         click.echo(checking.render_text(new, len(everything)), nl=False)
     elif fmt == "json":
         click.echo(checking.render_json(new, len(everything), result), nl=False)
-    else:
+    elif fmt == "sarif":
         click.echo(checking.render_sarif(new, len(everything)), nl=False)
+    else:  # the whole report, for people
+        click.echo(_render(result, "html"), nl=False)
     click.get_current_context().exit(1 if new and not exit_zero else 0)
 
 

@@ -89,6 +89,8 @@ class RunConfig:
 
     #: Worker processes; 0 means every core.
     jobs: int = 0
+    #: Keep the full text of the documents that have clusters (for the HTML report).
+    document_texts: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,3 +125,4 @@ class Result:
     pairs: tuple[Pair, ...] = ()
     skipped: tuple[dict[str, Any], ...] = ()  # inputs left out: {"path", "line", "reason"}
     suppressed: tuple[Segment, ...] = ()  # units inside `dedup: ignore` / `off` markers
+    texts: tuple[tuple[str, str], ...] = ()  # (doc_id, text) of documents with clusters, if asked

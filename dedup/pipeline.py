@@ -396,6 +396,7 @@ class _Run:
         self.pairs: list[list[tuple[int, int, Evidence]]] = [[] for _ in self.levels]
         self.boilerplate: list[set[int]] = [set() for _ in self.levels]  # survivors
         self.spared: set[tuple[int, int]] = set()  # (level, unit) of boilerplate kept
+        self.texts: list[tuple[str, str]] = []
 
     # pass 1 ----------------------------------------------------------------
     def fingerprint(self, store: Store | None = None) -> None:
@@ -634,6 +635,7 @@ class _Run:
                 for li, level in enumerate(self.levels)
                 for u in np.flatnonzero(level.arrays["suppressed"]).tolist()
             ),
+            tuple(self.texts),
         )
 
     def _unit(self, li: int, u: int, doc: Document | None = None) -> Segment:
@@ -671,6 +673,8 @@ class _Run:
             for li, u in wanted[number]:
                 out[_uid(li, u)] = self._unit(li, u, doc)
             texts[number] = tuple(doc.text[s:e] for s, e in doc_cuts.get(number, ()))
+            if self.config.run.document_texts:
+                self.texts.append((doc.doc_id, doc.text))
         return out, texts
 
     def _clusters(

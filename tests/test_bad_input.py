@@ -221,6 +221,19 @@ def test_unreadable_files_and_folders_are_named() -> None:
             assert message in done.stderr.decode()
 
 
+def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(PARAGRAPH + "\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.txt").write_text("old")
+    (tmp_path / "out" / "a.txt").chmod(0o640)
+    assert clean_with_report(tmp_path).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask  # new: as open() makes it
+    assert (tmp_path / "out" / "a.txt").stat().st_mode & 0o777 == 0o640  # replaced: mode kept
+
+
 def test_output_inside_or_equal_to_the_input_is_refused(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(PARAGRAPH + "\n")
     for out in (tmp_path, tmp_path / "sub"):
