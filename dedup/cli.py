@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -196,11 +197,81 @@ def _config(
     return paths, config, found
 
 
+class _ProgressLine:
+    """Counts of a running job, redrawn in place on stderr at most ten times a second."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, stage: str, count: int) -> None:
+        self.counts[stage] = count
+        now = time.monotonic()
+        if now - self.last >= 0.1:
+            self.last = now
+            text = ", ".join(f"{value:,} {name}" for name, value in self.counts.items())
+            click.echo(f"\rdedup: {text}\x1b[K", err=True, nl=False)
+            self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            click.echo("\r\x1b[K", err=True, nl=False)
+
+
 def _run(paths: tuple[str, ...], config: Config, **outputs: Any) -> Result:
+    """Run the pipeline, with a progress line when stderr is a terminal and not --quiet."""
+    show = not _quiet() and sys.stderr.isatty()
+    line = _ProgressLine() if show else None
     try:
-        return pipeline.run(paths, config, **outputs)
+        return pipeline.run(paths, config, progress=line, **outputs)
     except DedupError as exc:
         raise UserError(str(exc)) from exc
+    finally:
+        if line is not None:
+            line.close()
+
+
+def _quiet() -> bool:
+    context = click.get_current_context(silent=True)
+    return bool(context and context.meta.get("dedup.quiet"))
+
+
+def _say(text: str) -> None:
+    """A summary line on stderr, unless --quiet."""
+    if not _quiet():
+        click.echo(text, err=True)
+
+
+def _verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value:
+        return
+    if param.name == "quiet":
+        ctx.meta["dedup.quiet"] = True
+    else:
+        logging.getLogger("dedup").setLevel(logging.INFO)
+
+
+def output_options(command: F) -> F:
+    """--quiet and --verbose: what a command says on stderr besides errors and warnings."""
+    command = click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_verbosity,
+        help="Also say what each stage did.",
+    )(command)
+    return click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_verbosity,
+        help="No progress line and no summary.",
+    )(command)
 
 
 def _summary(result: Result) -> str:
@@ -250,7 +321,8 @@ class _Warnings(logging.Handler):
     """Library warnings (a skipped binary file, say) on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"dedup: warning: {record.getMessage()}", err=True)
+        kind = "warning: " if record.levelno >= logging.WARNING else ""
+        click.echo(f"dedup: {kind}{record.getMessage()}", err=True)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -267,12 +339,14 @@ def main() -> None:
     """
     library = logging.getLogger("dedup")
     if not any(isinstance(h, _Warnings) for h in library.handlers):
-        library.addHandler(_Warnings(logging.WARNING))
+        library.addHandler(_Warnings(logging.INFO))
         library.propagate = False
+    library.setLevel(logging.WARNING)  # --verbose, parsed after this, lowers it
 
 
 @main.command()
 @corpus_options
+@output_options
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -301,12 +375,13 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
     overrides["document_texts"] = fmt == "html" or None
     paths, config, _ = _config(paths, overrides)
     result = _run(paths, config)
-    click.echo(_summary(result), err=True)
+    _say(_summary(result))
     _emit_report(result, fmt, report)
 
 
 @main.command()
 @corpus_options
+@output_options
 @click.option(
     "--out",
     "out",
@@ -348,7 +423,7 @@ def clean(
         result = _run(paths, config, stream=sys.stdout)
     else:
         result = _run(paths, config, out=Path(out))
-    click.echo(_summary(result), err=True)
+    _say(_summary(result))
     if report is not None:
         _emit_report(result, fmt, report)
 
@@ -407,6 +482,7 @@ def _baseline_path(option: Path | None, found: FileConfig) -> Path:
 
 @main.command()
 @corpus_options
+@output_options
 @click.option(
     "--format",
     "fmt",
@@ -484,6 +560,7 @@ def check(
 
 @main.command()
 @corpus_options
+@output_options
 @click.option(
     "--baseline",
     "baseline",
@@ -527,6 +604,7 @@ def index() -> None:
 
 @index.command("build")
 @corpus_options
+@output_options
 @index_option
 def index_build(paths: tuple[str, ...], index_path: Path | None, **overrides: Any) -> None:
     """Build the index from scratch."""
@@ -539,6 +617,7 @@ def index_build(paths: tuple[str, ...], index_path: Path | None, **overrides: An
 
 @index.command("update")
 @corpus_options
+@output_options
 @index_option
 def index_update(paths: tuple[str, ...], index_path: Path | None, **overrides: Any) -> None:
     """Bring the index up to date: fingerprint changed files, forget removed ones."""

@@ -25,6 +25,7 @@ import bisect
 import functools
 import itertools
 import json
+import logging
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -72,6 +73,9 @@ from dedup.segment import LineIndex, paragraphs, sentences, spans, suppressed
 
 I64 = npt.NDArray[np.int64]
 T = TypeVar("T")
+#: Called as progress(stage, count) while a run goes on: "documents read", ...
+Progress = Callable[[str, int], None]
+logger = logging.getLogger(__name__)
 
 #: Per-unit columns, in this order, as one int64 row each.
 _COLUMNS = (
@@ -384,7 +388,7 @@ class _Doc:
 class _Run:
     """State of one analysis over one corpus."""
 
-    def __init__(self, corpus: Corpus, config: Config) -> None:
+    def __init__(self, corpus: Corpus, config: Config, progress: Progress | None = None) -> None:
         self.corpus = corpus
         self.config = config
         self.jobs = config.run.jobs or default_jobs()
@@ -397,6 +401,7 @@ class _Run:
         self.boilerplate: list[set[int]] = [set() for _ in self.levels]  # survivors
         self.spared: set[tuple[int, int]] = set()  # (level, unit) of boilerplate kept
         self.texts: list[tuple[str, str]] = []
+        self.progress: Progress = progress or (lambda stage, count: None)
 
     # pass 1 ----------------------------------------------------------------
     def fingerprint(self, store: Store | None = None) -> None:
@@ -408,8 +413,13 @@ class _Run:
             for batch in ordered_map(work, batches, self.jobs):
                 for level, prints in zip(self.levels, batch, strict=True):
                     level.merge(prints)
+                self.progress("documents read", len(self.docs))
+                self.progress("units fingerprinted", sum(level.units for level in self.levels))
         for level in self.levels:
             level.freeze()
+        self.progress("documents read", len(self.docs))
+        self.progress("units fingerprinted", sum(level.units for level in self.levels))
+        logger.info("%d documents read and fingerprinted", len(self.docs))
 
     def _fingerprint_indexed(self, store: Store) -> None:
         """Fingerprint only the files whose content the index does not hold, then merge
@@ -511,6 +521,7 @@ class _Run:
                         space = "char" if "char" in s[a] and "char" in s[b] else "word"
                         found[a, b] = verify(s[a][space], s[b][space], threshold, False)
                         found[b, a] = reverse(found[a, b], threshold)
+            self.progress("candidates verified", sum(len(f) // 2 for f in out) + len(found) // 2)
             out.append(found)
             first = level.key_unit
             self.pairs[li] = [
@@ -818,6 +829,7 @@ def run(
     out: Path | None = None,
     stream: TextIO | None = None,
     index: Path | None = None,
+    progress: Progress | None = None,
 ) -> Result:
     """Find duplicates in the corpus at `paths`; with `out` or `stream`, also write it cleaned.
 
@@ -828,7 +840,7 @@ def run(
     with Corpus(paths, config.input) as corpus:
         if out is not None:
             check_output_dir(out, corpus.files, paths)
-        analysis = _Run(corpus, config)
+        analysis = _Run(corpus, config, progress)
         if index is not None:
             with Store(index, index_params(config)) as store:
                 analysis.fingerprint(store)
