@@ -24,9 +24,9 @@ from dedup.config import UNITS, Config, FileConfig, MinHashConfig, SegmentConfig
 from dedup.errors import DedupError
 from dedup.html import render_html
 from dedup.io.readers import read_json
-from dedup.io.writers import write_text
+from dedup.io.writers import write_pieces, write_text
 from dedup.model import Result
-from dedup.report import RENDERERS, build_report, stats
+from dedup.report import RENDERERS, build_report, json_pieces, stats
 
 F = TypeVar("F", bound=Callable[..., Any])
 _M = MinHashConfig()
@@ -291,14 +291,19 @@ def _render(result: Result, fmt: str) -> str:
 
 
 def _emit_report(result: Result, fmt: str, report: Path | None) -> None:
-    text = _render(result, fmt)
-    if report is None:
-        click.echo(text, nl=False)
+    """Write the report to a file (atomically) or stdout; JSON is streamed a piece at a time."""
+    if fmt == "json":
+        pieces = json_pieces(build_report(result, lazy=True))
     else:
-        try:
-            write_text(report, text)
-        except DedupError as exc:
-            raise UserError(str(exc)) from exc
+        pieces = iter([_render(result, fmt)])
+    if report is None:
+        for piece in pieces:
+            click.echo(piece, nl=False)
+        return
+    try:
+        write_pieces(report, pieces)
+    except DedupError as exc:
+        raise UserError(str(exc)) from exc
 
 
 class Interrupted(click.ClickException):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from types import GeneratorType
 from typing import Any
 
 from dedup import __version__
 from dedup.index import LshParams
-from dedup.model import REMOVING, Evidence, Result, Segment
+from dedup.model import REMOVING, Cluster, DocStats, Evidence, Result, Segment
 
 REPORT_VERSION = 1
 _EXCERPT = 80
@@ -107,29 +108,47 @@ def calibration(result: Result) -> dict[str, Any]:
     }
 
 
-def build_report(result: Result) -> Report:
-    """The JSON-ready report of a run."""
-    clusters: list[dict[str, Any]] = []
-    boilerplate: list[dict[str, Any]] = []
-    for cluster in result.clusters:
-        duplicates = []
-        for member in cluster.members:
-            entry = _unit(member.segment)
-            entry.update(
-                **_scores(member.evidence),
-                removed=[[s, e] for s, e in member.removed],
-                removed_chars=sum(e - s for s, e in member.removed),
-            )
-            duplicates.append(entry)
-        (boilerplate if cluster.boilerplate else clusters).append(
-            {
-                "id": cluster.cluster_id,
-                "unit": cluster.level,
-                "survivor": _unit(cluster.survivor),
-                "duplicates": duplicates,
-            }
+def _cluster(cluster: Cluster) -> dict[str, Any]:
+    duplicates = []
+    for member in cluster.members:
+        entry = _unit(member.segment)
+        entry.update(
+            **_scores(member.evidence),
+            removed=[[s, e] for s, e in member.removed],
+            removed_chars=sum(e - s for s, e in member.removed),
         )
-    docs = result.documents
+        duplicates.append(entry)
+    return {
+        "id": cluster.cluster_id,
+        "unit": cluster.level,
+        "survivor": _unit(cluster.survivor),
+        "duplicates": duplicates,
+    }
+
+
+def _document(d: DocStats) -> dict[str, Any]:
+    return {
+        "doc": d.doc_id,
+        "units": d.units,
+        "duplicate_units": d.duplicate_units,
+        "chars_in": d.chars,
+        "chars_removed": d.chars_removed,
+        "file": d.file,
+        "removed": [[s, e] for s, e in d.removed],
+        "removed_text": list(d.removed_text),
+    }
+
+
+def build_report(result: Result, lazy: bool = False) -> Report:
+    """The JSON-ready report of a run.
+
+    With `lazy`, the long lists (documents, clusters, boilerplate, pairs) are
+    generators, made one item at a time as `json_pieces` writes them.
+    """
+
+    def listed(items: Iterator[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+        return items if lazy else list(items)
+
     return {
         "dedup_report": REPORT_VERSION,
         "tool": {"name": "dedup", "version": __version__},
@@ -138,45 +157,42 @@ def build_report(result: Result) -> Report:
         "lsh": result.lsh,
         "skipped": list(result.skipped),
         "suppressed": [_suppressed(s) for s in result.suppressed],
-        "documents": [
-            {
-                "doc": d.doc_id,
-                "units": d.units,
-                "duplicate_units": d.duplicate_units,
-                "chars_in": d.chars,
-                "chars_removed": d.chars_removed,
-                "file": d.file,
-                "removed": [[s, e] for s, e in d.removed],
-                "removed_text": list(d.removed_text),
-            }
-            for d in docs
-        ],
-        "clusters": clusters,
-        "boilerplate": boilerplate,
+        "documents": listed(_document(d) for d in result.documents),
+        "clusters": listed(_cluster(c) for c in result.clusters if not c.boilerplate),
+        "boilerplate": listed(_cluster(c) for c in result.clusters if c.boilerplate),
         "calibration": calibration(result),
-        "pairs": [
+        "pairs": listed(
             {"unit": p.a.level, "a": _ref(p.a), "b": _ref(p.b), **_scores(p.evidence)}
             for p in result.pairs
-        ],
+        ),
     }
 
 
-def render_json(report: Report) -> str:
-    """The report as JSON text, byte-identical for identical runs.
+def json_pieces(report: Report) -> Iterator[str]:
+    """The report as JSON text, a piece at a time, byte-identical for identical runs.
 
     One top-level field per line and one document, cluster or pair per line:
     readable in a diff, and written by json's C encoder (an indented dump
     goes through its pure-Python one, several times slower on large reports).
+    Written piece by piece, a large report never exists as one string.
     """
-    lines = []
-    for name, value in report.items():
-        key = json.dumps(name)
-        if isinstance(value, list) and value:
-            items = ",\n".join("  " + _compact(item) for item in value)
-            lines.append(f"{key}: [\n{items}\n]")
+    yield "{\n"
+    for number, (name, value) in enumerate(report.items()):
+        yield (",\n" if number else "") + json.dumps(name) + ": "
+        if isinstance(value, list | GeneratorType):
+            empty = True
+            for index, item in enumerate(value):
+                yield (",\n  " if index else "[\n  ") + _compact(item)
+                empty = False
+            yield "[]" if empty else "\n]"
         else:
-            lines.append(f"{key}: {_compact(value)}")
-    return "{\n" + ",\n".join(lines) + "\n}\n"
+            yield _compact(value)
+    yield "\n}\n"
+
+
+def render_json(report: Report) -> str:
+    """The report as JSON text (see json_pieces)."""
+    return "".join(json_pieces(report))
 
 
 def _compact(value: Any) -> str:

@@ -96,3 +96,15 @@ def test_md_escape_flattens_and_escapes() -> None:
 def test_render_json_round_trips() -> None:
     report = build_report(dedup.scan([PAGES], unit="paragraph"))
     assert json.loads(render_json(report)) == report
+
+
+def test_streamed_lazy_json_equals_the_plain_rendering(tmp_path: Path) -> None:
+    from dedup.report import json_pieces
+
+    (tmp_path / "a.txt").write_text("Nothing repeats in this single small document at all.\n")
+    for corpus in (PAGES, tmp_path):  # with clusters, and with empty lists
+        result = dedup.scan([corpus])
+        plain = render_json(build_report(result))
+        streamed = "".join(json_pieces(build_report(result, lazy=True)))
+        assert streamed == plain
+        assert json.loads(streamed) == build_report(result)
