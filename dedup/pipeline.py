@@ -102,10 +102,12 @@ _BATCH_CHARS = 1 << 20
 
 @dataclass
 class _LevelPrints:
-    """One level's units from one batch: columns (key still -1), digests, LSH band keys."""
+    """One level's units from one batch: columns (key still -1), exact keys (16 bytes a
+    unit, valid where `mask`), LSH band keys."""
 
     rows: I64
-    digests: list[bytes | None]
+    digests: npt.NDArray[np.uint8]
+    mask: npt.NDArray[np.bool_]
     bands: dict[str, tuple[I64, U64]]  # space -> (unit rows, band keys)
 
 
@@ -164,7 +166,10 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
             for (level, space), (units, values) in sets.items()
             if level == name
         }
-        out.append(_LevelPrints(table, digests[name], by_space))
+        found_digests = digests[name]
+        mask = np.array([d is not None for d in found_digests], dtype=bool)
+        packed = np.frombuffer(b"".join(d or bytes(16) for d in found_digests), dtype=np.uint8)
+        out.append(_LevelPrints(table, packed.reshape(-1, 16), mask, by_space))
     return out
 
 
@@ -236,12 +241,9 @@ def _fingerprint_file(file: InputFile, config: Config) -> Entry:
     for li, name in enumerate(levels):
         parts = [p[li] for p in prints]
         rows = np.concatenate([p.rows for p in parts])
-        digests = [d for p in parts for d in p.digests]
         arrays[f"{name}.rows"] = rows
-        arrays[f"{name}.mask"] = np.array([d is not None for d in digests], dtype=np.uint8)
-        arrays[f"{name}.digests"] = np.frombuffer(
-            b"".join(d or bytes(16) for d in digests), dtype=np.uint8
-        ).reshape(-1, 16)
+        arrays[f"{name}.mask"] = np.concatenate([p.mask for p in parts]).astype(np.uint8)
+        arrays[f"{name}.digests"] = np.concatenate([p.digests for p in parts])
         for space in SPACES:
             offsets = np.cumsum([0] + [len(p.rows) for p in parts[:-1]])
             units = [
@@ -303,46 +305,44 @@ class _Level:
     """Compact per-unit arrays of one level, and its distinct texts (keys)."""
 
     name: Level
-    blocks: list[I64] = field(default_factory=list)
-    key_ids: dict[bytes, int] = field(default_factory=dict)
+    blocks: list[_LevelPrints] = field(default_factory=list)
     key_unit: list[int] = field(default_factory=list)  # first unit of every key
     spaces: dict[str, _Space] = field(default_factory=lambda: {s: _Space() for s in SPACES})
     arrays: dict[str, I64] = field(default_factory=dict)
     units: int = 0
 
     def merge(self, prints: _LevelPrints) -> None:
-        """Add one batch's units: give each distinct text a key, keep new keys' band keys."""
-        rows = prints.rows
-        fresh = np.zeros(len(rows), dtype=bool)
-        for i, digest in enumerate(prints.digests):
-            if digest is None:
-                continue
-            key = self.key_ids.setdefault(digest, len(self.key_ids))
-            if key == len(self.key_unit):
-                self.key_unit.append(self.units + i)
-                fresh[i] = True
-            rows[i, -1] = key
-        for space, (units, bands) in prints.bands.items():
-            keep = fresh[units]
-            self.spaces[space].add(rows[units[keep], -1], bands[keep])
-        self.blocks.append(rows)
-        self.units += len(rows)
+        """Add one batch's units, in corpus order; keys are given at `freeze`."""
+        self.blocks.append(prints)
+        self.units += len(prints.rows)
 
     def merge_arrays(
         self, files: Sequence[dict[str, npt.NDArray[Any]]], bases: Sequence[int]
     ) -> None:
-        """Add the units of whole files at once (from the index), vectorized.
-
-        Keys go to distinct texts in order of first appearance, as `merge` gives them.
-        """
+        """Add the units of whole files (from the index), their documents numbered from `bases`."""
         name = self.name
-        rows = np.concatenate([f[f"{name}.rows"] for f in files]).astype(np.int64)
-        counts = [len(f[f"{name}.rows"]) for f in files]
-        rows[:, 0] += np.repeat(np.asarray(bases, dtype=np.int64), counts)
-        mask = np.concatenate([f[f"{name}.mask"] for f in files]).astype(bool)
-        digests = np.concatenate([f[f"{name}.digests"] for f in files])
-        valid = np.flatnonzero(mask)
-        texts = np.ascontiguousarray(digests[valid]).view("V16").ravel()
+        for arrays, base in zip(files, bases, strict=True):
+            rows = np.array(arrays[f"{name}.rows"], dtype=np.int64)
+            rows[:, 0] += base
+            bands = {
+                space: (arrays[f"{name}.{space}.units"], arrays[f"{name}.{space}.bands"])
+                for space in SPACES
+                if f"{name}.{space}.units" in arrays
+            }
+            mask = arrays[f"{name}.mask"].astype(bool)
+            self.merge(_LevelPrints(rows, arrays[f"{name}.digests"], mask, bands))
+
+    def freeze(self) -> None:
+        """Give every distinct text a key, in order of first appearance (vectorized, no
+        dict of digests), and keep the band keys of each key's first unit only."""
+        blocks, self.blocks = self.blocks, []
+        if not blocks:
+            self.arrays = {name: np.empty(0, np.int64) for name in _COLUMNS}
+            return
+        rows = np.concatenate([b.rows for b in blocks])
+        valid = np.flatnonzero(np.concatenate([b.mask for b in blocks]))
+        digests = np.concatenate([b.digests for b in blocks])[valid]
+        texts = np.ascontiguousarray(digests).view("V16").ravel()
         _, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
         order = np.argsort(first, kind="stable")  # keys by first appearance
         rank = np.empty(len(order), dtype=np.int64)
@@ -351,30 +351,21 @@ class _Level:
         rows[valid, -1] = rank[inverse.ravel()]
         fresh = np.zeros(len(rows), dtype=bool)
         fresh[valid[first]] = True
-        self.key_unit = (valid[first[order]] + self.units).tolist()
-        offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        self.key_unit = valid[first[order]].tolist()
+        offsets = np.cumsum([0] + [len(b.rows) for b in blocks[:-1]])
         for space in SPACES:
-            units = [
-                f[f"{name}.{space}.units"] + o
-                for f, o in zip(files, offsets, strict=True)
-                if f"{name}.{space}.units" in f
+            parts = [
+                (b.bands[space], o)
+                for b, o in zip(blocks, offsets, strict=True)
+                if space in b.bands
             ]
-            if units:
-                joined = np.concatenate(units)
-                bands = np.concatenate(
-                    [f[f"{name}.{space}.bands"] for f in files if f"{name}.{space}.units" in f]
-                )
-                keep = fresh[joined]
-                self.spaces[space].add(rows[joined[keep], -1], bands[keep])
-        self.blocks.append(rows)
-        self.units += len(rows)
-
-    def freeze(self) -> None:
-        table = (
-            np.concatenate(self.blocks) if self.blocks else np.empty((0, len(_COLUMNS)), np.int64)
-        )
-        self.arrays = {name: np.ascontiguousarray(table[:, i]) for i, name in enumerate(_COLUMNS)}
-        self.blocks = []
+            if parts:
+                units = np.concatenate([found[0] + o for found, o in parts])
+                keep = fresh[units]
+                bands = np.concatenate([found[1] for found, _ in parts])[keep]
+                self.spaces[space].add(rows[units[keep], -1], bands)
+        del blocks, digests, texts, inverse
+        self.arrays = {name: np.ascontiguousarray(rows[:, i]) for i, name in enumerate(_COLUMNS)}
 
 
 @dataclass
