@@ -334,37 +334,50 @@ class _Level:
 
     def freeze(self) -> None:
         """Give every distinct text a key, in order of first appearance (vectorized, no
-        dict of digests), and keep the band keys of each key's first unit only."""
+        dict of digests), and keep the band keys of each key's first unit only.
+
+        Blocks are copied into preallocated arrays and released one by one, so that
+        freezing never holds two copies of the band keys.
+        """
         blocks, self.blocks = self.blocks, []
-        if not blocks:
-            self.arrays = {name: np.empty(0, np.int64) for name in _COLUMNS}
-            return
-        rows = np.concatenate([b.rows for b in blocks])
-        valid = np.flatnonzero(np.concatenate([b.mask for b in blocks]))
-        digests = np.concatenate([b.digests for b in blocks])[valid]
-        texts = np.ascontiguousarray(digests).view("V16").ravel()
+        total = sum(len(b.rows) for b in blocks)
+        rows = np.empty((total, len(_COLUMNS)), dtype=np.int64)
+        valid_parts: list[I64] = []
+        digest_parts: list[npt.NDArray[np.uint8]] = []
+        start = 0
+        for block in blocks:
+            rows[start : start + len(block.rows)] = block.rows
+            valid_parts.append(np.flatnonzero(block.mask) + start)
+            digest_parts.append(block.digests[block.mask])
+            start += len(block.rows)
+            block.rows = block.digests = np.empty(0, np.int64)
+        valid = np.concatenate(valid_parts) if valid_parts else np.empty(0, np.int64)
+        texts = (
+            np.ascontiguousarray(
+                np.concatenate(digest_parts) if digest_parts else np.empty((0, 16), np.uint8)
+            )
+            .view("V16")
+            .ravel()
+        )
+        del digest_parts
         _, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
+        del texts
         order = np.argsort(first, kind="stable")  # keys by first appearance
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         rows[:, -1] = -1
         rows[valid, -1] = rank[inverse.ravel()]
-        fresh = np.zeros(len(rows), dtype=bool)
+        del inverse
+        fresh = np.zeros(total, dtype=bool)
         fresh[valid[first]] = True
         self.key_unit = valid[first[order]].tolist()
-        offsets = np.cumsum([0] + [len(b.rows) for b in blocks[:-1]])
-        for space in SPACES:
-            parts = [
-                (b.bands[space], o)
-                for b, o in zip(blocks, offsets, strict=True)
-                if space in b.bands
-            ]
-            if parts:
-                units = np.concatenate([found[0] + o for found, o in parts])
-                keep = fresh[units]
-                bands = np.concatenate([found[1] for found, _ in parts])[keep]
-                self.spaces[space].add(rows[units[keep], -1], bands)
-        del blocks, digests, texts, inverse
+        start = 0
+        for block in blocks:
+            for space, (units, bands) in block.bands.items():
+                keep = fresh[units + start]
+                self.spaces[space].add(rows[units[keep] + start, -1], bands[keep])
+            start += len(block.mask)
+            block.bands = {}
         self.arrays = {name: np.ascontiguousarray(rows[:, i]) for i, name in enumerate(_COLUMNS)}
 
 
