@@ -11,8 +11,11 @@ which is total, so the result is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from dedup.model import REMOVING, Evidence
 
@@ -27,8 +30,8 @@ class Link:
 
 
 def clusters(
-    order: Iterable[int],
-    keys: Sequence[int],
+    order: Sequence[int],
+    keys: Sequence[int] | npt.NDArray[np.int64],
     neighbours: Mapping[int, Sequence[int]],
     evidence: Mapping[tuple[int, int], Evidence],
 ) -> list[Link]:
@@ -45,12 +48,21 @@ def clusters(
         One Link per removed unit, plus one per surviving unit that overlaps
         (covers most of) an earlier survivor, in visiting order.
     """
+    # Only a text that repeats or has LSH neighbours can ever be looked up: the
+    # others are survivors nobody matches, and are not tracked (memory: a dict
+    # entry per unit of a large corpus).
+    order_keys = np.asarray(keys, dtype=np.int64)[np.asarray(order, dtype=np.int64)]
+    tracked = np.bincount(order_keys, minlength=int(order_keys.max(initial=-1)) + 1) > 1
+    for key in neighbours:
+        if key < len(tracked):
+            tracked[key] = True
     rank: dict[int, int] = {}
     survivor_of: dict[int, int] = {}
     links: list[Link] = []
-    for position, unit in enumerate(order):
+    for position, (unit, key) in enumerate(zip(order, order_keys.tolist(), strict=True)):
+        if not tracked[key]:
+            continue
         rank[unit] = position
-        key = keys[unit]
         if key in survivor_of:
             links.append(Link(survivor_of[key], unit, EXACT))
             continue

@@ -552,7 +552,7 @@ class _Run:
             ]
             if self.config.cluster.keep == "longest":
                 units.sort(key=lambda u: (-int(a["end"][u] - a["start"][u]), u))
-            links = clusters(units, a["key"].tolist(), neighbours[li], verified[li])
+            links = clusters(units, a["key"], neighbours[li], verified[li])
             links_per_level.append(links)
             removing = [link for link in links if link.evidence.relation in REMOVING]
             removing = self._spare_boilerplate(li, removing, gone)
