@@ -473,18 +473,6 @@ index_option = click.option(
 )
 
 
-def _index_path(option: Path | None, found: FileConfig) -> Path:
-    if option is not None:
-        return option
-    return Path(found.root or ".", found.index)
-
-
-def _baseline_path(option: Path | None, found: FileConfig) -> Path:
-    if option is not None:
-        return option
-    return Path(found.root or ".", found.baseline)
-
-
 @main.command()
 @corpus_options
 @output_options
@@ -538,9 +526,11 @@ def check(
     """
     overrides["document_texts"] = fmt == "html" or None
     paths, config, found = _config(paths, overrides)
-    result = _run(paths, config, index=None if no_index else _index_path(index_path, found))
+    result = _run(
+        paths, config, index=None if no_index else (index_path or found.beside(found.index))
+    )
     everything = checking.findings(result, config.normalize)
-    target = _baseline_path(baseline, found)
+    target = baseline or found.beside(found.baseline)
     if update_baseline:
         _write(target, checking.render_baseline(everything))
         click.echo(f"dedup: baseline {target} now accepts {len(everything)} duplicates", err=True)
@@ -583,7 +573,7 @@ def baseline(paths: tuple[str, ...], baseline: Path | None, **overrides: Any) ->
     """
     paths, config, found = _config(paths, overrides)
     everything = checking.findings(_run(paths, config), config.normalize)
-    target = _baseline_path(baseline, found)
+    target = baseline or found.beside(found.baseline)
     _write(target, checking.render_baseline(everything))
     click.echo(f"dedup: baseline {target} accepts {len(everything)} duplicates", err=True)
 
@@ -614,7 +604,7 @@ def index() -> None:
 def index_build(paths: tuple[str, ...], index_path: Path | None, **overrides: Any) -> None:
     """Build the index from scratch."""
     paths, config, found = _config(paths, overrides)
-    target = _index_path(index_path, found)
+    target = index_path or found.beside(found.index)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     _index_update(paths, config, target)
@@ -627,7 +617,7 @@ def index_build(paths: tuple[str, ...], index_path: Path | None, **overrides: An
 def index_update(paths: tuple[str, ...], index_path: Path | None, **overrides: Any) -> None:
     """Bring the index up to date: fingerprint changed files, forget removed ones."""
     paths, config, found = _config(paths, overrides)
-    _index_update(paths, config, _index_path(index_path, found))
+    _index_update(paths, config, (index_path or found.beside(found.index)))
 
 
 def _index_update(paths: tuple[str, ...], config: Config, target: Path) -> None:
@@ -644,7 +634,7 @@ def index_stats(index_path: Path | None) -> None:
     """Print what the index holds, as JSON."""
     found = load_config(Path.cwd())
     config = Config().with_overrides(found.options)
-    target = _index_path(index_path, found)
+    target = index_path or found.beside(found.index)
     if not target.is_file():
         raise UserError(f"{target}: no index here (dedup index build)")
     click.echo(json.dumps(pipeline.index_stats(config, target), indent=2))

@@ -180,6 +180,10 @@ class FileConfig:
     baseline: str = ".dedup-baseline.json"
     index: str = ".dedup/index.sqlite"
 
+    def beside(self, name: str) -> Path:
+        """A path the config names, relative to the config file's folder (or the working one)."""
+        return Path(self.root or ".", name)
+
 
 def _fields() -> dict[str, Any]:
     """Config field name -> its default value, over every stage."""

@@ -1,8 +1,9 @@
 """The pipeline: input paths and a Config in, a Result (and cleaned documents) out.
 
 This is the only place the stages meet.  The corpus is read in passes and never
-held whole; what stays in memory is compact per-unit arrays (offsets, lines,
-exact key ids: 80 bytes a unit) and one signature per distinct unit text:
+held whole; what stays in memory is compact per-unit arrays (12 int64 columns:
+offsets, lines, whitespace around, exact key id) and the LSH band keys of each
+distinct unit text:
 
 1. read documents in batches; worker processes segment, normalize and
    fingerprint them; the results are merged in corpus order;
@@ -92,6 +93,8 @@ _COLUMNS = (
     "suppressed",
     "key",
 )
+#: The columns a Removal is made of, in its field order.
+_REMOVAL_COLUMNS = ("start", "end", "ws_before", "ws_after", "nl_before", "nl_after")
 #: A batch sent to a worker: at most this many documents or characters.
 _BATCH_DOCS = 256
 _BATCH_CHARS = 1 << 20
@@ -216,10 +219,13 @@ def _repeated_batch(
     return out
 
 
-def _fingerprint_file(file: InputFile, config: Config) -> Entry:
-    """Read and fingerprint every document of one file, for the index (numbers from 0)."""
+def _fingerprint_file(item: tuple[InputFile, bytes], config: Config) -> Entry:
+    """Read and fingerprint every document of one file, for the index (numbers from 0).
+
+    `item` is the file and the content hash the caller already computed.
+    """
+    file, content = item
     corpus = Corpus([], config.input)
-    data = file.path.read_bytes()
     docs: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     prints: list[list[_LevelPrints]] = []
@@ -255,7 +261,7 @@ def _fingerprint_file(file: InputFile, config: Config) -> Entry:
             if units:
                 arrays[f"{name}.{space}.units"] = np.concatenate(units)
                 arrays[f"{name}.{space}.bands"] = np.concatenate(bands)
-    return Entry(xxhash.xxh3_128_digest(data), {"docs": docs, "skipped": skipped}, arrays)
+    return Entry(content, {"docs": docs, "skipped": skipped}, arrays)
 
 
 def _batches(items: Iterable[T], text: Callable[[T], str]) -> Iterator[list[T]]:
@@ -428,9 +434,10 @@ class _Run:
     def _fingerprint_indexed(self, store: Store) -> None:
         """Fingerprint only the files whose content the index does not hold, then merge
         every file's units in corpus order, as the plain pass does."""
-        entries: list[Entry | None] = []
+        found: list[Entry | None] = []
         stats = []
-        for file in self.corpus.files:
+        changed: dict[int, bytes] = {}  # file number -> content hash, to fingerprint again
+        for number, file in enumerate(self.corpus.files):
             key, st = os.path.abspath(file.path), file.path.stat()
             entry = store.get(key, st.st_size, st.st_mtime_ns, None)
             if entry is None:
@@ -438,20 +445,22 @@ class _Run:
                 entry = store.get(key, st.st_size, st.st_mtime_ns, content)
                 if entry is not None:  # touched, not changed
                     store.put(key, st.st_size, st.st_mtime_ns, entry)
-            entries.append(entry)
+                else:
+                    changed[number] = content
+            found.append(entry)
             stats.append((key, st))
-        missing = [i for i, entry in enumerate(entries) if entry is None]
         work = functools.partial(_fingerprint_file, config=self.config)
-        files = (self.corpus.files[i] for i in missing)
-        for i, entry in zip(missing, ordered_map(work, files, self.jobs), strict=True):
+        items = ((self.corpus.files[i], content) for i, content in changed.items())
+        for i, entry in zip(changed, ordered_map(work, items, self.jobs), strict=True):
             key, st = stats[i]
             store.put(key, st.st_size, st.st_mtime_ns, entry)
-            entries[i] = entry
+            found[i] = entry
         store.keep_only({key for key, _ in stats})
+        entries = [entry for entry in found if entry is not None]
+        assert len(entries) == len(found)  # every file has its entry by now
         seen: set[str] = set()
         bases: list[int] = []
         for i, entry in enumerate(entries):
-            assert entry is not None
             file = self.corpus.files[i]
             base = len(self.docs)
             for doc in entry.docs["docs"]:
@@ -465,7 +474,7 @@ class _Run:
             self.corpus.skipped.extend(entry.docs["skipped"])
             bases.append(base)
         for level in self.levels:
-            level.merge_arrays([entry.arrays for entry in entries], bases)  # type: ignore[union-attr]
+            level.merge_arrays([entry.arrays for entry in entries], bases)
 
     def _documents(self) -> Iterator[tuple[int, str, str]]:
         for doc in self.corpus:
@@ -562,7 +571,7 @@ class _Run:
             for link in removing:
                 u = link.member
                 number = int(a["doc"][u])
-                whole = Removal(_uid(li, u), *(int(a[c][u]) for c in _COLUMNS[1:3] + _COLUMNS[5:9]))
+                whole = Removal(_uid(li, u), *(int(a[c][u]) for c in _REMOVAL_COLUMNS))
                 for removal in parts.get(u, [whole]):
                     removals[number].append(removal)
                     gone[number].add(removal.start, removal.end)
