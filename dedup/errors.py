@@ -19,8 +19,13 @@ class InputError(DedupError):
     def __init__(self, path: str, message: str, line: int | None = None) -> None:
         self.path = path
         self.line = line
+        self.message = message
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str, int | None]]:
+        """Raised in a worker process, it reaches the main one whole."""
+        return InputError, (self.path, self.message, self.line)
 
 
 class OutputError(DedupError):

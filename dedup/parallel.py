@@ -3,7 +3,8 @@
 Results come back in input order whatever the number of workers, so output
 never depends on --jobs, and at most `2 * jobs` batches are in flight, so the
 input is never read ahead without bound (multiprocessing's own imap would
-consume the whole input iterator at once).
+consume the whole input iterator at once).  One `Workers` pool serves every
+pass of a run: the workers start once.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from multiprocessing.pool import AsyncResult
+from multiprocessing.pool import AsyncResult, Pool
+from types import TracebackType
 from typing import TypeVar
 
 T = TypeVar("T")
-_MIN_BATCHES = 8
 R = TypeVar("R")
+_MIN_BATCHES = 8
 
 
 def default_jobs() -> int:
@@ -29,23 +31,52 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
-    """`map(function, items)` over `jobs` worker processes, in order, bounded.
+class Workers:
+    """`jobs` worker processes, started on first use and kept until `close`."""
 
-    Input of fewer than _MIN_BATCHES batches is mapped in this process: starting
-    workers (about 0.3 s, each importing numpy) costs more than it saves.
-    """
-    iterator = iter(items)
-    head = list(itertools.islice(iterator, _MIN_BATCHES))
-    if jobs <= 1 or len(head) < _MIN_BATCHES:
-        yield from map(function, itertools.chain(head, iterator))
-        return
-    # fork would copy whatever the parent holds; spawn starts clean workers.
-    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._pool: Pool | None = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """`map(function, items)` over the workers, in order, bounded.
+
+        Input of fewer than _MIN_BATCHES batches is mapped in this process when no
+        worker runs yet: starting them (about 0.3 s, each importing numpy) costs
+        more than it saves.
+        """
+        iterator = iter(items)
+        head = list(itertools.islice(iterator, _MIN_BATCHES))
+        if self.jobs <= 1 or (self._pool is None and len(head) < _MIN_BATCHES):
+            yield from map(function, itertools.chain(head, iterator))
+            return
+        if self._pool is None:
+            # fork would copy whatever the parent holds; spawn starts clean workers.
+            self._pool = multiprocessing.get_context("spawn").Pool(self.jobs)
         pending: deque[AsyncResult[R]] = deque()
         for item in itertools.chain(head, iterator):
-            pending.append(pool.apply_async(function, (item,)))
-            if len(pending) >= 2 * jobs:
+            pending.append(self._pool.apply_async(function, (item,)))
+            if len(pending) >= 2 * self.jobs:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
+
+
+def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
+    """`map(function, items)` over `jobs` worker processes of their own, in order, bounded."""
+    with Workers(jobs) as workers:
+        yield from workers.map(function, items)

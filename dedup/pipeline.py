@@ -44,7 +44,7 @@ from dedup.config import Config
 from dedup.errors import InputError, OutputError
 from dedup.fingerprint import SPACES, U32, U64, exact_key, shingle_sets, signatures
 from dedup.index import band_keys, candidate_pairs, covered, lsh_params, reverse, verify
-from dedup.io.readers import Corpus, InputFile, Skipped, decode, read_json
+from dedup.io.readers import Chunk, Corpus, InputFile, Skipped, decode, read_json
 from dedup.io.store import Entry, Store
 from dedup.io.writers import (
     check_output_dir,
@@ -68,7 +68,7 @@ from dedup.model import (
     Source,
 )
 from dedup.normalize import normalize
-from dedup.parallel import default_jobs, ordered_map
+from dedup.parallel import Workers, default_jobs
 from dedup.restore import restore
 from dedup.segment import LineIndex, paragraphs, sentences, spans, suppressed
 
@@ -177,26 +177,53 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
 
 
 def _shingle_batch(
-    batch: list[tuple[str, list[tuple[int, int, int, int]]]], config: Config
+    batch: list[tuple[_Place, list[tuple[int, int, int, int]]]], config: Config
 ) -> list[tuple[int, int, dict[str, U32]]]:
-    """Shingle sets of the wanted units: (text, [(level, key, start, end)]) per document."""
+    """Shingle sets of the wanted units: (document, [(level, key, start, end)]) per document."""
+    texts = _read_places([place for place, _ in batch], config)
     return [
         (li, key, shingle_sets(normalize(text[start:end], config.normalize), config.minhash))
-        for text, wanted in batch
+        for text, (_, wanted) in zip(texts, batch, strict=True)
         for li, key, start, end in wanted
     ]
 
 
-_LinkText = tuple[int, str, str, tuple[int, int]]
+def _quote_batch(
+    batch: list[tuple[int, _Place, list[tuple[int, int]], bool]], config: Config
+) -> list[tuple[int, list[str], str | None]]:
+    """The text of every span asked for in each document, and the whole text if asked."""
+    texts = _read_places([place for _, place, _, _ in batch], config)
+    return [
+        (number, [text[s:e] for s, e in spans], text if whole else None)
+        for text, (number, _, spans, whole) in zip(texts, batch, strict=True)
+    ]
+
+
+#: Where a worker reads a document again: its file and its place in it.
+_Place = tuple[InputFile, Source]
+
+
+def _read_places(places: Sequence[_Place], config: Config) -> list[str]:
+    """The texts of these documents, read again, each distinct one once."""
+    corpus = Corpus.of({file.path: file for file, _ in places}.values(), config.input)
+    distinct = sorted({source for _, source in places}, key=lambda s: (s.path, s.offset))
+    texts = {source: doc.text for source, doc in zip(distinct, corpus.load(distinct), strict=True)}
+    return [texts[source] for _, source in places]
+
+
+#: (member, survivor's document and span, member's document and span) of a link.
+_LinkPlace = tuple[int, _Place, tuple[int, int], _Place, tuple[int, int]]
 _Child = tuple[int, int, int, int, int, int]
 
 
 def _repeated_batch(
-    items: list[_LinkText], level: Level, config: Config
+    items: list[_LinkPlace], level: Level, config: Config
 ) -> list[tuple[int, list[_Child] | None]]:
     """Children of near duplicates that their survivors repeat; None: the unit goes whole."""
     out: list[tuple[int, list[_Child] | None]] = []
-    for member, survivor, text, span in items:
+    texts = _read_places([place for item in items for place in (item[1], item[3])], config)
+    for i, (member, _, (ss, se), _, span) in enumerate(items):
+        survivor, text = texts[2 * i][ss:se], texts[2 * i + 1]
         if level == "paragraph":
             children = sentences(text, span)
         else:
@@ -219,29 +246,47 @@ def _repeated_batch(
     return out
 
 
+@dataclass
+class _ChunkPrints:
+    """What a worker read and fingerprinted of one chunk: documents numbered from 0."""
+
+    docs: list[tuple[str, str, int, int, int]]  # id, path, JSONL line, offset, characters
+    skipped: list[tuple[dict[str, Any], str]]  # report entry, warning
+    prints: list[list[_LevelPrints]]  # per batch of _BATCH_DOCS documents, per level
+
+
+def _fingerprint_chunk(chunk: Chunk, config: Config) -> _ChunkPrints:
+    """Read one chunk of the corpus and fingerprint its documents, a batch at a time."""
+    out = _ChunkPrints([], [], [])
+    batch: list[tuple[int, str, str]] = []
+    for doc in Corpus.of(chunk.files, config.input).read_chunk(chunk):
+        if isinstance(doc, Skipped):
+            out.skipped.append((doc.entry, str(doc)))
+            continue
+        place = doc.source
+        out.docs.append((doc.doc_id, place.path, place.line, place.offset, len(doc.text)))
+        batch.append((len(out.docs) - 1, doc.doc_id, doc.text))
+        if len(batch) >= _BATCH_DOCS:
+            out.prints.append(_fingerprint_batch(batch, config))
+            batch = []
+    if batch or not out.prints:
+        out.prints.append(_fingerprint_batch(batch, config))
+    return out
+
+
 def _fingerprint_file(item: tuple[InputFile, bytes], config: Config) -> Entry:
     """Read and fingerprint every document of one file, for the index (numbers from 0).
 
     `item` is the file and the content hash the caller already computed.
     """
     file, content = item
-    corpus = Corpus([], config.input)
-    docs: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    prints: list[list[_LevelPrints]] = []
-    batch: list[tuple[int, str, str]] = []
-    for doc in corpus.read_file(file):
-        if isinstance(doc, Skipped):
-            skipped.append(doc.entry)
-            continue
-        meta = {"id": doc.doc_id, "line": doc.source.line, "offset": doc.source.offset}
-        docs.append({**meta, "chars": len(doc.text)})
-        batch.append((len(docs) - 1, doc.doc_id, doc.text))
-        if len(batch) >= _BATCH_DOCS:
-            prints.append(_fingerprint_batch(batch, config))
-            batch = []
-    if batch or not prints:
-        prints.append(_fingerprint_batch(batch, config))
+    read = _fingerprint_chunk(Chunk((file,)), config)
+    docs = [
+        {"id": doc_id, "line": line, "offset": offset, "chars": chars}
+        for doc_id, _, line, offset, chars in read.docs
+    ]
+    skipped = [entry for entry, _ in read.skipped]
+    prints = read.prints
     levels = [name for name in LEVELS if name in config.segment.levels]
     arrays: dict[str, npt.NDArray[Any]] = {}
     for li, name in enumerate(levels):
@@ -264,13 +309,13 @@ def _fingerprint_file(item: tuple[InputFile, bytes], config: Config) -> Entry:
     return Entry(content, {"docs": docs, "skipped": skipped}, arrays)
 
 
-def _batches(items: Iterable[T], text: Callable[[T], str]) -> Iterator[list[T]]:
+def _batches(items: Iterable[T], chars: Callable[[T], int]) -> Iterator[list[T]]:
     """Lists of at most _BATCH_DOCS items holding at most about _BATCH_CHARS characters."""
     batch: list[T] = []
     size = 0
     for item in items:
         batch.append(item)
-        size += len(text(item))
+        size += chars(item)
         if len(batch) >= _BATCH_DOCS or size >= _BATCH_CHARS:
             yield batch
             batch, size = [], 0
@@ -398,12 +443,19 @@ class _Doc:
 class _Run:
     """State of one analysis over one corpus."""
 
-    def __init__(self, corpus: Corpus, config: Config, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        config: Config,
+        workers: Workers,
+        progress: Progress | None = None,
+    ) -> None:
         self.corpus = corpus
         self.config = config
-        self.jobs = config.run.jobs or default_jobs()
+        self.workers = workers
         self.levels = [_Level(name) for name in LEVELS if name in config.segment.levels]
         self.docs: list[_Doc] = []
+        self.ids: set[str] = set()
         self.file_index = {str(f.path): i for i, f in enumerate(corpus.files)}
         m = config.minhash
         self.params = lsh_params(m.threshold, m.num_perm, m.recall)
@@ -418,11 +470,20 @@ class _Run:
         if store is not None:
             self._fingerprint_indexed(store)
         else:
-            work = functools.partial(_fingerprint_batch, config=self.config)
-            batches = _batches(self._documents(), lambda d: d[2])
-            for batch in ordered_map(work, batches, self.jobs):
-                for level, prints in zip(self.levels, batch, strict=True):
-                    level.merge(prints)
+            self.corpus.skipped = []
+            work = functools.partial(_fingerprint_chunk, config=self.config)
+            chunks = self.corpus.chunks(_BATCH_CHARS, _BATCH_DOCS)
+            for read in self.workers.map(work, chunks):
+                for entry, warning in read.skipped:
+                    logger.warning("%s", warning)
+                    self.corpus.skipped.append(entry)
+                base = len(self.docs)
+                for doc_id, path, line, offset, chars in read.docs:
+                    self._add_doc(doc_id, Source(path, line, offset), self.file_index[path], chars)
+                for batch in read.prints:
+                    for level, prints in zip(self.levels, batch, strict=True):
+                        prints.rows[:, 0] += base
+                        level.merge(prints)
                 self.progress("documents read", len(self.docs))
                 self.progress("units fingerprinted", sum(level.units for level in self.levels))
         for level in self.levels:
@@ -430,6 +491,17 @@ class _Run:
         self.progress("documents read", len(self.docs))
         self.progress("units fingerprinted", sum(level.units for level in self.levels))
         logger.info("%d documents read and fingerprinted", len(self.docs))
+
+    def _add_doc(self, doc_id: str, source: Source, file: int, chars: int) -> None:
+        """Number the next document; a document id may occur once in a corpus."""
+        if doc_id in self.ids:
+            raise InputError(
+                self.corpus.files[file].label,
+                f"duplicate document id {doc_id!r}",
+                source.line or None,
+            )
+        self.ids.add(doc_id)
+        self.docs.append(_Doc(doc_id, source, file, chars))
 
     def _fingerprint_indexed(self, store: Store) -> None:
         """Fingerprint only the files whose content the index does not hold, then merge
@@ -451,37 +523,24 @@ class _Run:
             stats.append((key, st))
         work = functools.partial(_fingerprint_file, config=self.config)
         items = ((self.corpus.files[i], content) for i, content in changed.items())
-        for i, entry in zip(changed, ordered_map(work, items, self.jobs), strict=True):
+        for i, entry in zip(changed, self.workers.map(work, items), strict=True):
             key, st = stats[i]
             store.put(key, st.st_size, st.st_mtime_ns, entry)
             found[i] = entry
         store.keep_only({key for key, _ in stats})
         entries = [entry for entry in found if entry is not None]
         assert len(entries) == len(found)  # every file has its entry by now
-        seen: set[str] = set()
         bases: list[int] = []
         for i, entry in enumerate(entries):
             file = self.corpus.files[i]
             base = len(self.docs)
             for doc in entry.docs["docs"]:
-                if doc["id"] in seen:
-                    raise InputError(
-                        file.label, f"duplicate document id {doc['id']!r}", doc["line"] or None
-                    )
-                seen.add(doc["id"])
                 source = Source(str(file.path), doc["line"], doc["offset"])
-                self.docs.append(_Doc(doc["id"], source, i, doc["chars"]))
+                self._add_doc(doc["id"], source, i, doc["chars"])
             self.corpus.skipped.extend(entry.docs["skipped"])
             bases.append(base)
         for level in self.levels:
             level.merge_arrays([entry.arrays for entry in entries], bases)
-
-    def _documents(self) -> Iterator[tuple[int, str, str]]:
-        for doc in self.corpus:
-            number = len(self.docs)
-            file = self.file_index[doc.source.path]
-            self.docs.append(_Doc(doc.doc_id, doc.source, file, len(doc.text)))
-            yield number, doc.doc_id, doc.text
 
     # pass 2 ----------------------------------------------------------------
     def candidates(self) -> tuple[list[dict[int, list[int]]], list[dict[int, dict[str, U32]]]]:
@@ -505,14 +564,18 @@ class _Run:
                     (li, key, int(a["start"][unit]), int(a["end"][unit]))
                 )
         sets: list[dict[int, dict[str, U32]]] = [{} for _ in self.levels]
-        numbers = sorted(wanted)
-        texts = ((doc.text, wanted[n]) for n, doc in self._reread(numbers))
-        batches = _batches(texts, lambda item: item[0])
+        numbers = _batches(sorted(wanted), lambda n: self.docs[n].chars)
+        batches = ([(self._place(n), wanted[n]) for n in batch] for batch in numbers)
         work = functools.partial(_shingle_batch, config=self.config)
-        for batch in ordered_map(work, batches, self.jobs):
+        for batch in self.workers.map(work, batches):
             for li, key, found in batch:
                 sets[li][key] = found
         return neighbours, sets
+
+    def _place(self, number: int) -> _Place:
+        """Where a worker finds document `number` again."""
+        doc = self.docs[number]
+        return self.corpus.files[doc.file], doc.source
 
     def _reread(self, numbers: Sequence[int]) -> Iterator[tuple[int, Document]]:
         docs = self.corpus.load(self.docs[n].source for n in numbers)
@@ -617,21 +680,20 @@ class _Run:
         work = functools.partial(_repeated_batch, level=level.name, config=self.config)
         chunks = (links[i : i + _BATCH_DOCS] for i in range(0, len(links), _BATCH_DOCS))
         out: dict[int, list[Removal]] = {}
-        for found in ordered_map(work, (self._link_texts(a, chunk) for chunk in chunks), self.jobs):
+        for found in self.workers.map(work, (self._link_places(a, chunk) for chunk in chunks)):
             for u, kept in found:
                 if kept is not None:
                     out[u] = [Removal(_uid(li, u), *child) for child in kept]
         return out
 
-    def _link_texts(self, a: dict[str, I64], links: list[Link]) -> list[_LinkText]:
-        """(member, survivor text, member's document text, member span) of each link."""
-        numbers = sorted({int(a["doc"][u]) for k in links for u in (k.survivor, k.member)})
-        texts = {n: doc.text for n, doc in self._reread(numbers)}
+    def _link_places(self, a: dict[str, I64], links: list[Link]) -> list[_LinkPlace]:
+        """(member, survivor's document and span, member's document and span) of each link."""
         return [
             (
                 k.member,
-                texts[int(a["doc"][k.survivor])][a["start"][k.survivor] : a["end"][k.survivor]],
-                texts[int(a["doc"][k.member])],
+                self._place(int(a["doc"][k.survivor])),
+                (int(a["start"][k.survivor]), int(a["end"][k.survivor])),
+                self._place(int(a["doc"][k.member])),
                 (int(a["start"][k.member]), int(a["end"][k.member])),
             )
             for k in links
@@ -662,7 +724,7 @@ class _Run:
             tuple(self.texts),
         )
 
-    def _unit(self, li: int, u: int, doc: Document | None = None) -> Segment:
+    def _unit(self, li: int, u: int, text: str = "") -> Segment:
         level = self.levels[li]
         a = level.arrays
         start, end = int(a["start"][u]), int(a["end"][u])
@@ -676,7 +738,7 @@ class _Run:
             end,
             int(a["line"][u]),
             int(a["end_line"][u]),
-            doc.text[start:end] if doc is not None else "",
+            text,
             int(a["column"][u]),
         )
 
@@ -693,13 +755,30 @@ class _Run:
                     wanted.setdefault(int(docs[u]), []).append((li, u))
         out: dict[int, Segment] = {}
         texts: dict[int, tuple[str, ...]] = {}
-        for number, doc in self._reread(sorted(wanted)):
-            for li, u in wanted[number]:
-                out[_uid(li, u)] = self._unit(li, u, doc)
-            texts[number] = tuple(doc.text[s:e] for s, e in doc_cuts.get(number, ()))
-            if self.config.run.document_texts:
-                self.texts.append((doc.doc_id, doc.text))
+        whole = self.config.run.document_texts
+        numbers = _batches(sorted(wanted), lambda n: self.docs[n].chars)
+        work = functools.partial(_quote_batch, config=self.config)
+        batches = (
+            [
+                (n, self._place(n), self._spans(wanted[n]) + doc_cuts.get(n, []), whole)
+                for n in batch
+            ]
+            for batch in numbers
+        )
+        for batch in self.workers.map(work, batches):
+            for number, quotes, text in batch:
+                units = wanted[number]
+                for (li, u), quote in zip(units, quotes, strict=False):
+                    out[_uid(li, u)] = self._unit(li, u, quote)
+                texts[number] = tuple(quotes[len(units) :])
+                if text is not None:
+                    self.texts.append((self.docs[number].doc_id, text))
         return out, texts
+
+    def _spans(self, units: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """(start, end) of these (level, unit)s."""
+        a = [level.arrays for level in self.levels]
+        return [(int(a[li]["start"][u]), int(a[li]["end"][u])) for li, u in units]
 
     def _clusters(
         self,
@@ -821,6 +900,10 @@ def _uid(level: int, unit: int) -> int:
     return unit * len(LEVELS) + level
 
 
+def _jobs(config: Config) -> int:
+    return config.run.jobs or default_jobs()
+
+
 def index_params(config: Config) -> dict[str, Any]:
     """What fingerprints depend on: every option but file selection and the survivor rule."""
     options = config.as_dict()
@@ -850,10 +933,10 @@ def run(
     brought up to date; the result is the same as without it.
     """
     config.validate()
-    with Corpus(paths, config.input) as corpus:
+    with Corpus(paths, config.input) as corpus, Workers(_jobs(config)) as workers:
         if out is not None:
             check_output_dir(out, corpus.files, paths)
-        analysis = _Run(corpus, config, progress)
+        analysis = _Run(corpus, config, workers, progress)
         if index is not None:
             with Store(index, index_params(config)) as store:
                 analysis.fingerprint(store)
@@ -878,8 +961,12 @@ def run(
 def update_index(paths: Sequence[str], config: Config, index: Path) -> int:
     """Bring the index at `index` up to date for the corpus at `paths`; returns its file count."""
     config.validate()
-    with Corpus(paths, config.input) as corpus, Store(index, index_params(config)) as store:
-        _Run(corpus, config).fingerprint(store)
+    with (
+        Corpus(paths, config.input) as corpus,
+        Store(index, index_params(config)) as store,
+        Workers(_jobs(config)) as workers,
+    ):
+        _Run(corpus, config, workers).fingerprint(store)
         return int(store.stats()["files"])
 
 

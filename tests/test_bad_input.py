@@ -96,6 +96,51 @@ def test_invalid_utf8_in_jsonl_names_the_line(tmp_path: Path) -> None:
     ]
 
 
+def _long_jsonl(path: Path, bad: dict[int, bytes]) -> None:
+    """5,000 records of random words (about 20 chunks, read by worker processes), some
+    lines replaced."""
+    rng = random.Random(3)
+    words = PARAGRAPH.lower().rstrip(".").split()
+    lines = [
+        json.dumps({"id": f"r{n}", "text": " ".join(rng.choices(words, k=12))}).encode() + b"\n"
+        for n in range(1, 5001)
+    ]
+    for number, line in bad.items():
+        lines[number - 1] = line
+    path.write_bytes(b"".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"id": "x", "text": \n', "invalid JSON"),
+        (b'{"id": "r7", "text": "again"}\n', "duplicate document id 'r7'"),
+        (b'{"id": "x", "text": "caf\xc3"}\n', "invalid UTF-8 at byte"),
+    ],
+)
+def test_bad_records_far_into_a_file_name_their_line_with_workers(
+    tmp_path: Path, line: bytes, message: str
+) -> None:
+    data = tmp_path / "d.jsonl"
+    _long_jsonl(data, {4321: line})
+    for jobs in ("1", "2"):
+        result = run("scan", str(data), "--jobs", jobs, "--unit", "document")
+        assert result.exit_code == 2, result.output
+        assert f"d.jsonl:4321: {message}" in result.stderr
+
+
+def test_skipped_records_far_into_a_file_keep_their_line_with_workers(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    _long_jsonl(data, {3001: b'{"id": "x", "text": "caf\xc3"}\n', 4999: b"\n"})
+    for jobs in ("1", "2"):
+        args = ("scan", str(data), "--errors", "skip-file", "--jobs", jobs, "--unit", "document")
+        report = json.loads(run(*args).stdout)
+        assert [s["line"] for s in report["skipped"]] == [3001]
+        assert [d["doc"] for d in report["documents"]] == [
+            f"r{n}" for n in range(1, 5001) if n not in (3001, 4999)
+        ]
+
+
 def test_other_encodings_are_read_and_written_back(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     raw = f"Réseaux sociaux\n\n{PARAGRAPH} Été.\n\n{PARAGRAPH} Été.\n".encode("latin-1")

@@ -10,6 +10,7 @@ directly; a JSONL document's id is its id field (`<file>:<line>` without one).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import itertools
@@ -162,6 +163,20 @@ def read_json(path: Path, kind: str) -> dict[str, Any]:
     return document
 
 
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of the corpus that a worker process reads on its own.
+
+    Whole text files (`files`), or the byte range [start, end) of one JSONL
+    file whose first line is line `line`; chunks follow corpus order.
+    """
+
+    files: tuple[InputFile, ...]
+    start: int = 0
+    end: int = 0
+    line: int = 1
+
+
 class Corpus:
     """The documents of a run, readable as many times as the stages need.
 
@@ -211,6 +226,87 @@ class Corpus:
                     )
                 seen.add(doc.doc_id)
                 yield doc
+
+    @classmethod
+    def of(cls, files: Iterable[InputFile], config: InputConfig) -> Corpus:
+        """A corpus over files already listed (in a worker process, say)."""
+        corpus = cls([], config)
+        corpus.files = list(files)
+        return corpus
+
+    def chunks(self, max_bytes: int, max_docs: int) -> Iterator[Chunk]:
+        """The corpus cut into chunks of about `max_bytes` bytes and at most `max_docs`
+        documents (a JSONL chunk ends at a line end), in corpus order.
+
+        Only line ends are looked for here: parsing is left to whoever reads the chunk.
+        """
+        texts: list[InputFile] = []
+        size = 0
+        for file in self.files:
+            if not file.jsonl:
+                texts.append(file)
+                with contextlib.suppress(OSError):  # reported when the chunk is read
+                    size += file.path.stat().st_size
+                if len(texts) >= max_docs or size >= max_bytes:
+                    yield Chunk(tuple(texts))
+                    texts, size = [], 0
+                continue
+            if texts:
+                yield Chunk(tuple(texts))
+                texts, size = [], 0
+            yield from self._jsonl_chunks(file, max_bytes, max_docs)
+        if texts:
+            yield Chunk(tuple(texts))
+
+    @staticmethod
+    def _jsonl_chunks(file: InputFile, max_bytes: int, max_docs: int) -> Iterator[Chunk]:
+        try:
+            handle: BinaryIO = file.path.open("rb")
+        except OSError as exc:
+            raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
+        with handle:
+            start, line = 0, 1
+            while True:
+                data = handle.read(max_bytes)
+                if not data:
+                    return
+                if not data.endswith(b"\n"):
+                    data += handle.readline()
+                cut = -1
+                for _ in range(max_docs):  # the end of the max_docs-th line, if it is in
+                    cut = data.find(b"\n", cut + 1)
+                    if cut < 0:
+                        break
+                if 0 <= cut < len(data) - 1:
+                    data = data[: cut + 1]
+                    handle.seek(start + len(data))
+                yield Chunk((file,), start, start + len(data), line)
+                start += len(data)
+                line += data.count(b"\n")
+
+    def read_chunk(self, chunk: Chunk) -> Iterator[Document | Skipped]:
+        """The documents of one chunk, or a Skipped for what is left out."""
+        if chunk.end <= chunk.start:
+            for file in chunk.files:
+                yield from self._read(file)
+            return
+        (file,) = chunk.files
+        try:
+            with file.path.open("rb") as handle:
+                handle.seek(chunk.start)
+                data = handle.read(chunk.end - chunk.start)
+        except OSError as exc:
+            raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
+        at, number = 0, chunk.line
+        while at < len(data):
+            end = data.find(b"\n", at) + 1 or len(data)
+            raw = data[at:end]
+            if raw.strip():
+                try:
+                    yield self._record(file, raw, number, chunk.start + at)
+                except Skipped as skipped:
+                    yield skipped
+            at, number = end, number + 1
 
     def load(self, sources: Iterable[Source]) -> Iterator[Document]:
         """Read the documents at these sources again, in the order given.
