@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from dedup.normalize import normalize
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
 
 _DEFAULT = MinHashConfig()
 _WORD_SALT = 0x9E3779B97F4A7C15
@@ -35,9 +37,12 @@ _CHAR_SALT = 0xC2B2AE3D27D4EB4F
 _POLY = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+_SHIFT = np.uint64(32)
 #: Shingles per MinHash block: a (2048 x 128) uint32 work array (1 MiB) stays in cache,
 #: which measured 7x faster here than blocks of 65536 rows.
 _BLOCK = 2048
+#: Characters of normalized text shingled at once.
+_GROUP_CHARS = 1 << 18
 #: Sets with at least this many shingles are reduced on their own.
 _LARGE = 256
 
@@ -65,29 +70,121 @@ def _fmix32(h: U32) -> U32:
     return h ^ (h >> np.uint32(16))
 
 
+_P1, _P2, _P3, _P4, _P5 = (
+    np.uint32(p) for p in (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1)
+)
+
+
+def _rotl(x: U32, bits: int) -> U32:
+    return (x << np.uint32(bits)) | (x >> np.uint32(32 - bits))
+
+
+def xxh32_spans(data: bytes, starts: I64, ends: I64) -> U32:
+    """xxh32 (seed 0) of `data[s:e]` for every span, exactly as xxhash computes it.
+
+    Spans under 16 bytes (nearly every word) take xxh32's short-input path in
+    numpy, all at once: 4-byte lanes, then single bytes, then the avalanche.
+    Longer spans are hashed by xxhash itself, one call each.
+    """
+    padded = data + bytes(19 - (len(data) + 3) % 4)
+    buf = np.frombuffer(padded, dtype=np.uint8)
+    # The little-endian 32-bit word at offset p is words[p % 4, p // 4].
+    words = np.stack([np.frombuffer(padded, np.uint32, len(padded) // 4 - 1, r) for r in range(4)])
+    lengths = ends - starts
+    h = lengths.astype(np.uint32) + _P5
+    for lane in range(3):
+        at = np.flatnonzero(lengths >= 4 * (lane + 1))
+        where = starts[at] + 4 * lane
+        step = h[at] + words[where & 3, where >> 2] * _P3
+        h[at] = _rotl(step, 17) * _P4
+    tail = starts + (lengths & ~3)
+    for byte in range(3):
+        at = np.flatnonzero((lengths & 3) > byte)
+        step = h[at] + buf[tail[at] + byte].astype(np.uint32) * _P5
+        h[at] = _rotl(step, 11) * _P1
+    h ^= h >> np.uint32(15)
+    h *= _P2
+    h ^= h >> np.uint32(13)
+    h *= _P3
+    h ^= h >> np.uint32(16)
+    for i in np.flatnonzero(lengths >= 16).tolist():
+        h[i] = xxhash.xxh32_intdigest(data[starts[i] : ends[i]])
+    return h
+
+
+def _tokens(data: bytes) -> tuple[I64, I64, I64]:
+    """(starts, ends, text number) of the tokens of normalized texts joined by newlines."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    cuts = np.flatnonzero(buf <= 32)  # spaces, and the newlines between texts
+    starts = np.concatenate(([0], cuts + 1))
+    ends = np.concatenate((cuts, [len(data)]))
+    text = np.concatenate(([0], np.cumsum(buf[cuts] == 10)))
+    return starts, ends, text
+
+
 def token_hashes(norm: str) -> U32:
-    """32-bit xxhash of every space-separated token of a normalized text, one C call each."""
-    tokens = norm.encode("utf-8").split(b" ")
-    return np.fromiter(map(xxhash.xxh32_intdigest, tokens), dtype=np.uint32, count=len(tokens))
+    """32-bit xxhash of every space-separated token of a normalized text."""
+    data = norm.encode("utf-8")
+    starts, ends, _ = _tokens(data)
+    return xxh32_spans(data, starts, ends)
+
+
+@dataclass
+class Sets:
+    """Many sorted shingle-hash sets in one array: set i is values[offsets[i]:offsets[i + 1]]
+    and belongs to unit `units[i]` of the batch it was made for."""
+
+    units: I64
+    offsets: I64
+    values: U32
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def __getitem__(self, i: int) -> U32:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+
+def segment_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U32]:
+    """Sorted distinct 32-bit hashes of the k-grams of every segment of `atoms`.
+
+    Segment i is atoms[bounds[i]:bounds[i + 1]]; a segment of fewer than k atoms
+    (but at least one) is one gram of all of them.  Returns (offsets, values):
+    segment i's hashes are values[offsets[i]:offsets[i + 1]].  Every segment's
+    grams are made, sorted and deduplicated together, segment number in the
+    high bits, so the work is a few numpy calls whatever the number of segments.
+    """
+    n, count = len(atoms), len(bounds) - 1
+    sizes = np.diff(bounds)
+    wide = atoms.astype(np.uint64) + np.uint64(1)
+    owner = np.repeat(np.arange(count, dtype=np.uint64), sizes)
+    keys: list[U64] = []
+    if n >= k:
+        windows = n - k + 1
+        acc = np.full(windows, salt, dtype=np.uint64)
+        for j in range(k):
+            acc *= _POLY
+            acc += wide[j : j + windows]
+        valid = np.arange(windows) + k <= bounds[1:][owner[:windows].astype(np.int64)]
+        keys.append((owner[:windows][valid] << np.uint64(32)) | (_mix64(acc[valid]) >> _SHIFT))
+    for i in np.flatnonzero((sizes > 0) & (sizes < k)).tolist():  # short segments
+        acc1 = np.full(1, salt, dtype=np.uint64)
+        for atom in wide[bounds[i] : bounds[i + 1]]:
+            acc1 *= _POLY
+            acc1 += atom
+        gram = _mix64(acc1) >> _SHIFT
+        keys.append((np.uint64(i) << np.uint64(32)) | gram)
+    merged = _distinct(np.concatenate(keys)) if keys else np.empty(0, dtype=np.uint64)
+    offsets = np.searchsorted(merged >> _SHIFT, np.arange(count + 1, dtype=np.uint64))
+    return offsets.astype(np.int64), merged.astype(np.uint32)
 
 
 def kgram_hashes(atoms: U32, k: int, salt: int) -> U32:
     """Sorted distinct 32-bit hashes of the k-grams of `atoms` (all of them if fewer than k)."""
-    n = len(atoms)
-    if n == 0:
-        return np.empty(0, dtype=np.uint32)
-    k = min(k, n)
-    count = n - k + 1
-    wide = atoms.astype(np.uint64)
-    wide += np.uint64(1)
-    acc = np.full(count, salt, dtype=np.uint64)
-    for j in range(k):
-        acc *= _POLY
-        acc += wide[j : j + count]
-    return _distinct((_mix64(acc) >> np.uint64(32)).astype(np.uint32))
+    return segment_kgrams(atoms, np.array([0, len(atoms)], dtype=np.int64), k, salt)[1]
 
 
-def _distinct(values: U32) -> U32:
+def _distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Sorted distinct values (np.unique's hash-based path measured 4x slower here)."""
     values.sort()
     if len(values) < 2:
@@ -104,20 +201,67 @@ def _distinct(values: U32) -> U32:
 SPACES: tuple[str, ...] = ("char", "word")
 
 
+def batch_shingle_sets(norms: Sequence[str], config: MinHashConfig = _DEFAULT) -> dict[str, Sets]:
+    """The shingle sets of many normalized texts, per space; empty texts have none.
+
+    Texts are taken _GROUP_CHARS characters at a time (the size measured
+    fastest here: its arrays stay in cache); in a group, every token is found
+    and hashed at once, and every set of a space is made by one
+    `segment_kgrams` call.
+    """
+    groups: list[tuple[int, dict[str, Sets]]] = []
+    first, size = 0, 0
+    for i, norm in enumerate(norms):
+        size += len(norm)
+        if size >= _GROUP_CHARS or i == len(norms) - 1:
+            groups.append((first, _group_shingle_sets(norms[first : i + 1], config)))
+            first, size = i + 1, 0
+    if len(groups) == 1 and groups[0][0] == 0:
+        return groups[0][1]
+    out: dict[str, Sets] = {}
+    for space in SPACES:
+        parts = [(base, found[space]) for base, found in groups if space in found]
+        if parts:
+            ends = np.cumsum([0] + [len(sets.values) for _, sets in parts[:-1]])
+            out[space] = Sets(
+                np.concatenate([sets.units + base for base, sets in parts]),
+                np.concatenate(
+                    [sets.offsets[:-1] + end for (_, sets), end in zip(parts, ends, strict=True)]
+                    + [np.array([ends[-1] + len(parts[-1][1].values)])]
+                ),
+                np.concatenate([sets.values for _, sets in parts]),
+            )
+    return out
+
+
+def _group_shingle_sets(norms: Sequence[str], config: MinHashConfig) -> dict[str, Sets]:
+    texts = np.array([i for i, norm in enumerate(norms) if norm], dtype=np.int64)
+    if not len(texts):
+        return {}
+    data = "\n".join(norms[i] for i in texts.tolist()).encode("utf-8")
+    starts, ends, owner = _tokens(data)
+    words = np.bincount(owner, minlength=len(texts))
+    out: dict[str, Sets] = {}
+    short = np.flatnonzero(words < 2 * config.char_below)
+    if len(short):
+        compact = [norms[i].replace(" ", "") for i in texts[short].tolist()]
+        atoms = np.frombuffer("".join(compact).encode("utf-32-le"), dtype=np.uint32)
+        bounds = np.cumsum([0] + [len(c) for c in compact])
+        offsets, values = segment_kgrams(atoms, bounds, config.char_shingle_size, _CHAR_SALT)
+        out["char"] = Sets(texts[short], offsets, values)
+    long = words >= config.char_below
+    if long.any():
+        mine = long[owner]
+        atoms = xxh32_spans(data, starts[mine], ends[mine])
+        bounds = np.concatenate(([0], np.cumsum(words[long])))
+        offsets, values = segment_kgrams(atoms, bounds, config.shingle_size, _WORD_SALT)
+        out["word"] = Sets(texts[long], offsets, values)
+    return out
+
+
 def shingle_sets(norm: str, config: MinHashConfig = _DEFAULT) -> dict[str, U32]:
     """The shingle sets of a normalized text in each space it belongs to."""
-    if not norm:
-        return {}
-    words = norm.count(" ") + 1
-    out: dict[str, U32] = {}
-    if words < 2 * config.char_below:
-        compact = norm.replace(" ", "").encode("utf-32-le")
-        out["char"] = kgram_hashes(
-            np.frombuffer(compact, dtype=np.uint32), config.char_shingle_size, _CHAR_SALT
-        )
-    if words >= config.char_below:
-        out["word"] = kgram_hashes(token_hashes(norm), config.shingle_size, _WORD_SALT)
-    return out
+    return {space: sets[0] for space, sets in batch_shingle_sets([norm], config).items()}
 
 
 def shingles(norm: str, config: MinHashConfig = _DEFAULT) -> U32:
@@ -148,42 +292,45 @@ def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
     return a, b
 
 
-def signatures(sets: Sequence[U32], num_perm: int, seed: int) -> U32:
+def signatures(sets: Sequence[U32] | Sets, num_perm: int, seed: int) -> U32:
     """MinHash signatures of many shingle sets at once, shape (len(sets), num_perm).
 
-    Work happens in a (_BLOCK x num_perm) array small enough to stay in cache:
-    a large set alone (a column-wise min, measured twice as fast as reduceat),
-    small sets a block at a time (one reduceat).  An empty set gets
-    datasketch's empty signature (every value 2**32 - 1).
+    The sets' hashes are permuted _BLOCK at a time in a (_BLOCK x num_perm) work
+    array small enough to stay in cache, and each block is reduced by one
+    `minimum.reduceat` at the starts of the sets in it; a set that spans blocks
+    takes the minimum of its parts.  An empty set gets datasketch's empty
+    signature (every value 2**32 - 1).
     """
+    if not isinstance(sets, Sets):
+        sets = Sets(
+            np.arange(len(sets), dtype=np.int64),
+            np.cumsum([0] + [len(v) for v in sets]),
+            np.concatenate(list(sets)) if len(sets) else np.empty(0, dtype=np.uint32),
+        )
     a, b = permutations(num_perm, seed)
     out = np.full((len(sets), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
     work = np.empty((_BLOCK, num_perm), dtype=np.uint32)
-    small: list[int] = []
-    small_rows = 0
-    for i, shingle_set in enumerate(sets):
-        if len(shingle_set) >= _LARGE:
-            out[i] = _permuted_min(_fmix32(shingle_set), a, b, work)
-        elif len(shingle_set):
-            if small_rows + len(shingle_set) > _BLOCK:
-                _small_block(sets, small, a, b, work, out)
-                small, small_rows = [], 0
-            small.append(i)
-            small_rows += len(shingle_set)
-    if small:
-        _small_block(sets, small, a, b, work, out)
+    hashes = _fmix32(sets.values)
+    sizes = np.diff(sets.offsets)
+    for i in np.flatnonzero(sizes >= _LARGE).tolist():
+        out[i] = _permuted_min(hashes[sets.offsets[i] : sets.offsets[i + 1]], a, b, work)
+    small = (sizes > 0) & (sizes < _LARGE)
+    owner = np.repeat(np.arange(len(sets)), sizes)
+    mine = small[owner]
+    hashes, owner = hashes[mine], owner[mine]
+    lo = 0
+    while lo < len(hashes):  # blocks of whole small sets
+        hi = min(lo + _BLOCK, len(hashes))
+        if hi < len(hashes):
+            hi = lo + int(np.searchsorted(owner[lo:hi], owner[hi], side="left"))
+        block = work[: hi - lo]
+        np.multiply(hashes[lo:hi, None], a, out=block)
+        np.add(block, b, out=block)
+        part = owner[lo:hi]
+        starts = np.flatnonzero(np.concatenate(([True], part[1:] != part[:-1])))
+        out[part[starts]] = np.minimum.reduceat(block, starts, axis=0)
+        lo = hi
     return out
-
-
-def _small_block(
-    sets: Sequence[U32], units: list[int], a: U32, b: U32, work: U32, out: U32
-) -> None:
-    flat = _fmix32(np.concatenate([sets[i] for i in units]))
-    block = work[: len(flat)]
-    np.multiply(flat[:, None], a, out=block)
-    np.add(block, b, out=block)
-    starts = np.cumsum([0] + [len(sets[i]) for i in units[:-1]])
-    out[units] = np.minimum.reduceat(block, starts, axis=0)
 
 
 def _permuted_min(hashes: U32, a: U32, b: U32, work: U32) -> U32:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup.fingerprint import U32, U64, kgram_hashes
+from dedup.fingerprint import I64, U32, U64, segment_kgrams
 from dedup.model import Evidence, Relation
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -147,20 +147,40 @@ def covered(children: list[str], survivor: str, k: int, threshold: float) -> lis
     or when at least `threshold` of its character k-grams occur there; the rest
     is text the survivor lacks, and is kept.
     """
-    compact = survivor.replace(" ", "")
-    grams = _char_grams(compact, k)
-    out = []
-    for child in children:
-        text = child.replace(" ", "")
-        if text in compact:
-            out.append(True)
-            continue
-        mine = _char_grams(text, k)
-        inter = len(np.intersect1d(mine, grams, assume_unique=True))
-        out.append(bool(len(mine)) and inter / len(mine) >= threshold)
+    return covered_many(children, [0] * len(children), [survivor], k, threshold)
+
+
+def covered_many(
+    children: list[str], owners: list[int], survivors: list[str], k: int, threshold: float
+) -> list[bool]:
+    """`covered` for the children of many units at once: child i belongs to the unit
+    whose survivor is survivors[owners[i]].  The k-grams of every survivor, and of
+    every child not found as a substring, are made in two calls and looked up in one.
+    """
+    compact = [s.replace(" ", "") for s in survivors]
+    texts = [child.replace(" ", "") for child in children]
+    out = [text in compact[owner] for text, owner in zip(texts, owners, strict=True)]
+    rest = [i for i, found in enumerate(out) if not found and texts[i]]
+    if not rest:
+        return out
+    _, survivor_keys = _keyed_grams(compact, np.arange(len(compact), dtype=np.uint64), k)
+    sizes, child_keys = _keyed_grams(
+        [texts[i] for i in rest], np.array([owners[i] for i in rest], dtype=np.uint64), k
+    )
+    at = np.minimum(np.searchsorted(survivor_keys, child_keys), max(len(survivor_keys) - 1, 0))
+    hits = (
+        survivor_keys[at] == child_keys if len(survivor_keys) else np.zeros(len(child_keys), bool)
+    )
+    inter = np.add.reduceat(hits, np.cumsum(sizes) - sizes)
+    for i, found, size in zip(rest, inter.tolist(), sizes.tolist(), strict=True):
+        out[i] = found / size >= threshold
     return out
 
 
-def _char_grams(compact: str, k: int) -> U32:
-    atoms = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32)
-    return kgram_hashes(atoms, k, 0)
+def _keyed_grams(texts: list[str], keys: npt.NDArray[np.uint64], k: int) -> tuple[I64, U64]:
+    """The distinct character k-grams of each text, as `key << 32 | gram`, and their counts."""
+    atoms = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    bounds = np.cumsum([0] + [len(t) for t in texts])
+    offsets, grams = segment_kgrams(atoms, bounds, k, 0)
+    sizes = np.diff(offsets)
+    return sizes, (np.repeat(keys, sizes) << np.uint64(32)) | grams.astype(np.uint64)

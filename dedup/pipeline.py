@@ -42,8 +42,8 @@ from dedup.clean import Removal, clean, gap, merge, pieces
 from dedup.cluster import Link, clusters
 from dedup.config import Config
 from dedup.errors import InputError, OutputError
-from dedup.fingerprint import SPACES, U32, U64, exact_key, shingle_sets, signatures
-from dedup.index import band_keys, candidate_pairs, covered, lsh_params, reverse, verify
+from dedup.fingerprint import SPACES, U32, U64, batch_shingle_sets, exact_key, signatures
+from dedup.index import band_keys, candidate_pairs, covered_many, lsh_params, reverse, verify
 from dedup.io.readers import Chunk, Corpus, InputFile, Skipped, decode, read_json
 from dedup.io.store import Entry, Store
 from dedup.io.writers import (
@@ -119,7 +119,7 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
     levels = [name for name in LEVELS if name in config.segment.levels]
     rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
     digests: dict[str, list[bytes | None]] = {name: [] for name in levels}
-    sets: dict[tuple[str, str], tuple[list[int], list[U32]]] = {}
+    norms: dict[str, tuple[list[int], list[str]]] = {name: ([], []) for name in levels}
     for number, doc_id, text in batch:
         found = spans(text, levels, config.segment)
         lines = LineIndex(text)
@@ -137,10 +137,8 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
                 hushed = any(s <= start and end <= e for s, e in quiet)
                 if len(norm) >= config.minhash.min_chars and not hushed:
                     digest = exact_key(norm)
-                    for space, shingle_set in shingle_sets(norm, config.minhash).items():
-                        units, values = sets.setdefault((name, space), ([], []))
-                        units.append(len(rows[name]))
-                        values.append(shingle_set)
+                    norms[name][0].append(len(rows[name]))
+                    norms[name][1].append(norm)
                 last_line = lines.line(max(start, end - 1))
                 column = start - text.rfind("\n", 0, start)
                 row = (
@@ -161,13 +159,10 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
     out = []
     for name in levels:
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(_COLUMNS))
+        units = np.array(norms[name][0], dtype=np.int64)
         by_space = {
-            space: (
-                np.array(units, dtype=np.int64),
-                band_keys(signatures(values, m.num_perm, m.seed), params),
-            )
-            for (level, space), (units, values) in sets.items()
-            if level == name
+            space: (units[sets.units], band_keys(signatures(sets, m.num_perm, m.seed), params))
+            for space, sets in batch_shingle_sets(norms[name][1], m).items()
         }
         found_digests = digests[name]
         mask = np.array([d is not None for d in found_digests], dtype=bool)
@@ -181,11 +176,17 @@ def _shingle_batch(
 ) -> list[tuple[int, int, dict[str, U32]]]:
     """Shingle sets of the wanted units: (document, [(level, key, start, end)]) per document."""
     texts = _read_places([place for place, _ in batch], config)
-    return [
-        (li, key, shingle_sets(normalize(text[start:end], config.normalize), config.minhash))
-        for text, (_, wanted) in zip(texts, batch, strict=True)
-        for li, key, start, end in wanted
+    wanted = [item for (_, items) in batch for item in items]
+    norms = [
+        normalize(text[start:end], config.normalize)
+        for text, (_, items) in zip(texts, batch, strict=True)
+        for _, _, start, end in items
     ]
+    out: list[dict[str, U32]] = [{} for _ in wanted]
+    for space, sets in batch_shingle_sets(norms, config.minhash).items():
+        for i, unit in enumerate(sets.units.tolist()):
+            out[unit][space] = sets[i]
+    return [(li, key, found) for (li, key, _, _), found in zip(wanted, out, strict=True)]
 
 
 def _quote_batch(
@@ -220,29 +221,32 @@ def _repeated_batch(
     items: list[_LinkPlace], level: Level, config: Config
 ) -> list[tuple[int, list[_Child] | None]]:
     """Children of near duplicates that their survivors repeat; None: the unit goes whole."""
-    out: list[tuple[int, list[_Child] | None]] = []
     texts = _read_places([place for item in items for place in (item[1], item[3])], config)
-    for i, (member, _, (ss, se), _, span) in enumerate(items):
-        survivor, text = texts[2 * i][ss:se], texts[2 * i + 1]
+    survivors: list[str] = []
+    splits: list[tuple[int, str, list[tuple[int, int]]]] = []  # item, member's text, children
+    norms: list[str] = []
+    owners: list[int] = []
+    out: list[tuple[int, list[_Child] | None]] = [(item[0], None) for item in items]
+    for i, (_, _, (ss, se), _, span) in enumerate(items):
+        text = texts[2 * i + 1]
         if level == "paragraph":
             children = sentences(text, span)
         else:
             children = [p for p in paragraphs(text) if span[0] <= p[0] and p[1] <= span[1]]
         if children == [span]:
-            out.append((member, None))  # the unit is its only child
-            continue
-        repeated = covered(
-            [normalize(text[cs:ce], config.normalize) for cs, ce in children],
-            normalize(survivor, config.normalize),
-            config.minhash.char_shingle_size,
-            config.minhash.threshold,
-        )
+            continue  # the unit is its only child: it goes whole
+        norms += [normalize(text[cs:ce], config.normalize) for cs, ce in children]
+        owners += [len(survivors)] * len(children)
+        survivors.append(normalize(texts[2 * i][ss:se], config.normalize))
+        splits.append((i, text, children))
+    m = config.minhash
+    repeated = iter(covered_many(norms, owners, survivors, m.char_shingle_size, m.threshold))
+    for i, text, children in splits:
+        keep = [next(repeated) for _ in children]
         kept = [
-            (cs, ce, *gap(text, cs, ce))
-            for (cs, ce), keep in zip(children, repeated, strict=True)
-            if keep
+            (cs, ce, *gap(text, cs, ce)) for (cs, ce), k in zip(children, keep, strict=True) if k
         ]
-        out.append((member, kept))
+        out[i] = (items[i][0], kept)
     return out
 
 

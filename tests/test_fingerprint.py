@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
+import xxhash
 from datasketch import LeanMinHash, MinHash
 
 from dedup.config import MinHashConfig
 from dedup.fingerprint import (
+    batch_shingle_sets,
     fingerprint,
     kgram_hashes,
     lean_minhash,
     permutations,
     shingle_sets,
     signatures,
+    token_hashes,
+    xxh32_spans,
 )
 from dedup.normalize import normalize
 
@@ -24,7 +30,8 @@ def test_signatures_equal_datasketch_minhash(num_perm: int, seed: int) -> None:
     rng = np.random.default_rng(seed + num_perm)
     sets = [
         np.unique(rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32))
-        for n in (0, 1, 2, 7, 300, 70_000)
+        # small sets spanning several work blocks, a set at the large-set bound, a huge one
+        for n in (0, 1, 2, 7, *[150] * 40, 255, 256, 300, 70_000)
     ]
     ours = signatures(sets, num_perm, seed)
     for values, row in zip(sets, ours, strict=True):
@@ -72,3 +79,53 @@ def test_middling_units_have_both_spaces() -> None:
     words = " ".join(f"w{i}" for i in range(12))
     assert set(shingle_sets(words, config)) == {"char", "word"}
     assert set(shingle_sets(" ".join(f"w{i}" for i in range(40)), config)) == {"word"}
+
+
+def test_token_hashes_are_xxh32_of_every_token() -> None:
+    rng = random.Random(5)
+    alphabet = "abcxyz0é漢😀"  # 1- to 4-byte characters in UTF-8
+    for _ in range(200):
+        tokens = [
+            "".join(rng.choices(alphabet, k=rng.choice([1, 2, 3, 4, 5, 8, 12, 15, 16, 17, 40])))
+            for _ in range(rng.randint(1, 25))
+        ]
+        expected = [xxhash.xxh32_intdigest(t.encode("utf-8")) for t in tokens]
+        assert token_hashes(" ".join(tokens)).tolist() == expected
+
+
+def test_xxh32_spans_of_any_length_equal_xxhash() -> None:
+    data = bytes(range(256)) * 3
+    starts = np.arange(0, 300, 7, dtype=np.int64)
+    ends = starts + np.arange(len(starts), dtype=np.int64) % 40
+    expected = [xxhash.xxh32_intdigest(data[s:e]) for s, e in zip(starts, ends, strict=True)]
+    assert xxh32_spans(data, starts, ends).tolist() == expected
+
+
+def test_a_batch_gives_every_text_the_sets_it_has_alone() -> None:
+    """No shingle crosses from one text into the next, whatever the batch."""
+    config = MinHashConfig()
+    rng = random.Random(9)
+    words = [
+        "le",
+        "chat",
+        "dort",
+        "sur",
+        "un",
+        "tapis",
+        "rouge",
+        "près",
+        "de",
+        "la",
+        "porte",
+        "ouverte",
+    ]
+    # about 400,000 characters: more than one group of texts shingled together
+    texts = [" ".join(rng.choices(words, k=rng.randint(0, 45))) for _ in range(3500)]
+    texts[7] = "a"  # shorter than a character shingle
+    batch = batch_shingle_sets(texts, config)
+    for space, sets in batch.items():
+        for i, text in enumerate(sets.units.tolist()):
+            alone = batch_shingle_sets([texts[text]], config)[space]
+            assert np.array_equal(sets[i], alone[0])
+    counted = sum(len(sets) for sets in batch.values())
+    assert counted == sum(len(batch_shingle_sets([t], config)) for t in texts)

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
 from dedup.fingerprint import signatures
-from dedup.index import LshParams, band_keys, candidate_pairs, covered, lsh_params, verify
+from dedup.index import (
+    LshParams,
+    band_keys,
+    candidate_pairs,
+    covered,
+    covered_many,
+    lsh_params,
+    verify,
+)
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
@@ -63,3 +73,36 @@ def test_covered_keeps_what_the_survivor_lacks() -> None:
         0.8,
     )
     assert flags == [True, True, False]
+
+
+def test_covered_many_answers_for_each_unit_as_covered_does_alone() -> None:
+    rng = random.Random(4)
+    words = [
+        "the",
+        "harbour",
+        "reopened",
+        "on",
+        "monday",
+        "after",
+        "the",
+        "storm",
+        "damaged",
+        "the",
+        "pier",
+    ]
+    survivors = [" ".join(rng.choices(words, k=rng.randint(0, 40))) for _ in range(30)]
+    children: list[str] = []
+    owners: list[int] = []
+    for owner in range(len(survivors)):
+        for _ in range(rng.randint(1, 5)):
+            children.append(" ".join(rng.choices(words, k=rng.randint(0, 12))))
+            owners.append(owner)
+    alone = [
+        flag
+        for owner, survivor in enumerate(survivors)
+        for flag in covered(
+            [c for c, o in zip(children, owners, strict=True) if o == owner], survivor, 5, 0.8
+        )
+    ]
+    assert covered_many(children, owners, survivors, 5, 0.8) == alone
+    assert True in alone and False in alone
