@@ -160,21 +160,45 @@ def covered_many(
     compact = [s.replace(" ", "") for s in survivors]
     texts = [child.replace(" ", "") for child in children]
     out = [text in compact[owner] for text, owner in zip(texts, owners, strict=True)]
-    rest = [i for i, found in enumerate(out) if not found and texts[i]]
-    if not rest:
-        return out
-    _, survivor_keys = _keyed_grams(compact, np.arange(len(compact), dtype=np.uint64), k)
+    rest: dict[int, list[int]] = {}  # survivor -> children to compare by k-grams
+    for i, found in enumerate(out):
+        if not found and texts[i]:
+            rest.setdefault(owners[i], []).append(i)
+    group: list[int] = []
+    size = 0
+    last = max(rest, default=-1)
+    for owner in sorted(rest):  # survivors a group at a time: the arrays stay in cache
+        group.append(owner)
+        size += len(compact[owner])
+        if size >= _GROUP_CHARS or owner == last:
+            _covered_group(group, rest, compact, texts, k, threshold, out)
+            group, size = [], 0
+    return out
+
+
+#: Characters of survivor text compared at once.
+_GROUP_CHARS = 1 << 18
+
+
+def _covered_group(
+    group: list[int],
+    rest: dict[int, list[int]],
+    compact: list[str],
+    texts: list[str],
+    k: int,
+    threshold: float,
+    out: list[bool],
+) -> None:
+    _, survivor_keys = _keyed_grams([compact[o] for o in group], np.array(group, np.uint64), k)
+    children = [(i, owner) for owner in group for i in rest[owner]]
     sizes, child_keys = _keyed_grams(
-        [texts[i] for i in rest], np.array([owners[i] for i in rest], dtype=np.uint64), k
+        [texts[i] for i, _ in children], np.array([o for _, o in children], np.uint64), k
     )
     at = np.minimum(np.searchsorted(survivor_keys, child_keys), max(len(survivor_keys) - 1, 0))
-    hits = (
-        survivor_keys[at] == child_keys if len(survivor_keys) else np.zeros(len(child_keys), bool)
-    )
+    hits = survivor_keys[at] == child_keys if len(survivor_keys) else np.zeros(len(at), bool)
     inter = np.add.reduceat(hits, np.cumsum(sizes) - sizes)
-    for i, found, size in zip(rest, inter.tolist(), sizes.tolist(), strict=True):
-        out[i] = found / size >= threshold
-    return out
+    for (i, _), found, count in zip(children, inter.tolist(), sizes.tolist(), strict=True):
+        out[i] = found / count >= threshold
 
 
 def _keyed_grams(texts: list[str], keys: npt.NDArray[np.uint64], k: int) -> tuple[I64, U64]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import unicodedata
 
+import numpy as np
+
 from dedup.config import NormalizeConfig
 
 _DEFAULT = NormalizeConfig()
@@ -60,4 +62,24 @@ def normalize(text: str, config: NormalizeConfig = _DEFAULT) -> str:
     folded = unicodedata.normalize("NFC", folded.translate(_TABLE))
     if config.fold_accents:
         folded = _fold_accents(folded)
-    return " ".join(folded.split())
+    if len(folded) < _LONG:
+        return " ".join(folded.split())
+    return _collapse_spaces(folded)
+
+
+#: From this many characters on, numpy collapses spaces faster than split and join.
+_LONG = 2048
+
+
+def _collapse_spaces(text: str) -> str:
+    """`" ".join(text.split())` for a text whose only whitespace is U+0020, in numpy
+    (a UTF-8 byte 0x20 is always that space)."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    solid = data != 32
+    keep = solid.copy()
+    keep[1:] |= solid[:-1]  # a space right after a non-space stays
+    found = np.flatnonzero(solid)
+    if not len(found):
+        return ""
+    keep[found[-1] + 1 :] = False  # no trailing space
+    return str(data[found[0] :][keep[found[0] :]].tobytes().decode("utf-8"))

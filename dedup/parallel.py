@@ -9,6 +9,7 @@ pass of a run: the workers start once.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import multiprocessing
 import os
@@ -21,6 +22,25 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 _MIN_BATCHES = 8
+
+
+#: glibc's mallopt parameters, and the values set: arrays of up to 32 MiB come from
+#: the heap and freed memory up to 64 MiB stays there.  By default glibc maps and
+#: unmaps every numpy temporary over 128 KiB; the page faults of doing so cost
+#: 12 % of a document-level run here (sys 1.1 s -> 0.2 s on 93 MB).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_BYTES, _TRIM_BYTES = 32 << 20, 64 << 20
+
+
+def tune_allocator() -> None:
+    """Keep the memory of large temporary arrays for reuse (glibc only; else nothing)."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, _TRIM_BYTES)
 
 
 def default_jobs() -> int:
@@ -66,7 +86,9 @@ class Workers:
             return
         if self._pool is None:
             # fork would copy whatever the parent holds; spawn starts clean workers.
-            self._pool = multiprocessing.get_context("spawn").Pool(self.jobs)
+            self._pool = multiprocessing.get_context("spawn").Pool(
+                self.jobs, initializer=tune_allocator
+            )
         pending: deque[AsyncResult[R]] = deque()
         for item in itertools.chain(head, iterator):
             pending.append(self._pool.apply_async(function, (item,)))

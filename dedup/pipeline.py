@@ -68,7 +68,7 @@ from dedup.model import (
     Source,
 )
 from dedup.normalize import normalize
-from dedup.parallel import Workers, default_jobs
+from dedup.parallel import Workers, default_jobs, tune_allocator
 from dedup.restore import restore
 from dedup.segment import LineIndex, paragraphs, sentences, spans, suppressed
 
@@ -937,6 +937,7 @@ def run(
     brought up to date; the result is the same as without it.
     """
     config.validate()
+    tune_allocator()
     with Corpus(paths, config.input) as corpus, Workers(_jobs(config)) as workers:
         if out is not None:
             check_output_dir(out, corpus.files, paths)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from dedup.config import NormalizeConfig
@@ -39,3 +41,14 @@ def test_glued_heading_normalizes_close_to_its_original() -> None:
     a = normalize("Réseaux sociaux : L’arnaque de Twitter !").replace(" ", "")
     b = normalize("Réseaux sociauxL’arnaque de Twitter !").replace(" ", "")
     assert a == b
+
+
+@pytest.mark.parametrize("words", [5, 2000])
+def test_short_and_long_texts_collapse_the_same_way(words: int) -> None:
+    """Long texts take another path to collapse spaces; the result is the same."""
+    rng = random.Random(words)
+    picked = [rng.choice(["Été", "Œuvre", "x", "Twitter", "l’arnaque", "42"]) for _ in range(words)]
+    glue = ["  ", " — ", "\n\n", "\u00a0", ", ", " !\t"]
+    text = " ¡ " + "".join(w + rng.choice(glue) for w in picked) + " ?? "
+    expected = " ".join(normalize(w) for w in picked)
+    assert normalize(text) == expected
