@@ -29,7 +29,7 @@ import json
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -361,7 +361,7 @@ class _Level:
 
     name: Level
     blocks: list[_LevelPrints] = field(default_factory=list)
-    key_unit: list[int] = field(default_factory=list)  # first unit of every key
+    key_unit: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # first unit of a key
     spaces: dict[str, _Space] = field(default_factory=lambda: {s: _Space() for s in SPACES})
     arrays: dict[str, I64] = field(default_factory=dict)
     units: int = 0
@@ -425,7 +425,7 @@ class _Level:
         del inverse
         fresh = np.zeros(total, dtype=bool)
         fresh[valid[first]] = True
-        self.key_unit = valid[first[order]].tolist()
+        self.key_unit = valid[first[order]]
         start = 0
         for block in blocks:
             for space, (units, bands) in block.bands.items():
@@ -563,7 +563,7 @@ class _Run:
             neighbours.append({key: sorted(others) for key, others in linked.items()})
             a = level.arrays
             for key in sorted(linked):
-                unit = level.key_unit[key]
+                unit = int(level.key_unit[key])
                 wanted[int(a["doc"][unit])].append(
                     (li, key, int(a["start"][unit]), int(a["end"][unit]))
                 )
@@ -587,10 +587,10 @@ class _Run:
 
     def verify_all(
         self, neighbours: list[dict[int, list[int]]], sets: list[dict[int, dict[str, U32]]]
-    ) -> list[dict[tuple[int, int], Evidence]]:
+    ) -> list[_BothWays]:
         """Verify every candidate pair of distinct texts exactly, earlier key first."""
         threshold = self.config.minhash.threshold
-        out: list[dict[tuple[int, int], Evidence]] = []
+        out: list[_BothWays] = []
         for li, level in enumerate(self.levels):
             found: dict[tuple[int, int], Evidence] = {}
             s = sets[li]
@@ -600,14 +600,13 @@ class _Run:
                         # Compare in the space both share, characters first (short units).
                         space = "char" if "char" in s[a] and "char" in s[b] else "word"
                         found[a, b] = verify(s[a][space], s[b][space], threshold, False)
-                        found[b, a] = reverse(found[a, b], threshold)
-            self.progress("candidates verified", sum(len(f) // 2 for f in out) + len(found) // 2)
-            out.append(found)
-            first = level.key_unit
+            self.progress("candidates verified", sum(len(f) for f in out) + len(found))
+            out.append(_BothWays(found, threshold))
+            first = level.key_unit.tolist()
             self.pairs[li] = [
                 (first[a], first[b], ev)
                 for (a, b), ev in sorted(found.items())
-                if a < b and ev.relation is not None
+                if ev.relation is not None
             ]
         return out
 
@@ -616,6 +615,7 @@ class _Run:
         """Links per level, and the removals (with whitespace context) per document."""
         neighbours, sets = self.candidates()
         verified = self.verify_all(neighbours, sets)
+        del sets  # the shingle sets are no longer needed: free them before resolving
         links_per_level: list[list[Link]] = []
         removals: dict[int, list[Removal]] = defaultdict(list)
         gone: dict[int, _Spans] = defaultdict(_Spans)  # spans removed so far, per document
@@ -713,6 +713,7 @@ class _Run:
             cuts.update(per_unit)
             doc_cuts[number] = merge([span for spans_ in per_unit.values() for span in spans_])
         quoted, removed_text = self._quote(links_per_level, doc_cuts)
+        self.workers.close()  # the last pass that needs them: their memory goes back now
         return Result(
             self.config.as_dict(),
             self._doc_stats(links_per_level, doc_cuts, removed_text),
@@ -882,6 +883,28 @@ class _Run:
             )
 
 
+class _BothWays(Mapping[tuple[int, int], Evidence]):
+    """Verified pairs, stored once (earlier key first) and read in either order."""
+
+    def __init__(self, found: dict[tuple[int, int], Evidence], threshold: float) -> None:
+        self.found = found
+        self.threshold = threshold
+
+    def __getitem__(self, pair: tuple[int, int]) -> Evidence:
+        a, b = pair
+        if a < b:
+            return self.found[a, b]
+        return reverse(self.found[b, a], self.threshold)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for a, b in self.found:
+            yield a, b
+            yield b, a
+
+    def __len__(self) -> int:
+        return 2 * len(self.found)
+
+
 class _Spans:
     """Disjoint spans of one document, for asking whether a unit lies inside one."""
 
@@ -937,7 +960,7 @@ def run(
     brought up to date; the result is the same as without it.
     """
     config.validate()
-    tune_allocator()
+    tune_allocator(keep_arrays=False)
     with Corpus(paths, config.input) as corpus, Workers(_jobs(config)) as workers:
         if out is not None:
             check_output_dir(out, corpus.files, paths)
