@@ -5,15 +5,17 @@ held whole; what stays in memory is compact per-unit arrays (12 int64 columns:
 offsets, lines, whitespace around, exact key id) and the LSH band keys of each
 distinct unit text:
 
-1. read documents in batches; worker processes segment, normalize and
-   fingerprint them; the results are merged in corpus order;
+1. cut the corpus into chunks (byte ranges of JSONL files, groups of text
+   files); worker processes read, segment, normalize and fingerprint them;
+   the results are merged in corpus order;
 2. find LSH candidates per level among distinct texts, re-read only the
    documents holding a candidate (shingle sets again, in workers) and verify
    every candidate pair exactly;
 3. resolve top down (document, section, paragraph, sentence): units inside a
    unit already removed take no further part; every duplicate is verified
    against its survivor;
-4. re-read the documents with clusters to quote their units in the report;
+4. re-read the documents with clusters (in workers) to quote their units in
+   the report;
 5. `clean` re-reads every document once more and writes it without its cuts.
 
 Workers only ever see batches and return arrays; merging in input order makes
