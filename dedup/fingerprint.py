@@ -179,6 +179,12 @@ def segment_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U32
     return offsets.astype(np.int64), merged.astype(np.uint32)
 
 
+def char_kgrams(texts: Sequence[str], k: int, salt: int) -> tuple[I64, U32]:
+    """`segment_kgrams` over the code points of each text (a segment each)."""
+    atoms = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    return segment_kgrams(atoms, np.cumsum([0] + [len(t) for t in texts]), k, salt)
+
+
 def kgram_hashes(atoms: U32, k: int, salt: int) -> U32:
     """Sorted distinct 32-bit hashes of the k-grams of `atoms` (all of them if fewer than k)."""
     return segment_kgrams(atoms, np.array([0, len(atoms)], dtype=np.int64), k, salt)[1]
@@ -245,9 +251,7 @@ def _group_shingle_sets(norms: Sequence[str], config: MinHashConfig) -> dict[str
     short = np.flatnonzero(words < 2 * config.char_below)
     if len(short):
         compact = [norms[i].replace(" ", "") for i in texts[short].tolist()]
-        atoms = np.frombuffer("".join(compact).encode("utf-32-le"), dtype=np.uint32)
-        bounds = np.cumsum([0] + [len(c) for c in compact])
-        offsets, values = segment_kgrams(atoms, bounds, config.char_shingle_size, _CHAR_SALT)
+        offsets, values = char_kgrams(compact, config.char_shingle_size, _CHAR_SALT)
         out["char"] = Sets(texts[short], offsets, values)
     long = words >= config.char_below
     if long.any():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup.fingerprint import I64, U32, U64, segment_kgrams
+from dedup.fingerprint import I64, U32, U64, char_kgrams
 from dedup.model import Evidence, Relation
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -203,8 +203,6 @@ def _covered_group(
 
 def _keyed_grams(texts: list[str], keys: npt.NDArray[np.uint64], k: int) -> tuple[I64, U64]:
     """The distinct character k-grams of each text, as `key << 32 | gram`, and their counts."""
-    atoms = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
-    bounds = np.cumsum([0] + [len(t) for t in texts])
-    offsets, grams = segment_kgrams(atoms, bounds, k, 0)
+    offsets, grams = char_kgrams(texts, k, 0)
     sizes = np.diff(offsets)
     return sizes, (np.repeat(keys, sizes) << np.uint64(32)) | grams.astype(np.uint64)

@@ -1,4 +1,5 @@
-"""Reading: input paths in, a `Corpus` that streams `Document`s (and can re-read one) out.
+"""Reading: input paths in, a `Corpus` cut into chunks that workers read (and that can re-read
+one document) out.
 
 Inputs are text files (.txt, .md, any other name given directly), folders
 (recursive, sorted, filtered by --include/--exclude globs), JSONL files (one
@@ -13,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import functools
+import io
 import itertools
 import json
-import logging
 import os
 import re
 import shutil
@@ -30,8 +31,6 @@ from typing import Any, BinaryIO
 from dedup.config import InputConfig
 from dedup.errors import InputError
 from dedup.model import Document, Source
-
-logger = logging.getLogger(__name__)
 
 STDIN = "-"
 _BOM = "\ufeff"
@@ -210,23 +209,6 @@ class Corpus:
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def __iter__(self) -> Iterator[Document]:
-        """Every document once, in corpus order; fails on a repeated document id."""
-        seen: set[str] = set()
-        self.skipped = []
-        for file in self.files:
-            for doc in self._read(file):
-                if isinstance(doc, Skipped):
-                    logger.warning("%s", doc)
-                    self.skipped.append(doc.entry)
-                    continue
-                if doc.doc_id in seen:
-                    raise InputError(
-                        file.label, f"duplicate document id {doc.doc_id!r}", doc.source.line or None
-                    )
-                seen.add(doc.doc_id)
-                yield doc
-
     @classmethod
     def of(cls, files: Iterable[InputFile], config: InputConfig) -> Corpus:
         """A corpus over files already listed (in a worker process, say)."""
@@ -297,16 +279,7 @@ class Corpus:
                 data = handle.read(chunk.end - chunk.start)
         except OSError as exc:
             raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
-        at, number = 0, chunk.line
-        while at < len(data):
-            end = data.find(b"\n", at) + 1 or len(data)
-            raw = data[at:end]
-            if raw.strip():
-                try:
-                    yield self._record(file, raw, number, chunk.start + at)
-                except Skipped as skipped:
-                    yield skipped
-            at, number = end, number + 1
+        yield from self._records(file, io.BytesIO(data), chunk.line, chunk.start)
 
     def load(self, sources: Iterable[Source]) -> Iterator[Document]:
         """Read the documents at these sources again, in the order given.
@@ -325,10 +298,6 @@ class Corpus:
                     handle.seek(source.offset)
                     yield self._record(file, handle.readline(), source.line, source.offset)
 
-    def read_file(self, file: InputFile) -> Iterator[Document | Skipped]:
-        """The documents of one file, or a Skipped for what is left out."""
-        return self._read(file)
-
     def _read(self, file: InputFile) -> Iterator[Document | Skipped]:
         if not file.jsonl:
             try:
@@ -341,14 +310,19 @@ class Corpus:
         except OSError as exc:
             raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
         with handle:
-            offset = 0
-            for number, raw in enumerate(handle, start=1):
-                if raw.strip():
-                    try:
-                        yield self._record(file, raw, number, offset)
-                    except Skipped as skipped:
-                        yield skipped
-                offset += len(raw)
+            yield from self._records(file, handle, 1, 0)
+
+    def _records(
+        self, file: InputFile, lines: Iterable[bytes], line: int, offset: int
+    ) -> Iterator[Document | Skipped]:
+        """The records of JSONL lines, the first of them line `line` at byte `offset`."""
+        for number, raw in enumerate(lines, start=line):
+            if raw.strip():
+                try:
+                    yield self._record(file, raw, number, offset)
+                except Skipped as skipped:
+                    yield skipped
+            offset += len(raw)
 
     def _text_document(self, file: InputFile) -> Document:
         try:
