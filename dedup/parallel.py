@@ -36,7 +36,8 @@ def tune_allocator(keep_arrays: bool = True) -> None:
     serves arrays of up to 32 MiB from the heap and keeps up to 64 MiB of freed
     memory: the page faults of mapping each numpy temporary anew cost 12 % of a
     document-level run here (sys time 1.1 s -> 0.2 s on 93 MB).  Otherwise (the
-    main process, which holds the run's state) the bound stays at 128 KiB, so
+    main process of a run with workers, which holds the run's state) the bound
+    stays at 128 KiB, so
     that a large array freed goes back to the system instead of leaving a hole
     in the heap: peak RSS of a paragraph-level run of 100,000 documents,
     1,148 -> 990 MiB.
@@ -105,9 +106,3 @@ class Workers:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
-
-
-def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
-    """`map(function, items)` over `jobs` worker processes of their own, in order, bounded."""
-    with Workers(jobs) as workers:
-        yield from workers.map(function, items)

@@ -962,7 +962,8 @@ def run(
     brought up to date; the result is the same as without it.
     """
     config.validate()
-    tune_allocator(keep_arrays=False)
+    # Without workers, the numpy work happens here: keep its arrays on the heap, too.
+    tune_allocator(keep_arrays=_jobs(config) <= 1)
     with Corpus(paths, config.input) as corpus, Workers(_jobs(config)) as workers:
         if out is not None:
             check_output_dir(out, corpus.files, paths)

@@ -11,17 +11,18 @@ from pathlib import Path
 
 from conftest import PAGES
 
-from dedup.parallel import ordered_map
+from dedup.parallel import Workers
 
 
 def _square(x: int) -> int:
     return x * x
 
 
-def test_ordered_map_keeps_order_with_workers() -> None:
-    assert list(ordered_map(_square, range(50), 2)) == [x * x for x in range(50)]
-    assert list(ordered_map(_square, range(50), 1)) == [x * x for x in range(50)]
-    assert list(ordered_map(_square, [3], 2)) == [9]
+def test_workers_map_keeps_order() -> None:
+    for jobs in (2, 1):
+        with Workers(jobs) as workers:
+            assert list(workers.map(_square, range(50))) == [x * x for x in range(50)]
+            assert list(workers.map(_square, [3])) == [9]  # the pool, once started, serves it
 
 
 def _corpus(path: Path) -> None:
