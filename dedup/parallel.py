@@ -32,14 +32,14 @@ def tune_allocator(keep_arrays: bool = True) -> None:
     """Set where glibc puts large arrays (elsewhere: nothing).
 
     By default glibc maps every allocation over 128 KiB on its own, and raises
-    that bound to the largest block freed so far.  `keep_arrays` (the workers)
-    serves arrays of up to 32 MiB from the heap and keeps up to 64 MiB of freed
-    memory: the page faults of mapping each numpy temporary anew cost 12 % of a
-    document-level run here (sys time 1.1 s -> 0.2 s on 93 MB).  Otherwise (the
-    main process of a run with workers, which holds the run's state) the bound
-    stays at 128 KiB, so
-    that a large array freed goes back to the system instead of leaving a hole
-    in the heap: peak RSS of a paragraph-level run of 100,000 documents,
+    that bound to the largest block freed so far.  `keep_arrays` (a process that
+    does the numpy work: the workers, or a run without them) serves arrays of up
+    to 32 MiB from the heap and keeps up to 64 MiB of freed memory: the page
+    faults of mapping each numpy temporary anew cost 12 % of a document-level run
+    here (sys time 1.1 s -> 0.2 s on 93 MB).  Otherwise (the main process of a
+    run with workers, which holds the run's state) the bound stays at 128 KiB,
+    so that a large array freed goes back to the system instead of leaving a
+    hole in the heap: peak RSS of a paragraph-level run of 100,000 documents,
     1,148 -> 990 MiB.
     """
     try:
