@@ -13,11 +13,12 @@ import ctypes
 import itertools
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.pool import AsyncResult, Pool
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,6 +54,13 @@ def tune_allocator(keep_arrays: bool = True) -> None:
         mallopt(_M_MMAP_THRESHOLD, 128 << 10)
 
 
+def _start_worker() -> None:
+    """Set up a worker: its allocator, and Ctrl-C left to the main process (a terminal
+    sends SIGINT to every process of the job; the main process stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tune_allocator()
+
+
 def default_jobs() -> int:
     """Every core this process may use."""
     try:
@@ -62,11 +70,18 @@ def default_jobs() -> int:
 
 
 class Workers:
-    """`jobs` worker processes, started on first use and kept until `close`."""
+    """`jobs` worker processes, started on first use and kept until `close`.
+
+    `close` lets the batches in flight finish, then lets the workers exit.  It
+    never kills a worker: one killed while sending its result would leave the
+    result queue's lock taken, and the pool's shutdown waiting on it for ever
+    (a run stopped by a bad record hung one time in five that way).
+    """
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self._pool: Pool | None = None
+        self._in_flight: deque[AsyncResult[Any]] = deque()
 
     def __enter__(self) -> Workers:
         return self
@@ -78,7 +93,10 @@ class Workers:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.terminate()
+            for result in self._in_flight:
+                result.wait()
+            self._in_flight.clear()
+            self._pool.close()
             self._pool.join()
             self._pool = None
 
@@ -97,9 +115,9 @@ class Workers:
         if self._pool is None:
             # fork would copy whatever the parent holds; spawn starts clean workers.
             self._pool = multiprocessing.get_context("spawn").Pool(
-                self.jobs, initializer=tune_allocator
+                self.jobs, initializer=_start_worker
             )
-        pending: deque[AsyncResult[R]] = deque()
+        pending = self._in_flight
         for item in itertools.chain(head, iterator):
             pending.append(self._pool.apply_async(function, (item,)))
             if len(pending) >= 2 * self.jobs:

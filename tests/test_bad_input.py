@@ -96,6 +96,28 @@ def test_invalid_utf8_in_jsonl_names_the_line(tmp_path: Path) -> None:
     ]
 
 
+def test_an_unpaired_surrogate_escape_in_jsonl_names_its_line(tmp_path: Path) -> None:
+    # json.loads accepts "\ud800", but no UTF-8 output (report, cleaned JSONL) can hold it.
+    data = tmp_path / "d.jsonl"
+    line = json.dumps(
+        {"id": "b", "text": "Nothing else is said here \ud800 end", "tags": ["\udfff"]}
+    )
+    ok = json.dumps({"id": "c", "text": "A third text, with an emoji \U0001f600 end"})  # a pair
+    data.write_text(f'{{"id": "a", "text": "{PARAGRAPH}"}}\n{line}\n{ok}\n')
+    result = run("scan", str(data))
+    assert result.exit_code == 2
+    assert "d.jsonl:2: unpaired surrogate \\ud800 at character 26" in result.stderr
+    skipped = run("scan", str(data), "--errors", "skip-file")
+    assert skipped.exit_code == 0, skipped.output
+    assert [s["line"] for s in json.loads(skipped.stdout)["skipped"]] == [2]
+    out = tmp_path / "out"
+    replaced = run("clean", str(data), "--errors", "replace", "--out", str(out))
+    assert replaced.exit_code == 0, replaced.output
+    records = [json.loads(r) for r in (out / "d.jsonl").read_text("utf-8").splitlines()]
+    assert records[1]["tags"] == ["\ufffd"] and "\ufffd end" in records[1]["text"]
+    assert records[2]["text"].endswith("\U0001f600 end")
+
+
 def _long_jsonl(path: Path, bad: dict[int, bytes]) -> None:
     """5,000 records of random words (about 20 chunks, read by worker processes), some
     lines replaced."""
@@ -127,6 +149,23 @@ def test_bad_records_far_into_a_file_name_their_line_with_workers(
         result = run("scan", str(data), "--jobs", jobs, "--unit", "document")
         assert result.exit_code == 2, result.output
         assert f"d.jsonl:4321: {message}" in result.stderr
+
+
+def test_runs_stopped_by_a_bad_record_never_hang_with_workers(tmp_path: Path) -> None:
+    # Stopping on a worker's error used to kill the other workers; one killed while
+    # sending its result left the pool's shutdown waiting for ever (one run in five).
+    data = tmp_path / "d.jsonl"
+    _long_jsonl(data, {1500: b'{"id": "x", "text": \n'})
+    loop = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from dedup.cli import main\n"
+        "for _ in range(12):\n"
+        "    args = ['scan', sys.argv[1], '--jobs', '2', '--unit', 'document']\n"
+        "    result = CliRunner().invoke(main, args)\n"
+        "    assert result.exit_code == 2 and 'd.jsonl:1500: invalid JSON' in result.stderr\n"
+    )
+    subprocess.run([sys.executable, "-c", loop, str(data)], check=True, timeout=120)
 
 
 def test_skipped_records_far_into_a_file_keep_their_line_with_workers(tmp_path: Path) -> None:
@@ -376,6 +415,26 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path: Path) -> None:
     leftovers = list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else []
     assert leftovers == [] or [p.name for p in leftovers] == ["d.jsonl"]
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_ctrl_c_in_a_terminal_stops_the_workers_too(tmp_path: Path) -> None:
+    # A terminal sends SIGINT to the whole process group: workers included.
+    data = tmp_path / "d.jsonl"
+    with data.open("w") as handle:
+        for i in range(60_000):
+            handle.write(json.dumps({"id": i, "text": f"{PARAGRAPH} Record {i}."}) + "\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "scan", str(data), "--jobs", "2", "--unit", "document"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    time.sleep(2.5)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert b"interrupted" in err
+    assert b"Traceback" not in err
 
 
 def _peak_rss(*args: str) -> int:

@@ -34,6 +34,9 @@ from dedup.model import Document, Source
 
 STDIN = "-"
 _BOM = "\ufeff"
+#: A JSON escape of a UTF-16 surrogate: the only way a lone one gets into a record.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +327,35 @@ class Corpus:
                     yield skipped
             offset += len(raw)
 
+    def _unpaired_surrogates(self, record: Any, file: InputFile, number: int) -> Any:
+        """The record with no lone surrogate (half of a UTF-16 pair, written as a JSON
+        escape), which no UTF-8 output can hold: an error, a skip or U+FFFD each."""
+        errors = self.config.errors
+
+        def mend(value: Any) -> Any:
+            if isinstance(value, str):
+                found = _SURROGATE.search(value)
+                if found is None:
+                    return value
+                if errors == "replace":
+                    return _SURROGATE.sub("\ufffd", value)
+                reason = (
+                    f"unpaired surrogate \\u{ord(found.group()):04x} at character "
+                    f"{found.start()} of a string: not Unicode text"
+                )
+                if errors == "skip-file":
+                    raise Skipped(file.label, reason, number)
+                raise InputError(
+                    file.label, f"{reason} (--errors replace or skip-file to go on)", number
+                )
+            if isinstance(value, dict):
+                return {mend(k): mend(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [mend(v) for v in value]
+            return value
+
+        return mend(record)
+
     def _text_document(self, file: InputFile) -> Document:
         try:
             data = file.path.read_bytes()
@@ -345,6 +377,8 @@ class Corpus:
             ) from exc
         if not isinstance(record, dict):
             raise InputError(file.label, "a JSONL line must be an object", number)
+        if _SURROGATE_ESCAPE.search(raw):
+            record = self._unpaired_surrogates(record, file, number)
         text_field, id_field = self.config.text_field, self.config.id_field
         if text_field not in record:
             raise InputError(file.label, f"no {text_field!r} field", number)
