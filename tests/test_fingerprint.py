@@ -30,8 +30,8 @@ def test_signatures_equal_datasketch_minhash(num_perm: int, seed: int) -> None:
     rng = np.random.default_rng(seed + num_perm)
     sets = [
         np.unique(rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32))
-        # small sets spanning several work blocks, a set at the large-set bound, a huge one
-        for n in (0, 1, 2, 7, *[150] * 40, 255, 256, 300, 70_000)
+        # sets spanning work blocks (the block is 512 shingles), and a huge one
+        for n in (0, 1, 2, 7, *[150] * 40, 255, 511, 512, 513, 1500, 70_000)
     ]
     ours = signatures(sets, num_perm, seed)
     for values, row in zip(sets, ours, strict=True):
