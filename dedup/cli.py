@@ -295,7 +295,7 @@ def _emit_report(result: Result, fmt: str, report: Path | None) -> None:
     if fmt == "json":
         pieces = json_pieces(build_report(result, lazy=True))
     else:
-        pieces = iter([_render(result, fmt)])
+        pieces = iter([_render(result, fmt).encode("utf-8")])
     if report is None:
         for piece in pieces:
             click.echo(piece, nl=False)

@@ -7,11 +7,12 @@ is for people; every piece of corpus text in it is escaped.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from types import GeneratorType
 from typing import Any
+
+import orjson
 
 from dedup import __version__
 from dedup.index import LshParams
@@ -168,35 +169,31 @@ def build_report(result: Result, lazy: bool = False) -> Report:
     }
 
 
-def json_pieces(report: Report) -> Iterator[str]:
-    """The report as JSON text, a piece at a time, byte-identical for identical runs.
+def json_pieces(report: Report) -> Iterator[bytes]:
+    """The report as UTF-8 JSON, a piece at a time, byte-identical for identical runs.
 
     One top-level field per line and one document, cluster or pair per line:
-    readable in a diff, and written by json's C encoder (an indented dump
-    goes through its pure-Python one, several times slower on large reports).
-    Written piece by piece, a large report never exists as one string.
+    readable in a diff.  Items are encoded by orjson, straight to UTF-8 (the
+    standard json module and an encode took ten times as long on a 280 MB
+    report).  Written piece by piece, a large report never exists whole.
     """
-    yield "{\n"
+    yield b"{\n"
     for number, (name, value) in enumerate(report.items()):
-        yield (",\n" if number else "") + json.dumps(name) + ": "
+        yield (b",\n" if number else b"") + orjson.dumps(name) + b": "
         if isinstance(value, list | GeneratorType):
             empty = True
             for index, item in enumerate(value):
-                yield (",\n  " if index else "[\n  ") + _compact(item)
+                yield (b",\n  " if index else b"[\n  ") + orjson.dumps(item)
                 empty = False
-            yield "[]" if empty else "\n]"
+            yield b"[]" if empty else b"\n]"
         else:
-            yield _compact(value)
-    yield "\n}\n"
+            yield orjson.dumps(value)
+    yield b"\n}\n"
 
 
 def render_json(report: Report) -> str:
     """The report as JSON text (see json_pieces)."""
-    return "".join(json_pieces(report))
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return b"".join(json_pieces(report)).decode("utf-8")
 
 
 def md_escape(text: str) -> str:

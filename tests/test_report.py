@@ -105,6 +105,6 @@ def test_streamed_lazy_json_equals_the_plain_rendering(tmp_path: Path) -> None:
     for corpus in (PAGES, tmp_path):  # with clusters, and with empty lists
         result = dedup.scan([corpus])
         plain = render_json(build_report(result))
-        streamed = "".join(json_pieces(build_report(result, lazy=True)))
+        streamed = b"".join(json_pieces(build_report(result, lazy=True))).decode("utf-8")
         assert streamed == plain
         assert json.loads(streamed) == build_report(result)

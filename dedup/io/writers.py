@@ -68,19 +68,19 @@ def write_bytes(path: Path, data: bytes) -> None:
         raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
 
 
-def write_pieces(path: Path, pieces: Iterable[str]) -> None:
-    """Write a UTF-8 text file atomically, from pieces (never held whole)."""
+def write_pieces(path: Path, pieces: Iterable[bytes]) -> None:
+    """Write a file atomically, from pieces (never held whole)."""
     try:
         with atomic_writer(path) as handle:
             for piece in pieces:
-                handle.write(piece.encode("utf-8"))
+                handle.write(piece)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
 
 
 def write_text(path: Path, text: str) -> None:
     """Write a UTF-8 text file atomically."""
-    write_pieces(path, (text,))
+    write_pieces(path, (text.encode("utf-8"),))
 
 
 def check_output_dir(out: Path, files: Sequence[InputFile], inputs: Sequence[str]) -> None:
