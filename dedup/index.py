@@ -176,8 +176,10 @@ def covered_many(
     return out
 
 
-#: Characters of survivor text compared at once.
-_GROUP_CHARS = 1 << 18
+#: Characters of survivor text compared at once: small enough for the arrays of a group
+#: to stay in the L2 cache (20,000 documents, single process: the document level's
+#: children check 1.96 -> 1.83 s, the paragraph level's run 11.7 -> 11.3 s, against 1 << 18).
+_GROUP_CHARS = 1 << 12
 
 
 def _covered_group(
