@@ -77,9 +77,8 @@ def _collapse_spaces(text: str) -> str:
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     solid = data != 32
     keep = solid.copy()
-    keep[1:] |= solid[:-1]  # a space right after a non-space stays
-    found = np.flatnonzero(solid)
-    if not len(found):
-        return ""
-    keep[found[-1] + 1 :] = False  # no trailing space
-    return str(data[found[0] :][keep[found[0] :]].tobytes().decode("utf-8"))
+    keep[1:] |= solid[:-1]  # a space right after a non-space stays: no leading one
+    kept = data[keep]
+    if len(kept) and kept[-1] == 32:  # a trailing one is at most one
+        kept = kept[:-1]
+    return str(kept.tobytes().decode("utf-8"))
