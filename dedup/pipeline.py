@@ -8,9 +8,9 @@ distinct unit text:
 1. cut the corpus into chunks (byte ranges of JSONL files, groups of text
    files); worker processes read, segment, normalize and fingerprint them;
    the results are merged in corpus order;
-2. find LSH candidates per level among distinct texts, re-read only the
-   documents holding a candidate (shingle sets again, in workers) and verify
-   every candidate pair exactly;
+2. find LSH candidates per level among distinct texts; workers re-read the
+   candidate texts in batches of connected candidates, shingle them again and
+   verify every candidate pair exactly, sending back only the scores;
 3. resolve top down (document, section, paragraph, sentence): units inside a
    unit already removed take no further part; every duplicate is verified
    against its survivor;
@@ -18,7 +18,7 @@ distinct unit text:
    this process: sent back from workers, the texts took longer);
 5. `clean` re-reads every document once more and writes it without its cuts.
 
-Workers only ever see batches and return arrays; merging in input order makes
+Workers only ever see batches and return arrays or scores; merging in input order makes
 the result identical for every --jobs value.
 """
 
@@ -100,6 +100,8 @@ _REMOVAL_COLUMNS = ("start", "end", "ws_before", "ws_after", "nl_before", "nl_af
 #: A batch sent to a worker: at most this many documents or characters.
 _BATCH_DOCS = 256
 _BATCH_CHARS = 1 << 20
+#: A batch of candidate pairs to verify: at most this many distinct texts.
+_BATCH_KEYS = 4096
 
 
 # --- work done in worker processes ------------------------------------------
@@ -173,26 +175,35 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
     return out
 
 
-def _shingle_batch(
-    batch: list[tuple[_Place, list[tuple[int, int, int, int]]]], config: Config
-) -> list[tuple[int, int, dict[str, U32]]]:
-    """Shingle sets of the wanted units: (document, [(level, key, start, end)]) per document."""
-    texts = _read_places([place for place, _ in batch], config)
-    wanted = [item for (_, items) in batch for item in items]
+def _verify_batch(
+    batch: tuple[list[_KeyPlace], list[tuple[int, int]]], config: Config
+) -> list[tuple[int, int, Evidence]]:
+    """Exact evidence of candidate pairs of keys: the batch's units (key, document, span)
+    are read, normalized and shingled once each, and each pair verified in the shingle
+    space both share (characters first: short units)."""
+    units, pairs = batch
+    texts = _read_places([place for _, place, _, _ in units], config)
     norms = [
         normalize(text[start:end], config.normalize)
-        for text, (_, items) in zip(texts, batch, strict=True)
-        for _, _, start, end in items
+        for text, (_, _, start, end) in zip(texts, units, strict=True)
     ]
-    out: list[dict[str, U32]] = [{} for _ in wanted]
-    for space, sets in batch_shingle_sets(norms, config.minhash).items():
-        for i, unit in enumerate(sets.units.tolist()):
-            out[unit][space] = sets[i]
-    return [(li, key, found) for (li, key, _, _), found in zip(wanted, out, strict=True)]
+    sets: list[dict[str, U32]] = [{} for _ in units]
+    for space, found in batch_shingle_sets(norms, config.minhash).items():
+        for i, unit in enumerate(found.units.tolist()):
+            sets[unit][space] = found[i]
+    at = {key: i for i, (key, _, _, _) in enumerate(units)}
+    out: list[tuple[int, int, Evidence]] = []
+    for a, b in pairs:
+        first, second = sets[at[a]], sets[at[b]]
+        space = "char" if "char" in first and "char" in second else "word"
+        out.append((a, b, verify(first[space], second[space], config.minhash.threshold, False)))
+    return out
 
 
 #: Where a worker reads a document again: its file and its place in it.
 _Place = tuple[InputFile, Source]
+#: A key to verify and where its text is: (key, document, start, end).
+_KeyPlace = tuple[int, _Place, int, int]
 
 
 def _read_places(places: Sequence[_Place], config: Config) -> list[str]:
@@ -319,6 +330,56 @@ def _batches(items: Iterable[T], chars: Callable[[T], int]) -> Iterator[list[T]]
 
 
 # --- state kept by the main process -----------------------------------------
+
+
+def _pair_batches(
+    neighbours: Mapping[int, Sequence[int]], chars: Callable[[int], int]
+) -> Iterator[tuple[list[int], list[tuple[int, int]]]]:
+    """The candidate pairs (a < b) in batches, with the keys each batch needs.
+
+    Connected groups of candidates (a text and its near copies, say) stay in one
+    batch, so each text is shingled once; batches are filled with whole groups up
+    to about _BATCH_CHARS characters or _BATCH_KEYS keys.  A group larger than that
+    (templated lines differing in a number) is cut along its sorted pairs, its
+    keys then shingled once per batch that needs them.
+    """
+    root = {key: key for key in neighbours}
+
+    def find(key: int) -> int:
+        while root[key] != key:
+            root[key] = root[root[key]]
+            key = root[key]
+        return key
+
+    for a, others in neighbours.items():
+        for b in others:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                root[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for key in sorted(neighbours):
+        groups[find(key)].append(key)
+    keys: dict[int, None] = {}
+    pairs: list[tuple[int, int]] = []
+    size = 0
+    for group in groups.values():  # by smallest key: roots are the smallest keys
+        whole = sum(chars(key) for key in group)
+        if pairs and (size + whole > _BATCH_CHARS or len(keys) + len(group) > _BATCH_KEYS):
+            yield list(keys), pairs
+            keys, pairs, size = {}, [], 0
+        for a in group:
+            for b in neighbours[a]:
+                if a < b:
+                    for key in (a, b):
+                        if key not in keys:
+                            keys[key] = None
+                            size += chars(key)
+                    pairs.append((a, b))
+                    if size >= _BATCH_CHARS or len(keys) >= _BATCH_KEYS:
+                        yield list(keys), pairs
+                        keys, pairs, size = {}, [], 0
+    if pairs:
+        yield list(keys), pairs
 
 
 @dataclass
@@ -538,11 +599,10 @@ class _Run:
             level.merge_arrays([entry.arrays for entry in entries], bases)
 
     # pass 2 ----------------------------------------------------------------
-    def candidates(self) -> tuple[list[dict[int, list[int]]], list[dict[int, dict[str, U32]]]]:
-        """LSH neighbours per level and the shingle sets of every key that has one."""
+    def candidates(self) -> list[dict[int, list[int]]]:
+        """LSH neighbours per level: key -> its candidate keys, sorted."""
         neighbours: list[dict[int, list[int]]] = []
-        wanted: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
-        for li, level in enumerate(self.levels):
+        for level in self.levels:
             linked: dict[int, set[int]] = defaultdict(set)
             for space in level.spaces.values():
                 keys, bands = space.take(self.params.bands)
@@ -552,20 +612,7 @@ class _Run:
                     linked[a].add(b)
                     linked[b].add(a)
             neighbours.append({key: sorted(others) for key, others in linked.items()})
-            a = level.arrays
-            for key in sorted(linked):
-                unit = int(level.key_unit[key])
-                wanted[int(a["doc"][unit])].append(
-                    (li, key, int(a["start"][unit]), int(a["end"][unit]))
-                )
-        sets: list[dict[int, dict[str, U32]]] = [{} for _ in self.levels]
-        numbers = _batches(sorted(wanted), lambda n: self.docs[n].chars)
-        batches = ([(self._place(n), wanted[n]) for n in batch] for batch in numbers)
-        work = functools.partial(_shingle_batch, config=self.config)
-        for batch in self.workers.map(work, batches):
-            for li, key, found in batch:
-                sets[li][key] = found
-        return neighbours, sets
+        return neighbours
 
     def _place(self, number: int) -> _Place:
         """Where a worker finds document `number` again."""
@@ -576,27 +623,38 @@ class _Run:
         docs = self.corpus.load(self.docs[n].source for n in numbers)
         yield from zip(numbers, docs, strict=True)
 
-    def verify_all(
-        self, neighbours: list[dict[int, list[int]]], sets: list[dict[int, dict[str, U32]]]
-    ) -> list[_BothWays]:
-        """Verify every candidate pair of distinct texts exactly, earlier key first."""
+    def verify_all(self, neighbours: list[dict[int, list[int]]]) -> list[_BothWays]:
+        """Verify every candidate pair of distinct texts exactly, earlier key first.
+
+        Workers take the pairs in batches of connected candidates, so that each text
+        is read and shingled once, and send back only the scores.
+        """
         threshold = self.config.minhash.threshold
+        work = functools.partial(_verify_batch, config=self.config)
         out: list[_BothWays] = []
         for li, level in enumerate(self.levels):
-            found: dict[tuple[int, int], Evidence] = {}
-            s = sets[li]
-            for a, others in neighbours[li].items():
-                for b in others:
-                    if a < b:
-                        # Compare in the space both share, characters first (short units).
-                        space = "char" if "char" in s[a] and "char" in s[b] else "word"
-                        found[a, b] = verify(s[a][space], s[b][space], threshold, False)
-            self.progress("candidates verified", sum(len(f) for f in out) + len(found))
-            out.append(_BothWays(found, threshold))
+            a = level.arrays
             first = level.key_unit.tolist()
+
+            def chars(key: int, a: dict[str, I64] = a, first: list[int] = first) -> int:
+                return int(a["end"][first[key]] - a["start"][first[key]])
+
+            def unit(key: int, a: dict[str, I64] = a, first: list[int] = first) -> _KeyPlace:
+                u = first[key]
+                return key, self._place(int(a["doc"][u])), int(a["start"][u]), int(a["end"][u])
+
+            found: dict[tuple[int, int], Evidence] = {}
+            batches = _pair_batches(neighbours[li], chars)
+            for done in self.workers.map(
+                work, (([unit(k) for k in keys], pairs) for keys, pairs in batches)
+            ):
+                for x, y, evidence in done:
+                    found[x, y] = evidence
+                self.progress("candidates verified", sum(len(f) for f in out) + len(found))
+            out.append(_BothWays(found, threshold))
             self.pairs[li] = [
-                (first[a], first[b], ev)
-                for (a, b), ev in sorted(found.items())
+                (first[x], first[y], ev)
+                for (x, y), ev in sorted(found.items())
                 if ev.relation is not None
             ]
         return out
@@ -604,9 +662,8 @@ class _Run:
     # pass 3 ----------------------------------------------------------------
     def resolve(self) -> tuple[list[list[Link]], dict[int, list[Removal]]]:
         """Links per level, and the removals (with whitespace context) per document."""
-        neighbours, sets = self.candidates()
-        verified = self.verify_all(neighbours, sets)
-        del sets  # the shingle sets are no longer needed: free them before resolving
+        neighbours = self.candidates()
+        verified = self.verify_all(neighbours)
         links_per_level: list[list[Link]] = []
         removals: dict[int, list[Removal]] = defaultdict(list)
         gone: dict[int, _Spans] = defaultdict(_Spans)  # spans removed so far, per document

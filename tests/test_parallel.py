@@ -76,3 +76,45 @@ def test_output_is_byte_identical_across_jobs_and_hash_seeds(tmp_path: Path) -> 
     report = json.loads(outputs[0][1])
     assert report["stats"]["duplicate_units"] > 100  # the corpus really has repeats
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def _pairs_of(neighbours: dict[int, list[int]]) -> list[tuple[int, int]]:
+    return sorted((a, b) for a, others in neighbours.items() for b in others if a < b)
+
+
+def test_pair_batches_give_every_pair_once_with_its_keys() -> None:
+    from dedup import pipeline
+
+    rng = random.Random(5)
+    linked: dict[int, set[int]] = {}
+    for _ in range(9000):  # many small groups, and one large group of keys 0-1999
+        a = rng.randrange(2000) if rng.random() < 0.5 else rng.randrange(2000, 40_000)
+        b = a + rng.randrange(1, 4) if a >= 2000 else rng.randrange(2000)
+        if a != b:
+            linked.setdefault(a, set()).add(b)
+            linked.setdefault(b, set()).add(a)
+    neighbours = {k: sorted(v) for k, v in linked.items()}
+    batches = list(pipeline._pair_batches(neighbours, lambda key: 1000))
+    seen = [pair for _, pairs in batches for pair in pairs]
+    assert sorted(seen) == _pairs_of(neighbours) and len(seen) == len(set(seen))
+    for keys, pairs in batches:
+        assert {k for pair in pairs for k in pair} == set(keys)
+        assert len(keys) * 1000 <= pipeline._BATCH_CHARS + 2000  # cut near the budget
+    # A group of connected keys that fits in a batch is never split; the large one is.
+    where = {pair: i for i, (_, pairs) in enumerate(batches) for pair in pairs}
+    seen_keys: set[int] = set()
+    split = []
+    for start in sorted(neighbours):
+        if start in seen_keys:
+            continue
+        group, todo = {start}, [start]
+        while todo:
+            for other in neighbours[todo.pop()]:
+                if other not in group:
+                    group.add(other)
+                    todo.append(other)
+        seen_keys |= group
+        inside = {where[a, b] for a in group for b in neighbours[a] if a < b}
+        split.append((len(group), len(inside)))
+    assert all(n == 1 for size, n in split if size * 1000 <= pipeline._BATCH_CHARS)
+    assert max(split)[0] > 1900 and max(split)[1] > 1  # 2 MB of text: cut
