@@ -68,7 +68,9 @@ def candidate_pairs(keys: U64) -> npt.NDArray[np.int64]:
     found: list[npt.NDArray[np.int64]] = []
     for band in range(keys.shape[1]):
         column = keys[:, band]
-        order = np.argsort(column, kind="stable")
+        # Any order of equal keys will do: members are sorted below (and the default
+        # sort is vectorized: 21 bands of 100,000 keys 0.14 -> 0.03 s against "stable").
+        order = np.argsort(column)
         ordered = column[order]
         boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
         starts = np.concatenate(([0], boundaries))
