@@ -1,7 +1,8 @@
 """The command line: `dedup scan`, `clean` and `restore`; the only module that imports click.
 
 Exit codes: 0 done; 1 `check` found new duplicates; 2 usage, config, input or
-output error, with a message naming the file (and line, for JSONL); 130 Ctrl-C.
+output error, with a message naming the file (and line, for JSONL); 3 a worker
+process died (out of memory); 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import click
 from dedup import __version__, pipeline
 from dedup import check as checking
 from dedup.config import UNITS, Config, FileConfig, MinHashConfig, SegmentConfig, load_config
-from dedup.errors import DedupError
+from dedup.errors import DedupError, WorkerError
 from dedup.html import render_html
 from dedup.io.readers import read_json
 from dedup.io.writers import write_pieces, write_text
@@ -37,6 +38,16 @@ class UserError(click.ClickException):
     """A DedupError shown to the user; exit code 2."""
 
     exit_code = 2
+
+    @staticmethod
+    def of(exc: DedupError) -> UserError:
+        return (StoppedError if isinstance(exc, WorkerError) else UserError)(str(exc))
+
+
+class StoppedError(UserError):
+    """A run stopped because a worker process died; exit code 3."""
+
+    exit_code = 3
 
 
 def corpus_options(command: F) -> F:
@@ -189,7 +200,7 @@ def _config(
         found = load_config(Path.cwd())
         config = Config().with_overrides(found.options).with_overrides(overrides)
     except DedupError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError.of(exc) from exc
     if not paths and found.root is not None:
         paths = tuple(os.path.relpath(Path(found.root, p)) for p in found.paths)
     if not paths:
@@ -226,7 +237,7 @@ def _run(paths: tuple[str, ...], config: Config, **outputs: Any) -> Result:
     try:
         return pipeline.run(paths, config, progress=line, **outputs)
     except DedupError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError.of(exc) from exc
     finally:
         if line is not None:
             line.close()
@@ -303,7 +314,7 @@ def _emit_report(result: Result, fmt: str, report: Path | None) -> None:
     try:
         write_pieces(report, pieces)
     except DedupError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError.of(exc) from exc
 
 
 class Interrupted(click.ClickException):
@@ -460,7 +471,7 @@ def restore(cleaned: Path, report: Path, out: Path) -> None:
     try:
         count = pipeline.restore_corpus(cleaned, report, out)
     except DedupError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError.of(exc) from exc
     click.echo(f"dedup: {count} documents restored under {out}", err=True)
 
 
@@ -540,7 +551,7 @@ def check(
         try:
             accepted = checking.baseline_counts(read_json(target, "dedup_baseline"))
         except DedupError as exc:
-            raise UserError(str(exc)) from exc
+            raise UserError.of(exc) from exc
     new = checking.new_findings(everything, accepted)
     if fmt == "text":
         click.echo(checking.render_text(new, len(everything)), nl=False)
@@ -582,7 +593,7 @@ def _write(path: Path, text: str) -> None:
     try:
         write_text(path, text)
     except DedupError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError.of(exc) from exc
 
 
 @main.group()
@@ -624,7 +635,7 @@ def _index_update(paths: tuple[str, ...], config: Config, target: Path) -> None:
     try:
         count = pipeline.update_index(paths, config, target)
     except DedupError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError.of(exc) from exc
     click.echo(f"dedup: index {target} holds {count} files", err=True)
 
 

@@ -3,7 +3,8 @@
 DedupError                  base class; the CLI turns it into exit code 2
 ├── InputError              an input cannot be read or parsed (names the file, and line)
 ├── OutputError             an output cannot be written, or would overwrite an input
-└── ConfigError             an option or configuration value is invalid
+├── ConfigError             an option or configuration value is invalid
+└── WorkerError             a worker process died (exit code 3)
 """
 
 from __future__ import annotations
@@ -34,3 +35,7 @@ class OutputError(DedupError):
 
 class ConfigError(DedupError):
     """An option or configuration value is invalid."""
+
+
+class WorkerError(DedupError):
+    """A worker process ended without finishing its batch (killed, out of memory)."""

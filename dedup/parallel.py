@@ -9,6 +9,7 @@ pass of a run: the workers start once.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import itertools
 import multiprocessing
@@ -16,9 +17,11 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from multiprocessing.pool import AsyncResult, Pool
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any, TypeVar
+
+from dedup.errors import WorkerError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,14 +77,17 @@ class Workers:
 
     `close` lets the batches in flight finish, then lets the workers exit.  It
     never kills a worker: one killed while sending its result would leave the
-    result queue's lock taken, and the pool's shutdown waiting on it for ever
-    (a run stopped by a bad record hung one time in five that way).
+    result queue's lock taken, and the shutdown waiting on it for ever (a run
+    stopped by a bad record hung one time in five that way).  A worker that
+    dies (the kernel's out-of-memory killer) stops the run with a WorkerError:
+    a plain multiprocessing Pool would start another and wait for ever for the
+    batch the dead one had.
     """
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
-        self._pool: Pool | None = None
-        self._in_flight: deque[AsyncResult[Any]] = deque()
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._in_flight: deque[concurrent.futures.Future[Any]] = deque()
 
     def __enter__(self) -> Workers:
         return self
@@ -93,11 +99,9 @@ class Workers:
 
     def close(self) -> None:
         if self._pool is not None:
-            for result in self._in_flight:
-                result.wait()
+            concurrent.futures.wait(self._in_flight)
             self._in_flight.clear()
-            self._pool.close()
-            self._pool.join()
+            self._pool.shutdown(wait=True)
             self._pool = None
 
     def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
@@ -114,13 +118,36 @@ class Workers:
             return
         if self._pool is None:
             # fork would copy whatever the parent holds; spawn starts clean workers.
-            self._pool = multiprocessing.get_context("spawn").Pool(
-                self.jobs, initializer=_start_worker
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.jobs,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
             )
         pending = self._in_flight
         for item in itertools.chain(head, iterator):
-            pending.append(self._pool.apply_async(function, (item,)))
+            pending.append(self._submit(function, item))
             if len(pending) >= 2 * self.jobs:
-                yield pending.popleft().get()
+                yield _result(pending.popleft())
         while pending:
-            yield pending.popleft().get()
+            yield _result(pending.popleft())
+
+    def _submit(self, function: Callable[[T], R], item: T) -> concurrent.futures.Future[R]:
+        assert self._pool is not None
+        try:
+            return self._pool.submit(function, item)
+        except BrokenProcessPool as exc:
+            raise _died() from exc
+
+
+def _result(future: concurrent.futures.Future[R]) -> R:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise _died() from exc
+
+
+def _died() -> WorkerError:
+    return WorkerError(
+        "a worker process ended abruptly (killed; by the system for lack of memory?), "
+        "so the run stopped; try fewer --jobs"
+    )

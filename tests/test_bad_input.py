@@ -437,6 +437,51 @@ def test_ctrl_c_in_a_terminal_stops_the_workers_too(tmp_path: Path) -> None:
     assert b"Traceback" not in err
 
 
+def _workers(pid: int) -> list[int]:
+    """The worker processes of a dedup run (not multiprocessing's resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"resource_tracker" not in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_killed_mid_run_stops_the_run_with_its_own_exit_code(tmp_path: Path) -> None:
+    # The kernel's out-of-memory killer ends a worker with SIGKILL: the run must say so
+    # and stop, not wait for ever for the batch that worker had.
+    data = tmp_path / "d.jsonl"
+    with data.open("w") as handle:
+        for i in range(60_000):
+            handle.write(json.dumps({"id": i, "text": f"{PARAGRAPH} Record {i}."}) + "\n")
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "clean", str(data), "--jobs", "2", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while len(workers := _workers(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(workers) == 2, workers
+    time.sleep(0.5)
+    os.kill(workers[0], signal.SIGKILL)
+    try:
+        _, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.returncode == 3, err
+    assert b"worker process" in err and b"--jobs" in err
+    assert b"Traceback" not in err
+    assert not out.exists()  # nothing half-written
+
+
 def _peak_rss(*args: str) -> int:
     """Peak RSS in KiB of `dedup ARGS` in a fresh process tree."""
     probe = (
