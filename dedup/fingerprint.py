@@ -172,7 +172,7 @@ def segment_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U32
             acc1 += atom
         gram = _mix64(acc1) >> _SHIFT
         keys.append((np.uint64(i) << np.uint64(32)) | gram)
-    merged = _distinct(np.concatenate(keys)) if keys else np.empty(0, dtype=np.uint64)
+    merged = distinct(np.concatenate(keys)) if keys else np.empty(0, dtype=np.uint64)
     offsets = np.searchsorted(merged >> _SHIFT, np.arange(count + 1, dtype=np.uint64))
     return offsets.astype(np.int64), merged.astype(np.uint32)
 
@@ -188,7 +188,7 @@ def kgram_hashes(atoms: U32, k: int, salt: int) -> U32:
     return segment_kgrams(atoms, np.array([0, len(atoms)], dtype=np.int64), k, salt)[1]
 
 
-def _distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Sorted distinct values (np.unique's hash-based path measured 4x slower here)."""
     values.sort()
     if len(values) < 2:

@@ -44,7 +44,15 @@ from dedup.clean import Removal, clean, gap, merge, pieces
 from dedup.cluster import Link, clusters
 from dedup.config import Config
 from dedup.errors import InputError, OutputError
-from dedup.fingerprint import SPACES, U32, U64, batch_shingle_sets, exact_key, signatures
+from dedup.fingerprint import (
+    SPACES,
+    U32,
+    U64,
+    batch_shingle_sets,
+    distinct,
+    exact_key,
+    signatures,
+)
 from dedup.index import band_keys, candidate_pairs, covered_many, lsh_params, reverse, verify
 from dedup.io.readers import Chunk, Corpus, InputFile, Skipped, decode, read_json
 from dedup.io.store import Entry, Store
@@ -699,24 +707,33 @@ class _Run:
         """Flag the boilerplate clusters of a level; unless it is to be removed, keep
         their units (and shield them from finer levels).  Returns the links to remove."""
         a = self.levels[li].arrays
-        spread: dict[int, set[int]] = defaultdict(set)
-        for link in removing:
-            spread[link.survivor] |= {int(a["doc"][link.survivor]), int(a["doc"][link.member])}
+        survivors = np.array([link.survivor for link in removing], dtype=np.int64)
+        members = np.array([link.member for link in removing], dtype=np.int64)
+        # The documents each survivor's cluster spreads over: distinct survivor * D + document
+        # (np.unique of (survivor, document) rows took 0.6 s for 960,000 of them, this 0.05 s).
+        width = len(self.docs)
+        spread = distinct(
+            np.concatenate(
+                (survivors * width + a["doc"][survivors], survivors * width + a["doc"][members])
+            )
+        )
+        clustered, docs = np.unique(spread // width, return_counts=True)
         rule = self.config.cluster
         flagged = {
-            s for s, docs in spread.items() if rule.is_boilerplate(len(docs), len(self.docs))
+            s
+            for s, n in zip(clustered.tolist(), docs.tolist(), strict=True)
+            if rule.is_boilerplate(n, len(self.docs))
         }
         self.boilerplate[li] = flagged
         if rule.boilerplate == "remove" or not flagged:
             return removing
-        for survivor in sorted(flagged):
-            gone[int(a["doc"][survivor])].add(int(a["start"][survivor]), int(a["end"][survivor]))
-        for link in removing:
-            if link.survivor in flagged:
-                self.spared.add((li, link.member))
-                gone[int(a["doc"][link.member])].add(
-                    int(a["start"][link.member]), int(a["end"][link.member])
-                )
+        spare = [link.member for link in removing if link.survivor in flagged]
+        self.spared.update((li, u) for u in spare)
+        kept = np.array(sorted(flagged) + spare, dtype=np.int64)
+        for number, start, end in zip(
+            *(a[c][kept].tolist() for c in ("doc", "start", "end")), strict=True
+        ):
+            gone[number].add(start, end)
         return [link for link in removing if link.survivor not in flagged]
 
     def _repeated_parts(self, li: int, links: list[Link]) -> dict[int, list[Removal]]:
@@ -771,18 +788,20 @@ class _Run:
             tuple(self._pairs()),
             tuple(self.corpus.skipped),
             tuple(
-                self._unit(li, u)
+                segment
                 for li, level in enumerate(self.levels)
-                for u in np.flatnonzero(level.arrays["suppressed"]).tolist()
+                for segment in self._segments(
+                    li, np.flatnonzero(level.arrays["suppressed"]).tolist()
+                )
             ),
             tuple(self.texts),
         )
 
-    def _unit(self, li: int, u: int, text: str = "") -> Segment:
-        return self._segments(li, [u], [text])[0]
-
-    def _segments(self, li: int, units: list[int], texts: Sequence[str]) -> list[Segment]:
-        """The Segments of these units of level `li`, their columns gathered at once."""
+    def _segments(
+        self, li: int, units: list[int], texts: Sequence[str] | None = None
+    ) -> list[Segment]:
+        """The Segments of these units of level `li` (with these texts, or none), their
+        columns gathered at once."""
         level = self.levels[li]
         a = level.arrays
         if not level.doc_starts:  # the first unit of every document, looked up once
@@ -803,7 +822,10 @@ class _Run:
                 column,
             )
             for u, text, doc, start, end, line, end_line, column in zip(
-                units, texts, *columns, strict=True
+                units,
+                itertools.repeat("", len(units)) if texts is None else texts,
+                *columns,
+                strict=True,
             )
         ]
 
@@ -883,8 +905,10 @@ class _Run:
 
     def _pairs(self) -> Iterator[Pair]:
         for li, found in enumerate(self.pairs):
-            for a, b, evidence in found:
-                yield Pair(self._unit(li, a), self._unit(li, b), evidence)
+            firsts = self._segments(li, [a for a, _, _ in found])
+            seconds = self._segments(li, [b for _, b, _ in found])
+            for first, second, (_, _, evidence) in zip(firsts, seconds, found, strict=True):
+                yield Pair(first, second, evidence)
 
     def _doc_stats(
         self,

@@ -117,3 +117,17 @@ def test_calibration_in_the_report() -> None:
     assert cal["jaccard_histogram"][-1] >= exact
     markdown = CliRunner().invoke(main, ["scan", str(PAGES), "--format", "markdown"]).stdout
     assert "## Calibration" in markdown and "21 bands of 6 rows" in markdown
+
+
+def test_a_cluster_counts_the_documents_it_spreads_over_not_its_copies(tmp_path: Path) -> None:
+    # The notice twice on each of 3 pages: 6 copies, 3 documents. Under the 5-document
+    # rule it is a plain duplicate (its second copies go), not boilerplate.
+    folder = _pages(tmp_path, count=3)
+    for page in folder.iterdir():
+        page.write_text(page.read_text(encoding="utf-8") + f"\n{NOTICE}\n", encoding="utf-8")
+    report = _clean(tmp_path, "--unit", "paragraph")
+    boilerplate = {c["survivor"]["text"] for c in report["boilerplate"]}
+    duplicated = {c["survivor"]["text"] for c in report["clusters"]}
+    assert NOTICE not in boilerplate
+    assert NOTICE in duplicated
+    assert BYLINE not in boilerplate  # 3 pages: not boilerplate either
