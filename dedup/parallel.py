@@ -148,6 +148,6 @@ def _result(future: concurrent.futures.Future[R]) -> R:
 
 def _died() -> WorkerError:
     return WorkerError(
-        "a worker process ended abruptly (killed; by the system for lack of memory?), "
+        "a worker process ended abruptly (killed, perhaps by the system for lack of memory), "
         "so the run stopped; try fewer --jobs"
     )
