@@ -9,12 +9,13 @@ containments of the two shingle sets before anything is called a duplicate.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from dedup.fingerprint import I64, U32, U64, char_kgrams
+from dedup.fingerprint import I64, U32, U64, char_kgrams, distinct
 from dedup.model import Evidence, Relation
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -86,7 +87,12 @@ def candidate_pairs(keys: U64) -> npt.NDArray[np.int64]:
             found.append(np.stack((members[i], members[j]), axis=1))
     if not found:
         return np.empty((0, 2), dtype=np.int64)
-    return np.unique(np.concatenate(found).astype(np.int64), axis=0)
+    # Distinct pairs as i * rows + j, one sort of integers (np.unique of the rows,
+    # axis=0, sorted them as records: 4x slower on 160,000 sentences).
+    rows = np.int64(len(keys))
+    pairs = np.concatenate(found).astype(np.int64)
+    packed = distinct(pairs[:, 0] * rows + pairs[:, 1])
+    return np.stack((packed // rows, packed % rows), axis=1)
 
 
 def relation(jaccard: float, contained: float, covers: float, threshold: float) -> Relation | None:
@@ -107,12 +113,23 @@ def relation(jaccard: float, contained: float, covers: float, threshold: float) 
 
 def _capped(size: int, head: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Index pairs (i, j), i < j, with i among the first `head` of `size` members."""
-    i, j = np.triu_indices(head, k=1)
+    i, j = _head_pairs(head)
+    if size == head:
+        return i, j
     rest_j = np.arange(head, size, dtype=np.int64)
     return (
         np.concatenate((i, np.repeat(np.arange(head), len(rest_j)))),
         np.concatenate((j, np.tile(rest_j, head))),
     )
+
+
+@functools.cache
+def _head_pairs(head: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every pair (i, j), i < j < head (at most _BUCKET_CAP heads, so a small cache: it
+    spares a triu_indices per bucket, 1.3 -> 0.5 s for the buckets of 160,000 sentences)."""
+    i, j = np.triu_indices(head, k=1)
+    i.flags.writeable = j.flags.writeable = False
+    return i, j
 
 
 def verify(survivor: U32, member: U32, threshold: float, same_text: bool) -> Evidence:

@@ -49,6 +49,20 @@ def test_large_buckets_pair_members_with_the_earliest_only() -> None:
     assert small.tolist() == [[a, b] for a in range(5) for b in range(a + 1, 5)]
 
 
+def test_candidate_pairs_are_every_pair_sharing_a_band_key_once_and_sorted() -> None:
+    rng = np.random.default_rng(8)
+    for rows, values in ((40, 6), (300, 40), (150, 2)):  # 150 rows, 2 values: capped buckets
+        keys = rng.integers(0, values, (rows, 4)).astype(np.uint64)
+        expected = set()
+        for band in range(4):
+            for value in np.unique(keys[:, band]).tolist():
+                members = np.flatnonzero(keys[:, band] == value).tolist()
+                cap = members[:64]
+                expected |= {(a, b) for a in members for b in members if a < b and a in cap}
+        found = candidate_pairs(keys).tolist()
+        assert found == sorted([a, b] for a, b in expected)
+
+
 def _set(*values: int) -> np.ndarray:
     return np.array(sorted(values), dtype=np.uint32)
 
