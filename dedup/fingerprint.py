@@ -189,7 +189,8 @@ def kgram_hashes(atoms: U32, k: int, salt: int) -> U32:
 
 
 def distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """Sorted distinct values (np.unique's hash-based path measured 4x slower here)."""
+    """Sorted distinct values; sorts `values` in place (np.unique's hash-based path
+    measured 4x slower here)."""
     values.sort()
     if len(values) < 2:
         return values

@@ -3,8 +3,8 @@
 Results come back in input order whatever the number of workers, so output
 never depends on --jobs, and at most `2 * jobs` batches are in flight, so the
 input is never read ahead without bound (an executor's own map, like
-multiprocessing's imap, takes in the whole input iterator at once).  One `Workers` pool serves every
-pass of a run: the workers start once.
+multiprocessing's imap, takes in the whole input iterator at once).  One
+`Workers` pool serves every pass of a run: the workers start once.
 """
 
 from __future__ import annotations
