@@ -31,10 +31,10 @@ import json
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -83,7 +83,6 @@ from dedup.restore import restore
 from dedup.segment import LineIndex, paragraphs, sentences, spans, suppressed
 
 I64 = npt.NDArray[np.int64]
-T = TypeVar("T")
 #: Called as progress(stage, count) while a run goes on: "documents read", ...
 Progress = Callable[[str, int], None]
 logger = logging.getLogger(__name__)
@@ -321,20 +320,6 @@ def _fingerprint_file(item: tuple[InputFile, bytes], config: Config) -> Entry:
                 arrays[f"{name}.{space}.units"] = np.concatenate(units)
                 arrays[f"{name}.{space}.bands"] = np.concatenate(bands)
     return Entry(content, {"docs": docs, "skipped": skipped}, arrays)
-
-
-def _batches(items: Iterable[T], chars: Callable[[T], int]) -> Iterator[list[T]]:
-    """Lists of at most _BATCH_DOCS items holding at most about _BATCH_CHARS characters."""
-    batch: list[T] = []
-    size = 0
-    for item in items:
-        batch.append(item)
-        size += chars(item)
-        if len(batch) >= _BATCH_DOCS or size >= _BATCH_CHARS:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
 
 
 # --- state kept by the main process -----------------------------------------
