@@ -410,7 +410,6 @@ class _Level:
     spaces: dict[str, _Space] = field(default_factory=lambda: {s: _Space() for s in SPACES})
     arrays: dict[str, I64] = field(default_factory=dict)
     units: int = 0
-    doc_starts: list[int] = field(default_factory=list)  # first unit of each document
 
     def merge(self, prints: _LevelPrints) -> None:
         """Add one batch's units, in corpus order; keys are given at `freeze`."""
@@ -789,16 +788,15 @@ class _Run:
         columns gathered at once."""
         level = self.levels[li]
         a = level.arrays
-        if not level.doc_starts:  # the first unit of every document, looked up once
-            where = np.searchsorted(a["doc"], np.arange(len(self.docs) + 1), side="left")
-            level.doc_starts = where.tolist()
         at = np.asarray(units, dtype=np.int64)
+        # A unit's index in its document: its number less its document's first unit's.
+        index = at - np.searchsorted(a["doc"], a["doc"][at], side="left")
         columns = [a[c][at].tolist() for c in ("doc", "start", "end", "line", "end_line", "column")]
         return [
             Segment(
                 self.docs[doc].doc_id,
                 level.name,
-                u - level.doc_starts[doc],
+                i,
                 start,
                 end,
                 line,
@@ -806,8 +804,8 @@ class _Run:
                 text,
                 column,
             )
-            for u, text, doc, start, end, line, end_line, column in zip(
-                units,
+            for i, text, doc, start, end, line, end_line, column in zip(
+                index.tolist(),
                 itertools.repeat("", len(units)) if texts is None else texts,
                 *columns,
                 strict=True,
