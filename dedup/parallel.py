@@ -9,15 +9,17 @@ multiprocessing's imap, takes in the whole input iterator at once).  One
 
 from __future__ import annotations
 
-import concurrent.futures
+import contextlib
 import ctypes
 import itertools
 import multiprocessing
 import os
 import signal
-from collections import deque
+import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import connection
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -75,19 +77,19 @@ def default_jobs() -> int:
 class Workers:
     """`jobs` worker processes, started on first use and kept until `close`.
 
-    `close` lets the batches in flight finish, then lets the workers exit.  It
-    never kills a worker: one killed while sending its result would leave the
-    result queue's lock taken, and the shutdown waiting on it for ever (a run
-    stopped by a bad record hung one time in five that way).  A worker that
-    dies (the kernel's out-of-memory killer) stops the run with a WorkerError:
-    a plain multiprocessing Pool would start another and wait for ever for the
-    batch the dead one had.
+    Each worker has a pipe of its own and works on one batch at a time.  A worker
+    that dies (the kernel's out-of-memory killer) stops the run with a
+    WorkerError, whatever it was doing: its pipe closes with it, so even an
+    answer it was half-way through sending is never waited for.  (A shared
+    result queue, as multiprocessing's Pool and concurrent.futures use, hangs
+    for ever then: the Pool waits for the lost batch, the executor for the rest
+    of the half-sent answer, about one kill in fifteen.)  `close` lets the
+    batches in flight finish, then tells the workers to exit.
     """
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._in_flight: deque[concurrent.futures.Future[Any]] = deque()
+        self._workers: list[_Worker] = []
 
     def __enter__(self) -> Workers:
         return self
@@ -98,11 +100,12 @@ class Workers:
         self.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            concurrent.futures.wait(self._in_flight)
-            self._in_flight.clear()
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        for worker in self._workers:
+            worker.stop()
+        for worker in self._workers:
+            worker.process.join()
+            worker.conn.close()
+        self._workers = []
 
     def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """`map(function, items)` over the workers, in order, bounded.
@@ -113,37 +116,112 @@ class Workers:
         """
         iterator = iter(items)
         head = list(itertools.islice(iterator, _MIN_BATCHES))
-        if self.jobs <= 1 or (self._pool is None and len(head) < _MIN_BATCHES):
+        if self.jobs <= 1 or (not self._workers and len(head) < _MIN_BATCHES):
             yield from map(function, itertools.chain(head, iterator))
             return
-        if self._pool is None:
+        if not self._workers:
             # fork would copy whatever the parent holds; spawn starts clean workers.
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.jobs,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-            )
-        pending = self._in_flight
-        for item in itertools.chain(head, iterator):
-            pending.append(self._submit(function, item))
-            if len(pending) >= 2 * self.jobs:
-                yield _result(pending.popleft())
-        while pending:
-            yield _result(pending.popleft())
+            context = multiprocessing.get_context("spawn")
+            self._workers = [_Worker(context) for _ in range(self.jobs)]
+        for worker in self._workers:  # an earlier map's answers are not this one's
+            worker.settle()
+        tasks = itertools.chain(head, iterator)
+        done: dict[int, Any] = {}  # answers that came before an earlier one
+        sent = served = 0
+        more = True
+        while True:
+            for worker in self._workers:  # every idle worker a batch, at most 2 * jobs ahead
+                if more and worker.task is None and sent - served < 2 * self.jobs:
+                    item = next(tasks, _END)
+                    if item is _END:
+                        more = False
+                    else:
+                        worker.give(sent, (function, item))
+                        sent += 1
+            if served in done:
+                yield done.pop(served)
+                served += 1
+            elif served == sent and not more:
+                return
+            else:
+                done.update(self._answers())
 
-    def _submit(self, function: Callable[[T], R], item: T) -> concurrent.futures.Future[R]:
-        assert self._pool is not None
+    def _answers(self) -> Iterator[tuple[int, Any]]:
+        """Wait for the busy workers until one answers (or dies); their answers."""
+        busy = [worker for worker in self._workers if worker.task is not None]
+        ready = set(connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+        for worker in busy:
+            if worker.conn in ready or worker.process.sentinel in ready:
+                yield worker.answer()
+
+
+#: The end of a map's input.
+_END = object()
+
+
+class _Worker:
+    """One worker process, the pipe it takes batches from and answers on, and the
+    number of the batch it works on (None: idle)."""
+
+    def __init__(self, context: Any) -> None:
+        self.conn, theirs = context.Pipe()
+        self.process: BaseProcess = context.Process(target=_serve, args=(theirs,), daemon=True)
+        self.process.start()
+        theirs.close()  # only the worker holds its end: if it dies, the pipe says so
+        self.task: int | None = None
+
+    def give(self, task: int, work: tuple[Callable[[Any], Any], Any]) -> None:
         try:
-            return self._pool.submit(function, item)
-        except BrokenProcessPool as exc:
+            self.conn.send(work)
+        except OSError as exc:
             raise _died() from exc
+        self.task = task
+
+    def answer(self) -> tuple[int, Any]:
+        """The number and result of its batch; raises what the batch raised."""
+        if not self.process.is_alive():  # dead: a half-sent answer is never read
+            raise _died()
+        try:
+            ok, value = self.conn.recv()
+        except (EOFError, OSError) as exc:  # died while sending
+            raise _died() from exc
+        task, self.task = self.task, None
+        if not ok:
+            raise value
+        assert task is not None
+        return task, value
+
+    def settle(self) -> None:
+        """Let it finish the batch it works on (if it still lives), the answer dropped:
+        the batch of a map left part-way, by an error or a consumer that stopped."""
+        if self.task is not None and self.process.is_alive():
+            with contextlib.suppress(EOFError, OSError):
+                self.conn.recv()
+        self.task = None
+
+    def stop(self) -> None:
+        """Let it finish its batch, then tell it to exit."""
+        self.settle()
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
 
 
-def _result(future: concurrent.futures.Future[R]) -> R:
-    try:
-        return future.result()
-    except BrokenProcessPool as exc:
-        raise _died() from exc
+def _serve(conn: Connection) -> None:
+    """A worker's life: take (function, item) batches until told to stop, and answer
+    each with (True, result) or (False, the exception, its traceback noted)."""
+    _start_worker()
+    while (work := conn.recv()) is not None:
+        function, item = work
+        try:
+            answer = (True, function(item))
+        except Exception as exc:
+            if hasattr(exc, "add_note"):  # Python 3.11 on
+                exc.add_note(f"in a worker process:\n{traceback.format_exc()}")
+            answer = (False, exc)
+        try:
+            conn.send(answer)
+        except Exception:  # an exception that cannot be pickled: its text then
+            conn.send((False, RuntimeError(traceback.format_exc())))
 
 
 def _died() -> WorkerError:

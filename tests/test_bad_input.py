@@ -452,6 +452,27 @@ def _workers(pid: int) -> list[int]:
     return found
 
 
+def _writing(pids: list[int], seconds: float) -> int | None:
+    """The first of `pids` seen blocked writing to a pipe or socket, if the kernel says.
+
+    /proc/PID/wchan names the kernel function a sleeping process waits in, or reads "0"
+    when it is running or when the kernel does not tell; after 2 s of nothing but "0"
+    this gives up.
+    """
+    start = time.monotonic()
+    named = False
+    while time.monotonic() - start < (seconds if named else 2):
+        for pid in pids:
+            try:
+                waits_on = Path(f"/proc/{pid}/wchan").read_text()
+            except OSError:
+                continue
+            if waits_on.endswith("pipe_write") or waits_on.startswith("sock_alloc_send"):
+                return pid
+            named = named or waits_on not in ("", "0")
+    return None
+
+
 def test_a_worker_killed_mid_run_stops_the_run_with_its_own_exit_code(tmp_path: Path) -> None:
     # The kernel's out-of-memory killer ends a worker with SIGKILL: the run must say so
     # and stop, not wait for ever for the batch that worker had.
@@ -469,11 +490,16 @@ def test_a_worker_killed_mid_run_stops_the_run_with_its_own_exit_code(tmp_path: 
     while len(workers := _workers(process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(workers) == 2, workers
-    time.sleep(0.5)
-    os.kill(workers[0], signal.SIGKILL)
+    # The hard moment is a worker killed halfway through sending its answer: the run
+    # must not wait for the rest of it. Where the kernel says what a process waits on,
+    # kill a worker while it is blocked writing to its pipe or socket; else after 2 s.
+    victim = _writing(workers, seconds=20) or workers[0]
+    os.kill(victim, signal.SIGKILL)
     try:
         _, err = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
+        for worker in _workers(process.pid):
+            os.kill(worker, signal.SIGKILL)
         process.kill()
         raise
     assert process.returncode == 3, err

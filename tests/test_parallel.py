@@ -7,8 +7,10 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from conftest import PAGES
 
 from dedup.parallel import Workers
@@ -23,6 +25,30 @@ def test_workers_map_keeps_order() -> None:
         with Workers(jobs) as workers:
             assert list(workers.map(_square, range(50))) == [x * x for x in range(50)]
             assert list(workers.map(_square, [3])) == [9]  # the pool, once started, serves it
+
+
+def _slow_square(x: int) -> int:
+    time.sleep(0.01 * (x % 3))  # answers come back out of order
+    return x * x
+
+
+def _fail_on_7(x: int) -> int:
+    if x == 7:
+        raise ValueError("seven")
+    return x
+
+
+def test_a_map_left_part_way_leaves_nothing_behind_for_the_next() -> None:
+    # One pool serves every pass of a run: answers still in flight from a map its consumer
+    # left (an error, or a break) must never come out of the next map.
+    with Workers(2) as workers:
+        first = workers.map(_slow_square, range(100, 200))
+        assert [next(first) for _ in range(3)] == [100 * 100, 101 * 101, 102 * 102]
+        first.close()
+        assert list(workers.map(_slow_square, range(40))) == [x * x for x in range(40)]
+        with pytest.raises(ValueError, match="seven"):
+            list(workers.map(_fail_on_7, range(40)))
+        assert list(workers.map(_slow_square, range(40))) == [x * x for x in range(40)]
 
 
 def _corpus(path: Path) -> None:
