@@ -174,22 +174,36 @@ class _Worker:
         try:
             self.conn.send(work)
         except OSError as exc:
-            raise _died() from exc
+            raise self.died() from exc
         self.task = task
 
     def answer(self) -> tuple[int, Any]:
         """The number and result of its batch; raises what the batch raised."""
         if not self.process.is_alive():  # dead: a half-sent answer is never read
-            raise _died()
+            raise self.died()
         try:
             ok, value = self.conn.recv()
         except (EOFError, OSError) as exc:  # died while sending
-            raise _died() from exc
+            raise self.died() from exc
         task, self.task = self.task, None
         if not ok:
             raise value
         assert task is not None
         return task, value
+
+    def died(self) -> WorkerError:
+        """The error that stops the run, saying how the worker ended."""
+        self.process.join(timeout=5)  # its pipe can close a moment before it is reaped
+        code = self.process.exitcode
+        if code == -signal.SIGKILL:
+            how = "was killed (SIGKILL, as the system does when memory runs out)"
+        elif code is not None and code < 0:
+            how = f"was killed by {signal.Signals(-code).name}"
+        elif code is not None:
+            how = f"exited with status {code}"
+        else:
+            how = "closed its pipe"
+        return WorkerError(f"a worker process {how}, so the run stopped; try fewer --jobs")
 
     def settle(self) -> None:
         """Let it finish the batch it works on (if it still lives), the answer dropped:
@@ -222,10 +236,3 @@ def _serve(conn: Connection) -> None:
             conn.send(answer)
         except Exception:  # an exception that cannot be pickled: its text then
             conn.send((False, RuntimeError(traceback.format_exc())))
-
-
-def _died() -> WorkerError:
-    return WorkerError(
-        "a worker process ended abruptly (killed, perhaps by the system for lack of memory), "
-        "so the run stopped; try fewer --jobs"
-    )

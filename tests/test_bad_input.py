@@ -473,7 +473,10 @@ def _writing(pids: list[int], seconds: float) -> int | None:
     return None
 
 
-def test_a_worker_killed_mid_run_stops_the_run_with_its_own_exit_code(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM])
+def test_a_worker_killed_mid_run_stops_the_run_with_its_own_exit_code(
+    tmp_path: Path, kill: signal.Signals
+) -> None:
     # The kernel's out-of-memory killer ends a worker with SIGKILL: the run must say so
     # and stop, not wait for ever for the batch that worker had.
     data = tmp_path / "d.jsonl"
@@ -494,7 +497,7 @@ def test_a_worker_killed_mid_run_stops_the_run_with_its_own_exit_code(tmp_path: 
     # must not wait for the rest of it. Where the kernel says what a process waits on,
     # kill a worker while it is blocked writing to its pipe or socket; else after 2 s.
     victim = _writing(workers, seconds=20) or workers[0]
-    os.kill(victim, signal.SIGKILL)
+    os.kill(victim, kill)
     try:
         _, err = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
@@ -503,7 +506,8 @@ def test_a_worker_killed_mid_run_stops_the_run_with_its_own_exit_code(tmp_path: 
         process.kill()
         raise
     assert process.returncode == 3, err
-    assert b"worker process" in err and b"--jobs" in err
+    assert b"a worker process was killed" in err and kill.name.encode() in err
+    assert b"--jobs" in err
     assert b"Traceback" not in err
     assert not out.exists()  # nothing half-written
 
