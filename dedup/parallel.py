@@ -181,11 +181,13 @@ class _Worker:
         """The number and result of its batch; raises what the batch raised."""
         if not self.process.is_alive():  # dead: a half-sent answer is never read
             raise self.died()
+        task, self.task = self.task, None  # whatever recv raises, the answer is consumed
         try:
             ok, value = self.conn.recv()
         except (EOFError, OSError) as exc:  # died while sending
             raise self.died() from exc
-        task, self.task = self.task, None
+        except Exception as exc:  # an exception whose arguments do not fit its class, say
+            raise RuntimeError(f"a worker's answer could not be read: {exc!r}") from exc
         if not ok:
             raise value
         assert task is not None

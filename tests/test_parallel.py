@@ -7,6 +7,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +50,38 @@ def test_a_map_left_part_way_leaves_nothing_behind_for_the_next() -> None:
         with pytest.raises(ValueError, match="seven"):
             list(workers.map(_fail_on_7, range(40)))
         assert list(workers.map(_slow_square, range(40))) == [x * x for x in range(40)]
+
+
+class _Unreadable(Exception):
+    """Pickles, but cannot be unpickled: its args do not fit its __init__."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+def _raise_unreadable(x: int) -> int:
+    if x == 11:
+        raise _Unreadable("eleven", "on purpose")
+    return x
+
+
+def test_an_answer_that_cannot_be_read_stops_the_map_not_the_pool() -> None:
+    seen: dict[str, object] = {}
+
+    def run() -> None:
+        with Workers(2) as workers:
+            try:
+                list(workers.map(_raise_unreadable, range(40)))
+            except Exception as exc:
+                seen["error"] = exc
+            seen["after"] = list(workers.map(_square, range(40)))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the pool hung"
+    assert "could not be read" in str(seen["error"]) and "_Unreadable" in str(seen["error"])
+    assert seen["after"] == [x * x for x in range(40)]
 
 
 def _corpus(path: Path) -> None:
