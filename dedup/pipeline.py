@@ -77,7 +77,7 @@ from dedup.model import (
     Segment,
     Source,
 )
-from dedup.normalize import normalize
+from dedup.normalize import normalize_many
 from dedup.parallel import Workers, default_jobs, tune_allocator
 from dedup.restore import restore
 from dedup.segment import LineIndex, paragraphs, sentences, spans, suppressed
@@ -129,8 +129,7 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
     """Segment, normalize and fingerprint a batch of (document number, id, text)."""
     levels = [name for name in LEVELS if name in config.segment.levels]
     rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
-    digests: dict[str, list[bytes | None]] = {name: [] for name in levels}
-    norms: dict[str, tuple[list[int], list[str]]] = {name: ([], []) for name in levels}
+    raw: dict[str, list[str]] = {name: [] for name in levels}  # the text of each unit
     for number, doc_id, text in batch:
         found = spans(text, levels, config.segment)
         lines = LineIndex(text)
@@ -143,13 +142,8 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
                         f"a {name} of {end - start} characters at line {lines.line(start)} is "
                         f"longer than --max-unit-chars {config.minhash.max_unit_chars}",
                     )
-                norm = normalize(text[start:end], config.normalize)
-                digest = None
                 hushed = any(s <= start and end <= e for s, e in quiet)
-                if len(norm) >= config.minhash.min_chars and not hushed:
-                    digest = exact_key(norm)
-                    norms[name][0].append(len(rows[name]))
-                    norms[name][1].append(norm)
+                raw[name].append("" if hushed else text[start:end])
                 last_line = lines.line(max(start, end - 1))
                 column = start - text.rfind("\n", 0, start)
                 row = (
@@ -164,21 +158,33 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
                     -1,
                 )
                 rows[name].append(row)
-                digests[name].append(digest)
     m = config.minhash
     params = lsh_params(m.threshold, m.num_perm, m.recall)
     out = []
     for name in levels:
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(_COLUMNS))
-        units = np.array(norms[name][0], dtype=np.int64)
+        # A unit a marker hushes, or too short once normalized, is not compared.
+        hushed = table[:, _COLUMNS.index("suppressed")].tolist()
+        compared = [
+            (i, norm)
+            for i, (norm, quiet) in enumerate(
+                zip(normalize_many(raw[name], config.normalize), hushed, strict=True)
+            )
+            if len(norm) >= m.min_chars and not quiet
+        ]
+        units = np.array([i for i, _ in compared], dtype=np.int64)
+        norms = [norm for _, norm in compared]
         by_space = {
             space: (units[sets.units], band_keys(signatures(sets, m.num_perm, m.seed), params))
-            for space, sets in batch_shingle_sets(norms[name][1], m).items()
+            for space, sets in batch_shingle_sets(norms, m).items()
         }
-        found_digests = digests[name]
-        mask = np.array([d is not None for d in found_digests], dtype=bool)
-        packed = np.frombuffer(b"".join(d or bytes(16) for d in found_digests), dtype=np.uint8)
-        out.append(_LevelPrints(table, packed.reshape(-1, 16), mask, by_space))
+        mask = np.zeros(len(table), dtype=bool)
+        mask[units] = True
+        digests = np.zeros((len(table), 16), dtype=np.uint8)
+        if norms:
+            packed = b"".join(exact_key(norm) for norm in norms)
+            digests[units] = np.frombuffer(packed, dtype=np.uint8).reshape(-1, 16)
+        out.append(_LevelPrints(table, digests, mask, by_space))
     return out
 
 
@@ -190,10 +196,10 @@ def _verify_batch(
     space both share (characters first: short units)."""
     units, pairs = batch
     texts = _read_places([place for _, place, _, _ in units], config)
-    norms = [
-        normalize(text[start:end], config.normalize)
-        for text, (_, _, start, end) in zip(texts, units, strict=True)
-    ]
+    norms = normalize_many(
+        [text[start:end] for text, (_, _, start, end) in zip(texts, units, strict=True)],
+        config.normalize,
+    )
     sets: list[dict[str, U32]] = [{} for _ in units]
     for space, found in batch_shingle_sets(norms, config.minhash).items():
         for i, unit in enumerate(found.units.tolist()):
@@ -233,7 +239,7 @@ def _repeated_batch(
     texts = _read_places([place for item in items for place in (item[1], item[3])], config)
     survivors: list[str] = []
     splits: list[tuple[int, str, list[tuple[int, int]]]] = []  # item, member's text, children
-    norms: list[str] = []
+    pieces: list[str] = []  # the children's texts
     owners: list[int] = []
     out: list[tuple[int, list[_Child] | None]] = [(item[0], None) for item in items]
     for i, (_, _, (ss, se), _, span) in enumerate(items):
@@ -244,12 +250,17 @@ def _repeated_batch(
             children = [p for p in paragraphs(text) if span[0] <= p[0] and p[1] <= span[1]]
         if children == [span]:
             continue  # the unit is its only child: it goes whole
-        norms += [normalize(text[cs:ce], config.normalize) for cs, ce in children]
+        pieces += [text[cs:ce] for cs, ce in children]
         owners += [len(survivors)] * len(children)
-        survivors.append(normalize(texts[2 * i][ss:se], config.normalize))
+        survivors.append(texts[2 * i][ss:se])
         splits.append((i, text, children))
     m = config.minhash
-    repeated = iter(covered_many(norms, owners, survivors, m.char_shingle_size, m.threshold))
+    norms = normalize_many(pieces + survivors, config.normalize)
+    repeated = iter(
+        covered_many(
+            norms[: len(pieces)], owners, norms[len(pieces) :], m.char_shingle_size, m.threshold
+        )
+    )
     for i, text, children in splits:
         keep = [next(repeated) for _ in children]
         kept = [

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from dedup.config import NormalizeConfig
-from dedup.normalize import normalize
+from dedup.normalize import normalize, normalize_many
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,20 @@ def test_short_and_long_texts_collapse_the_same_way(words: int) -> None:
     text = " ¡ " + "".join(w + rng.choice(glue) for w in picked) + " ?? "
     expected = " ".join(normalize(w) for w in picked)
     assert normalize(text) == expected
+
+
+#: Characters that change under NFKC, casefold, composition or accent folding, and
+#: the separator normalize_many joins texts with.
+_TRICKY = "aZ é\u0301\u0308\u00a0\ufb01\u2460\u00b4ß\u03a3\u1100\u1161'’_\n\r\t\u2028-.\x1e"
+
+
+@pytest.mark.parametrize("fold_accents", [False, True])
+def test_normalizing_many_texts_at_once_equals_one_at_a_time(fold_accents: bool) -> None:
+    config = NormalizeConfig(fold_accents=fold_accents)
+    rng = random.Random(11)
+    for round_ in range(400):
+        texts = [
+            "".join(rng.choice(_TRICKY if round_ % 2 else _TRICKY[:-1]) for _ in range(n))
+            for n in rng.choices([0, 1, 2, 3, 8, 40, 3000], k=rng.randint(0, 12))
+        ]
+        assert normalize_many(texts, config) == [normalize(t, config) for t in texts], texts
