@@ -44,6 +44,7 @@ _TABLE = _Table()
 #: Between the texts `normalize_many` normalizes at once: a control character that
 #: composes with nothing and has no decomposition, so no step carries across it.
 _SEPARATOR = "\x1e"
+_SEPARATOR_BYTE = ord(_SEPARATOR)  # one byte in UTF-8, too
 _SEPARATED = _Table({ord(_SEPARATOR): ord(_SEPARATOR)})
 
 
@@ -106,6 +107,3 @@ def _collapse_spaces(text: str) -> str:
     last[-1:] = True
     np.equal(kept[1:], _SEPARATOR_BYTE, out=last[:-1])
     return str(kept[~((kept == 32) & last)].tobytes().decode("utf-8"))
-
-
-_SEPARATOR_BYTE = ord(_SEPARATOR)
