@@ -126,7 +126,7 @@ class Workers:
         for worker in self._workers:  # an earlier map's answers are not this one's
             worker.settle()
         tasks = itertools.chain(head, iterator)
-        done: dict[int, Any] = {}  # answers that came before an earlier one
+        done: dict[int, tuple[bool, Any]] = {}  # answers that came before an earlier one
         sent = served = 0
         more = True
         while True:
@@ -139,14 +139,17 @@ class Workers:
                         worker.give(sent, (function, item))
                         sent += 1
             if served in done:
-                yield done.pop(served)
+                ok, value = done.pop(served)
+                if not ok:  # in input order, as one process would meet it
+                    raise value
+                yield value
                 served += 1
             elif served == sent and not more:
                 return
             else:
                 done.update(self._answers())
 
-    def _answers(self) -> Iterator[tuple[int, Any]]:
+    def _answers(self) -> Iterator[tuple[int, tuple[bool, Any]]]:
         """Wait for the busy workers until one answers (or dies); their answers."""
         busy = [worker for worker in self._workers if worker.task is not None]
         ready = set(connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
@@ -177,8 +180,8 @@ class _Worker:
             raise self.died() from exc
         self.task = task
 
-    def answer(self) -> tuple[int, Any]:
-        """The number and result of its batch; raises what the batch raised."""
+    def answer(self) -> tuple[int, tuple[bool, Any]]:
+        """The number of its batch and (True, its result) or (False, what it raised)."""
         if not self.process.is_alive():  # dead: a half-sent answer is never read
             raise self.died()
         task, self.task = self.task, None  # whatever recv raises, the answer is consumed
@@ -188,10 +191,8 @@ class _Worker:
             raise self.died() from exc
         except Exception as exc:  # an exception whose arguments do not fit its class, say
             raise RuntimeError(f"a worker's answer could not be read: {exc!r}") from exc
-        if not ok:
-            raise value
         assert task is not None
-        return task, value
+        return task, (ok, value)
 
     def died(self) -> WorkerError:
         """The error that stops the run, saying how the worker ended."""

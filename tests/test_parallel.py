@@ -52,6 +52,26 @@ def test_a_map_left_part_way_leaves_nothing_behind_for_the_next() -> None:
         assert list(workers.map(_slow_square, range(40))) == [x * x for x in range(40)]
 
 
+def _fail_slow_or_fast(x: int) -> int:
+    if x == 4:
+        time.sleep(0.5)  # the earlier failure comes back last
+        raise ValueError("four")
+    if x == 5:
+        raise ValueError("five")
+    return x
+
+
+def test_a_map_raises_the_first_failure_in_input_order() -> None:
+    # As a loop in one process would: which error a run reports must not depend on
+    # which worker happened to answer first.
+    for jobs in (2, 1):
+        with Workers(jobs) as workers:
+            results = workers.map(_fail_slow_or_fast, range(8))
+            assert [next(results) for _ in range(4)] == [0, 1, 2, 3]
+            with pytest.raises(ValueError, match="four"):
+                next(results)
+
+
 class _Unreadable(Exception):
     """Pickles, but cannot be unpickled: its args do not fit its __init__."""
 
