@@ -16,6 +16,7 @@ from dedup.fingerprint import (
     kgram_hashes,
     lean_minhash,
     permutations,
+    segment_kgrams,
     shingle_sets,
     signatures,
     token_hashes,
@@ -63,6 +64,41 @@ def test_kgram_hashes_are_order_sensitive_and_sorted() -> None:
     assert len(forward) == 4 and list(forward) == sorted(forward)
     assert not set(forward.tolist()) & set(backward.tolist())
     assert len(kgram_hashes(atoms[:2], 3, 7)) == 1  # shorter than k: one shingle of everything
+
+
+def _kgram_reference(atoms: list[int], k: int, salt: int) -> list[int]:
+    """The definition, one gram at a time: a polynomial of (atom + 1) from `salt`,
+    SplitMix64's finalizer, the high 32 bits; fewer than k atoms make one gram."""
+    mask = (1 << 64) - 1
+
+    def gram(run: list[int]) -> int:
+        acc = salt
+        for atom in run:
+            acc = (acc * 0x100000001B3 + atom + 1) & mask
+        acc ^= acc >> 30
+        acc = (acc * 0xBF58476D1CE4E5B9) & mask
+        acc ^= acc >> 27
+        acc = (acc * 0x94D049BB133111EB) & mask
+        return (acc ^ (acc >> 31)) >> 32
+
+    if not atoms:
+        return []
+    runs = [atoms[i : i + k] for i in range(len(atoms) - k + 1)] or [atoms]
+    return sorted({gram(run) for run in runs})
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 8])
+def test_segment_kgrams_follow_the_definition_segment_by_segment(k: int) -> None:
+    rng = random.Random(k)
+    sizes = [rng.choice([0, 1, k - 1, k, k + 1, rng.randint(0, 40)]) for _ in range(60)]
+    atoms = [rng.choice([0, 7, 0x10FFFF, rng.getrandbits(21)]) for _ in range(sum(sizes))]
+    bounds = np.cumsum([0, *sizes])
+    salt = rng.getrandbits(64)
+    offsets, values = segment_kgrams(np.array(atoms, dtype=np.uint32), bounds, k, salt)
+    assert len(offsets) == len(sizes) + 1
+    for i, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
+        got = values[offsets[i] : offsets[i + 1]].tolist()
+        assert got == _kgram_reference(atoms[lo:hi], k, salt), (i, sizes[i])
 
 
 def test_short_units_use_character_shingles() -> None:
