@@ -25,6 +25,7 @@ the result identical for every --jobs value.
 from __future__ import annotations
 
 import bisect
+import collections
 import functools
 import itertools
 import json
@@ -272,20 +273,23 @@ def _repeated_batch(
 
 @dataclass
 class _ChunkPrints:
-    """What a worker read and fingerprinted of one chunk: documents numbered from 0."""
+    """What a worker read and fingerprinted of one chunk: documents numbered from 0,
+    JSONL lines numbered within the chunk (see `Corpus.read_chunk`)."""
 
+    lines: int  # the lines of the chunk
     docs: list[tuple[str, str, int, int, int]]  # id, path, JSONL line, offset, characters
-    skipped: list[tuple[dict[str, Any], str]]  # report entry, warning
+    skipped: list[dict[str, Any]]  # report entries
     prints: list[list[_LevelPrints]]  # per batch of _BATCH_DOCS documents, per level
 
 
 def _fingerprint_chunk(chunk: Chunk, config: Config) -> _ChunkPrints:
     """Read one chunk of the corpus and fingerprint its documents, a batch at a time."""
-    out = _ChunkPrints([], [], [])
+    lines, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
+    out = _ChunkPrints(lines, [], [], [])
     batch: list[tuple[int, str, str]] = []
-    for doc in Corpus.of(chunk.files, config.input).read_chunk(chunk):
+    for doc in docs:
         if isinstance(doc, Skipped):
-            out.skipped.append((doc.entry, str(doc)))
+            out.skipped.append(doc.entry)
             continue
         place = doc.source
         out.docs.append((doc.doc_id, place.path, place.line, place.offset, len(doc.text)))
@@ -309,7 +313,7 @@ def _fingerprint_file(item: tuple[InputFile, bytes], config: Config) -> Entry:
         {"id": doc_id, "line": line, "offset": offset, "chars": chars}
         for doc_id, _, line, offset, chars in read.docs
     ]
-    skipped = [entry for entry, _ in read.skipped]
+    skipped = read.skipped
     prints = read.prints
     levels = [name for name in LEVELS if name in config.segment.levels]
     arrays: dict[str, npt.NDArray[Any]] = {}
@@ -532,14 +536,38 @@ class _Run:
         else:
             self.corpus.skipped = []
             work = functools.partial(_fingerprint_chunk, config=self.config)
-            chunks = self.corpus.chunks(_BATCH_CHARS, _BATCH_DOCS)
-            for read in self.workers.map(work, chunks):
-                for entry, warning in read.skipped:
-                    logger.warning("%s", warning)
+            sent: collections.deque[Chunk] = collections.deque()
+
+            def chunks() -> Iterator[Chunk]:
+                for chunk in self.corpus.chunks(_BATCH_CHARS, _BATCH_DOCS):
+                    sent.append(chunk)
+                    yield chunk
+
+            answers = self.workers.map(work, chunks())
+            before = 0  # lines of the file before the next chunk (if in the same file)
+            while True:
+                try:
+                    read = next(answers, None)
+                except InputError as exc:  # the next chunk's, its line numbered within it
+                    chunk = sent[0]
+                    if exc.line is None or exc.path != chunk.files[0].label:
+                        raise
+                    first = before if chunk.start else 0
+                    raise InputError(exc.path, exc.message, exc.line + first) from exc
+                if read is None:
+                    break
+                chunk = sent.popleft()
+                first = before if chunk.start else 0
+                before = first + read.lines
+                for entry in read.skipped:
+                    if entry["line"] is not None:
+                        entry = {**entry, "line": entry["line"] + first}
+                    logger.warning("%s", Skipped(entry["path"], entry["reason"], entry["line"]))
                     self.corpus.skipped.append(entry)
                 base = len(self.docs)
                 for doc_id, path, line, offset, chars in read.docs:
-                    self._add_doc(doc_id, Source(path, line, offset), self.file_index[path], chars)
+                    source = Source(path, line + first if line else line, offset)
+                    self._add_doc(doc_id, source, self.file_index[path], chars)
                 for batch in read.prints:
                     for level, prints in zip(self.levels, batch, strict=True):
                         prints.rows[:, 0] += base

@@ -118,13 +118,14 @@ def test_an_unpaired_surrogate_escape_in_jsonl_names_its_line(tmp_path: Path) ->
     assert records[2]["text"].endswith("\U0001f600 end")
 
 
-def _long_jsonl(path: Path, bad: dict[int, bytes]) -> None:
-    """5,000 records of random words (about 20 chunks, read by worker processes), some
+def _long_jsonl(path: Path, bad: dict[int, bytes], prefix: str = "r") -> None:
+    """5,000 records of random words (5.5 MB: 6 chunks, read by worker processes), some
     lines replaced."""
-    rng = random.Random(3)
+    rng = random.Random(prefix)
     words = PARAGRAPH.lower().rstrip(".").split()
     lines = [
-        json.dumps({"id": f"r{n}", "text": " ".join(rng.choices(words, k=12))}).encode() + b"\n"
+        json.dumps({"id": f"{prefix}{n}", "text": " ".join(rng.choices(words, k=150))}).encode()
+        + b"\n"
         for n in range(1, 5001)
     ]
     for number, line in bad.items():
@@ -143,10 +144,12 @@ def _long_jsonl(path: Path, bad: dict[int, bytes]) -> None:
 def test_bad_records_far_into_a_file_name_their_line_with_workers(
     tmp_path: Path, line: bytes, message: str
 ) -> None:
+    # A file before it: its chunks' lines are counted in that file, not this one.
+    _long_jsonl(tmp_path / "a.jsonl", {}, prefix="a")
     data = tmp_path / "d.jsonl"
     _long_jsonl(data, {4321: line})
     for jobs in ("1", "2"):
-        result = run("scan", str(data), "--jobs", jobs, "--unit", "document")
+        result = run("scan", str(tmp_path), "--jobs", jobs, "--unit", "document")
         assert result.exit_code == 2, result.output
         assert f"d.jsonl:4321: {message}" in result.stderr
 

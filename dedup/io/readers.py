@@ -169,14 +169,15 @@ def read_json(path: Path, kind: str) -> dict[str, Any]:
 class Chunk:
     """A piece of the corpus that a worker process reads on its own.
 
-    Whole text files (`files`), or the byte range [start, end) of one JSONL
-    file whose first line is line `line`; chunks follow corpus order.
+    Whole text files (`files`), or the lines of one JSONL file that start in
+    its byte range [start, end); chunks follow corpus order.  Ranges are cut
+    without reading the file, so a chunk's lines are numbered from 1 within it
+    (see `Corpus.read_chunk`).
     """
 
     files: tuple[InputFile, ...]
     start: int = 0
     end: int = 0
-    line: int = 1
 
 
 class Corpus:
@@ -220,10 +221,12 @@ class Corpus:
         return corpus
 
     def chunks(self, max_bytes: int, max_docs: int) -> Iterator[Chunk]:
-        """The corpus cut into chunks of about `max_bytes` bytes and at most `max_docs`
-        documents (a JSONL chunk ends at a line end), in corpus order.
+        """The corpus cut into chunks, in corpus order: a JSONL file into byte ranges of
+        `max_bytes`, text files into groups of about `max_bytes` bytes and at most
+        `max_docs` files.
 
-        Only line ends are looked for here: parsing is left to whoever reads the chunk.
+        Nothing is read here: finding where lines end is left to whoever reads
+        the chunk, so the corpus is read once in this pass, by the workers.
         """
         texts: list[InputFile] = []
         size = 0
@@ -239,50 +242,36 @@ class Corpus:
             if texts:
                 yield Chunk(tuple(texts))
                 texts, size = [], 0
-            yield from self._jsonl_chunks(file, max_bytes, max_docs)
+            try:
+                length = file.path.stat().st_size
+            except OSError as exc:
+                raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
+            for start in range(0, length, max_bytes):
+                yield Chunk((file,), start, min(start + max_bytes, length))
         if texts:
             yield Chunk(tuple(texts))
 
-    @staticmethod
-    def _jsonl_chunks(file: InputFile, max_bytes: int, max_docs: int) -> Iterator[Chunk]:
-        try:
-            handle: BinaryIO = file.path.open("rb")
-        except OSError as exc:
-            raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
-        with handle:
-            start, line = 0, 1
-            while True:
-                data = handle.read(max_bytes)
-                if not data:
-                    return
-                if not data.endswith(b"\n"):
-                    data += handle.readline()
-                cut = -1
-                for _ in range(max_docs):  # the end of the max_docs-th line, if it is in
-                    cut = data.find(b"\n", cut + 1)
-                    if cut < 0:
-                        break
-                if 0 <= cut < len(data) - 1:
-                    data = data[: cut + 1]
-                    handle.seek(start + len(data))
-                yield Chunk((file,), start, start + len(data), line)
-                start += len(data)
-                line += data.count(b"\n")
+    def read_chunk(self, chunk: Chunk) -> tuple[int, Iterator[Document | Skipped]]:
+        """The number of lines a chunk holds, and its documents (a Skipped for what is
+        left out).
 
-    def read_chunk(self, chunk: Chunk) -> Iterator[Document | Skipped]:
-        """The documents of one chunk, or a Skipped for what is left out."""
+        The lines of a JSONL range are numbered from 1 within it: only whoever
+        sees the chunks in order knows how many came before.  Whole files are
+        numbered from their first line (and count 0 here).
+        """
         if chunk.end <= chunk.start:
-            for file in chunk.files:
-                yield from self._read(file)
-            return
+            return 0, (doc for file in chunk.files for doc in self._read(file))
         (file,) = chunk.files
         try:
             with file.path.open("rb") as handle:
-                handle.seek(chunk.start)
-                data = handle.read(chunk.end - chunk.start)
+                start = _line_start(handle, chunk.start, chunk.end)
+                handle.seek(start)
+                data = handle.read(max(chunk.end - start, 0))
+                if data and not data.endswith(b"\n"):
+                    data += handle.readline()  # the last line, which starts in the range
         except OSError as exc:
             raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
-        yield from self._records(file, io.BytesIO(data), chunk.line, chunk.start)
+        return data.count(b"\n"), self._records(file, io.BytesIO(data), 1, start)
 
     def load(self, sources: Iterable[Source]) -> Iterator[Document]:
         """Read the documents at these sources again, in the order given.
@@ -395,3 +384,22 @@ class Corpus:
                 file.label, f"field {id_field!r} must be a string or an integer", number
             )
         return Document(str(doc_id), text, Source(str(file.path), number, offset), record)
+
+
+def _line_start(handle: BinaryIO, start: int, end: int) -> int:
+    """Where the first line starting at or after `start` starts (`end` or past it: none
+    starts before `end`).  Scans no further than `end`, so that a line longer than
+    many ranges is read whole only by the range it starts in."""
+    if start == 0:
+        return 0
+    handle.seek(start - 1)
+    at = start - 1
+    while at < end:
+        block = handle.read(min(1 << 16, end - at))
+        if not block:
+            return at
+        found = block.find(b"\n")
+        if found >= 0:
+            return at + found + 1
+        at += len(block)
+    return end

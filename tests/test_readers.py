@@ -1,0 +1,70 @@
+"""Reading: a JSONL file cut into byte ranges gives every record once, with its line and offset."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from dedup.config import InputConfig
+from dedup.io.readers import Corpus, Document, Skipped
+
+
+def _records(corpus: Corpus, max_bytes: int) -> list[tuple[str, int, int, str]]:
+    """(id, line, offset, text) of every record, read chunk by chunk as a run does:
+    a chunk's lines are numbered within it, the lines before it added here."""
+    out = []
+    before = 0
+    for chunk in corpus.chunks(max_bytes, 256):
+        if chunk.start == 0:
+            before = 0
+        lines, docs = corpus.read_chunk(chunk)
+        for doc in docs:
+            assert isinstance(doc, Document)
+            out.append((doc.doc_id, doc.source.line + before, doc.source.offset, doc.text))
+        before += lines
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_byte_ranges_give_every_record_once_with_its_line_and_offset(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    lines: list[bytes] = []
+    for n in range(rng.randint(1, 120)):
+        if rng.random() < 0.1:
+            lines.append(rng.choice([b"\n", b"  \n"]))  # blank lines are no records
+            continue
+        text = "é" * rng.choice([0, 1, 5, 40, 300, 2000])  # some lines span many ranges
+        lines.append(json.dumps({"id": f"r{n}", "text": text}, ensure_ascii=False).encode())
+        lines[-1] += b"\r\n" if rng.random() < 0.2 else b"\n"
+    if rng.random() < 0.5:
+        lines[-1] = lines[-1].rstrip(b"\r\n")  # no line end at the end of the file
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b"".join(lines))
+    expected = []
+    offset = 0
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            record = json.loads(line)
+            expected.append((record["id"], number, offset, record["text"]))
+        offset += len(line)
+    with Corpus([str(path)], InputConfig()) as corpus:
+        for max_bytes in (1, 2, 7, 64, 1000, 1 << 20):
+            assert _records(corpus, max_bytes) == expected, max_bytes
+
+
+def test_a_chunk_numbers_its_skipped_lines_within_it(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    good = b'{"id": "a", "text": "some text here"}\n'
+    path.write_bytes(good * 10 + b'{"id": "x", "text": "caf\xc3"}\n' + good)
+    with Corpus([str(path)], InputConfig(errors="skip-file")) as corpus:
+        chunks = list(corpus.chunks(len(good) * 4, 256))
+        assert len(chunks) == 3
+        lines, docs = corpus.read_chunk(chunks[2])
+        found = list(docs)
+        assert lines == 4  # lines 9 to 12 of the file
+        assert isinstance(found[2], Skipped) and found[2].entry["line"] == 3
