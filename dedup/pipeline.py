@@ -236,14 +236,17 @@ _Child = tuple[int, int, int, int, int, int]
 def _repeated_batch(
     items: list[_LinkPlace], level: Level, config: Config
 ) -> list[tuple[int, list[_Child] | None]]:
-    """Children of near duplicates that their survivors repeat; None: the unit goes whole."""
+    """Children of near duplicates that their survivors repeat; None: the unit goes whole.
+
+    A survivor that several members repeat is normalized and shingled once."""
     texts = _read_places([place for item in items for place in (item[1], item[3])], config)
     survivors: list[str] = []
+    owner_of: dict[tuple[_Place, tuple[int, int]], int] = {}  # survivor -> its number
     splits: list[tuple[int, str, list[tuple[int, int]]]] = []  # item, member's text, children
     pieces: list[str] = []  # the children's texts
     owners: list[int] = []
     out: list[tuple[int, list[_Child] | None]] = [(item[0], None) for item in items]
-    for i, (_, _, (ss, se), _, span) in enumerate(items):
+    for i, (_, survivor, (ss, se), _, span) in enumerate(items):
         text = texts[2 * i + 1]
         if level == "paragraph":
             children = sentences(text, span)
@@ -251,9 +254,11 @@ def _repeated_batch(
             children = [p for p in paragraphs(text) if span[0] <= p[0] and p[1] <= span[1]]
         if children == [span]:
             continue  # the unit is its only child: it goes whole
+        owner = owner_of.setdefault((survivor, (ss, se)), len(survivors))
+        if owner == len(survivors):
+            survivors.append(texts[2 * i][ss:se])
         pieces += [text[cs:ce] for cs, ce in children]
-        owners += [len(survivors)] * len(children)
-        survivors.append(texts[2 * i][ss:se])
+        owners += [owner] * len(children)
         splits.append((i, text, children))
     m = config.minhash
     norms = normalize_many(pieces + survivors, config.normalize)
@@ -771,6 +776,8 @@ class _Run:
             return {}
         a = level.arrays
         work = functools.partial(_repeated_batch, level=level.name, config=self.config)
+        # By survivor: the members of one survivor share a batch, which shingles it once.
+        links = sorted(links, key=lambda link: link.survivor)
         chunks = (links[i : i + _BATCH_DOCS] for i in range(0, len(links), _BATCH_DOCS))
         out: dict[int, list[Removal]] = {}
         for found in self.workers.map(work, (self._link_places(a, chunk) for chunk in chunks)):
