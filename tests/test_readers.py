@@ -68,3 +68,29 @@ def test_a_chunk_numbers_its_skipped_lines_within_it(tmp_path: Path) -> None:
         found = list(docs)
         assert lines == 4  # lines 9 to 12 of the file
         assert isinstance(found[2], Skipped) and found[2].entry["line"] == 3
+
+
+def test_records_read_exactly_as_the_json_module_reads_them(tmp_path: Path) -> None:
+    """Whatever parser reads a record, its values are json.loads's, types included."""
+    lines = [
+        b'{"id": "a", "text": "plain", "n": 3, "ok": true, "none": null}',
+        b'{"id": "b", "text": "big", "n": 123456789012345678901234567890}',
+        b'{"id": "c", "text": "low", "n": -9223372036854775809, "m": 18446744073709551615}',
+        b'{"id": "d", "text": "float", "x": 1.5e-7, "y": -0.0, "z": 1e400}',
+        b'{"id": "e", "text": "nested", "tags": ["x", {"k": [1, 2.5]}]}',
+        b'{"id": "f", "text": "twice", "text": "last wins"}',
+        b'{"id": "g", "text": "pair \\ud83d\\ude00 and \\u00e9", "nan": NaN}',
+        b'{"id": 7, "text": "integer id"}',
+        '{"id": "h", "text": "déjà \u2028 vu"}'.encode(),
+    ]
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with Corpus([str(path)], InputConfig()) as corpus:
+        _, docs = corpus.read_chunk(next(corpus.chunks(1 << 20, 256)))
+        found = list(docs)
+    assert len(found) == len(lines)
+    for doc, line in zip(found, lines, strict=True):
+        assert isinstance(doc, Document)
+        expected = json.loads(line)
+        assert repr(doc.record) == repr(expected)  # 1e400 is inf, NaN is nan: repr compares them
+        assert doc.text == expected["text"]
