@@ -310,9 +310,11 @@ def signatures(sets: Sequence[U32] | Sets, num_perm: int, seed: int) -> U32:
     All the sets' hashes are taken _BLOCK at a time, whatever set they belong
     to, into a (num_perm x _BLOCK) work array: one row per permutation, so
     every step is a contiguous numpy loop (a broadcast operand measured twice
-    as slow here).  Each block is reduced by one `minimum.reduceat` at the
-    starts of the sets in it; a set that spans blocks takes the minimum of its
-    parts.  An empty set gets datasketch's empty signature (every value 2**32 - 1).
+    as slow here).  The hashes are cut into parts at every set start and every
+    block start, all found before the loop: each block is reduced by one
+    `minimum.reduceat` over its parts, and the parts of a set that spans
+    blocks by one more at the end.  An empty set gets datasketch's empty
+    signature (every value 2**32 - 1).
     """
     if not isinstance(sets, Sets):
         sets = Sets(
@@ -322,19 +324,31 @@ def signatures(sets: Sequence[U32] | Sets, num_perm: int, seed: int) -> U32:
         )
     a, b = _permutation_rows(num_perm, seed)
     out = np.full((len(sets), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-    work = np.empty((num_perm, _BLOCK), dtype=np.uint32)
     hashes = _fmix32(sets.values)
-    owner = np.repeat(np.arange(len(sets)), np.diff(sets.offsets))
-    for lo in range(0, len(hashes), _BLOCK):
-        hi = min(lo + _BLOCK, len(hashes))
-        block = work[:, : hi - lo]
-        block[:] = hashes[lo:hi]
-        np.multiply(block, a[:, : hi - lo], out=block)
-        np.add(block, b[:, : hi - lo], out=block)
-        part = owner[lo:hi]
-        starts = np.flatnonzero(np.concatenate(([True], part[1:] != part[:-1])))
-        units = part[starts]
-        out[units] = np.minimum(out[units], np.minimum.reduceat(block, starts, axis=1).T)
+    if not len(hashes):
+        return out
+    offsets = np.asarray(sets.offsets, dtype=np.int64)
+    filled = np.flatnonzero(np.diff(offsets) > 0)  # the sets with hashes
+    blocks = np.arange(0, len(hashes), _BLOCK)
+    cuts = np.union1d(offsets[filled], blocks)  # where each part starts
+    first = [*np.searchsorted(cuts, blocks).tolist(), len(cuts)]  # each block's first part
+    parts = np.empty((num_perm, len(cuts)), dtype=np.uint32)  # a column per part
+    work = np.empty((num_perm, _BLOCK), dtype=np.uint32)
+    for i, lo in enumerate(blocks.tolist()):
+        width = min(_BLOCK, len(hashes) - lo)
+        block = work[:, :width]
+        block[:] = hashes[lo : lo + width]
+        np.multiply(block, a[:, :width], out=block)
+        np.add(block, b[:, :width], out=block)
+        within = cuts[first[i] : first[i + 1]] - lo
+        np.minimum.reduceat(block, within, axis=1, out=parts[:, first[i] : first[i + 1]])
+    # A set's parts are consecutive, the first at its offset: most sets have one or two.
+    heads = np.searchsorted(cuts, offsets[filled])
+    counts = np.diff(np.append(heads, len(cuts)))
+    out[filled] = parts[:, heads].T
+    for more in range(1, int(counts.max())):
+        spans = np.flatnonzero(counts > more)
+        out[filled[spans]] = np.minimum(out[filled[spans]], parts[:, heads[spans] + more].T)
     return out
 
 
