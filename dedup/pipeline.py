@@ -175,16 +175,21 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
         ]
         units = np.array([i for i, _ in compared], dtype=np.int64)
         norms = [norm for _, norm in compared]
+        keys = np.frombuffer(b"".join(exact_key(n) for n in norms), np.uint8).reshape(-1, 16)
+        # Only a text's first unit keeps band keys (see _Level.freeze): a text the
+        # batch has had already (a byline, a footer) is not shingled again.
+        first = np.sort(np.unique(keys.view("V16").ravel(), return_index=True)[1])
         by_space = {
-            space: (units[sets.units], band_keys(signatures(sets, m.num_perm, m.seed), params))
-            for space, sets in batch_shingle_sets(norms, m).items()
+            space: (
+                units[first[sets.units]],
+                band_keys(signatures(sets, m.num_perm, m.seed), params),
+            )
+            for space, sets in batch_shingle_sets([norms[i] for i in first.tolist()], m).items()
         }
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
         digests = np.zeros((len(table), 16), dtype=np.uint8)
-        if norms:
-            packed = b"".join(exact_key(norm) for norm in norms)
-            digests[units] = np.frombuffer(packed, dtype=np.uint8).reshape(-1, 16)
+        digests[units] = keys
         out.append(_LevelPrints(table, digests, mask, by_space))
     return out
 
