@@ -88,8 +88,8 @@ def xxh32_spans(data: bytes, starts: I64, ends: I64) -> U32:
     """
     padded = data + bytes(19 - (len(data) + 3) % 4)
     buf = np.frombuffer(padded, dtype=np.uint8)
-    # The little-endian 32-bit word at offset p is words[p % 4, p // 4].
-    words = np.stack([np.frombuffer(padded, np.uint32, len(padded) // 4 - 1, r) for r in range(4)])
+    # The little-endian 32-bit word at every byte offset p: words[p], a view (unaligned).
+    words = np.ndarray(shape=(len(padded) - 3,), dtype="<u4", buffer=padded, strides=(1,))
     size = np.minimum(ends - starts, 16).astype(np.uint8)
     order = np.argsort(size, kind="stable")  # a counting sort, for 8-bit keys
     size = size[order]
@@ -100,7 +100,7 @@ def xxh32_spans(data: bytes, starts: I64, ends: I64) -> U32:
     for lane in range(3):
         lo = first[4 * lane + 4]
         where = at[lo:short] + 4 * lane
-        step = h[lo:short] + words[where & 3, where >> 2] * _P3
+        step = h[lo:short] + words[where] * _P3
         h[lo:short] = _rotl(step, 17) * _P4
     for lanes in range(0, 16, 4):  # lengths lanes + 1 to lanes + 3 have tail bytes
         for byte in range(3):
