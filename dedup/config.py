@@ -136,7 +136,7 @@ class Config:
             raise ConfigError(f"recall must be in (0, 1), got {m.recall}")
         if m.num_perm < 2:
             raise ConfigError(f"num-perm must be at least 2, got {m.num_perm}")
-        for name in ("shingle_size", "char_shingle_size"):
+        for name in ("shingle_size", "char_shingle_size", "min_chars"):
             if getattr(m, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
         if self.segment.unit not in UNITS:

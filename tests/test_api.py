@@ -3,6 +3,8 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,24 @@ def test_clean_to_a_stream_writes_jsonl() -> None:
 def test_unknown_option_is_an_error_naming_it() -> None:
     with pytest.raises(ConfigError, match="'shingles'"):
         dedup.scan([PAGES], shingles=3)
+
+
+def test_min_chars_below_one_is_an_error_as_on_the_command_line(tmp_path: Path) -> None:
+    # At 0, every unit that normalizes to nothing ("***", "--") would be an exact
+    # duplicate of every other one, and clean would remove them all.
+    (tmp_path / "a.txt").write_text(
+        "One paragraph of its own.\n\n***\n\nAnother one here.\n\n***\n"
+    )
+    with pytest.raises(ConfigError, match="min-chars must be at least 1"):
+        dedup.scan([tmp_path], min_chars=0)
+    (tmp_path / "setup.cfg").write_text("[dedup]\nmin_chars = 0\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "dedup", "scan", "a.txt"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2 and "min-chars must be at least 1" in run.stderr, run.stderr
 
 
 def test_keep_longest_keeps_the_longer_member(tmp_path: Path) -> None:
