@@ -559,10 +559,9 @@ class _Run:
                 try:
                     read = next(answers, None)
                 except InputError as exc:  # the next chunk's, its line numbered within it
-                    chunk = sent[0]
-                    if exc.line is None or exc.path != chunk.files[0].label:
-                        raise
-                    first = before if chunk.start else 0
+                    if exc.line is None or not sent or exc.path != sent[0].files[0].label:
+                        raise  # not a record's (a file that cannot be read, say)
+                    first = before if sent[0].start else 0
                     raise InputError(exc.path, exc.message, exc.line + first) from exc
                 if read is None:
                     break
