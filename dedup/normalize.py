@@ -98,8 +98,8 @@ def _collapse_spaces(text: str) -> str:
     (a UTF-8 byte 0x20 is always that space); each piece between separators is
     collapsed on its own."""
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    solid = (data != 32) & (data != _SEPARATOR_BYTE)
     keep = data != 32
+    solid = keep & (data != _SEPARATOR_BYTE)
     keep[1:] |= solid[:-1]  # a space right after a word stays: no leading one
     kept = data[keep]
     # ... unless it ends its piece: spaces are single now, so one look ahead suffices.

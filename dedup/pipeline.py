@@ -577,7 +577,7 @@ class _Run:
                     self.corpus.skipped.append(entry)
                 base = len(self.docs)
                 for doc_id, path, line, offset, chars in read.docs:
-                    source = Source(path, line + first if line else line, offset)
+                    source = Source(path, line + first, offset)  # first: 0 but in a JSONL range
                     self._add_doc(doc_id, source, self.file_index[path], chars)
                 for batch in read.prints:
                     for level, prints in zip(self.levels, batch, strict=True):
