@@ -38,6 +38,9 @@ _POLY = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _SHIFT = np.uint64(32)
+#: The key of a window that is no k-gram: above every real key, whose high half is a
+#: segment number (below 2**32 - 1).
+_UNUSED = np.uint64(2**64 - 1)
 #: Shingles per MinHash block: a (128 x 512) uint32 work array (256 KiB) stays in the
 #: L2 cache; 512 measured fastest here among 256 to 2048, on documents and paragraphs.
 _BLOCK = 512
@@ -157,39 +160,61 @@ def segment_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U32
 
     Segment i is atoms[bounds[i]:bounds[i + 1]]; a segment of fewer than k atoms
     (but at least one) is one gram of all of them.  Returns (offsets, values):
-    segment i's hashes are values[offsets[i]:offsets[i + 1]].  Every segment's
-    grams are made, sorted and deduplicated together, segment number in the
-    high bits, so the work is a few numpy calls whatever the number of segments.
+    segment i's hashes are values[offsets[i]:offsets[i + 1]].
+    """
+    offsets, keys = keyed_kgrams(atoms, bounds, k, salt)
+    return offsets, keys.astype(np.uint32)
+
+
+def keyed_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U64]:
+    """`segment_kgrams` with each hash keyed by its segment: `i << 32 | hash`, in order.
+
+    Every segment's grams are made, sorted and deduplicated together, segment
+    number in the high bits, so the work is a few numpy calls whatever the
+    number of segments.
     """
     n, count = len(atoms), len(bounds) - 1
     sizes = np.diff(bounds)
-    wide = atoms.astype(np.uint64) + np.uint64(1)
-    owner = np.repeat(np.arange(count, dtype=np.uint64), sizes)
     keys: list[U64] = []
     if n >= k:
         windows = n - k + 1
+        wide = atoms.astype(np.uint64)
+        wide += np.uint64(1)
         acc = np.full(windows, salt, dtype=np.uint64)
         for j in range(k):
             acc *= _POLY
             acc += wide[j : j + windows]
-        valid = np.arange(windows) + k <= bounds[1:][owner[:windows].astype(np.int64)]
-        keys.append((owner[:windows][valid] << np.uint64(32)) | (_mix64(acc[valid]) >> _SHIFT))
+        key = _mix64(acc)
+        key >>= _SHIFT
+        key |= np.repeat(np.arange(count, dtype=np.uint64) << _SHIFT, sizes)[:windows]
+        # A window that runs past its segment's end starts among the last k - 1 atoms
+        # before some segment's end (its own, or a later one if its segment is short).
+        late = (bounds[1:, None] - np.arange(1, k)).ravel()
+        key[late[(late >= 0) & (late < windows)]] = _UNUSED
+        keys.append(key)
     for i in np.flatnonzero((sizes > 0) & (sizes < k)).tolist():  # short segments
         acc1 = np.full(1, salt, dtype=np.uint64)
-        for atom in wide[bounds[i] : bounds[i + 1]]:
+        for atom in atoms[bounds[i] : bounds[i + 1]].astype(np.uint64) + np.uint64(1):
             acc1 *= _POLY
             acc1 += atom
         gram = _mix64(acc1) >> _SHIFT
         keys.append((np.uint64(i) << np.uint64(32)) | gram)
     merged = distinct(np.concatenate(keys)) if keys else np.empty(0, dtype=np.uint64)
+    if len(merged) and merged[-1] == _UNUSED:
+        merged = merged[:-1]
     offsets = np.searchsorted(merged >> _SHIFT, np.arange(count + 1, dtype=np.uint64))
-    return offsets.astype(np.int64), merged.astype(np.uint32)
+    return offsets.astype(np.int64), merged
+
+
+def code_points(texts: Sequence[str]) -> tuple[U32, I64]:
+    """The code points of texts joined, and the bounds of each text among them."""
+    atoms = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    return atoms, np.cumsum([0] + [len(t) for t in texts])
 
 
 def char_kgrams(texts: Sequence[str], k: int, salt: int) -> tuple[I64, U32]:
     """`segment_kgrams` over the code points of each text (a segment each)."""
-    atoms = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
-    return segment_kgrams(atoms, np.cumsum([0] + [len(t) for t in texts]), k, salt)
+    return segment_kgrams(*code_points(texts), k, salt)
 
 
 def kgram_hashes(atoms: U32, k: int, salt: int) -> U32:
