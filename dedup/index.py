@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup.fingerprint import I64, U32, U64, char_kgrams, distinct
+from dedup.fingerprint import U32, U64, code_points, distinct, keyed_kgrams
 from dedup.model import Evidence, Relation
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -166,18 +166,18 @@ def covered(children: list[str], survivor: str, k: int, threshold: float) -> lis
     or when at least `threshold` of its character k-grams occur there; the rest
     is text the survivor lacks, and is kept.
     """
-    return covered_many(children, [0] * len(children), [survivor], k, threshold)
+    compact = [child.replace(" ", "") for child in children]
+    return covered_many(compact, [0] * len(children), [survivor.replace(" ", "")], k, threshold)
 
 
 def covered_many(
-    children: list[str], owners: list[int], survivors: list[str], k: int, threshold: float
+    texts: list[str], owners: list[int], compact: list[str], k: int, threshold: float
 ) -> list[bool]:
-    """`covered` for the children of many units at once: child i belongs to the unit
-    whose survivor is survivors[owners[i]].  The k-grams of every survivor, and of
-    every child not found as a substring, are made in two calls and looked up in one.
+    """`covered` for the children of many units at once, spaceless: child texts[i]
+    belongs to the unit whose survivor is compact[owners[i]], each a normalized text
+    without its spaces (see `normalize_many`).  The k-grams of every survivor, and
+    of every child not found as a substring, are made in two calls and looked up in one.
     """
-    compact = [s.replace(" ", "") for s in survivors]
-    texts = [child.replace(" ", "") for child in children]
     out = [text in compact[owner] for text, owner in zip(texts, owners, strict=True)]
     rest: dict[int, list[int]] = {}  # survivor -> children to compare by k-grams
     for i, found in enumerate(out):
@@ -210,20 +210,16 @@ def _covered_group(
     threshold: float,
     out: list[bool],
 ) -> None:
-    _, survivor_keys = _keyed_grams([compact[o] for o in group], np.array(group, np.uint64), k)
-    children = [(i, owner) for owner in group for i in rest[owner]]
-    sizes, child_keys = _keyed_grams(
-        [texts[i] for i, _ in children], np.array([o for _, o in children], np.uint64), k
-    )
+    # Grams keyed by the survivor's place in the group, and by the child's number ...
+    _, survivor_keys = keyed_kgrams(*code_points([compact[o] for o in group]), k, 0)
+    children = [(i, place) for place, owner in enumerate(group) for i in rest[owner]]
+    offsets, child_keys = keyed_kgrams(*code_points([texts[i] for i, _ in children]), k, 0)
+    sizes = np.diff(offsets)
+    # ... which becomes its survivor's place: a wrapping add to the high half.
+    moves = np.array([place for _, place in children]) - np.arange(len(children))
+    child_keys += np.repeat(moves.astype(np.uint64) << np.uint64(32), sizes)
     at = np.minimum(np.searchsorted(survivor_keys, child_keys), max(len(survivor_keys) - 1, 0))
     hits = survivor_keys[at] == child_keys if len(survivor_keys) else np.zeros(len(at), bool)
-    inter = np.add.reduceat(hits, np.cumsum(sizes) - sizes)
+    inter = np.add.reduceat(hits, offsets[:-1])
     for (i, _), found, count in zip(children, inter.tolist(), sizes.tolist(), strict=True):
         out[i] = found / count >= threshold
-
-
-def _keyed_grams(texts: list[str], keys: npt.NDArray[np.uint64], k: int) -> tuple[I64, U64]:
-    """The distinct character k-grams of each text, as `key << 32 | gram`, and their counts."""
-    offsets, grams = char_kgrams(texts, k, 0)
-    sizes = np.diff(offsets)
-    return sizes, (np.repeat(keys, sizes) << np.uint64(32)) | grams.astype(np.uint64)

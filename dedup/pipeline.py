@@ -268,10 +268,14 @@ def _repeated_batch(
         owners += [owner] * len(children)
         splits.append((i, text, children))
     m = config.minhash
-    norms = normalize_many(pieces + survivors, config.normalize)
+    compact = normalize_many(pieces + survivors, config.normalize, spaces=False)
     repeated = iter(
         covered_many(
-            norms[: len(pieces)], owners, norms[len(pieces) :], m.char_shingle_size, m.threshold
+            compact[: len(pieces)],
+            owners,
+            compact[len(pieces) :],
+            m.char_shingle_size,
+            m.threshold,
         )
     )
     for i, text, children in splits:

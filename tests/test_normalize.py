@@ -68,4 +68,7 @@ def test_normalizing_many_texts_at_once_equals_one_at_a_time(fold_accents: bool)
             "".join(rng.choice(_TRICKY if round_ % 2 else _TRICKY[:-1]) for _ in range(n))
             for n in rng.choices([0, 1, 2, 3, 8, 40, 3000], k=rng.randint(0, 12))
         ]
-        assert normalize_many(texts, config) == [normalize(t, config) for t in texts], texts
+        one_by_one = [normalize(t, config) for t in texts]
+        assert normalize_many(texts, config) == one_by_one, texts
+        spaceless = [norm.replace(" ", "") for norm in one_by_one]
+        assert normalize_many(texts, config, spaces=False) == spaceless, texts
