@@ -89,7 +89,12 @@ def test_covered_keeps_what_the_survivor_lacks() -> None:
     assert flags == [True, True, False]
 
 
-def test_covered_many_answers_for_each_unit_as_covered_does_alone() -> None:
+@pytest.mark.parametrize("group_chars", [1, 300, 1 << 14])
+def test_covered_many_answers_for_each_unit_as_covered_does_alone(
+    group_chars: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether survivors are compared one at a time, several or all together."""
+    monkeypatch.setattr("dedup.index._GROUP_CHARS", group_chars)
     rng = random.Random(4)
     words = [
         "the",
