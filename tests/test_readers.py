@@ -57,6 +57,39 @@ def test_byte_ranges_give_every_record_once_with_its_line_and_offset(
             assert _records(corpus, max_bytes) == expected, max_bytes
 
 
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_records_read_again_at_their_offsets_whatever_their_length(
+    tmp_path: Path, final_newline: bool
+) -> None:
+    """Re-reading takes a line a block at a time: lines shorter than a block, as long,
+    and many blocks long, in any order."""
+    rng = random.Random(5)
+    sizes = [0, 1, 4070, 4084, 4100, 8200, 35000, 3, 10000]  # characters of 2 bytes
+    lines = [
+        json.dumps({"id": f"r{n}", "text": "é" * size}, ensure_ascii=False).encode()
+        + rng.choice([b"\n", b"\r\n"])
+        for n, size in enumerate(sizes)
+    ]
+    assert any(len(line) in range(8180, 8200) for line in lines)  # about one block
+    if not final_newline:
+        lines[-1] = lines[-1].rstrip(b"\r\n")
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"".join(lines))
+    with Corpus([str(path)], InputConfig()) as corpus:
+        first = [
+            doc
+            for _, docs in [corpus.read_chunk(c) for c in corpus.chunks(1 << 20, 256)]
+            for doc in docs
+        ]
+        assert [len(doc.text) for doc in first] == sizes
+        order = list(range(len(first)))
+        rng.shuffle(order)
+        again = list(corpus.load([first[i].source for i in order]))
+    assert [(d.doc_id, d.text, d.source) for d in again] == [
+        (first[i].doc_id, first[i].text, first[i].source) for i in order
+    ]
+
+
 def test_a_chunk_numbers_its_skipped_lines_within_it(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     good = b'{"id": "a", "text": "some text here"}\n'

@@ -287,10 +287,13 @@ class Corpus:
                 for _ in group:
                     yield self._text_document(file)
                 continue
-            with file.path.open("rb") as handle:
+            handle = os.open(file.path, os.O_RDONLY)
+            try:
                 for source in group:
-                    handle.seek(source.offset)
-                    yield self._record(file, handle.readline(), source.line, source.offset)
+                    raw = _line_at(handle, source.offset)
+                    yield self._record(file, raw, source.line, source.offset)
+            finally:
+                os.close(handle)
 
     def _read(self, file: InputFile) -> Iterator[Document | Skipped]:
         if not file.jsonl:
@@ -390,6 +393,25 @@ class Corpus:
         return Document(str(doc_id), text, Source(str(file.path), number, offset), record)
 
 
+def _line_at(handle: int, offset: int) -> bytes:
+    """The line starting at `offset` of an open file, with its line break: read with
+    pread, a block at a time (a buffered seek and readline took twice as long)."""
+    line = os.pread(handle, _LINE_BLOCK, offset)
+    end = line.find(b"\n")
+    while end < 0:
+        more = os.pread(handle, len(line), offset + len(line))
+        if not more:
+            return line
+        searched = len(line)
+        line += more
+        end = line.find(b"\n", searched)
+    return line[: end + 1]
+
+
+#: Bytes read at once for a line: most records of a text corpus fit.
+_LINE_BLOCK = 1 << 13
+
+
 def _line_start(handle: BinaryIO, start: int, end: int) -> int:
     """Where the first line starting at or after `start` starts (`end` or past it: none
     starts before `end`).  Scans no further than `end`, so that a line longer than
@@ -410,7 +432,7 @@ def _line_start(handle: BinaryIO, start: int, end: int) -> int:
 
 
 #: The types of a record's values that orjson reads exactly as the json module does.
-_PLAIN = (str, int, bool, type(None))
+_PLAIN = frozenset((str, int, bool, type(None)))
 
 
 def _plain_record(raw: bytes) -> dict[str, Any] | None:
@@ -424,6 +446,6 @@ def _plain_record(raw: bytes) -> dict[str, Any] | None:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if type(record) is dict and all(type(value) in _PLAIN for value in record.values()):
+    if type(record) is dict and _PLAIN.issuperset(map(type, record.values())):
         return record
     return None
