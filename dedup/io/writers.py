@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,13 +71,76 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_pieces(path: Path, pieces: Iterable[bytes]) -> None:
-    """Write a file atomically, from pieces (never held whole)."""
+    """Write a file atomically, from pieces (never held whole).
+
+    A thread writes the pieces, a block at a time, and flushes them to the disk
+    as it goes, while the caller makes the next ones: the closing fsync finds
+    little left to do.
+    """
     try:
-        with atomic_writer(path) as handle:
+        with atomic_writer(path) as handle, _Behind(handle) as out:
             for piece in pieces:
-                handle.write(piece)
+                out.write(piece)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
+
+
+class _Behind:
+    """Writes pieces to a file from a thread, joined into blocks of _BLOCK bytes, and
+    syncs its data every _SYNC bytes; a write error is raised by the next `write` or
+    on leaving the block."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self.pending: list[bytes] = []
+        self.size = 0
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="dedup-writer", daemon=True)
+
+    def __enter__(self) -> _Behind:
+        self.thread.start()
+        return self
+
+    def write(self, piece: bytes) -> None:
+        self.pending.append(piece)
+        self.size += len(piece)
+        if self.size >= _BLOCK:
+            self._send()
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None and self.pending:
+            self._send()
+        self.blocks.put(None)
+        self.thread.join()
+        if kind is None and self.error is not None:
+            raise self.error
+
+    def _send(self) -> None:
+        if self.error is not None:
+            raise self.error
+        self.blocks.put(b"".join(self.pending))
+        self.pending, self.size = [], 0
+
+    def _run(self) -> None:
+        unsynced = 0
+        while (block := self.blocks.get()) is not None:
+            if self.error is not None:
+                continue  # drained, not written
+            try:
+                self.handle.write(block)
+                unsynced += len(block)
+                if unsynced >= _SYNC:
+                    self.handle.flush()
+                    os.fdatasync(self.handle.fileno())
+                    unsynced = 0
+            except BaseException as exc:  # raised in the caller's thread
+                self.error = exc
+
+
+#: Bytes joined for one write, and written between two syncs of a file's data.
+_BLOCK = 1 << 22
+_SYNC = 1 << 25
 
 
 def write_text(path: Path, text: str) -> None:
