@@ -5,8 +5,9 @@ Segments carry offsets into the raw document text; nothing here holds normalized
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import operator
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypeVar
 
 Level = Literal["document", "section", "paragraph", "sentence"]
 #: Units from the largest to the smallest; `--unit all` works through them in this order.
@@ -16,7 +17,29 @@ Relation = Literal["exact", "near", "contained", "overlap"]
 #: Relations that make a unit a removable duplicate of its survivor.
 REMOVING: frozenset[str] = frozenset({"exact", "near", "contained"})
 
+_T = TypeVar("_T")
 
+
+def pickled_as_call(cls: type[_T]) -> type[_T]:
+    """Pickle a frozen, slotted dataclass as a call of its class on its fields.
+
+    By default such an object pickles through a state dict built field by field
+    and is rebuilt by setting each field in turn; the values that cross between
+    processes by the ten thousand (where a document is, a verified pair's
+    evidence) take a third of the time both ways as a call.
+    """
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    get = operator.attrgetter(*names)
+
+    def __reduce__(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
+        values = get(self)
+        return cls, values if len(names) > 1 else (values,)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment,method-assign]
+    return cls
+
+
+@pickled_as_call
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where a document can be read again: a whole file, or one line of a JSONL file."""
@@ -63,6 +86,7 @@ class Segment:
         return SegmentKey(self.doc_id, self.level, self.index)
 
 
+@pickled_as_call
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What exact verification found for a (survivor, member) pair."""
