@@ -38,9 +38,9 @@ _POLY = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _SHIFT = np.uint64(32)
-#: The key of a window that is no k-gram: above every real key, whose high half is a
-#: segment number (below 2**32 - 1).
-_UNUSED = np.uint64(2**64 - 1)
+#: The key of a window that is no k-gram: above every real key, whose high bits (a
+#: segment's number or tag, see `gram_keys`) never are all ones.
+UNUSED = np.uint64(2**64 - 1)
 #: Shingles per MinHash block: a (128 x 512) uint32 work array (256 KiB) stays in the
 #: L2 cache; 512 measured fastest here among 256 to 2048, on documents and paragraphs.
 _BLOCK = 512
@@ -173,9 +173,24 @@ def keyed_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U64]:
     number in the high bits, so the work is a few numpy calls whatever the
     number of segments.
     """
-    n, count = len(atoms), len(bounds) - 1
+    count = len(bounds) - 1
+    tags = np.arange(count, dtype=np.uint64) << _SHIFT
+    merged = distinct(gram_keys(atoms, bounds, k, salt, tags, 0))
+    if len(merged) and merged[-1] == UNUSED:
+        merged = merged[:-1]
+    offsets = np.searchsorted(merged >> _SHIFT, np.arange(count + 1, dtype=np.uint64))
+    return offsets.astype(np.int64), merged
+
+
+def gram_keys(atoms: U32, bounds: I64, k: int, salt: int, tags: U64, shift: int) -> U64:
+    """The k-grams of every segment of `atoms`, each as `hash << shift | tags[segment]`,
+    unsorted and with repeats; a window that runs past its segment's end is UNUSED.
+
+    A segment of fewer than k atoms (but at least one) is one gram of all of them.
+    """
+    n = len(atoms)
     sizes = np.diff(bounds)
-    keys: list[U64] = []
+    keys: list[U64] = [np.empty(0, dtype=np.uint64)]
     if n >= k:
         windows = n - k + 1
         wide = atoms.astype(np.uint64)
@@ -185,25 +200,23 @@ def keyed_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U64]:
             acc *= _POLY
             acc += wide[j : j + windows]
         key = _mix64(acc)
-        key >>= _SHIFT
-        key |= np.repeat(np.arange(count, dtype=np.uint64) << _SHIFT, sizes)[:windows]
+        key >>= np.uint64(32 - shift)
+        if shift:
+            key &= np.uint64(((1 << 32) - 1) << shift)
+        key |= np.repeat(tags, sizes)[:windows]
         # A window that runs past its segment's end starts among the last k - 1 atoms
         # before some segment's end (its own, or a later one if its segment is short).
         late = (bounds[1:, None] - np.arange(1, k)).ravel()
-        key[late[(late >= 0) & (late < windows)]] = _UNUSED
+        key[late[(late >= 0) & (late < windows)]] = UNUSED
         keys.append(key)
     for i in np.flatnonzero((sizes > 0) & (sizes < k)).tolist():  # short segments
         acc1 = np.full(1, salt, dtype=np.uint64)
         for atom in atoms[bounds[i] : bounds[i + 1]].astype(np.uint64) + np.uint64(1):
             acc1 *= _POLY
             acc1 += atom
-        gram = _mix64(acc1) >> _SHIFT
-        keys.append((np.uint64(i) << np.uint64(32)) | gram)
-    merged = distinct(np.concatenate(keys)) if keys else np.empty(0, dtype=np.uint64)
-    if len(merged) and merged[-1] == _UNUSED:
-        merged = merged[:-1]
-    offsets = np.searchsorted(merged >> _SHIFT, np.arange(count + 1, dtype=np.uint64))
-    return offsets.astype(np.int64), merged
+        gram = (_mix64(acc1) >> _SHIFT) << np.uint64(shift)
+        keys.append(gram | tags[i])
+    return np.concatenate(keys)
 
 
 def code_points(texts: Sequence[str]) -> tuple[U32, I64]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup.fingerprint import U32, U64, code_points, distinct, keyed_kgrams
+from dedup.fingerprint import U32, U64, UNUSED, code_points, distinct, gram_keys
 from dedup.model import Evidence, Relation
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -175,23 +175,29 @@ def covered_many(
 ) -> list[bool]:
     """`covered` for the children of many units at once, spaceless: child texts[i]
     belongs to the unit whose survivor is compact[owners[i]], each a normalized text
-    without its spaces (see `normalize_many`).  The k-grams of every survivor, and
-    of every child not found as a substring, are made in two calls and looked up in one.
+    without its spaces (see `normalize_many`).  Survivors are compared a group at a
+    time (see `_covered_group`), so that the arrays stay in the cache.
     """
     out = [text in compact[owner] for text, owner in zip(texts, owners, strict=True)]
     rest: dict[int, list[int]] = {}  # survivor -> children to compare by k-grams
     for i, found in enumerate(out):
         if not found and texts[i]:
             rest.setdefault(owners[i], []).append(i)
-    group: list[int] = []
-    size = 0
-    last = max(rest, default=-1)
-    for owner in sorted(rest):  # survivors a group at a time: the arrays stay in cache
-        group.append(owner)
-        size += len(compact[owner])
-        if size >= _GROUP_CHARS or owner == last:
-            _covered_group(group, rest, compact, texts, k, threshold, out)
-            group, size = [], 0
+    group: list[tuple[int, list[int]]] = []  # (survivor, its children in this group)
+    size = units = 0
+    for owner in sorted(rest):
+        waiting = rest[owner]
+        while waiting:  # a survivor with more children than a group holds spans groups
+            room = _GROUP_UNITS - units
+            group.append((owner, waiting[:room]))
+            waiting = waiting[room:]
+            size += len(compact[owner])
+            units += len(group[-1][1])
+            if size >= _GROUP_CHARS or units >= _GROUP_UNITS or len(group) >= _GROUP_UNITS:
+                _covered_group(group, compact, texts, k, threshold, out)
+                group, size, units = [], 0, 0
+    if group:
+        _covered_group(group, compact, texts, k, threshold, out)
     return out
 
 
@@ -201,27 +207,56 @@ def covered_many(
 #: large enough to keep the numpy calls few (captured batches, against 1 << 12: document
 #: level 1.18-1.21 -> 1.11-1.15 s, paragraph level 1.02-1.03 -> 0.90-0.93 s).
 _GROUP_CHARS = 1 << 14
+#: Survivors, and children, in a group at most: a gram's key holds its survivor's place
+#: in the group (15 bits), its hash (32) and its child's number (16).
+_GROUP_UNITS = (1 << 15) - 1
 
 
 def _covered_group(
-    group: list[int],
-    rest: dict[int, list[int]],
+    group: list[tuple[int, list[int]]],
     compact: list[str],
     texts: list[str],
     k: int,
     threshold: float,
     out: list[bool],
 ) -> None:
-    # Grams keyed by the survivor's place in the group, and by the child's number ...
-    _, survivor_keys = keyed_kgrams(*code_points([compact[o] for o in group]), k, 0)
-    children = [(i, place) for place, owner in enumerate(group) for i in rest[owner]]
-    offsets, child_keys = keyed_kgrams(*code_points([texts[i] for i, _ in children]), k, 0)
-    sizes = np.diff(offsets)
-    # ... which becomes its survivor's place: a wrapping add to the high half.
-    moves = np.array([place for _, place in children]) - np.arange(len(children))
-    child_keys += np.repeat(moves.astype(np.uint64) << np.uint64(32), sizes)
-    at = np.minimum(np.searchsorted(survivor_keys, child_keys), max(len(survivor_keys) - 1, 0))
-    hits = survivor_keys[at] == child_keys if len(survivor_keys) else np.zeros(len(at), bool)
-    inter = np.add.reduceat(hits, offsets[:-1])
-    for (i, _), found, count in zip(children, inter.tolist(), sizes.tolist(), strict=True):
-        out[i] = found / count >= threshold
+    """Sets out[i] for the children of a group of survivors.
+
+    Every gram of the group is one 64-bit key: its survivor's place in the
+    group, its hash, then 0 for a survivor's gram or the child's number from 1.
+    Sorted together and deduplicated, equal grams of one place make a run that
+    a survivor's gram heads, if the survivor has it: each child counts its keys,
+    and those in runs so headed.
+    """
+    children = [(i, place) for place, (_, mine) in enumerate(group) for i in mine]
+    low = len(children).bit_length()
+    high = np.uint64(32 + low)
+    places = np.array([place for _, place in children], dtype=np.uint64)
+    survivor_keys = gram_keys(
+        *code_points([compact[owner] for owner, _ in group]),
+        k,
+        0,
+        np.arange(len(group), dtype=np.uint64) << high,
+        low,
+    )
+    child_keys = gram_keys(
+        *code_points([texts[i] for i, _ in children]),
+        k,
+        0,
+        places << high | np.arange(1, len(children) + 1, dtype=np.uint64),
+        low,
+    )
+    keys = distinct(np.concatenate((survivor_keys, child_keys)))
+    if len(keys) and keys[-1] == UNUSED:  # windows that were no gram
+        keys = keys[:-1]
+    child = (keys & np.uint64((1 << low) - 1)).astype(np.intp)
+    gram = keys >> np.uint64(low)
+    edge = np.empty(len(keys), dtype=bool)
+    edge[:1] = True
+    np.not_equal(gram[1:], gram[:-1], out=edge[1:])
+    heads = np.flatnonzero(edge)
+    headed = np.repeat(child[heads] == 0, np.diff(np.append(heads, len(keys))))
+    sizes = np.bincount(child, minlength=len(children) + 1)[1:]
+    found = np.bincount(child, weights=headed, minlength=len(children) + 1)[1:]
+    for (i, _), hits, count in zip(children, found.tolist(), sizes.tolist(), strict=True):
+        out[i] = hits / count >= threshold

@@ -89,12 +89,28 @@ def test_covered_keeps_what_the_survivor_lacks() -> None:
     assert flags == [True, True, False]
 
 
-@pytest.mark.parametrize("group_chars", [1, 300, 1 << 14])
+def _covered_by_strings(child: str, survivor: str, k: int, threshold: float) -> bool:
+    """The rule on k-gram strings: a spaceless child is covered when it occurs in the
+    spaceless survivor, or when `threshold` of its distinct k-grams occur there."""
+    if child in survivor:
+        return True
+
+    def grams(text: str) -> set[str]:
+        return {text[i : i + k] for i in range(len(text) - k + 1)} or {text}
+
+    return len(grams(child) & grams(survivor)) / len(grams(child)) >= threshold
+
+
+@pytest.mark.parametrize(
+    ("group_chars", "group_units"), [(1, 1 << 15), (300, 3), (300, 1 << 15), (1 << 14, 2)]
+)
 def test_covered_many_answers_for_each_unit_as_covered_does_alone(
-    group_chars: int, monkeypatch: pytest.MonkeyPatch
+    group_chars: int, group_units: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Whether survivors are compared one at a time, several or all together."""
+    """Whether survivors are compared one at a time, several or all together, and when a
+    survivor's children fill several groups; each answer is the rule's on k-gram strings."""
     monkeypatch.setattr("dedup.index._GROUP_CHARS", group_chars)
+    monkeypatch.setattr("dedup.index._GROUP_UNITS", group_units)
     rng = random.Random(4)
     words = [
         "the",
@@ -112,9 +128,16 @@ def test_covered_many_answers_for_each_unit_as_covered_does_alone(
     survivors = [" ".join(rng.choices(words, k=rng.randint(0, 40))) for _ in range(30)]
     children: list[str] = []
     owners: list[int] = []
-    for owner in range(len(survivors)):
+    for owner, survivor in enumerate(survivors):
         for _ in range(rng.randint(1, 5)):
-            children.append(" ".join(rng.choices(words, k=rng.randint(0, 12))))
+            taken = survivor.split()
+            if rng.random() < 0.5 and len(taken) > 12:  # a run of the survivor, one word changed
+                start = rng.randrange(len(taken) - 12)
+                taken = taken[start : start + rng.randint(6, 12)]
+                taken[rng.randrange(len(taken))] = rng.choice(words)
+            else:
+                taken = rng.choices(words, k=rng.randint(0, 12))
+            children.append(" ".join(taken))
             owners.append(owner)
     alone = [
         flag
@@ -125,4 +148,13 @@ def test_covered_many_answers_for_each_unit_as_covered_does_alone(
     ]
     spaceless = [[text.replace(" ", "") for text in texts] for texts in (children, survivors)]
     assert covered_many(spaceless[0], owners, spaceless[1], 5, 0.8) == alone
+    assert alone == [
+        _covered_by_strings(child, spaceless[1][owner], 5, 0.8)
+        for child, owner in zip(spaceless[0], owners, strict=True)
+    ]
     assert True in alone and False in alone
+    by_grams = [
+        flag and child not in spaceless[1][owner]
+        for flag, child, owner in zip(alone, spaceless[0], owners, strict=True)
+    ]
+    assert by_grams.count(True) >= 10  # covered, though no substring of the survivor
