@@ -326,7 +326,8 @@ class Interrupted(click.ClickException):
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with pipeline.without_cycle_collection():  # the report's objects live to the end
+                return super().invoke(ctx)
         except KeyboardInterrupt:
             raise Interrupted(
                 "interrupted; every output written so far is complete, none is half-written"

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,27 @@ def test_version_and_help_on_every_command() -> None:
         result = invoke(*command, "--help")
         assert result.exit_code == 0
         assert "Examples:" in result.stdout
+
+
+def test_the_cycle_collector_stays_off_until_the_report_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dedup.cli
+
+    seen: list[bool] = []
+    write = dedup.cli.write_pieces
+
+    def watched(path: Path, pieces: Iterator[bytes]) -> None:
+        seen.append(gc.isenabled())
+        write(path, pieces)
+
+    monkeypatch.setattr(dedup.cli, "write_pieces", watched)
+    assert gc.isenabled()
+    result = invoke("scan", str(PAGES), "--report", str(tmp_path / "report.json"))
+    assert result.exit_code == 0
+    assert seen == [False]
+    assert json.loads((tmp_path / "report.json").read_text())["stats"]["documents"] == 5
+    assert gc.isenabled()  # on again once the command is done
 
 
 def test_scan_writes_the_report_to_stdout_and_a_summary_to_stderr() -> None:
