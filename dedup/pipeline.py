@@ -834,13 +834,18 @@ class _Run:
             parts = self._repeated_parts(
                 li, [k for k in removing if k.evidence.relation != "exact"]
             )
-            for link in removing:
-                u = link.member
-                number = int(a["doc"][u])
-                whole = Removal(_uid(li, u), *(int(a[c][u]) for c in _REMOVAL_COLUMNS))
-                for removal in parts.get(u, [whole]):
-                    removals[number].append(removal)
-                    gone[number].add(removal.start, removal.end)
+            members = [link.member for link in removing]
+            finer = li + 1 < len(self.levels)  # only finer levels look at what is gone
+            for u, number, *whole in zip(
+                members, *(a[c][members].tolist() for c in ("doc", *_REMOVAL_COLUMNS)), strict=True
+            ):
+                cut = parts.get(u)  # an empty list: the survivor repeats none of its parts
+                if cut is None:
+                    cut = [Removal(_uid(li, u), *whole)]
+                removals[number] += cut
+                if finer:
+                    for removal in cut:
+                        gone[number].add(removal.start, removal.end)
         return links_per_level, removals
 
     def _spare_boilerplate(
@@ -1093,20 +1098,26 @@ class _Run:
                 if k.evidence.relation in REMOVING and (li, k.member) not in self.spared
             ]
             dups += np.bincount(a["doc"][removed], minlength=len(self.docs))
-        return tuple(
-            DocStats(
-                d.doc_id,
-                d.chars,
-                int(units[i]),
-                int(dups[i]),
-                sum(e - s for s, e in doc_cuts.get(i, [])),
-                tuple(doc_cuts.get(i, [])),
-                removed_text.get(i, ()),
-                self.corpus.files[d.file].name,
-                d.source,
+        names = [file.name for file in self.corpus.files]
+        out = []
+        for i, (d, unit_count, dup_count) in enumerate(
+            zip(self.docs, units.tolist(), dups.tolist(), strict=True)
+        ):
+            cut = doc_cuts.get(i, ())
+            out.append(
+                DocStats(
+                    d.doc_id,
+                    d.chars,
+                    unit_count,
+                    dup_count,
+                    sum(e - s for s, e in cut),
+                    tuple(cut),
+                    removed_text.get(i, ()),
+                    names[d.file],
+                    d.source,
+                )
             )
-            for i, d in enumerate(self.docs)
-        )
+        return tuple(out)
 
     def _lsh(self) -> dict[str, object]:
         out: dict[str, object] = {"bands": self.params.bands, "rows": self.params.rows}
