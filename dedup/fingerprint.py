@@ -141,8 +141,9 @@ def token_hashes(norm: str) -> U32:
 
 @dataclass
 class Sets:
-    """Many sorted shingle-hash sets in one array: set i is values[offsets[i]:offsets[i + 1]]
-    and belongs to unit `units[i]` of the batch it was made for."""
+    """Many shingle-hash sets in one array: set i is values[offsets[i]:offsets[i + 1]]
+    and belongs to unit `units[i]` of the batch it was made for.  Each set is sorted
+    and distinct, unless it was made as a bag (see `batch_shingle_sets`)."""
 
     units: I64
     offsets: I64
@@ -155,15 +156,34 @@ class Sets:
         return self.values[self.offsets[i] : self.offsets[i + 1]]
 
 
-def segment_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U32]:
+def segment_kgrams(
+    atoms: U32, bounds: I64, k: int, salt: int, distinct: bool = True
+) -> tuple[I64, U32]:
     """Sorted distinct 32-bit hashes of the k-grams of every segment of `atoms`.
 
     Segment i is atoms[bounds[i]:bounds[i + 1]]; a segment of fewer than k atoms
     (but at least one) is one gram of all of them.  Returns (offsets, values):
-    segment i's hashes are values[offsets[i]:offsets[i + 1]].
+    segment i's hashes are values[offsets[i]:offsets[i + 1]].  With `distinct`
+    false, a segment's hashes are its windows' in order, repeats and all: enough
+    for a MinHash, which a repeat leaves alone, and spared the sort.
     """
-    offsets, keys = keyed_kgrams(atoms, bounds, k, salt)
-    return offsets, keys.astype(np.uint32)
+    if distinct:
+        offsets, keys = keyed_kgrams(atoms, bounds, k, salt)
+        return offsets, keys.astype(np.uint32)
+    sizes = np.diff(bounds)
+    short = np.flatnonzero((sizes > 0) & (sizes < k))
+    counts = np.maximum(sizes - (k - 1), 0)
+    counts[short] = 1
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    keys = gram_keys(atoms, bounds, k, salt, None, 0)  # whole windows, then short segments
+    windows = len(keys) - len(short)
+    values = np.empty(offsets[-1], dtype=np.uint32)
+    alone = np.zeros(len(values), dtype=bool)
+    alone[offsets[short]] = True
+    values[alone] = keys[windows:]
+    whole = keys[:windows]
+    values[~alone] = whole[whole != UNUSED]
+    return offsets, values
 
 
 def keyed_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U64]:
@@ -182,11 +202,11 @@ def keyed_kgrams(atoms: U32, bounds: I64, k: int, salt: int) -> tuple[I64, U64]:
     return offsets.astype(np.int64), merged
 
 
-def gram_keys(atoms: U32, bounds: I64, k: int, salt: int, tags: U64, shift: int) -> U64:
-    """The k-grams of every segment of `atoms`, each as `hash << shift | tags[segment]`,
-    unsorted and with repeats; a window that runs past its segment's end is UNUSED.
-
-    A segment of fewer than k atoms (but at least one) is one gram of all of them.
+def gram_keys(atoms: U32, bounds: I64, k: int, salt: int, tags: U64 | None, shift: int) -> U64:
+    """The k-grams of every segment of `atoms`, each as `hash << shift | tags[segment]`
+    (no tag if `tags` is None), unsorted and with repeats: every window in order, one that
+    runs past its segment's end UNUSED, then one gram for each segment of fewer than k
+    atoms (but at least one), of all of them.
     """
     n = len(atoms)
     sizes = np.diff(bounds)
@@ -203,7 +223,8 @@ def gram_keys(atoms: U32, bounds: I64, k: int, salt: int, tags: U64, shift: int)
         key >>= np.uint64(32 - shift)
         if shift:
             key &= np.uint64(((1 << 32) - 1) << shift)
-        key |= np.repeat(tags, sizes)[:windows]
+        if tags is not None:
+            key |= np.repeat(tags, sizes)[:windows]
         # A window that runs past its segment's end starts among the last k - 1 atoms
         # before some segment's end (its own, or a later one if its segment is short).
         late = (bounds[1:, None] - np.arange(1, k)).ravel()
@@ -215,7 +236,7 @@ def gram_keys(atoms: U32, bounds: I64, k: int, salt: int, tags: U64, shift: int)
             acc1 *= _POLY
             acc1 += atom
         gram = (_mix64(acc1) >> _SHIFT) << np.uint64(shift)
-        keys.append(gram | tags[i])
+        keys.append(gram if tags is None else gram | tags[i])
     return np.concatenate(keys)
 
 
@@ -225,9 +246,9 @@ def code_points(texts: Sequence[str]) -> tuple[U32, I64]:
     return atoms, np.cumsum([0] + [len(t) for t in texts])
 
 
-def char_kgrams(texts: Sequence[str], k: int, salt: int) -> tuple[I64, U32]:
+def char_kgrams(texts: Sequence[str], k: int, salt: int, distinct: bool = True) -> tuple[I64, U32]:
     """`segment_kgrams` over the code points of each text (a segment each)."""
-    return segment_kgrams(*code_points(texts), k, salt)
+    return segment_kgrams(*code_points(texts), k, salt, distinct)
 
 
 def kgram_hashes(atoms: U32, k: int, salt: int) -> U32:
@@ -253,20 +274,23 @@ def distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
 SPACES: tuple[str, ...] = ("char", "word")
 
 
-def batch_shingle_sets(norms: Sequence[str], config: MinHashConfig = _DEFAULT) -> dict[str, Sets]:
+def batch_shingle_sets(
+    norms: Sequence[str], config: MinHashConfig = _DEFAULT, distinct: bool = True
+) -> dict[str, Sets]:
     """The shingle sets of many normalized texts, per space; empty texts have none.
 
     Texts are taken _GROUP_CHARS characters at a time (the size measured
     fastest here: its arrays stay in cache); in a group, every token is found
     and hashed at once, and every set of a space is made by one
-    `segment_kgrams` call.
+    `segment_kgrams` call.  With `distinct` false, each set is a bag: its
+    hashes in text order, with repeats (see `segment_kgrams`).
     """
     groups: list[tuple[int, dict[str, Sets]]] = []
     first, size = 0, 0
     for i, norm in enumerate(norms):
         size += len(norm)
         if size >= _GROUP_CHARS or i == len(norms) - 1:
-            groups.append((first, _group_shingle_sets(norms[first : i + 1], config)))
+            groups.append((first, _group_shingle_sets(norms[first : i + 1], config, distinct)))
             first, size = i + 1, 0
     if len(groups) == 1 and groups[0][0] == 0:
         return groups[0][1]
@@ -286,7 +310,9 @@ def batch_shingle_sets(norms: Sequence[str], config: MinHashConfig = _DEFAULT) -
     return out
 
 
-def _group_shingle_sets(norms: Sequence[str], config: MinHashConfig) -> dict[str, Sets]:
+def _group_shingle_sets(
+    norms: Sequence[str], config: MinHashConfig, distinct: bool
+) -> dict[str, Sets]:
     texts = np.array([i for i, norm in enumerate(norms) if norm], dtype=np.int64)
     if not len(texts):
         return {}
@@ -297,14 +323,15 @@ def _group_shingle_sets(norms: Sequence[str], config: MinHashConfig) -> dict[str
     short = np.flatnonzero(words < 2 * config.char_below)
     if len(short):
         compact = [norms[i].replace(" ", "") for i in texts[short].tolist()]
-        offsets, values = char_kgrams(compact, config.char_shingle_size, _CHAR_SALT)
+        offsets, values = char_kgrams(compact, config.char_shingle_size, _CHAR_SALT, distinct)
         out["char"] = Sets(texts[short], offsets, values)
     long = words >= config.char_below
     if long.any():
         mine = long[owner]
         atoms = xxh32_spans(data, starts[mine], ends[mine])
         bounds = np.concatenate(([0], np.cumsum(words[long])))
-        offsets, values = segment_kgrams(atoms, bounds, config.shingle_size, _WORD_SALT)
+        k = config.shingle_size
+        offsets, values = segment_kgrams(atoms, bounds, k, _WORD_SALT, distinct)
         out["word"] = Sets(texts[long], offsets, values)
     return out
 

@@ -84,21 +84,25 @@ def _kgram_reference(atoms: list[int], k: int, salt: int) -> list[int]:
     if not atoms:
         return []
     runs = [atoms[i : i + k] for i in range(len(atoms) - k + 1)] or [atoms]
-    return sorted({gram(run) for run in runs})
+    return [gram(run) for run in runs]
 
 
+@pytest.mark.parametrize("distinct", [True, False])
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 8])
-def test_segment_kgrams_follow_the_definition_segment_by_segment(k: int) -> None:
+def test_segment_kgrams_follow_the_definition_segment_by_segment(k: int, distinct: bool) -> None:
+    """Sorted distinct hashes, or (distinct=False) every window's hash in text order."""
     rng = random.Random(k)
     sizes = [rng.choice([0, 1, k - 1, k, k + 1, rng.randint(0, 40)]) for _ in range(60)]
-    atoms = [rng.choice([0, 7, 0x10FFFF, rng.getrandbits(21)]) for _ in range(sum(sizes))]
+    # a small alphabet, so that segments repeat their own k-grams
+    atoms = [rng.choice([0, 7, 0x10FFFF, rng.getrandbits(2)]) for _ in range(sum(sizes))]
     bounds = np.cumsum([0, *sizes])
     salt = rng.getrandbits(64)
-    offsets, values = segment_kgrams(np.array(atoms, dtype=np.uint32), bounds, k, salt)
+    offsets, values = segment_kgrams(np.array(atoms, dtype=np.uint32), bounds, k, salt, distinct)
     assert len(offsets) == len(sizes) + 1
     for i, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
         got = values[offsets[i] : offsets[i + 1]].tolist()
-        assert got == _kgram_reference(atoms[lo:hi], k, salt), (i, sizes[i])
+        grams = _kgram_reference(atoms[lo:hi], k, salt)
+        assert got == (sorted(set(grams)) if distinct else grams), (i, sizes[i])
 
 
 def test_short_units_use_character_shingles() -> None:
@@ -165,3 +169,20 @@ def test_a_batch_gives_every_text_the_sets_it_has_alone() -> None:
             assert np.array_equal(sets[i], alone[0])
     counted = sum(len(sets) for sets in batch.values())
     assert counted == sum(len(batch_shingle_sets([t], config)) for t in texts)
+
+
+def test_a_batch_of_bags_has_the_signatures_of_its_sets() -> None:
+    """Without the sort, each text's hashes repeat and come in text order: same MinHash."""
+    config = MinHashConfig()
+    rng = random.Random(11)
+    words = ["le", "chat", "dort", "sur", "un", "tapis", "rouge"]
+    texts = [" ".join(rng.choices(words, k=rng.choice([0, 3, 12, 25, 400]))) for _ in range(700)]
+    sets = batch_shingle_sets(texts, config)
+    bags = batch_shingle_sets(texts, config, distinct=False)
+    assert sets.keys() == bags.keys() == {"char", "word"}
+    for space, bag in bags.items():
+        assert np.array_equal(bag.units, sets[space].units)
+        assert len(bag.values) > len(sets[space].values)  # the repeats are there
+        for i in range(len(bag)):
+            assert np.array_equal(np.unique(bag[i]), sets[space][i])
+        assert np.array_equal(signatures(bag, 128, 1), signatures(sets[space], 128, 1))
