@@ -157,17 +157,17 @@ class Sets:
 
 
 def segment_kgrams(
-    atoms: U32, bounds: I64, k: int, salt: int, distinct: bool = True
+    atoms: U32, bounds: I64, k: int, salt: int, bags: bool = False
 ) -> tuple[I64, U32]:
     """Sorted distinct 32-bit hashes of the k-grams of every segment of `atoms`.
 
     Segment i is atoms[bounds[i]:bounds[i + 1]]; a segment of fewer than k atoms
     (but at least one) is one gram of all of them.  Returns (offsets, values):
-    segment i's hashes are values[offsets[i]:offsets[i + 1]].  With `distinct`
-    false, a segment's hashes are its windows' in order, repeats and all: enough
-    for a MinHash, which a repeat leaves alone, and spared the sort.
+    segment i's hashes are values[offsets[i]:offsets[i + 1]].  With `bags`, a
+    segment's hashes are its windows' in order, repeats and all: enough for a
+    MinHash, which a repeat leaves alone, and spared the sort.
     """
-    if distinct:
+    if not bags:
         offsets, keys = keyed_kgrams(atoms, bounds, k, salt)
         return offsets, keys.astype(np.uint32)
     sizes = np.diff(bounds)
@@ -246,9 +246,9 @@ def code_points(texts: Sequence[str]) -> tuple[U32, I64]:
     return atoms, np.cumsum([0] + [len(t) for t in texts])
 
 
-def char_kgrams(texts: Sequence[str], k: int, salt: int, distinct: bool = True) -> tuple[I64, U32]:
+def char_kgrams(texts: Sequence[str], k: int, salt: int, bags: bool = False) -> tuple[I64, U32]:
     """`segment_kgrams` over the code points of each text (a segment each)."""
-    return segment_kgrams(*code_points(texts), k, salt, distinct)
+    return segment_kgrams(*code_points(texts), k, salt, bags)
 
 
 def kgram_hashes(atoms: U32, k: int, salt: int) -> U32:
@@ -275,22 +275,22 @@ SPACES: tuple[str, ...] = ("char", "word")
 
 
 def batch_shingle_sets(
-    norms: Sequence[str], config: MinHashConfig = _DEFAULT, distinct: bool = True
+    norms: Sequence[str], config: MinHashConfig = _DEFAULT, bags: bool = False
 ) -> dict[str, Sets]:
     """The shingle sets of many normalized texts, per space; empty texts have none.
 
     Texts are taken _GROUP_CHARS characters at a time (the size measured
     fastest here: its arrays stay in cache); in a group, every token is found
     and hashed at once, and every set of a space is made by one
-    `segment_kgrams` call.  With `distinct` false, each set is a bag: its
-    hashes in text order, with repeats (see `segment_kgrams`).
+    `segment_kgrams` call.  With `bags`, each set is a bag: its hashes in
+    text order, with repeats (see `segment_kgrams`).
     """
     groups: list[tuple[int, dict[str, Sets]]] = []
     first, size = 0, 0
     for i, norm in enumerate(norms):
         size += len(norm)
         if size >= _GROUP_CHARS or i == len(norms) - 1:
-            groups.append((first, _group_shingle_sets(norms[first : i + 1], config, distinct)))
+            groups.append((first, _group_shingle_sets(norms[first : i + 1], config, bags)))
             first, size = i + 1, 0
     if len(groups) == 1 and groups[0][0] == 0:
         return groups[0][1]
@@ -310,9 +310,7 @@ def batch_shingle_sets(
     return out
 
 
-def _group_shingle_sets(
-    norms: Sequence[str], config: MinHashConfig, distinct: bool
-) -> dict[str, Sets]:
+def _group_shingle_sets(norms: Sequence[str], config: MinHashConfig, bags: bool) -> dict[str, Sets]:
     texts = np.array([i for i, norm in enumerate(norms) if norm], dtype=np.int64)
     if not len(texts):
         return {}
@@ -323,15 +321,14 @@ def _group_shingle_sets(
     short = np.flatnonzero(words < 2 * config.char_below)
     if len(short):
         compact = [norms[i].replace(" ", "") for i in texts[short].tolist()]
-        offsets, values = char_kgrams(compact, config.char_shingle_size, _CHAR_SALT, distinct)
+        offsets, values = char_kgrams(compact, config.char_shingle_size, _CHAR_SALT, bags)
         out["char"] = Sets(texts[short], offsets, values)
     long = words >= config.char_below
     if long.any():
         mine = long[owner]
         atoms = xxh32_spans(data, starts[mine], ends[mine])
         bounds = np.concatenate(([0], np.cumsum(words[long])))
-        k = config.shingle_size
-        offsets, values = segment_kgrams(atoms, bounds, k, _WORD_SALT, distinct)
+        offsets, values = segment_kgrams(atoms, bounds, config.shingle_size, _WORD_SALT, bags)
         out["word"] = Sets(texts[long], offsets, values)
     return out
 

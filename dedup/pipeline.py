@@ -184,7 +184,7 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
         # batch has had already (a byline, a footer) is not shingled again.  Bags, not
         # sets: the MinHash is the same, and the sort cost a third of the shingling.
         first = np.sort(np.unique(keys.view("V16").ravel(), return_index=True)[1])
-        bags = batch_shingle_sets([norms[i] for i in first.tolist()], m, distinct=False)
+        bags = batch_shingle_sets([norms[i] for i in first.tolist()], m, bags=True)
         by_space = {
             space: (
                 units[first[sets.units]],
@@ -234,8 +234,8 @@ _KeyPlace = tuple[int, _Place, int, int]
 def _read_places(places: Sequence[_Place], config: Config) -> list[str]:
     """The texts of these documents, read again, each distinct one once."""
     corpus = Corpus.of({file.path: file for file, _ in places}.values(), config.input)
-    distinct = sorted({source for _, source in places}, key=lambda s: (s.path, s.offset))
-    texts = {source: doc.text for source, doc in zip(distinct, corpus.load(distinct), strict=True)}
+    sources = sorted({source for _, source in places}, key=lambda s: (s.path, s.offset))
+    texts = {source: doc.text for source, doc in zip(sources, corpus.load(sources), strict=True)}
     return [texts[source] for _, source in places]
 
 
