@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import PAGES
 
+from dedup import parallel
 from dedup.model import Evidence, Source, pickled_as_call
 from dedup.parallel import Workers
 
@@ -107,6 +108,69 @@ def test_an_answer_that_cannot_be_read_stops_the_map_not_the_pool() -> None:
     assert seen["after"] == [x * x for x in range(40)]
 
 
+#: The first processor of /proc/cpuinfo on an AMD EPYC Zen 4 (fields as Linux prints them).
+ZEN4 = (
+    "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+    "model name\t: AMD EPYC 9R14\nflags\t\t: fpu sse4_2 avx2 avx512f avx512dq avx512bw\n"
+    "\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "slow"),
+    [
+        (ZEN4, True),
+        (ZEN4.replace("cpu family\t: 25", "cpu family\t: 26"), False),  # Zen 5
+        (ZEN4.replace(" avx512f", ""), False),  # Zen 3: no AVX-512
+        (ZEN4.replace("AuthenticAMD", "GenuineIntel"), False),
+        ("", False),
+    ],
+    ids=["zen4", "zen5", "zen3", "intel", "empty"],
+)
+def test_the_slow_avx512_sort_is_told_by_vendor_family_and_flag(cpuinfo: str, slow: bool) -> None:
+    assert parallel._slow_sort(cpuinfo) is slow
+
+
+def _numpy_features(_: int) -> tuple[str | None, tuple[str, ...]]:
+    """What a process was told to leave out, and the SIMD targets its numpy dispatches to."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    used = tuple(name for name in __cpu_dispatch__ if __cpu_features__.get(name))
+    return os.environ.get("NPY_DISABLE_CPU_FEATURES"), used
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "chosen", "told"),
+    [
+        (ZEN4, None, parallel._AVX512),
+        (ZEN4.replace("AuthenticAMD", "GenuineIntel"), None, None),
+        (ZEN4, "", ""),  # the user's own choice (here: nothing left out) stands
+    ],
+    ids=["zen4", "intel", "user's choice"],
+)
+def test_workers_on_a_zen4_leave_out_numpys_avx512(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cpuinfo: str,
+    chosen: str | None,
+    told: str | None,
+) -> None:
+    (tmp_path / "cpuinfo").write_text(cpuinfo)
+    monkeypatch.setattr(parallel, "_CPUINFO", tmp_path / "cpuinfo")
+    if chosen is None:
+        monkeypatch.delenv("NPY_DISABLE_CPU_FEATURES", raising=False)
+    else:
+        monkeypatch.setenv("NPY_DISABLE_CPU_FEATURES", chosen)
+    monkeypatch.delenv("NPY_ENABLE_CPU_FEATURES", raising=False)
+    before = dict(os.environ)
+    with Workers(2) as workers:
+        seen = set(workers.map(_numpy_features, range(20)))
+    assert dict(os.environ) == before  # this process's environment is left as it was
+    assert {env for env, _ in seen} == {told}
+    if told:
+        assert not {"X86_V4", "AVX512_ICL", "AVX512_SPR"} & {f for _, used in seen for f in used}
+
+
 def _corpus(path: Path) -> None:
     """A corpus several batches long, with exact and near copies, built from the blog pages."""
     rng = random.Random(7)
@@ -132,9 +196,17 @@ def test_output_is_byte_identical_across_jobs_and_hash_seeds(tmp_path: Path) -> 
     corpus = tmp_path / "corpus.jsonl"
     _corpus(corpus)
     outputs = []
-    for jobs, seed in (("1", "0"), ("2", "1"), ("3", "12345")):
-        out = tmp_path / f"out-{jobs}"
-        env = {**os.environ, "PYTHONHASHSEED": seed}
+    # The last: numpy in every process without its SIMD kernels, so sorts and reductions
+    # run other code (as in the workers on a Zen 4, see parallel._worker_environment).
+    baseline = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+    for jobs, seed, left_out in (
+        ("1", "0", ""),
+        ("2", "1", ""),
+        ("3", "12345", ""),
+        ("2", "5", baseline),
+    ):
+        out = tmp_path / f"out-{jobs}-{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "NPY_DISABLE_CPU_FEATURES": left_out}
         run = subprocess.run(
             [
                 sys.executable,
@@ -157,7 +229,7 @@ def test_output_is_byte_identical_across_jobs_and_hash_seeds(tmp_path: Path) -> 
         assert b"duplicates" in run.stderr
     report = json.loads(outputs[0][1])
     assert report["stats"]["duplicate_units"] > 100  # the corpus really has repeats
-    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]
 
 
 def _pairs_of(neighbours: dict[int, list[int]]) -> list[tuple[int, int]]:
