@@ -420,6 +420,12 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
     show_default=True,
     help="Report format.",
 )
+@click.option(
+    "--keep-empty",
+    is_flag=True,
+    default=None,
+    help="Write JSONL records that cleaning emptied, instead of leaving them out.",
+)
 def clean(
     paths: tuple[str, ...], out: str, report: Path | None, fmt: str, **overrides: Any
 ) -> None:

@@ -84,6 +84,13 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OutputConfig:
+    #: Write a JSONL record that cleaning emptied (nothing but whitespace left) instead of
+    #: leaving it out; `restore` brings a left-out record back from the report either way.
+    keep_empty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     """How a run executes; never changes its output, so it is not in the report."""
 
@@ -100,6 +107,7 @@ class Config:
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Config:

@@ -136,6 +136,9 @@ class DocStats:
     removed_text: tuple[str, ...] = ()  # the exact text of each removed span
     file: str = ""  # the output file holding the document, relative to the output folder
     source: Source | None = None  # where it was read
+    #: A JSONL record that cleaning emptied and the output left out, as it would have been
+    #: written (text: the whitespace left): `restore` puts it back in its place.
+    dropped: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

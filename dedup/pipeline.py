@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import collections
 import contextlib
+import dataclasses
 import functools
 import gc
 import itertools
@@ -63,6 +64,7 @@ from dedup.io.readers import Chunk, Corpus, InputFile, Skipped, decode, read_jso
 from dedup.io.store import Entry, Store
 from dedup.io.writers import (
     check_output_dir,
+    cleaned_record,
     inside,
     stream_documents,
     write_bytes,
@@ -135,6 +137,7 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
     levels = [name for name in LEVELS if name in config.segment.levels]
     rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
     raw: dict[str, list[str]] = {name: [] for name in levels}  # the text of each unit
+    whole: dict[str, list[bool]] = {name: [] for name in levels}  # a unit its document is
     for number, doc_id, text in batch:
         found = spans(text, levels, config.segment)
         lines = LineIndex(text)
@@ -151,31 +154,35 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
                 raw[name].append("" if hushed else text[start:end])
                 last_line = lines.line(max(start, end - 1))
                 column = start - text.rfind("\n", 0, start)
+                around = gap(text, start, end)
                 row = (
                     number,
                     start,
                     end,
                     lines.line(start),
                     last_line,
-                    *gap(text, start, end),
+                    *around,
                     column,
                     int(hushed),
                     -1,
                 )
                 rows[name].append(row)
+                whole[name].append(around[0] == 0 and around[1] == len(text))
     m = config.minhash
     params = lsh_params(m.threshold, m.num_perm, m.recall)
     out = []
     for name in levels:
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(_COLUMNS))
-        # A unit a marker hushes, or too short once normalized, is not compared.
+        # A unit a marker hushes is not compared; nor is a part of a document too short
+        # once normalized.  A whole document is compared at any length, as an exact
+        # copy only: a record repeated whole is a duplicate however short (#27).
         hushed = table[:, _COLUMNS.index("suppressed")].tolist()
         compared = [
             (i, norm)
-            for i, (norm, quiet) in enumerate(
-                zip(normalize_many(raw[name], config.normalize), hushed, strict=True)
+            for i, (norm, quiet, entire) in enumerate(
+                zip(normalize_many(raw[name], config.normalize), hushed, whole[name], strict=True)
             )
-            if len(norm) >= m.min_chars and not quiet
+            if not quiet and (len(norm) >= m.min_chars or (entire and norm))
         ]
         units = np.array([i for i, _ in compared], dtype=np.int64)
         norms = [norm for _, norm in compared]
@@ -184,6 +191,7 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
         # batch has had already (a byline, a footer) is not shingled again.  Bags, not
         # sets: the MinHash is the same, and the sort cost a third of the shingling.
         first = np.sort(np.unique(keys.view("V16").ravel(), return_index=True)[1])
+        first = first[np.array([len(norms[i]) >= m.min_chars for i in first.tolist()], bool)]
         bags = batch_shingle_sets([norms[i] for i in first.tolist()], m, bags=True)
         by_space = {
             space: (
@@ -636,6 +644,7 @@ class _Run:
         self.workers = workers
         self.levels = [_Level(name) for name in LEVELS if name in config.segment.levels]
         self.docs: list[_Doc] = []
+        self.doc_chars: I64 = np.empty(0, np.int64)  # every document's length, once read
         self.ids: set[str] = set()
         self.file_index = {str(f.path): i for i, f in enumerate(corpus.files)}
         m = config.minhash
@@ -646,6 +655,7 @@ class _Run:
         self.texts: list[tuple[str, str]] = []
         self.progress: Progress = progress or (lambda stage, count: None)
         self.early = _EarlyQuotes(self)
+        self.dropped: dict[int, dict[str, Any]] = {}  # document -> record left out when cleaning
 
     def close(self) -> None:
         self.early.close()
@@ -696,6 +706,7 @@ class _Run:
                 self.progress("units fingerprinted", sum(level.units for level in self.levels))
         for level in self.levels:
             level.freeze()
+        self.doc_chars = np.array([doc.chars for doc in self.docs], dtype=np.int64)
         self.progress("documents read", len(self.docs))
         self.progress("units fingerprinted", sum(level.units for level in self.levels))
         logger.info("%d documents read and fingerprinted", len(self.docs))
@@ -854,10 +865,20 @@ class _Run:
         self, li: int, removing: list[Link], gone: dict[int, _Spans]
     ) -> list[Link]:
         """Flag the boilerplate clusters of a level; unless it is to be removed, keep
-        their units (and shield them from finer levels).  Returns the links to remove."""
+        their units (and shield them from finer levels).  Returns the links to remove.
+
+        Boilerplate is a part of documents repeated across them (a byline, a footer): a
+        member that is a whole document (a record posted again) is a duplicate however
+        many copies there are, and neither counts towards the spread nor is spared (#27).
+        """
         a = self.levels[li].arrays
-        survivors = np.array([link.survivor for link in removing], dtype=np.int64)
         members = np.array([link.member for link in removing], dtype=np.int64)
+        whole = (a["ws_before"][members] == 0) & (
+            a["ws_after"][members] == self.doc_chars[a["doc"][members]]
+        )
+        parts = [link for link, entire in zip(removing, whole.tolist(), strict=True) if not entire]
+        survivors = np.array([link.survivor for link in parts], dtype=np.int64)
+        members = members[~whole]
         # The documents each survivor's cluster spreads over: distinct survivor * D + document
         # (np.unique of (survivor, document) rows took 0.6 s for 960,000 of them, this 0.05 s).
         width = len(self.docs)
@@ -876,14 +897,15 @@ class _Run:
         self.boilerplate[li] = flagged
         if rule.boilerplate == "remove" or not flagged:
             return removing
-        spare = [link.member for link in removing if link.survivor in flagged]
+        spare = [link.member for link in parts if link.survivor in flagged]
         self.spared.update((li, u) for u in spare)
         kept = np.array(sorted(flagged) + spare, dtype=np.int64)
         for number, start, end in zip(
             *(a[c][kept].tolist() for c in ("doc", "start", "end")), strict=True
         ):
             gone[number].add(start, end)
-        return [link for link in removing if link.survivor not in flagged]
+        spared = set(spare)
+        return [link for link in removing if link.member not in spared]
 
     def _repeated_parts(self, li: int, links: list[Link]) -> dict[int, list[Removal]]:
         """For near and contained duplicates, the children the survivor really repeats.
@@ -1133,13 +1155,27 @@ class _Run:
 
     # clean -----------------------------------------------------------------
     def cleaned(self, result: Result) -> Iterator[tuple[InputFile, Document, str]]:
+        """Every document cleaned, in corpus order, but the JSONL records that cleaning
+        emptied: those are left out (unless asked to keep them) and kept in `dropped`."""
         stats = result.documents
+        keep_empty = self.config.output.keep_empty
+        fields = self.config.input.text_field, self.config.input.id_field
         for number, doc in self._reread(range(len(self.docs))):
-            yield (
-                self.corpus.files[self.docs[number].file],
-                doc,
-                clean(doc.text, stats[number].removed),
-            )
+            file = self.corpus.files[self.docs[number].file]
+            text = clean(doc.text, stats[number].removed)
+            if file.jsonl and not keep_empty and stats[number].removed and not text.strip():
+                self.dropped[number] = cleaned_record(doc, text, *fields)
+                continue
+            yield file, doc, text
+
+    def with_dropped(self, result: Result) -> Result:
+        """`result` with the records `cleaned` left out named in their documents' figures."""
+        if not self.dropped:
+            return result
+        docs = list(result.documents)
+        for number, record in self.dropped.items():
+            docs[number] = dataclasses.replace(docs[number], dropped=record)
+        return dataclasses.replace(result, documents=tuple(docs))
 
 
 class _BothWays(Mapping[tuple[int, int], Evidence]):
@@ -1200,6 +1236,7 @@ def index_params(config: Config) -> dict[str, Any]:
         "boilerplate",
         "boilerplate_docs",
         "boilerplate_share",
+        "keep_empty",
     ):
         options.pop(name, None)
     return options
@@ -1271,6 +1308,7 @@ def run(
             stream_documents(
                 analysis.cleaned(result), stream, config.input.text_field, config.input.id_field
             )
+        result = analysis.with_dropped(result)
     return result
 
 
@@ -1313,11 +1351,13 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
             raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
         if name.endswith((".jsonl", ".ndjson")):
             lines = data.decode("utf-8").splitlines(keepends=True)
-            if len(lines) != len(docs):
-                raise InputError(str(source), f"{len(lines)} records, the report has {len(docs)}")
+            kept = iter(lines)
+            written = sum("dropped" not in doc for doc in docs)
+            if len(lines) != written:
+                raise InputError(str(source), f"{len(lines)} records, the report has {written}")
             rebuilt = []
-            for number, (line, doc) in enumerate(zip(lines, docs, strict=True), start=1):
-                record = json.loads(line)
+            for number, doc in enumerate(docs, start=1):
+                record = doc["dropped"] if "dropped" in doc else json.loads(next(kept))
                 if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
                     raise InputError(str(source), f"no {text_field!r} text", number)
                 record[text_field] = _restored(record[text_field], doc)

@@ -128,7 +128,7 @@ def _cluster(cluster: Cluster) -> dict[str, Any]:
 
 
 def _document(d: DocStats) -> dict[str, Any]:
-    return {
+    entry = {
         "doc": d.doc_id,
         "units": d.units,
         "duplicate_units": d.duplicate_units,
@@ -138,6 +138,9 @@ def _document(d: DocStats) -> dict[str, Any]:
         "removed": [[s, e] for s, e in d.removed],
         "removed_text": list(d.removed_text),
     }
+    if d.dropped is not None:
+        entry["dropped"] = d.dropped
+    return entry
 
 
 def build_report(result: Result, lazy: bool = False) -> Report:

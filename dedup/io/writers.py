@@ -163,10 +163,15 @@ def check_output_dir(out: Path, files: Sequence[InputFile], inputs: Sequence[str
             raise OutputError(f"{out / file.name}: writing there would overwrite an input")
 
 
-def _record_line(doc: Document, text: str, text_field: str, id_field: str) -> str:
+def cleaned_record(doc: Document, text: str, text_field: str, id_field: str) -> dict[str, Any]:
+    """The JSONL record of a cleaned document: every field kept, the text replaced."""
     record: dict[str, Any] = dict(doc.record) if doc.record is not None else {id_field: doc.doc_id}
     record[text_field] = text
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return record
+
+
+def _record_line(doc: Document, text: str, text_field: str, id_field: str) -> str:
+    return json.dumps(cleaned_record(doc, text, text_field, id_field), ensure_ascii=False) + "\n"
 
 
 def write_documents(

@@ -1,0 +1,149 @@
+"""Whole records and whole files repeated are duplicates, however many copies and however short;
+cleaning that empties a JSONL record drops it, and `restore` brings it back (#27)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from dedup.cli import main
+
+POST = "Merci pour ce partage, c’était très intéressant à lire ce matin !"  # 64 characters
+
+
+def _records(path: Path, texts: list[str]) -> Path:
+    lines = [
+        json.dumps({"id": str(i), "text": t, "lang": "fr"}, ensure_ascii=False)
+        for i, t in enumerate(texts)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _distinct(count: int, seed: int = 3, words: int = 30) -> list[str]:
+    rng = random.Random(seed)
+    pool = ["".join(rng.choices("bcdfghjklmnprstvzéè", k=6)) for _ in range(2000)]
+    return [" ".join(rng.choices(pool, k=words)).capitalize() + "." for _ in range(count)]
+
+
+def _clean(tmp_path: Path, source: Path, *args: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    out = tmp_path / "out"
+    done = CliRunner().invoke(
+        main,
+        [
+            "clean",
+            str(source),
+            "--out",
+            str(out),
+            "--report",
+            str(tmp_path / "r.json"),
+            "-q",
+            *args,
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    lines = (out / source.name).read_text(encoding="utf-8").splitlines()
+    return report, [json.loads(line) for line in lines]
+
+
+@pytest.mark.parametrize("unit", [[], ["--unit", "document"], ["--unit", "paragraph"]])
+def test_a_record_copied_many_times_is_removed_not_kept_as_boilerplate(
+    tmp_path: Path, unit: list[str]
+) -> None:
+    other = _distinct(10)
+    texts = [other[0], POST, other[1], POST, POST, other[2], POST, POST, other[3], POST]
+    report, records = _clean(tmp_path, _records(tmp_path / "in.jsonl", texts), *unit)
+    kept = [r["text"] for r in records]
+    assert kept.count(POST) == 1
+    assert kept == [other[0], POST, other[1], other[2], other[3]]
+    assert report["boilerplate"] == []
+    (cluster,) = report["clusters"]
+    assert cluster["survivor"]["doc"] == "1"
+    assert [d["doc"] for d in cluster["duplicates"]] == ["3", "4", "6", "7", "9"]
+
+
+def test_whole_record_near_copies_in_many_records_are_removed(tmp_path: Path) -> None:
+    base = _distinct(1, seed=8, words=80)[0]
+    words = base.split()
+    copies = []
+    for i in range(6):  # one word changed in each copy: word-5 Jaccard 0.88 with the first
+        edited = list(words)
+        edited[10 + 9 * i] = "zzz" + str(i)
+        copies.append(" ".join(edited))
+    other = _distinct(4, seed=9)
+    report, records = _clean(tmp_path, _records(tmp_path / "in.jsonl", [base, *other, *copies]))
+    assert [r["text"] for r in records] == [base, *other]
+    assert report["boilerplate"] == []
+
+
+def test_short_exact_whole_record_copies_are_removed_at_any_length(tmp_path: Path) -> None:
+    texts = ["ok", "Bravo !", "ok", "Super article, merci.", "bravo !", "ok", "Oui"]
+    report, records = _clean(tmp_path, _records(tmp_path / "in.jsonl", texts))
+    assert [r["text"] for r in records] == ["ok", "Bravo !", "Super article, merci.", "Oui"]
+    assert report["stats"]["chars_removed"] == len("ok") * 2 + len("bravo !")
+
+
+def test_short_parts_below_min_chars_are_still_never_duplicates(tmp_path: Path) -> None:
+    body = _distinct(2, seed=4)
+    texts = [f"Oui\n\n{body[0]}", f"Oui\n\n{body[1]}"]  # a 3-character paragraph in each
+    report, records = _clean(tmp_path, _records(tmp_path / "in.jsonl", texts))
+    assert [r["text"] for r in records] == texts
+    assert report["clusters"] == []
+
+
+def test_short_whole_files_copied_are_removed(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (folder / name).write_text("À bientôt\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["clean", str(folder), "--out", str(out), "-q"])
+    assert done.exit_code == 0, done.output
+    assert (out / "a.txt").read_text(encoding="utf-8") == "À bientôt\n"
+    assert (out / "b.txt").read_text(encoding="utf-8").strip() == ""  # files keep their files
+    assert (out / "c.txt").exists()
+
+
+def test_emptied_records_are_dropped_kept_with_keep_empty_and_restored(tmp_path: Path) -> None:
+    other = _distinct(3)
+    texts = [other[0], POST, other[1], f"  {POST}\n", other[2], POST]
+    source = _records(tmp_path / "in.jsonl", texts)
+    report, records = _clean(tmp_path, source)
+    assert [r["id"] for r in records] == ["0", "1", "2", "4"]
+    assert all(r["lang"] == "fr" for r in records)
+    # restore brings the dropped records back where they were, byte for byte
+    done = CliRunner().invoke(
+        main,
+        [
+            "restore",
+            str(tmp_path / "out"),
+            "--report",
+            str(tmp_path / "r.json"),
+            "--out",
+            str(tmp_path / "back"),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "back" / "in.jsonl").read_bytes() == source.read_bytes()
+    dropped = [d["doc"] for d in report["documents"] if d.get("dropped")]
+    assert dropped == ["3", "5"]
+    # --keep-empty writes them as they were cleaned
+    (tmp_path / "out" / "in.jsonl").unlink()
+    _, records = _clean(tmp_path, source, "--keep-empty")
+    assert [r["id"] for r in records] == ["0", "1", "2", "3", "4", "5"]
+    assert [r["text"].strip() for r in records] == [other[0], POST, other[1], "", other[2], ""]
+
+
+def test_emptied_records_are_dropped_from_standard_output_too(tmp_path: Path) -> None:
+    source = _records(tmp_path / "in.jsonl", [POST, POST, *_distinct(1)])
+    done = CliRunner().invoke(
+        main, ["clean", "-", "--out", "-", "-q"], input=source.read_text(encoding="utf-8")
+    )
+    assert done.exit_code == 0, done.output
+    assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == ["0", "2"]
