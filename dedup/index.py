@@ -10,10 +10,14 @@ containments of the two shingle sets before anything is called a duplicate.
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from rapidfuzz.distance import OSA, Levenshtein
 
 from dedup.fingerprint import U32, U64, UNUSED, code_points, distinct, gram_keys
 from dedup.model import Evidence, Relation
@@ -95,18 +99,28 @@ def candidate_pairs(keys: U64) -> npt.NDArray[np.int64]:
     return np.stack((packed // rows, packed % rows), axis=1)
 
 
-def relation(jaccard: float, contained: float, covers: float, threshold: float) -> Relation | None:
+def relation(
+    jaccard: float, contained: float, covers: float, threshold: float, few: bool = False
+) -> Relation | None:
     """The relation of a later unit to an earlier one, from exact scores.
 
-    `near` at Jaccard >= threshold; `contained` when the later unit's shingles
-    lie in the earlier one (`contained` >= threshold); `overlap` when the
-    earlier one's lie in the later one (`covers` >= threshold); else None.
+    `near` at Jaccard >= threshold.  Containment means containment (#19): `contained`
+    when the later unit's shingles lie in the earlier one (`contained` >= threshold)
+    and it is clearly the smaller, at most `threshold` of the other's shingles;
+    `overlap` the other way round; else None.  Two texts of comparable size are
+    duplicates only at Jaccard >= threshold (80 % of each inside the other is
+    Jaccard 0.67), and with `few` (the smaller has only a few words: a short title
+    inside a longer one) containment alone makes no duplicate.
+
+    The size ratio is the ratio of the containments: |later| / |earlier| = covers / contained.
     """
     if jaccard >= threshold:
         return "near"
-    if contained >= threshold:
+    if few:
+        return None
+    if contained >= threshold and covers <= threshold * contained:
         return "contained"
-    if covers >= threshold:
+    if covers >= threshold and contained <= threshold * covers:
         return "overlap"
     return None
 
@@ -132,18 +146,27 @@ def _head_pairs(head: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]
     return i, j
 
 
-def verify(survivor: U32, member: U32, threshold: float, same_text: bool) -> Evidence:
+def verify(
+    survivor: U32,
+    member: U32,
+    threshold: float,
+    same_text: bool,
+    few: bool = False,
+    differ: bool = False,
+) -> Evidence:
     """Exact Jaccard and containments of two sorted shingle-hash sets, and their relation.
 
-    `same_text` is True when the normalized texts are identical (relation `exact`).
+    `same_text` is True when the normalized texts are identical (relation `exact`);
+    `few` when the smaller of the two has only a few words (see `relation`);
+    `differ` when they state different facts (see `same_facts`): no relation then.
     """
     inter = len(np.intersect1d(survivor, member, assume_unique=True))
     union = len(survivor) + len(member) - inter
     jaccard = inter / union if union else 1.0
     contained = inter / len(member) if len(member) else 0.0
     covers = inter / len(survivor) if len(survivor) else 0.0
-    found = "exact" if same_text else relation(jaccard, contained, covers, threshold)
-    return Evidence(jaccard, contained, covers, found)
+    found = _related(jaccard, contained, covers, same_text, threshold, few, differ)
+    return Evidence(jaccard, contained, covers, found, few, differ)
 
 
 def reverse(evidence: Evidence, threshold: float) -> Evidence:
@@ -153,10 +176,154 @@ def reverse(evidence: Evidence, threshold: float) -> Evidence:
         evidence.containment_survivor,
         evidence.containment,
     )
-    found = (
-        "exact" if evidence.relation == "exact" else relation(jaccard, contained, covers, threshold)
+    exact = evidence.relation == "exact"
+    few, differ = evidence.few, evidence.differ
+    found = _related(jaccard, contained, covers, exact, threshold, few, differ)
+    return Evidence(jaccard, contained, covers, found, few, differ)
+
+
+def _related(
+    jaccard: float,
+    contained: float,
+    covers: float,
+    exact: bool,
+    threshold: float,
+    few: bool,
+    differ: bool,
+) -> Relation | None:
+    """`exact`, else the relation the scores and rules give (none for other facts)."""
+    if exact:
+        return "exact"
+    return None if differ else relation(jaccard, contained, covers, threshold, few)
+
+
+def edits_near(a: str, b: str, threshold: float, char_below: int) -> bool:
+    """Whether two normalized texts that miss the threshold in shingles are near by their
+    edits: units under 2 * `char_below` words when they differ by typos only (see
+    `typos_apart`: 20 characters have 16 character 5-grams, and one typo changes 5 of
+    them, "sons" / "snos": Jaccard 0.6); units of `char_below` words or more also when a
+    word or two of every ten are replaced, added or left out (edit similarity over words,
+    1 - word edits / the longer length, >= threshold).
+    """
+    words = max(a.count(" "), b.count(" ")) + 1
+    if words < 2 * char_below and typos_apart(a, b, threshold):
+        return True
+    if min(a.count(" "), b.count(" ")) + 1 < char_below:
+        return False
+    similar = Levenshtein.normalized_similarity(a.split(), b.split(), score_cutoff=threshold)
+    return bool(similar >= threshold)
+
+
+def typos_apart(a: str, b: str, threshold: float) -> bool:
+    """Whether two normalized short texts differ by typos only: one typo (a letter dropped,
+    doubled or replaced, or two letters swapped) for each five words or part of five, spaces
+    left out, and an edit similarity (1 - typos / the longer length) >= threshold.
+
+    A word replaced by another is more than a typo: "Comprendre boot en pratique" and
+    "Comprendre reboot en pratique" are two titles, 0.92 similar by characters (#19).
+    """
+    x, y = a.replace(" ", ""), b.replace(" ", "")
+    typos = 1 + max(a.count(" "), b.count(" ")) // 5
+    distance = OSA.distance(x, y, score_cutoff=typos)
+    longer = max(len(x), len(y))
+    return distance <= typos and longer > 0 and 1 - distance / longer >= threshold
+
+
+#: Month names, French and English (folded): a date that changes its month is another date.
+_MONTHS = frozenset(
+    [
+        "janvier",
+        "fevrier",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "aout",
+        "septembre",
+        "octobre",
+        "novembre",
+        "decembre",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+_WORD = re.compile(r"\w+")
+#: What ends a sentence or a label: the word after it is capitalized as a matter of course.
+_OPENERS = frozenset('.!?:;|«»"“”()[]—–-•')
+
+
+def same_facts(a: str, b: str) -> bool:
+    """Whether two short texts (raw) state the same facts: no number, month or name
+    (a capitalized word inside a sentence) of one replaced by another in the other.
+
+    Templated lines (a byline, a date line) of different posts share most of their
+    characters: "Publié le 8 janvier 2023 par Claire Dubois" is not a copy of the
+    same line dated 2015, nor of the one signed by Claire Durand (#19).  A typo
+    elsewhere, a case change, final punctuation, or a fact only one side gives
+    ("Thomas Jefferson" / "Jefferson") leave the facts as they are.
+    """
+    return not differ(facts(a), facts(b))
+
+
+#: The numbers, months and names of a text, each a set of (word, its occurrence): a set
+#: difference is then the difference of the counts ("le 2 ... 2 min" holds 2 twice).
+Facts = tuple[frozenset[tuple[str, int]], frozenset[tuple[str, int]], frozenset[tuple[str, int]]]
+
+
+def differ(a: Facts, b: Facts) -> bool:
+    """Whether facts of one text (see `facts`) are replaced by others in the other."""
+    return a != b and any(
+        mine - theirs and theirs - mine for mine, theirs in zip(a, b, strict=True)
     )
-    return Evidence(jaccard, contained, covers, found)
+
+
+def states_more(part: Facts, whole: Facts) -> bool:
+    """Whether a part (a child of a near duplicate) states a fact its survivor lacks."""
+    return any(mine - theirs for mine, theirs in zip(part, whole, strict=True))
+
+
+def facts(text: str) -> Facts:
+    """The numbers, months and names of a text, folded."""
+    text = unicodedata.normalize("NFKC", text)
+    numbers: Counter[str] = Counter()
+    months: Counter[str] = Counter()
+    names: Counter[str] = Counter()
+    words = list(_WORD.finditer(text))
+    letters = [w.group() for w in words if w.group().isalpha()]
+    capitals = sum(w.isupper() for w in letters) * 2 > len(letters)  # a line in capitals
+    for n, match in enumerate(words):
+        word = match.group()
+        folded = _fold(word)
+        if any(c.isdigit() for c in word):
+            numbers[folded] += 1
+        elif folded in _MONTHS:
+            months[folded] += 1
+        elif not capitals and n and word[:1].isupper() and not word.isupper():
+            before = text[: match.start()].rstrip()
+            if before and before[-1] not in _OPENERS:
+                names[folded] += 1
+    return _counted(numbers), _counted(months), _counted(names)
+
+
+def _counted(counts: Counter[str]) -> frozenset[tuple[str, int]]:
+    return frozenset((word, n) for word, count in counts.items() for n in range(count))
+
+
+def _fold(word: str) -> str:
+    """A word casefolded and without its accents."""
+    decomposed = unicodedata.normalize("NFD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def covered(children: list[str], survivor: str, k: int, threshold: float) -> list[bool]:

@@ -95,6 +95,8 @@ class Evidence:
     containment: float  # share of the member's shingles found in the survivor
     containment_survivor: float  # share of the survivor's shingles found in the member
     relation: Relation | None  # None: verified, but not similar enough to be a duplicate
+    few: bool = False  # the smaller unit has only a few words: containment alone is not enough
+    differ: bool = False  # short units stating different facts (a number, a date, a name)
 
 
 @dataclass(frozen=True, slots=True)

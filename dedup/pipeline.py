@@ -48,18 +48,37 @@ import xxhash
 
 from dedup.clean import Removal, clean, gap, merge, pieces
 from dedup.cluster import Link, clusters
-from dedup.config import Config
+from dedup.config import Config, MinHashConfig
 from dedup.errors import InputError, OutputError
 from dedup.fingerprint import (
+    DELETION_MAX,
+    SEGMENT_MAX,
+    SEGMENT_MIN,
     SPACES,
     U32,
     U64,
     batch_shingle_sets,
+    char_sets,
+    deletion_keys,
     distinct,
     exact_key,
+    segment_keys,
     signatures,
 )
-from dedup.index import band_keys, candidate_pairs, covered_many, lsh_params, reverse, verify
+from dedup.index import (
+    Facts,
+    band_keys,
+    candidate_pairs,
+    covered_many,
+    differ,
+    edits_near,
+    facts,
+    lsh_params,
+    reverse,
+    states_more,
+    typos_apart,
+    verify,
+)
 from dedup.io.readers import Chunk, Corpus, InputFile, Skipped, decode, read_json
 from dedup.io.store import Entry, Store
 from dedup.io.writers import (
@@ -87,7 +106,7 @@ from dedup.model import (
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers, default_jobs, tune_allocator
 from dedup.restore import restore
-from dedup.segment import LineIndex, paragraphs, sentences, spans, suppressed
+from dedup.segment import LineIndex, labelled_parts, paragraphs, sentences, spans, suppressed
 
 I64 = npt.NDArray[np.int64]
 #: Called as progress(stage, count) while a run goes on: "documents read", ...
@@ -111,6 +130,9 @@ _COLUMNS = (
 )
 #: The columns a Removal is made of, in its field order.
 _REMOVAL_COLUMNS = ("start", "end", "ws_before", "ws_after", "nl_before", "nl_after")
+#: Where candidates come from: the LSH bands of each shingle space, and for short units
+#: their deletion keys ("typo": one key a row, see `deletion_keys`).
+_KEY_SPACES = (*SPACES, "typo")
 #: A batch sent to a worker: at most this many documents or characters.
 _BATCH_DOCS = 256
 _BATCH_CHARS = 1 << 20
@@ -200,12 +222,75 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
             )
             for space, sets in bags.items()
         }
+        _add_title_prints(by_space, units, first, norms, raw[name], config)
+        _add_typo_keys(by_space, units, first, norms, m)
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
         digests = np.zeros((len(table), 16), dtype=np.uint8)
         digests[units] = keys
         out.append(_LevelPrints(table, digests, mask, by_space))
     return out
+
+
+def _add_title_prints(
+    by_space: dict[str, tuple[I64, U64]],
+    units: I64,
+    first: I64,
+    norms: list[str],
+    raw: list[str],
+    config: Config,
+) -> None:
+    """Give a labelled title ("Titre | Blog", "Dossier : Titre") the character band keys of
+    the title inside it too, so that the title printed alone is its LSH candidate (#19)."""
+    m = config.minhash
+    found = [
+        (unit, part)
+        for k, unit in zip(first.tolist(), units[first].tolist(), strict=True)
+        if norms[k].count(" ") < 2 * m.char_below
+        for part in labelled_parts(raw[unit])
+    ]
+    parts = normalize_many([part for _, part in found], config.normalize)
+    kept = [
+        (unit, part)
+        for (unit, _), part in zip(found, parts, strict=True)
+        if len(part) >= m.min_chars
+    ]
+    if not kept:
+        return
+    sets = char_sets([part for _, part in kept], m)
+    params = lsh_params(m.threshold, m.num_perm, m.recall)
+    rows = np.array([unit for unit, _ in kept], dtype=np.int64)
+    bands = band_keys(signatures(sets, m.num_perm, m.seed), params)
+    if "char" in by_space:
+        rows = np.concatenate((by_space["char"][0], rows))
+        bands = np.concatenate((by_space["char"][1], bands))
+    by_space["char"] = (rows, bands)
+
+
+def _add_typo_keys(
+    by_space: dict[str, tuple[I64, U64]], units: I64, first: I64, norms: list[str], m: MinHashConfig
+) -> None:
+    """Give short units (a title, a heading) their deletion keys, and medium ones (a
+    sentence, a short paragraph) their segment keys, one a row: a unit a typo or two from
+    another is its candidate, which 5-grams cannot promise (20 characters have 16
+    character 5-grams, and one typo changes 5; a typo changes 5 word 5-grams) (#19)."""
+    short = [
+        k
+        for k in first.tolist()
+        if norms[k].count(" ") < m.char_below
+        and m.min_chars <= len(norms[k]) - norms[k].count(" ") <= DELETION_MAX
+    ]
+    medium = [k for k in first.tolist() if SEGMENT_MIN <= norms[k].count(" ") + 1 < SEGMENT_MAX]
+    owner, keys = deletion_keys([norms[k].replace(" ", "") for k in short])
+    by_segment, segments = segment_keys([norms[k] for k in medium])
+    rows = np.concatenate(
+        (
+            units[np.array(short, dtype=np.int64)][owner],
+            units[np.array(medium, dtype=np.int64)][by_segment],
+        )
+    )
+    if len(rows):
+        by_space["typo"] = (rows, np.concatenate((keys, segments))[:, None])
 
 
 def _verify_batch(
@@ -216,21 +301,68 @@ def _verify_batch(
     space both share (characters first: short units)."""
     units, pairs = batch
     texts = _read_places([place for _, place, _, _ in units], config)
-    norms = normalize_many(
-        [text[start:end] for text, (_, _, start, end) in zip(texts, units, strict=True)],
-        config.normalize,
-    )
+    raw = [text[start:end] for text, (_, _, start, end) in zip(texts, units, strict=True)]
+    norms = normalize_many(raw, config.normalize)
+    words = [norm.count(" ") + 1 for norm in norms]
     sets: list[dict[str, U32]] = [{} for _ in units]
-    for space, found in batch_shingle_sets(norms, config.minhash).items():
-        for i, unit in enumerate(found.units.tolist()):
-            sets[unit][space] = found[i]
+    for space, shingled in batch_shingle_sets(norms, config.minhash).items():
+        for i, unit in enumerate(shingled.units.tolist()):
+            sets[unit][space] = shingled[i]
     at = {key: i for i, (key, _, _, _) in enumerate(units)}
-    out: list[tuple[int, int, Evidence]] = []
+    m = config.minhash
+    stated: dict[int, Facts] = {}  # the facts of each short unit, once
+    found: list[tuple[int, int, Evidence]] = []
     for a, b in pairs:
-        first, second = sets[at[a]], sets[at[b]]
-        space = "char" if "char" in first and "char" in second else "word"
-        out.append((a, b, verify(first[space], second[space], config.minhash.threshold, False)))
-    return out
+        i, j = at[a], at[b]
+        space = "char" if "char" in sets[i] and "char" in sets[j] else "word"
+        # Short units (compared by characters) that state other facts are other lines.
+        other = False
+        if space == "char":
+            for unit in (i, j):
+                if unit not in stated:
+                    stated[unit] = facts(raw[unit])
+            other = differ(stated[i], stated[j])
+        few = min(words[i], words[j]) < m.char_below
+        found.append((a, b, verify(sets[i][space], sets[j][space], m.threshold, False, few, other)))
+    # A typo changes one word but five word shingles: a 30-word paragraph with one typo
+    # has word Jaccard 0.71.  Pairs below the threshold in words are also measured in
+    # characters, which see a typo as a typo, then by their edits (#19).
+    again = [n for n, (_, _, ev) in enumerate(found) if ev.jaccard < m.threshold and not ev.differ]
+    need = sorted(
+        {at[key] for n in again for key in found[n][:2]}
+        - {i for i, s in enumerate(sets) if "char" in s}
+    )
+    for i, chars in zip(need, _char_sets([norms[i] for i in need], m), strict=True):
+        sets[i]["char"] = chars
+    for n in again:
+        a, b, evidence = found[n]
+        i, j = at[a], at[b]
+        by_chars = verify(sets[i]["char"], sets[j]["char"], m.threshold, False, evidence.few)
+        if by_chars.relation == "near":
+            found[n] = (a, b, by_chars)
+        elif edits_near(norms[i], norms[j], m.threshold, m.char_below) or _titled(
+            raw[i], norms[i], raw[j], norms[j], config
+        ):
+            found[n] = (a, b, dataclasses.replace(by_chars, relation="near"))
+    return found
+
+
+def _titled(raw_a: str, norm_a: str, raw_b: str, norm_b: str, config: Config) -> bool:
+    """Whether one of two short units is the other with a label (a site's name, a topic)
+    added: the title inside it is the other, or the other with typos only."""
+    m = config.minhash
+    for raw, other in ((raw_a, norm_b), (raw_b, norm_a)):
+        if raw.count(" ") >= 2 * m.char_below:
+            continue
+        for part in normalize_many(labelled_parts(raw), config.normalize):
+            if part == other or typos_apart(part, other, m.threshold):
+                return True
+    return False
+
+
+def _char_sets(norms: list[str], config: MinHashConfig) -> list[U32]:
+    found = char_sets(norms, config)
+    return [found[i] for i in range(len(found))]
 
 
 #: Where a worker reads a document again: its file and its place in it.
@@ -281,15 +413,22 @@ def _repeated_batch(
         splits.append((i, text, children))
     m = config.minhash
     compact = normalize_many(pieces + survivors, config.normalize, spaces=False)
-    repeated = iter(
-        covered_many(
-            compact[: len(pieces)],
-            owners,
-            compact[len(pieces) :],
-            m.char_shingle_size,
-            m.threshold,
-        )
+    covered = covered_many(
+        compact[: len(pieces)], owners, compact[len(pieces) :], m.char_shingle_size, m.threshold
     )
+    # A short child that its survivor only nearly repeats, and that states a number, a
+    # month or a name the survivor lacks, is another post's templated line: it stays (#19).
+    stated: dict[int, Facts] = {}
+    for n, (piece, owner) in enumerate(zip(pieces, owners, strict=True)):
+        if (
+            covered[n]
+            and piece.count(" ") < 2 * m.char_below
+            and compact[n] not in compact[len(pieces) + owner]
+        ):
+            if owner not in stated:
+                stated[owner] = facts(survivors[owner])
+            covered[n] = not states_more(facts(piece), stated[owner])
+    repeated = iter(covered)
     for i, text, children in splits:
         keep = [next(repeated) for _ in children]
         kept = [
@@ -351,7 +490,7 @@ def _fingerprint_file(item: tuple[InputFile, bytes], config: Config) -> Entry:
         arrays[f"{name}.rows"] = rows
         arrays[f"{name}.mask"] = np.concatenate([p.mask for p in parts]).astype(np.uint8)
         arrays[f"{name}.digests"] = np.concatenate([p.digests for p in parts])
-        for space in SPACES:
+        for space in _KEY_SPACES:
             offsets = np.cumsum([0] + [len(p.rows) for p in parts[:-1]])
             units = [
                 p.bands[space][0] + o
@@ -450,7 +589,7 @@ class _Level:
     name: Level
     blocks: list[_LevelPrints] = field(default_factory=list)
     key_unit: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # first unit of a key
-    spaces: dict[str, _Space] = field(default_factory=lambda: {s: _Space() for s in SPACES})
+    spaces: dict[str, _Space] = field(default_factory=lambda: {s: _Space() for s in _KEY_SPACES})
     arrays: dict[str, I64] = field(default_factory=dict)
     units: int = 0
 
@@ -469,7 +608,7 @@ class _Level:
             rows[:, 0] += base
             bands = {
                 space: (arrays[f"{name}.{space}.units"], arrays[f"{name}.{space}.bands"])
-                for space in SPACES
+                for space in _KEY_SPACES
                 if f"{name}.{space}.units" in arrays
             }
             mask = arrays[f"{name}.mask"].astype(bool)
@@ -772,8 +911,9 @@ class _Run:
                 pairs = candidate_pairs(bands)
                 space.candidates = len(pairs)
                 for a, b in keys[pairs].tolist():
-                    linked[a].add(b)
-                    linked[b].add(a)
+                    if a != b:  # a labelled title's own title (see _add_title_prints)
+                        linked[a].add(b)
+                        linked[b].add(a)
             neighbours.append({key: sorted(others) for key, others in linked.items()})
         return neighbours
 

@@ -160,6 +160,31 @@ def sections(text: str, paras: Sequence[Span], config: SegmentConfig = _DEFAULT)
     return out
 
 
+#: A label after a title ("Titre | Blog", "Titre – Blog", "Titre · Blog") and one before
+#: it ("Dossier : Titre"): the separators, and the longest label taken for one.
+_SUFFIX_LABEL = re.compile(r"\s*[|•·»]\s*|\s+[-–—/]\s+")
+_PREFIX_LABEL = re.compile(r"\s*:\s+|\s+:\s*")
+_LABEL_WORDS = 5
+
+
+def labelled_parts(text: str) -> list[str]:
+    """The title a labelled title could be: the part before a site's name, after a topic.
+
+    >>> labelled_parts("Threads menace Twitter | Le Blog de Sophie")
+    ['Threads menace Twitter']
+    >>> labelled_parts("Dossier : Désactiver les sons système")
+    ['Désactiver les sons système']
+    """
+    out = []
+    for separator, title_first in ((_SUFFIX_LABEL, True), (_PREFIX_LABEL, False)):
+        parts = separator.split(text.strip(), maxsplit=1)
+        if len(parts) == 2:
+            title, label = parts if title_first else parts[::-1]
+            if len(title.split()) >= 2 and 0 < len(label.split()) <= _LABEL_WORDS:
+                out.append(title)
+    return out
+
+
 def sentences(text: str, span: Span) -> list[Span]:
     """Spans of the sentences inside one paragraph span."""
     start, end = span

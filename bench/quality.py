@@ -1,0 +1,413 @@
+"""Removal precision and recall per kind of duplicate, on generated French blog archives.
+
+    python bench/quality.py                          # default options, 24 sites, seed 1
+    python bench/quality.py --sites 60 --seed 2 -- --unit paragraph --threshold 0.9
+    python bench/quality.py --keep out/archive       # also keep corpus.jsonl and labels.jsonl
+
+Builds blogs from real French prose (Debian's French manual pages, see frenchprose.py:
+`apt-get install manpages-fr manpages-fr-dev`), runs `dedup scan` on them (options after
+`--`), and scores the spans the report says are removed against labels made with the
+corpus.  Each blog has
+
+- article pages: a title, a byline ("Publié le 8 janvier 2023 par Claire Dubois · 5 min de
+  lecture"), paragraphs taken in order from one manual page, a share bar and comment form;
+- tag archive pages, after the articles: every post's title printed twice (the second
+  time exact, with the blog's name or a topic label added, in capitals, or with a typo),
+  its byline, and an excerpt (its first sentences) with "Lire la suite";
+- reposts: a post again under its title (as it was, with a typo, or in capitals) and a new
+  byline, its paragraphs as they were, with one or two typos, or with a sentence added;
+  and a paragraph of an earlier post inside a longer one;
+- whole pages crawled twice.
+
+What must stay: every first occurrence; the bylines of other posts, which differ from each
+other by a year, a day or an author; paragraphs of other posts on the same topic (the next
+paragraphs of the same manual page); a short title that is part of a longer title of
+another post; the sentences a repost adds.  The share bar and comment form repeat on every
+page: boilerplate, not scored.
+
+A labelled span counts as removed when half of its non-space characters lie in spans the
+report removes.  Removal precision is over every labelled span removed; recall is given
+per kind, and for what must stay the share removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from frenchprose import Page, manual_pages
+
+FIRST = "Claire Marc Sophie Julien Camille Thomas Léa Nicolas Chloé Hugo Inès Mathis Zoé Éric"
+LAST = "Dubois Lefèvre Martin Bernard Durand Moreau Laurent Girard Rousseau Mercier Faure Roux"
+MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+SITES = (
+    "Le Carnet|Au fil du terminal|Chroniques système|Le Blog de {first}|Notes de {first}|"
+    "L’Atelier Linux|Pages libres|Le Coin du shell"
+)
+LABELS = "Dossier|Tutoriel|Astuce|Guide|À lire|Pratique"
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«])")
+BOILERPLATE = (
+    "Partager\u00a0: Facebook · Twitter · LinkedIn · E-mail",
+    "Laisser un commentaire",
+    "Votre adresse e-mail ne sera pas publiée. Les champs obligatoires sont indiqués avec *",
+)
+
+REMOVE, KEEP, EITHER = "remove", "keep", "either"
+
+
+@dataclass(frozen=True)
+class Span:
+    doc: str
+    start: int
+    end: int
+    kind: str
+    expect: str
+
+
+class PageText:
+    """A page built a paragraph at a time, each labelled."""
+
+    def __init__(self, doc: str) -> None:
+        self.doc = doc
+        self.text = ""
+        self.spans: list[Span] = []
+
+    def add(self, text: str, kind: str, expect: str) -> None:
+        self.paragraph([(text, kind, expect)])
+
+    def paragraph(self, parts: list[tuple[str, str, str]]) -> None:
+        """A paragraph of labelled sentences, joined by a space."""
+        if self.text:
+            self.text += "\n\n"
+        for n, (text, kind, expect) in enumerate(parts):
+            if n:
+                self.text += " "
+            self.spans.append(
+                Span(self.doc, len(self.text), len(self.text) + len(text), kind, expect)
+            )
+            self.text += text
+
+
+@dataclass
+class Post:
+    site: int
+    title: str
+    byline: str
+    paragraphs: list[str]
+    page: str  # doc id of its article page
+
+
+def sentences(paragraph: str) -> list[str]:
+    return [s for s in SENTENCE.split(paragraph) if s]
+
+
+def typo(text: str, count: int, rng: random.Random) -> str:
+    """`text` with `count` typos in different words of four letters or more."""
+    words = text.split(" ")
+    where = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    for i in rng.sample(where, min(count, len(where))):
+        w = words[i]
+        j = rng.randrange(1, len(w) - 2)
+        how = rng.randrange(3)
+        if how == 0:
+            w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]  # two letters swapped
+        elif how == 1:
+            w = w[:j] + w[j + 1 :]  # a letter dropped
+        else:
+            w = w[:j] + w[j] + w[j:]  # a letter doubled
+        words[i] = w
+    return " ".join(words)
+
+
+def build(sites: int, seed: int) -> tuple[list[tuple[str, str]], list[Span]]:
+    """The corpus (doc id, text) and its labels."""
+    rng = random.Random(seed)
+    pages: list[Page] = []
+    titles: set[str] = set()
+    for page in manual_pages():  # one page a title: csqrt and csqrtf are one text
+        if len(page.paragraphs) >= 6 and not {page.title.casefold(), page.name} & titles:
+            titles |= {page.title.casefold(), page.name}
+            pages.append(page)
+    rng.shuffle(pages)
+    # Sentences that reposts add: from pages no post uses, so that they are new text.
+    spare_pages, pages = pages[: len(pages) // 4], pages[len(pages) // 4 :]
+    used = {g for page in pages for p in page.paragraphs for g in _grams(p)}
+    spare = [
+        sentence
+        for page in spare_pages
+        for p in page.paragraphs
+        for sentence in sentences(p)
+        if len(sentence.split()) >= 8
+        and sum(g in used for g in _grams(sentence)) * 5 < len(_grams(sentence))
+    ]
+    bylines: set[str] = set()
+    docs: list[PageText] = []
+    posts: list[Post] = []
+    titles_used: list[str] = []
+    for site in range(sites):
+        first = rng.choice(FIRST.split())
+        name = rng.choice(SITES.split("|")).format(first=first)
+        authors = [f"{rng.choice(FIRST.split())} {rng.choice(LAST.split())}" for _ in range(2)]
+        days = [(rng.randrange(1, 29), rng.choice(MONTHS.split())) for _ in range(3)]
+        mine: list[Post] = []
+        for number in range(rng.randrange(8, 14)):
+            if not pages:
+                break
+            page = pages.pop()
+            # Two posts from one manual page: paragraphs on the same topic, all different.
+            halves = [
+                page.paragraphs[: len(page.paragraphs) // 2],
+                page.paragraphs[len(page.paragraphs) // 2 :],
+            ]
+            for half, paragraphs in enumerate(halves):
+                # templated titles of other posts: "Comprendre ls en pratique", "... lsof ..."
+                title = page.title if not half else f"Comprendre {page.name} en pratique"
+                kind = "original title"
+                longer = [t for t in titles_used if len(t.split()) >= 6]
+                if longer and rng.random() < 0.08:  # a short title inside a longer one
+                    inside = longer[rng.randrange(len(longer))]
+                    titles_used.remove(inside)
+                    title, kind = (
+                        " ".join(inside.split()[-3:]).capitalize(),
+                        "short title inside a longer one",
+                    )
+                else:
+                    titles_used.append(title)
+                byline = _byline(days, authors, bylines, rng)
+                doc = PageText(f"{site:02d}/article-{number:02d}-{half}")
+                doc.add(title, kind, KEEP)
+                doc.add(byline, "byline of its post", KEEP)
+                for paragraph in paragraphs[:5]:
+                    doc.add(
+                        paragraph, "same topic, other post" if half else "original paragraph", KEEP
+                    )
+                for line in BOILERPLATE:
+                    doc.add(line, "boilerplate", EITHER)
+                docs.append(doc)
+                mine.append(Post(site, title, byline, list(paragraphs[:5]), doc.doc))
+        posts += mine
+        docs += _tag_pages(site, name, mine, rng)
+        docs += _reposts(site, mine, days, authors, bylines, spare, rng)
+        for copied in rng.sample(mine, 1):  # a page crawled twice
+            source = next(d for d in docs if d.doc == copied.page)
+            again = PageText(f"{site:02d}/copy-of-{source.doc.split('/')[1]}")
+            again.text = source.text
+            again.spans = [
+                Span(again.doc, s.start, s.end, "whole page repeated", REMOVE) for s in source.spans
+            ]
+            docs.append(again)
+    return [(d.doc, d.text) for d in docs], [s for d in docs for s in d.spans]
+
+
+def _grams(text: str) -> set[str]:
+    words = re.findall(r"\w+", text.casefold())
+    return {" ".join(words[i : i + 4]) for i in range(len(words) - 3)}
+
+
+def _byline(
+    days: list[tuple[int, str]], authors: list[str], seen: set[str], rng: random.Random
+) -> str:
+    """A byline no other post has: few days and two authors, so that many differ by a year."""
+    while True:
+        day, month = rng.choice(days)
+        byline = (
+            f"Publié le {day} {month} {rng.randrange(2012, 2025)} par {rng.choice(authors)} "
+            f"· {rng.randrange(2, 15)} min de lecture"
+        )
+        if byline not in seen:
+            seen.add(byline)
+            return byline
+
+
+def _tag_pages(site: int, name: str, posts: list[Post], rng: random.Random) -> list[PageText]:
+    out = []
+    for tag in range(2):
+        doc = PageText(f"{site:02d}/tag-{tag}")
+        doc.add(
+            f"Archives de l’étiquette {rng.choice(LABELS.split('|')).lower()} {tag + 1}",
+            "tag page heading",
+            EITHER,
+        )
+        for post in rng.sample(posts, max(2, len(posts) // 2)):
+            doc.add(post.title, "title printed again", REMOVE)
+            how = rng.randrange(4)
+            if how == 0:
+                doc.add(post.title, "title printed again", REMOVE)
+            elif how == 1:
+                label = rng.choice(
+                    [f"{post.title} | {name}", f"{rng.choice(LABELS.split('|'))} : {post.title}"]
+                )
+                doc.add(label, "title with a label added", REMOVE)
+            elif how == 2:
+                doc.add(post.title.upper(), "title in capitals", REMOVE)
+            else:
+                doc.add(typo(post.title, 1, rng), "short unit with a typo", REMOVE)
+            doc.add(post.byline, "byline printed again", REMOVE)
+            lead = sentences(post.paragraphs[0])[:2]
+            doc.add(" ".join(lead) + " […]", "excerpt of a paragraph", REMOVE)
+            doc.add("Lire la suite", "boilerplate", EITHER)
+        out.append(doc)
+    return out
+
+
+def _reposts(
+    site: int,
+    posts: list[Post],
+    days: list[tuple[int, str]],
+    authors: list[str],
+    bylines: set[str],
+    spare: list[str],
+    rng: random.Random,
+) -> list[PageText]:
+    out = []
+    for number, post in enumerate(rng.sample(posts, max(1, len(posts) // 3))):
+        doc = PageText(f"{site:02d}/repost-{number:02d}")
+        how = rng.randrange(3)
+        if how == 0:
+            doc.add(post.title, "title printed again", REMOVE)
+        elif how == 1:
+            doc.add(typo(post.title, 1, rng), "short unit with a typo", REMOVE)
+        else:
+            doc.add(post.title.upper() + " !", "title in capitals", REMOVE)
+        doc.add(_byline(days, authors, bylines, rng), "byline of its post", KEEP)
+        for paragraph in post.paragraphs:
+            words = len(paragraph.split())
+            how = rng.randrange(4)
+            if how == 0:
+                doc.add(paragraph, "paragraph repeated", REMOVE)
+            elif how == 1:
+                kind = (
+                    "paragraph of 20-60 words with typos"
+                    if words <= 60
+                    else "long paragraph with typos"
+                )
+                doc.add(typo(paragraph, rng.randrange(1, 3), rng), kind, REMOVE)
+            elif how == 2:
+                added = spare.pop()
+                doc.paragraph(
+                    [
+                        (paragraph, "paragraph repeated, a sentence added", REMOVE),
+                        (added, "sentence a repost adds", KEEP),
+                    ]
+                )
+            elif how == 3 and words <= 60:
+                added = " ".join(spare.pop() for _ in range(3))
+                doc.paragraph(
+                    [
+                        (paragraph, "paragraph inside a longer one", REMOVE),
+                        (added, "sentence a repost adds", KEEP),
+                    ]
+                )
+        for line in BOILERPLATE:
+            doc.add(line, "boilerplate", EITHER)
+        out.append(doc)
+    return out
+
+
+def removed_spans(report: dict) -> dict[str, list[tuple[int, int]]]:  # type: ignore[type-arg]
+    return {d["doc"]: [tuple(span) for span in d["removed"]] for d in report["documents"]}
+
+
+def is_removed(span: Span, text: str, cuts: list[tuple[int, int]]) -> bool:
+    chars = [i for i in range(span.start, span.end) if not text[i].isspace()]
+    inside = sum(1 for i in chars if any(s <= i < e for s, e in cuts))
+    return inside * 2 > len(chars)
+
+
+def score(docs: list[tuple[str, str]], labels: list[Span], report: dict) -> list[str]:  # type: ignore[type-arg]
+    texts = dict(docs)
+    cuts = removed_spans(report)
+    total: Counter[tuple[str, str]] = Counter()
+    gone: Counter[tuple[str, str]] = Counter()
+    for span in labels:
+        total[span.expect, span.kind] += 1
+        if is_removed(span, texts[span.doc], cuts.get(span.doc, [])):
+            gone[span.expect, span.kind] += 1
+    right = sum(n for (expect, _), n in gone.items() if expect == REMOVE)
+    wrong = sum(n for (expect, _), n in gone.items() if expect == KEEP)
+    wanted = sum(n for (expect, _), n in total.items() if expect == REMOVE)
+    precision, recall = right / max(1, right + wrong), right / max(1, wanted)
+    lines = [
+        f"removal precision {precision:.4f}  recall {recall:.4f}"
+        f"  ({right} of {wanted} duplicates removed, {wrong} spans removed that must stay)",
+        "must go (recall):",
+    ]
+    for expect, title in ((REMOVE, "must go"), (KEEP, "must stay (share removed)")):
+        if expect == KEEP:
+            lines.append(title + ":")
+        for (e, kind), n in sorted(total.items()):
+            if e == expect:
+                lines.append(f"  {kind:<40} {gone[e, kind] / n:7.4f}  ({gone[e, kind]} of {n})")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sites", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="also write corpus.jsonl and labels.jsonl here")
+    args, dedup_args = parser.parse_known_args()
+    dedup_args = [a for a in dedup_args if a != "--"]
+    docs, labels = build(args.sites, args.seed)
+    with tempfile.TemporaryDirectory(prefix="dedup-quality-") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        corpus = folder / "corpus.jsonl"
+        with corpus.open("w", encoding="utf-8") as out:
+            for doc_id, text in docs:
+                out.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
+        with (folder / "labels.jsonl").open("w", encoding="utf-8") as out:
+            for s in labels:
+                out.write(json.dumps(s.__dict__, ensure_ascii=False) + "\n")
+        report_path = Path(tmp) / "report.json"
+        began = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dedup",
+                "scan",
+                str(corpus),
+                "--format",
+                "json",
+                "--report",
+                str(report_path),
+                "-q",
+                *dedup_args,
+            ],
+            check=False,
+        )
+        seconds = time.perf_counter() - began
+        if done.returncode != 0:
+            return done.returncode
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    kinds = defaultdict(int)
+    for s in labels:
+        kinds[s.expect] += 1
+    size = sum(len(t.encode("utf-8")) for _, t in docs)
+    non_ascii = sum(any(ord(c) > 127 for c in t) for _, t in docs)
+    print(
+        f"corpus: {args.sites} blogs, {len(docs)} pages, {size / 1e6:.2f} MB, "
+        f"{non_ascii} pages with non-ASCII text; {kinds[REMOVE]} spans must go, "
+        f"{kinds[KEEP]} must stay "
+        f"(dedup scan {' '.join(dedup_args) or '(defaults)'}: {seconds:.1f} s)"
+    )
+    print("\n".join(score(docs, labels, report)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""What a verified pair is: containment that means containment, templated lines that stay (#19)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from dedup.cli import main
+from dedup.index import edits_near, relation, reverse, same_facts, typos_apart, verify
+
+
+def _set(*values: int) -> np.ndarray:
+    return np.array(sorted(values), dtype=np.uint32)
+
+
+def test_texts_of_comparable_size_are_duplicates_only_at_the_threshold() -> None:
+    # Same length, 80 % of either side in the other: Jaccard 0.67, neither inside the other.
+    a, b = _set(*range(100)), _set(*range(20, 120))
+    found = verify(a, b, 0.8, False)
+    assert (round(found.jaccard, 2), found.containment, found.relation) == (0.67, 0.8, None)
+    assert reverse(found, 0.8).relation is None
+    # The smaller side clearly smaller (at most the threshold of the other) and inside it.
+    inside = verify(_set(*range(100)), _set(*range(10, 70)), 0.8, False)
+    assert inside.relation == "contained"
+    assert reverse(inside, 0.8).relation == "overlap"
+    # 90 % inside, but 85 % of the size: comparable size, Jaccard 0.70
+    assert relation(0.70, 0.9, 0.765, 0.8) is None
+
+
+def test_a_few_words_inside_a_longer_unit_are_not_a_duplicate_by_containment() -> None:
+    assert verify(_set(*range(40)), _set(*range(10)), 0.8, False, few=True).relation is None
+    assert verify(_set(*range(40)), _set(*range(10)), 0.8, False).relation == "contained"
+    near = verify(_set(*range(10)), _set(*range(9), 99), 0.8, False, few=True)
+    assert near.relation == "near"
+    assert reverse(near, 0.8).relation == "near"
+
+
+def test_templated_lines_differ_in_their_facts() -> None:
+    line = "Publié le 8 janvier 2023 par Claire Dubois"
+    assert not same_facts(line, "Publié le 8 janvier 2015 par Claire Dubois")
+    assert not same_facts(line, "Publié le 8 février 2023 par Claire Dubois")
+    assert not same_facts(line, "Publié le 8 janvier 2023 par Claire Durand")
+    assert same_facts(line, "Publié le 8 janveir 2023 par Claire Dubois")  # a typo
+    assert same_facts(line, "PUBLIÉ LE 8 JANVIER 2023 PAR CLAIRE DUBOIS")
+    # a capital that only one side has is not a name that differs
+    assert same_facts(
+        "Elon Musk insulte les Annonceurs qui fuient Twitter",
+        "Elon Musk insulte les annonceurs qui fuyent Twitter",
+    )
+    assert same_facts("Désactiver les sons système", "DÉSACTIVER LES SNOS SYSTÈME.")
+    # a name only one side gives, a capital after a full stop: no fact replaced
+    assert same_facts("mind will vanish. Thomas Jefferson said", "mind will vanish. Jefferson said")
+    assert same_facts("the back of legs. Generally, lack of", "the back of legs. General lack of")
+
+
+def test_typos_are_not_words_replaced() -> None:
+    assert typos_apart("desactiver les sons systeme", "desactiver les snos systeme", 0.8)
+    assert typos_apart("threads menace twitter", "threads menace twiter", 0.8)
+    assert not typos_apart("comprendre boot en pratique", "comprendre reboot en pratique", 0.8)
+    assert not typos_apart("comprendre statx en pratique", "comprendre strptime en pratique", 0.8)
+    assert not typos_apart("dupliquer un descripteur", "manipuler un descripteur", 0.8)
+    # one typo, and one more for each five words
+    assert typos_apart(
+        "each dimensions corresponds to a separate terms",
+        "each dimension corresponds to a separate term",
+        0.8,
+    )
+
+
+def test_a_word_or_two_replaced_in_a_sentence_is_near_but_not_in_a_title() -> None:
+    a = "many different ways of calculating these values also known as term weights have been developed"
+    b = "many different ways of computing these values also known as term weights have been developed"
+    assert edits_near(a, b, 0.8, 10)
+    assert not edits_near("comprendre mmap en pratique", "comprendre mremap en pratique", 0.8, 10)
+    c = "several methods exist to compute these weights and the most popular one is called tf idf"
+    assert not edits_near(a, c, 0.8, 10)
+
+
+def _scan(tmp_path: Path, texts: list[str]) -> dict:  # type: ignore[type-arg]
+    source = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": str(i), "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = CliRunner().invoke(
+        main, ["scan", str(source), "--report", str(tmp_path / "r.json"), "--format", "json", "-q"]
+    )
+    assert done.exit_code == 0, done.output
+    return json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+
+
+def _posts(rng: random.Random, count: int) -> list[str]:
+    words = ["".join(rng.choices("bcdfghjklmnprstvzéèa", k=6)) for _ in range(3000)]
+    return [" ".join(rng.choices(words, k=40)).capitalize() + "." for _ in range(count)]
+
+
+def test_dated_bylines_of_other_posts_are_not_removed(tmp_path: Path) -> None:
+    # one digit apart: Jaccard 0.72, 84 % of either inside the other
+    bodies = _posts(random.Random(1), 4)
+    report = _scan(
+        tmp_path,
+        [
+            f"Publié le 8 janvier {2011 + i} par Claire Dubois\n\n{body}"
+            for i, body in enumerate(bodies)
+        ],
+    )
+    assert report["stats"]["chars_removed"] == 0, report["clusters"]
+    assert report["pairs"] == []
+
+
+def test_the_same_byline_with_a_typo_is_still_a_duplicate(tmp_path: Path) -> None:
+    first, second = _posts(random.Random(2), 2)
+    report = _scan(
+        tmp_path,
+        [
+            f"Publié le 8 janvier 2023 par Claire Dubois et Marc Lefèvre\n\n{first}",
+            f"Publié le 8 janvier 2023 par Claire Dubois et Marc Lefèvre.\n\n{second}",
+            f"Publié le 8 janvier 2023 pra Claire Dubois et Marc Lefèvre\n\n{second}",
+        ],
+    )
+    removed = [d["text"] for c in report["clusters"] for d in c["duplicates"]]
+    assert any("pra Claire" in text for text in removed), report["clusters"]
+
+
+def test_a_short_title_inside_a_longer_one_is_not_removed(tmp_path: Path) -> None:
+    first, second = _posts(random.Random(3), 2)
+    report = _scan(
+        tmp_path,
+        [
+            f"Créer des fichiers et dossiers temporaires\n\n{first}",
+            f"Fichiers et dossiers temporaires\n\n{second}",
+        ],
+    )
+    assert report["stats"]["chars_removed"] == 0, report["clusters"]
+
+
+def test_short_units_and_paragraphs_with_typos_are_duplicates(tmp_path: Path) -> None:
+    first, second, third = _posts(random.Random(4), 3)
+    paragraph = " ".join(first.split()[:30]) + "."
+    words = paragraph.split()
+    words[10] = words[10][:2] + words[10][3] + words[10][2] + words[10][4:]  # two letters swapped
+    words[22] = words[22] + words[22][-1]  # a letter doubled
+    report = _scan(
+        tmp_path,
+        [
+            f"Désactiver les sons système\n\n{paragraph}\n\n{second}",
+            f"DÉSACTIVER LES SNOS SYSTÈME.\n\n{' '.join(words)}\n\n{third}",
+        ],
+    )
+    removed = {d["text"] for c in report["clusters"] for d in c["duplicates"]}
+    assert "DÉSACTIVER LES SNOS SYSTÈME." in removed
+    assert " ".join(words) in removed
+    assert (
+        report["stats"]["chars_removed"]
+        < len(f"DÉSACTIVER LES SNOS SYSTÈME.\n\n{' '.join(words)}\n\n") + 2
+    )
+
+
+def test_templated_titles_of_other_posts_stay(tmp_path: Path) -> None:
+    posts = _posts(random.Random(5), 3)
+    titles = [
+        "Comprendre mmap en pratique",
+        "Comprendre mremap en pratique",
+        "Comprendre munmap en pratique",
+    ]
+    report = _scan(
+        tmp_path, [f"{title}\n\n{post}" for title, post in zip(titles, posts, strict=True)]
+    )
+    assert report["stats"]["chars_removed"] == 0, report["clusters"]
