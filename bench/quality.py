@@ -156,6 +156,8 @@ def build(sites: int, seed: int) -> tuple[list[tuple[str, str]], list[Span]]:
     posts: list[Post] = []
     titles_used: list[str] = []
     for site in range(sites):
+        if len(pages) < 8:
+            raise SystemExit(f"the French manual pages make {site} blogs at most, not {sites}")
         first = rng.choice(FIRST.split())
         name = rng.choice(SITES.split("|")).format(first=first)
         authors = [f"{rng.choice(FIRST.split())} {rng.choice(LAST.split())}" for _ in range(2)]

@@ -176,9 +176,10 @@ def reverse(evidence: Evidence, threshold: float) -> Evidence:
         evidence.containment_survivor,
         evidence.containment,
     )
-    exact = evidence.relation == "exact"
     few, differ = evidence.few, evidence.differ
-    found = _related(jaccard, contained, covers, exact, threshold, few, differ)
+    found = evidence.relation
+    if found not in ("exact", "near"):  # both symmetric, whatever measure found them
+        found = _related(jaccard, contained, covers, False, threshold, few, differ)
     return Evidence(jaccard, contained, covers, found, few, differ)
 
 
@@ -229,35 +230,17 @@ def typos_apart(a: str, b: str, threshold: float) -> bool:
     return distance <= typos and longer > 0 and 1 - distance / longer >= threshold
 
 
-#: Month names, French and English (folded): a date that changes its month is another date.
-_MONTHS = frozenset(
-    [
-        "janvier",
-        "fevrier",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "aout",
-        "septembre",
-        "octobre",
-        "novembre",
-        "decembre",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ]
-)
+#: Month names, French (with and without accents) and English: a date that changes its
+#: month is another date.
+_MONTHS = {
+    name: str(number % 12 + 1)
+    for names in (
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
+        "january february march april may june july august september october november december",
+    )
+    for number, name in enumerate(names.split())
+}
 _WORD = re.compile(r"\w+")
 #: What ends a sentence or a label: the word after it is capitalized as a matter of course.
 _OPENERS = frozenset('.!?:;|«»"“”()[]—–-•')
@@ -293,37 +276,30 @@ def states_more(part: Facts, whole: Facts) -> bool:
     return any(mine - theirs for mine, theirs in zip(part, whole, strict=True))
 
 
+_NUMBER = re.compile(r"\w*\d\w*")
+_MONTH = re.compile(r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b", re.I)
+#: A capitalized word and the character before it (a name, unless that ends a sentence).
+_CAPITALIZED = re.compile(r"(\S)\s+(?=([A-ZÀ-ÖØ-Þ][^\W\d_]*))")
+_UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
+_LOWER = re.compile(r"[a-zß-öø-ÿ]")
+
+
 def facts(text: str) -> Facts:
-    """The numbers, months and names of a text, folded."""
-    text = unicodedata.normalize("NFKC", text)
-    numbers: Counter[str] = Counter()
-    months: Counter[str] = Counter()
+    """The numbers, months and names of a text, casefolded."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    numbers = Counter(word.casefold() for word in _NUMBER.findall(text))
+    months = Counter(_MONTHS[month.casefold()] for month in _MONTH.findall(text))
     names: Counter[str] = Counter()
-    words = list(_WORD.finditer(text))
-    letters = [w.group() for w in words if w.group().isalpha()]
-    capitals = sum(w.isupper() for w in letters) * 2 > len(letters)  # a line in capitals
-    for n, match in enumerate(words):
-        word = match.group()
-        folded = _fold(word)
-        if any(c.isdigit() for c in word):
-            numbers[folded] += 1
-        elif folded in _MONTHS:
-            months[folded] += 1
-        elif not capitals and n and word[:1].isupper() and not word.isupper():
-            before = text[: match.start()].rstrip()
-            if before and before[-1] not in _OPENERS:
-                names[folded] += 1
+    if len(_UPPER.findall(text)) <= len(_LOWER.findall(text)):  # not a line in capitals
+        for before, word in _CAPITALIZED.findall(text):
+            if before not in _OPENERS and not word.isupper() and word.casefold() not in _MONTHS:
+                names[word.casefold()] += 1
     return _counted(numbers), _counted(months), _counted(names)
 
 
 def _counted(counts: Counter[str]) -> frozenset[tuple[str, int]]:
     return frozenset((word, n) for word, count in counts.items() for n in range(count))
-
-
-def _fold(word: str) -> str:
-    """A word casefolded and without its accents."""
-    decomposed = unicodedata.normalize("NFD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def covered(children: list[str], survivor: str, k: int, threshold: float) -> list[bool]:

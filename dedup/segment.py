@@ -164,7 +164,9 @@ def sections(text: str, paras: Sequence[Span], config: SegmentConfig = _DEFAULT)
 #: it ("Dossier : Titre"): the separators, and the longest label taken for one.
 _SUFFIX_LABEL = re.compile(r"\s*[|•·»]\s*|\s+[-–—/]\s+")
 _PREFIX_LABEL = re.compile(r"\s*:\s+|\s+:\s*")
+_ANY_SEPARATOR = re.compile(r"[|•·»:/\-–—]")
 _LABEL_WORDS = 5
+_DIGIT = re.compile(r"\d")
 
 
 def labelled_parts(text: str) -> list[str]:
@@ -175,12 +177,16 @@ def labelled_parts(text: str) -> list[str]:
     >>> labelled_parts("Dossier : Désactiver les sons système")
     ['Désactiver les sons système']
     """
-    out = []
+    out: list[str] = []
+    if not _ANY_SEPARATOR.search(text):
+        return out
     for separator, title_first in ((_SUFFIX_LABEL, True), (_PREFIX_LABEL, False)):
         parts = separator.split(text.strip(), maxsplit=1)
         if len(parts) == 2:
             title, label = parts if title_first else parts[::-1]
-            if len(title.split()) >= 2 and 0 < len(label.split()) <= _LABEL_WORDS:
+            words = len(label.split())
+            # A label names: "5 min de lecture" after a byline is a fact, not a label.
+            if len(title.split()) >= 2 and 0 < words <= _LABEL_WORDS and not _DIGIT.search(label):
                 out.append(title)
     return out
 

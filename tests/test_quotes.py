@@ -20,9 +20,9 @@ def _corpus(tmp_path: Path) -> list[Path]:
     words = [f"w{i}" for i in range(300)]
     paras = [" ".join(rng.choices(words, k=40)) + "." for _ in range(12)]
 
-    def edited(text: str) -> str:
+    def edited(text: str) -> str:  # one word in 40 replaced: word 5-gram Jaccard about 0.77
         out = text.split()
-        for _ in range(2):
+        for _ in range(1):
             out[rng.randrange(len(out))] = rng.choice(words)
         return " ".join(out)
 
