@@ -133,6 +133,9 @@ _REMOVAL_COLUMNS = ("start", "end", "ws_before", "ws_after", "nl_before", "nl_af
 #: Where candidates come from: the LSH bands of each shingle space, and for short units
 #: their deletion keys ("typo": one key a row, see `deletion_keys`).
 _KEY_SPACES = (*SPACES, "typo")
+#: Before the raw text of a whole document that normalizes to nothing ("»", "..."): its
+#: exact key then is its text's, and no normalized text's.
+_UNNORMALIZED = "\x00"
 #: A batch sent to a worker: at most this many documents or characters.
 _BATCH_DOCS = 256
 _BATCH_CHARS = 1 << 20
@@ -197,14 +200,15 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(_COLUMNS))
         # A unit a marker hushes is not compared; nor is a part of a document too short
         # once normalized.  A whole document is compared at any length, as an exact
-        # copy only: a record repeated whole is a duplicate however short (#27).
+        # copy only: a record repeated whole is a duplicate however short, even one of
+        # punctuation alone (#27).
         hushed = table[:, _COLUMNS.index("suppressed")].tolist()
         compared = [
-            (i, norm)
+            (i, norm if norm or not entire else _UNNORMALIZED + raw[name][i].strip())
             for i, (norm, quiet, entire) in enumerate(
                 zip(normalize_many(raw[name], config.normalize), hushed, whole[name], strict=True)
             )
-            if not quiet and (len(norm) >= m.min_chars or (entire and norm))
+            if not quiet and (len(norm) >= m.min_chars or (entire and raw[name][i].strip()))
         ]
         units = np.array([i for i, _ in compared], dtype=np.int64)
         norms = [norm for _, norm in compared]

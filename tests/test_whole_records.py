@@ -83,10 +83,11 @@ def test_whole_record_near_copies_in_many_records_are_removed(tmp_path: Path) ->
 
 
 def test_short_exact_whole_record_copies_are_removed_at_any_length(tmp_path: Path) -> None:
-    texts = ["ok", "Bravo !", "ok", "Super article, merci.", "bravo !", "ok", "Oui"]
+    texts = ["ok", "Bravo !", "ok", "Super article, merci.", "bravo !", "ok", "»", "Oui", "»", "«"]
     report, records = _clean(tmp_path, _records(tmp_path / "in.jsonl", texts))
-    assert [r["text"] for r in records] == ["ok", "Bravo !", "Super article, merci.", "Oui"]
-    assert report["stats"]["chars_removed"] == len("ok") * 2 + len("bravo !")
+    kept = ["ok", "Bravo !", "Super article, merci.", "»", "Oui", "«"]
+    assert [r["text"] for r in records] == kept
+    assert report["stats"]["chars_removed"] == len("ok") * 2 + len("bravo !") + len("»")
 
 
 def test_short_parts_below_min_chars_are_still_never_duplicates(tmp_path: Path) -> None:
