@@ -67,6 +67,7 @@ from dedup.fingerprint import (
 )
 from dedup.index import (
     Facts,
+    LshParams,
     band_keys,
     candidate_pairs,
     covered_many,
@@ -130,8 +131,9 @@ _COLUMNS = (
 )
 #: The columns a Removal is made of, in its field order.
 _REMOVAL_COLUMNS = ("start", "end", "ws_before", "ws_after", "nl_before", "nl_after")
-#: Where candidates come from: the LSH bands of each shingle space, and for short units
-#: their deletion keys ("typo": one key a row, see `deletion_keys`).
+#: Where candidates come from: the LSH bands of each shingle space, and "typo", one key a
+#: row: the deletion keys of short units and the segment keys of medium ones (see
+#: `_add_typo_keys`).
 _KEY_SPACES = (*SPACES, "typo")
 #: Before the raw text of a whole document that normalizes to nothing ("»", "..."): its
 #: exact key then is its text's, and no normalized text's.
@@ -226,7 +228,7 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
             )
             for space, sets in bags.items()
         }
-        _add_title_prints(by_space, units, first, norms, raw[name], config)
+        _add_title_prints(by_space, units, first, norms, raw[name], config, params)
         _add_typo_keys(by_space, units, first, norms, m)
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
@@ -243,6 +245,7 @@ def _add_title_prints(
     norms: list[str],
     raw: list[str],
     config: Config,
+    params: LshParams,
 ) -> None:
     """Give a labelled title ("Titre | Blog", "Dossier : Titre") the character band keys of
     the title inside it too, so that the title printed alone is its LSH candidate (#19)."""
@@ -262,7 +265,6 @@ def _add_title_prints(
     if not kept:
         return
     sets = char_sets([part for _, part in kept], m)
-    params = lsh_params(m.threshold, m.num_perm, m.recall)
     rows = np.array([unit for unit, _ in kept], dtype=np.int64)
     bands = band_keys(signatures(sets, m.num_perm, m.seed), params)
     if "char" in by_space:
