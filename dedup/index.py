@@ -227,7 +227,21 @@ def typos_apart(a: str, b: str, threshold: float) -> bool:
     typos = 1 + max(a.count(" "), b.count(" ")) // 5
     distance = OSA.distance(x, y, score_cutoff=typos)
     longer = max(len(x), len(y))
-    return distance <= typos and longer > 0 and 1 - distance / longer >= threshold
+    if distance > typos or not longer or 1 - distance / longer < threshold:
+        return False
+    return _typo_words(a.split(), b.split())
+
+
+def _typo_words(a: list[str], b: list[str]) -> bool:
+    """Whether the words that differ, where both texts have as many, can hold typos: a
+    typo keeps a word's first letter and leaves a word of four letters or more (one letter
+    more or less makes another word of "fork" / "vfork", "at" / "apt"); texts with words
+    glued or split ("sociauxlarnaque") are taken as they are."""
+    if len(a) != len(b):
+        return True
+    return all(
+        x[0] == y[0] and min(len(x), len(y)) >= 4 for x, y in zip(a, b, strict=True) if x != y
+    )
 
 
 #: Month names, French (with and without accents) and English: a date that changes its

@@ -433,30 +433,75 @@ def _repeated_batch(
         pieces += [text[cs:ce] for cs, ce in children]
         owners += [owner] * len(children)
         splits.append((i, text, children))
+    survived = normalize_many(survivors, config.normalize, spaces=False)
+    covered = _covered(pieces, owners, survivors, survived, config)
+    # A paragraph that its survivor only nearly repeats may hold a sentence the survivor
+    # lacks (a repost adds one): its sentences are weighed one by one, as at the
+    # paragraph level, so that the added one stays.
+    places = [(i, child) for i, _, children in splits for child in children]
+    finer: dict[int, list[tuple[int, int]]] = {}
+    if level != "paragraph":
+        for n, (i, child) in enumerate(places):
+            if covered[n] == _NEARLY:
+                parts = sentences(texts[2 * i + 1], child)
+                if len(parts) > 1:
+                    finer[n] = parts
+    inside: dict[int, list[tuple[int, int]]] = {n: [] for n in finer}
+    if finer:
+        text_of = {i: text for i, text, _ in splits}
+        parts_of = [(n, part) for n, parts in finer.items() for part in parts]
+        found = _covered(
+            [text_of[places[n][0]][ps:pe] for n, (ps, pe) in parts_of],
+            [owners[n] for n, _ in parts_of],
+            survivors,
+            survived,
+            config,
+        )
+        for (n, part), repeated in zip(parts_of, found, strict=True):
+            if repeated:
+                inside[n].append(part)
+        for n, parts in finer.items():
+            if inside[n] == parts:  # every sentence repeated: the paragraph goes whole
+                inside[n] = [places[n][1]]
+    n = 0
+    for i, text, children in splits:
+        cut: list[tuple[int, int]] = []
+        for child in children:
+            cut += inside[n] if n in inside else [child] if covered[n] else []
+            n += 1
+        out[i] = (items[i][0], [(cs, ce, *gap(text, cs, ce)) for cs, ce in cut])
+    return out
+
+
+#: What `_covered` says of a child its survivor repeats by k-grams, but not verbatim.
+_NEARLY = 1
+
+
+def _covered(
+    pieces: list[str], owners: list[int], survivors: list[str], compact: list[str], config: Config
+) -> list[int]:
+    """Which child texts (`pieces`, raw) their survivors (`survivors`, raw; `compact`,
+    normalized without spaces) repeat: 0 not, 1 (_NEARLY) by k-grams, 2 verbatim.
+
+    A short child that its survivor only nearly repeats, and that states a number, a
+    month or a name the survivor lacks, is another post's templated line: it stays (#19).
+    """
     m = config.minhash
-    compact = normalize_many(pieces + survivors, config.normalize, spaces=False)
-    covered = covered_many(
-        compact[: len(pieces)], owners, compact[len(pieces) :], m.char_shingle_size, m.threshold
-    )
-    # A short child that its survivor only nearly repeats, and that states a number, a
-    # month or a name the survivor lacks, is another post's templated line: it stays (#19).
+    texts = normalize_many(pieces, config.normalize, spaces=False)
+    found = covered_many(texts, owners, compact, m.char_shingle_size, m.threshold)
+    out: list[int] = []
     stated: dict[int, Facts] = {}
-    for n, (piece, owner) in enumerate(zip(pieces, owners, strict=True)):
-        if (
-            covered[n]
-            and piece.count(" ") < 2 * m.char_below
-            and compact[n] not in compact[len(pieces) + owner]
-        ):
+    for piece, text, owner, repeated in zip(pieces, texts, owners, found, strict=True):
+        if not repeated:
+            out.append(0)
+        elif text in compact[owner]:
+            out.append(2)
+        elif piece.count(" ") < 2 * m.char_below:
             if owner not in stated:
                 stated[owner] = facts(survivors[owner])
-            covered[n] = not states_more(facts(piece), stated[owner])
-    repeated = iter(covered)
-    for i, text, children in splits:
-        keep = [next(repeated) for _ in children]
-        kept = [
-            (cs, ce, *gap(text, cs, ce)) for (cs, ce), k in zip(children, keep, strict=True) if k
-        ]
-        out[i] = (items[i][0], kept)
+            out.append(0 if states_more(facts(piece), stated[owner]) else _NEARLY)
+        else:
+            out.append(_NEARLY)
     return out
 
 

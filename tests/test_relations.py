@@ -63,6 +63,9 @@ def test_typos_are_not_words_replaced() -> None:
     assert not typos_apart("comprendre boot en pratique", "comprendre reboot en pratique", 0.8)
     assert not typos_apart("comprendre statx en pratique", "comprendre strptime en pratique", 0.8)
     assert not typos_apart("dupliquer un descripteur", "manipuler un descripteur", 0.8)
+    assert not typos_apart("comprendre fork en pratique", "comprendre vfork en pratique", 0.8)
+    assert not typos_apart("comprendre at en pratique", "comprendre apt en pratique", 0.8)
+    assert typos_apart("reseaux sociaux larnaque", "reseaux sociauxlarnaque", 0.8)
     # one typo, and one more for each five words
     assert typos_apart(
         "each dimensions corresponds to a separate terms",
@@ -169,3 +172,30 @@ def test_templated_titles_of_other_posts_stay(tmp_path: Path) -> None:
         tmp_path, [f"{title}\n\n{post}" for title, post in zip(titles, posts, strict=True)]
     )
     assert report["stats"]["chars_removed"] == 0, report["clusters"]
+
+
+def test_a_sentence_a_repost_adds_stays_when_its_section_is_a_near_copy(tmp_path: Path) -> None:
+    rng = random.Random(6)
+    paragraphs = _posts(rng, 3)
+    # a long paragraph: 90 % of its character 5-grams are still the survivor's
+    paragraphs[1] = ". ".join(p.rstrip(".") for p in _posts(rng, 3)) + "."
+    added = "Cette phrase ajoutée par la nouvelle version ne figure nulle part ailleurs."
+    first = "Un titre qui revient\n\n" + "\n\n".join(paragraphs)
+    again = "Un titre qui revient\n\n" + "\n\n".join(
+        [paragraphs[0], f"{paragraphs[1]} {added}", paragraphs[2]]
+    )
+    source = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"id": str(i), "text": t}, ensure_ascii=False)
+        for i, t in enumerate([first, again])
+    ]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["clean", str(source), "--out", str(out), "--keep-empty", "-q"])
+    assert done.exit_code == 0, done.output
+    cleaned = [
+        json.loads(line)["text"]
+        for line in (out / "in.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert cleaned[0] == first
+    assert cleaned[1].strip() == added
