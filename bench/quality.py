@@ -112,6 +112,12 @@ def sentences(paragraph: str) -> list[str]:
     return [s for s in SENTENCE.split(paragraph) if s]
 
 
+def ends(paragraph: str) -> bool:
+    """Whether a paragraph ends a sentence, so that a sentence can be added after it (one
+    that ends in "les options suivantes :" introduces a list, not a sentence)."""
+    return paragraph.rstrip().endswith((".", "!", "?", "…"))
+
+
 def typo(text: str, count: int, rng: random.Random) -> str:
     """`text` with `count` typos in different words of four letters or more."""
     words = text.split(" ")
@@ -149,6 +155,7 @@ def build(sites: int, seed: int) -> tuple[list[tuple[str, str]], list[Span]]:
         for p in page.paragraphs
         for sentence in sentences(p)
         if len(sentence.split()) >= 8
+        and ends(sentence)
         and sum(g in used for g in _grams(sentence)) * 5 < len(_grams(sentence))
     ]
     bylines: set[str] = set()
@@ -295,7 +302,7 @@ def _reposts(
                     else "long paragraph with typos"
                 )
                 doc.add(typo(paragraph, rng.randrange(1, 3), rng), kind, REMOVE)
-            elif how == 2:
+            elif how == 2 and ends(paragraph):
                 added = spare.pop()
                 doc.paragraph(
                     [
@@ -303,7 +310,7 @@ def _reposts(
                         (added, "sentence a repost adds", KEEP),
                     ]
                 )
-            elif how == 3 and words <= 60:
+            elif how == 3 and words <= 60 and ends(paragraph):
                 added = " ".join(spare.pop() for _ in range(3))
                 doc.paragraph(
                     [
