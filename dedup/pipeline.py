@@ -342,12 +342,7 @@ def _verify_batch(
         and not ev.differ
         and max(words[at[a]], words[at[b]]) < SEGMENT_MAX
     ]
-    need = sorted(
-        {at[key] for n in again for key in found[n][:2]}
-        - {i for i, s in enumerate(sets) if "char" in s}
-    )
-    for i, chars in zip(need, _char_sets([norms[i] for i in need], m), strict=True):
-        sets[i]["char"] = chars
+    _add_char_sets(sets, sorted({at[key] for n in again for key in found[n][:2]}), norms, m)
     titled: dict[int, list[str]] = {}
 
     def titles(unit: int) -> list[str]:
@@ -382,9 +377,15 @@ def _titled(titles_a: list[str], norm_b: str, titles_b: list[str], norm_a: str, 
     )
 
 
-def _char_sets(norms: list[str], config: MinHashConfig) -> list[U32]:
-    found = char_sets(norms, config)
-    return [found[i] for i in range(len(found))]
+def _add_char_sets(
+    sets: list[dict[str, U32]], units: list[int], norms: list[str], config: MinHashConfig
+) -> None:
+    """Give these units their character shingle sets, whatever their length, if they have
+    none yet."""
+    need = [i for i in units if "char" not in sets[i]]
+    found = char_sets([norms[i] for i in need], config)
+    for n, i in enumerate(need):
+        sets[i]["char"] = found[n]
 
 
 #: Where a worker reads a document again: its file and its place in it.
