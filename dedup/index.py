@@ -332,10 +332,17 @@ def covered_many(
 ) -> list[bool]:
     """`covered` for the children of many units at once, spaceless: child texts[i]
     belongs to the unit whose survivor is compact[owners[i]], each a normalized text
-    without its spaces (see `normalize_many`).  Survivors are compared a group at a
-    time (see `_covered_group`), so that the arrays stay in the cache.
+    without its spaces (see `normalize_many`)."""
+    return [share >= threshold for share in coverage_many(texts, owners, compact, k)]
+
+
+def coverage_many(texts: list[str], owners: list[int], compact: list[str], k: int) -> list[float]:
+    """The share of each child's character k-grams its survivor has (1.0 for a child found
+    verbatim in it): children and survivors as for `covered_many`.  Survivors are
+    compared a group at a time (see `_covered_group`), so that the arrays stay in the
+    cache.
     """
-    out = [text in compact[owner] for text, owner in zip(texts, owners, strict=True)]
+    out = [float(text in compact[owner]) for text, owner in zip(texts, owners, strict=True)]
     rest: dict[int, list[int]] = {}  # survivor -> children to compare by k-grams
     for i, found in enumerate(out):
         if not found and texts[i]:
@@ -351,10 +358,10 @@ def covered_many(
             size += len(compact[owner])
             units += len(group[-1][1])
             if size >= _GROUP_CHARS or units >= _GROUP_UNITS or len(group) >= _GROUP_UNITS:
-                _covered_group(group, compact, texts, k, threshold, out)
+                _covered_group(group, compact, texts, k, out)
                 group, size, units = [], 0, 0
     if group:
-        _covered_group(group, compact, texts, k, threshold, out)
+        _covered_group(group, compact, texts, k, out)
     return out
 
 
@@ -374,8 +381,7 @@ def _covered_group(
     compact: list[str],
     texts: list[str],
     k: int,
-    threshold: float,
-    out: list[bool],
+    out: list[float],
 ) -> None:
     """Sets out[i] for the children of a group of survivors.
 
@@ -416,4 +422,4 @@ def _covered_group(
     sizes = np.bincount(child, minlength=len(children) + 1)[1:]
     found = np.bincount(child, weights=headed, minlength=len(children) + 1)[1:]
     for (i, _), hits, count in zip(children, found.tolist(), sizes.tolist(), strict=True):
-        out[i] = hits / count >= threshold
+        out[i] = hits / count
