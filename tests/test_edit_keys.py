@@ -1,0 +1,79 @@
+"""Keys that make candidates of units a typo or two apart, and titles with a label (#19)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.fingerprint import _POLY, _mix64, deletion_keys, segment_keys
+from dedup.segment import labelled_parts
+
+
+def _hash(text: str) -> int:
+    """The polynomial hash deletion keys are made of, one character at a time."""
+    value = 0
+    for char in text:
+        value = (value * int(_POLY) + ord(char) + 1) % (1 << 64)
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=6))
+def test_deletion_keys_are_the_keys_of_each_text_with_a_character_left_out(
+    texts: list[str],
+) -> None:
+    owner, keys = deletion_keys(texts)
+    expected = [(n, _hash(t[:i] + t[i + 1 :])) for n, t in enumerate(texts) for i in range(len(t))]
+    expected += [(n, _hash(t)) for n, t in enumerate(texts) if t]
+    assert owner.tolist() == [n for n, _ in expected]
+    mixed = _mix64(np.array([h for _, h in expected], dtype=np.uint64))
+    assert keys.tolist() == mixed.tolist()
+
+
+def _share_a_key(a: str, b: str) -> bool:
+    owner, keys = deletion_keys([a, b])
+    return bool(set(keys[owner == 0].tolist()) & set(keys[owner == 1].tolist()))
+
+
+def test_texts_one_typo_apart_share_a_deletion_key() -> None:
+    base = "desactiverlessonssysteme"
+    rng = random.Random(2)
+    for _ in range(50):
+        i = rng.randrange(1, len(base) - 2)
+        dropped = base[:i] + base[i + 1 :]
+        doubled = base[:i] + base[i] + base[i:]
+        swapped = base[:i] + base[i + 1] + base[i] + base[i + 2 :]
+        replaced = base[:i] + "x" + base[i + 1 :]
+        for typo in (dropped, doubled, swapped, replaced):
+            assert _share_a_key(base, typo), typo
+    assert not _share_a_key(base, "desactiverlesnossystemes")  # two typos
+    assert not _share_a_key("threadsmenacetwitter", "threadsmenacefacebook")
+
+
+def test_texts_of_as_many_words_with_two_words_changed_share_a_segment_key() -> None:
+    words = [f"mot{i}" for i in range(30)]
+    for i, j in itertools.combinations(range(30), 2):
+        edited = list(words)
+        edited[i], edited[j] = "typo", "autre"
+        owner, keys = segment_keys([" ".join(words), " ".join(edited)])
+        assert set(keys[owner == 0].tolist()) & set(keys[owner == 1].tolist())
+    shifted = segment_keys([" ".join(words), " ".join([*words[1:], "fin"])])
+    assert not set(shifted[1][shifted[0] == 0].tolist()) & set(shifted[1][shifted[0] == 1].tolist())
+
+
+def test_labelled_parts_are_the_title_before_a_site_and_after_a_topic() -> None:
+    assert labelled_parts("Threads menace Twitter | Le Blog de Sophie") == [
+        "Threads menace Twitter"
+    ]
+    assert labelled_parts("Dossier : Désactiver les sons système") == [
+        "Désactiver les sons système"
+    ]
+    assert labelled_parts("Threads menace Twitter – Pages libres") == ["Threads menace Twitter"]
+    assert labelled_parts("Elon Musk insulte les annonceurs") == []
+    # a byline's reading time is a fact, not a label; a label is a few words at most
+    assert labelled_parts("Publié le 8 janvier 2023 par Claire Dubois · 5 min de lecture") == []
+    assert labelled_parts("Titre | un long texte qui continue bien plus loin que tout label") == []
