@@ -451,10 +451,9 @@ def _repeated_batch(
                     finer[n] = parts
     inside: dict[int, list[tuple[int, int]]] = {n: [] for n in finer}
     if finer:
-        text_of = {i: text for i, text, _ in splits}
         parts_of = [(n, part) for n, parts in finer.items() for part in parts]
         found = _covered(
-            [text_of[places[n][0]][ps:pe] for n, (ps, pe) in parts_of],
+            [texts[2 * places[n][0] + 1][ps:pe] for n, (ps, pe) in parts_of],
             [owners[n] for n, _ in parts_of],
             survivors,
             survived,
