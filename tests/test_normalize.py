@@ -3,9 +3,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.config import NormalizeConfig
-from dedup.normalize import normalize, normalize_many
+from dedup.normalize import _TABLE, _fold_plain, normalize, normalize_many
 
 
 @pytest.mark.parametrize(
@@ -72,3 +74,37 @@ def test_normalizing_many_texts_at_once_equals_one_at_a_time(fold_accents: bool)
         assert normalize_many(texts, config) == one_by_one, texts
         spaceless = [norm.replace(" ", "") for norm in one_by_one]
         assert normalize_many(texts, config, spaces=False) == spaceless, texts
+
+
+def _reference(text: str, config: NormalizeConfig) -> str:
+    """The definition, one step after another (see `_fold_plain`)."""
+    return " ".join(_fold_plain(text, config, _TABLE).split())
+
+
+#: Apostrophes beside combining marks, compatibility characters, no-break spaces, marks of
+#: several scripts, the separator, and French.
+_HARD = (
+    "aZé\u0301\u0308\u0327\u0653\u093f\u00a0\u202f\u2009\u2026\ufb01\u2460\u00b4ß\u03a3"
+    "\u1100\u1161'’‘ʼ`´′_\n\t\u2028-.«»“”\x1e\u0130İÅﬀ²½\u3000\ufe52"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text(alphabet=_HARD), st.booleans())
+def test_the_fast_path_is_the_definition(any_text: str, hard: str, fold: bool) -> None:
+    config = NormalizeConfig(fold_accents=fold)
+    for text in (any_text, hard, any_text + hard, "Réseaux " + hard + " l’été"):
+        assert normalize(text, config) == _reference(text, config), repr(text)
+    texts = [any_text, hard, "Publié le 8\u00a0janvier…", any_text[::-1]]
+    assert normalize_many(texts, config) == [_reference(t, config) for t in texts]
+
+
+def test_every_code_point_is_folded_as_the_definition_folds_it() -> None:
+    for start in range(0x80, 0x110000, 4096):
+        text = "".join(
+            chr(c) for c in range(start, min(start + 4096, 0x110000)) if not 0xD800 <= c <= 0xDFFF
+        )
+        text = " a".join(text)  # each beside a letter, as in a word
+        for fold in (False, True):
+            config = NormalizeConfig(fold_accents=fold)
+            assert normalize(text, config) == _reference(text, config), hex(start)
