@@ -1111,7 +1111,17 @@ class _Run:
         self.boilerplate[li] = flagged
         if rule.boilerplate == "remove" or not flagged:
             return removing
-        spare = [link.member for link in parts if link.survivor in flagged]
+        # Boilerplate is kept once a page: a second copy in a page that has one already
+        # (a byline printed twice, a title printed twice on a tag page) is a duplicate.
+        doc = a["doc"]
+        placed = {(s, int(doc[s])) for s in flagged}
+        spare = []
+        for link in parts:
+            if link.survivor in flagged:
+                place = (link.survivor, int(doc[link.member]))
+                if place not in placed:
+                    placed.add(place)
+                    spare.append(link.member)
         self.spared.update((li, u) for u in spare)
         kept = np.array(sorted(flagged) + spare, dtype=np.int64)
         for number, start, end in zip(

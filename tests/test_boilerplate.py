@@ -131,3 +131,17 @@ def test_a_cluster_counts_the_documents_it_spreads_over_not_its_copies(tmp_path:
     assert NOTICE not in boilerplate
     assert NOTICE in duplicated
     assert BYLINE not in boilerplate  # 3 pages: not boilerplate either
+
+
+def test_boilerplate_printed_twice_on_one_page_loses_its_second_copy(tmp_path: Path) -> None:
+    folder = _pages(tmp_path)
+    page = folder / "p3.txt"
+    once = page.read_text(encoding="utf-8")
+    page.write_text(once + f"\n{BYLINE}\n", encoding="utf-8")
+    report = _clean(tmp_path)
+    assert BYLINE in {c["survivor"]["text"] for c in report["boilerplate"]}
+    # once a page, as on every other page: the second copy goes with the blank line before it
+    assert (tmp_path / "out" / "p3.txt").read_text(encoding="utf-8") == once
+    for other in ("p0.txt", "p5.txt"):
+        assert (tmp_path / "out" / other).read_text(encoding="utf-8").count(BYLINE) == 1
+    assert report["stats"]["chars_removed"] == len(BYLINE) + 2
