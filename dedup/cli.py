@@ -479,7 +479,7 @@ def restore(cleaned: Path, report: Path, out: Path) -> None:
         count = pipeline.restore_corpus(cleaned, report, out)
     except DedupError as exc:
         raise UserError.of(exc) from exc
-    click.echo(f"dedup: {count} documents restored under {out}", err=True)
+    click.echo(f"dedup: {count} files restored under {out}", err=True)
 
 
 index_option = click.option(

@@ -141,6 +141,7 @@ class DocStats:
     #: A JSONL record that cleaning emptied and the output left out, as it would have been
     #: written (text: the whitespace left): `restore` puts it back in its place.
     dropped: dict[str, Any] | None = None
+    record: int = 0  # its place among the documents of its file, from 0 (JSONL records)
 
 
 @dataclass(frozen=True, slots=True)

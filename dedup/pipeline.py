@@ -1348,9 +1348,11 @@ class _Run:
             dups += np.bincount(a["doc"][removed], minlength=len(self.docs))
         names = [file.name for file in self.corpus.files]
         out = []
+        record = 0
         for i, (d, unit_count, dup_count) in enumerate(
             zip(self.docs, units.tolist(), dups.tolist(), strict=True)
         ):
+            record = record + 1 if i and d.file == self.docs[i - 1].file else 0
             cut = doc_cuts.get(i, ())
             out.append(
                 DocStats(
@@ -1363,6 +1365,8 @@ class _Run:
                     removed_text.get(i, ()),
                     names[d.file],
                     d.source,
+                    None,
+                    record,
                 )
             )
         return tuple(out)
@@ -1557,15 +1561,17 @@ def index_stats(config: Config, index: Path) -> dict[str, Any]:
 def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
     """Rebuild the original documents under `out` from a `clean --out` folder and its report.
 
-    Returns the number of documents restored.
+    The report lists the documents with findings; every other file of the folder, and
+    every other record of a JSONL file, is as it was and is copied.  Returns the number
+    of files written.
     """
     report = read_json(report_path, "dedup_report")
     options = report.get("options", {})
     encoding, text_field = options.get("encoding", "utf-8"), options.get("text_field", "text")
     if out.resolve() == cleaned.resolve():
         raise OutputError(f"{out}: restore would overwrite the cleaned documents")
-    restored = 0
     documents = report.get("documents", [])
+    written: set[Path] = set()
     for name, group in itertools.groupby(documents, key=lambda d: str(d.get("file", ""))):
         docs = list(group)
         source, target = inside(cleaned, name), inside(out, name)
@@ -1575,24 +1581,42 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
             raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
         if name.endswith((".jsonl", ".ndjson")):
             lines = data.decode("utf-8").splitlines(keepends=True)
-            kept = iter(lines)
-            written = sum("dropped" not in doc for doc in docs)
-            if len(lines) != written:
-                raise InputError(str(source), f"{len(lines)} records, the report has {written}")
-            rebuilt = []
-            for number, doc in enumerate(docs, start=1):
-                record = doc["dropped"] if "dropped" in doc else json.loads(next(kept))
-                if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
-                    raise InputError(str(source), f"no {text_field!r} text", number)
-                record[text_field] = _restored(record[text_field], doc)
-                rebuilt.append(json.dumps(record, ensure_ascii=False) + "\n")
-            write_bytes(target, "".join(rebuilt).encode("utf-8"))
+            write_bytes(target, _restored_records(lines, docs, text_field, str(source)))
         else:
             (doc,) = docs
             text, bom = decode(data, str(source), None, encoding)
             write_bytes(target, (("\ufeff" if bom else "") + _restored(text, doc)).encode(encoding))
-        restored += len(docs)
-    return restored
+        written.add(target)
+    for source in sorted(cleaned.rglob("*")):  # the files without findings, as they are
+        target = inside(out, str(source.relative_to(cleaned)))
+        if source.is_file() and target not in written:
+            write_bytes(target, source.read_bytes())
+            written.add(target)
+    return len(written)
+
+
+def _restored_records(
+    lines: list[str], docs: list[dict[str, Any]], text_field: str, source: str
+) -> bytes:
+    """A JSONL file's records restored: those the report lists (each at its place among
+    the file's records, the ones `clean` left out put back), the others as they are."""
+    at = {int(doc.get("record", n)): doc for n, doc in enumerate(docs)}
+    total = len(lines) + sum("dropped" in doc for doc in docs)
+    if at and max(at) >= total:
+        raise InputError(source, f"{len(lines)} records, the report names record {max(at) + 1}")
+    kept = iter(lines)
+    rebuilt = []
+    for number in range(total):
+        doc = at.get(number)
+        if doc is None:
+            rebuilt.append(next(kept))
+            continue
+        record = doc["dropped"] if "dropped" in doc else json.loads(next(kept))
+        if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+            raise InputError(source, f"no {text_field!r} text", number + 1)
+        record[text_field] = _restored(record[text_field], doc)
+        rebuilt.append(json.dumps(record, ensure_ascii=False) + "\n")
+    return "".join(rebuilt).encode("utf-8")
 
 
 def _restored(text: str, doc: dict[str, object]) -> str:

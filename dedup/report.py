@@ -137,10 +137,25 @@ def _document(d: DocStats) -> dict[str, Any]:
         "file": d.file,
         "removed": [[s, e] for s, e in d.removed],
         "removed_text": list(d.removed_text),
+        "record": d.record,
     }
     if d.dropped is not None:
         entry["dropped"] = d.dropped
     return entry
+
+
+def _with_findings(result: Result) -> Iterator[DocStats]:
+    """The documents a report lists: those with text removed, or with a unit in a cluster
+    (a survivor, a member kept as boilerplate or as an overlap).  The others are counted
+    in the stats only: a corpus of a million distinct records has a report of a few lines."""
+    named = {
+        segment.doc_id
+        for cluster in result.clusters
+        for segment in (cluster.survivor, *(m.segment for m in cluster.members))
+    }
+    for d in result.documents:
+        if d.removed or d.dropped is not None or d.doc_id in named:
+            yield d
 
 
 def build_report(result: Result, lazy: bool = False) -> Report:
@@ -161,7 +176,7 @@ def build_report(result: Result, lazy: bool = False) -> Report:
         "lsh": result.lsh,
         "skipped": list(result.skipped),
         "suppressed": [_suppressed(s) for s in result.suppressed],
-        "documents": listed(_document(d) for d in result.documents),
+        "documents": listed(_document(d) for d in _with_findings(result)),
         "clusters": listed(_cluster(c) for c in result.clusters if not c.boilerplate),
         "boilerplate": listed(_cluster(c) for c in result.clusters if c.boilerplate),
         "calibration": calibration(result),

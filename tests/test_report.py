@@ -29,7 +29,16 @@ def test_json_report_schema() -> None:
         "chars_in",
         "chars_removed",
     }
-    assert [d["doc"] for d in report["documents"]] == sorted(p.name for p in PAGES.iterdir())
+    # the documents with findings (text removed, or a unit in a cluster), in corpus order
+    named = {
+        unit["doc"]
+        for cluster in report["clusters"] + report["boilerplate"]
+        for unit in (cluster["survivor"], *cluster["duplicates"])
+    }
+    expected = [p.name for p in sorted(PAGES.iterdir()) if p.name in named]
+    assert [d["doc"] for d in report["documents"]] == expected
+    assert "002_c54355be08307aaa.txt" in expected
+    assert report["stats"]["documents"] == len(list(PAGES.iterdir()))
     for doc in report["documents"]:
         assert {"doc", "units", "duplicate_units", "chars_in", "chars_removed"} <= set(doc)
     assert report["lsh"]["bands"] * report["lsh"]["rows"] <= report["options"]["num_perm"]

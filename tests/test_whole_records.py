@@ -148,3 +148,37 @@ def test_emptied_records_are_dropped_from_standard_output_too(tmp_path: Path) ->
     )
     assert done.exit_code == 0, done.output
     assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == ["0", "2"]
+
+
+def test_the_report_lists_the_documents_with_findings_and_restore_needs_no_more(
+    tmp_path: Path,
+) -> None:
+    texts = _distinct(300, seed=12)
+    texts[250] = texts[40]  # one record repeated
+    source = _records(tmp_path / "in.jsonl", texts)
+    (tmp_path / "pages").mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / "pages" / name).write_text(f"{name}\n\n{texts[7]}\n", encoding="utf-8")
+    report, records = _clean(tmp_path, source)
+    assert [d["doc"] for d in report["documents"]] == ["40", "250"]
+    assert report["stats"]["documents"] == 300
+    assert len(records) == 299
+    out = tmp_path / "pages-out"
+    done = CliRunner().invoke(
+        main,
+        ["clean", str(tmp_path / "pages"), "--out", str(out), "--report", str(tmp_path / "p.json")],
+    )
+    assert done.exit_code == 0, done.output
+    listed = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["documents"]
+    assert [d["doc"] for d in listed] == ["a.txt", "b.txt", "c.txt"]
+    for cleaned, report_file in ((tmp_path / "out", "r.json"), (out, "p.json")):
+        back = tmp_path / f"back-{cleaned.name}"
+        done = CliRunner().invoke(
+            main,
+            ["restore", str(cleaned), "--report", str(tmp_path / report_file), "--out", str(back)],
+        )
+        assert done.exit_code == 0, done.output
+    assert (tmp_path / "back-out" / "in.jsonl").read_bytes() == source.read_bytes()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        restored = (tmp_path / "back-pages-out" / name).read_bytes()
+        assert restored == (tmp_path / "pages" / name).read_bytes()
