@@ -255,7 +255,6 @@ _MONTHS = {
     )
     for number, name in enumerate(names.split())
 }
-_WORD = re.compile(r"\w+")
 #: What ends a sentence or a label: the word after it is capitalized as a matter of course.
 _OPENERS = frozenset('.!?:;|«»"“”()[]—–-•')
 

@@ -10,10 +10,12 @@ hashed; output always quotes the raw text.  `normalize` is pure and idempotent.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.config import NormalizeConfig
 
@@ -38,6 +40,11 @@ class _Table(dict[int, int | None]):
             value = 32
         self[code] = value
         return value
+
+    @functools.cached_property
+    def ascii_actions(self) -> npt.NDArray[np.uint8]:
+        """What the table does with each ASCII byte, for `_translate` (see `_action`)."""
+        return np.array([_action(self, code) for code in range(128)], dtype=np.uint8)
 
 
 _TABLE = _Table()
@@ -134,10 +141,9 @@ def _translate(text: str, table: _Table) -> str:
     four = (first & 0x07) << 18 | b1 << 12 | b2 << 6 | b3
     codes = np.where(first < 0xE0, two, np.where(first < 0xF0, three, four))
     distinct_codes, which = np.unique(codes, return_inverse=True)
-    # Per character: 0 kept, 1 deleted, 2 made a space; ASCII bytes from a table of 128.
+    # Per character: 0 kept, 1 deleted, 2 made a space; ASCII bytes from the table's own.
     act = np.array([_action(table, int(c)) for c in distinct_codes.tolist()], dtype=np.uint8)
-    ascii_act = np.array([_action(table, c) for c in range(128)], dtype=np.uint8)
-    byte_act = ascii_act[data & 0x7F]
+    byte_act = table.ascii_actions[data & 0x7F]
     byte_act[wide] = act[which.ravel()][np.cumsum(lead) - 1]
     space = byte_act == 2
     space[wide[~lead]] = False  # a character made a space keeps one byte, its first

@@ -318,9 +318,11 @@ def _verify_batch(
     m = config.minhash
     stated: dict[int, Facts] = {}  # the facts of each short unit, once
     found: list[tuple[int, int, Evidence]] = []
+    chars_first: list[bool] = []  # whether a pair was verified by characters
     for a, b in pairs:
         i, j = at[a], at[b]
         space = "char" if "char" in sets[i] and "char" in sets[j] else "word"
+        chars_first.append(space == "char")
         # Short units (compared by characters) that state other facts are other lines.
         other = False
         if space == "char":
@@ -356,7 +358,9 @@ def _verify_batch(
     for n in again:
         a, b, evidence = found[n]
         i, j = at[a], at[b]
-        by_chars = verify(sets[i]["char"], sets[j]["char"], m.threshold, False, evidence.few)
+        by_chars = evidence  # the pair was verified by characters already, unless:
+        if not chars_first[n]:
+            by_chars = verify(sets[i]["char"], sets[j]["char"], m.threshold, False, evidence.few)
         if by_chars.relation == "near":
             found[n] = (a, b, by_chars)
         elif edits_near(norms[i], norms[j], m.threshold, m.char_below) or _titled(
