@@ -323,6 +323,11 @@ def _verify_batch(
         i, j = at[a], at[b]
         space = "char" if "char" in sets[i] and "char" in sets[j] else "word"
         chars_first.append(space == "char")
+        if space not in sets[i] or space not in sets[j]:
+            # A short unit against one of twice its words or more, met through a title
+            # or typo key: no space in common, and no duplicate unless by edits (below).
+            found.append((a, b, Evidence(0.0, 0.0, 0.0, None)))
+            continue
         # Short units (compared by characters) that state other facts are other lines.
         other = False
         if space == "char":
@@ -406,8 +411,11 @@ def _read_places(places: Sequence[_Place], config: Config) -> list[str]:
     return [texts[source] for _, source in places]
 
 
-#: (member, survivor's document and span, member's document and span) of a link.
-_LinkPlace = tuple[int, _Place, tuple[int, int], _Place, tuple[int, int]]
+#: (member, survivor's document and span, member's document and span, the member's
+#: paragraphs if known) of a link.
+_LinkPlace = tuple[
+    int, _Place, tuple[int, int], _Place, tuple[int, int], list[tuple[int, int]] | None
+]
 _Child = tuple[int, int, int, int, int, int]
 
 
@@ -416,20 +424,29 @@ def _repeated_batch(
 ) -> list[tuple[int, list[_Child] | None]]:
     """Children of near duplicates that their survivors repeat; None: the unit goes whole.
 
-    A survivor that several members repeat is normalized and shingled once."""
+    A survivor that several members repeat is normalized and shingled once.  A member's
+    paragraphs come with it when the run has them, else they are found once a document.
+    """
     texts = _read_places([place for item in items for place in (item[1], item[3])], config)
+    found: dict[_Place, list[tuple[int, int]]] = {}  # a document's paragraphs
     survivors: list[str] = []
     owner_of: dict[tuple[_Place, tuple[int, int]], int] = {}  # survivor -> its number
     splits: list[tuple[int, str, list[tuple[int, int]]]] = []  # item, member's text, children
     pieces: list[str] = []  # the children's texts
     owners: list[int] = []
     out: list[tuple[int, list[_Child] | None]] = [(item[0], None) for item in items]
-    for i, (_, survivor, (ss, se), _, span) in enumerate(items):
+    for i, (_, survivor, (ss, se), place, span, known) in enumerate(items):
         text = texts[2 * i + 1]
         if level == "paragraph":
             children = sentences(text, span)
+        elif known is not None:
+            children = known
         else:
-            children = [p for p in paragraphs(text) if span[0] <= p[0] and p[1] <= span[1]]
+            if place not in found:
+                found[place] = paragraphs(text)
+            paras = found[place]
+            first = bisect.bisect_left(paras, (span[0], span[0]))
+            children = list(itertools.takewhile(lambda p: p[1] <= span[1], paras[first:]))
         if children == [span]:
             continue  # the unit is its only child: it goes whole
         owner = owner_of.setdefault((survivor, (ss, se)), len(survivors))
@@ -1147,28 +1164,56 @@ class _Run:
             return {}
         a = level.arrays
         work = functools.partial(_repeated_batch, level=level.name, config=self.config)
-        # By survivor: the members of one survivor share a batch, which shingles it once.
-        links = sorted(links, key=lambda link: link.survivor)
-        chunks = (links[i : i + _BATCH_DOCS] for i in range(0, len(links), _BATCH_DOCS))
+        # By member's document, then survivor: a document's links share a batch, which
+        # reads it and finds its paragraphs once (a page of a thousand near repeats is
+        # not segmented a thousand times), and a survivor is shingled once a batch.
+        links = sorted(links, key=lambda link: (int(a["doc"][link.member]), link.survivor))
         out: dict[int, list[Removal]] = {}
-        for found in self.workers.map(work, (self._link_places(a, chunk) for chunk in chunks)):
+        for found in self.workers.map(work, self._link_batches(li, links)):
             for u, kept in found:
                 if kept is not None:
                     out[u] = [Removal(_uid(li, u), *child) for child in kept]
         return out
 
-    def _link_places(self, a: dict[str, I64], links: list[Link]) -> list[_LinkPlace]:
-        """(member, survivor's document and span, member's document and span) of each link."""
-        return [
-            (
-                k.member,
-                self._place(int(a["doc"][k.survivor])),
-                (int(a["start"][k.survivor]), int(a["end"][k.survivor])),
-                self._place(int(a["doc"][k.member])),
-                (int(a["start"][k.member]), int(a["end"][k.member])),
+    def _link_batches(self, li: int, links: list[Link]) -> Iterator[list[_LinkPlace]]:
+        """The links (sorted by member's document) in batches of about _BATCH_DOCS, a
+        document's links never split between two batches."""
+        a = self.levels[li].arrays
+        docs = a["doc"][[k.member for k in links]].tolist()
+        start = 0
+        for i in range(1, len(links) + 1):
+            if i == len(links) or (i - start >= _BATCH_DOCS and docs[i] != docs[i - 1]):
+                yield self._link_places(li, links[start:i])
+                start = i
+
+    def _link_places(self, li: int, links: list[Link]) -> list[_LinkPlace]:
+        """(member, survivor's document and span, member's document and span, the
+        member's paragraphs from the paragraph level if the run has one) of each link."""
+        a = self.levels[li].arrays
+        below = [level.arrays for level in self.levels[li + 1 :] if level.name == "paragraph"]
+        out: list[_LinkPlace] = []
+        for k in links:
+            doc, start, end = (int(a[c][k.member]) for c in ("doc", "start", "end"))
+            children = None
+            if below:
+                p = below[0]
+                lo, hi = np.searchsorted(p["doc"], [doc, doc + 1]).tolist()
+                first, last = (lo + np.searchsorted(p["start"][lo:hi], [start, end])).tolist()
+                ends = p["end"][first:last]
+                children = list(
+                    zip(p["start"][first:last][ends <= end].tolist(), ends[ends <= end].tolist())
+                )
+            out.append(
+                (
+                    k.member,
+                    self._place(int(a["doc"][k.survivor])),
+                    (int(a["start"][k.survivor]), int(a["end"][k.survivor])),
+                    self._place(doc),
+                    (start, end),
+                    children,
+                )
             )
-            for k in links
-        ]
+        return out
 
     # report ----------------------------------------------------------------
     def result(self) -> Result:

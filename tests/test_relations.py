@@ -199,3 +199,14 @@ def test_a_sentence_a_repost_adds_stays_when_its_section_is_a_near_copy(tmp_path
     ]
     assert cleaned[0] == first
     assert cleaned[1].strip() == added
+
+
+def test_a_short_unit_met_with_one_of_twice_its_words_has_no_space_in_common(
+    tmp_path: Path,
+) -> None:
+    # The short sentence ends the long one: a key of the typo space makes them candidates,
+    # though one is shingled by characters only and the other by words only.
+    short = "Consultez fopen(3) pour plus de détails."
+    long = "Les modes suivants sont gérés\u00a0:  r, w, a, r+, w+ et a+.s " + short
+    report = _scan(tmp_path, [short, long])
+    assert report["stats"]["duplicate_units"] == 0

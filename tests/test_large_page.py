@@ -1,0 +1,69 @@
+"""One large page of near repeats costs what its size costs: its paragraphs are found once,
+not once for every near duplicate it holds (#27)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import importlib
+
+from dedup import api, pipeline
+
+segment = importlib.import_module("dedup.segment")  # the package names a function so
+
+WORDS = (
+    "été fenêtre élève château forêt répertoire fichier système réseau mémoire noyau "
+    "processus utilisateur commande paramètre sortie entrée valeur défaut option"
+).split()
+
+
+def _page(path: Path, sections: int, seed: int = 5) -> Path:
+    rng = random.Random(seed)
+    pool = []
+    for i in range(40):
+        body = [
+            " ".join(rng.choice(WORDS) for _ in range(rng.randint(25, 45))).capitalize() + "."
+            for _ in range(rng.randint(1, 3))
+        ]
+        pool.append("\n\n".join([f"## Section {i} : {rng.choice(WORDS)}", *body]))
+    parts = []
+    for _ in range(sections):
+        text = pool[rng.randrange(len(pool))]
+        if rng.random() < 0.5:  # one word changed: a near repeat
+            words = text.split(" ")
+            at = rng.randrange(5, len(words))
+            words[at] = words[at].upper()[::-1]
+            text = " ".join(words)
+        parts.append(text)
+    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the calls of `segment.paragraphs`, wherever it is called from."""
+    counted: list[int] = []
+    original = segment.paragraphs
+
+    def paragraphs(text: str) -> list[tuple[int, int]]:
+        counted.append(len(text))
+        return original(text)
+
+    monkeypatch.setattr(segment, "paragraphs", paragraphs)
+    monkeypatch.setattr(pipeline, "paragraphs", paragraphs)
+    return counted
+
+
+@pytest.mark.parametrize(("unit", "most"), [("all", 1), ("section", 2), ("document", 2)])
+def test_a_page_of_near_repeats_is_segmented_once_a_level(
+    tmp_path: Path, calls: list[int], unit: str, most: int
+) -> None:
+    page = _page(tmp_path / "page.md", 400)
+    result = api.scan([page], unit=unit, jobs=1)
+    near = [m for c in result.clusters for m in c.members if m.evidence.relation != "exact"]
+    if unit != "document":
+        assert len(near) > 50  # the near repeats were weighed child by child
+    assert len(calls) <= most, f"{len(calls)} calls of paragraphs() for one page"
