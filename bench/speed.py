@@ -266,6 +266,7 @@ def main() -> int:
             str(args.num_perm),
             "--jobs",
             str(args.jobs),
+            "--pairs",  # scored below
             "--report",
             str(report_path),
         ]

@@ -263,6 +263,36 @@ def _verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         logging.getLogger("dedup").setLevel(logging.INFO)
 
 
+def report_options(command: F) -> F:
+    """What the report of `scan` and `clean` holds, and its format."""
+    options = [
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(sorted([*RENDERERS, "html"])),
+            default="json",
+            show_default=True,
+            help="Report format.",
+        ),
+        click.option(
+            "--quotes/--no-quotes",
+            default=None,
+            help="Quote the removed text (what `restore` puts back) and an excerpt of each "
+            "survivor in the JSON report, or give ids, offsets and scores only. "
+            "[default: quotes]",
+        ),
+        click.option(
+            "--pairs",
+            is_flag=True,
+            default=None,
+            help="Also list every verified pair of distinct texts in the JSON report.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def output_options(command: F) -> F:
     """--quiet and --verbose: what a command says on stderr besides errors and warnings."""
     command = click.option(
@@ -297,8 +327,8 @@ def _summary(result: Result) -> str:
 
 def _render(result: Result, fmt: str) -> str:
     if fmt == "html":
-        return render_html(build_report(result), dict(result.texts))
-    return RENDERERS[fmt](build_report(result))
+        return render_html(build_report(result, texts=True), dict(result.texts))
+    return RENDERERS[fmt](build_report(result, texts=fmt != "json"))
 
 
 def _emit_report(result: Result, fmt: str, report: Path | None) -> None:
@@ -370,14 +400,7 @@ def main() -> None:
     default=None,
     help="Write the report here instead of to standard output.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted([*RENDERERS, "html"])),
-    default="json",
-    show_default=True,
-    help="Report format.",
-)
+@report_options
 def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any) -> None:
     """Find duplicates and write the report; never writes anything else.
 
@@ -412,14 +435,7 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
     default=None,
     help="Also write the report here.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted([*RENDERERS, "html"])),
-    default="json",
-    show_default=True,
-    help="Report format.",
-)
+@report_options
 @click.option(
     "--keep-empty",
     is_flag=True,

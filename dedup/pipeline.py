@@ -106,6 +106,7 @@ from dedup.model import (
 )
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers, default_jobs, tune_allocator
+from dedup.report import REPORT_VERSION
 from dedup.restore import restore
 from dedup.segment import LineIndex, labelled_parts, paragraphs, sentences, spans, suppressed
 
@@ -1514,6 +1515,8 @@ def index_params(config: Config) -> dict[str, Any]:
         "boilerplate_docs",
         "boilerplate_share",
         "keep_empty",
+        "quotes",
+        "pairs",
     ):
         options.pop(name, None)
     return options
@@ -1614,8 +1617,13 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
     every other record of a JSONL file, is as it was and is copied.  Returns the number
     of files written.
     """
-    report = read_json(report_path, "dedup_report")
+    # Version 1 reports quote the removed text as version 2 ones do.
+    report = read_json(report_path, "dedup_report", (1, REPORT_VERSION))
     options = report.get("options", {})
+    if not options.get("quotes", True):
+        raise InputError(
+            str(report_path), "written with --no-quotes: it holds no removed text to put back"
+        )
     encoding, text_field = options.get("encoding", "utf-8"), options.get("text_field", "text")
     if out.resolve() == cleaned.resolve():
         raise OutputError(f"{out}: restore would overwrite the cleaned documents")

@@ -1,4 +1,4 @@
-"""Reports: a Result in, the JSON report (schema version 1) and a Markdown summary out.
+"""Reports: a Result in, the JSON report (schema version 2) and a Markdown summary out.
 
 The JSON report is the machine contract: stable field names, lists in corpus
 order, no timestamps, so two runs give identical bytes.  The Markdown summary
@@ -18,15 +18,17 @@ from dedup import __version__
 from dedup.index import LshParams
 from dedup.model import REMOVING, Cluster, DocStats, Evidence, Result, Segment
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 _EXCERPT = 80
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
 Report = dict[str, Any]
 
 
-def _unit(segment: Segment) -> dict[str, Any]:
-    return {
+def _unit(segment: Segment, quote: str) -> dict[str, Any]:
+    """A unit's place; with `quote` "text" its text, with "excerpt" its first _EXCERPT
+    characters, with "" nothing of it."""
+    entry = {
         "doc": segment.doc_id,
         "unit": segment.level,
         "index": segment.index,
@@ -35,8 +37,12 @@ def _unit(segment: Segment) -> dict[str, Any]:
         "line": segment.line,
         "end_line": segment.end_line,
         "column": segment.column,
-        "text": segment.text,
     }
+    if quote == "text":
+        entry["text"] = segment.text
+    elif quote == "excerpt":
+        entry["excerpt"] = segment.text[:_EXCERPT]
+    return entry
 
 
 def _scores(evidence: Evidence) -> dict[str, Any]:
@@ -109,10 +115,10 @@ def calibration(result: Result) -> dict[str, Any]:
     }
 
 
-def _cluster(cluster: Cluster) -> dict[str, Any]:
+def _cluster(cluster: Cluster, survivor: str, members: str) -> dict[str, Any]:
     duplicates = []
     for member in cluster.members:
-        entry = _unit(member.segment)
+        entry = _unit(member.segment, members)
         entry.update(
             **_scores(member.evidence),
             removed=[[s, e] for s, e in member.removed],
@@ -122,12 +128,12 @@ def _cluster(cluster: Cluster) -> dict[str, Any]:
     return {
         "id": cluster.cluster_id,
         "unit": cluster.level,
-        "survivor": _unit(cluster.survivor),
+        "survivor": _unit(cluster.survivor, survivor),
         "duplicates": duplicates,
     }
 
 
-def _document(d: DocStats) -> dict[str, Any]:
+def _document(d: DocStats, quotes: bool) -> dict[str, Any]:
     entry = {
         "doc": d.doc_id,
         "units": d.units,
@@ -139,7 +145,9 @@ def _document(d: DocStats) -> dict[str, Any]:
         "removed_text": list(d.removed_text),
         "record": d.record,
     }
-    if d.dropped is not None:
+    if not quotes:
+        del entry["removed_text"]
+    elif d.dropped is not None:
         entry["dropped"] = d.dropped
     return entry
 
@@ -158,17 +166,26 @@ def _with_findings(result: Result) -> Iterator[DocStats]:
             yield d
 
 
-def build_report(result: Result, lazy: bool = False) -> Report:
+def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Report:
     """The JSON-ready report of a run.
 
-    With `lazy`, the long lists (documents, clusters, boilerplate, pairs) are
-    generators, made one item at a time as `json_pieces` writes them.
+    Sized for a pipeline: the text it quotes is the removed text (under each document,
+    what `restore` puts back) and an excerpt of each survivor, so that a report is about
+    the size of what the run removes.  Without the "quotes" option, it quotes nothing:
+    ids, offsets and scores only.  The verified pairs are listed with the "pairs"
+    option only (near copies of one text make pairs by the square of their number).
+    With `texts`, every unit's text is quoted whole (for the Markdown and HTML reports,
+    which are for people).  With `lazy`, the long lists (documents, clusters,
+    boilerplate, pairs) are generators, made one item at a time as `json_pieces`
+    writes them.
     """
 
     def listed(items: Iterator[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         return items if lazy else list(items)
 
-    return {
+    quotes = bool(result.options.get("quotes", True))
+    survivor, members = ("text", "text") if texts else ("excerpt" if quotes else "", "")
+    report: Report = {
         "dedup_report": REPORT_VERSION,
         "tool": {"name": "dedup", "version": __version__},
         "options": result.options,
@@ -176,15 +193,21 @@ def build_report(result: Result, lazy: bool = False) -> Report:
         "lsh": result.lsh,
         "skipped": list(result.skipped),
         "suppressed": [_suppressed(s) for s in result.suppressed],
-        "documents": listed(_document(d) for d in _with_findings(result)),
-        "clusters": listed(_cluster(c) for c in result.clusters if not c.boilerplate),
-        "boilerplate": listed(_cluster(c) for c in result.clusters if c.boilerplate),
+        "documents": listed(_document(d, quotes or texts) for d in _with_findings(result)),
+        "clusters": listed(
+            _cluster(c, survivor, members) for c in result.clusters if not c.boilerplate
+        ),
+        "boilerplate": listed(
+            _cluster(c, survivor, members) for c in result.clusters if c.boilerplate
+        ),
         "calibration": calibration(result),
-        "pairs": listed(
+    }
+    if result.options.get("pairs"):
+        report["pairs"] = listed(
             {"unit": p.a.level, "a": _ref(p.a), "b": _ref(p.b), **_scores(p.evidence)}
             for p in result.pairs
-        ),
-    }
+        )
+    return report
 
 
 def json_pieces(report: Report) -> Iterator[bytes]:
@@ -303,7 +326,7 @@ def _md_cluster(cluster: dict[str, Any]) -> list[str]:
     out = [
         f"### {cluster['id']}: {cluster['unit']}, {len(cluster['duplicates'])} duplicate(s)",
         "",
-        f"Kept: {md_escape(s['doc'])}, line {_lines(s)}: {_excerpt(s['text'])}",
+        f"Kept: {md_escape(s['doc'])}, line {_lines(s)}: {_excerpt(s.get('text', s.get('excerpt', '')))}",
         "",
         "| duplicate | line | relation | jaccard | containment | removed | excerpt |",
         "| --- | ---: | --- | ---: | ---: | ---: | --- |",
@@ -311,7 +334,7 @@ def _md_cluster(cluster: dict[str, Any]) -> list[str]:
     for d in cluster["duplicates"]:
         out.append(
             f"| {md_escape(d['doc'])} | {_lines(d)} | {d['relation']} | {d['jaccard']:.3f} | "
-            f"{d['containment']:.3f} | {d['removed_chars']} | {_excerpt(d['text'])} |"
+            f"{d['containment']:.3f} | {d['removed_chars']} | {_excerpt(d.get('text', ''))} |"
         )
     out.append("")
     return out

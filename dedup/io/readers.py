@@ -151,8 +151,9 @@ def decode(
     return text, False
 
 
-def read_json(path: Path, kind: str) -> dict[str, Any]:
-    """A JSON file dedup wrote (a report, a baseline), checked by its `kind` version field.
+def read_json(path: Path, kind: str, versions: tuple[int, ...] = (1,)) -> dict[str, Any]:
+    """A JSON file dedup wrote (a report, a baseline), checked by its `kind` version field,
+    which must be one of `versions`.
 
     Plain JSON: nothing in it is ever executed.
     """
@@ -162,8 +163,9 @@ def read_json(path: Path, kind: str) -> dict[str, Any]:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(str(path), f"not valid JSON: {exc}") from exc
-    if not isinstance(document, dict) or document.get(kind) != 1:
-        raise InputError(str(path), f"not a dedup file ({kind} 1)")
+    if not isinstance(document, dict) or document.get(kind) not in versions:
+        wanted = " or ".join(str(v) for v in versions)
+        raise InputError(str(path), f"not a dedup file ({kind} {wanted})")
     return document
 
 

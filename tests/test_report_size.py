@@ -1,0 +1,111 @@
+"""A report sized for a pipeline: the removed text quoted once, survivors as excerpts, pairs
+on request, and a report without any text for pipelines that need only the decisions
+(#20, #27)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from dedup.cli import main
+
+#: What a finding (a cluster member) costs in a report without quotes, at most: its place,
+#: scores and removed spans, its document's entry, and its share of its cluster's.
+PER_FINDING = 600
+
+
+def _corpus(path: Path, seed: int = 7) -> list[str]:
+    """Blog-like records: paragraphs repeated across records exactly, with a typo, or with
+    a sentence added, near copies of whole records, and records repeated whole."""
+    rng = random.Random(seed)
+    pool = [
+        "".join(rng.choices("bcdfghjklmnprstvzéèàaeiou", k=rng.randint(3, 9))) for _ in range(4000)
+    ]
+
+    def paragraph() -> str:
+        return " ".join(rng.choices(pool, k=rng.randint(20, 60))).capitalize() + "."
+
+    paragraphs = [paragraph() for _ in range(300)]
+    texts: list[str] = []
+    for n in range(400):
+        body = [rng.choice(paragraphs) if rng.random() < 0.4 else paragraph() for _ in range(4)]
+        if rng.random() < 0.2:
+            words = body[0].split()
+            words[3] = words[3][::-1]
+            body[0] = " ".join(words)
+        texts.append(f"Billet n° {n} : l’été à Paris\n\n" + "\n\n".join(body))
+        if rng.random() < 0.1:
+            texts.append(texts[-1])
+    lines = [json.dumps({"id": str(i), "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return texts
+
+
+def _clean(tmp_path: Path, *options: str) -> tuple[dict[str, Any], int]:
+    tmp_path.mkdir(exist_ok=True)
+    source = tmp_path / "in.jsonl"
+    texts = _corpus(source)
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    done = CliRunner().invoke(
+        main, ["clean", str(source), "--out", str(out), "--report", str(report), "-q", *options]
+    )
+    assert done.exit_code == 0, done.output
+    return json.loads(report.read_text(encoding="utf-8")), report.stat().st_size, texts  # type: ignore[return-value]
+
+
+def test_the_report_quotes_the_removed_text_once_and_survivors_by_excerpt(
+    tmp_path: Path,
+) -> None:
+    report, size, texts = _clean(tmp_path / "quoted")
+    bare, bare_size, _ = _clean(tmp_path / "bare", "--no-quotes")
+    removed = sum(len(t.encode("utf-8")) for d in report["documents"] for t in d["removed_text"])
+    clusters = report["clusters"] + report["boilerplate"]
+    findings = sum(len(c["duplicates"]) for c in clusters)
+    assert removed > 100_000 and findings > 300
+    # Quoting costs the removed text (escaped: 10 %) and an excerpt of each survivor.
+    assert size - bare_size <= 1.1 * removed + 90 * len(clusters), (size, bare_size, removed)
+    assert bare_size <= PER_FINDING * findings, (bare_size, findings)
+    assert "pairs" not in report
+    for cluster in report["clusters"]:
+        survivor = cluster["survivor"]
+        text = texts[int(survivor["doc"])]
+        assert text[survivor["start"] : survivor["end"]].startswith(survivor["excerpt"])
+        assert len(survivor["excerpt"]) <= 80
+        assert all("text" not in d and "excerpt" not in d for d in cluster["duplicates"])
+
+
+def test_pairs_on_request(tmp_path: Path) -> None:
+    report, _, _ = _clean(tmp_path, "--pairs")
+    assert report["pairs"] and {"a", "b", "jaccard", "relation"} <= set(report["pairs"][0])
+
+
+def test_a_report_without_quotes_holds_no_corpus_text_and_cannot_be_restored(
+    tmp_path: Path,
+) -> None:
+    quoted, _, _ = _clean(tmp_path / "quoted")
+    report, size, texts = _clean(tmp_path, "--no-quotes")
+    raw = (tmp_path / "r.json").read_text(encoding="utf-8")
+    assert "l’été à Paris" not in raw and "Billet" not in raw
+    for doc in report["documents"]:
+        assert "removed_text" not in doc and "dropped" not in doc
+    # the same decisions, without the text
+    assert [d["removed"] for d in report["documents"]] == [
+        d["removed"] for d in quoted["documents"]
+    ]
+    done = CliRunner().invoke(
+        main,
+        [
+            "restore",
+            str(tmp_path / "out"),
+            "--report",
+            str(tmp_path / "r.json"),
+            "--out",
+            str(tmp_path / "back"),
+        ],
+    )
+    assert done.exit_code != 0 and "--no-quotes" in done.output
+    assert not (tmp_path / "back").exists()
