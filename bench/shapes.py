@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from frenchprose import manual_pages  # noqa: E402
-from speed import measure  # noqa: E402
+from frenchprose import manual_pages
+from speed import measure
 
 SECTIONS = 300
 POSTS = 5_000
@@ -82,7 +82,7 @@ def page(path: Path, megabytes: float, pool: list[str], rng: random.Random) -> N
 def distinct_records(path: Path, count: int, words: list[str]) -> None:
     with path.open("w", encoding="utf-8") as out:
         for i in range(count):
-            text = f"{words[i % len(words)][:8]} {i:x}"[:12]
+            text = f"{words[i % len(words)][:5]} {i}"  # at most 5 + 1 + 6 characters
             out.write(json.dumps({"id": str(i), "text": text}, ensure_ascii=False) + "\n")
 
 

@@ -349,14 +349,25 @@ _POWERS = np.array([pow(int(_POLY), k, 1 << 64) for k in range(DELETION_MAX + 1)
 
 
 def deletion_keys(texts: Sequence[str]) -> tuple[I64, U64]:
-    """The keys of every text with one character left out, and of the text whole: two
-    texts one typo apart (a letter dropped, doubled, replaced, or two swapped) share one.
+    """The keys of every text, spaces left out, with one character left out, and of the
+    text whole: two texts one typo apart (a letter dropped, doubled, replaced, or two
+    swapped) share one.  A character of a word with a digit is never left out: a number
+    or a code that changes is another fact, not a typo (see `index.typos_apart`).
 
     Returns (text number, key) rows.  A text's polynomial hash with character i left out
     is made from the sums of the terms before and after i, so a text of n characters
     costs n + 1 keys in a few numpy calls, not n slices and hashes.
     """
-    atoms, bounds = code_points(texts)
+    spaced, spaced_bounds = code_points(texts)
+    space = spaced == ord(" ")
+    starts = np.zeros(len(spaced), dtype=np.int64)  # a word starts after a space and a text
+    np.add.at(starts, spaced_bounds[:-1][spaced_bounds[:-1] < len(spaced)], 1)
+    word = np.cumsum(space + starts)
+    digit = (spaced >= ord("0")) & (spaced <= ord("9"))
+    numbered = np.bincount(word, weights=digit, minlength=int(word[-1]) + 1 if len(word) else 0)
+    atoms = spaced[~space]
+    may_go = (numbered[word] == 0)[~space]
+    bounds = spaced_bounds - np.concatenate(([0], np.cumsum(space, dtype=np.int64)))[spaced_bounds]
     lengths = np.diff(bounds)
     owner = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
     if not len(atoms):
@@ -375,8 +386,8 @@ def deletion_keys(texts: Sequence[str]) -> tuple[I64, U64]:
         prefix = before - first[owner]
         suffix = total[owner] - prefix - terms
         left_out = prefix * _POLY_INVERSE + suffix
-    keys = np.concatenate((_mix64(left_out), _mix64(total[lengths > 0])))
-    owners = np.concatenate((owner, np.flatnonzero(lengths > 0)))
+    keys = np.concatenate((_mix64(left_out[may_go]), _mix64(total[lengths > 0])))
+    owners = np.concatenate((owner[may_go], np.flatnonzero(lengths > 0)))
     return owners, keys
 
 

@@ -235,13 +235,19 @@ def typos_apart(a: str, b: str, threshold: float) -> bool:
 def _typo_words(a: list[str], b: list[str]) -> bool:
     """Whether the words that differ, where both texts have as many, can hold typos: a
     typo keeps a word's first letter and leaves a word of four letters or more (one letter
-    more or less makes another word of "fork" / "vfork", "at" / "apt"); texts with words
+    more or less makes another word of "fork" / "vfork", "at" / "apt"), and has no digit
+    (a number or a code that changes, "aaa0" / "aaaa", is another fact); texts with words
     glued or split ("sociauxlarnaque") are taken as they are."""
     if len(a) != len(b):
         return True
     return all(
-        x[0] == y[0] and min(len(x), len(y)) >= 4 for x, y in zip(a, b, strict=True) if x != y
+        x[0] == y[0] and min(len(x), len(y)) >= 4 and not _DIGIT.search(x + y)
+        for x, y in zip(a, b, strict=True)
+        if x != y
     )
+
+
+_DIGIT = re.compile(r"\d")
 
 
 #: Month names, French (with and without accents) and English: a date that changes its

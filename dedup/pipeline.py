@@ -288,7 +288,7 @@ def _add_typo_keys(
         and m.min_chars <= len(norms[k]) - norms[k].count(" ") <= DELETION_MAX
     ]
     medium = [k for k in first.tolist() if SEGMENT_MIN <= norms[k].count(" ") + 1 < SEGMENT_MAX]
-    owner, keys = deletion_keys([norms[k].replace(" ", "") for k in short])
+    owner, keys = deletion_keys([norms[k] for k in short])
     by_segment, segments = segment_keys([norms[k] for k in medium])
     rows = np.concatenate(
         (
@@ -429,7 +429,7 @@ def _repeated_batch(
     paragraphs come with it when the run has them, else they are found once a document.
     """
     texts = _read_places([place for item in items for place in (item[1], item[3])], config)
-    found: dict[_Place, list[tuple[int, int]]] = {}  # a document's paragraphs
+    paragraphs_of: dict[_Place, list[tuple[int, int]]] = {}  # a document's, found once
     survivors: list[str] = []
     owner_of: dict[tuple[_Place, tuple[int, int]], int] = {}  # survivor -> its number
     splits: list[tuple[int, str, list[tuple[int, int]]]] = []  # item, member's text, children
@@ -443,11 +443,12 @@ def _repeated_batch(
         elif known is not None:
             children = known
         else:
-            if place not in found:
-                found[place] = paragraphs(text)
-            paras = found[place]
+            if place not in paragraphs_of:
+                paragraphs_of[place] = paragraphs(text)
+            paras = paragraphs_of[place]
             first = bisect.bisect_left(paras, (span[0], span[0]))
-            children = list(itertools.takewhile(lambda p: p[1] <= span[1], paras[first:]))
+            last = bisect.bisect_right(paras, (span[1], span[1]), lo=first)
+            children = [p for p in paras[first:last] if p[1] <= span[1]]
         if children == [span]:
             continue  # the unit is its only child: it goes whole
         owner = owner_of.setdefault((survivor, (ss, se)), len(survivors))
@@ -1042,8 +1043,8 @@ class _Run:
                 u = first[key]
                 return key, self._place(int(a["doc"][u])), int(a["start"][u]), int(a["end"][u])
 
-            found: dict[tuple[int, int], Evidence] = {}
-            batches = _pair_batches(neighbours[li], chars)
+            found, fresh = self._verified_above(li, neighbours[li], out)
+            batches = _pair_batches(fresh, chars)
             for done in self.workers.map(
                 work, (([unit(k) for k in keys], pairs) for keys, pairs in batches)
             ):
@@ -1057,6 +1058,53 @@ class _Run:
                 if ev.relation is not None
             ]
         return out
+
+    def _verified_above(
+        self, li: int, neighbours: dict[int, list[int]], above: list[_BothWays]
+    ) -> tuple[dict[tuple[int, int], Evidence], dict[int, list[int]]]:
+        """The candidate pairs of level `li` whose two texts are units of a level above
+        too (a paragraph that is its section, a sentence that is its paragraph, a record
+        that is one sentence) and were verified there: verification depends on the texts
+        alone, so their evidence is taken from there.  Returns that evidence, and the
+        candidates left to verify."""
+        found: dict[tuple[int, int], Evidence] = {}
+        if not above or not neighbours:
+            return found, neighbours
+        keys = np.array(sorted(neighbours), dtype=np.int64)
+        # per level above, nearest first: a key's text as a unit there, and its key there
+        maps = []
+        for lj in range(li - 1, -1, -1):
+            there = self._same_text_above(li, lj, keys)
+            held = there >= 0
+            maps.append((lj, dict(zip(keys[held].tolist(), there[held].tolist(), strict=True))))
+        for x, others in neighbours.items():
+            for y in others:
+                if x > y:
+                    continue
+                for lj, key_there in maps:
+                    mx, my = key_there.get(x, -1), key_there.get(y, -1)
+                    if mx >= 0 and my >= 0 and (mx, my) in above[lj]:
+                        found[x, y] = above[lj][mx, my]
+                        break
+        if not found:
+            return found, neighbours
+        fresh = {
+            x: [y for y in others if (min(x, y), max(x, y)) not in found]
+            for x, others in neighbours.items()
+        }
+        return found, {x: others for x, others in fresh.items() if others}
+
+    def _same_text_above(self, li: int, lj: int, keys: I64) -> I64:
+        """For keys of level `li`, the key of the unit of level `lj` with the same span
+        as the key's first unit (the same text), or -1."""
+        a, b = self.levels[li].arrays, self.levels[lj].arrays
+        offset = np.concatenate(([0], np.cumsum(self.doc_chars)))  # a document's first char
+        units = self.levels[li].key_unit[keys]
+        at = offset[a["doc"][units]] + a["start"][units]  # in the corpus's characters
+        starts = offset[b["doc"]] + b["start"]  # in corpus order: sorted
+        found = np.minimum(np.searchsorted(starts, at), len(starts) - 1)
+        same = (starts[found] == at) & (b["end"][found] == a["end"][units]) & (b["key"][found] >= 0)
+        return np.where(same, b["key"][found], -1)
 
     # pass 3 ----------------------------------------------------------------
     def resolve(self) -> tuple[list[list[Link]], dict[int, list[Removal]]]:
@@ -1200,10 +1248,9 @@ class _Run:
                 p = below[0]
                 lo, hi = np.searchsorted(p["doc"], [doc, doc + 1]).tolist()
                 first, last = (lo + np.searchsorted(p["start"][lo:hi], [start, end])).tolist()
-                ends = p["end"][first:last]
-                children = list(
-                    zip(p["start"][first:last][ends <= end].tolist(), ends[ends <= end].tolist())
-                )
+                inside = p["end"][first:last] <= end
+                starts, ends = p["start"][first:last][inside], p["end"][first:last][inside]
+                children = list(zip(starts.tolist(), ends.tolist(), strict=True))
             out.append(
                 (
                     k.member,

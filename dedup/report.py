@@ -323,10 +323,11 @@ def render_markdown(report: Report) -> str:
 
 def _md_cluster(cluster: dict[str, Any]) -> list[str]:
     s = cluster["survivor"]
+    kept = s.get("text", s.get("excerpt", ""))
     out = [
         f"### {cluster['id']}: {cluster['unit']}, {len(cluster['duplicates'])} duplicate(s)",
         "",
-        f"Kept: {md_escape(s['doc'])}, line {_lines(s)}: {_excerpt(s.get('text', s.get('excerpt', '')))}",
+        f"Kept: {md_escape(s['doc'])}, line {_lines(s)}: {_excerpt(kept)}",
         "",
         "| duplicate | line | relation | jaccard | containment | removed | excerpt |",
         "| --- | ---: | --- | ---: | ---: | ---: | --- |",

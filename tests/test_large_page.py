@@ -3,21 +3,38 @@ not once for every near duplicate it holds (#27)."""
 
 from __future__ import annotations
 
+import importlib
 import random
 from pathlib import Path
 
 import pytest
 
-import importlib
-
 from dedup import api, pipeline
 
 segment = importlib.import_module("dedup.segment")  # the package names a function so
 
-WORDS = (
-    "été fenêtre élève château forêt répertoire fichier système réseau mémoire noyau "
-    "processus utilisateur commande paramètre sortie entrée valeur défaut option"
-).split()
+WORDS = [
+    "été",
+    "fenêtre",
+    "élève",
+    "château",
+    "forêt",
+    "répertoire",
+    "fichier",
+    "système",
+    "réseau",
+    "mémoire",
+    "noyau",
+    "processus",
+    "utilisateur",
+    "commande",
+    "paramètre",
+    "sortie",
+    "entrée",
+    "valeur",
+    "défaut",
+    "option",
+]
 
 
 def _page(path: Path, sections: int, seed: int = 5) -> Path:

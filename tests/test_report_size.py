@@ -45,7 +45,7 @@ def _corpus(path: Path, seed: int = 7) -> list[str]:
     return texts
 
 
-def _clean(tmp_path: Path, *options: str) -> tuple[dict[str, Any], int]:
+def _clean(tmp_path: Path, *options: str) -> tuple[dict[str, Any], int, list[str]]:
     tmp_path.mkdir(exist_ok=True)
     source = tmp_path / "in.jsonl"
     texts = _corpus(source)
@@ -54,14 +54,14 @@ def _clean(tmp_path: Path, *options: str) -> tuple[dict[str, Any], int]:
         main, ["clean", str(source), "--out", str(out), "--report", str(report), "-q", *options]
     )
     assert done.exit_code == 0, done.output
-    return json.loads(report.read_text(encoding="utf-8")), report.stat().st_size, texts  # type: ignore[return-value]
+    return json.loads(report.read_text(encoding="utf-8")), report.stat().st_size, texts
 
 
 def test_the_report_quotes_the_removed_text_once_and_survivors_by_excerpt(
     tmp_path: Path,
 ) -> None:
     report, size, texts = _clean(tmp_path / "quoted")
-    bare, bare_size, _ = _clean(tmp_path / "bare", "--no-quotes")
+    _, bare_size, _ = _clean(tmp_path / "bare", "--no-quotes")
     removed = sum(len(t.encode("utf-8")) for d in report["documents"] for t in d["removed_text"])
     clusters = report["clusters"] + report["boilerplate"]
     findings = sum(len(c["duplicates"]) for c in clusters)
@@ -87,7 +87,7 @@ def test_a_report_without_quotes_holds_no_corpus_text_and_cannot_be_restored(
     tmp_path: Path,
 ) -> None:
     quoted, _, _ = _clean(tmp_path / "quoted")
-    report, size, texts = _clean(tmp_path, "--no-quotes")
+    report, _, _ = _clean(tmp_path, "--no-quotes")
     raw = (tmp_path / "r.json").read_text(encoding="utf-8")
     assert "l’été à Paris" not in raw and "Billet" not in raw
     for doc in report["documents"]:
