@@ -197,8 +197,16 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
                 rows[name].append(row)
                 whole[name].append(around[0] == 0 and around[1] == len(text))
     m = config.minhash
-    params = lsh_params(m.threshold, m.num_perm, m.recall)
-    out = []
+    # A text is normalized and printed once, whatever the levels it is a unit of: a
+    # one-sentence paragraph, a one-paragraph section, a one-line record (#27).
+    seen: dict[str, int] = {}
+    for name in levels:
+        for text in raw[name]:
+            seen.setdefault(text, len(seen))
+    normalized = normalize_many(list(seen), config.normalize)
+    tables, compared_units, keys_of, firsts = [], [], [], []
+    pool: dict[str, int] = {}  # the raw texts that get band keys, each once
+    pool_norms: list[str] = []  # and their compared texts
     for name in levels:
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(_COLUMNS))
         # A unit a marker hushes is not compared; nor is a part of a document too short
@@ -209,7 +217,12 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
         compared = [
             (i, norm if norm or not entire else _UNNORMALIZED + raw[name][i].strip())
             for i, (norm, quiet, entire) in enumerate(
-                zip(normalize_many(raw[name], config.normalize), hushed, whole[name], strict=True)
+                zip(
+                    (normalized[seen[text]] for text in raw[name]),
+                    hushed,
+                    whole[name],
+                    strict=True,
+                )
             )
             if not quiet and (len(norm) >= m.min_chars or (entire and raw[name][i].strip()))
         ]
@@ -217,26 +230,54 @@ def _fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> lis
         norms = [norm for _, norm in compared]
         keys = np.frombuffer(b"".join(exact_key(n) for n in norms), np.uint8).reshape(-1, 16)
         # Only a text's first unit keeps band keys (see _Level.freeze): a text the
-        # batch has had already (a byline, a footer) is not shingled again.  Bags, not
-        # sets: the MinHash is the same, and the sort cost a third of the shingling.
+        # batch has had already (a byline, a footer) is not shingled again.
         first = np.sort(np.unique(keys.view("V16").ravel(), return_index=True)[1])
         first = first[np.array([len(norms[i]) >= m.min_chars for i in first.tolist()], bool)]
-        bags = batch_shingle_sets([norms[i] for i in first.tolist()], m, bags=True)
-        by_space = {
-            space: (
-                units[first[sets.units]],
-                band_keys(signatures(sets, m.num_perm, m.seed), params),
-            )
-            for space, sets in bags.items()
-        }
-        _add_title_prints(by_space, units, first, norms, raw[name], config, params)
-        _add_typo_keys(by_space, units, first, norms, m)
+        places: list[int] = []  # in the pool, of each first unit
+        for k, u in zip(first.tolist(), units[first].tolist(), strict=True):
+            if raw[name][u] not in pool:  # the same raw text is the same compared text
+                pool[raw[name][u]] = len(pool)
+                pool_norms.append(norms[k])
+            places.append(pool[raw[name][u]])
+        firsts.append(np.array(places, dtype=np.int64))
+        tables.append(table)
+        compared_units.append(units[first])
+        keys_of.append((units, keys))
+    printed = _print_texts(list(pool), pool_norms, config)
+    out = []
+    for table, (units, keys), first_units, in_pool in zip(
+        tables, keys_of, compared_units, firsts, strict=True
+    ):
+        unit_of = np.full(len(pool), -1, dtype=np.int64)
+        unit_of[in_pool] = first_units
+        by_space = {}
+        for space, (texts, bands) in printed.items():
+            mine = unit_of[texts]
+            if (mine >= 0).any():
+                by_space[space] = (mine[mine >= 0], bands[mine >= 0])
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
         digests = np.zeros((len(table), 16), dtype=np.uint8)
         digests[units] = keys
         out.append(_LevelPrints(table, digests, mask, by_space))
     return out
+
+
+def _print_texts(raw: list[str], norms: list[str], config: Config) -> dict[str, tuple[I64, U64]]:
+    """The LSH band keys of texts (raw, and normalized), per key space: (text number, band
+    keys) rows.  Bags, not sets: the MinHash is the same, and the sort cost a third of the
+    shingling."""
+    m = config.minhash
+    params = lsh_params(m.threshold, m.num_perm, m.recall)
+    bags = batch_shingle_sets(norms, m, bags=True)
+    by_space = {
+        space: (sets.units, band_keys(signatures(sets, m.num_perm, m.seed), params))
+        for space, sets in bags.items()
+    }
+    every = np.arange(len(norms), dtype=np.int64)
+    _add_title_prints(by_space, every, every, norms, raw, config, params)
+    _add_typo_keys(by_space, every, every, norms, m)
+    return by_space
 
 
 def _add_title_prints(
