@@ -1039,21 +1039,18 @@ class _Run:
             level.merge_arrays([entry.arrays for entry in entries], bases)
 
     # pass 2 ----------------------------------------------------------------
-    def candidates(self) -> list[dict[int, list[int]]]:
-        """LSH neighbours per level: key -> its candidate keys, sorted."""
-        neighbours: list[dict[int, list[int]]] = []
-        for level in self.levels:
-            linked: dict[int, set[int]] = defaultdict(set)
-            for space in level.spaces.values():
-                keys, bands = space.take(self.params.bands)
-                pairs = candidate_pairs(bands)
-                space.candidates = len(pairs)
-                for a, b in keys[pairs].tolist():
-                    if a != b:  # a labelled title's own title (see _add_title_prints)
-                        linked[a].add(b)
-                        linked[b].add(a)
-            neighbours.append({key: sorted(others) for key, others in linked.items()})
-        return neighbours
+    def candidates(self, li: int) -> dict[int, list[int]]:
+        """The LSH neighbours of level `li`: key -> its candidate keys, sorted."""
+        linked: dict[int, set[int]] = defaultdict(set)
+        for space in self.levels[li].spaces.values():
+            keys, bands = space.take(self.params.bands)
+            pairs = candidate_pairs(bands)
+            space.candidates = len(pairs)
+            for a, b in keys[pairs].tolist():
+                if a != b:  # a labelled title's own title (see _add_title_prints)
+                    linked[a].add(b)
+                    linked[b].add(a)
+        return {key: sorted(others) for key, others in linked.items()}
 
     def _place(self, number: int) -> _Place:
         """Where a worker finds document `number` again."""
@@ -1064,15 +1061,21 @@ class _Run:
         docs = self.corpus.load(self.docs[n].source for n in numbers)
         yield from zip(numbers, docs, strict=True)
 
-    def verify_all(self, neighbours: list[dict[int, list[int]]]) -> list[_BothWays]:
-        """Verify every candidate pair of distinct texts exactly, earlier key first.
+    def verify_all(self) -> list[tuple[dict[int, list[int]], _BothWays]]:
+        """Verify every candidate pair of distinct texts exactly, earlier key first, a
+        level at a time; per level, the pairs found related (key -> its related keys,
+        and their evidence).
 
         Workers take the pairs in batches of connected candidates, so that each text
-        is read and shingled once, and send back only the scores.
+        is read and shingled once, and send back only the scores.  Only related pairs
+        are kept: the others, most candidates of a large corpus, are kept as one
+        number a pair, for the levels below to skip (see `_verified_above`).
         """
         threshold = self.config.minhash.threshold
         work = functools.partial(_verify_batch, config=self.config)
-        out: list[_BothWays] = []
+        out: list[tuple[dict[int, list[int]], _BothWays]] = []
+        unrelated: list[I64] = []  # per level, the codes of the pairs verified unrelated
+        verified = 0
         for li, level in enumerate(self.levels):
             a = level.arrays
             first = level.key_unit.tolist()
@@ -1084,56 +1087,82 @@ class _Run:
                 u = first[key]
                 return key, self._place(int(a["doc"][u])), int(a["start"][u]), int(a["end"][u])
 
-            found, fresh = self._verified_above(li, neighbours[li], out)
-            batches = _pair_batches(fresh, chars)
+            found, fresh = self._verified_above(li, self.candidates(li), out, unrelated)
             for done in self.workers.map(
-                work, (([unit(k) for k in keys], pairs) for keys, pairs in batches)
+                work,
+                (([unit(k) for k in keys], pairs) for keys, pairs in _pair_batches(fresh, chars)),
             ):
                 for x, y, evidence in done:
                     found[x, y] = evidence
-                self.progress("candidates verified", sum(len(f) for f in out) + len(found))
-            out.append(_BothWays(found, threshold))
-            self.pairs[li] = [
-                (first[x], first[y], ev)
-                for (x, y), ev in sorted(found.items())
-                if ev.relation is not None
-            ]
+                self.progress("candidates verified", verified + len(found))
+            verified += len(found)
+            del fresh
+            related = {pair: ev for pair, ev in found.items() if ev.relation is not None}
+            unrelated.append(
+                np.sort(
+                    np.array(
+                        [_code(x, y) for (x, y), ev in found.items() if ev.relation is None],
+                        dtype=np.int64,
+                    )
+                )
+            )
+            del found
+            linked: dict[int, list[int]] = defaultdict(list)
+            for x, y in related:
+                linked[x].append(y)
+                linked[y].append(x)
+            out.append(
+                (
+                    {key: sorted(others) for key, others in linked.items()},
+                    _BothWays(related, threshold),
+                )
+            )
+            self.pairs[li] = [(first[x], first[y], ev) for (x, y), ev in sorted(related.items())]
         return out
 
     def _verified_above(
-        self, li: int, neighbours: dict[int, list[int]], above: list[_BothWays]
+        self,
+        li: int,
+        neighbours: dict[int, list[int]],
+        above: list[tuple[dict[int, list[int]], _BothWays]],
+        unrelated: list[I64],
     ) -> tuple[dict[tuple[int, int], Evidence], dict[int, list[int]]]:
         """The candidate pairs of level `li` whose two texts are units of a level above
         too (a paragraph that is its section, a sentence that is its paragraph, a record
         that is one sentence) and were verified there: verification depends on the texts
-        alone, so their evidence is taken from there.  Returns that evidence, and the
-        candidates left to verify."""
+        alone, so their evidence is taken from there (a pair found unrelated there is
+        unrelated here).  Returns that evidence, and the candidates left to verify."""
         found: dict[tuple[int, int], Evidence] = {}
         if not above or not neighbours:
             return found, neighbours
-        keys = np.array(sorted(neighbours), dtype=np.int64)
-        # per level above, nearest first: a key's text as a unit there, and its key there
-        maps = []
-        for lj in range(li - 1, -1, -1):
-            there = self._same_text_above(li, lj, keys)
-            held = there >= 0
-            maps.append((lj, dict(zip(keys[held].tolist(), there[held].tolist(), strict=True))))
-        for x, others in neighbours.items():
-            for y in others:
-                if x > y:
-                    continue
-                for lj, key_there in maps:
-                    mx, my = key_there.get(x, -1), key_there.get(y, -1)
-                    if mx >= 0 and my >= 0 and (mx, my) in above[lj]:
-                        found[x, y] = above[lj][mx, my]
-                        break
+        pairs = np.array(
+            [(x, y) for x, others in neighbours.items() for y in others if x < y], dtype=np.int64
+        ).reshape(-1, 2)
+        keys = np.unique(pairs)
+        left = np.ones(len(pairs), dtype=bool)  # not settled yet
+        for lj in range(li - 1, -1, -1):  # the nearest level first
+            there = np.full(int(keys[-1]) + 1, -1, dtype=np.int64)
+            there[keys] = self._same_text_above(li, lj, keys)
+            mx, my = there[pairs[:, 0]], there[pairs[:, 1]]
+            both = left & (mx >= 0) & (my >= 0)
+            codes = _code(np.minimum(mx, my), np.maximum(mx, my))
+            at = np.minimum(np.searchsorted(unrelated[lj], codes), max(len(unrelated[lj]) - 1, 0))
+            known = (unrelated[lj][at] == codes) if len(unrelated[lj]) else np.zeros_like(both)
+            for n in np.flatnonzero(both & known).tolist():
+                found[int(pairs[n, 0]), int(pairs[n, 1])] = _UNRELATED
+            left &= ~(both & known)
+            evidence = above[lj][1]
+            for n in np.flatnonzero(left & (mx >= 0) & (my >= 0)).tolist():
+                if (int(mx[n]), int(my[n])) in evidence:
+                    found[int(pairs[n, 0]), int(pairs[n, 1])] = evidence[int(mx[n]), int(my[n])]
+                    left[n] = False
         if not found:
             return found, neighbours
-        fresh = {
-            x: [y for y in others if (min(x, y), max(x, y)) not in found]
-            for x, others in neighbours.items()
-        }
-        return found, {x: others for x, others in fresh.items() if others}
+        fresh: dict[int, list[int]] = defaultdict(list)
+        for x, y in pairs[left].tolist():
+            fresh[x].append(y)
+            fresh[y].append(x)
+        return found, {x: sorted(others) for x, others in fresh.items()}
 
     def _same_text_above(self, li: int, lj: int, keys: I64) -> I64:
         """For keys of level `li`, the key of the unit of level `lj` with the same span
@@ -1150,8 +1179,7 @@ class _Run:
     # pass 3 ----------------------------------------------------------------
     def resolve(self) -> tuple[list[list[Link]], dict[int, list[Removal]]]:
         """Links per level, and the removals (with whitespace context) per document."""
-        neighbours = self.candidates()
-        verified = self.verify_all(neighbours)
+        verified = self.verify_all()
         links_per_level: list[list[Link]] = []
         removals: dict[int, list[Removal]] = defaultdict(list)
         gone: dict[int, _Spans] = defaultdict(_Spans)  # spans removed so far, per document
@@ -1164,7 +1192,7 @@ class _Run:
             ]
             if self.config.cluster.keep == "longest":
                 units.sort(key=lambda u: (-int(a["end"][u] - a["start"][u]), u))
-            links = clusters(units, a["key"], neighbours[li], verified[li])
+            links = clusters(units, a["key"], *verified[li])
             links_per_level.append(links)
             self.early.read(li, links)
             removing = [link for link in links if link.evidence.relation in REMOVING]
@@ -1581,6 +1609,16 @@ class _Spans:
     def covers(self, start: int, end: int) -> bool:
         i = bisect.bisect_right(self.starts, start) - 1
         return i >= 0 and self.ends[i] >= end
+
+
+#: The evidence of a pair a level above found unrelated (only related pairs are kept, so
+#: no one reads its figures).
+_UNRELATED = Evidence(0.0, 0.0, 0.0, None)
+
+
+def _code(x: Any, y: Any) -> Any:
+    """One number for a pair of keys (x < y, each under 2**31), or an array of them."""
+    return (x << 31) + y
 
 
 def _uid(level: int, unit: int) -> int:
