@@ -7,8 +7,6 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from dedup.api import clean, scan
 from dedup.config import Config
 from dedup.errors import ConfigError, DedupError, InputError, OutputError
@@ -16,6 +14,7 @@ from dedup.model import Cluster, Document, Evidence, Member, Result, Segment
 from dedup.normalize import normalize
 from dedup.report import build_report, render_json, render_markdown
 from dedup.segment import segment
+from dedup.version import __version__
 
 __all__ = [
     "Cluster",

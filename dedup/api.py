@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from dedup import pipeline
+from dedup import engine
 from dedup.config import Config
 from dedup.model import Result
 
@@ -18,7 +18,7 @@ from dedup.model import Result
 def scan(paths: Sequence[str | Path], config: Config | None = None, **options: Any) -> Result:
     """Find duplicates; options are Config field names (`unit`, `threshold`, `num_perm`, ...)."""
     cfg = (config or Config()).with_overrides(options)
-    return pipeline.run([str(p) for p in paths], cfg)
+    return engine.run([str(p) for p in paths], cfg)
 
 
 def clean(
@@ -34,5 +34,5 @@ def clean(
     cfg = (config or Config()).with_overrides(options)
     names = [str(p) for p in paths]
     if isinstance(out, str | Path):
-        return pipeline.run(names, cfg, out=Path(out))
-    return pipeline.run(names, cfg, stream=out)
+        return engine.run(names, cfg, out=Path(out))
+    return engine.run(names, cfg, stream=out)

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dedup import __version__
 from dedup.config import NormalizeConfig
 from dedup.fingerprint import exact_key
 from dedup.model import DocStats, Result, Segment
 from dedup.normalize import normalize
+from dedup.version import __version__
 
 #: Codes by relation for paragraphs and sentences, by unit for larger units.
 CODES = {

@@ -34,7 +34,7 @@ I64 = npt.NDArray[np.int64]
 _DEFAULT = MinHashConfig()
 _WORD_SALT = 0x9E3779B97F4A7C15
 _CHAR_SALT = 0xC2B2AE3D27D4EB4F
-_POLY = np.uint64(0x100000001B3)
+POLY = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _SHIFT = np.uint64(32)
@@ -53,7 +53,7 @@ def exact_key(norm: str) -> bytes:
     return xxhash.xxh3_128_digest(norm.encode("utf-8"))
 
 
-def _mix64(x: U64) -> U64:
+def mix64(x: U64) -> U64:
     """SplitMix64's finalizer, on arrays (wrapping arithmetic)."""
     x = x ^ (x >> np.uint64(30))
     x = x * _MIX1
@@ -217,9 +217,9 @@ def gram_keys(atoms: U32, bounds: I64, k: int, salt: int, tags: U64 | None, shif
         wide += np.uint64(1)
         acc = np.full(windows, salt, dtype=np.uint64)
         for j in range(k):
-            acc *= _POLY
+            acc *= POLY
             acc += wide[j : j + windows]
-        key = _mix64(acc)
+        key = mix64(acc)
         key >>= np.uint64(32 - shift)
         if shift:
             key &= np.uint64(((1 << 32) - 1) << shift)
@@ -233,9 +233,9 @@ def gram_keys(atoms: U32, bounds: I64, k: int, salt: int, tags: U64 | None, shif
     for i in np.flatnonzero((sizes > 0) & (sizes < k)).tolist():  # short segments
         acc1 = np.full(1, salt, dtype=np.uint64)
         for atom in atoms[bounds[i] : bounds[i + 1]].astype(np.uint64) + np.uint64(1):
-            acc1 *= _POLY
+            acc1 *= POLY
             acc1 += atom
-        gram = (_mix64(acc1) >> _SHIFT) << np.uint64(shift)
+        gram = (mix64(acc1) >> _SHIFT) << np.uint64(shift)
         keys.append(gram if tags is None else gram | tags[i])
     return np.concatenate(keys)
 
@@ -339,82 +339,6 @@ def char_sets(norms: Sequence[str], config: MinHashConfig = _DEFAULT) -> Sets:
     compact = [norm.replace(" ", "") for norm in norms]
     offsets, values = char_kgrams(compact, config.char_shingle_size, _CHAR_SALT)
     return Sets(np.arange(len(norms), dtype=np.int64), offsets, values)
-
-
-#: The longest text (code points, spaces removed) given deletion keys: a title, a heading.
-DELETION_MAX = 48
-#: (_POLY ** -1) mod 2 ** 64: _POLY is odd, so it has an inverse.
-_POLY_INVERSE = np.uint64(pow(int(_POLY), -1, 1 << 64))
-_POWERS = np.array([pow(int(_POLY), k, 1 << 64) for k in range(DELETION_MAX + 1)], np.uint64)
-
-
-def deletion_keys(texts: Sequence[str]) -> tuple[I64, U64]:
-    """The keys of every text, spaces left out, with one character left out, and of the
-    text whole: two texts one typo apart (a letter dropped, doubled, replaced, or two
-    swapped) share one.  A character of a word with a digit is never left out: a number
-    or a code that changes is another fact, not a typo (see `index.typos_apart`).
-
-    Returns (text number, key) rows.  A text's polynomial hash with character i left out
-    is made from the sums of the terms before and after i, so a text of n characters
-    costs n + 1 keys in a few numpy calls, not n slices and hashes.
-    """
-    spaced, spaced_bounds = code_points(texts)
-    space = spaced == ord(" ")
-    starts = np.zeros(len(spaced), dtype=np.int64)  # a word starts after a space and a text
-    np.add.at(starts, spaced_bounds[:-1][spaced_bounds[:-1] < len(spaced)], 1)
-    word = np.cumsum(space + starts)
-    digit = (spaced >= ord("0")) & (spaced <= ord("9"))
-    numbered = np.bincount(word, weights=digit, minlength=int(word[-1]) + 1 if len(word) else 0)
-    atoms = spaced[~space]
-    may_go = (numbered[word] == 0)[~space]
-    bounds = spaced_bounds - np.concatenate(([0], np.cumsum(space, dtype=np.int64)))[spaced_bounds]
-    lengths = np.diff(bounds)
-    owner = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    if not len(atoms):
-        return owner, np.empty(0, dtype=np.uint64)
-    local = np.arange(len(atoms), dtype=np.int64) - bounds[:-1][owner]
-    with np.errstate(over="ignore"):
-        terms = (atoms.astype(np.uint64) + np.uint64(1)) * _POWERS[lengths[owner] - 1 - local]
-        before = np.cumsum(terms, dtype=np.uint64) - terms  # the sum of the terms before i
-        start = before[bounds[:-1][lengths > 0]]
-        first = np.zeros(len(texts), dtype=np.uint64)
-        first[lengths > 0] = start
-        last = bounds[1:][lengths > 0] - 1
-        total = np.zeros(len(texts), dtype=np.uint64)
-        total[lengths > 0] = before[last] + terms[last]
-        total -= first
-        prefix = before - first[owner]
-        suffix = total[owner] - prefix - terms
-        left_out = prefix * _POLY_INVERSE + suffix
-    keys = np.concatenate((_mix64(left_out[may_go]), _mix64(total[lengths > 0])))
-    owners = np.concatenate((owner[may_go], np.flatnonzero(lengths > 0)))
-    return owners, keys
-
-
-#: Units of this many words or more and fewer than SEGMENT_MAX get segment keys: below,
-#: character 5-grams see two typos (12 words: Jaccard 0.74), above, word 5-grams do (80
-#: words: 0.78); segments of five words or more rarely meet by chance.
-SEGMENT_MIN, SEGMENT_MAX = 15, 80
-#: Segments a unit is cut into: a unit with fewer replaced words keeps one whole.
-SEGMENTS = 3
-
-
-def segment_keys(norms: Sequence[str]) -> tuple[I64, U64]:
-    """Keys of the SEGMENTS equal runs of words of each normalized text, each keyed by its
-    place: two texts of as many words that differ in fewer than SEGMENTS words (typos,
-    a word replaced) share one, whatever their word 5-grams (a 30-word paragraph with
-    two typos has word Jaccard 0.44).  Returns (text number, key) rows.
-    """
-    owners: list[int] = []
-    keys: list[int] = []
-    for n, norm in enumerate(norms):
-        words = norm.split(" ")
-        cuts = [len(words) * i // SEGMENTS for i in range(SEGMENTS + 1)]
-        for i in range(SEGMENTS):
-            piece = " ".join(words[cuts[i] : cuts[i + 1]])
-            keys.append(xxhash.xxh3_64_intdigest(f"{len(words)}.{i}.{piece}".encode()))
-            owners.append(n)
-    return np.array(owners, dtype=np.int64), np.array(keys, dtype=np.uint64)
 
 
 def shingle_sets(norm: str, config: MinHashConfig = _DEFAULT) -> dict[str, U32]:

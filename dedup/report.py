@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from dedup import __version__
 from dedup.index import LshParams
 from dedup.model import REMOVING, Cluster, DocStats, Evidence, Result, Segment
+from dedup.version import __version__
 
 REPORT_VERSION = 2
 _EXCERPT = 80

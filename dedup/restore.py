@@ -1,14 +1,23 @@
 """Restoring: a cleaned text and the report's removed spans in, the original text out.
 
 The report records, per document, every span `clean` cut and its exact text,
-so the original is the cleaned text with each piece put back where it was.
+so the original is the cleaned text with each piece put back where it was;
+`restore_corpus` does so for a whole cleaned folder.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from dedup.errors import DedupError
+from dedup.errors import DedupError, InputError, OutputError
+from dedup.io.documents import decode
+from dedup.io.readers import read_json
+from dedup.io.writers import inside, write_bytes
+from dedup.report import REPORT_VERSION
 
 
 def restore(
@@ -33,3 +42,77 @@ def restore(
         shift += end - start
     out.append(cleaned[position:])
     return "".join(out)
+
+
+def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
+    """Rebuild the original documents under `out` from a `clean --out` folder and its report.
+
+    The report lists the documents with findings; every other file of the folder, and
+    every other record of a JSONL file, is as it was and is copied.  Returns the number
+    of files written.
+    """
+    # Version 1 reports quote the removed text as version 2 ones do.
+    report = read_json(report_path, "dedup_report", (1, REPORT_VERSION))
+    options = report.get("options", {})
+    if not options.get("quotes", True):
+        raise InputError(
+            str(report_path), "written with --no-quotes: it holds no removed text to put back"
+        )
+    encoding, text_field = options.get("encoding", "utf-8"), options.get("text_field", "text")
+    if out.resolve() == cleaned.resolve():
+        raise OutputError(f"{out}: restore would overwrite the cleaned documents")
+    documents = report.get("documents", [])
+    written: set[Path] = set()
+    for name, group in itertools.groupby(documents, key=lambda d: str(d.get("file", ""))):
+        docs = list(group)
+        source, target = inside(cleaned, name), inside(out, name)
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
+        if name.endswith((".jsonl", ".ndjson")):
+            lines = data.decode("utf-8").splitlines(keepends=True)
+            write_bytes(target, _restored_records(lines, docs, text_field, str(source)))
+        else:
+            (doc,) = docs
+            text, bom = decode(data, str(source), None, encoding)
+            write_bytes(target, (("\ufeff" if bom else "") + _restored(text, doc)).encode(encoding))
+        written.add(target)
+    for source in sorted(cleaned.rglob("*")):  # the files without findings, as they are
+        target = inside(out, str(source.relative_to(cleaned)))
+        if source.is_file() and target not in written:
+            write_bytes(target, source.read_bytes())
+            written.add(target)
+    return len(written)
+
+
+def _restored_records(
+    lines: list[str], docs: list[dict[str, Any]], text_field: str, source: str
+) -> bytes:
+    """A JSONL file's records restored: those the report lists (each at its place among
+    the file's records, the ones `clean` left out put back), the others as they are."""
+    at = {int(doc.get("record", n)): doc for n, doc in enumerate(docs)}
+    total = len(lines) + sum("dropped" in doc for doc in docs)
+    if at and max(at) >= total:
+        raise InputError(source, f"{len(lines)} records, the report names record {max(at) + 1}")
+    kept = iter(lines)
+    rebuilt = []
+    for number in range(total):
+        doc = at.get(number)
+        if doc is None:
+            rebuilt.append(next(kept))
+            continue
+        record = doc["dropped"] if "dropped" in doc else json.loads(next(kept))
+        if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+            raise InputError(source, f"no {text_field!r} text", number + 1)
+        record[text_field] = _restored(record[text_field], doc)
+        rebuilt.append(json.dumps(record, ensure_ascii=False) + "\n")
+    return "".join(rebuilt).encode("utf-8")
+
+
+def _restored(text: str, doc: dict[str, object]) -> str:
+    removed = [(int(s), int(e)) for s, e in doc.get("removed", [])]  # type: ignore[attr-defined]
+    original = restore(text, removed, list(doc.get("removed_text", [])), str(doc.get("doc")))  # type: ignore[call-overload]
+    if len(original) != doc.get("chars_in"):
+        raise InputError(str(doc.get("doc")), "restored length differs from the report's chars_in")
+    return original

@@ -86,11 +86,11 @@ def test_fold_accents_matches_unaccented_copies(tmp_path: Path) -> None:
 
 
 def test_a_run_pauses_the_cycle_collector_and_leaves_it_as_it_was() -> None:
-    from dedup import pipeline
+    from dedup import engine
     from dedup.config import Config
 
     seen: list[bool] = []
-    pipeline.run([str(PAGES)], Config(), progress=lambda stage, count: seen.append(gc.isenabled()))
+    engine.run([str(PAGES)], Config(), progress=lambda stage, count: seen.append(gc.isenabled()))
     assert seen and not any(seen)  # off while the run builds its objects
     assert gc.isenabled()  # and on again for the caller
     gc.disable()

@@ -9,7 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.fingerprint import _POLY, _mix64, deletion_keys, segment_keys
+from dedup.edit_keys import deletion_keys, segment_keys
+from dedup.fingerprint import POLY, mix64
 from dedup.index import typos_apart
 from dedup.segment import labelled_parts
 
@@ -18,7 +19,7 @@ def _hash(text: str) -> int:
     """The polynomial hash deletion keys are made of, one character at a time."""
     value = 0
     for char in text:
-        value = (value * int(_POLY) + ord(char) + 1) % (1 << 64)
+        value = (value * int(POLY) + ord(char) + 1) % (1 << 64)
     return value
 
 
@@ -41,7 +42,7 @@ def test_deletion_keys_are_the_keys_of_each_text_with_a_character_left_out(
         expected += [(n, _hash(t[:i] + t[i + 1 :])) for i in range(len(t)) if may_go[i]]
     expected += [(n, _hash(t.replace(" ", ""))) for n, t in enumerate(texts) if t.replace(" ", "")]
     assert owner.tolist() == [n for n, _ in expected]
-    mixed = _mix64(np.array([h for _, h in expected], dtype=np.uint64))
+    mixed = mix64(np.array([h for _, h in expected], dtype=np.uint64))
     assert keys.tolist() == mixed.tolist()
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dedup import api, pipeline
+from dedup import api
+from dedup.engine import children
 
 segment = importlib.import_module("dedup.segment")  # the package names a function so
 
@@ -70,7 +71,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return original(text)
 
     monkeypatch.setattr(segment, "paragraphs", paragraphs)
-    monkeypatch.setattr(pipeline, "paragraphs", paragraphs)
+    monkeypatch.setattr(children, "paragraphs", paragraphs)
     return counted
 
 

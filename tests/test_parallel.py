@@ -241,7 +241,7 @@ def _pairs_of(neighbours: dict[int, list[int]]) -> list[tuple[int, int]]:
 
 
 def test_pair_batches_give_every_pair_once_with_its_keys() -> None:
-    from dedup import pipeline
+    from dedup.engine import candidates, table
 
     rng = random.Random(5)
     linked: dict[int, set[int]] = {}
@@ -252,12 +252,12 @@ def test_pair_batches_give_every_pair_once_with_its_keys() -> None:
             linked.setdefault(a, set()).add(b)
             linked.setdefault(b, set()).add(a)
     neighbours = {k: sorted(v) for k, v in linked.items()}
-    batches = list(pipeline._pair_batches(neighbours, lambda key: 1000))
+    batches = list(candidates.pair_batches(neighbours, lambda key: 1000))
     seen = [pair for _, pairs in batches for pair in pairs]
     assert sorted(seen) == _pairs_of(neighbours) and len(seen) == len(set(seen))
     for keys, pairs in batches:
         assert {k for pair in pairs for k in pair} == set(keys)
-        assert len(keys) * 1000 <= pipeline._BATCH_CHARS + 2000  # cut near the budget
+        assert len(keys) * 1000 <= table.BATCH_CHARS + 2000  # cut near the budget
     # A group of connected keys that fits in a batch is never split; the large one is.
     where = {pair: i for i, (_, pairs) in enumerate(batches) for pair in pairs}
     seen_keys: set[int] = set()
@@ -274,7 +274,7 @@ def test_pair_batches_give_every_pair_once_with_its_keys() -> None:
         seen_keys |= group
         inside = {where[a, b] for a in group for b in neighbours[a] if a < b}
         split.append((len(group), len(inside)))
-    assert all(n == 1 for size, n in split if size * 1000 <= pipeline._BATCH_CHARS)
+    assert all(n == 1 for size, n in split if size * 1000 <= table.BATCH_CHARS)
     assert max(split)[0] > 1900 and max(split)[1] > 1  # 2 MB of text: cut
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import dedup
-from dedup import pipeline
+from dedup.engine import quote, resolve
 
 
 def _corpus(tmp_path: Path) -> list[Path]:
@@ -52,21 +52,21 @@ def test_quotes_read_early_give_the_report_read_at_the_end(
 ) -> None:
     paths = _corpus(tmp_path)
     held: list[bool] = []
-    from_quotes = pipeline._from_quotes
+    from_quotes = quote.from_quotes
 
     def counted(*args: object) -> list[str] | None:
         found = from_quotes(*args)  # type: ignore[arg-type]
         held.append(found is not None)
         return found
 
-    monkeypatch.setattr(pipeline, "_from_quotes", counted)
+    monkeypatch.setattr(quote, "from_quotes", counted)
     early = dedup.render_json(dedup.build_report(dedup.scan(paths, unit=unit, threshold=0.7)))
     assert held
     if unit == "document":
         assert True in held and False in held  # most from early quotes; a margin read again
     else:
         assert not any(held)  # finer units, or several levels: read at the end only
-    monkeypatch.setattr(pipeline._EarlyQuotes, "read", lambda self, li, links: None)
+    monkeypatch.setattr(quote.EarlyQuotes, "read", lambda self, li, links: None)
     late = dedup.render_json(dedup.build_report(dedup.scan(paths, unit=unit, threshold=0.7)))
     assert early == late
     assert json.loads(late)["stats"]["duplicate_units"] >= 4
@@ -80,7 +80,7 @@ def test_no_quote_reader_outlives_its_run(tmp_path: Path, monkeypatch: pytest.Mo
     def fail(*args: object) -> None:
         raise RuntimeError("stopped while the quotes are read")
 
-    monkeypatch.setattr(pipeline._Run, "_repeated_parts", fail)  # after the links are made
+    monkeypatch.setattr(resolve, "_repeated_parts", fail)  # after the links are made
     with pytest.raises(RuntimeError, match="stopped"):
         dedup.scan(paths, unit="document", threshold=0.7)
     assert not [t for t in threading.enumerate() if t.name == "dedup-quotes"]

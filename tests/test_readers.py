@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from dedup.config import InputConfig
-from dedup.io.readers import Corpus, Document, Skipped
+from dedup.io.documents import Skipped
+from dedup.io.readers import Corpus, Document
 
 
 def _records(corpus: Corpus, max_bytes: int) -> list[tuple[str, int, int, str]]:

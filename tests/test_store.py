@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, PAGES
 
-from dedup import pipeline
+from dedup import engine
 from dedup.config import Config
 from dedup.io.store import pack, unpack
 from dedup.report import build_report, render_json
 
 
 def _report(paths: list[str], index: Path | None = None, **options: object) -> str:
-    result = pipeline.run(paths, Config().with_overrides(options), index=index)
+    result = engine.run(paths, Config().with_overrides(options), index=index)
     return render_json(build_report(result))
 
 

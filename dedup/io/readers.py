@@ -28,27 +28,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
-import orjson
-
 from dedup.config import InputConfig
 from dedup.errors import InputError
+from dedup.io.documents import InputFile, Skipped, record_document, text_document
 from dedup.model import Document, Source
 
 STDIN = "-"
-_BOM = "\ufeff"
-#: A JSON escape of a UTF-16 surrogate: the only way a lone one gets into a record.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-@dataclass(frozen=True, slots=True)
-class InputFile:
-    """One file to read: its path, the id (or id prefix) of its documents, and its kind."""
-
-    path: Path
-    name: str  # document id for a text file; relative output name for a JSONL file
-    jsonl: bool
-    label: str  # how messages name it ("<stdin>" for standard input)
 
 
 def _is_jsonl(path: Path) -> bool:
@@ -115,40 +100,6 @@ def _walk(root: Path) -> Iterator[tuple[str, Path]]:
             except OSError:  # a symlink loop: neither
                 continue
     yield from sorted(found)
-
-
-class Skipped(Exception):
-    """An input left out on purpose (binary, or undecodable with --errors skip-file)."""
-
-    def __init__(self, label: str, reason: str, line: int | None = None) -> None:
-        self.entry = {"path": label, "line": line, "reason": reason}
-        super().__init__(f"{label}{f':{line}' if line else ''}: skipped: {reason}")
-
-
-def decode(
-    data: bytes,
-    label: str,
-    line: int | None = None,
-    encoding: str = "utf-8",
-    errors: str = "strict",
-) -> tuple[str, bool]:
-    """Decode bytes, returning the text without its BOM and whether there was one.
-
-    errors: "strict" raises InputError naming the byte offset, "replace" puts
-    U+FFFD in place of undecodable bytes, "skip-file" raises Skipped.
-    """
-    try:
-        text = data.decode(encoding, "replace" if errors == "replace" else "strict")
-    except UnicodeDecodeError as exc:
-        reason = f"invalid {encoding.upper()} at byte {exc.start}: {exc.reason}"
-        if errors == "skip-file":
-            raise Skipped(label, reason, line) from exc
-        raise InputError(label, f"{reason} (--errors replace or skip-file to go on)", line) from exc
-    except LookupError as exc:
-        raise InputError(label, f"unknown encoding {encoding!r}") from exc
-    if text.startswith(_BOM):
-        return text[1:], True
-    return text, False
 
 
 def read_json(path: Path, kind: str, versions: tuple[int, ...] = (1,)) -> dict[str, Any]:
@@ -287,20 +238,20 @@ class Corpus:
             file = labels[path]
             if not file.jsonl:
                 for _ in group:
-                    yield self._text_document(file)
+                    yield text_document(file, self.config)
                 continue
             handle = os.open(file.path, os.O_RDONLY)
             try:
                 for source in group:
                     raw = _line_at(handle, source.offset)
-                    yield self._record(file, raw, source.line, source.offset)
+                    yield record_document(file, raw, source.line, source.offset, self.config)
             finally:
                 os.close(handle)
 
     def _read(self, file: InputFile) -> Iterator[Document | Skipped]:
         if not file.jsonl:
             try:
-                yield self._text_document(file)
+                yield text_document(file, self.config)
             except Skipped as skipped:
                 yield skipped
             return
@@ -318,81 +269,10 @@ class Corpus:
         for number, raw in enumerate(lines, start=line):
             if raw.strip():
                 try:
-                    yield self._record(file, raw, number, offset)
+                    yield record_document(file, raw, number, offset, self.config)
                 except Skipped as skipped:
                     yield skipped
             offset += len(raw)
-
-    def _unpaired_surrogates(self, record: Any, file: InputFile, number: int) -> Any:
-        """The record with no lone surrogate (half of a UTF-16 pair, written as a JSON
-        escape), which no UTF-8 output can hold: an error, a skip or U+FFFD each."""
-        errors = self.config.errors
-
-        def mend(value: Any) -> Any:
-            if isinstance(value, str):
-                found = _SURROGATE.search(value)
-                if found is None:
-                    return value
-                if errors == "replace":
-                    return _SURROGATE.sub("\ufffd", value)
-                reason = (
-                    f"unpaired surrogate \\u{ord(found.group()):04x} at character "
-                    f"{found.start()} of a string: not Unicode text"
-                )
-                if errors == "skip-file":
-                    raise Skipped(file.label, reason, number)
-                raise InputError(
-                    file.label, f"{reason} (--errors replace or skip-file to go on)", number
-                )
-            if isinstance(value, dict):
-                return {mend(k): mend(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [mend(v) for v in value]
-            return value
-
-        return mend(record)
-
-    def _text_document(self, file: InputFile) -> Document:
-        try:
-            data = file.path.read_bytes()
-        except OSError as exc:
-            raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
-        cfg = self.config
-        if b"\0" in data[:8192] and cfg.encoding.replace("-", "").lower() in ("utf8", "utf8sig"):
-            raise Skipped(file.label, "binary file (NUL bytes)")
-        text, bom = decode(data, file.label, None, cfg.encoding, cfg.errors)
-        return Document(file.name, text, Source(str(file.path)), None, bom)
-
-    def _record(self, file: InputFile, raw: bytes, number: int, offset: int) -> Document:
-        record: Any = _plain_record(raw)
-        if record is None:  # anything else takes the careful path
-            line, _ = decode(raw, file.label, number, "utf-8", self.config.errors)
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    file.label, f"invalid JSON: {exc.msg} (column {exc.colno})", number
-                ) from exc
-            if not isinstance(record, dict):
-                raise InputError(file.label, "a JSONL line must be an object", number)
-            if _SURROGATE_ESCAPE.search(raw):
-                record = self._unpaired_surrogates(record, file, number)
-        text_field, id_field = self.config.text_field, self.config.id_field
-        if text_field not in record:
-            raise InputError(file.label, f"no {text_field!r} field", number)
-        text = record[text_field]
-        if not isinstance(text, str):
-            raise InputError(
-                file.label, f"field {text_field!r} is {type(text).__name__}, not a string", number
-            )
-        doc_id = record.get(id_field)
-        if doc_id is None:
-            doc_id = f"{file.name}:{number}"
-        elif not isinstance(doc_id, str | int):
-            raise InputError(
-                file.label, f"field {id_field!r} must be a string or an integer", number
-            )
-        return Document(str(doc_id), text, Source(str(file.path), number, offset), record)
 
 
 def _line_at(handle: int, offset: int) -> bytes:
@@ -431,23 +311,3 @@ def _line_start(handle: BinaryIO, start: int, end: int) -> int:
             return at + found + 1
         at += len(block)
     return end
-
-
-#: The types of a record's values that orjson reads exactly as the json module does.
-_PLAIN = frozenset((str, int, bool, type(None)))
-
-
-def _plain_record(raw: bytes) -> dict[str, Any] | None:
-    """A JSONL line parsed by orjson (2.4 us against 5.8 us for json, plus 2 us for the
-    surrogate search, on 4.6 KB records), when that is exactly what the json module
-    would give: an object whose values are strings, integers, booleans or nulls.
-    orjson reads an integer past 64 bits as a float, so a float sends the line to
-    json; it refuses what the careful path reports or mends (a BOM, invalid UTF-8,
-    a lone surrogate escape, NaN): None then, as for any value of another type."""
-    try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if type(record) is dict and _PLAIN.issuperset(map(type, record.values())):
-        return record
-    return None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from dedup.errors import OutputError
-from dedup.io.readers import InputFile
+from dedup.io.documents import InputFile
 from dedup.model import Document
 
 _BOM = "\ufeff"

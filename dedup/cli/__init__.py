@@ -13,25 +13,23 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from dedup import __version__, pipeline
 from dedup import check as checking
-from dedup.config import UNITS, Config, FileConfig, MinHashConfig, SegmentConfig, load_config
+from dedup import engine
+from dedup.cli.options import corpus_options, output_options, quiet, report_options, say
+from dedup.config import Config, FileConfig, load_config
 from dedup.errors import DedupError, WorkerError
 from dedup.html import render_html
 from dedup.io.readers import read_json
 from dedup.io.writers import write_pieces, write_text
 from dedup.model import Result
 from dedup.report import RENDERERS, build_report, json_pieces, stats
-
-F = TypeVar("F", bound=Callable[..., Any])
-_M = MinHashConfig()
-_S = SegmentConfig()
+from dedup.restore import restore_corpus
+from dedup.version import __version__
 
 
 class UserError(click.ClickException):
@@ -48,143 +46,6 @@ class StoppedError(UserError):
     """A run stopped because a worker process died; exit code 3."""
 
     exit_code = 3
-
-
-def corpus_options(command: F) -> F:
-    """The options every command that reads a corpus shares, one per Config field."""
-    options = [
-        click.argument("paths", nargs=-1, metavar="[PATH]..."),
-        click.option(
-            "--unit",
-            type=click.Choice(UNITS),
-            default=None,
-            help="Unit to deduplicate; 'all' (default) works top down: "
-            "document, section, paragraph, sentence.",
-        ),
-        click.option(
-            "--threshold",
-            type=click.FloatRange(0, 1, min_open=True),
-            default=None,
-            help=f"Jaccard (and containment) a duplicate must reach. [default: {_M.threshold}]",
-        ),
-        click.option(
-            "--num-perm",
-            type=click.IntRange(2),
-            default=None,
-            help=f"MinHash permutations. [default: {_M.num_perm}]",
-        ),
-        click.option("--seed", type=int, default=None, help=f"MinHash seed. [default: {_M.seed}]"),
-        click.option(
-            "--shingle-size",
-            type=click.IntRange(1),
-            default=None,
-            help=f"Words per shingle. [default: {_M.shingle_size}]",
-        ),
-        click.option(
-            "--char-shingle-size",
-            type=click.IntRange(1),
-            default=None,
-            help=f"Characters per shingle for short units. [default: {_M.char_shingle_size}]",
-        ),
-        click.option(
-            "--char-below",
-            type=click.IntRange(1),
-            default=None,
-            help="Units with fewer words are compared by character shingles. "
-            f"[default: {_M.char_below}]",
-        ),
-        click.option(
-            "--min-chars",
-            type=click.IntRange(1),
-            default=None,
-            help=f"Shorter units (normalized) are never duplicates. [default: {_M.min_chars}]",
-        ),
-        click.option(
-            "--recall",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
-            default=None,
-            help=f"LSH candidate probability for a pair at the threshold. [default: {_M.recall}]",
-        ),
-        click.option(
-            "--boilerplate",
-            type=click.Choice(["report", "keep", "remove"]),
-            default=None,
-            help="Units repeated across many documents: keep and list them apart (report), "
-            "keep silently, or remove them. [default: report]",
-        ),
-        click.option(
-            "--boilerplate-docs",
-            type=click.IntRange(2),
-            default=None,
-            help="A cluster in at least this many documents is boilerplate. [default: 5]",
-        ),
-        click.option(
-            "--boilerplate-share",
-            type=click.FloatRange(0, 1),
-            default=None,
-            help="...or in at least this share of them (and 3), when set. [default: 0, off]",
-        ),
-        click.option(
-            "--keep",
-            type=click.Choice(["first", "longest"]),
-            default=None,
-            help="Which member of a cluster survives. [default: first]",
-        ),
-        click.option(
-            "--fold-accents", is_flag=True, default=None, help="Compare 'é' and 'e' as equal."
-        ),
-        click.option(
-            "--heading-max-words",
-            type=click.IntRange(1),
-            default=None,
-            help=f"Longest line taken as a plain-text heading. [default: {_S.heading_max_words}]",
-        ),
-        click.option(
-            "--include",
-            multiple=True,
-            metavar="GLOB",
-            help="Files to read in folders (repeatable). [default: *.txt *.md *.jsonl]",
-        ),
-        click.option(
-            "--exclude",
-            multiple=True,
-            metavar="GLOB",
-            help="Files to skip in folders (repeatable).",
-        ),
-        click.option(
-            "--text-field", default=None, help="JSONL field holding the text. [default: text]"
-        ),
-        click.option("--id-field", default=None, help="JSONL field holding the id. [default: id]"),
-        click.option(
-            "--encoding",
-            default=None,
-            help="Encoding of text files; output keeps it. [default: utf-8]",
-        ),
-        click.option(
-            "--errors",
-            type=click.Choice(["strict", "replace", "skip-file"]),
-            default=None,
-            help="Undecodable input: stop (strict), use U+FFFD (replace), or leave the "
-            "file or JSONL record out (skip-file). [default: strict]",
-        ),
-        click.option(
-            "--max-unit-chars",
-            type=click.IntRange(1),
-            default=None,
-            help="A longer unit is an error. [default: 268435456]",
-        ),
-        click.option(
-            "--jobs",
-            "-j",
-            type=click.IntRange(0),
-            default=None,
-            help="Worker processes; 0 uses every core. The output is the same for any value. "
-            "[default: 0]",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
 
 
 def _config(
@@ -231,88 +92,16 @@ class _ProgressLine:
 
 
 def _run(paths: tuple[str, ...], config: Config, **outputs: Any) -> Result:
-    """Run the pipeline, with a progress line when stderr is a terminal and not --quiet."""
-    show = not _quiet() and sys.stderr.isatty()
+    """Run the engine, with a progress line when stderr is a terminal and not --quiet."""
+    show = not quiet() and sys.stderr.isatty()
     line = _ProgressLine() if show else None
     try:
-        return pipeline.run(paths, config, progress=line, **outputs)
+        return engine.run(paths, config, progress=line, **outputs)
     except DedupError as exc:
         raise UserError.of(exc) from exc
     finally:
         if line is not None:
             line.close()
-
-
-def _quiet() -> bool:
-    context = click.get_current_context(silent=True)
-    return bool(context and context.meta.get("dedup.quiet"))
-
-
-def _say(text: str) -> None:
-    """A summary line on stderr, unless --quiet."""
-    if not _quiet():
-        click.echo(text, err=True)
-
-
-def _verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if not value:
-        return
-    if param.name == "quiet":
-        ctx.meta["dedup.quiet"] = True
-    else:
-        logging.getLogger("dedup").setLevel(logging.INFO)
-
-
-def report_options(command: F) -> F:
-    """What the report of `scan` and `clean` holds, and its format."""
-    options = [
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(sorted([*RENDERERS, "html"])),
-            default="json",
-            show_default=True,
-            help="Report format.",
-        ),
-        click.option(
-            "--quotes/--no-quotes",
-            default=None,
-            help="Quote the removed text (what `restore` puts back) and an excerpt of each "
-            "survivor in the JSON report, or give ids, offsets and scores only. "
-            "[default: quotes]",
-        ),
-        click.option(
-            "--pairs",
-            is_flag=True,
-            default=None,
-            help="Also list every verified pair of distinct texts in the JSON report.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def output_options(command: F) -> F:
-    """--quiet and --verbose: what a command says on stderr besides errors and warnings."""
-    command = click.option(
-        "--verbose",
-        "-v",
-        is_flag=True,
-        expose_value=False,
-        is_eager=True,
-        callback=_verbosity,
-        help="Also say what each stage did.",
-    )(command)
-    return click.option(
-        "--quiet",
-        "-q",
-        is_flag=True,
-        expose_value=False,
-        is_eager=True,
-        callback=_verbosity,
-        help="No progress line and no summary.",
-    )(command)
 
 
 def _summary(result: Result) -> str:
@@ -356,7 +145,7 @@ class Interrupted(click.ClickException):
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            with pipeline.without_cycle_collection():  # the report's objects live to the end
+            with engine.without_cycle_collection():  # the report's objects live to the end
                 return super().invoke(ctx)
         except KeyboardInterrupt:
             raise Interrupted(
@@ -415,7 +204,7 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
     overrides["document_texts"] = fmt == "html" or None
     paths, config, _ = _config(paths, overrides)
     result = _run(paths, config)
-    _say(_summary(result))
+    say(_summary(result))
     _emit_report(result, fmt, report)
 
 
@@ -462,7 +251,7 @@ def clean(
         result = _run(paths, config, stream=sys.stdout)
     else:
         result = _run(paths, config, out=Path(out))
-    _say(_summary(result))
+    say(_summary(result))
     if report is not None:
         _emit_report(result, fmt, report)
 
@@ -492,7 +281,7 @@ def restore(cleaned: Path, report: Path, out: Path) -> None:
       dedup restore cleaned/ --report report.json --out original/
     """
     try:
-        count = pipeline.restore_corpus(cleaned, report, out)
+        count = restore_corpus(cleaned, report, out)
     except DedupError as exc:
         raise UserError.of(exc) from exc
     click.echo(f"dedup: {count} files restored under {out}", err=True)
@@ -656,7 +445,7 @@ def index_update(paths: tuple[str, ...], index_path: Path | None, **overrides: A
 
 def _index_update(paths: tuple[str, ...], config: Config, target: Path) -> None:
     try:
-        count = pipeline.update_index(paths, config, target)
+        count = engine.update_index(paths, config, target)
     except DedupError as exc:
         raise UserError.of(exc) from exc
     click.echo(f"dedup: index {target} holds {count} files", err=True)
@@ -671,4 +460,4 @@ def index_stats(index_path: Path | None) -> None:
     target = index_path or found.beside(found.index)
     if not target.is_file():
         raise UserError(f"{target}: no index here (dedup index build)")
-    click.echo(json.dumps(pipeline.index_stats(config, target), indent=2))
+    click.echo(json.dumps(engine.index_stats(config, target), indent=2))

@@ -1,0 +1,15 @@
+"""The engine: the stages of a run, one module each, and the local orchestrator (`run`).
+
+table        the corpus as compact per-unit arrays, level by level
+fingerprint  1. read, segment, normalize, fingerprint (worker processes)
+candidates   2. LSH candidate pairs per level
+verify       3. exact verification of every candidate (worker processes)
+resolve      4. top-down clustering, boilerplate; children: what a survivor repeats
+quote        5. the texts the report quotes
+result       6. the Result, and the cleaned documents
+run          the stages composed on one machine
+"""
+
+from dedup.engine.run import index_params, index_stats, run, update_index, without_cycle_collection
+
+__all__ = ["index_params", "index_stats", "run", "update_index", "without_cycle_collection"]

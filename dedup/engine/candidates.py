@@ -1,0 +1,96 @@
+"""Stage 2, candidates: a level's LSH band keys in, its candidate pairs of keys out.
+
+Two distinct texts are candidates when their band keys meet in a bucket of any key
+space (word or character shingles, typo keys).  `pair_batches` cuts the candidates into
+the batches workers verify; `same_text_above` finds a level's texts at a coarser level.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from dedup.engine.table import BATCH_CHARS, I64, LevelTable, Table
+from dedup.index import LshParams, candidate_pairs
+
+#: A batch of candidate pairs to verify: at most this many distinct texts.
+BATCH_KEYS = 4096
+
+
+def candidates(level: LevelTable, params: LshParams) -> dict[int, list[int]]:
+    """The LSH neighbours of a level: key -> its candidate keys, sorted."""
+    linked: dict[int, set[int]] = defaultdict(set)
+    for space in level.spaces.values():
+        keys, bands = space.take(params.bands)
+        pairs = candidate_pairs(bands)
+        space.candidates = len(pairs)
+        for a, b in keys[pairs].tolist():
+            if a != b:  # a labelled title's own title (see _add_title_prints)
+                linked[a].add(b)
+                linked[b].add(a)
+    return {key: sorted(others) for key, others in linked.items()}
+
+
+def pair_batches(
+    neighbours: Mapping[int, Sequence[int]], chars: Callable[[int], int]
+) -> Iterator[tuple[list[int], list[tuple[int, int]]]]:
+    """The candidate pairs (a < b) in batches, with the keys each batch needs.
+
+    Connected groups of candidates (a text and its near copies, say) stay in one
+    batch, so each text is shingled once; batches are filled with whole groups up
+    to about BATCH_CHARS characters or BATCH_KEYS keys.  A group larger than that
+    (templated lines differing in a number) is cut along its sorted pairs, its
+    keys then shingled once per batch that needs them.
+    """
+    root = {key: key for key in neighbours}
+
+    def find(key: int) -> int:
+        while root[key] != key:
+            root[key] = root[root[key]]
+            key = root[key]
+        return key
+
+    for a, others in neighbours.items():
+        for b in others:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                root[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for key in sorted(neighbours):
+        groups[find(key)].append(key)
+    keys: dict[int, None] = {}
+    pairs: list[tuple[int, int]] = []
+    size = 0
+    for group in groups.values():  # by smallest key: roots are the smallest keys
+        whole = sum(chars(key) for key in group)
+        if pairs and (size + whole > BATCH_CHARS or len(keys) + len(group) > BATCH_KEYS):
+            yield list(keys), pairs
+            keys, pairs, size = {}, [], 0
+        for a in group:
+            for b in neighbours[a]:
+                if a < b:
+                    for key in (a, b):
+                        if key not in keys:
+                            keys[key] = None
+                            size += chars(key)
+                    pairs.append((a, b))
+                    if size >= BATCH_CHARS or len(keys) >= BATCH_KEYS:
+                        yield list(keys), pairs
+                        keys, pairs, size = {}, [], 0
+    if pairs:
+        yield list(keys), pairs
+
+
+def same_text_above(table: Table, li: int, lj: int, keys: I64) -> I64:
+    """For keys of level `li`, the key of the unit of level `lj` with the same span
+    as the key's first unit (the same text), or -1."""
+    a, b = table.levels[li].arrays, table.levels[lj].arrays
+    offset = np.concatenate(([0], np.cumsum(table.doc_chars)))  # a document's first char
+    units = table.levels[li].key_unit[keys]
+    at = offset[a["doc"][units]] + a["start"][units]  # in the corpus's characters
+    starts = offset[b["doc"]] + b["start"]  # in corpus order: sorted
+    found = np.minimum(np.searchsorted(starts, at), len(starts) - 1)
+    same = (starts[found] == at) & (b["end"][found] == a["end"][units]) & (b["key"][found] >= 0)
+    return np.where(same, b["key"][found], -1)

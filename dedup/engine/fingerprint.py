@@ -1,0 +1,404 @@
+"""Stage 1, fingerprint: the corpus in, the table of units (see `table`) filled.
+
+The corpus is cut into chunks (byte ranges of JSONL files, groups of text files);
+worker processes read, segment, normalize and fingerprint them, a batch of documents at
+a time, and send back per level each unit's row, exact key and LSH band keys
+(`fingerprint_batch`); they are merged in corpus order.  With an index, only the files
+it does not hold are fingerprinted (`fingerprint_indexed`).
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+from dedup.clean import gap
+from dedup.config import Config, MinHashConfig
+from dedup.edit_keys import DELETION_MAX, SEGMENT_MAX, SEGMENT_MIN, deletion_keys, segment_keys
+from dedup.engine.table import (
+    BATCH_CHARS,
+    BATCH_DOCS,
+    COLUMNS,
+    I64,
+    KEY_SPACES,
+    LevelPrints,
+    Progress,
+    Table,
+)
+from dedup.errors import InputError
+from dedup.fingerprint import (
+    U64,
+    batch_shingle_sets,
+    char_sets,
+    exact_key,
+    signatures,
+)
+from dedup.index import LshParams, band_keys, lsh_params
+from dedup.io.documents import InputFile, Skipped
+from dedup.io.readers import Chunk, Corpus
+from dedup.io.store import Entry, Store
+from dedup.model import LEVELS, Source
+from dedup.normalize import normalize_many
+from dedup.parallel import Workers
+from dedup.segment import LineIndex, labelled_parts, spans, suppressed
+
+logger = logging.getLogger(__name__)
+#: Before the raw text of a whole document that normalizes to nothing ("»", "..."): its
+#: exact key then is its text's, and no normalized text's.
+_UNNORMALIZED = "\x00"
+
+
+def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> list[LevelPrints]:
+    """Segment, normalize and fingerprint a batch of (document number, id, text)."""
+    levels = [name for name in LEVELS if name in config.segment.levels]
+    rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
+    raw: dict[str, list[str]] = {name: [] for name in levels}  # the text of each unit
+    whole: dict[str, list[bool]] = {name: [] for name in levels}  # a unit its document is
+    for number, doc_id, text in batch:
+        found = spans(text, levels, config.segment)
+        lines = LineIndex(text)
+        quiet = suppressed(text)
+        for name in levels:
+            for start, end in found[name]:
+                if end - start > config.minhash.max_unit_chars:
+                    raise InputError(
+                        doc_id,
+                        f"a {name} of {end - start} characters at line {lines.line(start)} is "
+                        f"longer than --max-unit-chars {config.minhash.max_unit_chars}",
+                    )
+                hushed = any(s <= start and end <= e for s, e in quiet)
+                raw[name].append("" if hushed else text[start:end])
+                last_line = lines.line(max(start, end - 1))
+                column = start - text.rfind("\n", 0, start)
+                around = gap(text, start, end)
+                row = (
+                    number,
+                    start,
+                    end,
+                    lines.line(start),
+                    last_line,
+                    *around,
+                    column,
+                    int(hushed),
+                    -1,
+                )
+                rows[name].append(row)
+                whole[name].append(around[0] == 0 and around[1] == len(text))
+    m = config.minhash
+    # A text is normalized and printed once, whatever the levels it is a unit of: a
+    # one-sentence paragraph, a one-paragraph section, a one-line record (#27).
+    seen: dict[str, int] = {}
+    for name in levels:
+        for text in raw[name]:
+            seen.setdefault(text, len(seen))
+    normalized = normalize_many(list(seen), config.normalize)
+    tables, compared_units, keys_of, firsts = [], [], [], []
+    pool: dict[str, int] = {}  # the raw texts that get band keys, each once
+    pool_norms: list[str] = []  # and their compared texts
+    for name in levels:
+        table = np.array(rows[name], dtype=np.int64).reshape(-1, len(COLUMNS))
+        # A unit a marker hushes is not compared; nor is a part of a document too short
+        # once normalized.  A whole document is compared at any length, as an exact
+        # copy only: a record repeated whole is a duplicate however short, even one of
+        # punctuation alone (#27).
+        hushed = table[:, COLUMNS.index("suppressed")].tolist()
+        compared = [
+            (i, norm if norm or not entire else _UNNORMALIZED + raw[name][i].strip())
+            for i, (norm, quiet, entire) in enumerate(
+                zip(
+                    (normalized[seen[text]] for text in raw[name]),
+                    hushed,
+                    whole[name],
+                    strict=True,
+                )
+            )
+            if not quiet and (len(norm) >= m.min_chars or (entire and raw[name][i].strip()))
+        ]
+        units = np.array([i for i, _ in compared], dtype=np.int64)
+        norms = [norm for _, norm in compared]
+        keys = np.frombuffer(b"".join(exact_key(n) for n in norms), np.uint8).reshape(-1, 16)
+        # Only a text's first unit keeps band keys (see LevelTable.freeze): a text the
+        # batch has had already (a byline, a footer) is not shingled again.
+        first = np.sort(np.unique(keys.view("V16").ravel(), return_index=True)[1])
+        first = first[np.array([len(norms[i]) >= m.min_chars for i in first.tolist()], bool)]
+        places: list[int] = []  # in the pool, of each first unit
+        for k, u in zip(first.tolist(), units[first].tolist(), strict=True):
+            if raw[name][u] not in pool:  # the same raw text is the same compared text
+                pool[raw[name][u]] = len(pool)
+                pool_norms.append(norms[k])
+            places.append(pool[raw[name][u]])
+        firsts.append(np.array(places, dtype=np.int64))
+        tables.append(table)
+        compared_units.append(units[first])
+        keys_of.append((units, keys))
+    printed = _print_texts(list(pool), pool_norms, config)
+    out = []
+    for table, (units, keys), first_units, in_pool in zip(
+        tables, keys_of, compared_units, firsts, strict=True
+    ):
+        unit_of = np.full(len(pool), -1, dtype=np.int64)
+        unit_of[in_pool] = first_units
+        by_space = {}
+        for space, (texts, bands) in printed.items():
+            mine = unit_of[texts]
+            if (mine >= 0).any():
+                by_space[space] = (mine[mine >= 0], bands[mine >= 0])
+        mask = np.zeros(len(table), dtype=bool)
+        mask[units] = True
+        digests = np.zeros((len(table), 16), dtype=np.uint8)
+        digests[units] = keys
+        out.append(LevelPrints(table, digests, mask, by_space))
+    return out
+
+
+def _print_texts(raw: list[str], norms: list[str], config: Config) -> dict[str, tuple[I64, U64]]:
+    """The LSH band keys of texts (raw, and normalized), per key space: (text number, band
+    keys) rows.  Bags, not sets: the MinHash is the same, and the sort cost a third of the
+    shingling."""
+    m = config.minhash
+    params = lsh_params(m.threshold, m.num_perm, m.recall)
+    bags = batch_shingle_sets(norms, m, bags=True)
+    by_space = {
+        space: (sets.units, band_keys(signatures(sets, m.num_perm, m.seed), params))
+        for space, sets in bags.items()
+    }
+    every = np.arange(len(norms), dtype=np.int64)
+    add_title_prints(by_space, every, every, norms, raw, config, params)
+    add_typo_keys(by_space, every, every, norms, m)
+    return by_space
+
+
+def add_title_prints(
+    by_space: dict[str, tuple[I64, U64]],
+    units: I64,
+    first: I64,
+    norms: list[str],
+    raw: list[str],
+    config: Config,
+    params: LshParams,
+) -> None:
+    """Give a labelled title ("Titre | Blog", "Dossier : Titre") the character band keys of
+    the title inside it too, so that the title printed alone is its LSH candidate (#19)."""
+    m = config.minhash
+    found = [
+        (unit, part)
+        for k, unit in zip(first.tolist(), units[first].tolist(), strict=True)
+        if norms[k].count(" ") < 2 * m.char_below
+        for part in labelled_parts(raw[unit])
+    ]
+    parts = normalize_many([part for _, part in found], config.normalize)
+    kept = [
+        (unit, part)
+        for (unit, _), part in zip(found, parts, strict=True)
+        if len(part) >= m.min_chars
+    ]
+    if not kept:
+        return
+    sets = char_sets([part for _, part in kept], m)
+    rows = np.array([unit for unit, _ in kept], dtype=np.int64)
+    bands = band_keys(signatures(sets, m.num_perm, m.seed), params)
+    if "char" in by_space:
+        rows = np.concatenate((by_space["char"][0], rows))
+        bands = np.concatenate((by_space["char"][1], bands))
+    by_space["char"] = (rows, bands)
+
+
+def add_typo_keys(
+    by_space: dict[str, tuple[I64, U64]], units: I64, first: I64, norms: list[str], m: MinHashConfig
+) -> None:
+    """Give short units (a title, a heading) their deletion keys, and medium ones (a
+    sentence, a short paragraph) their segment keys, one a row: a unit a typo or two from
+    another is its candidate, which 5-grams cannot promise (20 characters have 16
+    character 5-grams, and one typo changes 5; a typo changes 5 word 5-grams) (#19)."""
+    short = [
+        k
+        for k in first.tolist()
+        if norms[k].count(" ") < m.char_below
+        and m.min_chars <= len(norms[k]) - norms[k].count(" ") <= DELETION_MAX
+    ]
+    medium = [k for k in first.tolist() if SEGMENT_MIN <= norms[k].count(" ") + 1 < SEGMENT_MAX]
+    owner, keys = deletion_keys([norms[k] for k in short])
+    by_segment, segments = segment_keys([norms[k] for k in medium])
+    rows = np.concatenate(
+        (
+            units[np.array(short, dtype=np.int64)][owner],
+            units[np.array(medium, dtype=np.int64)][by_segment],
+        )
+    )
+    if len(rows):
+        by_space["typo"] = (rows, np.concatenate((keys, segments))[:, None])
+
+
+@dataclass
+class _ChunkPrints:
+    """What a worker read and fingerprinted of one chunk: documents numbered from 0,
+    JSONL lines numbered within the chunk (see `Corpus.read_chunk`)."""
+
+    lines: int  # the lines of the chunk
+    docs: list[tuple[str, str, int, int, int]]  # id, path, JSONL line, offset, characters
+    skipped: list[dict[str, Any]]  # report entries
+    prints: list[list[LevelPrints]]  # per batch of BATCH_DOCS documents, per level
+
+
+def _fingerprint_chunk(chunk: Chunk, config: Config) -> _ChunkPrints:
+    """Read one chunk of the corpus and fingerprint its documents, a batch at a time."""
+    lines, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
+    out = _ChunkPrints(lines, [], [], [])
+    batch: list[tuple[int, str, str]] = []
+    for doc in docs:
+        if isinstance(doc, Skipped):
+            out.skipped.append(doc.entry)
+            continue
+        place = doc.source
+        out.docs.append((doc.doc_id, place.path, place.line, place.offset, len(doc.text)))
+        batch.append((len(out.docs) - 1, doc.doc_id, doc.text))
+        if len(batch) >= BATCH_DOCS:
+            out.prints.append(fingerprint_batch(batch, config))
+            batch = []
+    if batch or not out.prints:
+        out.prints.append(fingerprint_batch(batch, config))
+    return out
+
+
+def _fingerprint_file(item: tuple[InputFile, bytes], config: Config) -> Entry:
+    """Read and fingerprint every document of one file, for the index (numbers from 0).
+
+    `item` is the file and the content hash the caller already computed.
+    """
+    file, content = item
+    read = _fingerprint_chunk(Chunk((file,)), config)
+    docs = [
+        {"id": doc_id, "line": line, "offset": offset, "chars": chars}
+        for doc_id, _, line, offset, chars in read.docs
+    ]
+    skipped = read.skipped
+    prints = read.prints
+    levels = [name for name in LEVELS if name in config.segment.levels]
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for li, name in enumerate(levels):
+        parts = [p[li] for p in prints]
+        rows = np.concatenate([p.rows for p in parts])
+        arrays[f"{name}.rows"] = rows
+        arrays[f"{name}.mask"] = np.concatenate([p.mask for p in parts]).astype(np.uint8)
+        arrays[f"{name}.digests"] = np.concatenate([p.digests for p in parts])
+        for space in KEY_SPACES:
+            offsets = np.cumsum([0] + [len(p.rows) for p in parts[:-1]])
+            units = [
+                p.bands[space][0] + o
+                for p, o in zip(parts, offsets, strict=True)
+                if space in p.bands
+            ]
+            bands = [p.bands[space][1] for p in parts if space in p.bands]
+            if units:
+                arrays[f"{name}.{space}.units"] = np.concatenate(units)
+                arrays[f"{name}.{space}.bands"] = np.concatenate(bands)
+    return Entry(content, {"docs": docs, "skipped": skipped}, arrays)
+
+
+# --- state kept by the main process -----------------------------------------
+
+
+def fingerprint(
+    table: Table, workers: Workers, progress: Progress, store: Store | None = None
+) -> None:
+    """Read and fingerprint the whole corpus into `table`, in corpus order; with `store`,
+    take the fingerprints of the files it holds from there."""
+    if store is not None:
+        fingerprint_indexed(table, workers, store)
+    else:
+        _fingerprint_all(table, workers, progress)
+    table.freeze()
+    progress("documents read", len(table.docs))
+    progress("units fingerprinted", sum(level.units for level in table.levels))
+    logger.info("%d documents read and fingerprinted", len(table.docs))
+
+
+def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None:
+    table.corpus.skipped = []
+    work = functools.partial(_fingerprint_chunk, config=table.config)
+    sent: collections.deque[Chunk] = collections.deque()
+
+    def chunks() -> Iterator[Chunk]:
+        for chunk in table.corpus.chunks(BATCH_CHARS, BATCH_DOCS):
+            sent.append(chunk)
+            yield chunk
+
+    answers = workers.map(work, chunks())
+    before = 0  # lines of the file before the next chunk (if in the same file)
+    while True:
+        try:
+            read = next(answers, None)
+        except InputError as exc:  # the next chunk's, its line numbered within it
+            if exc.line is None or not sent or exc.path != sent[0].files[0].label:
+                raise  # not a record's (a file that cannot be read, say)
+            first = before if sent[0].start else 0
+            raise InputError(exc.path, exc.message, exc.line + first) from exc
+        if read is None:
+            break
+        chunk = sent.popleft()
+        first = before if chunk.start else 0
+        before = first + read.lines
+        for entry in read.skipped:
+            if entry["line"] is not None:
+                entry = {**entry, "line": entry["line"] + first}
+            logger.warning("%s", Skipped(entry["path"], entry["reason"], entry["line"]))
+            table.corpus.skipped.append(entry)
+        base = len(table.docs)
+        for doc_id, path, line, offset, chars in read.docs:
+            source = Source(path, line + first, offset)  # first: 0 but in a JSONL range
+            table.add_doc(doc_id, source, table.file_index[path], chars)
+        for batch in read.prints:
+            for level, prints in zip(table.levels, batch, strict=True):
+                prints.rows[:, 0] += base
+                level.merge(prints)
+        progress("documents read", len(table.docs))
+        progress("units fingerprinted", sum(level.units for level in table.levels))
+
+
+def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
+    """Fingerprint only the files whose content the index does not hold, then merge
+    every file's units in corpus order, as the plain pass does."""
+    found: list[Entry | None] = []
+    stats = []
+    changed: dict[int, bytes] = {}  # file number -> content hash, to fingerprint again
+    for number, file in enumerate(table.corpus.files):
+        key, st = os.path.abspath(file.path), file.path.stat()
+        entry = store.get(key, st.st_size, st.st_mtime_ns, None)
+        if entry is None:
+            content = xxhash.xxh3_128_digest(file.path.read_bytes())
+            entry = store.get(key, st.st_size, st.st_mtime_ns, content)
+            if entry is not None:  # touched, not changed
+                store.put(key, st.st_size, st.st_mtime_ns, entry)
+            else:
+                changed[number] = content
+        found.append(entry)
+        stats.append((key, st))
+    work = functools.partial(_fingerprint_file, config=table.config)
+    items = ((table.corpus.files[i], content) for i, content in changed.items())
+    for i, entry in zip(changed, workers.map(work, items), strict=True):
+        key, st = stats[i]
+        store.put(key, st.st_size, st.st_mtime_ns, entry)
+        found[i] = entry
+    store.keep_only({key for key, _ in stats})
+    entries = [entry for entry in found if entry is not None]
+    assert len(entries) == len(found)  # every file has its entry by now
+    bases: list[int] = []
+    for i, entry in enumerate(entries):
+        file = table.corpus.files[i]
+        base = len(table.docs)
+        for doc in entry.docs["docs"]:
+            source = Source(str(file.path), doc["line"], doc["offset"])
+            table.add_doc(doc["id"], source, i, doc["chars"])
+        table.corpus.skipped.extend(entry.docs["skipped"])
+        bases.append(base)
+    for level in table.levels:
+        level.merge_arrays([entry.arrays for entry in entries], bases)

@@ -1,0 +1,184 @@
+"""Stage 6, result: the decisions and quotes in, the run's Result out (clusters, every
+document's figures, pairs, LSH figures); then the cleaned documents, for the writers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from dedup.clean import clean, merge, pieces
+from dedup.cluster import Link
+from dedup.engine.quote import EarlyQuotes, quote
+from dedup.engine.resolve import Resolution
+from dedup.engine.table import Table, uid
+from dedup.engine.verify import Related
+from dedup.index import LshParams
+from dedup.io.documents import InputFile
+from dedup.io.writers import cleaned_record
+from dedup.model import REMOVING, Cluster, DocStats, Document, Member, Pair, Result, Segment
+
+
+def build_result(
+    table: Table,
+    done: Resolution,
+    related: list[Related],
+    early: EarlyQuotes,
+    params: LshParams,
+) -> Result:
+    """The Result of a run, from its table and what resolving decided."""
+    cuts: dict[int, list[tuple[int, int]]] = {}
+    doc_cuts: dict[int, list[tuple[int, int]]] = {}
+    for number, items in done.removals.items():
+        per_unit = pieces(items, table.docs[number].chars)
+        cuts.update(per_unit)
+        doc_cuts[number] = merge([span for spans_ in per_unit.values() for span in spans_])
+    quoted, removed_text, documents = quote(table, done.links, doc_cuts, early)
+    return Result(
+        table.config.as_dict(),
+        _doc_stats(table, done, doc_cuts, removed_text),
+        tuple(_clusters(table, done, quoted, cuts, doc_cuts)),
+        _lsh(table, related, params),
+        tuple(_pairs(table, related)),
+        tuple(table.corpus.skipped),
+        tuple(
+            segment
+            for li, level in enumerate(table.levels)
+            for segment in table.segments(li, np.flatnonzero(level.arrays["suppressed"]).tolist())
+        ),
+        tuple(documents),
+    )
+
+
+def _clusters(
+    table: Table,
+    done: Resolution,
+    quoted: dict[int, Segment],
+    cuts: dict[int, list[tuple[int, int]]],
+    doc_cuts: dict[int, list[tuple[int, int]]],
+) -> list[Cluster]:
+    grouped: dict[tuple[int, int], list[Link]] = defaultdict(list)
+    for li, links in enumerate(done.links):
+        for link in links:
+            grouped[li, link.survivor].append(link)
+    out: list[Cluster] = []
+    for number, (li, survivor) in enumerate(sorted(grouped), start=1):
+        members = []
+        for link in sorted(grouped[li, survivor], key=lambda k: k.member):
+            segment = quoted[uid(li, link.member)]
+            if link.evidence.relation in REMOVING:
+                removed = tuple(cuts.get(uid(li, link.member), ()))
+            else:  # overlap: what lower levels cut inside it
+                doc = int(table.levels[li].arrays["doc"][link.member])
+                removed = tuple(
+                    (s, e)
+                    for s, e in doc_cuts.get(doc, [])
+                    if s >= segment.start and e <= segment.end
+                )
+            members.append(Member(segment, link.evidence, removed))
+        boilerplate = survivor in done.boilerplate[li]
+        if boilerplate and table.config.cluster.boilerplate == "keep":
+            continue  # kept without a word, as asked
+        out.append(
+            Cluster(
+                f"c{number:05d}",
+                table.levels[li].name,
+                quoted[uid(li, survivor)],
+                tuple(members),
+                boilerplate,
+            )
+        )
+    return out
+
+
+def _pairs(table: Table, related: list[Related]) -> Iterator[Pair]:
+    for li, found in enumerate(related):
+        firsts = table.segments(li, [a for a, _, _ in found])
+        seconds = table.segments(li, [b for _, b, _ in found])
+        for first, second, (_, _, evidence) in zip(firsts, seconds, found, strict=True):
+            yield Pair(first, second, evidence)
+
+
+def _doc_stats(
+    table: Table,
+    done: Resolution,
+    doc_cuts: dict[int, list[tuple[int, int]]],
+    removed_text: dict[int, tuple[str, ...]],
+) -> tuple[DocStats, ...]:
+    units = np.zeros(len(table.docs), dtype=np.int64)
+    dups = np.zeros(len(table.docs), dtype=np.int64)
+    for li, level in enumerate(table.levels):
+        a = level.arrays
+        units += np.bincount(a["doc"][a["key"] >= 0], minlength=len(table.docs))
+        removed = [
+            k.member
+            for k in done.links[li]
+            if k.evidence.relation in REMOVING and (li, k.member) not in done.spared
+        ]
+        dups += np.bincount(a["doc"][removed], minlength=len(table.docs))
+    names = [file.name for file in table.corpus.files]
+    out = []
+    record = 0
+    for i, (d, unit_count, dup_count) in enumerate(
+        zip(table.docs, units.tolist(), dups.tolist(), strict=True)
+    ):
+        record = record + 1 if i and d.file == table.docs[i - 1].file else 0
+        cut = doc_cuts.get(i, ())
+        out.append(
+            DocStats(
+                d.doc_id,
+                d.chars,
+                unit_count,
+                dup_count,
+                sum(e - s for s, e in cut),
+                tuple(cut),
+                removed_text.get(i, ()),
+                names[d.file],
+                d.source,
+                None,
+                record,
+            )
+        )
+    return tuple(out)
+
+
+def _lsh(table: Table, related: list[Related], params: LshParams) -> dict[str, object]:
+    out: dict[str, object] = {"bands": params.bands, "rows": params.rows}
+    for li, level in enumerate(table.levels):
+        out[level.name] = {
+            "distinct_texts": len(level.key_unit),
+            "candidate_pairs": sum(space.candidates for space in level.spaces.values()),
+            "verified_pairs": len(related[li]),
+        }
+    return out
+
+
+def cleaned(
+    table: Table, result: Result, dropped: dict[int, dict[str, Any]]
+) -> Iterator[tuple[InputFile, Document, str]]:
+    """Every document cleaned, in corpus order, but the JSONL records that cleaning
+    emptied: those are left out (unless asked to keep them) and kept in `dropped`."""
+    stats = result.documents
+    keep_empty = table.config.output.keep_empty
+    fields = table.config.input.text_field, table.config.input.id_field
+    for number, doc in table.reread(range(len(table.docs))):
+        file = table.corpus.files[table.docs[number].file]
+        text = clean(doc.text, stats[number].removed)
+        if file.jsonl and not keep_empty and stats[number].removed and not text.strip():
+            dropped[number] = cleaned_record(doc, text, *fields)
+            continue
+        yield file, doc, text
+
+
+def with_dropped(result: Result, dropped: dict[int, dict[str, Any]]) -> Result:
+    """`result` with the records `cleaned` left out named in their documents' figures."""
+    if not dropped:
+        return result
+    docs = list(result.documents)
+    for number, record in dropped.items():
+        docs[number] = dataclasses.replace(docs[number], dropped=record)
+    return dataclasses.replace(result, documents=tuple(docs))

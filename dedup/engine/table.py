@@ -1,0 +1,291 @@
+"""The corpus as every stage sees it: compact per-unit arrays, level by level.
+
+What stays in memory for a run is this table, never the corpus: each document's place
+(to read it again) and length, and per level one int64 row per unit (offsets, lines,
+whitespace around, exact key id: see COLUMNS) and the LSH band keys of each distinct
+unit text.  The fingerprint stage fills it, batch by batch in corpus order; the others
+read it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.config import Config
+from dedup.errors import InputError
+from dedup.fingerprint import SPACES, U64
+from dedup.io.documents import InputFile
+from dedup.io.readers import Corpus
+from dedup.model import LEVELS, Document, Level, Segment, Source
+
+I64 = npt.NDArray[np.int64]
+#: Called as progress(stage, count) while a run goes on: "documents read", ...
+Progress = Callable[[str, int], None]
+
+#: Per-unit columns, in this order, as one int64 row each.
+COLUMNS = (
+    "doc",
+    "start",
+    "end",
+    "line",
+    "end_line",
+    "ws_before",
+    "ws_after",
+    "nl_before",
+    "nl_after",
+    "column",
+    "suppressed",
+    "key",
+)
+#: The columns a Removal is made of, in its field order.
+REMOVAL_COLUMNS = ("start", "end", "ws_before", "ws_after", "nl_before", "nl_after")
+#: Where candidates come from: the LSH bands of each shingle space, and "typo", one key a
+#: row: the deletion keys of short units and the segment keys of medium ones (see
+#: `fingerprint.add_typo_keys`).
+KEY_SPACES = (*SPACES, "typo")
+#: A batch sent to a worker: at most this many documents or characters.
+BATCH_DOCS = 256
+BATCH_CHARS = 1 << 20
+
+
+@dataclass
+class LevelPrints:
+    """One level's units from one batch: columns (key still -1), exact keys (16 bytes a
+    unit, valid where `mask`), LSH band keys."""
+
+    rows: I64
+    digests: npt.NDArray[np.uint8]
+    mask: npt.NDArray[np.bool_]
+    bands: dict[str, tuple[I64, U64]]  # space -> (unit rows, band keys)
+
+
+@dataclass
+class Space:
+    """The LSH band keys of one shingle space (char or word) of one level, a row per key.
+
+    Only band keys are kept (8 bytes a band), not signatures: candidates are
+    verified on exact shingle sets, so nothing else needs the signature.
+    """
+
+    keys: list[I64] = field(default_factory=list)  # key id of every row, in blocks
+    blocks: list[U64] = field(default_factory=list)
+    candidates: int = 0
+
+    def add(self, keys: I64, bands: U64) -> None:
+        if len(keys):
+            self.keys.append(keys)
+            self.blocks.append(bands)
+
+    def take(self, bands: int) -> tuple[I64, U64]:
+        """All keys and band keys, releasing the blocks."""
+        keys = np.concatenate(self.keys) if self.keys else np.empty(0, dtype=np.int64)
+        rows = np.concatenate(self.blocks) if self.blocks else np.empty((0, bands), np.uint64)
+        self.keys, self.blocks = [], []
+        return keys, rows
+
+
+@dataclass
+class LevelTable:
+    """Compact per-unit arrays of one level, and its distinct texts (keys)."""
+
+    name: Level
+    blocks: list[LevelPrints] = field(default_factory=list)
+    key_unit: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # first unit of a key
+    spaces: dict[str, Space] = field(default_factory=lambda: {s: Space() for s in KEY_SPACES})
+    arrays: dict[str, I64] = field(default_factory=dict)
+    units: int = 0
+
+    def merge(self, prints: LevelPrints) -> None:
+        """Add one batch's units, in corpus order; keys are given at `freeze`."""
+        self.blocks.append(prints)
+        self.units += len(prints.rows)
+
+    def merge_arrays(
+        self, files: Sequence[dict[str, npt.NDArray[Any]]], bases: Sequence[int]
+    ) -> None:
+        """Add the units of whole files (from the index), their documents numbered from `bases`."""
+        name = self.name
+        for arrays, base in zip(files, bases, strict=True):
+            rows = np.array(arrays[f"{name}.rows"], dtype=np.int64)
+            rows[:, 0] += base
+            bands = {
+                space: (arrays[f"{name}.{space}.units"], arrays[f"{name}.{space}.bands"])
+                for space in KEY_SPACES
+                if f"{name}.{space}.units" in arrays
+            }
+            mask = arrays[f"{name}.mask"].astype(bool)
+            self.merge(LevelPrints(rows, arrays[f"{name}.digests"], mask, bands))
+
+    def freeze(self) -> None:
+        """Give every distinct text a key, in order of first appearance (vectorized, no
+        dict of digests), and keep the band keys of each key's first unit only.
+
+        Blocks are copied into preallocated arrays and released one by one, so that
+        freezing never holds two copies of the band keys.
+        """
+        blocks, self.blocks = self.blocks, []
+        total = sum(len(b.rows) for b in blocks)
+        rows = np.empty((total, len(COLUMNS)), dtype=np.int64)
+        valid_parts: list[I64] = []
+        digest_parts: list[npt.NDArray[np.uint8]] = []
+        start = 0
+        for block in blocks:
+            rows[start : start + len(block.rows)] = block.rows
+            valid_parts.append(np.flatnonzero(block.mask) + start)
+            digest_parts.append(block.digests[block.mask])
+            start += len(block.rows)
+            block.rows = block.digests = np.empty(0, np.int64)
+        valid = np.concatenate(valid_parts) if valid_parts else np.empty(0, np.int64)
+        texts = (
+            np.ascontiguousarray(
+                np.concatenate(digest_parts) if digest_parts else np.empty((0, 16), np.uint8)
+            )
+            .view("V16")
+            .ravel()
+        )
+        del digest_parts
+        _, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
+        del texts
+        order = np.argsort(first, kind="stable")  # keys by first appearance
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        rows[:, -1] = -1
+        rows[valid, -1] = rank[inverse.ravel()]
+        del inverse
+        fresh = np.zeros(total, dtype=bool)
+        fresh[valid[first]] = True
+        self.key_unit = valid[first[order]]
+        start = 0
+        for block in blocks:
+            for space, (units, bands) in block.bands.items():
+                keep = fresh[units + start]
+                self.spaces[space].add(rows[units[keep] + start, -1], bands[keep])
+            start += len(block.mask)
+            block.bands = {}
+        self.arrays = {name: np.ascontiguousarray(rows[:, i]) for i, name in enumerate(COLUMNS)}
+
+
+@dataclass
+class DocEntry:
+    doc_id: str
+    source: Source
+    file: int
+    chars: int
+
+
+#: Where a worker reads a document again: its file and its place in it.
+Place = tuple[InputFile, Source]
+#: A key to verify and where its text is: (key, document, start, end).
+KeyPlace = tuple[int, Place, int, int]
+
+
+class Table:
+    """Every document's place and length, and every level's units (see LevelTable)."""
+
+    def __init__(self, corpus: Corpus, config: Config) -> None:
+        self.corpus = corpus
+        self.config = config
+        self.levels = [LevelTable(name) for name in LEVELS if name in config.segment.levels]
+        self.docs: list[DocEntry] = []
+        self.doc_chars: I64 = np.empty(0, np.int64)  # every document's length, once read
+        self.ids: set[str] = set()
+        self.file_index = {str(f.path): i for i, f in enumerate(corpus.files)}
+
+    def add_doc(self, doc_id: str, source: Source, file: int, chars: int) -> None:
+        """Number the next document; a document id may occur once in a corpus."""
+        if doc_id in self.ids:
+            raise InputError(
+                self.corpus.files[file].label,
+                f"duplicate document id {doc_id!r}",
+                source.line or None,
+            )
+        self.ids.add(doc_id)
+        self.docs.append(DocEntry(doc_id, source, file, chars))
+
+    def freeze(self) -> None:
+        """Every unit read: give the levels' texts their keys (see LevelTable.freeze)."""
+        for level in self.levels:
+            level.freeze()
+        self.doc_chars = np.array([doc.chars for doc in self.docs], dtype=np.int64)
+
+    def place(self, number: int) -> Place:
+        """Where a worker finds document `number` again."""
+        doc = self.docs[number]
+        return self.corpus.files[doc.file], doc.source
+
+    def reread(self, numbers: Sequence[int]) -> Iterator[tuple[int, Document]]:
+        docs = self.corpus.load(self.docs[n].source for n in numbers)
+        yield from zip(numbers, docs, strict=True)
+
+    def spans(self, units: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """(start, end) of these (level, unit)s."""
+        a = [level.arrays for level in self.levels]
+        return [(int(a[li]["start"][u]), int(a[li]["end"][u])) for li, u in units]
+
+    def segments(
+        self, li: int, units: list[int], texts: Sequence[str] | None = None
+    ) -> list[Segment]:
+        """The Segments of these units of level `li` (with these texts, or none), their
+        columns gathered at once."""
+        level = self.levels[li]
+        a = level.arrays
+        at = np.asarray(units, dtype=np.int64)
+        # A unit's index in its document: its number less its document's first unit's.
+        index = at - np.searchsorted(a["doc"], a["doc"][at], side="left")
+        columns = [a[c][at].tolist() for c in ("doc", "start", "end", "line", "end_line", "column")]
+        return [
+            Segment(
+                self.docs[doc].doc_id,
+                level.name,
+                i,
+                start,
+                end,
+                line,
+                end_line,
+                text,
+                column,
+            )
+            for i, text, doc, start, end, line, end_line, column in zip(
+                index.tolist(),
+                itertools.repeat("", len(units)) if texts is None else texts,
+                *columns,
+                strict=True,
+            )
+        ]
+
+
+def read_places(places: Sequence[Place], config: Config) -> list[str]:
+    """The texts of these documents, read again, each distinct one once."""
+    corpus = Corpus.of({file.path: file for file, _ in places}.values(), config.input)
+    sources = sorted({source for _, source in places}, key=lambda s: (s.path, s.offset))
+    texts = {source: doc.text for source, doc in zip(sources, corpus.load(sources), strict=True)}
+    return [texts[source] for _, source in places]
+
+
+class Spans:
+    """Disjoint spans of one document, for asking whether a unit lies inside one."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect.bisect_left(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+
+    def covers(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.starts, start) - 1
+        return i >= 0 and self.ends[i] >= end
+
+
+def uid(level: int, unit: int) -> int:
+    """One integer id for a unit of any level."""
+    return unit * len(LEVELS) + level

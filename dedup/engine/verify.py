@@ -1,0 +1,273 @@
+"""Stage 3, verify: candidate pairs in, the evidence of each pair out, exact.
+
+Workers re-read the candidate texts in batches of connected candidates, normalize and
+shingle each once, and verify every pair on exact shingle sets (characters for short
+units, word 5-grams for longer ones, then typos and word edits): `verify_batch`.  A pair
+whose texts a coarser level verified already takes the evidence found there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from dedup.config import Config, MinHashConfig
+from dedup.edit_keys import SEGMENT_MAX
+from dedup.engine.candidates import candidates, pair_batches, same_text_above
+from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
+from dedup.fingerprint import U32, batch_shingle_sets, char_sets
+from dedup.index import Facts, differ, edits_near, facts, lsh_params, reverse, typos_apart, verify
+from dedup.model import Evidence
+from dedup.normalize import normalize_many
+from dedup.parallel import Workers
+from dedup.segment import labelled_parts
+
+#: Per level: the pairs found related, as key -> its related keys, and their evidence.
+Verified = tuple[dict[int, list[int]], "BothWays"]
+#: Per level: the related pairs, as (first unit of a, first unit of b, evidence).
+Related = list[tuple[int, int, Evidence]]
+
+
+def verify_batch(
+    batch: tuple[list[KeyPlace], list[tuple[int, int]]], config: Config
+) -> list[tuple[int, int, Evidence]]:
+    """Exact evidence of candidate pairs of keys: the batch's units (key, document, span)
+    are read, normalized and shingled once each, and each pair verified in the shingle
+    space both share (characters first: short units)."""
+    units, pairs = batch
+    texts = read_places([place for _, place, _, _ in units], config)
+    raw = [text[start:end] for text, (_, _, start, end) in zip(texts, units, strict=True)]
+    norms = normalize_many(raw, config.normalize)
+    words = [norm.count(" ") + 1 for norm in norms]
+    sets: list[dict[str, U32]] = [{} for _ in units]
+    for space, shingled in batch_shingle_sets(norms, config.minhash).items():
+        for i, unit in enumerate(shingled.units.tolist()):
+            sets[unit][space] = shingled[i]
+    at = {key: i for i, (key, _, _, _) in enumerate(units)}
+    m = config.minhash
+    stated: dict[int, Facts] = {}  # the facts of each short unit, once
+    found: list[tuple[int, int, Evidence]] = []
+    chars_first: list[bool] = []  # whether a pair was verified by characters
+    for a, b in pairs:
+        i, j = at[a], at[b]
+        space = "char" if "char" in sets[i] and "char" in sets[j] else "word"
+        chars_first.append(space == "char")
+        if space not in sets[i] or space not in sets[j]:
+            # A short unit against one of twice its words or more, met through a title
+            # or typo key: no space in common, and no duplicate unless by edits (below).
+            found.append((a, b, Evidence(0.0, 0.0, 0.0, None)))
+            continue
+        # Short units (compared by characters) that state other facts are other lines.
+        other = False
+        if space == "char":
+            for unit in (i, j):
+                if unit not in stated:
+                    stated[unit] = facts(raw[unit])
+            other = differ(stated[i], stated[j])
+        few = min(words[i], words[j]) < m.char_below
+        found.append((a, b, verify(sets[i][space], sets[j][space], m.threshold, False, few, other)))
+    # A typo changes one word but five word shingles: a 30-word paragraph with one typo
+    # has word Jaccard 0.71.  Pairs of units under SEGMENT_MAX words below the threshold in
+    # words are also measured in characters, which see a typo as a typo, then by their
+    # edits (#19).  Longer units are near by word 5-grams alone: a document with one word
+    # in ten replaced is 0.9 similar by its word edits, but only 0.4 by its 5-grams.
+    again = [
+        n
+        for n, (a, b, ev) in enumerate(found)
+        if ev.jaccard < m.threshold
+        and not ev.differ
+        and max(words[at[a]], words[at[b]]) < SEGMENT_MAX
+    ]
+    _add_char_sets(sets, sorted({at[key] for n in again for key in found[n][:2]}), norms, m)
+    titled: dict[int, list[str]] = {}
+
+    def titles(unit: int) -> list[str]:
+        """The titles inside a labelled unit, normalized (see `labelled_parts`)."""
+        if unit not in titled:
+            short = words[unit] < 2 * m.char_below
+            parts = labelled_parts(raw[unit]) if short else []
+            titled[unit] = normalize_many(parts, config.normalize) if parts else []
+        return titled[unit]
+
+    for n in again:
+        a, b, evidence = found[n]
+        i, j = at[a], at[b]
+        by_chars = evidence  # the pair was verified by characters already, unless:
+        if not chars_first[n]:
+            by_chars = verify(sets[i]["char"], sets[j]["char"], m.threshold, False, evidence.few)
+        if by_chars.relation == "near":
+            found[n] = (a, b, by_chars)
+        elif edits_near(norms[i], norms[j], m.threshold, m.char_below) or _titled(
+            titles(i), norms[j], titles(j), norms[i], m.threshold
+        ):
+            found[n] = (a, b, dataclasses.replace(by_chars, relation="near"))
+    return found
+
+
+def _titled(titles_a: list[str], norm_b: str, titles_b: list[str], norm_a: str, t: float) -> bool:
+    """Whether one of two short units is the other with a label (a site's name, a topic)
+    added: a title inside it (`titles_a`, normalized) is the other, or the other with typos
+    only."""
+    return any(
+        part == other or typos_apart(part, other, t)
+        for parts, other in ((titles_a, norm_b), (titles_b, norm_a))
+        for part in parts
+    )
+
+
+def _add_char_sets(
+    sets: list[dict[str, U32]], units: list[int], norms: list[str], config: MinHashConfig
+) -> None:
+    """Give these units their character shingle sets, whatever their length, if they have
+    none yet."""
+    need = [i for i in units if "char" not in sets[i]]
+    found = char_sets([norms[i] for i in need], config)
+    for n, i in enumerate(need):
+        sets[i]["char"] = found[n]
+
+
+class BothWays(Mapping[tuple[int, int], Evidence]):
+    """Verified pairs, stored once (earlier key first) and read in either order."""
+
+    def __init__(self, found: dict[tuple[int, int], Evidence], threshold: float) -> None:
+        self.found = found
+        self.threshold = threshold
+
+    def __getitem__(self, pair: tuple[int, int]) -> Evidence:
+        a, b = pair
+        if a < b:
+            return self.found[a, b]
+        return reverse(self.found[b, a], self.threshold)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for a, b in self.found:
+            yield a, b
+            yield b, a
+
+    def __len__(self) -> int:
+        return 2 * len(self.found)
+
+
+#: The evidence of a pair a level above found unrelated (only related pairs are kept, so
+#: no one reads its figures).
+UNRELATED = Evidence(0.0, 0.0, 0.0, None)
+
+
+def code(x: Any, y: Any) -> Any:
+    """One number for a pair of keys (x < y, each under 2**31), or an array of them."""
+    return (x << 31) + y
+
+
+def verify_all(
+    table: Table, workers: Workers, progress: Progress
+) -> tuple[list[Verified], list[Related]]:
+    """Verify every candidate pair of distinct texts exactly, earlier key first, a
+    level at a time; per level, the pairs found related (key -> its related keys,
+    and their evidence).
+
+    Workers take the pairs in batches of connected candidates, so that each text
+    is read and shingled once, and send back only the scores.  Only related pairs
+    are kept: the others, most candidates of a large corpus, are kept as one
+    number a pair, for the levels below to skip (see `_verified_above`).
+    """
+    threshold = table.config.minhash.threshold
+    m = table.config.minhash
+    params = lsh_params(m.threshold, m.num_perm, m.recall)
+    related_pairs: list[Related] = []
+    work = functools.partial(verify_batch, config=table.config)
+    out: list[tuple[dict[int, list[int]], BothWays]] = []
+    unrelated: list[I64] = []  # per level, the codes of the pairs verified unrelated
+    verified = 0
+    for li, level in enumerate(table.levels):
+        a = level.arrays
+        first = level.key_unit.tolist()
+
+        def chars(key: int, a: dict[str, I64] = a, first: list[int] = first) -> int:
+            return int(a["end"][first[key]] - a["start"][first[key]])
+
+        def unit(key: int, a: dict[str, I64] = a, first: list[int] = first) -> KeyPlace:
+            u = first[key]
+            return key, table.place(int(a["doc"][u])), int(a["start"][u]), int(a["end"][u])
+
+        found, fresh = _verified_above(table, li, candidates(level, params), out, unrelated)
+        for done in workers.map(
+            work,
+            (([unit(k) for k in keys], pairs) for keys, pairs in pair_batches(fresh, chars)),
+        ):
+            for x, y, evidence in done:
+                found[x, y] = evidence
+            progress("candidates verified", verified + len(found))
+        verified += len(found)
+        del fresh
+        related = {pair: ev for pair, ev in found.items() if ev.relation is not None}
+        unrelated.append(
+            np.sort(
+                np.array(
+                    [code(x, y) for (x, y), ev in found.items() if ev.relation is None],
+                    dtype=np.int64,
+                )
+            )
+        )
+        del found
+        linked: dict[int, list[int]] = defaultdict(list)
+        for x, y in related:
+            linked[x].append(y)
+            linked[y].append(x)
+        out.append(
+            (
+                {key: sorted(others) for key, others in linked.items()},
+                BothWays(related, threshold),
+            )
+        )
+        related_pairs.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
+    return out, related_pairs
+
+
+def _verified_above(
+    table: Table,
+    li: int,
+    neighbours: dict[int, list[int]],
+    above: list[tuple[dict[int, list[int]], BothWays]],
+    unrelated: list[I64],
+) -> tuple[dict[tuple[int, int], Evidence], dict[int, list[int]]]:
+    """The candidate pairs of level `li` whose two texts are units of a level above
+    too (a paragraph that is its section, a sentence that is its paragraph, a record
+    that is one sentence) and were verified there: verification depends on the texts
+    alone, so their evidence is taken from there (a pair found unrelated there is
+    unrelated here).  Returns that evidence, and the candidates left to verify."""
+    found: dict[tuple[int, int], Evidence] = {}
+    if not above or not neighbours:
+        return found, neighbours
+    pairs = np.array(
+        [(x, y) for x, others in neighbours.items() for y in others if x < y], dtype=np.int64
+    ).reshape(-1, 2)
+    keys = np.unique(pairs)
+    left = np.ones(len(pairs), dtype=bool)  # not settled yet
+    for lj in range(li - 1, -1, -1):  # the nearest level first
+        there = np.full(int(keys[-1]) + 1, -1, dtype=np.int64)
+        there[keys] = same_text_above(table, li, lj, keys)
+        mx, my = there[pairs[:, 0]], there[pairs[:, 1]]
+        both = left & (mx >= 0) & (my >= 0)
+        codes = code(np.minimum(mx, my), np.maximum(mx, my))
+        at = np.minimum(np.searchsorted(unrelated[lj], codes), max(len(unrelated[lj]) - 1, 0))
+        known = (unrelated[lj][at] == codes) if len(unrelated[lj]) else np.zeros_like(both)
+        for n in np.flatnonzero(both & known).tolist():
+            found[int(pairs[n, 0]), int(pairs[n, 1])] = UNRELATED
+        left &= ~(both & known)
+        evidence = above[lj][1]
+        for n in np.flatnonzero(left & (mx >= 0) & (my >= 0)).tolist():
+            if (int(mx[n]), int(my[n])) in evidence:
+                found[int(pairs[n, 0]), int(pairs[n, 1])] = evidence[int(mx[n]), int(my[n])]
+                left[n] = False
+    if not found:
+        return found, neighbours
+    fresh: dict[int, list[int]] = defaultdict(list)
+    for x, y in pairs[left].tolist():
+        fresh[x].append(y)
+        fresh[y].append(x)
+    return found, {x: sorted(others) for x, others in fresh.items()}
