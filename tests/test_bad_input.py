@@ -1,4 +1,4 @@
-"""The bad-input battery: every row of the README's table has a test here.
+"""The bad-input battery: every row of the table in docs/input.md has a test here.
 
 Each failure names the file (and line or byte offset), exits 2 unless skipping is
 asked for, never modifies an input and never leaves a partial output.
