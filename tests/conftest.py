@@ -16,3 +16,14 @@ PAGES = BLOG / "pages"
 def labels() -> list[dict[str, Any]]:
     lines = (BLOG / "labels.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line]
+
+
+def restore_cli(cleaned: Path, report: Path, out: Path) -> Any:
+    """`dedup restore CLEANED --report REPORT --out OUT`, run in-process (a click Result)."""
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    return CliRunner().invoke(
+        main, ["restore", str(cleaned), "--report", str(report), "--out", str(out)]
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from conftest import restore_cli
 
 from dedup.cli import main
 
@@ -96,16 +97,6 @@ def test_a_report_without_quotes_holds_no_corpus_text_and_cannot_be_restored(
     assert [d["removed"] for d in report["documents"]] == [
         d["removed"] for d in quoted["documents"]
     ]
-    done = CliRunner().invoke(
-        main,
-        [
-            "restore",
-            str(tmp_path / "out"),
-            "--report",
-            str(tmp_path / "r.json"),
-            "--out",
-            str(tmp_path / "back"),
-        ],
-    )
+    done = restore_cli(tmp_path / "out", tmp_path / "r.json", tmp_path / "back")
     assert done.exit_code != 0 and "--no-quotes" in done.output
     assert not (tmp_path / "back").exists()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import restore_cli
 
 from dedup.cli import main
 
@@ -119,17 +120,7 @@ def test_emptied_records_are_dropped_kept_with_keep_empty_and_restored(tmp_path:
     assert [r["id"] for r in records] == ["0", "1", "2", "4"]
     assert all(r["lang"] == "fr" for r in records)
     # restore brings the dropped records back where they were, byte for byte
-    done = CliRunner().invoke(
-        main,
-        [
-            "restore",
-            str(tmp_path / "out"),
-            "--report",
-            str(tmp_path / "r.json"),
-            "--out",
-            str(tmp_path / "back"),
-        ],
-    )
+    done = restore_cli(tmp_path / "out", tmp_path / "r.json", tmp_path / "back")
     assert done.exit_code == 0, done.output
     assert (tmp_path / "back" / "in.jsonl").read_bytes() == source.read_bytes()
     dropped = [d["doc"] for d in report["documents"] if d.get("dropped")]

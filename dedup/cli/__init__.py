@@ -183,13 +183,7 @@ def main() -> None:
 @main.command()
 @corpus_options
 @output_options
-@click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the report here instead of to standard output.",
-)
-@report_options
+@report_options("Write the report here instead of to standard output.")
 def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any) -> None:
     """Find duplicates and write the report; never writes anything else.
 
@@ -218,13 +212,7 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
     metavar="DIR|-",
     help="Folder for the cleaned documents (same relative paths), or - for JSONL on stdout.",
 )
-@click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the report here.",
-)
-@report_options
+@report_options("Also write the report here.")
 @click.option(
     "--keep-empty",
     is_flag=True,

@@ -3,8 +3,10 @@ field, and what a command says on stderr (--quiet, --verbose)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -174,9 +176,19 @@ def _verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         logging.getLogger("dedup").setLevel(logging.INFO)
 
 
-def report_options(command: F) -> F:
-    """What the report of `scan` and `clean` holds, and its format."""
+def report_options(where: str) -> Callable[[F], F]:
+    """--report (its help `where`), its format and what it holds, for `scan` and `clean`."""
+    return functools.partial(_report_options, where=where)
+
+
+def _report_options(command: F, where: str) -> F:
     options = [
+        click.option(
+            "--report",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=where,
+        ),
         click.option(
             "--format",
             "fmt",
