@@ -1,7 +1,9 @@
-"""End-to-end speed and accuracy of `dedup scan --unit document` beside plain datasketch.
+"""End-to-end speed and accuracy of `dedup scan` (`--unit document` unless told) beside plain
+datasketch, and beside rensa over the corpus's paragraphs.
 
     python bench/speed.py --docs 100000            # about 465 MB; 3 runs of each, 7 minutes
     python bench/speed.py --docs 10000 --jobs 1
+    python bench/speed.py --docs 20000 --french --unit all --rensa-paragraphs --skip-datasketch
 
 1. Builds a deterministic corpus (JSONL) of N documents from real prose: sentences of
    the PAN-13 source texts in ../shared/benchmarks (or the bundled blog pages), about
@@ -65,6 +67,44 @@ with open(path, encoding="utf-8") as handle:
 with open(out, "w") as handle:
     json.dump(sorted(pairs), handle)
 """
+
+
+RENSA_PARAGRAPHS = r"""
+import json, re, sys
+from rensa import RMinHash, RMinHashLSH
+path, num_perm, threshold = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+token = re.compile(r"\w+")
+lsh = RMinHashLSH(threshold=threshold, num_perm=num_perm, num_bands=16)
+paragraphs = candidates = 0
+with open(path, encoding="utf-8") as handle:
+    for line in handle:
+        record = json.loads(line)
+        for paragraph in record["text"].split("\n\n"):
+            words = token.findall(paragraph.lower())
+            if not words:
+                continue
+            m = RMinHash(num_perm=num_perm, seed=1)
+            m.update([" ".join(words[i:i + 5]) for i in range(max(1, len(words) - 4))])
+            candidates += len(lsh.query(m))
+            lsh.insert(paragraphs, m)
+            paragraphs += 1
+print(paragraphs, candidates)
+"""
+
+
+def french_sentences() -> list[str]:
+    """Sentences of 6 to 60 words of Debian's French manual pages (see frenchprose.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from frenchprose import manual_pages
+
+    found = {
+        s
+        for page in manual_pages()
+        for paragraph in page.paragraphs
+        for s in SENTENCE.split(" ".join(paragraph.split()))
+        if 6 <= len(s.split()) <= 60
+    }
+    return sorted(found)
 
 
 def sentences(prose: Path | None) -> list[str]:
@@ -199,9 +239,11 @@ def dedup_pairs(report: dict, threshold: float) -> set[tuple[str, str]]:  # type
     pairs = {
         tuple(sorted((p["a"]["doc"], p["b"]["doc"])))
         for p in report["pairs"]
-        if p["jaccard"] >= threshold
+        if p["jaccard"] >= threshold and p["unit"] == "document"
     }
     for cluster in report["clusters"]:
+        if cluster["unit"] != "document":
+            continue  # the default run's finer levels: not what the truth is about
         exact = [cluster["survivor"]["doc"]] + [
             d["doc"] for d in cluster["duplicates"] if d["relation"] == "exact"
         ]
@@ -231,6 +273,19 @@ def main() -> int:
     )
     parser.add_argument("--skip-datasketch", action="store_true")
     parser.add_argument(
+        "--french",
+        action="store_true",
+        help="build the corpus from French prose (manpages-fr) instead of PAN-13's English",
+    )
+    parser.add_argument(
+        "--unit", default="document", help="dedup's --unit (all: the default run, every level)"
+    )
+    parser.add_argument(
+        "--rensa-paragraphs",
+        action="store_true",
+        help="also time rensa over the corpus's paragraphs (one level, candidate pairs only)",
+    )
+    parser.add_argument(
         "--memory-unit", default="paragraph", help="also measure peak RSS of a scan at this unit"
     )
     args = parser.parse_args()
@@ -239,7 +294,7 @@ def main() -> int:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         corpus = work / "corpus.jsonl"
-        pool = sentences(args.prose)
+        pool = french_sentences() if args.french else sentences(args.prose)
         families = build(corpus, args.docs, args.dup_rate, pool, args.seed)
         size = corpus.stat().st_size
         texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8")]
@@ -259,7 +314,7 @@ def main() -> int:
             "scan",
             str(corpus),
             "--unit",
-            "document",
+            args.unit,
             "--threshold",
             str(args.threshold),
             "--num-perm",
@@ -279,11 +334,22 @@ def main() -> int:
             str(args.threshold),
             str(work / "datasketch.json"),
         ]
+        rensa_command = [
+            sys.executable,
+            "-c",
+            RENSA_PARAGRAPHS,
+            str(corpus),
+            str(args.num_perm),
+            str(args.threshold),
+        ]
         runs: dict[str, list[tuple[float, int]]] = {"dedup": [], "datasketch": []}
+        runs["rensa paragraphs"] = []
         for _ in range(args.repeat):
             runs["dedup"].append(measure(dedup_command))
             if not args.skip_datasketch:
                 runs["datasketch"].append(measure(ds_command))
+            if args.rensa_paragraphs:
+                runs["rensa paragraphs"].append(measure(rensa_command))
 
         report = json.loads(report_path.read_text(encoding="utf-8"))
         found = {"dedup": dedup_pairs(report, args.threshold)}
@@ -297,17 +363,27 @@ def main() -> int:
             f"{lsh['document']['verified_pairs']} similar"
         )
         medians = {}
+        removed = sum(
+            len(t.encode("utf-8")) for d in report["documents"] for t in d["removed_text"]
+        )
+        print(
+            f"dedup --unit {args.unit}: report {report_path.stat().st_size / 1e6:.1f} MB "
+            f"(with --pairs), removed text {removed / 1e6:.1f} MB"
+        )
         for name, timings in runs.items():
             if not timings:
                 continue
             seconds = statistics.median(t for t, _ in timings)
             rss = max(r for _, r in timings)
             medians[name] = seconds
-            p, r, f = score(found[name], true)  # type: ignore[arg-type]
+            quality = ""
+            if name in found:
+                p, r, f = score(found[name], true)  # type: ignore[arg-type]
+                quality = f"  pairs P {p:.4f} R {r:.4f} F1 {f:.4f}"
             print(
-                f"{name:10s} {seconds:7.1f} s  {args.docs / seconds:8.0f} docs/s  "
+                f"{name:16s} {seconds:7.1f} s  {args.docs / seconds:8.0f} docs/s  "
                 f"{size / 1e6 / seconds:6.1f} MB/s  "
-                f"peak RSS {rss / 2**20:6.0f} MiB  pairs P {p:.4f} R {r:.4f} F1 {f:.4f}  "
+                f"peak RSS {rss / 2**20:6.0f} MiB{quality}  "
                 f"(runs: {', '.join(f'{t:.1f}' for t, _ in timings)} s)"
             )
         if args.memory_unit:
@@ -322,10 +398,9 @@ def main() -> int:
                 f"{units} units ({found['lsh'][args.memory_unit]['distinct_texts']} distinct), "
                 f"{rss / units:.0f} bytes a unit of peak RSS"
             )
-        if len(medians) == 2:
-            print(
-                f"speed ratio dedup / datasketch: {medians['datasketch'] / medians['dedup']:.2f}x"
-            )
+        for peer in ("datasketch", "rensa paragraphs"):
+            if peer in medians:
+                print(f"speed ratio dedup / {peer}: {medians[peer] / medians['dedup']:.2f}x")
     return 0
 
 
