@@ -357,11 +357,14 @@ def main() -> int:
             ds_pairs = json.loads((work / "datasketch.json").read_text())
             found["datasketch"] = {tuple(sorted(p)) for p in ds_pairs}  # type: ignore[misc]
         lsh = report["lsh"]
+        level = "document" if args.unit in ("document", "all") else args.unit
         print(
-            f"dedup LSH: {lsh['bands']} bands x {lsh['rows']} rows, "
-            f"{lsh['document']['candidate_pairs']} candidate pairs verified, "
-            f"{lsh['document']['verified_pairs']} similar"
+            f"dedup LSH ({level}s): {lsh['bands']} bands x {lsh['rows']} rows, "
+            f"{lsh[level]['candidate_pairs']} candidate pairs verified, "
+            f"{lsh[level]['verified_pairs']} similar"
         )
+        if level != "document":
+            del found["dedup"]  # the truth is about documents
         medians = {}
         removed = sum(
             len(t.encode("utf-8")) for d in report["documents"] for t in d["removed_text"]

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from dedup.index import LshParams
-from dedup.model import REMOVING, Cluster, DocStats, Evidence, Result, Segment
+from dedup.model import REMOVING, Cluster, DocStats, Evidence, Member, Result, Segment
 from dedup.version import __version__
 
 REPORT_VERSION = 2
@@ -115,9 +115,18 @@ def calibration(result: Result) -> dict[str, Any]:
     }
 
 
-def _cluster(cluster: Cluster, survivor: str, members: str) -> dict[str, Any]:
+def _listed(cluster: Cluster, every: bool) -> list[Member]:
+    """The members a report lists: all of them, or of a boilerplate cluster (unless
+    `every`) those removed only: the copies kept, one a page, are counted."""
+    if every or not cluster.boilerplate:
+        return list(cluster.members)
+    return [m for m in cluster.members if m.removed]
+
+
+def _cluster(cluster: Cluster, survivor: str, members: str, every: bool) -> dict[str, Any]:
     duplicates = []
-    for member in cluster.members:
+    listed = _listed(cluster, every)
+    for member in listed:
         entry = _unit(member.segment, members)
         entry.update(
             **_scores(member.evidence),
@@ -125,12 +134,18 @@ def _cluster(cluster: Cluster, survivor: str, members: str) -> dict[str, Any]:
             removed_chars=sum(e - s for s, e in member.removed),
         )
         duplicates.append(entry)
-    return {
+    entry = {
         "id": cluster.cluster_id,
         "unit": cluster.level,
         "survivor": _unit(cluster.survivor, survivor),
         "duplicates": duplicates,
     }
+    if cluster.boilerplate and not every:
+        entry["kept"] = len(cluster.members) - len(listed)
+        entry["documents"] = len(
+            {cluster.survivor.doc_id, *(m.segment.doc_id for m in cluster.members)}
+        )
+    return entry
 
 
 def _document(d: DocStats, quotes: bool) -> dict[str, Any]:
@@ -152,14 +167,15 @@ def _document(d: DocStats, quotes: bool) -> dict[str, Any]:
     return entry
 
 
-def _with_findings(result: Result) -> Iterator[DocStats]:
-    """The documents a report lists: those with text removed, or with a unit in a cluster
-    (a survivor, a member kept as boilerplate or as an overlap).  The others are counted
-    in the stats only: a corpus of a million distinct records has a report of a few lines."""
+def _with_findings(result: Result, every: bool) -> Iterator[DocStats]:
+    """The documents a report lists: those with text removed, or with a unit its clusters
+    list (a survivor, a member kept as an overlap; with `every`, a member kept as
+    boilerplate).  The others are counted in the stats only: a corpus of a million
+    distinct records has a report of a few lines."""
     named = {
         segment.doc_id
         for cluster in result.clusters
-        for segment in (cluster.survivor, *(m.segment for m in cluster.members))
+        for segment in (cluster.survivor, *(m.segment for m in _listed(cluster, every)))
     }
     for d in result.documents:
         if d.removed or d.dropped is not None or d.doc_id in named:
@@ -172,9 +188,10 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
     Sized for a pipeline: the text it quotes is the removed text (under each document,
     what `restore` puts back) and an excerpt of each survivor, so that a report is about
     the size of what the run removes.  Without the "quotes" option, it quotes nothing:
-    ids, offsets and scores only.  The verified pairs are listed with the "pairs"
-    option only (near copies of one text make pairs by the square of their number).
-    With `texts`, every unit's text is quoted whole (for the Markdown and HTML reports,
+    ids, offsets and scores only.  A boilerplate cluster lists the copies it removed,
+    and counts those it kept (one a page: `kept`, over `documents`).  The verified pairs
+    are listed with the "pairs" option only (near copies of one text make pairs by the
+    square of their number).  With `texts`, every unit's text is quoted whole (for the Markdown and HTML reports,
     which are for people).  With `lazy`, the long lists (documents, clusters,
     boilerplate, pairs) are generators, made one item at a time as `json_pieces`
     writes them.
@@ -193,12 +210,12 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
         "lsh": result.lsh,
         "skipped": list(result.skipped),
         "suppressed": [_suppressed(s) for s in result.suppressed],
-        "documents": listed(_document(d, quotes or texts) for d in _with_findings(result)),
+        "documents": listed(_document(d, quotes or texts) for d in _with_findings(result, texts)),
         "clusters": listed(
-            _cluster(c, survivor, members) for c in result.clusters if not c.boilerplate
+            _cluster(c, survivor, members, texts) for c in result.clusters if not c.boilerplate
         ),
         "boilerplate": listed(
-            _cluster(c, survivor, members) for c in result.clusters if c.boilerplate
+            _cluster(c, survivor, members, texts) for c in result.clusters if c.boilerplate
         ),
         "calibration": calibration(result),
     }

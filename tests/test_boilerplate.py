@@ -157,3 +157,24 @@ def test_boilerplate_printed_twice_on_one_page_loses_its_second_copy(tmp_path: P
     for other in ("p0.txt", "p5.txt"):
         assert (tmp_path / "out" / other).read_text(encoding="utf-8").count(BYLINE) == 1
     assert report["stats"]["chars_removed"] == len(BYLINE) + 2
+
+
+def test_the_json_report_counts_the_boilerplate_copies_it_keeps(tmp_path: Path) -> None:
+    folder = _pages(tmp_path)
+    page = folder / "p3.txt"
+    page.write_text(page.read_text(encoding="utf-8") + f"\n{BYLINE}\n", encoding="utf-8")
+    report = _clean(tmp_path, "--unit", "paragraph")
+    (byline,) = [c for c in report["boilerplate"] if BYLINE in _survivors(tmp_path, [c])]
+    # one copy a page kept (8 pages: the survivor and 7 more), the second copy on p3 removed
+    assert (byline["kept"], byline["documents"]) == (7, 8)
+    assert [d["doc"] for d in byline["duplicates"]] == ["p3.txt"]
+    assert byline["duplicates"][0]["removed"]
+    # documents named by kept copies only are not listed; p3 lost text, p0 holds survivors
+    assert {d["doc"] for d in report["documents"]} == {"p0.txt", "p3.txt"}
+    # the reports for people list every copy
+    html = (
+        CliRunner()
+        .invoke(main, ["scan", str(folder), "--unit", "paragraph", "--format", "html"])
+        .stdout
+    )
+    assert html.count("p5.txt:") >= 2

@@ -27,7 +27,7 @@ def candidates(level: LevelTable, params: LshParams) -> dict[int, list[int]]:
         pairs = candidate_pairs(bands)
         space.candidates = len(pairs)
         for a, b in keys[pairs].tolist():
-            if a != b:  # a labelled title's own title (see _add_title_prints)
+            if a != b:  # a labelled title's own title (see fingerprint.add_title_prints)
                 linked[a].add(b)
                 linked[b].add(a)
     return {key: sorted(others) for key, others in linked.items()}
