@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import xxhash
 
-from dedup.fingerprint import I64, POLY, U64, code_points, mix64
+from dedup.fingerprint import I64, POLY, U64, code_points, mix64, token_spans, xxh32_spans
 
 #: The longest text (code points, spaces removed) given deletion keys: a title, a heading.
 DELETION_MAX = 48
@@ -80,14 +79,31 @@ def segment_keys(norms: Sequence[str]) -> tuple[I64, U64]:
     place: two texts of as many words that differ in fewer than SEGMENTS words (typos,
     a word replaced) share one, whatever their word 5-grams (a 30-word paragraph with
     two typos has word Jaccard 0.44).  Returns (text number, key) rows.
+
+    Word j of a text of n words is in segment ((j + 1) * SEGMENTS - 1) // n, the runs
+    `words[n * i // SEGMENTS : n * (i + 1) // SEGMENTS]`; a segment's key is a polynomial
+    hash of its words' xxh32 hashes, with the text's length and the segment's number,
+    all made in a few numpy calls.
     """
-    owners: list[int] = []
-    keys: list[int] = []
-    for n, norm in enumerate(norms):
-        words = norm.split(" ")
-        cuts = [len(words) * i // SEGMENTS for i in range(SEGMENTS + 1)]
-        for i in range(SEGMENTS):
-            piece = " ".join(words[cuts[i] : cuts[i + 1]])
-            keys.append(xxhash.xxh3_64_intdigest(f"{len(words)}.{i}.{piece}".encode()))
-            owners.append(n)
-    return np.array(owners, dtype=np.int64), np.array(keys, dtype=np.uint64)
+    if not norms:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
+    data = "\n".join(norms).encode("utf-8")
+    starts, ends, owner = token_spans(data)
+    hashes = xxh32_spans(data, starts, ends).astype(np.uint64) + np.uint64(1)
+    words = np.bincount(owner, minlength=len(norms))
+    first = np.concatenate(([0], np.cumsum(words)[:-1]))
+    local = np.arange(len(owner), dtype=np.int64) - first[owner]
+    segment = ((local + 1) * SEGMENTS - 1) // words[owner]
+    group = owner * SEGMENTS + segment  # in text order: runs of equal groups
+    bounds = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
+    lengths = np.diff(np.concatenate((bounds, [len(group)])))
+    place = local - local[bounds][np.repeat(np.arange(len(bounds)), lengths)]
+    with np.errstate(over="ignore"):
+        terms = hashes * _POWERS[np.repeat(lengths, lengths) - 1 - place]
+        sums = np.add.reduceat(terms, bounds)
+        texts = owner[bounds]
+        tags = words[texts].astype(np.uint64) * np.uint64(SEGMENTS) + segment[bounds].astype(
+            np.uint64
+        )
+        keys = mix64(sums ^ mix64(tags + np.uint64(0x9E3779B97F4A7C15)))
+    return texts.astype(np.int64), keys

@@ -122,7 +122,7 @@ def xxh32_spans(data: bytes, starts: I64, ends: I64) -> U32:
     return out
 
 
-def _tokens(data: bytes) -> tuple[I64, I64, I64]:
+def token_spans(data: bytes) -> tuple[I64, I64, I64]:
     """(starts, ends, text number) of the tokens of normalized texts joined by newlines."""
     buf = np.frombuffer(data, dtype=np.uint8)
     cuts = np.flatnonzero(buf <= 32)  # spaces, and the newlines between texts
@@ -135,7 +135,7 @@ def _tokens(data: bytes) -> tuple[I64, I64, I64]:
 def token_hashes(norm: str) -> U32:
     """32-bit xxhash of every space-separated token of a normalized text."""
     data = norm.encode("utf-8")
-    starts, ends, _ = _tokens(data)
+    starts, ends, _ = token_spans(data)
     return xxh32_spans(data, starts, ends)
 
 
@@ -315,7 +315,7 @@ def _group_shingle_sets(norms: Sequence[str], config: MinHashConfig, bags: bool)
     if not len(texts):
         return {}
     data = "\n".join(norms[i] for i in texts.tolist()).encode("utf-8")
-    starts, ends, owner = _tokens(data)
+    starts, ends, owner = token_spans(data)
     words = np.bincount(owner, minlength=len(texts))
     out: dict[str, Sets] = {}
     short = np.flatnonzero(words < 2 * config.char_below)

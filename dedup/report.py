@@ -191,10 +191,10 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
     ids, offsets and scores only.  A boilerplate cluster lists the copies it removed,
     and counts those it kept (one a page: `kept`, over `documents`).  The verified pairs
     are listed with the "pairs" option only (near copies of one text make pairs by the
-    square of their number).  With `texts`, every unit's text is quoted whole (for the Markdown and HTML reports,
-    which are for people).  With `lazy`, the long lists (documents, clusters,
-    boilerplate, pairs) are generators, made one item at a time as `json_pieces`
-    writes them.
+    square of their number).  With `texts`, every unit's text is quoted whole (for the
+    Markdown and HTML reports, which are for people).  With `lazy`, the long lists
+    (documents, clusters, boilerplate, pairs) are generators, made one item at a time as
+    `json_pieces` writes them.
     """
 
     def listed(items: Iterator[dict[str, Any]]) -> Iterable[dict[str, Any]]:

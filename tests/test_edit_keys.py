@@ -98,3 +98,31 @@ def test_a_number_or_code_that_changes_is_not_a_typo() -> None:
     assert not typos_apart("tempor aaa0", "tempor aaaa", 0.7)
     assert not typos_apart("version 3 du noyau", "version 4 du noyau", 0.7)
     assert typos_apart("version du noyau linux", "versoin du noyau linux", 0.7)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["été", "a", "bb", "noyau", "x1", "dé", "ccc"]),
+            min_size=15,
+            max_size=79,
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_segment_keys_meet_where_the_runs_of_words_are_equal(texts: list[list[str]]) -> None:
+    norms = [" ".join(words) for words in texts] * 2  # every text twice: keys must meet
+    owner, keys = segment_keys(norms)
+    assert owner.tolist() == [n for n in range(len(norms)) for _ in range(3)]
+
+    def runs(words: list[str]) -> list[tuple[int, int, tuple[str, ...]]]:
+        cuts = [len(words) * i // 3 for i in range(4)]
+        return [(len(words), i, tuple(words[cuts[i] : cuts[i + 1]])) for i in range(3)]
+
+    plain = [run for words in texts * 2 for run in runs(words)]
+    found = keys.tolist()
+    for i in range(len(plain)):
+        for j in range(len(plain)):
+            assert (plain[i] == plain[j]) == (found[i] == found[j])
