@@ -1,38 +1,88 @@
-"""The Python API, mirroring the command line: `scan` and `clean`.
+"""The Python API, mirroring the command line: `scan` and `clean`, over paths or data in memory.
 
 >>> result = scan(["fixtures/blog/input"], unit="paragraph")   # doctest: +SKIP
 >>> clean(["fixtures/blog/input"], out="cleaned/")              # doctest: +SKIP
+>>> frame, result = clean(frame)                                 # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from dedup import engine
 from dedup.config import Config
+from dedup.errors import InputError
+from dedup.io import memory
 from dedup.model import Result
 
 
-def scan(paths: Sequence[str | Path], config: Config | None = None, **options: Any) -> Result:
-    """Find duplicates; options are Config field names (`unit`, `threshold`, `num_perm`, ...)."""
+def scan(data: Sequence[str | Path] | Any, config: Config | None = None, **options: Any) -> Result:
+    """Find duplicates; options are Config field names (`unit`, `threshold`, `num_perm`, ...).
+
+    `data` is a list of paths (files, folders, JSONL), or data in memory: an iterable of
+    `{"id", "text", ...}` mappings or `(id, text)` pairs, a pandas DataFrame, a pyarrow
+    Table or RecordBatchReader, or a `datasets.Dataset` (fields named by `text_field` and
+    `id_field`).
+    """
     cfg = (config or Config()).with_overrides(options)
-    return engine.run([str(p) for p in paths], cfg)
+    if not memory.is_data(data):
+        return engine.run([str(p) for p in data], cfg)
+    with _spooled(data, cfg) as (path, _):
+        return _run_on(path, cfg)
 
 
 def clean(
-    paths: Sequence[str | Path],
-    out: str | Path | TextIO,
+    data: Sequence[str | Path] | Any,
+    out: str | Path | TextIO | None = None,
     config: Config | None = None,
     **options: Any,
-) -> Result:
-    """Find duplicates and write the cleaned corpus under `out`.
+) -> Any:
+    """Find duplicates and write the cleaned corpus under `out`; returns the Result.
 
-    `out` is a folder (same relative paths as the inputs) or a text stream (JSONL).
+    `out` is a folder (same relative paths as the inputs) or a text stream (JSONL).  Given
+    data in memory (see `scan`) and no `out`, returns `(cleaned, result)`: the cleaned data
+    in the kind it came in (a DataFrame for a DataFrame, every other column kept; a Table
+    for a Table; a generator of records for an iterable), less the rows cleaning emptied
+    unless `keep_empty`.
     """
     cfg = (config or Config()).with_overrides(options)
-    names = [str(p) for p in paths]
-    if isinstance(out, str | Path):
-        return engine.run(names, cfg, out=Path(out))
-    return engine.run(names, cfg, stream=out)
+    if not memory.is_data(data):
+        names = [str(p) for p in data]
+        if out is None:
+            raise TypeError("clean(paths) needs `out`: a folder or a text stream")
+        if isinstance(out, str | Path):
+            return engine.run(names, cfg, out=Path(out))
+        return engine.run(names, cfg, stream=out)
+    with _spooled(data, cfg) as (path, spooled):
+        if out is not None:
+            if isinstance(out, str | Path):
+                return _run_on(path, cfg, out=Path(out))
+            return _run_on(path, cfg, stream=out)
+        cleaned = path.parent / "cleaned"
+        result = _run_on(path, cfg, out=cleaned)
+        text_field, id_field = cfg.input.text_field, cfg.input.id_field
+        rebuilt = memory.rebuilt(spooled, cleaned / path.name, text_field, id_field)
+        if spooled.kind == "records" or spooled.kind == "pairs":
+            rebuilt = list(rebuilt)  # read before the spool goes
+        return rebuilt, result
+
+
+@contextlib.contextmanager
+def _spooled(data: Any, cfg: Config) -> Iterator[tuple[Path, memory.Spooled]]:
+    with tempfile.TemporaryDirectory(prefix="dedup-data-") as tmp:
+        path = Path(tmp, "spool.jsonl")
+        yield path, memory.spool(data, path, cfg.input.text_field, cfg.input.id_field)
+
+
+def _run_on(path: Path, cfg: Config, **outputs: Any) -> Result:
+    """The engine over a spool; an error about it names the row, not the spool."""
+    try:
+        return engine.run([str(path)], cfg, **outputs)
+    except InputError as exc:
+        if exc.path not in (str(path), path.name):
+            raise
+        raise InputError(memory.LABEL, exc.message, exc.line) from exc
