@@ -55,15 +55,16 @@ token = re.compile(r"\w+")
 lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
 pairs = set()
 with open(path, encoding="utf-8") as handle:
-    for line in handle:
+    for number, line in enumerate(handle):
         record = json.loads(line)
         words = token.findall(record["text"].lower())
         grams = {" ".join(words[i:i + 5]) for i in range(max(1, len(words) - 4))}
         m = MinHash(num_perm=num_perm, hashfunc=xxhash.xxh32_intdigest)
         m.update_batch([g.encode("utf-8") for g in grams])
+        key = record.get("id", number)
         for other in lsh.query(m):
-            pairs.add((other, record["id"]))
-        lsh.insert(record["id"], m)
+            pairs.add((other, key))
+        lsh.insert(key, m)
 with open(out, "w") as handle:
     json.dump(sorted(pairs), handle)
 """
@@ -273,6 +274,9 @@ def main() -> int:
     )
     parser.add_argument("--skip-datasketch", action="store_true")
     parser.add_argument(
+        "--corpus", type=Path, default=None, help="time on this JSONL (text field) instead"
+    )
+    parser.add_argument(
         "--french",
         action="store_true",
         help="build the corpus from French prose (manpages-fr) instead of PAN-13's English",
@@ -293,18 +297,27 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dedup-speed-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        corpus = work / "corpus.jsonl"
-        pool = french_sentences() if args.french else sentences(args.prose)
-        families = build(corpus, args.docs, args.dup_rate, pool, args.seed)
-        size = corpus.stat().st_size
-        texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8")]
-        true = truth(texts, families, args.threshold)
-        del texts
-        copies = sum(len(f) - 1 for f in families)
-        print(
-            f"corpus: {args.docs} documents, {size / 1e6:.1f} MB, {copies} near copies, "
-            f"{len(true)} true pairs at Jaccard >= {args.threshold}, {len(pool)} source sentences"
-        )
+        true: set[tuple[str, str]] | None = None  # no truth for a corpus given
+        if args.corpus is not None:
+            corpus = args.corpus
+            with corpus.open(encoding="utf-8") as lines:
+                args.docs = sum(1 for _ in lines)
+            size = corpus.stat().st_size
+            print(f"corpus: {corpus}, {args.docs} documents, {size / 1e6:.1f} MB (no truth)")
+        else:
+            corpus = work / "corpus.jsonl"
+            pool = french_sentences() if args.french else sentences(args.prose)
+            families = build(corpus, args.docs, args.dup_rate, pool, args.seed)
+            size = corpus.stat().st_size
+            texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8")]
+            true = truth(texts, families, args.threshold)
+            del texts
+            copies = sum(len(f) - 1 for f in families)
+            print(
+                f"corpus: {args.docs} documents, {size / 1e6:.1f} MB, {copies} near copies, "
+                f"{len(true)} true pairs at Jaccard >= {args.threshold}, "
+                f"{len(pool)} source sentences"
+            )
 
         report_path = work / "report.json"
         dedup_command = [
@@ -380,7 +393,7 @@ def main() -> int:
             rss = max(r for _, r in timings)
             medians[name] = seconds
             quality = ""
-            if name in found:
+            if name in found and true is not None:
                 p, r, f = score(found[name], true)  # type: ignore[arg-type]
                 quality = f"  pairs P {p:.4f} R {r:.4f} F1 {f:.4f}"
             print(
