@@ -46,8 +46,9 @@ def clean(
     `out` is a folder (same relative paths as the inputs) or a text stream (JSONL).  Given
     data in memory (see `scan`) and no `out`, returns `(cleaned, result)`: the cleaned data
     in the kind it came in (a DataFrame for a DataFrame, every other column kept; a Table
-    for a Table; a generator of records for an iterable), less the rows cleaning emptied
-    unless `keep_empty`.
+    for a Table; a list of records for an iterable), less the rows cleaning emptied
+    unless `keep_empty`; with `out`, it writes them there as JSONL (`records.jsonl` in a
+    folder) and returns the Result.
     """
     cfg = (config or Config()).with_overrides(options)
     if not memory.is_data(data):
@@ -74,7 +75,7 @@ def clean(
 @contextlib.contextmanager
 def _spooled(data: Any, cfg: Config) -> Iterator[tuple[Path, memory.Spooled]]:
     with tempfile.TemporaryDirectory(prefix="dedup-data-") as tmp:
-        path = Path(tmp, "spool.jsonl")
+        path = Path(tmp, "records.jsonl")
         yield path, memory.spool(data, path, cfg.input.text_field, cfg.input.id_field)
 
 
