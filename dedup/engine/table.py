@@ -172,7 +172,7 @@ class LevelTable:
         self.arrays = {name: np.ascontiguousarray(rows[:, i]) for i, name in enumerate(COLUMNS)}
 
 
-@dataclass
+@dataclass(slots=True)
 class DocEntry:
     doc_id: str
     source: Source
