@@ -20,23 +20,25 @@ from dedup.io import memory
 from dedup.model import Result
 
 
-def scan(data: Sequence[str | Path] | Any, config: Config | None = None, **options: Any) -> Result:
+def scan(
+    data: str | Path | Sequence[str | Path] | Any, config: Config | None = None, **options: Any
+) -> Result:
     """Find duplicates; options are Config field names (`unit`, `threshold`, `num_perm`, ...).
 
-    `data` is a list of paths (files, folders, JSONL), or data in memory: an iterable of
+    `data` is a path or a list of paths (files, folders, JSONL), or data in memory: an iterable of
     `{"id", "text", ...}` mappings or `(id, text)` pairs, a pandas DataFrame, a pyarrow
     Table or RecordBatchReader, or a `datasets.Dataset` (fields named by `text_field` and
     `id_field`).
     """
     cfg = (config or Config()).with_overrides(options)
     if not memory.is_data(data):
-        return engine.run([str(p) for p in data], cfg)
+        return engine.run(_paths(data), cfg)
     with _spooled(data, cfg) as (path, _):
         return _run_on(path, cfg)
 
 
 def clean(
-    data: Sequence[str | Path] | Any,
+    data: str | Path | Sequence[str | Path] | Any,
     out: str | Path | TextIO | None = None,
     config: Config | None = None,
     **options: Any,
@@ -52,7 +54,7 @@ def clean(
     """
     cfg = (config or Config()).with_overrides(options)
     if not memory.is_data(data):
-        names = [str(p) for p in data]
+        names = _paths(data)
         if out is None:
             raise TypeError("clean(paths) needs `out`: a folder or a text stream")
         if isinstance(out, str | Path):
@@ -70,6 +72,11 @@ def clean(
         if spooled.kind == "records" or spooled.kind == "pairs":
             rebuilt = list(rebuilt)  # read before the spool goes
         return rebuilt, result
+
+
+def _paths(data: str | Path | Sequence[str | Path]) -> list[str]:
+    """A path given alone is a list of one."""
+    return [str(data)] if isinstance(data, str | Path) else [str(p) for p in data]
 
 
 @contextlib.contextmanager

@@ -99,3 +99,10 @@ def test_a_run_pauses_the_cycle_collector_and_leaves_it_as_it_was() -> None:
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_a_path_given_alone_is_a_list_of_one() -> None:
+    import dedup
+
+    alone = dedup.scan(str(PAGES))
+    assert alone.documents == dedup.scan([PAGES]).documents and len(alone.documents) == 5
