@@ -57,21 +57,19 @@ def clean(
         names = _paths(data)
         if out is None:
             raise TypeError("clean(paths) needs `out`: a folder or a text stream")
-        if isinstance(out, str | Path):
-            return engine.run(names, cfg, out=Path(out))
-        return engine.run(names, cfg, stream=out)
+        return engine.run(names, cfg, **_outputs(out))
     with _spooled(data, cfg) as (path, spooled):
         if out is not None:
-            if isinstance(out, str | Path):
-                return _run_on(path, cfg, out=Path(out))
-            return _run_on(path, cfg, stream=out)
+            return _run_on(path, cfg, **_outputs(out))
         cleaned = path.parent / "cleaned"
         result = _run_on(path, cfg, out=cleaned)
         text_field, id_field = cfg.input.text_field, cfg.input.id_field
-        rebuilt = memory.rebuilt(spooled, cleaned / path.name, text_field, id_field)
-        if spooled.kind == "records" or spooled.kind == "pairs":
-            rebuilt = list(rebuilt)  # read before the spool goes
-        return rebuilt, result
+        return memory.rebuilt(spooled, cleaned / path.name, text_field, id_field), result
+
+
+def _outputs(out: str | Path | TextIO) -> dict[str, Any]:
+    """Where `engine.run` writes the cleaned documents: a folder, or a stream (JSONL)."""
+    return {"out": Path(out)} if isinstance(out, str | Path) else {"stream": out}
 
 
 def _paths(data: str | Path | Sequence[str | Path]) -> list[str]:

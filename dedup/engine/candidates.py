@@ -8,7 +8,7 @@ the batches workers verify; `same_text_above` finds a level's texts at a coarser
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -21,15 +21,25 @@ BATCH_KEYS = 4096
 
 def candidates(level: LevelTable, params: LshParams) -> dict[int, list[int]]:
     """The LSH neighbours of a level: key -> its candidate keys, sorted."""
+
+    def found() -> Iterator[list[int]]:  # a space at a time, its band keys then released
+        for space in level.spaces.values():
+            keys, bands = space.take(params.bands)
+            pairs = candidate_pairs(bands)
+            space.candidates = len(pairs)
+            yield from keys[pairs].tolist()
+
+    return neighbours_of(found())
+
+
+def neighbours_of(pairs: Iterable[Sequence[int]]) -> dict[int, list[int]]:
+    """Key -> its neighbours, sorted, from pairs in either order; a pair of a key with
+    itself (a labelled title's own title, see fingerprint.add_title_prints) is none."""
     linked: dict[int, set[int]] = defaultdict(set)
-    for space in level.spaces.values():
-        keys, bands = space.take(params.bands)
-        pairs = candidate_pairs(bands)
-        space.candidates = len(pairs)
-        for a, b in keys[pairs].tolist():
-            if a != b:  # a labelled title's own title (see fingerprint.add_title_prints)
-                linked[a].add(b)
-                linked[b].add(a)
+    for a, b in pairs:
+        if a != b:
+            linked[a].add(b)
+            linked[b].add(a)
     return {key: sorted(others) for key, others in linked.items()}
 
 

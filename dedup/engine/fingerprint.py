@@ -171,29 +171,27 @@ def _print_texts(raw: list[str], norms: list[str], config: Config) -> dict[str, 
         space: (sets.units, band_keys(signatures(sets, m.num_perm, m.seed), params))
         for space, sets in bags.items()
     }
-    every = np.arange(len(norms), dtype=np.int64)
-    add_title_prints(by_space, every, every, norms, raw, config, params)
-    add_typo_keys(by_space, every, every, norms, m)
+    add_title_prints(by_space, norms, raw, config, params)
+    add_typo_keys(by_space, norms, m)
     return by_space
 
 
 def add_title_prints(
     by_space: dict[str, tuple[I64, U64]],
-    units: I64,
-    first: I64,
     norms: list[str],
     raw: list[str],
     config: Config,
     params: LshParams,
 ) -> None:
     """Give a labelled title ("Titre | Blog", "Dossier : Titre") the character band keys of
-    the title inside it too, so that the title printed alone is its LSH candidate (#19)."""
+    the title inside it too, so that the title printed alone is its LSH candidate (#19).
+    Rows are text numbers, as in `by_space`."""
     m = config.minhash
     found = [
-        (unit, part)
-        for k, unit in zip(first.tolist(), units[first].tolist(), strict=True)
-        if norms[k].count(" ") < 2 * m.char_below
-        for part in labelled_parts(raw[unit])
+        (k, part)
+        for k, norm in enumerate(norms)
+        if norm.count(" ") < 2 * m.char_below
+        for part in labelled_parts(raw[k])
     ]
     parts = normalize_many([part for _, part in found], config.normalize)
     kept = [
@@ -212,26 +210,25 @@ def add_title_prints(
     by_space["char"] = (rows, bands)
 
 
-def add_typo_keys(
-    by_space: dict[str, tuple[I64, U64]], units: I64, first: I64, norms: list[str], m: MinHashConfig
-) -> None:
-    """Give short units (a title, a heading) their deletion keys, and medium ones (a
+def add_typo_keys(by_space: dict[str, tuple[I64, U64]], norms: list[str], m: MinHashConfig) -> None:
+    """Give short texts (a title, a heading) their deletion keys, and medium ones (a
     sentence, a short paragraph) their segment keys, one a row: a unit a typo or two from
     another is its candidate, which 5-grams cannot promise (20 characters have 16
-    character 5-grams, and one typo changes 5; a typo changes 5 word 5-grams) (#19)."""
+    character 5-grams, and one typo changes 5; a typo changes 5 word 5-grams) (#19).
+    Rows are text numbers, as in `by_space`."""
+    spaces = [norm.count(" ") for norm in norms]
     short = [
         k
-        for k in first.tolist()
-        if norms[k].count(" ") < m.char_below
-        and m.min_chars <= len(norms[k]) - norms[k].count(" ") <= DELETION_MAX
+        for k, (norm, n) in enumerate(zip(norms, spaces, strict=True))
+        if n < m.char_below and m.min_chars <= len(norm) - n <= DELETION_MAX
     ]
-    medium = [k for k in first.tolist() if SEGMENT_MIN <= norms[k].count(" ") + 1 < SEGMENT_MAX]
+    medium = [k for k, n in enumerate(spaces) if SEGMENT_MIN <= n + 1 < SEGMENT_MAX]
     owner, keys = deletion_keys([norms[k] for k in short])
     by_segment, segments = segment_keys([norms[k] for k in medium])
     rows = np.concatenate(
         (
-            units[np.array(short, dtype=np.int64)][owner],
-            units[np.array(medium, dtype=np.int64)][by_segment],
+            np.array(short, dtype=np.int64)[owner],
+            np.array(medium, dtype=np.int64)[by_segment],
         )
     )
     if len(rows):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
-from dedup.engine.candidates import candidates, pair_batches, same_text_above
+from dedup.engine.candidates import candidates, neighbours_of, pair_batches, same_text_above
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets
 from dedup.index import Facts, differ, edits_near, facts, lsh_params, reverse, typos_apart, verify
@@ -175,12 +174,11 @@ def verify_all(
     are kept: the others, most candidates of a large corpus, are kept as one
     number a pair, for the levels below to skip (see `_verified_above`).
     """
-    threshold = table.config.minhash.threshold
     m = table.config.minhash
     params = lsh_params(m.threshold, m.num_perm, m.recall)
     related_pairs: list[Related] = []
     work = functools.partial(verify_batch, config=table.config)
-    out: list[tuple[dict[int, list[int]], BothWays]] = []
+    out: list[Verified] = []
     unrelated: list[I64] = []  # per level, the codes of the pairs verified unrelated
     verified = 0
     for li, level in enumerate(table.levels):
@@ -214,16 +212,7 @@ def verify_all(
             )
         )
         del found
-        linked: dict[int, list[int]] = defaultdict(list)
-        for x, y in related:
-            linked[x].append(y)
-            linked[y].append(x)
-        out.append(
-            (
-                {key: sorted(others) for key, others in linked.items()},
-                BothWays(related, threshold),
-            )
-        )
+        out.append((neighbours_of(related), BothWays(related, m.threshold)))
         related_pairs.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
     return out, related_pairs
 
@@ -232,7 +221,7 @@ def _verified_above(
     table: Table,
     li: int,
     neighbours: dict[int, list[int]],
-    above: list[tuple[dict[int, list[int]], BothWays]],
+    above: list[Verified],
     unrelated: list[I64],
 ) -> tuple[dict[tuple[int, int], Evidence], dict[int, list[int]]]:
     """The candidate pairs of level `li` whose two texts are units of a level above
@@ -266,8 +255,4 @@ def _verified_above(
                 left[n] = False
     if not found:
         return found, neighbours
-    fresh: dict[int, list[int]] = defaultdict(list)
-    for x, y in pairs[left].tolist():
-        fresh[x].append(y)
-        fresh[y].append(x)
-    return found, {x: sorted(others) for x, others in fresh.items()}
+    return found, neighbours_of(pairs[left].tolist())

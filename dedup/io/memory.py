@@ -29,7 +29,6 @@ class Spooled:
 
     kind: str  # "records", "pairs", "pandas", "arrow", "datasets"
     data: Any  # the object given (a table or frame, kept for its other columns)
-    rows: int = 0
     positions: dict[str, int] = field(default_factory=dict)  # id -> row
     numbered: set[int] = field(default_factory=set)  # rows without an id: their number is
 
@@ -82,20 +81,15 @@ def spool(data: Any, path: Path, text_field: str, id_field: str) -> Spooled:
             if record[id_field] is None:
                 record[id_field] = str(number)
                 spooled.numbered.add(number)
-            spooled.positions[str(record[id_field])] = number
+            key = str(record[id_field])
+            if key in spooled.positions:
+                raise InputError(LABEL, f"duplicate document id {key!r}", number + 1)
+            spooled.positions[key] = number
             try:
                 line = json.dumps(record, ensure_ascii=False, default=_plain)
             except (TypeError, ValueError) as exc:
                 raise InputError(LABEL, f"row {number}: {exc}", number + 1) from exc
             out.write(line + "\n")
-            spooled.rows = number + 1
-    if len(spooled.positions) < spooled.rows:
-        seen: set[str] = set()
-        for number, (_, record) in enumerate(_records(path)):
-            key = str(record[id_field])
-            if key in seen:
-                raise InputError(LABEL, f"duplicate document id {key!r}", number + 1)
-            seen.add(key)
     return spooled
 
 
@@ -131,23 +125,23 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"a value of type {type(value).__name__} cannot be written as JSON")
 
 
-def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _records(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines):
-            yield number, json.loads(line)
+        for line in lines:
+            yield json.loads(line)
 
 
 def rebuilt(spooled: Spooled, cleaned: Path, text_field: str, id_field: str) -> Any:
     """The cleaned data, in the kind `spool` was given, from the cleaned spool at `cleaned`
     (its records in order, every field kept, less those cleaning left out)."""
-    records = [record for _, record in _records(cleaned)]
+    records = list(_records(cleaned))
     if spooled.kind == "records":
         for record in records:  # an id given here goes
             if spooled.positions[str(record[id_field])] in spooled.numbered:
                 del record[id_field]
-        return iter(records)
+        return records
     if spooled.kind == "pairs":
-        return ((record[id_field], record[text_field]) for record in records)
+        return [(record[id_field], record[text_field]) for record in records]
     if spooled.kind == "arrow-reader":  # read once: its rows come back from the spool
         import pyarrow  # only reached with an Arrow object given, so pyarrow is there
 
