@@ -10,6 +10,7 @@ medium text, keyed by its place.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,7 +21,13 @@ from dedup.fingerprint import I64, POLY, U64, code_points, mix64, token_spans, x
 DELETION_MAX = 48
 #: (POLY ** -1) mod 2 ** 64: POLY is odd, so it has an inverse.
 _POLY_INVERSE = np.uint64(pow(int(POLY), -1, 1 << 64))
-_POWERS = np.array([pow(int(POLY), k, 1 << 64) for k in range(DELETION_MAX + 1)], np.uint64)
+
+
+@functools.cache
+def _powers(count: int) -> U64:
+    """POLY ** k mod 2 ** 64 for k < count (at least DELETION_MAX + 1 of them)."""
+    count = max(count, DELETION_MAX + 1)
+    return np.array([pow(int(POLY), k, 1 << 64) for k in range(count)], np.uint64)
 
 
 def deletion_keys(texts: Sequence[str]) -> tuple[I64, U64]:
@@ -49,7 +56,8 @@ def deletion_keys(texts: Sequence[str]) -> tuple[I64, U64]:
         return owner, np.empty(0, dtype=np.uint64)
     local = np.arange(len(atoms), dtype=np.int64) - bounds[:-1][owner]
     with np.errstate(over="ignore"):
-        terms = (atoms.astype(np.uint64) + np.uint64(1)) * _POWERS[lengths[owner] - 1 - local]
+        powers = _powers(int(lengths.max()))
+        terms = (atoms.astype(np.uint64) + np.uint64(1)) * powers[lengths[owner] - 1 - local]
         before = np.cumsum(terms, dtype=np.uint64) - terms  # the sum of the terms before i
         start = before[bounds[:-1][lengths > 0]]
         first = np.zeros(len(texts), dtype=np.uint64)
@@ -99,7 +107,7 @@ def segment_keys(norms: Sequence[str]) -> tuple[I64, U64]:
     lengths = np.diff(np.concatenate((bounds, [len(group)])))
     place = local - local[bounds][np.repeat(np.arange(len(bounds)), lengths)]
     with np.errstate(over="ignore"):
-        terms = hashes * _POWERS[np.repeat(lengths, lengths) - 1 - place]
+        terms = hashes * _powers(int(lengths.max()))[np.repeat(lengths, lengths) - 1 - place]
         sums = np.add.reduceat(terms, bounds)
         texts = owner[bounds]
         tags = words[texts].astype(np.uint64) * np.uint64(SEGMENTS) + segment[bounds].astype(

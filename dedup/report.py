@@ -123,11 +123,12 @@ def _listed(cluster: Cluster, every: bool) -> list[Member]:
     return [m for m in cluster.members if m.removed]
 
 
-def _cluster(cluster: Cluster, survivor: str, members: str, every: bool) -> dict[str, Any]:
+def _cluster(cluster: Cluster, texts: bool, quotes: bool) -> dict[str, Any]:
+    """A cluster for the report; see `build_report` for `texts` and `quotes`."""
     duplicates = []
-    listed = _listed(cluster, every)
+    listed = _listed(cluster, texts)
     for member in listed:
-        entry = _unit(member.segment, members)
+        entry = _unit(member.segment, "text" if texts else "")
         entry.update(
             **_scores(member.evidence),
             removed=[[s, e] for s, e in member.removed],
@@ -137,10 +138,10 @@ def _cluster(cluster: Cluster, survivor: str, members: str, every: bool) -> dict
     entry = {
         "id": cluster.cluster_id,
         "unit": cluster.level,
-        "survivor": _unit(cluster.survivor, survivor),
+        "survivor": _unit(cluster.survivor, "text" if texts else "excerpt" if quotes else ""),
         "duplicates": duplicates,
     }
-    if cluster.boilerplate and not every:
+    if cluster.boilerplate and not texts:
         entry["kept"] = len(cluster.members) - len(listed)
         entry["documents"] = len(
             {cluster.survivor.doc_id, *(m.segment.doc_id for m in cluster.members)}
@@ -157,12 +158,10 @@ def _document(d: DocStats, quotes: bool) -> dict[str, Any]:
         "chars_removed": d.chars_removed,
         "file": d.file,
         "removed": [[s, e] for s, e in d.removed],
-        "removed_text": list(d.removed_text),
+        **({"removed_text": list(d.removed_text)} if quotes else {}),
         "record": d.record,
     }
-    if not quotes:
-        del entry["removed_text"]
-    elif d.dropped is not None:
+    if quotes and d.dropped is not None:
         entry["dropped"] = d.dropped
     return entry
 
@@ -201,7 +200,6 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
         return items if lazy else list(items)
 
     quotes = bool(result.options.get("quotes", True))
-    survivor, members = ("text", "text") if texts else ("excerpt" if quotes else "", "")
     report: Report = {
         "dedup_report": REPORT_VERSION,
         "tool": {"name": "dedup", "version": __version__},
@@ -212,11 +210,9 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
         "suppressed": [_suppressed(s) for s in result.suppressed],
         "documents": listed(_document(d, quotes or texts) for d in _with_findings(result, texts)),
         "clusters": listed(
-            _cluster(c, survivor, members, texts) for c in result.clusters if not c.boilerplate
+            _cluster(c, texts, quotes) for c in result.clusters if not c.boilerplate
         ),
-        "boilerplate": listed(
-            _cluster(c, survivor, members, texts) for c in result.clusters if c.boilerplate
-        ),
+        "boilerplate": listed(_cluster(c, texts, quotes) for c in result.clusters if c.boilerplate),
         "calibration": calibration(result),
     }
     if result.options.get("pairs"):
