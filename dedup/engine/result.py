@@ -17,7 +17,6 @@ from dedup.engine.quote import EarlyQuotes, quote
 from dedup.engine.resolve import Resolution
 from dedup.engine.table import Table, uid
 from dedup.engine.verify import Related
-from dedup.index import LshParams
 from dedup.io.documents import InputFile
 from dedup.io.writers import cleaned_record
 from dedup.model import REMOVING, Cluster, DocStats, Document, Member, Pair, Result, Segment
@@ -28,7 +27,6 @@ def build_result(
     done: Resolution,
     related: list[Related],
     early: EarlyQuotes,
-    params: LshParams,
 ) -> Result:
     """The Result of a run, from its table and what resolving decided."""
     cuts: dict[int, list[tuple[int, int]]] = {}
@@ -42,7 +40,7 @@ def build_result(
         table.config.as_dict(),
         _doc_stats(table, done, doc_cuts, removed_text),
         tuple(_clusters(table, done, quoted, cuts, doc_cuts)),
-        _lsh(table, related, params),
+        _lsh(table, related),
         tuple(_pairs(table, related)),
         tuple(table.corpus.skipped),
         tuple(
@@ -146,8 +144,8 @@ def _doc_stats(
     return tuple(out)
 
 
-def _lsh(table: Table, related: list[Related], params: LshParams) -> dict[str, object]:
-    out: dict[str, object] = {"bands": params.bands, "rows": params.rows}
+def _lsh(table: Table, related: list[Related]) -> dict[str, object]:
+    out: dict[str, object] = {"bands": table.params.bands, "rows": table.params.rows}
     for li, level in enumerate(table.levels):
         out[level.name] = {
             "distinct_texts": len(level.key_unit),

@@ -31,7 +31,6 @@ from dedup.engine.resolve import resolve
 from dedup.engine.result import build_result, cleaned, with_dropped
 from dedup.engine.table import Progress, Table
 from dedup.engine.verify import verify_all
-from dedup.index import lsh_params
 from dedup.io.readers import Corpus
 from dedup.io.store import Store
 from dedup.io.writers import check_output_dir, stream_documents, write_documents
@@ -76,10 +75,7 @@ def run(
         done = resolve(table, workers, verified, early.read)
         del verified
         workers.close()  # the last pass that needs them: their memory goes back now
-        m = config.minhash
-        result = build_result(
-            table, done, related, early, lsh_params(m.threshold, m.num_perm, m.recall)
-        )
+        result = build_result(table, done, related, early)
         dropped: dict[int, dict[str, Any]] = {}  # document -> record left out when cleaning
         fields = config.input.text_field, config.input.id_field
         if out is not None:

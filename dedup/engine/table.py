@@ -21,6 +21,7 @@ import numpy.typing as npt
 from dedup.config import Config
 from dedup.errors import InputError
 from dedup.fingerprint import SPACES, U64
+from dedup.index import lsh_params
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
 from dedup.model import LEVELS, Document, Level, Segment, Source
@@ -197,6 +198,8 @@ class Table:
         self.doc_chars: I64 = np.empty(0, np.int64)  # every document's length, once read
         self.ids: set[str] = set()
         self.file_index = {str(f.path): i for i, f in enumerate(corpus.files)}
+        m = config.minhash
+        self.params = lsh_params(m.threshold, m.num_perm, m.recall)  # the LSH banding
 
     def add_doc(self, doc_id: str, source: Source, file: int, chars: int) -> None:
         """Number the next document; a document id may occur once in a corpus."""

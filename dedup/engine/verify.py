@@ -20,7 +20,7 @@ from dedup.edit_keys import SEGMENT_MAX
 from dedup.engine.candidates import candidates, neighbours_of, pair_batches, same_text_above
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets
-from dedup.index import Facts, differ, edits_near, facts, lsh_params, reverse, typos_apart, verify
+from dedup.index import Facts, differ, edits_near, facts, reverse, typos_apart, verify
 from dedup.model import Evidence
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers
@@ -175,7 +175,6 @@ def verify_all(
     number a pair, for the levels below to skip (see `_verified_above`).
     """
     m = table.config.minhash
-    params = lsh_params(m.threshold, m.num_perm, m.recall)
     related_pairs: list[Related] = []
     work = functools.partial(verify_batch, config=table.config)
     out: list[Verified] = []
@@ -192,7 +191,7 @@ def verify_all(
             u = first[key]
             return key, table.place(int(a["doc"][u])), int(a["start"][u]), int(a["end"][u])
 
-        found, fresh = _verified_above(table, li, candidates(level, params), out, unrelated)
+        found, fresh = _verified_above(table, li, candidates(level, table.params), out, unrelated)
         for done in workers.map(
             work,
             (([unit(k) for k in keys], pairs) for keys, pairs in pair_batches(fresh, chars)),
