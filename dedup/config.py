@@ -21,7 +21,7 @@ UNITS: tuple[str, ...] = ("all", *LEVELS)
 
 @dataclass(frozen=True, slots=True)
 class InputConfig:
-    include: tuple[str, ...] = ("*.txt", "*.md", "*.jsonl")
+    include: tuple[str, ...] = ("*.txt", "*.md", "*.jsonl", "*.parquet")
     exclude: tuple[str, ...] = ()
     text_field: str = "text"
     id_field: str = "id"

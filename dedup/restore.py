@@ -15,6 +15,7 @@ from typing import Any
 
 from dedup.errors import DedupError, InputError, OutputError
 from dedup.io.documents import decode
+from dedup.io.memory import plain
 from dedup.io.readers import read_json
 from dedup.io.writers import inside, write_bytes
 from dedup.report import REPORT_VERSION
@@ -67,10 +68,12 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
         docs = list(group)
         source, target = inside(cleaned, name), inside(out, name)
         try:
-            data = source.read_bytes()
+            data = b"" if name.endswith(".parquet") else source.read_bytes()
         except OSError as exc:
             raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
-        if name.endswith((".jsonl", ".ndjson")):
+        if name.endswith(".parquet"):
+            write_bytes(target, restored_parquet(source, docs, text_field))
+        elif name.endswith((".jsonl", ".ndjson")):
             lines = data.decode("utf-8").splitlines(keepends=True)
             write_bytes(target, _restored_records(lines, docs, text_field, str(source)))
         else:
@@ -108,6 +111,29 @@ def _restored_records(
         record[text_field] = _restored(record[text_field], doc)
         rebuilt.append(json.dumps(record, ensure_ascii=False) + "\n")
     return "".join(rebuilt).encode("utf-8")
+
+
+def restored_parquet(source: Path, docs: list[dict[str, Any]], text_field: str) -> bytes:
+    """A cleaned Parquet file's rows restored, as `_restored_records` restores JSONL lines
+    (a row left out comes back from its record in the report, cast to the file's schema)."""
+    import pyarrow
+    import pyarrow.parquet
+
+    table = pyarrow.parquet.read_table(source)
+    rows = [json.dumps(row, ensure_ascii=False, default=plain) + "\n" for row in table.to_pylist()]
+    lines = _restored_records(rows, docs, text_field, str(source)).decode("utf-8")
+    records = [json.loads(line) for line in lines.splitlines()]
+    columns = {
+        field.name: pyarrow.array([r[field.name] for r in records], type=pyarrow.string()).cast(
+            field.type
+        )
+        if pyarrow.types.is_temporal(field.type)  # written in the report as ISO text
+        else pyarrow.array([r[field.name] for r in records], type=field.type)
+        for field in table.schema
+    }
+    sink = pyarrow.BufferOutputStream()
+    pyarrow.parquet.write_table(pyarrow.table(columns, schema=table.schema), sink)
+    return bytes(sink.getvalue())
 
 
 def _restored(text: str, doc: dict[str, object]) -> str:

@@ -112,7 +112,7 @@ def corpus_options(command: F) -> F:
             "--include",
             multiple=True,
             metavar="GLOB",
-            help="Files to read in folders (repeatable). [default: *.txt *.md *.jsonl]",
+            help="Files to read in folders (repeatable). [default: *.txt *.md *.jsonl *.parquet]",
         ),
         click.option(
             "--exclude",
@@ -121,9 +121,15 @@ def corpus_options(command: F) -> F:
             help="Files to skip in folders (repeatable).",
         ),
         click.option(
-            "--text-field", default=None, help="JSONL field holding the text. [default: text]"
+            "--text-field",
+            default=None,
+            help="JSONL field or Parquet column holding the text. [default: text]",
         ),
-        click.option("--id-field", default=None, help="JSONL field holding the id. [default: id]"),
+        click.option(
+            "--id-field",
+            default=None,
+            help="JSONL field or Parquet column holding the id. [default: id]",
+        ),
         click.option(
             "--encoding",
             default=None,

@@ -33,6 +33,12 @@ class InputFile:
     name: str  # document id for a text file; relative output name for a JSONL file
     jsonl: bool
     label: str  # how messages name it ("<stdin>" for standard input)
+    parquet: Path | None = None  # the Parquet file whose rows `path` holds as JSONL
+
+    @property
+    def origin(self) -> Path:
+        """The file the user gave: the Parquet file, or `path`."""
+        return self.parquet or self.path
 
 
 class Skipped(Exception):

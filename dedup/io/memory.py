@@ -86,7 +86,7 @@ def spool(data: Any, path: Path, text_field: str, id_field: str) -> Spooled:
                 raise InputError(LABEL, f"duplicate document id {key!r}", number + 1)
             spooled.positions[key] = number
             try:
-                line = json.dumps(record, ensure_ascii=False, default=_plain)
+                line = json.dumps(record, ensure_ascii=False, default=plain)
             except (TypeError, ValueError) as exc:
                 raise InputError(LABEL, f"row {number}: {exc}", number + 1) from exc
             out.write(line + "\n")
@@ -116,7 +116,7 @@ def _record(row: Any, number: int, kind: str, text_field: str, id_field: str) ->
     return record
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A value JSON has no form for, as one it has: numpy scalars and arrays, timestamps."""
     if hasattr(value, "tolist"):
         return value.tolist()

@@ -3,8 +3,9 @@ one document) out.
 
 Inputs are text files (.txt, .md, any other name given directly), folders
 (recursive, sorted, filtered by --include/--exclude globs), JSONL files (one
-`{"id": ..., "text": ...}` object per line) and `-` for JSONL on stdin, which is
-spooled to a temporary file so that later passes can read it again.  A file's
+`{"id": ..., "text": ...}` object per line), Parquet files (a row a record) and `-`
+for JSONL on stdin.  Standard input and Parquet rows are spooled to temporary JSONL
+files, so that later passes can read them again as they read JSONL.  A file's
 document id is its path relative to the folder given, or its name when given
 directly; a JSONL document's id is its id field (`<file>:<line>` without one).
 """
@@ -30,7 +31,9 @@ from typing import Any, BinaryIO
 
 from dedup.config import InputConfig
 from dedup.errors import InputError
+from dedup.io import parquet
 from dedup.io.documents import InputFile, Skipped, record_document, text_document
+from dedup.io.parquet import is_parquet
 from dedup.model import Document, Source
 
 STDIN = "-"
@@ -138,8 +141,8 @@ class Chunk:
 class Corpus:
     """The documents of a run, readable as many times as the stages need.
 
-    Use as a context manager: standard input is spooled to a temporary file that
-    lives until the block ends.
+    Use as a context manager: standard input and Parquet rows are spooled to temporary
+    files that live until the block ends.
     """
 
     def __init__(self, paths: Sequence[str], config: InputConfig) -> None:
@@ -154,12 +157,20 @@ class Corpus:
         stdin: Path | None = None
         if self.paths.count(STDIN) > 1:
             raise InputError("<stdin>", "'-' given more than once")
-        if STDIN in self.paths:
-            self._tmp = tempfile.TemporaryDirectory(prefix="dedup-")
-            stdin = Path(self._tmp.name, "stdin.jsonl")
-            with stdin.open("wb") as spool:
-                shutil.copyfileobj(sys.stdin.buffer, spool)
-        self.files = list_inputs(self.paths, self.config, stdin)
+        self._tmp = tempfile.TemporaryDirectory(prefix="dedup-")  # for spools
+        try:
+            if STDIN in self.paths:
+                stdin = Path(self._tmp.name, "stdin.jsonl")
+                with stdin.open("wb") as spool:
+                    shutil.copyfileobj(sys.stdin.buffer, spool)
+            self.files = list_inputs(self.paths, self.config, stdin)
+            for i, file in enumerate(self.files):
+                if is_parquet(file.path):
+                    target = Path(self._tmp.name, f"{i}.jsonl")
+                    self.files[i] = parquet.spool(file, target, self.config.text_field)
+        except BaseException:
+            self._tmp.cleanup()
+            raise
         return self
 
     def __exit__(

@@ -3,7 +3,8 @@
 Every file is written to a temporary file in its destination folder and renamed
 into place, so an interrupted run leaves the old file or the new one, never a
 partial file.  Cleaned text files keep their relative paths, names, BOM and line
-endings; JSONL inputs give JSONL outputs with the same records, text replaced.
+endings; JSONL inputs give JSONL outputs with the same records, text replaced, and
+Parquet inputs Parquet outputs (see `parquet.write`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from dedup.errors import OutputError
+from dedup.io import parquet
 from dedup.io.documents import InputFile
 from dedup.model import Document
 
@@ -157,7 +159,7 @@ def check_output_dir(out: Path, files: Sequence[InputFile], inputs: Sequence[str
             root = source.resolve()
             if target == root or root in target.parents:
                 raise OutputError(f"{out}: the output folder is inside the input folder {given}")
-    inputs_resolved = {f.path.resolve() for f in files}
+    inputs_resolved = {f.origin.resolve() for f in files}
     for file in files:
         if (target / file.name).resolve() in inputs_resolved:
             raise OutputError(f"{out / file.name}: writing there would overwrite an input")
@@ -187,12 +189,15 @@ def write_documents(
         path = out / file.name
         try:
             with atomic_writer(path) as handle:
-                for _file, doc, text in group:
-                    if file.jsonl:
-                        data = _record_line(doc, text, text_field, id_field)
-                    else:
-                        data = (_BOM if doc.bom else "") + text
-                    handle.write(data.encode("utf-8" if file.jsonl else encoding, "replace"))
+                if file.parquet is not None:
+                    parquet.write(handle, file, ((d, t) for _, d, t in group), text_field)
+                else:
+                    for _file, doc, text in group:
+                        if file.jsonl:
+                            data = _record_line(doc, text, text_field, id_field)
+                        else:
+                            data = (_BOM if doc.bom else "") + text
+                        handle.write(data.encode("utf-8" if file.jsonl else encoding, "replace"))
         except OSError as exc:
             raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
         written.append(path)
