@@ -60,6 +60,37 @@ class Document:
     bom: bool = False
 
 
+class Quote:
+    """A text a run keeps on disk (see `dedup.io.texts.TextSpool`), read when asked for.
+
+    Equal to another Quote or string of the same text; pickled as its text.
+    """
+
+    __slots__ = ("at", "spool")
+
+    def __init__(self, spool: Any, at: int) -> None:
+        self.spool = spool  # anything with read(at) -> str
+        self.at = at
+
+    def __str__(self) -> str:
+        return str(self.spool.read(self.at))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Quote | str):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        return str, (str(self),)
+
+
+def text_of(quoted: str | Quote) -> str:
+    return quoted if isinstance(quoted, str) else str(quoted)
+
+
 @dataclass(frozen=True, slots=True)
 class SegmentKey:
     doc_id: str
@@ -78,8 +109,12 @@ class Segment:
     end: int
     line: int
     end_line: int
-    text: str
+    quoted: str | Quote  # its text, or where a run keeps it (read by `text`)
     column: int = 1  # 1-based column of `start` in its line
+
+    @property
+    def text(self) -> str:
+        return text_of(self.quoted)
 
     @property
     def key(self) -> SegmentKey:
@@ -135,13 +170,17 @@ class DocStats:
     duplicate_units: int
     chars_removed: int
     removed: tuple[tuple[int, int], ...] = ()
-    removed_text: tuple[str, ...] = ()  # the exact text of each removed span
+    removed_quotes: tuple[str | Quote, ...] = ()  # the exact text of each removed span
     file: str = ""  # the output file holding the document, relative to the output folder
     source: Source | None = None  # where it was read
     #: A JSONL record that cleaning emptied and the output left out, as it would have been
     #: written (text: the whitespace left): `restore` puts it back in its place.
     dropped: dict[str, Any] | None = None
     record: int = 0  # its place among the documents of its file, from 0 (JSONL records)
+
+    @property
+    def removed_text(self) -> tuple[str, ...]:
+        return tuple(map(text_of, self.removed_quotes))
 
 
 @dataclass(frozen=True, slots=True)

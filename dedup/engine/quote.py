@@ -11,7 +11,8 @@ import threading
 
 from dedup.cluster import Link
 from dedup.engine.table import I64, Table, uid
-from dedup.model import Segment
+from dedup.io.texts import TextSpool
+from dedup.model import Quote, Segment, text_of
 
 
 class EarlyQuotes:
@@ -25,7 +26,8 @@ class EarlyQuotes:
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self.quotes: dict[tuple[int, int], str] = {}
+        self.spool = TextSpool()  # where the run's long quotes are kept
+        self.quotes: dict[tuple[int, int], str | Quote] = {}
         self.jobs: queue.SimpleQueue[tuple[int, list[Link]] | None] = queue.SimpleQueue()
         self.stop = threading.Event()
         self.error: BaseException | None = None
@@ -47,7 +49,7 @@ class EarlyQuotes:
             self.thread.start()
         self.jobs.put((li, links))
 
-    def finish(self) -> dict[tuple[int, int], str]:
+    def finish(self) -> dict[tuple[int, int], str | Quote]:
         """The quotes read, once every job is done."""
         self.close(wait=True)
         if self.error is not None:
@@ -77,7 +79,7 @@ class EarlyQuotes:
                 return
             units = list(wanted[number])
             for unit, (start, end) in zip(units, self.table.spans(units), strict=True):
-                self.quotes[unit] = doc.text[start:end]
+                self.quotes[unit] = self.spool.keep(doc.text[start:end])
 
 
 def _add_units(
@@ -90,21 +92,26 @@ def _add_units(
 
 
 def from_quotes(
-    quotes: dict[tuple[int, int], str],
+    quotes: dict[tuple[int, int], str | Quote],
     units: list[tuple[int, int]],
     spans: list[tuple[int, int]],
     cuts: list[tuple[int, int]],
-) -> list[str] | None:
+    spool: TextSpool,
+) -> list[str | Quote] | None:
     """A document's unit texts then cut texts, from the quotes of its units; None if
-    a unit has none or a cut lies outside every unit."""
+    a unit has none or a cut lies outside every unit.  A cut that is a whole unit is
+    that unit's quote; a part of one is kept in `spool` anew."""
     if not all(unit in quotes for unit in units):
         return None
     quoted = [quotes[unit] for unit in units]
     out = list(quoted)
     for start, end in cuts:
         for text, (us, ue) in zip(quoted, spans, strict=True):
+            if (us, ue) == (start, end):
+                out.append(text)
+                break
             if us <= start and end <= ue:
-                out.append(text[start - us : end - us])
+                out.append(spool.keep(text_of(text)[start - us : end - us]))
                 break
         else:
             return None
@@ -116,7 +123,7 @@ def quote(
     links_per_level: list[list[Link]],
     doc_cuts: dict[int, list[tuple[int, int]]],
     early: EarlyQuotes,
-) -> tuple[dict[int, Segment], dict[int, tuple[str, ...]], list[tuple[str, str]]]:
+) -> tuple[dict[int, Segment], dict[int, tuple[str | Quote, ...]], list[tuple[str, str]]]:
     """Segments (with text) of every unit named by a link, the text of every cut, and
     the documents' whole texts if the run wants them (for the HTML report).
 
@@ -141,12 +148,14 @@ def quote(
             list(wanted[number]),
             table.spans(list(wanted[number])),
             doc_cuts.get(number, []),
+            early.spool,
         )
         for number in numbers
     }
     again = table.reread([number for number in numbers if held[number] is None])
-    quotes: dict[tuple[int, int], str] = {}
-    texts: dict[int, tuple[str, ...]] = {}
+    quotes: dict[tuple[int, int], str | Quote] = {}
+    texts: dict[int, tuple[str | Quote, ...]] = {}
+    keep = early.spool.keep
     for number in numbers:
         units = list(wanted[number])
         cut = held[number]
@@ -154,9 +163,10 @@ def quote(
             _, doc = next(again)
             spans = table.spans(units)
             cut = [
-                read_early.get(u) or doc.text[s:e] for u, (s, e) in zip(units, spans, strict=True)
+                read_early.get(u) or keep(doc.text[s:e])
+                for u, (s, e) in zip(units, spans, strict=True)
             ]
-            cut += [doc.text[s:e] for s, e in doc_cuts.get(number, [])]
+            cut += [keep(doc.text[s:e]) for s, e in doc_cuts.get(number, [])]
             if table.config.run.document_texts:
                 documents.append((table.docs[number].doc_id, doc.text))
         quotes.update(zip(units, cut, strict=False))

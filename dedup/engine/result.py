@@ -19,7 +19,17 @@ from dedup.engine.table import Table, uid
 from dedup.engine.verify import Related
 from dedup.io.documents import InputFile
 from dedup.io.writers import cleaned_record
-from dedup.model import REMOVING, Cluster, DocStats, Document, Member, Pair, Result, Segment
+from dedup.model import (
+    REMOVING,
+    Cluster,
+    DocStats,
+    Document,
+    Member,
+    Pair,
+    Quote,
+    Result,
+    Segment,
+)
 
 
 def build_result(
@@ -105,7 +115,7 @@ def _doc_stats(
     table: Table,
     done: Resolution,
     doc_cuts: dict[int, list[tuple[int, int]]],
-    removed_text: dict[int, tuple[str, ...]],
+    removed_text: dict[int, tuple[str | Quote, ...]],
 ) -> tuple[DocStats, ...]:
     units = np.zeros(len(table.docs), dtype=np.int64)
     dups = np.zeros(len(table.docs), dtype=np.int64)

@@ -24,7 +24,7 @@ from dedup.fingerprint import SPACES, U64
 from dedup.index import lsh_params
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
-from dedup.model import LEVELS, Document, Level, Segment, Source
+from dedup.model import LEVELS, Document, Level, Quote, Segment, Source
 
 I64 = npt.NDArray[np.int64]
 #: Called as progress(stage, count) while a run goes on: "documents read", ...
@@ -233,7 +233,7 @@ class Table:
         return [(int(a[li]["start"][u]), int(a[li]["end"][u])) for li, u in units]
 
     def segments(
-        self, li: int, units: list[int], texts: Sequence[str] | None = None
+        self, li: int, units: list[int], texts: Sequence[str | Quote] | None = None
     ) -> list[Segment]:
         """The Segments of these units of level `li` (with these texts, or none), their
         columns gathered at once."""

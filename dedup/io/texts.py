@@ -1,0 +1,55 @@
+"""Quoted texts on disk: the texts a run quotes (removed spans, the units its clusters
+name) written once to a temporary file and read again each time they are asked for, so
+that a run's memory follows its units, not the text it removes.
+
+A text under SHORT characters stays in memory as it is: a Quote and its offsets cost
+about as much, and reading one back costs a system call.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import weakref
+from array import array
+
+from dedup.model import Quote
+
+#: Texts shorter than this are kept as they are.
+SHORT = 256
+
+
+class TextSpool:
+    """An append-only file of UTF-8 texts, each read back by its number (see Quote).
+
+    The file is unlinked as soon as it is made; it goes when the spool and every Quote
+    of it are gone.  `keep` may be called from two threads at once.
+    """
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="dedup-quotes-")  # noqa: SIM115 (lives on)
+        self._ends = array("q", [0])  # byte offset where each text ends, after a 0
+        self._lock = threading.Lock()
+        self._unflushed = False
+        weakref.finalize(self, self._file.close)  # closed, not left to the collector
+
+    def keep(self, text: str) -> str | Quote:
+        """`text` itself if it is short, else a Quote of it written to the spool."""
+        if len(text) < SHORT:
+            return text
+        data = text.encode("utf-8")
+        with self._lock:
+            self._file.write(data)
+            self._ends.append(self._ends[-1] + len(data))
+            self._unflushed = True
+            return Quote(self, len(self._ends) - 2)
+
+    def read(self, at: int) -> str:
+        """Text number `at`."""
+        with self._lock:
+            if self._unflushed:
+                self._file.flush()
+                self._unflushed = False
+            start, end = self._ends[at], self._ends[at + 1]
+        return os.pread(self._file.fileno(), end - start, start).decode("utf-8")

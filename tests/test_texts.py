@@ -1,0 +1,60 @@
+"""Quoted texts on disk: a run keeps the long texts it quotes (removed spans, the units
+its clusters name) in a temporary file, not in memory, and reads them back unchanged."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import threading
+from pathlib import Path
+
+import dedup
+from dedup.io.texts import SHORT, TextSpool
+from dedup.model import Quote
+
+
+def test_the_spool_gives_back_every_text_and_keeps_short_ones_as_they_are() -> None:
+    spool = TextSpool()
+    rng = random.Random(3)
+    texts = ["".join(rng.choices("aé’€𝄞\n ", k=rng.randint(0, 900))) for _ in range(300)]
+    kept = [spool.keep(text) for text in texts]
+    for text, quoted in zip(texts, kept, strict=True):
+        assert isinstance(quoted, Quote) == (len(text) >= SHORT)
+        assert quoted == text and str(quoted) == text
+    assert pickle.loads(pickle.dumps(kept)) == texts
+
+
+def test_two_threads_keep_texts_at_once() -> None:
+    spool = TextSpool()
+    found: dict[str, list[Quote | str]] = {"a": [], "b": []}
+
+    def keep(name: str) -> None:
+        found[name] = [spool.keep(name * (SHORT + n)) for n in range(200)]
+
+    threads = [threading.Thread(target=keep, args=(name,)) for name in found]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name, quotes in found.items():
+        assert [str(q) for q in quotes] == [name * (SHORT + n) for n in range(200)]
+
+
+def test_a_run_holds_its_long_quotes_on_disk(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    words = ["".join(rng.choices("bcdfglmnprstéèàaeiou", k=rng.randint(3, 8))) for _ in range(900)]
+    posts = [" ".join(rng.choices(words, k=120)) + "." for _ in range(30)]
+    corpus = tmp_path / "posts.jsonl"
+    corpus.write_text(
+        "".join(f'{{"id": "p{i}", "text": "{posts[i % 20]}"}}\n' for i in range(30)),
+        encoding="utf-8",
+    )
+    for unit in ("document", "all"):
+        result = dedup.scan([corpus], unit=unit, jobs=1)
+        quoted = [q for d in result.documents for q in d.removed_quotes]
+        quoted += [m.segment.quoted for c in result.clusters for m in c.members]
+        assert len(quoted) >= 20
+        assert all(isinstance(q, Quote) for q in quoted)  # every one over SHORT characters
+        for d in result.documents:
+            for (start, end), text in zip(d.removed, d.removed_text, strict=True):
+                assert text == posts[int(d.doc_id[1:]) % 20][start:end]
