@@ -87,14 +87,14 @@ def plain(line: str) -> str:
     return _OTHER.sub("", line)
 
 
-def _parse(source: str) -> tuple[str, list[str]]:
+def _parse(source: str, name_section: str = "NOM") -> tuple[str, list[str]]:
     title = ""
     section = ""
     paragraphs: list[str] = []
     current: list[str] = []
 
     def flush() -> None:
-        if current and section not in _SKIP_SECTIONS:
+        if current and section not in _SKIP_SECTIONS and section != name_section:
             paragraphs.append(" ".join(" ".join(current).split(" ")).strip())
         current.clear()
 
@@ -117,7 +117,7 @@ def _parse(source: str) -> tuple[str, list[str]]:
             continue
         else:
             text = plain(raw)
-        if section == "NOM" and not title and " - " in text:
+        if section == name_section and not title and " - " in text:
             title = text.split(" - ", 1)[1].strip()
         if text.strip():
             current.append(text.strip())
@@ -133,9 +133,10 @@ def _prose(paragraph: str) -> bool:
     return alphabetic >= 0.8 * len(words) and paragraph[:1].isupper()
 
 
-def manual_pages(root: Path = MANUALS) -> Iterator[Page]:
+def manual_pages(root: Path = MANUALS, name_section: str = "NOM") -> Iterator[Page]:
     """Every French manual page with prose, paragraphs of no more than a third of their
-    word 3-grams in common with any paragraph yielded before."""
+    word 3-grams in common with any paragraph yielded before.  Pages in another language
+    name the section of their title (`NAME` in English)."""
     if not root.is_dir():
         raise SystemExit(f"{root}: no French manual pages; apt-get install manpages-fr")
     seen: set[str] = set()  # the word 3-grams of the paragraphs kept
@@ -148,7 +149,7 @@ def manual_pages(root: Path = MANUALS) -> Iterator[Page]:
             continue
         if source.startswith(".so "):
             continue  # a link to another page
-        title, paragraphs = _parse(source)
+        title, paragraphs = _parse(source, name_section)
         kept = []
         for paragraph in paragraphs:
             if not _prose(paragraph):

@@ -71,6 +71,8 @@ def normalize(text: str, config: NormalizeConfig = _DEFAULT) -> str:
     >>> normalize("Réseaux sociaux", NormalizeConfig(fold_accents=True))
     'reseaux sociaux'
     """
+    if len(text) >= _LONG and (fast := _fold_simple(text, config, _ASCII)) is not None:
+        return fast
     folded = _fold(text, config, _TABLE)
     if len(folded) < _LONG:
         return " ".join(folded.split())
@@ -88,6 +90,9 @@ def normalize_many(
     if len(texts) < 2 or joined.count(_SEPARATOR) >= len(texts):  # a text has one
         one_by_one = [normalize(text, config) for text in texts]
         return one_by_one if spaces else [_spaceless(norm) for norm in one_by_one]
+    fast = _fold_simple(joined, config, _ASCII_SEPARATED)
+    if fast is not None:
+        return (fast if spaces else _spaceless(fast)).split(_SEPARATOR)
     folded = _fold(joined, config, _SEPARATED)
     return (_collapse_spaces(folded) if spaces else _spaceless(folded)).split(_SEPARATOR)
 
@@ -121,6 +126,147 @@ def _fold(text: str, config: NormalizeConfig, table: _Table) -> str:
     return folded
 
 
+def _fold_simple(text: str, config: NormalizeConfig, ascii_table: bytes) -> str | None:
+    """`normalize(text)` where every character of the text folds on its own, else None.
+
+    A character folds on its own (see `_simple`) when no NFKC composition, reordering or
+    recomposition can reach across it: then the definition, applied to the whole text,
+    is each character's own image one after another.  So, on the text's UTF-8 bytes in
+    numpy, the few distinct characters past ASCII that change are replaced by their
+    images at once, the ASCII bytes go through one `bytes.translate` (lower case,
+    apostrophes deleted, the rest of punctuation and controls made spaces), and spaces
+    are collapsed.  French, and English with typographic quotes and dashes, take this
+    path whole.
+    """
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    if len(data) != len(text):  # past ASCII
+        replaced = _replace_wide(np.frombuffer(data, dtype=np.uint8), config)
+        if replaced is None:
+            return None
+        data = replaced
+    return _collapse_bytes(data.translate(ascii_table, b"'`"))
+
+
+def _replace_wide(data: npt.NDArray[np.uint8], config: NormalizeConfig) -> bytes | None:
+    """UTF-8 bytes with every character past ASCII replaced by its image (see `_simple`);
+    None if one of them does not fold on its own."""
+    images = _SIMPLE_ACCENTS if config.fold_accents else _SIMPLE
+    codes, starts = _wide_codes(data)
+    changed: dict[int, bytes] = {}
+    for code in np.unique(codes).tolist():
+        if code not in images:
+            images[code] = _simple(code, config)
+        image = images[code]
+        if image is None:
+            return None
+        if image != chr(code):
+            changed[code] = image.encode("utf-8")
+    if not changed:
+        return data.tobytes()
+    targets = np.fromiter(changed, dtype=np.uint32, count=len(changed))  # sorted: from unique
+    if len(targets) <= 16:  # np.isin sorts: a few compares cost less
+        where = codes == targets[0]
+        for target in targets[1:].tolist():
+            where |= codes == target
+    else:
+        where = np.isin(codes, targets)
+    found = np.flatnonzero(where)  # the characters that change
+    at = starts[found]  # where their bytes start
+    width = np.where(data[at] < 0xE0, 2, np.where(data[at] < 0xF0, 3, 4))
+    which = np.searchsorted(targets, codes[found])
+    blob = np.frombuffer(b"".join(changed.values()), dtype=np.uint8)
+    size = np.array([len(image) for image in changed.values()], dtype=np.int64)
+    first = np.cumsum(size) - size  # where each image starts in blob
+    lengths = size[which]
+    keep = np.ones(len(data), dtype=bool)
+    keep[_ranges(at, width)] = False
+    # Into the bytes kept, each image goes where its character was.
+    moved = at - (np.cumsum(width) - width)
+    return bytes(
+        np.insert(data[keep], np.repeat(moved, lengths), blob[_ranges(first[which], lengths)])
+    )
+
+
+def _ranges(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The indices start, start + 1, ... start + length - 1 of each range, one after another."""
+    total = int(lengths.sum())
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
+
+
+#: Per character past ASCII: its image when it folds on its own, else None; one table
+#: with accents kept, one with them folded.
+_SIMPLE: dict[int, str | None] = {}
+_SIMPLE_ACCENTS: dict[int, str | None] = {}
+#: Blocks whose characters no NFKC composition takes as a second part (the starters that
+#: compose with what precedes them are Hangul jamo and vowel signs of Indic scripts; marks
+#: are left out one by one): Latin, Greek, Cyrillic and the rest below Devanagari; Latin
+#: Extended Additional to Supplemental Punctuation (punctuation, dashes, quotes, symbols);
+#: CJK punctuation, kana and ideographs; Hangul syllables; the alphabetic presentation
+#: forms (ligatures); the fullwidth forms; emoji and pictographs.
+_SIMPLE_BLOCKS = (
+    (0x80, 0x900),
+    (0x1E00, 0x2E80),
+    (0x3000, 0x3100),
+    (0x4E00, 0xA000),
+    (0xAC00, 0xD7A4),
+    (0xFB00, 0xFB07),
+    (0xFF00, 0xFF60),
+    (0x1F000, 0x1FB00),
+)
+
+
+def _simple(code: int, config: NormalizeConfig) -> str | None:
+    """The image of a character that folds on its own (what `_fold_plain` makes of it
+    alone); None for any other character.
+
+    It must lie in `_SIMPLE_BLOCKS`, not be a mark, and decompose (NFKD) into something
+    that starts with a character of combining class 0 that is not a mark either: nothing
+    before it can then compose with it or be reordered with it."""
+    char = chr(code)
+    if not any(low <= code < high for low, high in _SIMPLE_BLOCKS):
+        return None
+    if unicodedata.category(char)[0] == "M":
+        return None
+    first = unicodedata.normalize("NFKD", char)[:1]
+    if first and (unicodedata.combining(first) or unicodedata.category(first)[0] == "M"):
+        return None
+    return _fold_plain(char, config, _TABLE)
+
+
+def _ascii_table(keep: str = "") -> bytes:
+    """A bytes.translate table: ASCII as `_TABLE` and casefold make it (apostrophes are
+    deleted by the caller), `keep` kept, every byte past ASCII left alone."""
+    table = bytearray(range(256))
+    for code in range(128):
+        char = chr(code)
+        if char not in keep and _TABLE[code] != code:
+            table[code] = 32
+        elif char not in keep:
+            table[code] = ord(char.casefold())
+    return bytes(table)
+
+
+_ASCII = _ascii_table()
+_ASCII_SEPARATED = _ascii_table(_SEPARATOR)
+
+
+def _wide_codes(data: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.intp]]:
+    """The code points of the characters past ASCII in valid UTF-8 bytes, and where the
+    bytes of each start."""
+    starts = np.flatnonzero(data >= 0xC0)  # a character past ASCII starts with one of these
+    last = len(data) - 1
+    first = data[starts].astype(np.uint32)
+    b1, b2, b3 = ((data[np.minimum(starts + k, last)] & 0x3F).astype(np.uint32) for k in (1, 2, 3))
+    two = (first & 0x1F) << 6 | b1
+    three = (first & 0x0F) << 12 | b1 << 6 | b2
+    four = (first & 0x07) << 18 | b1 << 12 | b2 << 6 | b3
+    return np.where(first < 0xE0, two, np.where(first < 0xF0, three, four)), starts
+
+
 def _translate(text: str, table: _Table) -> str:
     """`text.translate(table)` over the text's UTF-8 bytes in numpy: str.translate looks
     every character up in a dict once a text is not ASCII (26 ns a character), while here
@@ -130,16 +276,9 @@ def _translate(text: str, table: _Table) -> str:
         data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     except UnicodeEncodeError:  # a lone surrogate: the plain way
         return text.translate(table)
+    codes, _ = _wide_codes(data)
     wide = np.flatnonzero(data >= 0x80)  # the bytes of characters past ASCII
     lead = data[wide] >= 0xC0
-    starts = wide[lead]
-    padded = np.concatenate((data, np.zeros(3, dtype=np.uint8)))
-    first = padded[starts].astype(np.uint32)
-    b1, b2, b3 = ((padded[starts + k] & 0x3F).astype(np.uint32) for k in (1, 2, 3))
-    two = (first & 0x1F) << 6 | b1
-    three = (first & 0x0F) << 12 | b1 << 6 | b2
-    four = (first & 0x07) << 18 | b1 << 12 | b2 << 6 | b3
-    codes = np.where(first < 0xE0, two, np.where(first < 0xF0, three, four))
     distinct_codes, which = np.unique(codes, return_inverse=True)
     # Per character: 0 kept, 1 deleted, 2 made a space; ASCII bytes from the table's own.
     act = np.array([_action(table, int(c)) for c in distinct_codes.tolist()], dtype=np.uint8)
@@ -183,7 +322,14 @@ def _collapse_spaces(text: str) -> str:
     """`" ".join(text.split())` for a text whose only whitespace is U+0020, in numpy
     (a UTF-8 byte 0x20 is always that space); each piece between separators is
     collapsed on its own."""
-    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    return _collapse_bytes(text.encode("utf-8"))
+
+
+def _collapse_bytes(utf8: bytes) -> str:
+    """`_collapse_spaces` of a text given as UTF-8."""
+    data = np.frombuffer(utf8, dtype=np.uint8)
+    if not len(data):
+        return ""
     keep = data != 32
     solid = keep & (data != _SEPARATOR_BYTE)
     keep[1:] |= solid[:-1]  # a space right after a word stays: no leading one

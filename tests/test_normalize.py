@@ -108,3 +108,62 @@ def test_every_code_point_is_folded_as_the_definition_folds_it() -> None:
         for fold in (False, True):
             config = NormalizeConfig(fold_accents=fold)
             assert normalize(text, config) == _reference(text, config), hex(start)
+
+
+#: Pieces of French and English web text, and characters that fold on their own or not.
+_PIECES = (
+    "l’été",
+    "L'ÉTÉ",
+    "«\u00a0Réseaux sociaux\u00a0»",
+    "œuvre",
+    "Œuvre",
+    "naïve",
+    "“quoted”",
+    "it’s",
+    "—",
+    "–",
+    "…",
+    "\u202f!",
+    "ﬁn",
+    "ＡＢＣ",
+    "ΣΊΣΥΦΟΣ",
+    "straße",
+    "İstanbul",
+    "😂👍",
+    "漢字",
+    "한국어",
+    "ｶﾞ",
+    "e\u0301",
+    "\u0928\u093f",
+    "\u1100\u1161",
+    "x",
+    " ",
+    "\n\n",
+    "42",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=40), st.text(), st.booleans())
+def test_long_texts_fold_as_the_definition_folds_them(
+    pieces: list[str], extra: str, fold: bool
+) -> None:
+    """Texts long enough for the path that folds each character on its own (`_fold_simple`),
+    with characters that must send them back to the general path (marks, jamo, ｶﾞ)."""
+    config = NormalizeConfig(fold_accents=fold)
+    text = " ".join(pieces) * (2100 // len(" ".join(pieces)) + 1)
+    for long in (text, text + extra, extra + text):
+        assert normalize(long, config) == _reference(long, config), repr(long[:200])
+    many = [text, extra, " ".join(reversed(pieces))]
+    assert normalize_many(many, config) == [_reference(t, config) for t in many]
+
+
+def test_every_character_that_folds_on_its_own_is_folded_as_the_definition_folds_it() -> None:
+    from dedup.normalize import _SIMPLE_BLOCKS
+
+    codes = [c for low, high in _SIMPLE_BLOCKS for c in range(low, high)]
+    for at in range(0, len(codes), 128):
+        text = " ".join(f"l’{chr(c)}a{chr(c)}" for c in codes[at : at + 128]) * 3
+        for fold in (False, True):
+            config = NormalizeConfig(fold_accents=fold)
+            assert normalize(text, config) == _reference(text, config), hex(codes[at])
