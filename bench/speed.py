@@ -1,12 +1,15 @@
 """End-to-end speed and accuracy of `dedup scan` (`--unit document` unless told) beside plain
-datasketch, and beside rensa over the corpus's paragraphs.
+datasketch, and beside rensa over the documents or over the corpus's paragraphs.
 
     python bench/speed.py --docs 100000            # about 465 MB; 3 runs of each, 7 minutes
+    python bench/speed.py --docs 100000 --french --rensa --repeat 1
+    python bench/speed.py --docs 20000 --typographic --rensa
     python bench/speed.py --docs 10000 --jobs 1
     python bench/speed.py --docs 20000 --french --unit all --rensa-paragraphs --skip-datasketch
 
 1. Builds a deterministic corpus (JSONL) of N documents from real prose: sentences of
-   the PAN-13 source texts in ../shared/benchmarks (or the bundled blog pages), about
+   the PAN-13 source texts in ../shared/benchmarks (or the bundled blog pages; with
+   --typographic, their quotes and dashes set as a typesetter sets them), about
    5.5 KB a document in paragraphs of 3 to 6 sentences.  A share of the documents
    (--dup-rate) are near-duplicate copies
    of an earlier one with random word edits (substitutions, deletions, insertions) at
@@ -70,26 +73,35 @@ with open(out, "w") as handle:
 """
 
 
-RENSA_PARAGRAPHS = r"""
+RENSA = r"""
 import json, re, sys
 from rensa import RMinHash, RMinHashLSH
-path, num_perm, threshold = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+path, num_perm, threshold, mode, out = sys.argv[1:6]
+num_perm, threshold = int(num_perm), float(threshold)
 token = re.compile(r"\w+")
 lsh = RMinHashLSH(threshold=threshold, num_perm=num_perm, num_bands=16)
-paragraphs = candidates = 0
+units, candidates, pairs, ids = 0, 0, [], []
 with open(path, encoding="utf-8") as handle:
     for line in handle:
         record = json.loads(line)
-        for paragraph in record["text"].split("\n\n"):
-            words = token.findall(paragraph.lower())
+        texts = record["text"].split("\n\n") if mode == "paragraphs" else [record["text"]]
+        for text in texts:
+            words = token.findall(text.lower())
             if not words:
                 continue
             m = RMinHash(num_perm=num_perm, seed=1)
             m.update([" ".join(words[i:i + 5]) for i in range(max(1, len(words) - 4))])
-            candidates += len(lsh.query(m))
-            lsh.insert(paragraphs, m)
-            paragraphs += 1
-print(paragraphs, candidates)
+            found = lsh.query(m)
+            candidates += len(found)
+            if mode == "documents":
+                ids.append(str(record["id"]))
+                pairs += [(ids[other], ids[units]) for other in found]
+            lsh.insert(units, m)
+            units += 1
+if mode == "documents":
+    with open(out, "w") as handle:
+        json.dump(sorted(pairs), handle)
+print(units, candidates)
 """
 
 
@@ -106,6 +118,17 @@ def french_sentences() -> list[str]:
         if 6 <= len(s.split()) <= 60
     }
     return sorted(found)
+
+
+_SINGLE = re.compile(r"(?<=\w)'(?=\w)")
+_DOUBLE = re.compile(r'"([^"\n]{1,200})"')
+
+
+def typographic(text: str) -> str:
+    """English as a typesetter sets it: apostrophes ’, double quotes “ ”, dashes —."""
+    text = _SINGLE.sub("’", text)
+    text = _DOUBLE.sub(r"“\1”", text)
+    return text.replace(" -- ", " — ").replace("--", "—")
 
 
 def sentences(prose: Path | None) -> list[str]:
@@ -282,7 +305,17 @@ def main() -> int:
         help="build the corpus from French prose (manpages-fr) instead of PAN-13's English",
     )
     parser.add_argument(
+        "--typographic",
+        action="store_true",
+        help="set the English prose's quotes and dashes typographically (’ “ ” —)",
+    )
+    parser.add_argument(
         "--unit", default="document", help="dedup's --unit (all: the default run, every level)"
+    )
+    parser.add_argument(
+        "--rensa",
+        action="store_true",
+        help="also time rensa over the documents (candidate pairs, scored as found)",
     )
     parser.add_argument(
         "--rensa-paragraphs",
@@ -307,6 +340,8 @@ def main() -> int:
         else:
             corpus = work / "corpus.jsonl"
             pool = french_sentences() if args.french else sentences(args.prose)
+            if args.typographic:
+                pool = [typographic(sentence) for sentence in pool]
             families = build(corpus, args.docs, args.dup_rate, pool, args.seed)
             size = corpus.stat().st_size
             texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8")]
@@ -347,28 +382,29 @@ def main() -> int:
             str(args.threshold),
             str(work / "datasketch.json"),
         ]
-        rensa_command = [
-            sys.executable,
-            "-c",
-            RENSA_PARAGRAPHS,
-            str(corpus),
-            str(args.num_perm),
-            str(args.threshold),
-        ]
+        rensa = [sys.executable, "-c", RENSA, str(corpus), str(args.num_perm), str(args.threshold)]
+        peers = {
+            "rensa": [*rensa, "documents", str(work / "rensa.json")] if args.rensa else None,
+            "rensa paragraphs": [*rensa, "paragraphs", "-"] if args.rensa_paragraphs else None,
+        }
         runs: dict[str, list[tuple[float, int]]] = {"dedup": [], "datasketch": []}
-        runs["rensa paragraphs"] = []
+        runs.update((name, []) for name in peers)
         for _ in range(args.repeat):
             runs["dedup"].append(measure(dedup_command))
             if not args.skip_datasketch:
                 runs["datasketch"].append(measure(ds_command))
-            if args.rensa_paragraphs:
-                runs["rensa paragraphs"].append(measure(rensa_command))
+            for name, command in peers.items():
+                if command is not None:
+                    runs[name].append(measure(command))
 
         report = json.loads(report_path.read_text(encoding="utf-8"))
         found = {"dedup": dedup_pairs(report, args.threshold)}
         if not args.skip_datasketch:
             ds_pairs = json.loads((work / "datasketch.json").read_text())
             found["datasketch"] = {tuple(sorted(p)) for p in ds_pairs}  # type: ignore[misc]
+        if args.rensa:
+            rensa_pairs = json.loads((work / "rensa.json").read_text())
+            found["rensa"] = {tuple(sorted(p)) for p in rensa_pairs}  # type: ignore[misc]
         lsh = report["lsh"]
         level = "document" if args.unit in ("document", "all") else args.unit
         print(
@@ -414,7 +450,7 @@ def main() -> int:
                 f"{units} units ({found['lsh'][args.memory_unit]['distinct_texts']} distinct), "
                 f"{rss / units:.0f} bytes a unit of peak RSS"
             )
-        for peer in ("datasketch", "rensa paragraphs"):
+        for peer in ("datasketch", "rensa", "rensa paragraphs"):
             if peer in medians:
                 print(f"speed ratio dedup / {peer}: {medians[peer] / medians['dedup']:.2f}x")
     return 0

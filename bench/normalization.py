@@ -1,7 +1,7 @@
 """Normalization speed per core on real text past ASCII, beside the plain definition.
 
-    python bench/normalize.py            # about a minute
-    python bench/normalize.py --repeat 9
+    python bench/normalization.py            # about half a minute
+    python bench/normalization.py --repeat 9
 
 Corpora (each skipped, with a note, where its source is missing):
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from speed import typographic  # noqa: E402
 
 from dedup.config import NormalizeConfig  # noqa: E402
 from dedup.normalize import _TABLE, _fold_plain, normalize, normalize_many  # noqa: E402
@@ -59,17 +60,6 @@ def manual(root: Path, limit: int, name_section: str = "NOM") -> list[str]:
         if size >= limit:
             break
     return docs
-
-
-_SINGLE = re.compile(r"(?<=\w)'(?=\w)")
-_DOUBLE = re.compile(r'"([^"\n]{1,200})"')
-
-
-def typographic(text: str) -> str:
-    """Straight quotes and double hyphens set as a typesetter would."""
-    text = _SINGLE.sub("’", text)
-    text = _DOUBLE.sub(r"“\1”", text)
-    return text.replace(" -- ", " — ").replace("--", "—")
 
 
 def pan13() -> list[str]:
