@@ -15,11 +15,11 @@ Corpora (each skipped, with a note, where its source is missing):
   ../shared/benchmarks, their straight quotes and double hyphens set as a typesetter
   would (’ “ ” —).
 
-For each, one core (no workers): `normalize_many` over its paragraphs in batches of
-about 1 MB (as the engine calls it), `normalize` of each whole document, and the plain
-definition (`_fold_plain`, NFKC, casefold, NFKC, the table, NFC, spaces collapsed) over
-the same paragraphs; MB are UTF-8 megabytes (10^6 bytes) of input.  Every output is
-checked equal to the definition's.
+For each, on one core with the allocator set as in the engine's workers (`tune_allocator`):
+`normalize_many` over its paragraphs in batches of about 1 MB (as the engine calls it),
+`normalize` of each whole document, and the plain definition (`_fold_plain`, NFKC,
+casefold, NFKC, the table, NFC, spaces collapsed) over the same paragraphs; MB are UTF-8
+megabytes (10^6 bytes) of input.  Every output is checked equal to the definition's.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from speed import typographic  # noqa: E402
 
 from dedup.config import NormalizeConfig  # noqa: E402
 from dedup.normalize import _TABLE, _fold_plain, normalize, normalize_many  # noqa: E402
+from dedup.parallel import tune_allocator  # noqa: E402
 
 PAN13 = ROOT.parent / "shared" / "benchmarks" / "B_pan13" / "docs.jsonl.gz"
 _CONFIG = NormalizeConfig()
@@ -111,6 +112,7 @@ def measure(name: str, docs: list[str], repeat: int) -> None:
 
 
 def main() -> int:
+    tune_allocator()  # as a worker process does: numpy's temporaries stay on the heap
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -87,14 +87,19 @@ def normalize_many(
     spaces, each comes without its spaces (the form `covered_many` compares), and
     the collapse of spaces is skipped."""
     joined = _SEPARATOR.join(texts)
-    if len(texts) < 2 or joined.count(_SEPARATOR) >= len(texts):  # a text has one
-        one_by_one = [normalize(text, config) for text in texts]
-        return one_by_one if spaces else [_spaceless(norm) for norm in one_by_one]
-    fast = _fold_simple(joined, config, _ASCII_SEPARATED)
-    if fast is not None:
-        return (fast if spaces else _spaceless(fast)).split(_SEPARATOR)
-    folded = _fold(joined, config, _SEPARATED)
-    return (_collapse_spaces(folded) if spaces else _spaceless(folded)).split(_SEPARATOR)
+    if len(texts) >= 2:
+        # The separator passes _fold_simple as it is: more pieces than texts, one of
+        # them holds one (and goes the plain way below).
+        fast = _fold_simple(joined, config, _ASCII_SEPARATED)
+        if fast is not None:
+            out = (fast if spaces else _spaceless(fast)).split(_SEPARATOR)
+            if len(out) == len(texts):
+                return out
+        elif joined.count(_SEPARATOR) < len(texts):  # none holds one
+            folded = _fold(joined, config, _SEPARATED)
+            return (_collapse_spaces(folded) if spaces else _spaceless(folded)).split(_SEPARATOR)
+    one_by_one = [normalize(text, config) for text in texts]
+    return one_by_one if spaces else [_spaceless(norm) for norm in one_by_one]
 
 
 def _spaceless(text: str) -> str:
