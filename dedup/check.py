@@ -64,9 +64,10 @@ def _place(segment: Segment, doc: DocStats) -> tuple[str, int, int]:
     source = doc.source
     if source is None:
         return doc.doc_id, segment.line, segment.column
+    path = doc.path or source.path
     if source.line:
-        return source.path, source.line, 1
-    return source.path, segment.line, segment.column
+        return path, source.line, 1
+    return path, segment.line, segment.column
 
 
 def findings(result: Result, config: NormalizeConfig | None = None) -> list[Finding]:

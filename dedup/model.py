@@ -177,6 +177,7 @@ class DocStats:
     #: written (text: the whitespace left): `restore` puts it back in its place.
     dropped: dict[str, Any] | None = None
     record: int = 0  # its place among the documents of its file, from 0 (JSONL records)
+    path: str = ""  # its input file as the user knows it (a Parquet file, not its spool)
 
     @property
     def removed_text(self) -> tuple[str, ...]:

@@ -177,3 +177,14 @@ def test_restore_gives_back_every_row(tmp_path: Path) -> None:
     table = pq.read_table(tmp_path / "r" / "posts.parquet")
     assert table.to_pylist() == pq.read_table(parquet).to_pylist()
     assert table.schema == pq.read_table(parquet).schema
+
+
+def test_check_names_the_parquet_file_and_row(tmp_path: Path) -> None:
+    rows = _rows(12)
+    rows[9]["text"] = rows[2]["text"]  # a whole post again, at row 10
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), folder / "posts.parquet")
+    result = CliRunner().invoke(main, ["check", str(folder), "--no-baseline", "--no-index"])
+    assert result.exit_code == 1
+    assert f"{folder / 'posts.parquet'}:10:1: DUP006 document repeats" in result.output

@@ -129,6 +129,7 @@ def _doc_stats(
         ]
         dups += np.bincount(a["doc"][removed], minlength=len(table.docs))
     names = [file.name for file in table.corpus.files]
+    labels = [file.label for file in table.corpus.files]
     out = []
     record = 0
     for i, (d, unit_count, dup_count) in enumerate(
@@ -149,6 +150,7 @@ def _doc_stats(
                 d.source,
                 None,
                 record,
+                labels[d.file],
             )
         )
     return tuple(out)
