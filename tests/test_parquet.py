@@ -188,3 +188,18 @@ def test_check_names_the_parquet_file_and_row(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", str(folder), "--no-baseline", "--no-index"])
     assert result.exit_code == 1
     assert f"{folder / 'posts.parquet'}:10:1: DUP006 document repeats" in result.output
+
+
+def test_an_empty_parquet_file_gives_an_empty_one_with_its_schema(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    schema = pa.schema([("id", pa.string()), ("text", pa.large_string()), ("n", pa.int32())])
+    pq.write_table(schema.empty_table(), folder / "none.parquet")
+    rows = _rows(6)
+    pq.write_table(pa.Table.from_pylist(rows), folder / "some.parquet")
+    again = [{**row, "id": f"again-{row['id']}"} for row in rows[:2]]  # their texts repeat
+    pq.write_table(pa.Table.from_pylist(again), folder / "twice.parquet")
+    assert invoke("clean", str(folder), "--out", str(tmp_path / "out")).exit_code in (0, 1)
+    empty = pq.read_table(tmp_path / "out" / "none.parquet")
+    assert empty.num_rows == 0 and empty.schema == schema
+    assert pq.read_table(tmp_path / "out" / "twice.parquet").num_rows == 0

@@ -173,3 +173,27 @@ def test_the_report_lists_the_documents_with_findings_and_restore_needs_no_more(
     for name in ("a.txt", "b.txt", "c.txt"):
         restored = (tmp_path / "back-pages-out" / name).read_bytes()
         assert restored == (tmp_path / "pages" / name).read_bytes()
+
+
+def test_a_file_whose_records_all_go_is_written_empty_and_restored(tmp_path: Path) -> None:
+    """Every input file gets its output file: one that cleaning emptied of every record, or
+    that held none, is written empty (not left out, which a pipeline reads as missing)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _records(folder / "a.jsonl", [POST, *_distinct(2)])
+    both = [{"id": f"b{i}", "text": t} for i, t in enumerate([POST, f" {POST}"])]
+    (folder / "b.jsonl").write_text(  # both records repeat a.jsonl's first
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in both), encoding="utf-8"
+    )
+    (folder / "c.jsonl").write_text("", encoding="utf-8")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(
+        main, ["clean", str(folder), "--out", str(out), "--report", str(tmp_path / "r.json")]
+    )
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.jsonl", "b.jsonl", "c.jsonl"]
+    assert (out / "b.jsonl").read_bytes() == b"" == (out / "c.jsonl").read_bytes()
+    back = restore_cli(out, tmp_path / "r.json", tmp_path / "back")
+    assert back.exit_code == 0, back.output
+    for name in ("a.jsonl", "b.jsonl", "c.jsonl"):
+        assert (tmp_path / "back" / name).read_bytes() == (folder / name).read_bytes()

@@ -79,7 +79,8 @@ def run(
         dropped: dict[int, dict[str, Any]] = {}  # document -> record left out when cleaning
         fields = config.input.text_field, config.input.id_field
         if out is not None:
-            write_documents(cleaned(table, result, dropped), out, *fields, config.input.encoding)
+            docs = cleaned(table, result, dropped)
+            write_documents(docs, out, corpus.files, *fields, config.input.encoding)
         elif stream is not None:
             stream_documents(cleaned(table, result, dropped), stream, *fields)
         result = with_dropped(result, dropped)

@@ -98,7 +98,9 @@ def write(
                 texts.append(text)
                 chars += len(text)
                 wanted, text = next(rows, (0, ""))
-        table = pyarrow.Table.from_batches([batch], schema).take(keep)
+        table = pyarrow.Table.from_batches([batch], schema).take(
+            pyarrow.array(keep, pyarrow.int64())
+        )
         column = pyarrow.array(texts, type=schema.field(at).type)
         group.append(table.set_column(at, schema.field(at), column))
         if chars >= GROUP_CHARS:
@@ -106,7 +108,7 @@ def write(
             group, chars = [], 0
     if group:
         writer.write_table(pyarrow.concat_tables(group))
-    writer.close()
+    writer.close()  # with no row at all: the schema alone
 
 
 def _compression(source: Any) -> str:

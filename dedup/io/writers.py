@@ -179,20 +179,30 @@ def _record_line(doc: Document, text: str, text_field: str, id_field: str) -> st
 def write_documents(
     cleaned: Iterable[tuple[InputFile, Document, str]],
     out: Path,
+    files: Sequence[InputFile],
     text_field: str = "text",
     id_field: str = "id",
     encoding: str = "utf-8",
 ) -> list[Path]:
-    """Write cleaned documents under `out`, one output file per input file."""
+    """Write cleaned documents under `out`, one output file per input file of `files` (in
+    their order): a JSONL or Parquet file with no document left is written empty."""
     written: list[Path] = []
-    for file, group in itertools.groupby(cleaned, key=lambda item: item[0]):
+    groups = itertools.groupby(cleaned, key=lambda item: item[0])
+    pending = next(groups, None)
+    for file in files:
+        if pending is not None and pending[0] == file:
+            docs: Iterable[tuple[InputFile, Document, str]] = pending[1]
+        elif file.jsonl:  # every record went, or it held none
+            docs = ()
+        else:
+            continue  # a text file left out (binary, say)
         path = out / file.name
         try:
             with atomic_writer(path) as handle:
                 if file.parquet is not None:
-                    parquet.write(handle, file, ((d, t) for _, d, t in group), text_field)
+                    parquet.write(handle, file, ((d, t) for _, d, t in docs), text_field)
                 else:
-                    for _file, doc, text in group:
+                    for _file, doc, text in docs:
                         if file.jsonl:
                             data = _record_line(doc, text, text_field, id_field)
                         else:
@@ -201,6 +211,8 @@ def write_documents(
         except OSError as exc:
             raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
         written.append(path)
+        if pending is not None and pending[0] == file:
+            pending = next(groups, None)
     return written
 
 
