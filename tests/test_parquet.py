@@ -203,3 +203,34 @@ def test_an_empty_parquet_file_gives_an_empty_one_with_its_schema(tmp_path: Path
     empty = pq.read_table(tmp_path / "out" / "none.parquet")
     assert empty.num_rows == 0 and empty.schema == schema
     assert pq.read_table(tmp_path / "out" / "twice.parquet").num_rows == 0
+
+
+@pytest.mark.parametrize("kind", ["large_string", "string_view", "dictionary"])
+def test_text_columns_of_every_string_type_are_cleaned(tmp_path: Path, kind: str) -> None:
+    rows = _rows(30)
+    table = pa.Table.from_pylist(rows)
+    text = table.column("text")
+    if kind == "large_string":
+        text = text.cast(pa.large_string())
+    elif kind == "string_view":
+        text = text.cast(pa.string_view())
+    else:
+        text = text.dictionary_encode()
+    at = table.schema.get_field_index("text")
+    table = table.set_column(at, pa.field("text", text.type), text)
+    table = table.set_column(
+        0, pa.field("id", pa.string_view()), table.column("id").cast(pa.string_view())
+    )
+    pq.write_table(table, tmp_path / "posts.parquet")
+    assert invoke(
+        "clean", str(tmp_path / "posts.parquet"), "--out", str(tmp_path / "p")
+    ).exit_code in (0, 1)
+    _, jsonl = _write(rows, tmp_path / "j")
+    invoke("clean", str(jsonl), "--out", str(tmp_path / "jo"))
+    expected = [
+        json.loads(line)
+        for line in (tmp_path / "jo" / "posts.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    cleaned = pq.read_table(tmp_path / "p" / "posts.parquet")
+    assert cleaned.schema == pq.read_schema(tmp_path / "posts.parquet")
+    assert cleaned.column("text").to_pylist() == [r["text"] for r in expected]

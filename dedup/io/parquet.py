@@ -84,31 +84,49 @@ def write(
     schema = source.schema_arrow
     at = schema.get_field_index(text_field)
     writer = pyarrow.parquet.ParquetWriter(handle, schema, compression=_compression(source))
-    rows = ((doc.source.line if doc.source else 0, text) for doc, text in cleaned)
-    wanted, text = next(rows, (0, ""))  # the next row written, and its text
-    row = 0  # rows read so far
-    group: list[Any] = []
-    chars = 0
-    for batch in source.iter_batches(batch_size=BATCH_ROWS):
-        keep, texts = [], []
-        for i in range(batch.num_rows):
-            row += 1
-            if row == wanted:
-                keep.append(i)
-                texts.append(text)
-                chars += len(text)
-                wanted, text = next(rows, (0, ""))
-        table = pyarrow.Table.from_batches([batch], schema).take(
-            pyarrow.array(keep, pyarrow.int64())
-        )
-        column = pyarrow.array(texts, type=schema.field(at).type)
-        group.append(table.set_column(at, schema.field(at), column))
-        if chars >= GROUP_CHARS:
+    try:
+        rows = ((doc.source.line if doc.source else 0, text) for doc, text in cleaned)
+        wanted, text = next(rows, (0, ""))  # the next row written, and its text
+        row = 0  # rows read so far
+        group: list[Any] = []
+        chars = 0
+        for batch in source.iter_batches(batch_size=BATCH_ROWS):
+            keep, texts = [], []
+            for i in range(batch.num_rows):
+                row += 1
+                if row == wanted:
+                    keep.append(i)
+                    texts.append(text)
+                    chars += len(text)
+                    wanted, text = next(rows, (0, ""))
+            table = _kept(pyarrow.Table.from_batches([batch], schema), keep)
+            column = pyarrow.array(texts, type=schema.field(at).type)
+            group.append(table.set_column(at, schema.field(at), column))
+            if chars >= GROUP_CHARS:
+                writer.write_table(pyarrow.concat_tables(group))
+                group, chars = [], 0
+        if group:
             writer.write_table(pyarrow.concat_tables(group))
-            group, chars = [], 0
-    if group:
-        writer.write_table(pyarrow.concat_tables(group))
-    writer.close()  # with no row at all: the schema alone
+    finally:
+        writer.close()  # with no row at all: the schema alone
+
+
+def _kept(table: Any, keep: list[int]) -> Any:
+    """The rows `keep` (ascending) of a table, as slices of it: `take` has no kernel for
+    every type (string_view), slicing and concatenating have."""
+    if len(keep) == table.num_rows:
+        return table
+    runs: list[list[int]] = []  # [first row, count]
+    for i in keep:
+        if runs and runs[-1][0] + runs[-1][1] == i:
+            runs[-1][1] += 1
+        else:
+            runs.append([i, 1])
+    if not runs:
+        return table.slice(0, 0)
+    import pyarrow
+
+    return pyarrow.concat_tables([table.slice(first, count) for first, count in runs])
 
 
 def _compression(source: Any) -> str:
