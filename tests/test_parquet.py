@@ -234,3 +234,19 @@ def test_text_columns_of_every_string_type_are_cleaned(tmp_path: Path, kind: str
     cleaned = pq.read_table(tmp_path / "p" / "posts.parquet")
     assert cleaned.schema == pq.read_schema(tmp_path / "posts.parquet")
     assert cleaned.column("text").to_pylist() == [r["text"] for r in expected]
+
+
+def test_a_damaged_parquet_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    texts = [
+        f"Bonjour à tous, texte numéro {i} assez long pour être comparé." for i in range(20000)
+    ]
+    table = pa.table({"id": [str(i) for i in range(20000)], "text": texts})
+    path = tmp_path / "posts.parquet"
+    pq.write_table(table, path, row_group_size=2000, compression="none")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 3
+    data[middle : middle + 8000] = b"\xab" * 8000  # pages in the middle, not the footer
+    path.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["scan", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:" in result.output and "cannot read Parquet" in result.output

@@ -10,7 +10,7 @@ messages and the report name rows as `file.parquet:ROW`, as they name JSONL line
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -61,7 +61,7 @@ def spool(file: InputFile, target: Path, text_field: str) -> InputFile:
     source = _open(file, text_field)
     row = 0
     with target.open("w", encoding="utf-8") as out:
-        for batch in source.iter_batches(batch_size=BATCH_ROWS):
+        for batch in _batches(source, file):
             lines = []
             for record in batch.to_pylist():
                 row += 1
@@ -71,6 +71,22 @@ def spool(file: InputFile, target: Path, text_field: str) -> InputFile:
                     raise InputError(file.label, str(exc), row) from exc
             out.write("\n".join(lines) + "\n" if lines else "")
     return InputFile(target, file.name, True, file.label, file.path)
+
+
+def _batches(source: Any, file: InputFile) -> Iterator[Any]:
+    """The record batches of a Parquet file; a damaged one is an error naming it and the
+    first row of the batch that could not be read."""
+    batches = source.iter_batches(batch_size=BATCH_ROWS)
+    rows = 0
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception as exc:  # pyarrow.ArrowInvalid, OSError: a damaged page
+            raise InputError(file.label, f"cannot read Parquet: {exc}", rows + 1) from exc
+        if batch is None:
+            return
+        rows += batch.num_rows
+        yield batch
 
 
 def write(
@@ -90,7 +106,7 @@ def write(
         row = 0  # rows read so far
         group: list[Any] = []
         chars = 0
-        for batch in source.iter_batches(batch_size=BATCH_ROWS):
+        for batch in _batches(source, file):
             keep, texts = [], []
             for i in range(batch.num_rows):
                 row += 1
