@@ -98,3 +98,24 @@ def test_pack_round_trips_without_pickle() -> None:
     )
     with pytest.raises(ValueError):
         unpack(pack(arrays) + b"x")
+
+
+def test_a_parquet_file_is_indexed_by_itself_not_its_spool(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import sqlite3
+
+    lines = (FIXTURES / "golden" / "jsonl" / "input" / "news.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in lines.splitlines()]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), corpus / "news.parquet")
+    plain = _report([str(corpus)])
+    index = tmp_path / "i.sqlite"
+    assert _report([str(corpus)], index) == plain  # cold
+    assert _report([str(corpus)], index) == plain  # warm: from the index
+    with sqlite3.connect(index) as db:
+        paths = [row[0] for row in db.execute("SELECT path FROM files")]
+    assert paths == [str((corpus / "news.parquet").resolve())]
+    pq.write_table(pa.Table.from_pylist(rows[:-1]), corpus / "news.parquet")  # changed
+    assert _report([str(corpus)], index) == _report([str(corpus)])

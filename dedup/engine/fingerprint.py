@@ -380,10 +380,11 @@ def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
     stats = []
     changed: dict[int, bytes] = {}  # file number -> content hash, to fingerprint again
     for number, file in enumerate(table.corpus.files):
-        key, st = os.path.abspath(file.path), file.path.stat()
+        # A Parquet file is known by itself, not by its spool (made anew each run, the same).
+        key, st = os.path.abspath(file.origin), file.origin.stat()
         entry = store.get(key, st.st_size, st.st_mtime_ns, None)
         if entry is None:
-            content = xxhash.xxh3_128_digest(file.path.read_bytes())
+            content = xxhash.xxh3_128_digest(file.origin.read_bytes())
             entry = store.get(key, st.st_size, st.st_mtime_ns, content)
             if entry is not None:  # touched, not changed
                 store.put(key, st.st_size, st.st_mtime_ns, entry)
