@@ -78,8 +78,8 @@ def _clusters(
         members = []
         for link in sorted(grouped[li, survivor], key=lambda k: k.member):
             segment = quoted[uid(li, link.member)]
-            if link.evidence.relation in REMOVING:
-                removed = tuple(cuts.get(uid(li, link.member), ()))
+            if link.evidence.relation in REMOVING:  # its children's cuts, touching ones joined
+                removed = tuple(merge(cuts.get(uid(li, link.member), ())))
             else:  # overlap: what lower levels cut inside it
                 doc = int(table.levels[li].arrays["doc"][link.member])
                 removed = tuple(
