@@ -8,7 +8,8 @@ the batches workers verify; `same_text_above` finds a level's texts at a coarser
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,26 +22,41 @@ BATCH_KEYS = 4096
 
 def candidates(level: LevelTable, params: LshParams) -> dict[int, list[int]]:
     """The LSH neighbours of a level: key -> its candidate keys, sorted."""
-
-    def found() -> Iterator[list[int]]:  # a space at a time, its band keys then released
-        for space in level.spaces.values():
-            keys, bands = space.take(params.bands)
-            pairs = candidate_pairs(bands)
-            space.candidates = len(pairs)
-            yield from keys[pairs].tolist()
-
-    return neighbours_of(found())
+    found: list[I64] = []
+    for space in level.spaces.values():  # a space at a time, its band keys then released
+        keys, bands = space.take(params.bands)
+        pairs = candidate_pairs(bands)
+        space.candidates = len(pairs)
+        found.append(keys[pairs].reshape(-1, 2))
+    return neighbours_of(np.concatenate(found) if found else np.empty((0, 2), np.int64))
 
 
-def neighbours_of(pairs: Iterable[Sequence[int]]) -> dict[int, list[int]]:
-    """Key -> its neighbours, sorted, from pairs in either order; a pair of a key with
-    itself (a labelled title's own title, see fingerprint.add_title_prints) is none."""
-    linked: dict[int, set[int]] = defaultdict(set)
-    for a, b in pairs:
-        if a != b:
-            linked[a].add(b)
-            linked[b].add(a)
-    return {key: sorted(others) for key, others in linked.items()}
+def neighbours_of(pairs: I64) -> dict[int, list[int]]:
+    """Key -> its neighbours, sorted, from pairs of keys (rows, in either order), keys in
+    ascending order; a pair of a key with itself (a labelled title's own title, see
+    fingerprint.add_title_prints) is none.  In numpy: a dict of sets built pair by pair
+    took 0.66 s of a 7 s run."""
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    if not len(pairs):
+        return {}
+    both = np.concatenate((pairs, pairs[:, ::-1]))
+    codes = np.unique(code(both[:, 0], both[:, 1]))
+    keys, others = codes >> _SHIFT, codes & ((1 << _SHIFT) - 1)
+    starts = np.concatenate(([0], np.flatnonzero(keys[1:] != keys[:-1]) + 1))
+    bounds = [*starts.tolist(), len(codes)]
+    flat = others.tolist()
+    return {
+        key: flat[start:end]
+        for key, start, end in zip(keys[starts].tolist(), bounds, bounds[1:], strict=False)
+    }
+
+
+def code(x: Any, y: Any) -> Any:
+    """One number for a pair of keys (each under 2**31), or an array of them."""
+    return (x << _SHIFT) + y
+
+
+_SHIFT = 31
 
 
 def pair_batches(

@@ -11,13 +11,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import numpy as np
 
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
-from dedup.engine.candidates import candidates, neighbours_of, pair_batches, same_text_above
+from dedup.engine.candidates import (
+    candidates,
+    code,
+    neighbours_of,
+    pair_batches,
+    same_text_above,
+)
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets
 from dedup.index import Facts, differ, edits_near, facts, reverse, typos_apart, verify
@@ -157,11 +162,6 @@ class BothWays(Mapping[tuple[int, int], Evidence]):
 UNRELATED = Evidence(0.0, 0.0, 0.0, None)
 
 
-def code(x: Any, y: Any) -> Any:
-    """One number for a pair of keys (x < y, each under 2**31), or an array of them."""
-    return (x << 31) + y
-
-
 def verify_all(
     table: Table, workers: Workers, progress: Progress
 ) -> tuple[list[Verified], list[Related]]:
@@ -211,7 +211,8 @@ def verify_all(
             )
         )
         del found
-        out.append((neighbours_of(related), BothWays(related, m.threshold)))
+        pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
+        out.append((neighbours_of(pairs), BothWays(related, m.threshold)))
         related_pairs.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
     return out, related_pairs
 
@@ -254,4 +255,4 @@ def _verified_above(
                 left[n] = False
     if not found:
         return found, neighbours
-    return found, neighbours_of(pairs[left].tolist())
+    return found, neighbours_of(pairs[left])
