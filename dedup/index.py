@@ -80,14 +80,21 @@ def candidate_pairs(keys: U64) -> npt.NDArray[np.int64]:
         boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
         starts = np.concatenate(([0], boundaries))
         sizes = np.diff(np.concatenate((starts, [len(ordered)])))
-        two = starts[sizes == 2]  # most buckets: one pair, taken without a Python loop
-        found.append(np.sort(np.stack((order[two], order[two + 1]), axis=1), axis=1))
-        for lo, size in zip(starts[sizes > 2].tolist(), sizes[sizes > 2].tolist(), strict=True):
+        # Buckets of one size at once, as a matrix of their sorted members: most hold
+        # two, and a Python loop over the others took 0.2 s of a 4 s run.
+        for size in np.unique(sizes[(sizes >= 2) & (sizes <= _BUCKET_CAP)]).tolist():
+            at = starts[sizes == size]
+            members = np.sort(order[at[:, None] + np.arange(size)], axis=1)
+            i, j = _head_pairs(size)
+            found.append(np.stack((members[:, i].ravel(), members[:, j].ravel()), axis=1))
+        for lo, size in zip(
+            starts[sizes > _BUCKET_CAP].tolist(), sizes[sizes > _BUCKET_CAP].tolist(), strict=True
+        ):
             members = np.sort(order[lo : lo + size])
             # A large bucket (templated lines differing in a number) would give
             # size**2 / 2 pairs; every member is paired with the bucket's earliest
             # _BUCKET_CAP members instead, which keep-first clustering needs most.
-            i, j = _capped(size, min(size, _BUCKET_CAP))
+            i, j = _capped(size, _BUCKET_CAP)
             found.append(np.stack((members[i], members[j]), axis=1))
     if not found:
         return np.empty((0, 2), dtype=np.int64)
