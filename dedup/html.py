@@ -102,6 +102,11 @@ def _cluster(cluster: Mapping[str, Any], boilerplate: bool) -> str:
         f"<h3>{_e(cluster['id'])}: {_e(cluster['unit'])}{' (boilerplate)' if boilerplate else ''}, "
         f"kept at {_where(survivor)}</h3>",
     ]
+    if "kept" in cluster:
+        parts.append(
+            f'<p class="meta">{cluster["kept"]} more copies kept, one a page, over '
+            f"{cluster['documents']} documents</p>"
+        )
     for dup in cluster["duplicates"]:
         kept, removed = word_diff(survivor["text"], dup["text"])
         parts.append(

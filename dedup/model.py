@@ -158,8 +158,21 @@ class Cluster:
     cluster_id: str
     level: Level
     survivor: Segment
-    members: tuple[Member, ...]
+    members: tuple[Member, ...]  # of a boilerplate cluster: the copies it removes
     boilerplate: bool = False  # spread over many documents (a byline, a cookie notice)
+    #: A boilerplate cluster's copies kept (one a page): where they are, not what they say.
+    kept: tuple[Kept, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A copy of a boilerplate unit that stays (one a page): its document, span and
+    scores.  Not quoted: a footer on every page of a large corpus is a copy a page."""
+
+    doc_id: str
+    start: int
+    end: int
+    evidence: Evidence
 
 
 @dataclass(frozen=True, slots=True)

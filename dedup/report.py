@@ -75,7 +75,9 @@ def stats(result: Result) -> dict[str, int]:
             if not c.boilerplate and any(m.evidence.relation in REMOVING for m in c.members)
         ),
         "boilerplate_clusters": sum(1 for c in result.clusters if c.boilerplate),
-        "boilerplate_units": sum(len(c.members) for c in result.clusters if c.boilerplate),
+        "boilerplate_units": sum(
+            len(c.members) + len(c.kept) for c in result.clusters if c.boilerplate
+        ),
         "chars_in": sum(d.chars for d in docs),
         "chars_removed": sum(d.chars_removed for d in docs),
         "skipped": len(result.skipped),
@@ -96,8 +98,10 @@ def calibration(result: Result) -> dict[str, Any]:
     grid = sorted({round(x / 20, 2) for x in range(4, 21)} | {threshold})
     jaccard = [0] * 20
     containment = [0] * 20
+    exact = [m.evidence for c in result.clusters for m in c.members]
+    exact += [k.evidence for c in result.clusters for k in c.kept]
     for evidence in [p.evidence for p in result.pairs] + [
-        m.evidence for c in result.clusters for m in c.members if m.evidence.relation == "exact"
+        e for e in exact if e.relation == "exact"
     ]:
         jaccard[min(19, int(evidence.jaccard * 20))] += 1
         containment[
@@ -117,7 +121,7 @@ def calibration(result: Result) -> dict[str, Any]:
 
 def _listed(cluster: Cluster, every: bool) -> list[Member]:
     """The members a report lists: all of them, or of a boilerplate cluster (unless
-    `every`) those removed only: the copies kept, one a page, are counted."""
+    `every`) those removed only.  The copies kept, one a page, are counted (`Kept`)."""
     if every or not cluster.boilerplate:
         return list(cluster.members)
     return [m for m in cluster.members if m.removed]
@@ -141,10 +145,14 @@ def _cluster(cluster: Cluster, texts: bool, quotes: bool) -> dict[str, Any]:
         "survivor": _unit(cluster.survivor, "text" if texts else "excerpt" if quotes else ""),
         "duplicates": duplicates,
     }
-    if cluster.boilerplate and not texts:
-        entry["kept"] = len(cluster.members) - len(listed)
+    if cluster.boilerplate:
+        entry["kept"] = len(cluster.kept) + len(cluster.members) - len(listed)
         entry["documents"] = len(
-            {cluster.survivor.doc_id, *(m.segment.doc_id for m in cluster.members)}
+            {
+                cluster.survivor.doc_id,
+                *(m.segment.doc_id for m in cluster.members),
+                *(k.doc_id for k in cluster.kept),
+            }
         )
     return entry
 
@@ -168,9 +176,8 @@ def _document(d: DocStats, quotes: bool) -> dict[str, Any]:
 
 def _with_findings(result: Result, every: bool) -> Iterator[DocStats]:
     """The documents a report lists: those with text removed, or with a unit its clusters
-    list (a survivor, a member kept as an overlap; with `every`, a member kept as
-    boilerplate).  The others are counted in the stats only: a corpus of a million
-    distinct records has a report of a few lines."""
+    list (a survivor, a member kept as an overlap).  The others are counted in the stats
+    only: a corpus of a million distinct records has a report of a few lines."""
     named = {
         segment.doc_id
         for cluster in result.clusters
@@ -337,10 +344,15 @@ def render_markdown(report: Report) -> str:
 def _md_cluster(cluster: dict[str, Any]) -> list[str]:
     s = cluster["survivor"]
     kept = s.get("text", s.get("excerpt", ""))
+    copies = (
+        f" (and {cluster['kept']} copies kept, one a page, over {cluster['documents']} documents)"
+        if "kept" in cluster
+        else ""
+    )
     out = [
         f"### {cluster['id']}: {cluster['unit']}, {len(cluster['duplicates'])} duplicate(s)",
         "",
-        f"Kept: {md_escape(s['doc'])}, line {_lines(s)}: {_excerpt(kept)}",
+        f"Kept: {md_escape(s['doc'])}, line {_lines(s)}: {_excerpt(kept)}{copies}",
         "",
         "| duplicate | line | relation | jaccard | containment | removed | excerpt |",
         "| --- | ---: | --- | ---: | ---: | ---: | --- |",

@@ -171,10 +171,30 @@ def test_the_json_report_counts_the_boilerplate_copies_it_keeps(tmp_path: Path) 
     assert byline["duplicates"][0]["removed"]
     # documents named by kept copies only are not listed; p3 lost text, p0 holds survivors
     assert {d["doc"] for d in report["documents"]} == {"p0.txt", "p3.txt"}
-    # the reports for people list every copy
+    # the reports for people list the copies removed, and count those kept
     html = (
         CliRunner()
         .invoke(main, ["scan", str(folder), "--unit", "paragraph", "--format", "html"])
         .stdout
     )
-    assert html.count("p5.txt:") >= 2
+    assert "7 more copies kept, one a page, over 8 documents" in html
+    markdown = (
+        CliRunner()
+        .invoke(main, ["scan", str(folder), "--unit", "paragraph", "--format", "markdown"])
+        .stdout
+    )
+    assert "(and 7 copies kept, one a page, over 8 documents)" in markdown
+
+
+def test_kept_boilerplate_copies_are_counted_in_the_result_not_quoted(tmp_path: Path) -> None:
+    import dedup
+
+    folder = _pages(tmp_path)
+    result = dedup.scan([folder], unit="paragraph")
+    (byline,) = [c for c in result.clusters if c.boilerplate and c.survivor.text == BYLINE]
+    assert len(byline.kept) == 7 and not byline.members
+    assert {k.doc_id for k in byline.kept} == {f"p{n}.txt" for n in range(1, 8)}
+    for copy in byline.kept:
+        text = (folder / copy.doc_id).read_text(encoding="utf-8")
+        assert text[copy.start : copy.end] == BYLINE
+        assert copy.evidence.relation == "exact"

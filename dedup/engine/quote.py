@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Set as AbstractSet
 
 from dedup.cluster import Link
 from dedup.engine.table import I64, Table, uid
@@ -83,10 +84,16 @@ class EarlyQuotes:
 
 
 def _add_units(
-    wanted: dict[int, dict[tuple[int, int], None]], li: int, docs: I64, links: list[Link]
+    wanted: dict[int, dict[tuple[int, int], None]],
+    li: int,
+    docs: I64,
+    links: list[Link],
+    spared: AbstractSet[tuple[int, int]] = frozenset(),
 ) -> None:
-    """Add the (level, unit)s these links name to `wanted`, under their documents."""
-    units = [u for link in links for u in (link.survivor, link.member)]
+    """Add the (level, unit)s these links name to `wanted`, under their documents; not
+    the boilerplate copies `spared` (kept, and not quoted: see model.Kept)."""
+    units = [link.survivor for link in links]
+    units += [link.member for link in links if (li, link.member) not in spared]
     for number, u in zip(docs[units].tolist(), units, strict=True):
         wanted.setdefault(number, {})[li, u] = None
 
@@ -123,6 +130,7 @@ def quote(
     links_per_level: list[list[Link]],
     doc_cuts: dict[int, list[tuple[int, int]]],
     early: EarlyQuotes,
+    spared: AbstractSet[tuple[int, int]] = frozenset(),
 ) -> tuple[dict[int, Segment], dict[int, tuple[str | Quote, ...]], list[tuple[str, str]]]:
     """Segments (with text) of every unit named by a link, the text of every cut, and
     the documents' whole texts if the run wants them (for the HTML report).
@@ -136,7 +144,7 @@ def quote(
     # Each unit once: a boilerplate survivor is named by every link to it.
     wanted: dict[int, dict[tuple[int, int], None]] = {n: {} for n in doc_cuts}
     for li, links in enumerate(links_per_level):
-        _add_units(wanted, li, table.levels[li].arrays["doc"], links)
+        _add_units(wanted, li, table.levels[li].arrays["doc"], links, spared)
     numbers = sorted(wanted)
     read_early = early.finish()
     whole = table.config.run.document_texts  # every document is wanted whole, too

@@ -24,6 +24,7 @@ from dedup.model import (
     Cluster,
     DocStats,
     Document,
+    Kept,
     Member,
     Pair,
     Quote,
@@ -45,7 +46,7 @@ def build_result(
         per_unit = pieces(items, table.docs[number].chars)
         cuts.update(per_unit)
         doc_cuts[number] = merge([span for spans_ in per_unit.values() for span in spans_])
-    quoted, removed_text, documents = quote(table, done.links, doc_cuts, early)
+    quoted, removed_text, documents = quote(table, done.links, doc_cuts, early, done.spared)
     return Result(
         table.config.as_dict(),
         _doc_stats(table, done, doc_cuts, removed_text),
@@ -76,7 +77,14 @@ def _clusters(
     out: list[Cluster] = []
     for number, (li, survivor) in enumerate(sorted(grouped), start=1):
         members = []
+        kept = []
+        a = table.levels[li].arrays
         for link in sorted(grouped[li, survivor], key=lambda k: k.member):
+            if (li, link.member) in done.spared:  # a boilerplate copy kept: not quoted
+                u = link.member
+                doc_id = table.docs[int(a["doc"][u])].doc_id
+                kept.append(Kept(doc_id, int(a["start"][u]), int(a["end"][u]), link.evidence))
+                continue
             segment = quoted[uid(li, link.member)]
             if link.evidence.relation in REMOVING:  # its children's cuts, touching ones joined
                 removed = tuple(merge(cuts.get(uid(li, link.member), ())))
@@ -98,6 +106,7 @@ def _clusters(
                 quoted[uid(li, survivor)],
                 tuple(members),
                 boilerplate,
+                tuple(kept),
             )
         )
     return out
