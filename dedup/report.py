@@ -98,10 +98,10 @@ def calibration(result: Result) -> dict[str, Any]:
     grid = sorted({round(x / 20, 2) for x in range(4, 21)} | {threshold})
     jaccard = [0] * 20
     containment = [0] * 20
-    exact = [m.evidence for c in result.clusters for m in c.members]
-    exact += [k.evidence for c in result.clusters for k in c.kept]
+    copies = [m.evidence for c in result.clusters for m in c.members]
+    copies += [k.evidence for c in result.clusters for k in c.kept]
     for evidence in [p.evidence for p in result.pairs] + [
-        e for e in exact if e.relation == "exact"
+        e for e in copies if e.relation == "exact"
     ]:
         jaccard[min(19, int(evidence.jaccard * 20))] += 1
         containment[

@@ -16,6 +16,7 @@ from typing import Any
 from dedup.errors import DedupError, InputError, OutputError
 from dedup.io.documents import decode
 from dedup.io.memory import plain
+from dedup.io.parquet import is_parquet
 from dedup.io.readers import read_json
 from dedup.io.writers import inside, write_bytes
 from dedup.report import REPORT_VERSION
@@ -67,13 +68,15 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
     for name, group in itertools.groupby(documents, key=lambda d: str(d.get("file", ""))):
         docs = list(group)
         source, target = inside(cleaned, name), inside(out, name)
+        if is_parquet(source):  # read by pyarrow
+            write_bytes(target, restored_parquet(source, docs, text_field))
+            written.add(target)
+            continue
         try:
-            data = b"" if name.endswith(".parquet") else source.read_bytes()
+            data = source.read_bytes()
         except OSError as exc:
             raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
-        if name.endswith(".parquet"):
-            write_bytes(target, restored_parquet(source, docs, text_field))
-        elif name.endswith((".jsonl", ".ndjson")):
+        if name.endswith((".jsonl", ".ndjson")):
             lines = data.decode("utf-8").splitlines(keepends=True)
             write_bytes(target, _restored_records(lines, docs, text_field, str(source)))
         else:
@@ -119,18 +122,20 @@ def restored_parquet(source: Path, docs: list[dict[str, Any]], text_field: str) 
     import pyarrow
     import pyarrow.parquet
 
-    table = pyarrow.parquet.read_table(source)
+    try:
+        table = pyarrow.parquet.read_table(source)
+    except OSError as exc:
+        raise InputError(str(source), f"cannot read: {exc}") from exc
     rows = [json.dumps(row, ensure_ascii=False, default=plain) + "\n" for row in table.to_pylist()]
     lines = _restored_records(rows, docs, text_field, str(source)).decode("utf-8")
     records = [json.loads(line) for line in lines.splitlines()]
-    columns = {
-        field.name: pyarrow.array([r[field.name] for r in records], type=pyarrow.string()).cast(
-            field.type
-        )
-        if pyarrow.types.is_temporal(field.type)  # written in the report as ISO text
-        else pyarrow.array([r[field.name] for r in records], type=field.type)
-        for field in table.schema
-    }
+    columns = {}
+    for field in table.schema:
+        values = [record[field.name] for record in records]
+        if pyarrow.types.is_temporal(field.type):  # written in the report as ISO text
+            columns[field.name] = pyarrow.array(values, type=pyarrow.string()).cast(field.type)
+        else:
+            columns[field.name] = pyarrow.array(values, type=field.type)
     sink = pyarrow.BufferOutputStream()
     pyarrow.parquet.write_table(pyarrow.table(columns, schema=table.schema), sink)
     return bytes(sink.getvalue())

@@ -89,7 +89,7 @@ def _clusters(
             if link.evidence.relation in REMOVING:  # its children's cuts, touching ones joined
                 removed = tuple(merge(cuts.get(uid(li, link.member), ())))
             else:  # overlap: what lower levels cut inside it
-                doc = int(table.levels[li].arrays["doc"][link.member])
+                doc = int(a["doc"][link.member])
                 removed = tuple(
                     (s, e)
                     for s, e in doc_cuts.get(doc, [])

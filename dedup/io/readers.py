@@ -33,7 +33,6 @@ from dedup.config import InputConfig
 from dedup.errors import InputError
 from dedup.io import parquet
 from dedup.io.documents import InputFile, Skipped, record_document, text_document
-from dedup.io.parquet import is_parquet
 from dedup.model import Document, Source
 
 STDIN = "-"
@@ -165,7 +164,7 @@ class Corpus:
                     shutil.copyfileobj(sys.stdin.buffer, spool)
             self.files = list_inputs(self.paths, self.config, stdin)
             for i, file in enumerate(self.files):
-                if is_parquet(file.path):
+                if parquet.is_parquet(file.path):
                     target = Path(self._tmp.name, f"{i}.jsonl")
                     self.files[i] = parquet.spool(file, target, self.config.text_field)
         except BaseException:

@@ -190,7 +190,8 @@ def write_documents(
     groups = itertools.groupby(cleaned, key=lambda item: item[0])
     pending = next(groups, None)
     for file in files:
-        if pending is not None and pending[0] == file:
+        matched = pending is not None and pending[0] == file
+        if pending is not None and matched:
             docs: Iterable[tuple[InputFile, Document, str]] = pending[1]
         elif file.jsonl:  # every record went, or it held none
             docs = ()
@@ -211,7 +212,7 @@ def write_documents(
         except OSError as exc:
             raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
         written.append(path)
-        if pending is not None and pending[0] == file:
+        if matched:
             pending = next(groups, None)
     return written
 
