@@ -2,7 +2,7 @@
 
 Two distinct texts are candidates when their band keys meet in a bucket of any key
 space (word or character shingles, typo keys).  `pair_batches` cuts the candidates into
-the batches workers verify; `same_text_above` finds a level's texts at a coarser level.
+the batches workers verify.
 """
 
 from __future__ import annotations
@@ -13,20 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from dedup.engine.table import BATCH_CHARS, I64, LevelTable, Table
-from dedup.index import LshParams, candidate_pairs
+from dedup.engine.table import BATCH_CHARS, I64, Table
+from dedup.index import candidate_pairs
 
 #: A batch of candidate pairs to verify: at most this many distinct texts.
 BATCH_KEYS = 4096
 
 
-def candidates(level: LevelTable, params: LshParams) -> dict[int, list[int]]:
-    """The LSH neighbours of a level: key -> its candidate keys, sorted."""
+def candidates(table: Table, li: int) -> dict[int, list[int]]:
+    """The LSH neighbours of level `li`: key -> its candidate keys, sorted."""
+    level = table.levels[li]
     found: list[I64] = []
-    for space in level.spaces.values():  # a space at a time, its band keys then released
-        keys, bands = space.take(params.bands)
+    for space, keys, bands in table.texts.of_level(li, level.texts):  # a space at a time
         pairs = candidate_pairs(bands)
-        space.candidates = len(pairs)
+        level.candidates[space] = len(pairs)
         found.append(keys[pairs].reshape(-1, 2))
     return neighbours_of(np.concatenate(found) if found else np.empty((0, 2), np.int64))
 
@@ -107,16 +107,3 @@ def pair_batches(
                         keys, pairs, size = {}, [], 0
     if pairs:
         yield list(keys), pairs
-
-
-def same_text_above(table: Table, li: int, lj: int, keys: I64) -> I64:
-    """For keys of level `li`, the key of the unit of level `lj` with the same span
-    as the key's first unit (the same text), or -1."""
-    a, b = table.levels[li].arrays, table.levels[lj].arrays
-    offset = np.concatenate(([0], np.cumsum(table.doc_chars)))  # a document's first char
-    units = table.levels[li].key_unit[keys]
-    at = offset[a["doc"][units]] + a["start"][units]  # in the corpus's characters
-    starts = offset[b["doc"]] + b["start"]  # in corpus order: sorted
-    found = np.minimum(np.searchsorted(starts, at), len(starts) - 1)
-    same = (starts[found] == at) & (b["end"][found] == a["end"][units]) & (b["key"][found] >= 0)
-    return np.where(same, b["key"][found], -1)

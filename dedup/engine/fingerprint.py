@@ -30,9 +30,11 @@ from dedup.engine.table import (
     COLUMNS,
     I64,
     KEY_SPACES,
+    BatchPrints,
     LevelPrints,
     Progress,
     Table,
+    TextPrints,
 )
 from dedup.errors import InputError
 from dedup.fingerprint import (
@@ -57,7 +59,7 @@ logger = logging.getLogger(__name__)
 _UNNORMALIZED = "\x00"
 
 
-def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> list[LevelPrints]:
+def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> BatchPrints:
     """Segment, normalize and fingerprint a batch of (document number, id, text)."""
     levels = [name for name in LEVELS if name in config.segment.levels]
     rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
@@ -101,9 +103,10 @@ def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> list
         for text in raw[name]:
             seen.setdefault(text, len(seen))
     normalized = normalize_many(list(seen), config.normalize)
-    tables, compared_units, keys_of, firsts = [], [], [], []
-    pool: dict[str, int] = {}  # the raw texts that get band keys, each once
-    pool_norms: list[str] = []  # and their compared texts
+    out = []
+    pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
+    pool_raw: list[str] = []  # and the first raw text of each
+    pool_norms: list[str] = []
     for name in levels:
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(COLUMNS))
         # A unit a marker hushes is not compared; nor is a part of a document too short
@@ -124,40 +127,21 @@ def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> list
             if not quiet and (len(norm) >= m.min_chars or (entire and raw[name][i].strip()))
         ]
         units = np.array([i for i, _ in compared], dtype=np.int64)
-        norms = [norm for _, norm in compared]
-        keys = np.frombuffer(b"".join(exact_key(n) for n in norms), np.uint8).reshape(-1, 16)
-        # Only a text's first unit keeps band keys (see LevelTable.freeze): a text the
+        keys = [exact_key(norm) for _, norm in compared]
+        # A text is shingled once a batch, at its first unit of any level: a text the
         # batch has had already (a byline, a footer) is not shingled again.
-        first = np.sort(np.unique(keys.view("V16").ravel(), return_index=True)[1])
-        first = first[np.array([len(norms[i]) >= m.min_chars for i in first.tolist()], bool)]
-        places: list[int] = []  # in the pool, of each first unit
-        for k, u in zip(first.tolist(), units[first].tolist(), strict=True):
-            if raw[name][u] not in pool:  # the same raw text is the same compared text
-                pool[raw[name][u]] = len(pool)
-                pool_norms.append(norms[k])
-            places.append(pool[raw[name][u]])
-        firsts.append(np.array(places, dtype=np.int64))
-        tables.append(table)
-        compared_units.append(units[first])
-        keys_of.append((units, keys))
-    printed = _print_texts(list(pool), pool_norms, config)
-    out = []
-    for table, (units, keys), first_units, in_pool in zip(
-        tables, keys_of, compared_units, firsts, strict=True
-    ):
-        unit_of = np.full(len(pool), -1, dtype=np.int64)
-        unit_of[in_pool] = first_units
-        by_space = {}
-        for space, (texts, bands) in printed.items():
-            mine = unit_of[texts]
-            if (mine >= 0).any():
-                by_space[space] = (mine[mine >= 0], bands[mine >= 0])
+        for (i, norm), key in zip(compared, keys, strict=True):
+            if key not in pool and len(norm) >= m.min_chars:
+                pool[key] = len(pool)
+                pool_raw.append(raw[name][i])
+                pool_norms.append(norm)
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
         digests = np.zeros((len(table), 16), dtype=np.uint8)
-        digests[units] = keys
-        out.append(LevelPrints(table, digests, mask, by_space))
-    return out
+        digests[units] = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 16)
+        out.append(LevelPrints(table, digests, mask))
+    texts = np.frombuffer(b"".join(pool), np.uint8).reshape(-1, 16)
+    return BatchPrints(out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config)))
 
 
 def _print_texts(raw: list[str], norms: list[str], config: Config) -> dict[str, tuple[I64, U64]]:
@@ -255,7 +239,7 @@ class _ChunkPrints:
     lines: int  # the lines of the chunk
     docs: list[tuple[str, str, int, int, int]]  # id, path, JSONL line, offset, characters
     skipped: list[dict[str, Any]]  # report entries
-    prints: list[list[LevelPrints]]  # per batch of BATCH_DOCS documents, per level
+    prints: list[BatchPrints]  # per batch of BATCH_DOCS documents
 
 
 def _fingerprint_chunk(chunk: Chunk, config: Config) -> _ChunkPrints:
@@ -290,26 +274,21 @@ def _fingerprint_file(item: tuple[InputFile, bytes], config: Config) -> Entry:
         for doc_id, _, line, offset, chars in read.docs
     ]
     skipped = read.skipped
-    prints = read.prints
     levels = [name for name in LEVELS if name in config.segment.levels]
     arrays: dict[str, npt.NDArray[Any]] = {}
     for li, name in enumerate(levels):
-        parts = [p[li] for p in prints]
-        rows = np.concatenate([p.rows for p in parts])
-        arrays[f"{name}.rows"] = rows
+        parts = [p.levels[li] for p in read.prints]
+        arrays[f"{name}.rows"] = np.concatenate([p.rows for p in parts])
         arrays[f"{name}.mask"] = np.concatenate([p.mask for p in parts]).astype(np.uint8)
         arrays[f"{name}.digests"] = np.concatenate([p.digests for p in parts])
-        for space in KEY_SPACES:
-            offsets = np.cumsum([0] + [len(p.rows) for p in parts[:-1]])
-            units = [
-                p.bands[space][0] + o
-                for p, o in zip(parts, offsets, strict=True)
-                if space in p.bands
-            ]
-            bands = [p.bands[space][1] for p in parts if space in p.bands]
-            if units:
-                arrays[f"{name}.{space}.units"] = np.concatenate(units)
-                arrays[f"{name}.{space}.bands"] = np.concatenate(bands)
+    texts = [p.texts for p in read.prints]
+    arrays["texts.digests"] = np.concatenate([t.digests for t in texts])
+    offsets = np.cumsum([0] + [len(t.digests) for t in texts[:-1]])
+    for space in KEY_SPACES:
+        mine = [(t.bands[space], o) for t, o in zip(texts, offsets, strict=True) if space in t.bands]
+        if mine:
+            arrays[f"texts.{space}.rows"] = np.concatenate([rows + o for (rows, _), o in mine])
+            arrays[f"texts.{space}.bands"] = np.concatenate([bands for (_, bands), _ in mine])
     return Entry(content, {"docs": docs, "skipped": skipped}, arrays)
 
 
@@ -366,9 +345,9 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
             source = Source(path, line + first, offset)  # first: 0 but in a JSONL range
             table.add_doc(doc_id, source, table.file_index[path], chars)
         for batch in read.prints:
-            for level, prints in zip(table.levels, batch, strict=True):
+            for prints in batch.levels:
                 prints.rows[:, 0] += base
-                level.merge(prints)
+            table.merge(batch)
         progress("documents read", len(table.docs))
         progress("units fingerprinted", sum(level.units for level in table.levels))
 
@@ -410,5 +389,4 @@ def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
             table.add_doc(doc["id"], source, i, doc["chars"])
         table.corpus.skipped.extend(entry.docs["skipped"])
         bases.append(base)
-    for level in table.levels:
-        level.merge_arrays([entry.arrays for entry in entries], bases)
+    table.merge_arrays([entry.arrays for entry in entries], bases)

@@ -170,7 +170,7 @@ def _lsh(table: Table, related: list[Related]) -> dict[str, object]:
     for li, level in enumerate(table.levels):
         out[level.name] = {
             "distinct_texts": len(level.key_unit),
-            "candidate_pairs": sum(space.candidates for space in level.spaces.values()),
+            "candidate_pairs": sum(level.candidates.values()),
             "verified_pairs": len(related[li]),
         }
     return out

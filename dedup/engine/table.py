@@ -1,10 +1,10 @@
 """The corpus as every stage sees it: compact per-unit arrays, level by level.
 
 What stays in memory for a run is this table, never the corpus: each document's place
-(to read it again) and length, and per level one int64 row per unit (offsets, lines,
-whitespace around, exact key id: see COLUMNS) and the LSH band keys of each distinct
-unit text.  The fingerprint stage fills it, batch by batch in corpus order; the others
-read it.
+(to read it again) and length, per level one int64 row per unit (offsets, lines,
+whitespace around, exact key id: see COLUMNS), and the LSH band keys of each distinct
+text, once whatever the levels it is a unit of (see `Texts`).  The fingerprint stage
+fills it, batch by batch in corpus order; the others read it.
 """
 
 from __future__ import annotations
@@ -58,38 +58,113 @@ BATCH_CHARS = 1 << 20
 
 @dataclass
 class LevelPrints:
-    """One level's units from one batch: columns (key still -1), exact keys (16 bytes a
-    unit, valid where `mask`), LSH band keys."""
+    """One level's units from one batch: columns (key still -1) and exact keys (16 bytes
+    a unit, valid where `mask`)."""
 
     rows: I64
     digests: npt.NDArray[np.uint8]
     mask: npt.NDArray[np.bool_]
-    bands: dict[str, tuple[I64, U64]]  # space -> (unit rows, band keys)
+
+
+@dataclass
+class TextPrints:
+    """The LSH band keys of one batch's distinct texts, each once whatever the levels it
+    is a unit of: exact keys (16 bytes a text), and per key space (text rows, band keys)."""
+
+    digests: npt.NDArray[np.uint8]
+    bands: dict[str, tuple[I64, U64]]
+
+
+@dataclass
+class BatchPrints:
+    """What fingerprinting a batch of documents gives: its units per level, its texts."""
+
+    levels: list[LevelPrints]
+    texts: TextPrints
 
 
 @dataclass
 class Space:
-    """The LSH band keys of one shingle space (char or word) of one level, a row per key.
+    """The LSH band keys of one key space (char or word shingles, typo keys), a row per
+    key: the text id of every row (see `Texts`) and its band keys.
 
     Only band keys are kept (8 bytes a band), not signatures: candidates are
     verified on exact shingle sets, so nothing else needs the signature.
     """
 
-    keys: list[I64] = field(default_factory=list)  # key id of every row, in blocks
+    keys: list[I64] = field(default_factory=list)  # text id of every row, in blocks
     blocks: list[U64] = field(default_factory=list)
-    candidates: int = 0
 
     def add(self, keys: I64, bands: U64) -> None:
         if len(keys):
             self.keys.append(keys)
             self.blocks.append(bands)
 
-    def take(self, bands: int) -> tuple[I64, U64]:
-        """All keys and band keys, releasing the blocks."""
-        keys = np.concatenate(self.keys) if self.keys else np.empty(0, dtype=np.int64)
-        rows = np.concatenate(self.blocks) if self.blocks else np.empty((0, bands), np.uint64)
-        self.keys, self.blocks = [], []
-        return keys, rows
+    def join(self) -> None:
+        """The blocks as one array each, copied a block at a time and released."""
+        for name in ("keys", "blocks"):
+            parts = getattr(self, name)
+            if len(parts) > 1:
+                whole = np.empty((sum(len(p) for p in parts), *parts[0].shape[1:]), parts[0].dtype)
+                at = 0
+                while parts:
+                    part = parts.pop(0)
+                    whole[at : at + len(part)] = part
+                    at += len(part)
+                parts.append(whole)
+
+
+@dataclass
+class Texts:
+    """The distinct texts of every level, each once: a unit that is a whole sentence, a
+    paragraph, a section and a record is one text, shingled and banded once (#27).
+
+    Each level's keys map to them (`LevelTable.texts`).  `levels` has bit `li` set for the texts that are
+    units of level `li`: a level's LSH candidates are those of its texts.
+    """
+
+    levels: npt.NDArray[np.uint8] = field(default_factory=lambda: np.empty(0, np.uint8))
+    spaces: dict[str, Space] = field(default_factory=lambda: {s: Space() for s in KEY_SPACES})
+    blocks: list[TextPrints] = field(default_factory=list)  # as batches come, until `freeze`
+
+    def freeze(self, levels: list[LevelTable]) -> None:
+        """Number the distinct texts of the levels' keys (in the order of their exact keys),
+        map each level's keys to them, and keep each text's band keys once, from the
+        first batch that had it."""
+        digests = np.concatenate([level.key_digests for level in levels])
+        unique = np.unique(digests)
+        self.levels = np.zeros(len(unique), dtype=np.uint8)
+        for li, level in enumerate(levels):
+            level.texts = np.searchsorted(unique, level.key_digests)
+            level.key_digests = np.empty(0, "V16")
+            self.levels[level.texts] |= np.uint8(1 << li)
+        given = np.zeros(len(unique), dtype=bool)
+        blocks, self.blocks = self.blocks, []
+        for block in blocks:
+            ids = np.searchsorted(unique, np.ascontiguousarray(block.digests).view("V16").ravel())
+            fresh = ~given[ids]
+            given[ids] = True
+            for space, (rows, bands) in block.bands.items():
+                keep = fresh[rows]
+                self.spaces[space].add(ids[rows[keep]], bands[keep])
+        for space in self.spaces.values():
+            space.join()
+
+    def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, U64]]:
+        """Per key space, the level's keys that have band keys, in key order, and those
+        band keys: what LSH over that level alone would see."""
+        key_of = np.full(len(self.levels), -1, dtype=np.int64)
+        key_of[level_texts] = np.arange(len(level_texts))
+        bit = np.uint8(1 << li)
+        for name, space in self.spaces.items():
+            if not space.keys:
+                yield name, np.empty(0, np.int64), np.empty((0, 0), np.uint64)
+                continue
+            texts, bands = space.keys[0], space.blocks[0]
+            rows = np.flatnonzero(self.levels[texts] & bit)
+            keys = key_of[texts[rows]]
+            order = np.argsort(keys, kind="stable")
+            yield name, keys[order], bands[rows[order]]
 
 
 @dataclass
@@ -99,7 +174,9 @@ class LevelTable:
     name: Level
     blocks: list[LevelPrints] = field(default_factory=list)
     key_unit: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # first unit of a key
-    spaces: dict[str, Space] = field(default_factory=lambda: {s: Space() for s in KEY_SPACES})
+    key_digests: npt.NDArray[np.void] = field(default_factory=lambda: np.empty(0, "V16"))
+    texts: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # text id of a key
+    candidates: dict[str, int] = field(default_factory=dict)  # per key space
     arrays: dict[str, I64] = field(default_factory=dict)
     units: int = 0
 
@@ -108,28 +185,12 @@ class LevelTable:
         self.blocks.append(prints)
         self.units += len(prints.rows)
 
-    def merge_arrays(
-        self, files: Sequence[dict[str, npt.NDArray[Any]]], bases: Sequence[int]
-    ) -> None:
-        """Add the units of whole files (from the index), their documents numbered from `bases`."""
-        name = self.name
-        for arrays, base in zip(files, bases, strict=True):
-            rows = np.array(arrays[f"{name}.rows"], dtype=np.int64)
-            rows[:, 0] += base
-            bands = {
-                space: (arrays[f"{name}.{space}.units"], arrays[f"{name}.{space}.bands"])
-                for space in KEY_SPACES
-                if f"{name}.{space}.units" in arrays
-            }
-            mask = arrays[f"{name}.mask"].astype(bool)
-            self.merge(LevelPrints(rows, arrays[f"{name}.digests"], mask, bands))
-
     def freeze(self) -> None:
         """Give every distinct text a key, in order of first appearance (vectorized, no
-        dict of digests), and keep the band keys of each key's first unit only.
+        dict of digests).
 
         Blocks are copied into preallocated arrays and released one by one, so that
-        freezing never holds two copies of the band keys.
+        freezing never holds two copies of the rows.
         """
         blocks, self.blocks = self.blocks, []
         total = sum(len(b.rows) for b in blocks)
@@ -153,23 +214,15 @@ class LevelTable:
         )
         del digest_parts
         _, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
-        del texts
         order = np.argsort(first, kind="stable")  # keys by first appearance
+        self.key_digests = texts[first[order]]
+        del texts
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         rows[:, -1] = -1
         rows[valid, -1] = rank[inverse.ravel()]
         del inverse
-        fresh = np.zeros(total, dtype=bool)
-        fresh[valid[first]] = True
         self.key_unit = valid[first[order]]
-        start = 0
-        for block in blocks:
-            for space, (units, bands) in block.bands.items():
-                keep = fresh[units + start]
-                self.spaces[space].add(rows[units[keep] + start, -1], bands[keep])
-            start += len(block.mask)
-            block.bands = {}
         self.arrays = {name: np.ascontiguousarray(rows[:, i]) for i, name in enumerate(COLUMNS)}
 
 
@@ -194,6 +247,7 @@ class Table:
         self.corpus = corpus
         self.config = config
         self.levels = [LevelTable(name) for name in LEVELS if name in config.segment.levels]
+        self.texts = Texts()
         self.docs: list[DocEntry] = []
         self.doc_chars: I64 = np.empty(0, np.int64)  # every document's length, once read
         self.ids: set[str] = set()
@@ -212,10 +266,38 @@ class Table:
         self.ids.add(doc_id)
         self.docs.append(DocEntry(doc_id, source, file, chars))
 
+    def merge(self, batch: BatchPrints) -> None:
+        """Add one batch's units and texts, in corpus order."""
+        for level, prints in zip(self.levels, batch.levels, strict=True):
+            level.merge(prints)
+        self.texts.blocks.append(batch.texts)
+
+    def merge_arrays(
+        self, files: Sequence[dict[str, npt.NDArray[Any]]], bases: Sequence[int]
+    ) -> None:
+        """Add the units and texts of whole files (from the index), their documents
+        numbered from `bases`."""
+        for arrays, base in zip(files, bases, strict=True):
+            levels = []
+            for level in self.levels:
+                name = level.name
+                rows = np.array(arrays[f"{name}.rows"], dtype=np.int64)
+                rows[:, 0] += base
+                mask = arrays[f"{name}.mask"].astype(bool)
+                levels.append(LevelPrints(rows, arrays[f"{name}.digests"], mask))
+            bands = {
+                space: (arrays[f"texts.{space}.rows"], arrays[f"texts.{space}.bands"])
+                for space in KEY_SPACES
+                if f"texts.{space}.rows" in arrays
+            }
+            self.merge(BatchPrints(levels, TextPrints(arrays["texts.digests"], bands)))
+
     def freeze(self) -> None:
-        """Every unit read: give the levels' texts their keys (see LevelTable.freeze)."""
+        """Every unit read: give the levels' texts their keys (see LevelTable.freeze), and
+        number the texts of all levels (see `Texts`), their band keys kept once."""
         for level in self.levels:
             level.freeze()
+        self.texts.freeze(self.levels)
         self.doc_chars = np.array([doc.chars for doc in self.docs], dtype=np.int64)
 
     def place(self, number: int) -> Place:

@@ -3,7 +3,7 @@
 Workers re-read the candidate texts in batches of connected candidates, normalize and
 shingle each once, and verify every pair on exact shingle sets (characters for short
 units, word 5-grams for longer ones, then typos and word edits): `verify_batch`.  A pair
-whose texts a coarser level verified already takes the evidence found there.
+of texts verified at a coarser level takes the evidence found there.
 """
 
 from __future__ import annotations
@@ -16,13 +16,7 @@ import numpy as np
 
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
-from dedup.engine.candidates import (
-    candidates,
-    code,
-    neighbours_of,
-    pair_batches,
-    same_text_above,
-)
+from dedup.engine.candidates import candidates, code, neighbours_of, pair_batches
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets
 from dedup.index import Facts, differ, edits_near, facts, reverse, typos_apart, verify
@@ -170,15 +164,14 @@ def verify_all(
     and their evidence).
 
     Workers take the pairs in batches of connected candidates, so that each text
-    is read and shingled once, and send back only the scores.  Only related pairs
-    are kept: the others, most candidates of a large corpus, are kept as one
-    number a pair, for the levels below to skip (see `_verified_above`).
+    is read and shingled once, and send back only the scores.  A pair of texts is
+    verified once, whatever the levels it is a candidate at (see `Known`).
     """
     m = table.config.minhash
     related_pairs: list[Related] = []
     work = functools.partial(verify_batch, config=table.config)
     out: list[Verified] = []
-    unrelated: list[I64] = []  # per level, the codes of the pairs verified unrelated
+    known = Known(m.threshold)
     verified = 0
     for li, level in enumerate(table.levels):
         a = level.arrays
@@ -191,7 +184,7 @@ def verify_all(
             u = first[key]
             return key, table.place(int(a["doc"][u])), int(a["start"][u]), int(a["end"][u])
 
-        found, fresh = _verified_above(table, li, candidates(level, table.params), out, unrelated)
+        found, fresh = known.take(level.texts, candidates(table, li))
         for done in workers.map(
             work,
             (([unit(k) for k in keys], pairs) for keys, pairs in pair_batches(fresh, chars)),
@@ -201,15 +194,8 @@ def verify_all(
             progress("candidates verified", verified + len(found))
         verified += len(found)
         del fresh
+        known.add(level.texts, found)
         related = {pair: ev for pair, ev in found.items() if ev.relation is not None}
-        unrelated.append(
-            np.sort(
-                np.array(
-                    [code(x, y) for (x, y), ev in found.items() if ev.relation is None],
-                    dtype=np.int64,
-                )
-            )
-        )
         del found
         pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
         out.append((neighbours_of(pairs), BothWays(related, m.threshold)))
@@ -217,42 +203,60 @@ def verify_all(
     return out, related_pairs
 
 
-def _verified_above(
-    table: Table,
-    li: int,
-    neighbours: dict[int, list[int]],
-    above: list[Verified],
-    unrelated: list[I64],
-) -> tuple[dict[tuple[int, int], Evidence], dict[int, list[int]]]:
-    """The candidate pairs of level `li` whose two texts are units of a level above
-    too (a paragraph that is its section, a sentence that is its paragraph, a record
-    that is one sentence) and were verified there: verification depends on the texts
-    alone, so their evidence is taken from there (a pair found unrelated there is
-    unrelated here).  Returns that evidence, and the candidates left to verify."""
-    found: dict[tuple[int, int], Evidence] = {}
-    if not above or not neighbours:
-        return found, neighbours
-    pairs = np.array(
-        [(x, y) for x, others in neighbours.items() for y in others if x < y], dtype=np.int64
-    ).reshape(-1, 2)
-    keys = np.unique(pairs)
-    left = np.ones(len(pairs), dtype=bool)  # not settled yet
-    for lj in range(li - 1, -1, -1):  # the nearest level first
-        there = np.full(int(keys[-1]) + 1, -1, dtype=np.int64)
-        there[keys] = same_text_above(table, li, lj, keys)
-        mx, my = there[pairs[:, 0]], there[pairs[:, 1]]
-        both = left & (mx >= 0) & (my >= 0)
-        codes = code(np.minimum(mx, my), np.maximum(mx, my))
-        at = np.minimum(np.searchsorted(unrelated[lj], codes), max(len(unrelated[lj]) - 1, 0))
-        known = (unrelated[lj][at] == codes) if len(unrelated[lj]) else np.zeros_like(both)
-        for n in np.flatnonzero(both & known).tolist():
+class Known:
+    """The pairs of texts verified so far, at any level: verification depends on the
+    texts alone, so a pair of texts that are units of several levels (a paragraph that
+    is its section, a sentence that is its paragraph, a record that is one sentence) is
+    verified at the first and its evidence taken at the others.
+
+    Texts are numbered across levels (`Table.texts`).  Related pairs keep their
+    evidence, the earlier text first; unrelated ones, most candidates of a large
+    corpus, one number a pair.
+    """
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.related: dict[tuple[int, int], Evidence] = {}
+        self.unrelated: I64 = np.empty(0, np.int64)  # sorted codes of text pairs
+
+    def take(
+        self, texts: I64, neighbours: dict[int, list[int]]
+    ) -> tuple[dict[tuple[int, int], Evidence], dict[int, list[int]]]:
+        """The evidence of a level's candidate pairs (its keys, `texts` their texts)
+        known already, and the candidates left to verify."""
+        found: dict[tuple[int, int], Evidence] = {}
+        if not neighbours or not (self.related or len(self.unrelated)):
+            return found, neighbours
+        pairs = np.array(
+            [(x, y) for x, others in neighbours.items() for y in others if x < y], dtype=np.int64
+        ).reshape(-1, 2)
+        tx, ty = texts[pairs[:, 0]], texts[pairs[:, 1]]
+        codes = code(np.minimum(tx, ty), np.maximum(tx, ty))
+        at = np.minimum(np.searchsorted(self.unrelated, codes), max(len(self.unrelated) - 1, 0))
+        left = ~(self.unrelated[at] == codes) if len(self.unrelated) else np.ones(len(pairs), bool)
+        for n in np.flatnonzero(~left).tolist():
             found[int(pairs[n, 0]), int(pairs[n, 1])] = UNRELATED
-        left &= ~(both & known)
-        evidence = above[lj][1]
-        for n in np.flatnonzero(left & (mx >= 0) & (my >= 0)).tolist():
-            if (int(mx[n]), int(my[n])) in evidence:
-                found[int(pairs[n, 0]), int(pairs[n, 1])] = evidence[int(mx[n]), int(my[n])]
+        for n in np.flatnonzero(left).tolist():
+            x, y = int(tx[n]), int(ty[n])
+            evidence = self.related.get((min(x, y), max(x, y)))
+            if evidence is not None:
+                if x > y:
+                    evidence = reverse(evidence, self.threshold)
+                found[int(pairs[n, 0]), int(pairs[n, 1])] = evidence
                 left[n] = False
-    if not found:
-        return found, neighbours
-    return found, neighbours_of(pairs[left])
+        if not found:
+            return found, neighbours
+        return found, neighbours_of(pairs[left])
+
+    def add(self, texts: I64, found: dict[tuple[int, int], Evidence]) -> None:
+        """Remember a level's verified pairs of keys (`texts` their texts)."""
+        codes = []
+        for (a, b), evidence in found.items():
+            x, y = int(texts[a]), int(texts[b])
+            if evidence.relation is None:
+                codes.append(code(min(x, y), max(x, y)))
+            elif x < y:
+                self.related[x, y] = evidence
+            else:
+                self.related[y, x] = reverse(evidence, self.threshold)
+        self.unrelated = np.union1d(self.unrelated, np.array(codes, dtype=np.int64))

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 2  # 2: whole documents keyed at any length (#27)
+FORMAT = 3  # 2: whole documents keyed at any length; 3: band keys once a text (#27)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
