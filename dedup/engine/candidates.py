@@ -20,15 +20,37 @@ from dedup.index import candidate_pairs
 BATCH_KEYS = 4096
 
 
-def candidates(table: Table, li: int) -> dict[int, list[int]]:
-    """The LSH neighbours of level `li`: key -> its candidate keys, sorted."""
+#: Per key space, the last level's texts (in key order) and their LSH pairs (rows).
+Memo = dict[str, tuple[I64, I64]]
+
+
+def candidates(table: Table, li: int, memo: Memo) -> I64:
+    """The candidate pairs of level `li`: distinct pairs of keys (a, b), a < b, sorted.
+
+    A level whose texts in a key space are those of the level above (records of one
+    line, documents of one section) takes that level's pairs from `memo`.
+    """
     level = table.levels[li]
     found: list[I64] = []
-    for space, keys, bands in table.texts.of_level(li, level.texts):  # a space at a time
-        pairs = candidate_pairs(bands)
+    for space, keys, texts, rows in table.texts.of_level(li, level.texts):  # a space at a time
+        last = memo.get(space)
+        if last is not None and np.array_equal(last[0], texts):
+            pairs = last[1]
+        else:
+            pairs = candidate_pairs(table.texts.bands(space, rows))
+        memo[space] = texts, pairs
         level.candidates[space] = len(pairs)
         found.append(keys[pairs].reshape(-1, 2))
-    return neighbours_of(np.concatenate(found) if found else np.empty((0, 2), np.int64))
+    return distinct_pairs(np.concatenate(found) if found else np.empty((0, 2), np.int64))
+
+
+def distinct_pairs(pairs: I64) -> I64:
+    """Pairs of keys (rows, in either order) as sorted distinct pairs (a, b), a < b; a pair
+    of a key with itself (a labelled title's own title, see
+    fingerprint.add_title_prints) is none."""
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    codes = np.unique(code(pairs.min(axis=1), pairs.max(axis=1)))
+    return np.stack((codes >> _SHIFT, codes & ((1 << _SHIFT) - 1)), axis=1)
 
 
 def neighbours_of(pairs: I64) -> dict[int, list[int]]:

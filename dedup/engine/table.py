@@ -119,8 +119,9 @@ class Texts:
     """The distinct texts of every level, each once: a unit that is a whole sentence, a
     paragraph, a section and a record is one text, shingled and banded once (#27).
 
-    Each level's keys map to them (`LevelTable.texts`).  `levels` has bit `li` set for the texts that are
-    units of level `li`: a level's LSH candidates are those of its texts.
+    Each level's keys map to them (`LevelTable.texts`).  `levels` has bit `li` set for
+    the texts that are units of level `li`: a level's LSH candidates are those of its
+    texts.
     """
 
     levels: npt.NDArray[np.uint8] = field(default_factory=lambda: np.empty(0, np.uint8))
@@ -150,21 +151,23 @@ class Texts:
         for space in self.spaces.values():
             space.join()
 
-    def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, U64]]:
-        """Per key space, the level's keys that have band keys, in key order, and those
-        band keys: what LSH over that level alone would see."""
+    def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, I64, I64]]:
+        """Per key space, the level's keys that have band keys, in key order, their texts,
+        and their rows in the space (see `bands`): what LSH over that level alone sees."""
         key_of = np.full(len(self.levels), -1, dtype=np.int64)
         key_of[level_texts] = np.arange(len(level_texts))
         bit = np.uint8(1 << li)
         for name, space in self.spaces.items():
-            if not space.keys:
-                yield name, np.empty(0, np.int64), np.empty((0, 0), np.uint64)
-                continue
-            texts, bands = space.keys[0], space.blocks[0]
+            texts = space.keys[0] if space.keys else np.empty(0, np.int64)
             rows = np.flatnonzero(self.levels[texts] & bit)
             keys = key_of[texts[rows]]
             order = np.argsort(keys, kind="stable")
-            yield name, keys[order], bands[rows[order]]
+            yield name, keys[order], texts[rows[order]], rows[order]
+
+    def bands(self, space: str, rows: I64) -> U64:
+        """The band keys of these rows of a key space."""
+        blocks = self.spaces[space].blocks
+        return blocks[0][rows] if blocks else np.empty((0, 0), np.uint64)
 
 
 @dataclass

@@ -13,10 +13,11 @@ import functools
 from collections.abc import Iterator, Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
-from dedup.engine.candidates import candidates, code, neighbours_of, pair_batches
+from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets
 from dedup.index import Facts, differ, edits_near, facts, reverse, typos_apart, verify
@@ -151,11 +152,6 @@ class BothWays(Mapping[tuple[int, int], Evidence]):
         return 2 * len(self.found)
 
 
-#: The evidence of a pair a level above found unrelated (only related pairs are kept, so
-#: no one reads its figures).
-UNRELATED = Evidence(0.0, 0.0, 0.0, None)
-
-
 def verify_all(
     table: Table, workers: Workers, progress: Progress
 ) -> tuple[list[Verified], list[Related]]:
@@ -172,6 +168,7 @@ def verify_all(
     work = functools.partial(verify_batch, config=table.config)
     out: list[Verified] = []
     known = Known(m.threshold)
+    memo: Memo = {}
     verified = 0
     for li, level in enumerate(table.levels):
         a = level.arrays
@@ -184,19 +181,20 @@ def verify_all(
             u = first[key]
             return key, table.place(int(a["doc"][u])), int(a["start"][u]), int(a["end"][u])
 
-        found, fresh = known.take(level.texts, candidates(table, li))
-        for done in workers.map(
-            work,
-            (([unit(k) for k in keys], pairs) for keys, pairs in pair_batches(fresh, chars)),
-        ):
+        related, verified_before, fresh = known.take(level.texts, candidates(table, li, memo))
+        verified += verified_before
+        unrelated: list[tuple[int, int]] = []
+        batches = pair_batches(neighbours_of(fresh), chars)
+        for done in workers.map(work, (([unit(k) for k in keys], pairs) for keys, pairs in batches)):
             for x, y, evidence in done:
-                found[x, y] = evidence
-            progress("candidates verified", verified + len(found))
-        verified += len(found)
-        del fresh
-        known.add(level.texts, found)
-        related = {pair: ev for pair, ev in found.items() if ev.relation is not None}
-        del found
+                if evidence.relation is None:
+                    unrelated.append((x, y))
+                else:
+                    related[x, y] = evidence
+            verified += len(done)
+            progress("candidates verified", verified)
+        known.add(level.texts, related, np.array(unrelated, dtype=np.int64).reshape(-1, 2))
+        del fresh, unrelated
         pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
         out.append((neighbours_of(pairs), BothWays(related, m.threshold)))
         related_pairs.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
@@ -216,47 +214,44 @@ class Known:
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
-        self.related: dict[tuple[int, int], Evidence] = {}
-        self.unrelated: I64 = np.empty(0, np.int64)  # sorted codes of text pairs
+        self.related: dict[int, Evidence] = {}  # by code of the pair of texts
+        self.related_codes: I64 = np.empty(0, np.int64)  # sorted
+        self.unrelated: I64 = np.empty(0, np.int64)  # sorted codes of pairs of texts
 
     def take(
-        self, texts: I64, neighbours: dict[int, list[int]]
-    ) -> tuple[dict[tuple[int, int], Evidence], dict[int, list[int]]]:
-        """The evidence of a level's candidate pairs (its keys, `texts` their texts)
-        known already, and the candidates left to verify."""
-        found: dict[tuple[int, int], Evidence] = {}
-        if not neighbours or not (self.related or len(self.unrelated)):
-            return found, neighbours
-        pairs = np.array(
-            [(x, y) for x, others in neighbours.items() for y in others if x < y], dtype=np.int64
-        ).reshape(-1, 2)
+        self, texts: I64, pairs: I64
+    ) -> tuple[dict[tuple[int, int], Evidence], int, I64]:
+        """For a level's candidate pairs of keys (`texts` their texts): the evidence of
+        those known related, the number known unrelated, and the pairs left to verify."""
         tx, ty = texts[pairs[:, 0]], texts[pairs[:, 1]]
         codes = code(np.minimum(tx, ty), np.maximum(tx, ty))
-        at = np.minimum(np.searchsorted(self.unrelated, codes), max(len(self.unrelated) - 1, 0))
-        left = ~(self.unrelated[at] == codes) if len(self.unrelated) else np.ones(len(pairs), bool)
-        for n in np.flatnonzero(~left).tolist():
-            found[int(pairs[n, 0]), int(pairs[n, 1])] = UNRELATED
-        for n in np.flatnonzero(left).tolist():
-            x, y = int(tx[n]), int(ty[n])
-            evidence = self.related.get((min(x, y), max(x, y)))
-            if evidence is not None:
-                if x > y:
-                    evidence = reverse(evidence, self.threshold)
-                found[int(pairs[n, 0]), int(pairs[n, 1])] = evidence
-                left[n] = False
-        if not found:
-            return found, neighbours
-        return found, neighbours_of(pairs[left])
+        unrelated = _among(self.unrelated, codes)
+        related = _among(self.related_codes, codes)
+        found: dict[tuple[int, int], Evidence] = {}
+        for n in np.flatnonzero(related).tolist():
+            evidence = self.related[int(codes[n])]
+            if tx[n] > ty[n]:
+                evidence = reverse(evidence, self.threshold)
+            found[int(pairs[n, 0]), int(pairs[n, 1])] = evidence
+        return found, int(unrelated.sum()) + len(found), pairs[~(unrelated | related)]
 
-    def add(self, texts: I64, found: dict[tuple[int, int], Evidence]) -> None:
+    def add(
+        self, texts: I64, related: dict[tuple[int, int], Evidence], unrelated: I64
+    ) -> None:
         """Remember a level's verified pairs of keys (`texts` their texts)."""
-        codes = []
-        for (a, b), evidence in found.items():
+        for (a, b), evidence in related.items():
             x, y = int(texts[a]), int(texts[b])
-            if evidence.relation is None:
-                codes.append(code(min(x, y), max(x, y)))
-            elif x < y:
-                self.related[x, y] = evidence
-            else:
-                self.related[y, x] = reverse(evidence, self.threshold)
-        self.unrelated = np.union1d(self.unrelated, np.array(codes, dtype=np.int64))
+            if x > y:
+                x, y, evidence = y, x, reverse(evidence, self.threshold)
+            self.related.setdefault(int(code(x, y)), evidence)
+        self.related_codes = np.sort(np.fromiter(self.related, dtype=np.int64))
+        tx, ty = texts[unrelated[:, 0]], texts[unrelated[:, 1]]
+        self.unrelated = np.union1d(self.unrelated, code(np.minimum(tx, ty), np.maximum(tx, ty)))
+
+
+def _among(sorted_codes: I64, codes: I64) -> npt.NDArray[np.bool_]:
+    """Which of `codes` are in `sorted_codes`."""
+    if not len(sorted_codes):
+        return np.zeros(len(codes), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
+    return sorted_codes[at] == codes
