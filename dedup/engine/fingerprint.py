@@ -48,7 +48,7 @@ from dedup.index import LshParams, band_keys, lsh_params
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import Chunk, Corpus
 from dedup.io.store import Entry, Store
-from dedup.model import LEVELS, Source
+from dedup.model import LEVELS
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers
 from dedup.segment import LineIndex, labelled_parts, spans, suppressed
@@ -285,7 +285,9 @@ def _fingerprint_file(item: tuple[InputFile, bytes], config: Config) -> Entry:
     arrays["texts.digests"] = np.concatenate([t.digests for t in texts])
     offsets = np.cumsum([0] + [len(t.digests) for t in texts[:-1]])
     for space in KEY_SPACES:
-        mine = [(t.bands[space], o) for t, o in zip(texts, offsets, strict=True) if space in t.bands]
+        mine = [
+            (t.bands[space], o) for t, o in zip(texts, offsets, strict=True) if space in t.bands
+        ]
         if mine:
             arrays[f"texts.{space}.rows"] = np.concatenate([rows + o for (rows, _), o in mine])
             arrays[f"texts.{space}.bands"] = np.concatenate([bands for (_, bands), _ in mine])
@@ -342,8 +344,8 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
             table.corpus.skipped.append(entry)
         base = len(table.docs)
         for doc_id, path, line, offset, chars in read.docs:
-            source = Source(path, line + first, offset)  # first: 0 but in a JSONL range
-            table.add_doc(doc_id, source, table.file_index[path], chars)
+            # first: 0 but in a JSONL range
+            table.add_doc(doc_id, table.file_index[path], line + first, offset, chars)
         for batch in read.prints:
             for prints in batch.levels:
                 prints.rows[:, 0] += base
@@ -385,8 +387,7 @@ def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
         file = table.corpus.files[i]
         base = len(table.docs)
         for doc in entry.docs["docs"]:
-            source = Source(str(file.path), doc["line"], doc["offset"])
-            table.add_doc(doc["id"], source, i, doc["chars"])
+            table.add_doc(doc["id"], i, doc["line"], doc["offset"], doc["chars"])
         table.corpus.skipped.extend(entry.docs["skipped"])
         bases.append(base)
     table.merge_arrays([entry.arrays for entry in entries], bases)

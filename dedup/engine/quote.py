@@ -176,7 +176,7 @@ def quote(
             ]
             cut += [keep(doc.text[s:e]) for s, e in doc_cuts.get(number, [])]
             if table.config.run.document_texts:
-                documents.append((table.docs[number].doc_id, doc.text))
+                documents.append((table.docs.ids[number], doc.text))
         quotes.update(zip(units, cut, strict=False))
         texts[number] = tuple(cut[len(units) :])
     out: dict[int, Segment] = {}

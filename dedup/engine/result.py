@@ -43,7 +43,7 @@ def build_result(
     cuts: dict[int, list[tuple[int, int]]] = {}
     doc_cuts: dict[int, list[tuple[int, int]]] = {}
     for number, items in done.removals.items():
-        per_unit = pieces(items, table.docs[number].chars)
+        per_unit = pieces(items, table.docs.chars[number])
         cuts.update(per_unit)
         doc_cuts[number] = merge([span for spans_ in per_unit.values() for span in spans_])
     quoted, removed_text, documents = quote(table, done.links, doc_cuts, early, done.spared)
@@ -82,7 +82,7 @@ def _clusters(
         for link in sorted(grouped[li, survivor], key=lambda k: k.member):
             if (li, link.member) in done.spared:  # a boilerplate copy kept: not quoted
                 u = link.member
-                doc_id = table.docs[int(a["doc"][u])].doc_id
+                doc_id = table.docs.ids[int(a["doc"][u])]
                 kept.append(Kept(doc_id, int(a["start"][u]), int(a["end"][u]), link.evidence))
                 continue
             segment = quoted[uid(li, link.member)]
@@ -141,25 +141,26 @@ def _doc_stats(
     labels = [file.label for file in table.corpus.files]
     out = []
     record = 0
-    for i, (d, unit_count, dup_count) in enumerate(
-        zip(table.docs, units.tolist(), dups.tolist(), strict=True)
+    docs = table.docs
+    for i, (doc_id, file, chars, unit_count, dup_count) in enumerate(
+        zip(docs.ids, docs.file, docs.chars, units.tolist(), dups.tolist(), strict=True)
     ):
-        record = record + 1 if i and d.file == table.docs[i - 1].file else 0
+        record = record + 1 if i and file == docs.file[i - 1] else 0
         cut = doc_cuts.get(i, ())
         out.append(
             DocStats(
-                d.doc_id,
-                d.chars,
+                doc_id,
+                chars,
                 unit_count,
                 dup_count,
                 sum(e - s for s, e in cut),
                 tuple(cut),
                 removed_text.get(i, ()),
-                names[d.file],
-                d.source,
+                names[file],
+                docs.source(i),
                 None,
                 record,
-                labels[d.file],
+                labels[file],
             )
         )
     return tuple(out)
@@ -185,7 +186,7 @@ def cleaned(
     keep_empty = table.config.output.keep_empty
     fields = table.config.input.text_field, table.config.input.id_field
     for number, doc in table.reread(range(len(table.docs))):
-        file = table.corpus.files[table.docs[number].file]
+        file = table.corpus.files[table.docs.file[number]]
         text = clean(doc.text, stats[number].removed)
         if file.jsonl and not keep_empty and stats[number].removed and not text.strip():
             dropped[number] = cleaned_record(doc, text, *fields)

@@ -35,7 +35,7 @@ from dedup.io.readers import Corpus
 from dedup.io.store import Store
 from dedup.io.writers import check_output_dir, stream_documents, write_documents
 from dedup.model import Result
-from dedup.parallel import Workers, default_jobs, tune_allocator
+from dedup.parallel import Workers, default_jobs, give_back_freed, tune_allocator
 
 
 def run(
@@ -71,9 +71,12 @@ def run(
                 fingerprint(table, workers, told, store)
         else:
             fingerprint(table, workers, told)
+        give_back_freed()
         verified, related = verify_all(table, workers, told)
+        give_back_freed()
         done = resolve(table, workers, verified, early.read)
         del verified
+        give_back_freed()
         workers.close()  # the last pass that needs them: their memory goes back now
         result = build_result(table, done, related, early)
         dropped: dict[int, dict[str, Any]] = {}  # document -> record left out when cleaning

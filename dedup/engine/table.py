@@ -9,6 +9,7 @@ fills it, batch by batch in corpus order; the others read it.
 
 from __future__ import annotations
 
+import array
 import bisect
 import itertools
 from collections.abc import Callable, Iterator, Sequence
@@ -145,9 +146,9 @@ class Texts:
             ids = np.searchsorted(unique, np.ascontiguousarray(block.digests).view("V16").ravel())
             fresh = ~given[ids]
             given[ids] = True
-            for space, (rows, bands) in block.bands.items():
+            for name, (rows, bands) in block.bands.items():
                 keep = fresh[rows]
-                self.spaces[space].add(ids[rows[keep]], bands[keep])
+                self.spaces[name].add(ids[rows[keep]], bands[keep])
         for space in self.spaces.values():
             space.join()
 
@@ -229,12 +230,31 @@ class LevelTable:
         self.arrays = {name: np.ascontiguousarray(rows[:, i]) for i, name in enumerate(COLUMNS)}
 
 
-@dataclass(slots=True)
-class DocEntry:
-    doc_id: str
-    source: Source
-    file: int
-    chars: int
+class Docs:
+    """Every document's id, file, place in it and length, as compact columns: a million
+    one-line records took 800 bytes a document as objects (#27)."""
+
+    def __init__(self, files: Sequence[InputFile]) -> None:
+        self.ids: list[str] = []
+        self.file = array.array("i")
+        self.line = array.array("q")  # 1-based JSONL line, 0 for a whole file
+        self.offset = array.array("q")  # byte offset of that line
+        self.chars = array.array("q")
+        self.paths = [str(f.path) for f in files]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, doc_id: str, file: int, line: int, offset: int, chars: int) -> None:
+        self.ids.append(doc_id)
+        self.file.append(file)
+        self.line.append(line)
+        self.offset.append(offset)
+        self.chars.append(chars)
+
+    def source(self, number: int) -> Source:
+        """Where document `number` can be read again."""
+        return Source(self.paths[self.file[number]], self.line[number], self.offset[number])
 
 
 #: Where a worker reads a document again: its file and its place in it.
@@ -251,23 +271,22 @@ class Table:
         self.config = config
         self.levels = [LevelTable(name) for name in LEVELS if name in config.segment.levels]
         self.texts = Texts()
-        self.docs: list[DocEntry] = []
+        self.docs = Docs(corpus.files)
         self.doc_chars: I64 = np.empty(0, np.int64)  # every document's length, once read
         self.ids: set[str] = set()
         self.file_index = {str(f.path): i for i, f in enumerate(corpus.files)}
         m = config.minhash
         self.params = lsh_params(m.threshold, m.num_perm, m.recall)  # the LSH banding
 
-    def add_doc(self, doc_id: str, source: Source, file: int, chars: int) -> None:
-        """Number the next document; a document id may occur once in a corpus."""
+    def add_doc(self, doc_id: str, file: int, line: int, offset: int, chars: int) -> None:
+        """Number the next document (`line`, `offset`: its JSONL record's, or 0); a
+        document id may occur once in a corpus."""
         if doc_id in self.ids:
             raise InputError(
-                self.corpus.files[file].label,
-                f"duplicate document id {doc_id!r}",
-                source.line or None,
+                self.corpus.files[file].label, f"duplicate document id {doc_id!r}", line or None
             )
         self.ids.add(doc_id)
-        self.docs.append(DocEntry(doc_id, source, file, chars))
+        self.docs.add(doc_id, file, line, offset, chars)
 
     def merge(self, batch: BatchPrints) -> None:
         """Add one batch's units and texts, in corpus order."""
@@ -301,15 +320,14 @@ class Table:
         for level in self.levels:
             level.freeze()
         self.texts.freeze(self.levels)
-        self.doc_chars = np.array([doc.chars for doc in self.docs], dtype=np.int64)
+        self.doc_chars = np.frombuffer(self.docs.chars, dtype=np.int64)
 
     def place(self, number: int) -> Place:
         """Where a worker finds document `number` again."""
-        doc = self.docs[number]
-        return self.corpus.files[doc.file], doc.source
+        return self.corpus.files[self.docs.file[number]], self.docs.source(number)
 
     def reread(self, numbers: Sequence[int]) -> Iterator[tuple[int, Document]]:
-        docs = self.corpus.load(self.docs[n].source for n in numbers)
+        docs = self.corpus.load(self.docs.source(n) for n in numbers)
         yield from zip(numbers, docs, strict=True)
 
     def spans(self, units: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -330,7 +348,7 @@ class Table:
         columns = [a[c][at].tolist() for c in ("doc", "start", "end", "line", "end_line", "column")]
         return [
             Segment(
-                self.docs[doc].doc_id,
+                self.docs.ids[doc],
                 level.name,
                 i,
                 start,

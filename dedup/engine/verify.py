@@ -185,7 +185,9 @@ def verify_all(
         verified += verified_before
         unrelated: list[tuple[int, int]] = []
         batches = pair_batches(neighbours_of(fresh), chars)
-        for done in workers.map(work, (([unit(k) for k in keys], pairs) for keys, pairs in batches)):
+        for done in workers.map(
+            work, (([unit(k) for k in keys], pairs) for keys, pairs in batches)
+        ):
             for x, y, evidence in done:
                 if evidence.relation is None:
                     unrelated.append((x, y))
@@ -218,9 +220,7 @@ class Known:
         self.related_codes: I64 = np.empty(0, np.int64)  # sorted
         self.unrelated: I64 = np.empty(0, np.int64)  # sorted codes of pairs of texts
 
-    def take(
-        self, texts: I64, pairs: I64
-    ) -> tuple[dict[tuple[int, int], Evidence], int, I64]:
+    def take(self, texts: I64, pairs: I64) -> tuple[dict[tuple[int, int], Evidence], int, I64]:
         """For a level's candidate pairs of keys (`texts` their texts): the evidence of
         those known related, the number known unrelated, and the pairs left to verify."""
         tx, ty = texts[pairs[:, 0]], texts[pairs[:, 1]]
@@ -235,9 +235,7 @@ class Known:
             found[int(pairs[n, 0]), int(pairs[n, 1])] = evidence
         return found, int(unrelated.sum()) + len(found), pairs[~(unrelated | related)]
 
-    def add(
-        self, texts: I64, related: dict[tuple[int, int], Evidence], unrelated: I64
-    ) -> None:
+    def add(self, texts: I64, related: dict[tuple[int, int], Evidence], unrelated: I64) -> None:
         """Remember a level's verified pairs of keys (`texts` their texts)."""
         for (a, b), evidence in related.items():
             x, y = int(texts[a]), int(texts[b])
@@ -254,4 +252,5 @@ def _among(sorted_codes: I64, codes: I64) -> npt.NDArray[np.bool_]:
     if not len(sorted_codes):
         return np.zeros(len(codes), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
-    return sorted_codes[at] == codes
+    found: npt.NDArray[np.bool_] = sorted_codes[at] == codes
+    return found
