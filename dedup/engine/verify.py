@@ -200,6 +200,7 @@ def verify_all(
         pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
         out.append((neighbours_of(pairs), BothWays(related, m.threshold)))
         related_pairs.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
+    table.texts.spaces.clear()  # the band keys: no stage needs them any more
     return out, related_pairs
 
 
