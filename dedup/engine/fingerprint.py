@@ -69,32 +69,18 @@ def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> Batc
         found = spans(text, levels, config.segment)
         lines = LineIndex(text)
         quiet = suppressed(text)
+        made: dict[tuple[int, int], tuple[tuple[int, ...], str, bool]] = {}  # by span
         for name in levels:
-            for start, end in found[name]:
-                if end - start > config.minhash.max_unit_chars:
-                    raise InputError(
-                        doc_id,
-                        f"a {name} of {end - start} characters at line {lines.line(start)} is "
-                        f"longer than --max-unit-chars {config.minhash.max_unit_chars}",
+            for span in found[name]:
+                unit = made.get(span)  # a unit of a coarser level with the same span
+                if unit is None:
+                    unit = made[span] = _unit(
+                        text, span, number, name, doc_id, lines, quiet, config
                     )
-                hushed = any(s <= start and end <= e for s, e in quiet)
-                raw[name].append("" if hushed else text[start:end])
-                last_line = lines.line(max(start, end - 1))
-                column = start - text.rfind("\n", 0, start)
-                around = gap(text, start, end)
-                row = (
-                    number,
-                    start,
-                    end,
-                    lines.line(start),
-                    last_line,
-                    *around,
-                    column,
-                    int(hushed),
-                    -1,
-                )
+                row, unit_text, entire = unit
                 rows[name].append(row)
-                whole[name].append(around[0] == 0 and around[1] == len(text))
+                raw[name].append(unit_text)
+                whole[name].append(entire)
     m = config.minhash
     # A text is normalized and printed once, whatever the levels it is a unit of: a
     # one-sentence paragraph, a one-paragraph section, a one-line record (#27).
@@ -104,6 +90,7 @@ def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> Batc
             seen.setdefault(text, len(seen))
     normalized = normalize_many(list(seen), config.normalize)
     out = []
+    digest: dict[str, bytes] = {}  # the exact key of each compared text
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
     pool_raw: list[str] = []  # and the first raw text of each
     pool_norms: list[str] = []
@@ -127,7 +114,9 @@ def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> Batc
             if not quiet and (len(norm) >= m.min_chars or (entire and raw[name][i].strip()))
         ]
         units = np.array([i for i, _ in compared], dtype=np.int64)
-        keys = [exact_key(norm) for _, norm in compared]
+        keys = [
+            digest.get(norm) or digest.setdefault(norm, exact_key(norm)) for _, norm in compared
+        ]
         # A text is shingled once a batch, at its first unit of any level: a text the
         # batch has had already (a byline, a footer) is not shingled again.
         for (i, norm), key in zip(compared, keys, strict=True):
@@ -142,6 +131,41 @@ def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> Batc
         out.append(LevelPrints(table, digests, mask))
     texts = np.frombuffer(b"".join(pool), np.uint8).reshape(-1, 16)
     return BatchPrints(out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config)))
+
+
+def _unit(
+    text: str,
+    span: tuple[int, int],
+    number: int,
+    name: str,
+    doc_id: str,
+    lines: LineIndex,
+    quiet: list[tuple[int, int]],
+    config: Config,
+) -> tuple[tuple[int, ...], str, bool]:
+    """A unit's row (see COLUMNS), its text ("" if a marker hushes it), and whether it is
+    its whole document."""
+    start, end = span
+    if end - start > config.minhash.max_unit_chars:
+        raise InputError(
+            doc_id,
+            f"a {name} of {end - start} characters at line {lines.line(start)} is "
+            f"longer than --max-unit-chars {config.minhash.max_unit_chars}",
+        )
+    hushed = any(s <= start and end <= e for s, e in quiet)
+    around = gap(text, start, end)
+    row = (
+        number,
+        start,
+        end,
+        lines.line(start),
+        lines.line(max(start, end - 1)),
+        *around,
+        start - text.rfind("\n", 0, start),  # the column
+        int(hushed),
+        -1,
+    )
+    return row, "" if hushed else text[start:end], around[0] == 0 and around[1] == len(text)
 
 
 def _print_texts(raw: list[str], norms: list[str], config: Config) -> dict[str, tuple[I64, U64]]:
