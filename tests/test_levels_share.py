@@ -1,0 +1,71 @@
+"""Every level for the price of about one (#27): a text that is a unit of several levels (a
+one-line record, a one-sentence paragraph, a one-paragraph section) is banded once and each
+pair of texts verified once, and every level still sees exactly what it would see alone."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dedup
+from dedup.config import Config
+from dedup.engine.fingerprint import fingerprint
+from dedup.engine.table import Table
+from dedup.io.readers import Corpus
+from dedup.model import LEVELS
+from dedup.parallel import Workers
+from dedup.report import build_report, render_json
+
+BLOG = Path(__file__).resolve().parent.parent / "fixtures" / "blog" / "pages"
+
+
+def _records(path: Path) -> Path:
+    """One-line records: templated lines in buckets larger than LSH's cap, exact and
+    near repeats, and a few records of several paragraphs."""
+    rng = random.Random(5)
+    months = ["janvier", "février", "mars", "avril", "mai", "juin"]
+    lines = [f"Publié le {d} {rng.choice(months)} 2023 par Élise" for d in range(1, 29)] * 3
+    lines += [f"Épisode {n} : l’été à Noirmoutier" for n in range(150)]
+    lines += ["Désactiver les sons système", "Désactiver les sons sytème", "Dossier : été"]
+    lines += ["Un billet d’humeur.\n\nUne deuxième partie, plus longue que la première."] * 2
+    lines *= 2  # repeats in other batches than the first copy's (256 documents a batch)
+    rng.shuffle(lines)
+    with path.open("w", encoding="utf-8") as out:
+        for n, text in enumerate(lines):
+            out.write(json.dumps({"id": str(n), "text": text}, ensure_ascii=False) + "\n")
+    return path
+
+
+def _lsh(result: dedup.Result) -> dict[str, object]:
+    lsh: dict[str, object] = json.loads(render_json(build_report(result)))["lsh"]
+    return lsh
+
+
+@pytest.mark.parametrize("corpus", ["blog", "records"])
+def test_each_level_sees_what_it_would_see_alone(tmp_path: Path, corpus: str) -> None:
+    path = BLOG if corpus == "blog" else _records(tmp_path / "records.jsonl")
+    every = _lsh(dedup.scan(path, jobs=1))
+    for level in LEVELS:
+        alone = _lsh(dedup.scan(path, jobs=1, unit=level))
+        assert every[level] == alone[level], level
+    assert any(every[level]["candidate_pairs"] for level in LEVELS)  # type: ignore[index]
+
+
+def test_a_text_of_several_levels_is_banded_once(tmp_path: Path) -> None:
+    path = _records(tmp_path / "records.jsonl")
+    config = Config().with_overrides({"jobs": 1})
+    with Corpus([str(path)], config.input) as corpus, Workers(1) as workers:
+        table = Table(corpus, config)
+        fingerprint(table, workers, lambda stage, count: None)
+    texts = {json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()}
+    char = table.texts.spaces["char"].keys[0]
+    assert len(np.unique(char)) == len(char)  # no text banded twice
+    # Every one-line record is a unit of all four levels, and banded once: the records of
+    # two paragraphs add their paragraphs (and the sentences of each), banded once too.
+    assert len(char) == len(texts) + 2
+    for level in table.levels:
+        assert len(level.texts) == len(np.unique(level.texts))  # a level key is one text
