@@ -17,6 +17,7 @@ from dedup.errors import DedupError, InputError, OutputError
 from dedup.io.documents import decode
 from dedup.io.memory import plain
 from dedup.io.parquet import is_parquet
+from dedup.io.readers import is_jsonl
 from dedup.io.readers import read_json
 from dedup.io.writers import inside, write_bytes
 from dedup.report import REPORT_VERSION
@@ -76,7 +77,7 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
             data = source.read_bytes()
         except OSError as exc:
             raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
-        if name.endswith((".jsonl", ".ndjson")):
+        if is_jsonl(source):  # as the reader tells them
             lines = data.decode("utf-8").splitlines(keepends=True)
             write_bytes(target, _restored_records(lines, docs, text_field, str(source)))
         else:

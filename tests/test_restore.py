@@ -115,3 +115,18 @@ def test_restore_refuses_a_report_that_does_not_fit(
 ) -> None:
     with pytest.raises(DedupError, match=r"a\.txt"):
         restore("short", removed, texts, "a.txt")
+
+
+def test_restore_reads_jsonl_whatever_the_case_of_its_suffix(tmp_path: Path) -> None:
+    """The reader takes DATA.JSONL as JSONL; restore must too, not as one text file."""
+    source = FIXTURES / "golden" / "jsonl" / "input"
+    (tmp_path / "in").mkdir()
+    originals = {}
+    for n, original in enumerate(sorted(source.glob("*.jsonl"))):
+        name = f"PART{n}.JSONL"
+        (tmp_path / "in" / name).write_bytes(original.read_bytes())
+        originals[name] = original.read_bytes()
+    report, restored = _clean_and_restore(tmp_path, ["--include", "*.JSONL"])
+    assert report["stats"]["chars_removed"] > 0
+    for name, data in originals.items():
+        assert (restored / name).read_bytes() == data

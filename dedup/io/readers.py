@@ -38,7 +38,8 @@ from dedup.model import Document, Source
 STDIN = "-"
 
 
-def _is_jsonl(path: Path) -> bool:
+def is_jsonl(path: Path) -> bool:
+    """Whether a file is read as JSONL records: by its suffix, in any case."""
     return path.suffix.lower() in (".jsonl", ".ndjson")
 
 
@@ -69,9 +70,9 @@ def list_inputs(
         if path.is_dir():
             for rel, found in _walk(path):
                 if _matches(rel, config.include) and not _matches(rel, config.exclude):
-                    files.append(InputFile(found, rel, _is_jsonl(found), str(found)))
+                    files.append(InputFile(found, rel, is_jsonl(found), str(found)))
         elif path.is_file():
-            files.append(InputFile(path, path.name, _is_jsonl(path), str(path)))
+            files.append(InputFile(path, path.name, is_jsonl(path), str(path)))
         elif path.exists():
             raise InputError(given, "not a regular file or folder")
         else:
