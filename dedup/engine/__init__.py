@@ -1,6 +1,6 @@
 """The engine: the stages of a run, one module each, and the local orchestrator (`run`).
 
-table        the corpus as compact per-unit arrays, level by level
+table        the corpus as compact per-unit arrays, level by level, and its texts banded once
 fingerprint  1. read, segment, normalize, fingerprint (worker processes)
 candidates   2. LSH candidate pairs per level
 verify       3. exact verification of every candidate (worker processes)
