@@ -242,9 +242,9 @@ def typos_apart(a: str, b: str, threshold: float) -> bool:
 def _typo_words(a: list[str], b: list[str]) -> bool:
     """Whether the words that differ, where both texts have as many, can hold typos: a
     typo keeps a word's first letter and leaves a word of four letters or more (one letter
-    more or less makes another word of "fork" / "vfork", "at" / "apt"), and has no digit
-    (a number or a code that changes, "aaa0" / "aaaa", is another fact); texts with words
-    glued or split ("sociauxlarnaque") are taken as they are."""
+    more or less makes another word of "fork" / "vfork", "at" / "apt", "sed" / "send"),
+    and has no digit (a number or a code that changes, "aaa0" / "aaaa", is another fact);
+    texts with words glued or split ("sociauxlarnaque") are taken as they are."""
     if len(a) != len(b):
         return True
     return all(
@@ -291,10 +291,41 @@ Facts = tuple[frozenset[tuple[str, int]], frozenset[tuple[str, int]], frozenset[
 
 
 def differ(a: Facts, b: Facts) -> bool:
-    """Whether facts of one text (see `facts`) are replaced by others in the other."""
-    return a != b and any(
-        mine - theirs and theirs - mine for mine, theirs in zip(a, b, strict=True)
-    )
+    """Whether facts of one text (see `facts`) are replaced by others in the other.
+
+    A name spelt with a typo is the same name: "Linux" / "Lnux", "Internet" / "Inetrnet"
+    (see `_misspelt`).
+    """
+    if a == b:
+        return False
+    for kind, (mine, theirs) in enumerate(zip(a, b, strict=True)):
+        extra, missing = mine - theirs, theirs - mine
+        if extra and missing and not (kind == _NAMES and _misspelt(extra, missing)):
+            return True
+    return False
+
+
+#: Where names are in Facts.
+_NAMES = 2
+
+
+def _misspelt(extra: frozenset[tuple[str, int]], missing: frozenset[tuple[str, int]]) -> bool:
+    """Whether the names one text has and the other lacks pair up, each with its partner
+    one typo apart: a letter dropped, doubled, replaced, or two swapped, the first letter
+    kept, in a name of five letters or more ("Marc" / "Mark" are two names)."""
+    left = [word for word, _ in missing]
+    if len(extra) != len(left):
+        return False
+    for word, _ in sorted(extra):
+        partner = next((other for other in left if _one_typo(word, other)), None)
+        if partner is None:
+            return False
+        left.remove(partner)
+    return True
+
+
+def _one_typo(x: str, y: str) -> bool:
+    return x[0] == y[0] and max(len(x), len(y)) >= 5 and OSA.distance(x, y, score_cutoff=1) <= 1
 
 
 def states_more(part: Facts, whole: Facts) -> bool:

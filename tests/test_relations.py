@@ -52,6 +52,13 @@ def test_templated_lines_differ_in_their_facts() -> None:
         "Elon Musk insulte les annonceurs qui fuyent Twitter",
     )
     assert same_facts("Désactiver les sons système", "DÉSACTIVER LES SNOS SYSTÈME.")
+    # A name spelt with a typo is the same name; a name of four letters is another name.
+    assert same_facts("Implémentation Linux du protocole", "Implémentation Lnux du protocole")
+    assert same_facts(
+        "Conversion d'adresse réseau Internet", "Conversion d'adresse réseau Inetrnet"
+    )
+    assert not same_facts("Publié par Marc Roux", "Publié par Mark Roux")
+    assert not same_facts("Publié par Claire Dubois", "Publié par Claire Dubais et Marc Roux")
     # a name only one side gives, a capital after a full stop: no fact replaced
     assert same_facts("mind will vanish. Thomas Jefferson said", "mind will vanish. Jefferson said")
     assert same_facts("the back of legs. Generally, lack of", "the back of legs. General lack of")
@@ -172,6 +179,24 @@ def test_short_units_and_paragraphs_with_typos_are_duplicates(tmp_path: Path) ->
         report["stats"]["chars_removed"]
         < len(f"DÉSACTIVER LES SNOS SYSTÈME.\n\n{' '.join(words)}\n\n") + 2
     )
+
+
+def test_short_titles_with_a_typo_are_found_in_names_and_in_few_letters(
+    tmp_path: Path,
+) -> None:
+    """A typo in a name (a capitalized word), and a title of ten characters whose copy
+    has nine once its spaces are left out: both were kept before."""
+    first, second = _posts(random.Random(6), 2)
+    pairs = [
+        ("Implémentation Linux du protocole IPv6", "Implémentation Lnux du protocole IPv6"),
+        ("Gestion des", "Geston des"),
+    ]
+    for number, (title, typo) in enumerate(pairs):
+        texts = [f"{title}\n\n{first}", f"Lire la suite\n\n{typo}\n\n{second}"]
+        (tmp_path / str(number)).mkdir()
+        report = _scan(tmp_path / str(number), texts)
+        removed = [t.strip() for d in report["documents"] for t in d["removed_text"]]
+        assert removed == [typo], report["clusters"]
 
 
 def test_templated_titles_of_other_posts_stay(tmp_path: Path) -> None:

@@ -240,7 +240,7 @@ def add_typo_keys(
     short = [
         k
         for k, (norm, n) in enumerate(zip(norms, spaces, strict=True))
-        if n < m.char_below and m.min_chars <= len(norm) - n <= DELETION_MAX
+        if n < m.char_below and len(norm) - n <= DELETION_MAX
     ]
     medium = [k for k, n in enumerate(spaces) if SEGMENT_MIN <= n + 1 < SEGMENT_MAX]
     owner, keys = deletion_keys([norms[k] for k in short])
