@@ -239,6 +239,22 @@ def typos_apart(a: str, b: str, threshold: float) -> bool:
     return _typo_words(a.split(), b.split())
 
 
+def words_replaced(a: str, b: str) -> bool:
+    """Whether two normalized texts of as many words differ in a word that is the other
+    with a prefix of two letters: "Charger un module de noyau" / "Décharger un module de
+    noyau", "boot" / "reboot", "mount" / "unmount" are two titles, 0.9 similar by
+    characters (#19).  A typo does not add two letters before a word; longer additions
+    make compounds as often as opposites ("site" / "website")."""
+    x, y = a.split(), b.split()
+    return len(x) == len(y) and any(
+        _prefixed(u, v) or _prefixed(v, u) for u, v in zip(x, y, strict=True) if u != v
+    )
+
+
+def _prefixed(word: str, base: str) -> bool:
+    return len(word) == len(base) + 2 and len(base) >= 3 and word.endswith(base)
+
+
 def _typo_words(a: list[str], b: list[str]) -> bool:
     """Whether the words that differ, where both texts have as many, can hold typos: a
     typo keeps a word's first letter and leaves a word of four letters or more (one letter

@@ -20,7 +20,16 @@ from dedup.edit_keys import SEGMENT_MAX
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets
-from dedup.index import Facts, differ, edits_near, facts, reverse, typos_apart, verify
+from dedup.index import (
+    Facts,
+    differ,
+    edits_near,
+    facts,
+    reverse,
+    typos_apart,
+    verify,
+    words_replaced,
+)
 from dedup.model import Evidence
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers
@@ -61,13 +70,14 @@ def verify_batch(
             # or typo key: no space in common, and no duplicate unless by edits (below).
             found.append((a, b, Evidence(0.0, 0.0, 0.0, None)))
             continue
-        # Short units (compared by characters) that state other facts are other lines.
+        # Short units (compared by characters) that state other facts, or where a word
+        # is replaced by another, are other lines.
         other = False
         if space == "char":
             for unit in (i, j):
                 if unit not in stated:
                     stated[unit] = facts(raw[unit])
-            other = differ(stated[i], stated[j])
+            other = differ(stated[i], stated[j]) or words_replaced(norms[i], norms[j])
         few = min(words[i], words[j]) < m.char_below
         found.append((a, b, verify(sets[i][space], sets[j][space], m.threshold, False, few, other)))
     # A typo changes one word but five word shingles: a 30-word paragraph with one typo
