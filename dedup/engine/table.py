@@ -103,16 +103,15 @@ class Space:
 
     def join(self) -> None:
         """The blocks as one array each, copied a block at a time and released."""
-        for name in ("keys", "blocks"):
-            parts = getattr(self, name)
+        for parts in (self.keys, self.blocks):
             if len(parts) > 1:
                 whole = np.empty((sum(len(p) for p in parts), *parts[0].shape[1:]), parts[0].dtype)
                 at = 0
-                while parts:
-                    part = parts.pop(0)
+                for i, part in enumerate(parts):
                     whole[at : at + len(part)] = part
                     at += len(part)
-                parts.append(whole)
+                    parts[i] = whole[:0]  # released (a list's pop(0) is quadratic)
+                parts[:] = [whole]
 
 
 @dataclass
@@ -140,15 +139,17 @@ class Texts:
             level.texts = np.searchsorted(unique, level.key_digests)
             level.key_digests = np.empty(0, "V16")
             self.levels[level.texts] |= np.uint8(1 << li)
-        given = np.zeros(len(unique), dtype=bool)
         blocks, self.blocks = self.blocks, []
-        for block in blocks:
-            ids = np.searchsorted(unique, np.ascontiguousarray(block.digests).view("V16").ravel())
-            fresh = ~given[ids]
-            given[ids] = True
+        starts = np.cumsum([0] + [len(block.digests) for block in blocks])
+        every = np.concatenate([block.digests for block in blocks] or [np.empty((0, 16), np.uint8)])
+        ids = np.searchsorted(unique, np.ascontiguousarray(every).view("V16").ravel())
+        fresh = np.zeros(len(ids), dtype=bool)  # a text's first row: the first batch's
+        fresh[np.unique(ids, return_index=True)[1]] = True
+        for start, block in zip(starts.tolist(), blocks, strict=False):
             for name, (rows, bands) in block.bands.items():
-                keep = fresh[rows]
-                self.spaces[name].add(ids[rows[keep]], bands[keep])
+                keep = fresh[rows + start]
+                self.spaces[name].add(ids[rows[keep] + start], bands[keep])
+            block.bands = {}
         for space in self.spaces.values():
             space.join()
 
