@@ -119,3 +119,24 @@ def test_a_parquet_file_is_indexed_by_itself_not_its_spool(tmp_path: Path) -> No
     assert paths == [str((corpus / "news.parquet").resolve())]
     pq.write_table(pa.Table.from_pylist(rows[:-1]), corpus / "news.parquet")  # changed
     assert _report([str(corpus)], index) == _report([str(corpus)])
+
+
+def test_every_file_of_a_group_holds_the_band_keys_of_its_texts(tmp_path: Path) -> None:
+    """Files are fingerprinted for the index in groups; a text two files share must stay a
+    candidate from the second file's entry once the first one changes."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shared = (
+        "Le démon lit sa configuration au démarrage puis la relit à chaque signal reçu, "
+        "sans interrompre les connexions ouvertes ni perdre les requêtes en attente."
+    )
+    near = shared.replace("connexions ouvertes", "connexions actives")
+    (corpus / "a.md").write_text(f"# Notes\n\n{shared}\n", encoding="utf-8")
+    (corpus / "b.md").write_text(f"# Copie\n\n{shared}\n", encoding="utf-8")
+    (corpus / "c.md").write_text(f"# Variante\n\n{near}\n", encoding="utf-8")
+    index = tmp_path / "i.sqlite"
+    assert _report([str(corpus)], index) == _report([str(corpus)])
+    (corpus / "a.md").write_text("# Notes\n\nUne page réécrite, sans le paragraphe.\n")
+    warm = _report([str(corpus)], index)
+    assert warm == _report([str(corpus)])
+    assert "c.md" in json.dumps(json.loads(warm)["clusters"])  # the near copy, found
