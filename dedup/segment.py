@@ -29,7 +29,9 @@ _NOT_HEADING_END = ".,;:…"
 # A sentence ends at . ! ? or … (with closing quotes or brackets) before white space,
 # unless the next word starts in lower case or the dot closes an initial ("M. Musk").
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(\s+)")
-_INITIAL = re.compile(r"(?:^|\s)\w\.$")
+#: A dot after one letter (an initial, "J. Dupont") ends no sentence; nor one after a digit
+#: that opens a paragraph (a numbered item, "1. Ouvrir"), while "égal à 0. Afficher" is two.
+_INITIAL = re.compile(r"(?:^\w|(?:^|\s)[^\W\d_])\.$")
 
 
 _MARKER = re.compile(

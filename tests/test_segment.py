@@ -71,6 +71,24 @@ def test_sentences_split_on_final_punctuation_only() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a sentence that ends with a number ends there
+        (
+            "EINVAL offset était inférieur à 0. Afficher l’arbre.",
+            ["EINVAL offset était inférieur à 0.", "Afficher l’arbre."],
+        ),
+        ("Version 2. Elle sort.", ["Version 2.", "Elle sort."]),
+        # an initial, and the number of an item opening its paragraph, end nothing
+        ("Par J. Dupont. Il dit.", ["Par J. Dupont.", "Il dit."]),
+        ("1. Installer le paquet. Puis le lancer.", ["1. Installer le paquet.", "Puis le lancer."]),
+    ],
+)
+def test_a_dot_after_one_character(text: str, expected: list[str]) -> None:
+    assert [text[s:e] for s, e in sentences(text, (0, len(text)))] == expected
+
+
 def test_spans_nest_and_quote_the_text() -> None:
     found = spans(PAGE, ("document", "section", "paragraph", "sentence"))
     ((doc_start, doc_end),) = found["document"]
