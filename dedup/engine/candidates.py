@@ -49,8 +49,7 @@ def distinct_pairs(pairs: I64) -> I64:
     of a key with itself (a labelled title's own title, see
     fingerprint.add_title_prints) is none."""
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    codes = np.unique(code(pairs.min(axis=1), pairs.max(axis=1)))
-    return np.stack((codes >> _SHIFT, codes & ((1 << _SHIFT) - 1)), axis=1)
+    return np.stack(decode(np.unique(code(pairs.min(axis=1), pairs.max(axis=1)))), axis=1)
 
 
 def neighbours_of(pairs: I64) -> dict[int, list[int]]:
@@ -63,7 +62,7 @@ def neighbours_of(pairs: I64) -> dict[int, list[int]]:
         return {}
     both = np.concatenate((pairs, pairs[:, ::-1]))
     codes = np.unique(code(both[:, 0], both[:, 1]))
-    keys, others = codes >> _SHIFT, codes & ((1 << _SHIFT) - 1)
+    keys, others = decode(codes)
     starts = np.concatenate(([0], np.flatnonzero(keys[1:] != keys[:-1]) + 1))
     bounds = [*starts.tolist(), len(codes)]
     flat = others.tolist()
@@ -76,6 +75,11 @@ def neighbours_of(pairs: I64) -> dict[int, list[int]]:
 def code(x: Any, y: Any) -> Any:
     """One number for a pair of keys (each under 2**31), or an array of them."""
     return (x << _SHIFT) + y
+
+
+def decode(codes: I64) -> tuple[I64, I64]:
+    """The two keys of each pair `code` made."""
+    return codes >> _SHIFT, codes & ((1 << _SHIFT) - 1)
 
 
 _SHIFT = 31

@@ -297,16 +297,16 @@ def _fingerprint_files(items: list[tuple[InputFile, bytes]], config: Config) -> 
     """
     read = _fingerprint_chunk(Chunk(tuple(file for file, _ in items)), config)
     levels = [name for name in LEVELS if name in config.segment.levels]
+    docs_of: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)  # by path
+    for doc_id, path, line, offset, chars in read.docs:
+        docs_of[path].append({"id": doc_id, "line": line, "offset": offset, "chars": chars})
+    skipped_of: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)  # by label
+    for entry in read.skipped:
+        skipped_of[entry["path"]].append(entry)
     out = []
     first = 0  # the file's first document in the chunk's numbering
     for file, content in items:
-        label, path = file.label, str(file.path)
-        docs = [
-            {"id": doc_id, "line": line, "offset": offset, "chars": chars}
-            for doc_id, at, line, offset, chars in read.docs
-            if at == path
-        ]
-        skipped = [entry for entry in read.skipped if entry["path"] == label]
+        docs, skipped = docs_of[str(file.path)], skipped_of[file.label]
         parts = [_file_part(batch, first, first + len(docs)) for batch in read.prints]
         out.append(Entry(content, {"docs": docs, "skipped": skipped}, _arrays(parts, levels)))
         first += len(docs)
@@ -356,13 +356,16 @@ def _arrays(parts: list[BatchPrints], levels: Sequence[str]) -> dict[str, npt.ND
     return arrays
 
 
-def _groups(items: Iterator[tuple[InputFile, bytes]]) -> Iterator[list[tuple[InputFile, bytes]]]:
-    """Files in groups of about BATCH_CHARS bytes or BATCH_DOCS files, in order."""
+def _groups(
+    items: Iterator[tuple[InputFile, bytes, int]],
+) -> Iterator[list[tuple[InputFile, bytes]]]:
+    """Files (file, content hash, bytes) in groups of about BATCH_CHARS bytes or BATCH_DOCS
+    files, in order."""
     group: list[tuple[InputFile, bytes]] = []
     size = 0
-    for item in items:
-        group.append(item)
-        size += item[0].path.stat().st_size
+    for file, content, length in items:
+        group.append((file, content))
+        size += length
         if size >= BATCH_CHARS or len(group) >= BATCH_DOCS:
             yield group
             group, size = [], 0
@@ -450,7 +453,7 @@ def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
         found.append(entry)
         stats.append((key, st))
     work = functools.partial(_fingerprint_files, config=table.config)
-    items = ((table.corpus.files[i], content) for i, content in changed.items())
+    items = ((table.corpus.files[i], c, stats[i][1].st_size) for i, c in changed.items())
     made = (entry for group in workers.map(work, _groups(items)) for entry in group)
     for i, entry in zip(changed, made, strict=True):
         key, st = stats[i]
