@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dedup.config import NormalizeConfig
@@ -47,6 +47,28 @@ class Finding:
     repeats: str  # where the survivor is, "path:line"
     fingerprint: str
     survivor_fingerprint: str
+    #: Where the two units are in their files: (file as named, document among the file's,
+    #: start), for the incremental check to place them again after an edit.
+    unit_at: tuple[str, int, int] = field(default=("", 0, 0), compare=False)
+    survivor_at: tuple[str, int, int] = field(default=("", 0, 0), compare=False)
+
+    def __lt__(self, other: Finding) -> bool:
+        return self.order < other.order
+
+    @property
+    def order(self) -> tuple[Any, ...]:
+        """Findings are listed by path, line, column and code (then the rest, for ties)."""
+        return (
+            self.path,
+            self.line,
+            self.column,
+            self.code,
+            self.unit,
+            self.doc,
+            self.fingerprint,
+            self.survivor_fingerprint,
+            self.repeats,
+        )
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -64,10 +86,20 @@ def _place(segment: Segment, doc: DocStats) -> tuple[str, int, int]:
     source = doc.source
     if source is None:
         return doc.doc_id, segment.line, segment.column
-    path = doc.path or source.path
-    if source.line:
-        return path, source.line, 1
-    return path, segment.line, segment.column
+    return place(doc.path or source.path, source.line, segment.line, segment.column)
+
+
+def place(path: str, record_line: int, line: int, column: int) -> tuple[str, int, int]:
+    """(path, line, column) of a unit at `line` and `column` of its document, which is a
+    whole file or, with `record_line`, the JSONL record on that line."""
+    return (path, record_line, 1) if record_line else (path, line, column)
+
+
+def repeats(path: str, record_line: int, doc_id: str, line: int) -> str:
+    """Where a survivor is, as a finding says it: "path:line", and in a JSONL file its
+    record's id and the line within the record."""
+    where = f"{path}:{record_line or line}"
+    return f"{where} (id {doc_id}, line {line})" if record_line else where
 
 
 def findings(result: Result, config: NormalizeConfig | None = None) -> list[Finding]:
@@ -78,17 +110,19 @@ def findings(result: Result, config: NormalizeConfig | None = None) -> list[Find
         if cluster.boilerplate:
             continue  # reported apart, and kept unless asked otherwise: not a finding
         survivor = cluster.survivor
-        s_path, s_line, _ = _place(survivor, docs[survivor.doc_id])
-        s_where = f"{s_path}:{s_line}"
-        if docs[survivor.doc_id].source and docs[survivor.doc_id].source.line:  # type: ignore[union-attr]
-            s_where += f" (id {survivor.doc_id}, line {survivor.line})"
+        s_doc = docs[survivor.doc_id]
+        s_path, _, _ = _place(survivor, s_doc)
+        s_line = s_doc.source.line if s_doc.source else 0
+        s_where = repeats(s_path, s_line, survivor.doc_id, survivor.line)
         s_print = exact_key(normalize(survivor.text, config or NormalizeConfig())).hex()
+        s_at = (s_path, s_doc.record, survivor.start)
         for member in cluster.members:
             relation = member.evidence.relation
             if relation is None:
                 continue
             segment = member.segment
-            path, line, column = _place(segment, docs[segment.doc_id])
+            doc = docs[segment.doc_id]
+            path, line, column = _place(segment, doc)
             code = CODES[cluster.level if cluster.level in CODES else str(relation)][0]
             out.append(
                 Finding(
@@ -103,9 +137,11 @@ def findings(result: Result, config: NormalizeConfig | None = None) -> list[Find
                     s_where,
                     exact_key(normalize(segment.text, config or NormalizeConfig())).hex(),
                     s_print,
+                    (path, doc.record, segment.start),
+                    s_at,
                 )
             )
-    return sorted(out, key=lambda f: (f.path, f.line, f.column, f.code))
+    return sorted(out)
 
 
 def new_findings(found: Sequence[Finding], baseline: Counter[tuple[str, ...]]) -> list[Finding]:

@@ -8,8 +8,17 @@ resolve      4. top-down clustering, boilerplate; children: what a survivor repe
 quote        5. the texts the report quotes
 result       6. the Result, and the cleaned documents
 run          the stages composed on one machine
+incremental  the check of a change: only the changed files read when that is enough
 """
 
+from dedup.engine.incremental import check
 from dedup.engine.run import index_params, index_stats, run, update_index, without_cycle_collection
 
-__all__ = ["index_params", "index_stats", "run", "update_index", "without_cycle_collection"]
+__all__ = [
+    "check",
+    "index_params",
+    "index_stats",
+    "run",
+    "update_index",
+    "without_cycle_collection",
+]

@@ -3,7 +3,7 @@
 The corpus is cut into chunks (byte ranges of JSONL files, groups of text files);
 worker processes read, segment, normalize and fingerprint them, a batch of documents at
 a time, and send back per level each unit's row, exact key and LSH band keys
-(`fingerprint_batch`); they are merged in corpus order.  With an index, only the files
+(`prints.fingerprint_batch`); they are merged in corpus order.  With an index, only the files
 it does not hold are fingerprinted (`fingerprint_indexed`).
 """
 
@@ -21,9 +21,8 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from dedup.clean import gap
-from dedup.config import Config, MinHashConfig
-from dedup.edit_keys import DELETION_MAX, SEGMENT_MAX, SEGMENT_MIN, deletion_keys, segment_keys
+from dedup.config import Config
+from dedup.engine.prints import fingerprint_batch
 from dedup.engine.table import (
     BATCH_CHARS,
     BATCH_DOCS,
@@ -37,222 +36,13 @@ from dedup.engine.table import (
     TextPrints,
 )
 from dedup.errors import InputError
-from dedup.fingerprint import (
-    U64,
-    batch_shingle_sets,
-    char_sets,
-    exact_key,
-    signatures,
-)
-from dedup.index import LshParams, band_keys, lsh_params
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import Chunk, Corpus
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS
-from dedup.normalize import normalize_many
 from dedup.parallel import Workers
-from dedup.segment import LineIndex, labelled_parts, spans, suppressed
 
 logger = logging.getLogger(__name__)
-#: Before the raw text of a whole document that normalizes to nothing ("»", "..."): its
-#: exact key then is its text's, and no normalized text's.
-_UNNORMALIZED = "\x00"
-
-
-def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> BatchPrints:
-    """Segment, normalize and fingerprint a batch of (document number, id, text)."""
-    levels = [name for name in LEVELS if name in config.segment.levels]
-    rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
-    raw: dict[str, list[str]] = {name: [] for name in levels}  # the text of each unit
-    whole: dict[str, list[bool]] = {name: [] for name in levels}  # a unit its document is
-    for number, doc_id, text in batch:
-        found = spans(text, levels, config.segment)
-        lines = LineIndex(text)
-        quiet = suppressed(text)
-        made: dict[tuple[int, int], tuple[tuple[int, ...], str, bool]] = {}  # by span
-        for name in levels:
-            for span in found[name]:
-                unit = made.get(span)  # a unit of a coarser level with the same span
-                if unit is None:
-                    unit = made[span] = _unit(
-                        text, span, number, name, doc_id, lines, quiet, config
-                    )
-                row, unit_text, entire = unit
-                rows[name].append(row)
-                raw[name].append(unit_text)
-                whole[name].append(entire)
-    m = config.minhash
-    # A text is normalized and printed once, whatever the levels it is a unit of: a
-    # one-sentence paragraph, a one-paragraph section, a one-line record (#27).
-    seen: dict[str, int] = {}
-    for name in levels:
-        for text in raw[name]:
-            seen.setdefault(text, len(seen))
-    normalized = normalize_many(list(seen), config.normalize)
-    out = []
-    digest: dict[str, bytes] = {}  # the exact key of each compared text
-    pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
-    pool_raw: list[str] = []  # and the first raw text of each
-    pool_norms: list[str] = []
-    for name in levels:
-        table = np.array(rows[name], dtype=np.int64).reshape(-1, len(COLUMNS))
-        # A unit a marker hushes is not compared; nor is a part of a document too short
-        # once normalized.  A whole document is compared at any length, as an exact
-        # copy only: a record repeated whole is a duplicate however short, even one of
-        # punctuation alone (#27).
-        hushed = table[:, COLUMNS.index("suppressed")].tolist()
-        compared = [
-            (i, norm if norm or not entire else _UNNORMALIZED + raw[name][i].strip())
-            for i, (norm, quiet, entire) in enumerate(
-                zip(
-                    (normalized[seen[text]] for text in raw[name]),
-                    hushed,
-                    whole[name],
-                    strict=True,
-                )
-            )
-            if not quiet and (len(norm) >= m.min_chars or (entire and raw[name][i].strip()))
-        ]
-        units = np.array([i for i, _ in compared], dtype=np.int64)
-        keys = [
-            digest.get(norm) or digest.setdefault(norm, exact_key(norm)) for _, norm in compared
-        ]
-        # A text is shingled once a batch, at its first unit of any level: a text the
-        # batch has had already (a byline, a footer) is not shingled again.
-        for (i, norm), key in zip(compared, keys, strict=True):
-            if key not in pool and len(norm) >= m.min_chars:
-                pool[key] = len(pool)
-                pool_raw.append(raw[name][i])
-                pool_norms.append(norm)
-        mask = np.zeros(len(table), dtype=bool)
-        mask[units] = True
-        digests = np.zeros((len(table), 16), dtype=np.uint8)
-        digests[units] = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 16)
-        out.append(LevelPrints(table, digests, mask))
-    texts = np.frombuffer(b"".join(pool), np.uint8).reshape(-1, 16)
-    return BatchPrints(out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config)))
-
-
-def _unit(
-    text: str,
-    span: tuple[int, int],
-    number: int,
-    name: str,
-    doc_id: str,
-    lines: LineIndex,
-    quiet: list[tuple[int, int]],
-    config: Config,
-) -> tuple[tuple[int, ...], str, bool]:
-    """A unit's row (see COLUMNS), its text ("" if a marker hushes it), and whether it is
-    its whole document."""
-    start, end = span
-    if end - start > config.minhash.max_unit_chars:
-        raise InputError(
-            doc_id,
-            f"a {name} of {end - start} characters at line {lines.line(start)} is "
-            f"longer than --max-unit-chars {config.minhash.max_unit_chars}",
-        )
-    hushed = any(s <= start and end <= e for s, e in quiet)
-    around = gap(text, start, end)
-    row = (
-        number,
-        start,
-        end,
-        lines.line(start),
-        lines.line(max(start, end - 1)),
-        *around,
-        start - text.rfind("\n", 0, start),  # the column
-        int(hushed),
-        -1,
-    )
-    return row, "" if hushed else text[start:end], around[0] == 0 and around[1] == len(text)
-
-
-def _print_texts(raw: list[str], norms: list[str], config: Config) -> dict[str, tuple[I64, U64]]:
-    """The LSH band keys of texts (raw, and normalized), per key space: (text number, band
-    keys) rows.  Bags, not sets: the MinHash is the same, and the sort cost a third of the
-    shingling."""
-    m = config.minhash
-    params = lsh_params(m.threshold, m.num_perm, m.recall)
-    bags = batch_shingle_sets(norms, m, bags=True)
-    by_space = {
-        space: (sets.units, band_keys(signatures(sets, m.num_perm, m.seed), params))
-        for space, sets in bags.items()
-    }
-    enough = max(SEGMENT_MAX, 2 * m.char_below)  # what the keys below tell apart
-    spaces = [_spaces(norm, enough) for norm in norms]
-    add_title_prints(by_space, norms, spaces, raw, config, params)
-    add_typo_keys(by_space, norms, spaces, m)
-    return by_space
-
-
-def _spaces(norm: str, enough: int) -> int:
-    """The spaces of a normalized text (its words less one), exact below `enough`: a long
-    text with that many in its first 4,096 characters is not counted further (a whole
-    document took 7 us)."""
-    head = norm.count(" ", 0, 4096)
-    return head if head >= enough or len(norm) <= 4096 else norm.count(" ")
-
-
-def add_title_prints(
-    by_space: dict[str, tuple[I64, U64]],
-    norms: list[str],
-    spaces: list[int],
-    raw: list[str],
-    config: Config,
-    params: LshParams,
-) -> None:
-    """Give a labelled title ("Titre | Blog", "Dossier : Titre") the character band keys of
-    the title inside it too, so that the title printed alone is its LSH candidate (#19).
-    Rows are text numbers, as in `by_space`."""
-    m = config.minhash
-    found = [
-        (k, part)
-        for k, n in enumerate(spaces)
-        if n < 2 * m.char_below
-        for part in labelled_parts(raw[k])
-    ]
-    parts = normalize_many([part for _, part in found], config.normalize)
-    kept = [
-        (unit, part)
-        for (unit, _), part in zip(found, parts, strict=True)
-        if len(part) >= m.min_chars
-    ]
-    if not kept:
-        return
-    sets = char_sets([part for _, part in kept], m)
-    rows = np.array([unit for unit, _ in kept], dtype=np.int64)
-    bands = band_keys(signatures(sets, m.num_perm, m.seed), params)
-    if "char" in by_space:
-        rows = np.concatenate((by_space["char"][0], rows))
-        bands = np.concatenate((by_space["char"][1], bands))
-    by_space["char"] = (rows, bands)
-
-
-def add_typo_keys(
-    by_space: dict[str, tuple[I64, U64]], norms: list[str], spaces: list[int], m: MinHashConfig
-) -> None:
-    """Give short texts (a title, a heading) their deletion keys, and medium ones (a
-    sentence, a short paragraph) their segment keys, one a row: a unit a typo or two from
-    another is its candidate, which 5-grams cannot promise (20 characters have 16
-    character 5-grams, and one typo changes 5; a typo changes 5 word 5-grams) (#19).
-    Rows are text numbers, as in `by_space`."""
-    short = [
-        k
-        for k, (norm, n) in enumerate(zip(norms, spaces, strict=True))
-        if n < m.char_below and len(norm) - n <= DELETION_MAX
-    ]
-    medium = [k for k, n in enumerate(spaces) if SEGMENT_MIN <= n + 1 < SEGMENT_MAX]
-    owner, keys = deletion_keys([norms[k] for k in short])
-    by_segment, segments = segment_keys([norms[k] for k in medium])
-    rows = np.concatenate(
-        (
-            np.array(short, dtype=np.int64)[owner],
-            np.array(medium, dtype=np.int64)[by_segment],
-        )
-    )
-    if len(rows):
-        by_space["typo"] = (rows, np.concatenate((keys, segments))[:, None])
 
 
 @dataclass
@@ -286,7 +76,7 @@ def _fingerprint_chunk(chunk: Chunk, config: Config) -> _ChunkPrints:
     return out
 
 
-def _fingerprint_files(items: list[tuple[InputFile, bytes]], config: Config) -> list[Entry]:
+def fingerprint_files(items: list[tuple[InputFile, bytes]], config: Config) -> list[Entry]:
     """Read and fingerprint every document of a group of files, for the index: one entry a
     file, its documents numbered from 0, holding the band keys of every text it has.
 
@@ -303,14 +93,43 @@ def _fingerprint_files(items: list[tuple[InputFile, bytes]], config: Config) -> 
     skipped_of: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)  # by label
     for entry in read.skipped:
         skipped_of[entry["path"]].append(entry)
+    texts = _texts_by_file(items, config)
     out = []
     first = 0  # the file's first document in the chunk's numbering
     for file, content in items:
         docs, skipped = docs_of[str(file.path)], skipped_of[file.label]
         parts = [_file_part(batch, first, first + len(docs)) for batch in read.prints]
-        out.append(Entry(content, {"docs": docs, "skipped": skipped}, _arrays(parts, levels)))
+        arrays = _arrays(parts, levels)
+        for name in levels:
+            arrays[f"{name}.raw"] = _raw_hashes(arrays[f"{name}.rows"], texts[str(file.path)])
+        out.append(Entry(content, {"docs": docs, "skipped": skipped}, arrays))
         first += len(docs)
     return out
+
+
+def _texts_by_file(items: list[tuple[InputFile, bytes]], config: Config) -> dict[str, list[str]]:
+    """The documents' texts of a group of files, by file, read again."""
+    _, docs = Corpus.of([file for file, _ in items], config.input).read_chunk(
+        Chunk(tuple(file for file, _ in items))
+    )
+    texts: dict[str, list[str]] = collections.defaultdict(list)
+    for doc in docs:
+        if not isinstance(doc, Skipped):
+            texts[doc.source.path].append(doc.text)
+    return texts
+
+
+def _raw_hashes(rows: I64, texts: list[str]) -> npt.NDArray[np.uint64]:
+    """The hash of each unit's raw text: the incremental check tells by it that a unit
+    repeated elsewhere is still written the same (see `dedup.engine.incremental`)."""
+    starts, ends = rows[:, COLUMNS.index("start")].tolist(), rows[:, COLUMNS.index("end")].tolist()
+    return np.array(
+        [
+            xxhash.xxh3_64_intdigest(texts[doc][start:end].encode("utf-8", "surrogatepass"))
+            for doc, start, end in zip(rows[:, 0].tolist(), starts, ends, strict=True)
+        ],
+        dtype=np.uint64,
+    )
 
 
 def _file_part(batch: BatchPrints, first: int, stop: int) -> BatchPrints:
@@ -371,6 +190,33 @@ def _groups(
             group, size = [], 0
     if group:
         yield group
+
+
+def changes(keys: Sequence[str], store: Store) -> tuple[list[os.stat_result], dict[int, bytes]]:
+    """The stat of each file (by its index key: its absolute path), and the files the
+    index does not hold as they are (number -> content hash).  A file touched, not
+    changed, gets its new size and mtime in the index."""
+    stamps = store.stamps()
+    stats = []
+    changed: dict[int, bytes] = {}
+    touched = []
+    for number, key in enumerate(keys):
+        st = os.stat(key)
+        stats.append(st)
+        row = stamps.get(key)
+        if row is not None and (row[0], row[1]) == (st.st_size, st.st_mtime_ns):
+            continue
+        with open(key, "rb") as data:
+            content = xxhash.xxh3_128_digest(data.read())
+        if row is not None and row[2] == content:
+            touched.append((key, st))
+        else:
+            changed[number] = content
+    if touched:
+        with store.db:
+            for key, st in touched:
+                store.touch(key, st.st_size, st.st_mtime_ns)
+    return stats, changed
 
 
 # --- state kept by the main process -----------------------------------------
@@ -436,35 +282,26 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
 def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
     """Fingerprint only the files whose content the index does not hold, then merge
     every file's units in corpus order, as the plain pass does."""
-    found: list[Entry | None] = []
-    stats = []
-    changed: dict[int, bytes] = {}  # file number -> content hash, to fingerprint again
-    for number, file in enumerate(table.corpus.files):
-        # A Parquet file is known by itself, not by its spool (made anew each run, the same).
-        key, st = os.path.abspath(file.origin), file.origin.stat()
-        entry = store.get(key, st.st_size, st.st_mtime_ns, None)
-        if entry is None:
-            content = xxhash.xxh3_128_digest(file.origin.read_bytes())
-            entry = store.get(key, st.st_size, st.st_mtime_ns, content)
-            if entry is not None:  # touched, not changed
-                store.put(key, st.st_size, st.st_mtime_ns, entry)
-            else:
-                changed[number] = content
-        found.append(entry)
-        stats.append((key, st))
-    work = functools.partial(_fingerprint_files, config=table.config)
-    items = ((table.corpus.files[i], c, stats[i][1].st_size) for i, c in changed.items())
+    # A Parquet file is known by itself, not by its spool (made anew each run, the same).
+    keys = [os.path.abspath(file.origin) for file in table.corpus.files]
+    stats, changed = changes(keys, store)
+    held = store.entries({key for i, key in enumerate(keys) if i not in changed})
+    found: list[Entry | None] = [held.get(key) for key in keys]
+    for i, entry in enumerate(found):
+        if entry is None and i not in changed:  # damaged: read again
+            changed[i] = xxhash.xxh3_128_digest(table.corpus.files[i].origin.read_bytes())
+    work = functools.partial(fingerprint_files, config=table.config)
+    files = table.corpus.files
+    items = ((files[i], c, stats[i].st_size) for i, c in changed.items())
     made = (entry for group in workers.map(work, _groups(items)) for entry in group)
     for i, entry in zip(changed, made, strict=True):
-        key, st = stats[i]
-        store.put(key, st.st_size, st.st_mtime_ns, entry)
+        store.put(keys[i], stats[i].st_size, stats[i].st_mtime_ns, entry)
         found[i] = entry
-    store.keep_only({key for key, _ in stats})
+    store.keep_only(set(keys))
     entries = [entry for entry in found if entry is not None]
     assert len(entries) == len(found)  # every file has its entry by now
     bases: list[int] = []
     for i, entry in enumerate(entries):
-        file = table.corpus.files[i]
         base = len(table.docs)
         for doc in entry.docs["docs"]:
             table.add_doc(doc["id"], i, doc["line"], doc["offset"], doc["chars"])

@@ -109,7 +109,7 @@ def _spare_boilerplate(
     flagged = {
         s
         for s, n in zip(clustered.tolist(), docs.tolist(), strict=True)
-        if rule.is_boilerplate(n, len(table.docs))
+        if rule.is_boilerplate(n, table.corpus_docs or width)
     }
     done.boilerplate[li] = flagged
     if rule.boilerplate == "remove" or not flagged:

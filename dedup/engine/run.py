@@ -31,6 +31,7 @@ from dedup.engine.resolve import resolve
 from dedup.engine.result import build_result, cleaned, with_dropped
 from dedup.engine.table import Progress, Table
 from dedup.engine.verify import verify_all
+from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
 from dedup.io.store import Store
 from dedup.io.writers import check_output_dir, stream_documents, write_documents
@@ -45,11 +46,15 @@ def run(
     stream: TextIO | None = None,
     index: Path | None = None,
     progress: Progress | None = None,
+    files: Sequence[InputFile] | None = None,
+    corpus_docs: int | None = None,
 ) -> Result:
     """Find duplicates in the corpus at `paths`; with `out` or `stream`, also write it cleaned.
 
     With `index`, fingerprints of unchanged files come from that SQLite index, which is
-    brought up to date; the result is the same as without it.
+    brought up to date; the result is the same as without it.  `files`, already listed,
+    stand for `paths`; `corpus_docs` is the document count of a whole corpus of which
+    they are a part (see `Table.corpus_docs`).
     """
     config.validate()
     told: Progress = progress or (lambda stage, count: None)
@@ -57,13 +62,13 @@ def run(
     tune_allocator(keep_arrays=_jobs(config) <= 1)
     with (
         without_cycle_collection(),
-        Corpus(paths, config.input) as corpus,
+        Corpus(paths, config.input, files) as corpus,
         Workers(_jobs(config)) as workers,
         contextlib.ExitStack() as stack,
     ):
         if out is not None:
             check_output_dir(out, corpus.files, paths)
-        table = Table(corpus, config)
+        table = Table(corpus, config, corpus_docs)
         early = EarlyQuotes(table)
         stack.callback(early.close)
         if index is not None:

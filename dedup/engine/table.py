@@ -267,9 +267,12 @@ KeyPlace = tuple[int, Place, int, int]
 class Table:
     """Every document's place and length, and every level's units (see LevelTable)."""
 
-    def __init__(self, corpus: Corpus, config: Config) -> None:
+    def __init__(self, corpus: Corpus, config: Config, corpus_docs: int | None = None) -> None:
         self.corpus = corpus
         self.config = config
+        #: The documents of the whole corpus, when this table holds a part of it (the
+        #: incremental check): the boilerplate share counts them.
+        self.corpus_docs = corpus_docs
         self.levels = [LevelTable(name) for name in LEVELS if name in config.segment.levels]
         self.texts = Texts()
         self.docs = Docs(corpus.files)

@@ -38,9 +38,9 @@ from dedup.model import Document, Source
 STDIN = "-"
 
 
-def is_jsonl(path: Path) -> bool:
+def is_jsonl(path: Path | str) -> bool:
     """Whether a file is read as JSONL records: by its suffix, in any case."""
-    return path.suffix.lower() in (".jsonl", ".ndjson")
+    return os.path.splitext(path)[1].lower() in (".jsonl", ".ndjson")
 
 
 @functools.cache
@@ -66,43 +66,54 @@ def list_inputs(
                 raise InputError("<stdin>", "standard input can only be read once")
             files.append(InputFile(stdin, "stdin.jsonl", True, "<stdin>"))
             continue
-        path = Path(given)
-        if path.is_dir():
-            for rel, found in _walk(path):
-                if _matches(rel, config.include) and not _matches(rel, config.exclude):
-                    files.append(InputFile(found, rel, is_jsonl(found), str(found)))
-        elif path.is_file():
-            files.append(InputFile(path, path.name, is_jsonl(path), str(path)))
-        elif path.exists():
-            raise InputError(given, "not a regular file or folder")
-        else:
-            raise InputError(given, "no such file or folder")
+        for path, name in expand(given, config):
+            files.append(InputFile(Path(path), name, is_jsonl(path), path))
     return files
 
 
-def _walk(root: Path) -> Iterator[tuple[str, Path]]:
-    """(relative path, path) of every regular file below `root`, sorted by relative path.
+def expand(given: str, config: InputConfig) -> list[tuple[str, str]]:
+    """(path, name) of the files a path given (not stdin) stands for, in a stable order:
+    the file itself, or every file below the folder that --include and --exclude select,
+    named by its path relative to the folder.  Strings, not Paths: a check of 100,000
+    files lists them on every commit."""
+    if os.path.isdir(given):
+        root = str(Path(given))
+        return [
+            (os.path.join(root, rel), rel)
+            for rel in _walk(root)
+            if _matches(rel, config.include) and not _matches(rel, config.exclude)
+        ]
+    if os.path.isfile(given):
+        path = str(Path(given))
+        return [(path, os.path.basename(path))]
+    if os.path.exists(given):
+        raise InputError(given, "not a regular file or folder")
+    raise InputError(given, "no such file or folder")
+
+
+def _walk(root: str) -> list[str]:
+    """The path relative to `root` of every regular file below it, sorted.
 
     Symlinked folders are not followed.
     """
-    found: list[tuple[str, Path]] = []
+    found: list[str] = []
     folders = [(root, "")]
     while folders:  # os.scandir knows each entry's type without a stat of its own
         folder, prefix = folders.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
-            raise InputError(str(folder), f"cannot read folder: {exc.strerror}") from exc
+            raise InputError(folder, f"cannot read folder: {exc.strerror}") from exc
         for entry in entries:
             rel = prefix + entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    folders.append((Path(entry.path), rel + "/"))
+                    folders.append((entry.path, rel + "/"))
                 elif entry.is_file():
-                    found.append((rel, Path(entry.path)))
+                    found.append(rel)
             except OSError:  # a symlink loop: neither
                 continue
-    yield from sorted(found)
+    return sorted(found)
 
 
 def read_json(path: Path, kind: str, versions: tuple[int, ...] = (1,)) -> dict[str, Any]:
@@ -145,11 +156,15 @@ class Corpus:
     files that live until the block ends.
     """
 
-    def __init__(self, paths: Sequence[str], config: InputConfig) -> None:
+    def __init__(
+        self, paths: Sequence[str], config: InputConfig, files: Iterable[InputFile] | None = None
+    ) -> None:
         self.paths = list(paths)
         self.config = config
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.files: list[InputFile] = []
+        #: The files: listed already (`files`), or when the block begins.
+        self.files: list[InputFile] = list(files or ())
+        self._listed = files is not None
         #: Inputs left out during the first pass, in corpus order (for the report).
         self.skipped: list[dict[str, Any]] = []
 
@@ -163,7 +178,8 @@ class Corpus:
                 stdin = Path(self._tmp.name, "stdin.jsonl")
                 with stdin.open("wb") as spool:
                     shutil.copyfileobj(sys.stdin.buffer, spool)
-            self.files = list_inputs(self.paths, self.config, stdin)
+            if not self._listed:
+                self.files = list_inputs(self.paths, self.config, stdin)
             for i, file in enumerate(self.files):
                 if parquet.is_parquet(file.path):
                     target = Path(self._tmp.name, f"{i}.jsonl")
@@ -182,9 +198,7 @@ class Corpus:
     @classmethod
     def of(cls, files: Iterable[InputFile], config: InputConfig) -> Corpus:
         """A corpus over files already listed (in a worker process, say)."""
-        corpus = cls([], config)
-        corpus.files = list(files)
-        return corpus
+        return cls([], config, files)
 
     def chunks(self, max_bytes: int, max_docs: int) -> Iterator[Chunk]:
         """The corpus cut into chunks, in corpus order: a JSONL file into byte ranges of

@@ -1,0 +1,402 @@
+"""The check, in time that follows the change: findings of the whole corpus, with only the
+changed files read and fingerprinted when that is enough to know them.
+
+A full check (a `run` over the whole corpus, with the index) leaves in the index what the
+next check needs: every finding with the places of its two units, the spans each file
+loses, the corpus's document count, and, beside the index, the *postings*: the exact key
+and LSH band keys of every text, with the files that hold them.  The next check finds the
+files changed since (size and mtime, then content hash), and when the change is *closed*
+it reads and fingerprints only those:
+
+- every text the change adds or takes away, at any level, is *private*: no file outside
+  the change holds it or shares an LSH band key with it, so no unit outside is its
+  candidate, and its clusters lie wholly inside the changed files;
+- every other unit of a changed file whose text is not private is *stable*: the same
+  texts, in the same order, in the same documents, each first held by a file outside the
+  change (whose raw text is what the engine compares), and neither removed nor cut
+  before or after the change;
+- the boilerplate rule draws its line at the same number of documents.
+
+Then no decision outside the change moves, and a run of the engine over the changed files
+alone (counting the corpus's documents for the boilerplate share) decides the private
+units as the whole run would.  The findings are the stored ones of the other files, with
+the places of stable units read again from their files' new rows, and the new run's
+findings of private units.  Anything else (a changed text that repeats or resembles one
+outside, postings too far behind the index) is a full check, which stores its findings for
+the next one.  The same findings either way: `tests/test_incremental.py` compares the two
+over random edit sequences.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dedup.check import Finding, findings, place, repeats
+from dedup.config import Config
+from dedup.engine.fingerprint import changes, fingerprint_files
+from dedup.engine.run import index_params, run
+from dedup.engine.table import COLUMNS
+from dedup.io import parquet
+from dedup.io.check_state import CheckState, Outside, Placed, Stale, text_keys, unit_keys
+from dedup.io.documents import InputFile
+from dedup.io.readers import STDIN, expand, is_jsonl
+from dedup.io.store import Entry, Store
+from dedup.model import LEVELS, Result
+
+logger = logging.getLogger(__name__)
+
+#: Files changed since the postings were made, at most, before a full check makes them anew.
+DIRTY_MAX = 256
+_DOC, _START, _END, _LINE, _WS_BEFORE, _WS_AFTER, _COLUMN = (
+    COLUMNS.index(name)
+    for name in ("doc", "start", "end", "line", "ws_before", "ws_after", "column")
+)
+
+
+def check(paths: Sequence[str], config: Config, index: Path | None) -> list[Finding]:
+    """Every finding of the corpus at `paths`, as a full check finds them; with `index`,
+    from the changed files alone when the change allows it (see the module)."""
+    if index is None:
+        return findings(run(paths, config), config.normalize)
+    try:
+        try:
+            with Store(index, index_params(config)) as store:
+                return _incremental(paths, config, store)
+        except (Whole, Stale) as exc:
+            logger.info("checking the whole corpus: %s", exc)
+        result = run(paths, config, index=index)
+        found = findings(result, config.normalize)
+        if STDIN not in paths:
+            with Store(index, index_params(config)) as store:
+                _save(CheckState(store), paths, config, result, found)
+        return found
+    except sqlite3.Error as exc:  # locked by another run for too long, say
+        logger.warning("%s: %s: checking the whole corpus without it", index, exc)
+        return findings(run(paths, config), config.normalize)
+
+
+def _save(
+    saved: CheckState, paths: Sequence[str], config: Config, result: Result, found: list[Finding]
+) -> None:
+    """Store what a full check found, for the next one."""
+    listed = _listed(paths, config)
+    if any(parquet.is_parquet(Path(path)) for path, _ in listed):
+        return  # read from a spool made anew each run: every check is a full one
+    keys = _keys(listed)
+    label_key = {path: key for (path, _), key in zip(listed, keys, strict=True)}
+    entries = saved.store.entries(set(keys))
+    if any(entries.get(key) is None for key in keys):
+        return  # the index changed under the run: the next check is a full one
+    removed: dict[str, list[list[int]]] = {}
+    for doc in result.documents:
+        for start, end in doc.removed:
+            removed.setdefault(label_key[doc.path], []).append([doc.record, start, end])
+    corpus = _corpus_params(paths, config)
+    saved.save(keys, label_key, [entries[k] for k in keys], found, removed, corpus)  # type: ignore[misc]
+
+
+def _listed(paths: Sequence[str], config: Config) -> list[tuple[str, str]]:
+    """(path, name) of every file of the corpus, in corpus order."""
+    return [(path, name) for given in paths for path, name in expand(given, config.input)]
+
+
+def _corpus_params(paths: Sequence[str], config: Config) -> dict[str, Any]:
+    """What the stored findings depend on beyond the fingerprints: the paths in their
+    order (the corpus order) and every option."""
+    return {"paths": list(paths), "options": config.as_dict()}
+
+
+def _keys(listed: Sequence[tuple[str, str]]) -> list[str]:
+    """The index key (the absolute path) of each file listed, as `os.path.abspath` makes
+    it, without its cost for each of 100,000 files: a folder's files share its prefix."""
+    keys = []
+    absolute: dict[str, str] = {}
+    for path, name in listed:
+        root = path[: len(path) - len(name)]
+        if path.endswith(name) and root.endswith(os.sep):
+            if root not in absolute:
+                absolute[root] = os.path.abspath(root)
+            keys.append(os.path.join(absolute[root], name))
+        else:
+            keys.append(os.path.abspath(path))
+    return keys
+
+
+class Whole(Exception):
+    """Why the change alone cannot tell the findings: a full check finds them."""
+
+
+# --- the incremental check -----------------------------------------------------------
+
+
+@dataclass
+class _Changed:
+    """A changed file: its key, its file (None: deleted), and its entries before and after
+    (None: none)."""
+
+    key: str
+    file: InputFile | None
+    old: Entry | None
+    new: Entry | None
+    stat: os.stat_result | None = None
+    #: Per level, (document, start) of a stable unit before the change -> its row after.
+    moved: dict[str, dict[tuple[int, int], int]] = dataclasses.field(default_factory=dict)
+    #: Per level, (document, start) after the change of each unit whose text is shared.
+    shared: dict[str, set[tuple[int, int]]] = dataclasses.field(default_factory=dict)
+    #: The same for the levels with finer ones below: the units that must stand.
+    standing: dict[str, set[tuple[int, int]]] = dataclasses.field(default_factory=dict)
+
+
+def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Finding]:
+    """The findings from the changed files alone; raises Whole when a full check must
+    find them."""
+    saved = CheckState(store)
+    state = saved.state()
+    if state is None:
+        raise Whole("no findings stored by a full check with these options")
+    if state.get("corpus") != _corpus_params(paths, config) or STDIN in paths:
+        raise Whole("other paths or options than the last full check")
+    listed = _listed(paths, config)
+    if any(is_jsonl(path) or parquet.is_parquet(Path(path)) for path, _ in listed):
+        raise Whole("records (JSONL, Parquet) carry ids that must stay unique across files")
+    keys = _keys(listed)
+    stats, content = changes(keys, store)
+    stored = saved.findings()
+    deleted = sorted(set(store.stamps()) - set(keys))
+    if not content and not deleted:
+        return sorted(f for _, _, f in stored)
+    dirty = saved.dirty()
+    touched = {keys[i] for i in content} | set(deleted)
+    if len(dirty | touched) > DIRTY_MAX:
+        raise Whole(f"more than {DIRTY_MAX} files changed since the last full check")
+    files = {i: InputFile(Path(listed[i][0]), listed[i][1], False, listed[i][0]) for i in content}
+    made = fingerprint_files([(files[i], content[i]) for i in content], config)
+    work = [
+        _Changed(keys[i], files[i], store.entry(keys[i]), new, stats[i])
+        for i, new in zip(content, made, strict=True)
+    ] + [_Changed(key, None, store.entry(key), None) for key in deleted]
+    if any(c.old is None and c.key in store.stamps() for c in work):
+        raise Whole("a damaged entry")
+    outside = saved.outside(dirty | touched, dirty - touched)
+    for change in work:
+        _close(change, outside, saved)
+    docs = _corpus_docs(state, work, config)
+    found, removed = _alone(work, config, docs)
+    placed = _placed(stored, {c.key: c for c in work})
+    label_key = {c.file.label: c.key for c in work if c.file}
+    changed = [(c.key, c.stat, c.new) for c in work]
+    saved.update(state, changed, placed, found, label_key, removed, docs)
+    logger.info("checked %d changed files alone", len(work))
+    return sorted([f for _, _, f in placed] + found)
+
+
+def _corpus_docs(state: dict[str, Any], work: list[_Changed], config: Config) -> int:
+    """The corpus's documents after the change; raises Whole if the boilerplate share
+    draws its line at another number of them."""
+    old = sum(len(c.old.docs["docs"]) for c in work if c.old)
+    new = sum(len(c.new.docs["docs"]) for c in work if c.new)
+    docs = int(state["docs"]) - old + new
+    rule = config.cluster
+    if any(
+        rule.is_boilerplate(n, state["docs"]) != rule.is_boilerplate(n, docs)
+        for n in range(1, rule.boilerplate_docs + 1)
+    ):
+        raise Whole("the boilerplate share now draws its line at another number of documents")
+    return docs
+
+
+def _alone(
+    work: list[_Changed], config: Config, docs: int
+) -> tuple[list[Finding], dict[str, list[list[int]]]]:
+    """The findings of private units, and the spans the changed files lose, from a run
+    over the changed files alone; raises Whole if that run cuts a unit that must stand."""
+    files = {c.file.label: c.file for c in work if c.file is not None}
+    if not files:
+        return [], {}
+    alone = dataclasses.replace(config, run=dataclasses.replace(config.run, jobs=1))
+    result = run([], alone, files=list(files.values()), corpus_docs=docs)
+    by_label = {c.file.label: c for c in work if c.file is not None}
+    removed: dict[str, list[list[int]]] = {}
+    for doc in result.documents:
+        change = by_label[doc.path]
+        for start, end in doc.removed:
+            if _cuts(change, doc.record, start, end):
+                raise Whole(f"{doc.path}: a unit repeated elsewhere is now removed")
+            removed.setdefault(change.key, []).append([doc.record, start, end])
+    found = []
+    for f in findings(result, config.normalize):
+        if (f.unit_at[1], f.unit_at[2]) in by_label[f.unit_at[0]].shared.get(f.unit, ()):
+            continue  # a stable unit: its findings are the stored ones
+        survivor = by_label[f.survivor_at[0]]
+        if (f.survivor_at[1], f.survivor_at[2]) in survivor.shared.get(f.unit, ()):
+            raise Whole("a private text met a shared one")  # cannot be
+        found.append(f)
+    return found, removed
+
+
+def _placed(stored: list[Placed], changed: dict[str, _Changed]) -> list[Placed]:
+    """The stored findings that stand, their units in changed files placed anew."""
+    out = []
+    for path, survivor, f in stored:
+        if path in changed:
+            at = _moved(changed[path], f.unit, f.unit_at)
+            if at is None:
+                continue  # a private unit's finding: found again by the run alone, or gone
+            f = dataclasses.replace(f, **at.as_unit())
+        if survivor in changed:
+            at = _moved(changed[survivor], f.unit, f.survivor_at)
+            if at is None:
+                raise Whole("the survivor of a finding kept is not stable")  # cannot be
+            f = dataclasses.replace(f, **at.as_survivor())
+        out.append((path, survivor, f))
+    return out
+
+
+@dataclass(frozen=True)
+class _At:
+    """A unit placed again in its file after the change."""
+
+    label: str
+    record: int
+    start: int
+    record_line: int
+    doc_id: str
+    line: int
+    column: int
+
+    def as_unit(self) -> dict[str, Any]:
+        path, line, column = place(self.label, self.record_line, self.line, self.column)
+        return {
+            "path": path,
+            "line": line,
+            "column": column,
+            "unit_at": (self.label, self.record, self.start),
+        }
+
+    def as_survivor(self) -> dict[str, Any]:
+        return {
+            "repeats": repeats(self.label, self.record_line, self.doc_id, self.line),
+            "survivor_at": (self.label, self.record, self.start),
+        }
+
+
+def _moved(change: _Changed, level: str, at: tuple[str, int, int]) -> _At | None:
+    """Where a stable unit of a changed file is after the change (None: not stable)."""
+    row_number = change.moved.get(level, {}).get((at[1], at[2]))
+    if row_number is None or change.new is None or change.file is None:
+        return None
+    row = change.new.arrays[f"{level}.rows"][row_number]
+    doc = change.new.docs["docs"][int(row[_DOC])]
+    return _At(
+        change.file.label,
+        int(row[_DOC]),
+        int(row[_START]),
+        int(doc["line"]),
+        str(doc["id"]),
+        int(row[_LINE]),
+        int(row[_COLUMN]),
+    )
+
+
+def _cuts(change: _Changed, record: int, s: int, e: int) -> bool:
+    """Whether a removed span [s, e) of document `record` overlaps a unit that must stand."""
+    assert change.new is not None
+    for level, units in change.standing.items():
+        rows = change.new.arrays[f"{level}.rows"]
+        for doc, start in units:
+            if doc == record:
+                end = int(rows[(rows[:, _DOC] == doc) & (rows[:, _START] == start)][0, _END])
+                if start < e and s < end:
+                    return True
+    return False
+
+
+def _close(change: _Changed, outside: Outside, saved: CheckState) -> None:
+    """Note a changed file's stable units; raises Whole if its change is not closed (see
+    the module)."""
+    name_of = change.file.label if change.file else change.key
+    versions = [e for e in (change.old, change.new) if e is not None]
+    levels = [name for name in LEVELS if f"{name}.rows" in versions[0].arrays]
+    # A text is shared when a file outside the change holds one of its keys.
+    shared: set[bytes] = set()
+    for entry in versions:
+        rows, keys = text_keys(entry)
+        digests = entry.arrays["texts.digests"]
+        for number in np.unique(rows[outside.holds(keys)]).tolist():
+            shared.add(bytes(digests[number]))
+        held = outside.holds(unit_keys(entry))
+        shared.update(d for d, out in zip(_all_digests(entry, levels), held, strict=True) if out)
+    removed = [] if change.old is None else saved.removed(change.key)
+    for name in levels:
+        old = _sequence(change.old, name)
+        new = _sequence(change.new, name)
+        delta = (Counter(u[0] for u in old) - Counter(u[0] for u in new)) + (
+            Counter(u[0] for u in new) - Counter(u[0] for u in old)
+        )
+        if any(d in shared for d in delta):
+            raise Whole(f"{name_of}: a {name} added or taken away repeats or resembles one outside")
+        stable_old = [u for u in old if u[0] in shared]
+        stable_new = [u for u in new if u[0] in shared]
+        # The same texts, written the same (the engine compares a text's first raw form),
+        # in the same order and documents: their units stand where they stood.
+        if [u[:4] for u in stable_old] != [u[:4] for u in stable_new]:
+            raise Whole(f"{name_of}: a {name} repeated or resembled elsewhere was edited or moved")
+        # A unit that a coarser one contains is out of its level's clusters once that one
+        # goes: a shared unit with finer levels below must stand, before and after.
+        for *_, doc, start, end, _ in stable_old if name != levels[-1] else ():
+            if any(r == doc and s < end and start < e for r, s, e in removed):
+                raise Whole(f"{name_of}: a {name} repeated elsewhere was removed")
+        change.moved[name] = {
+            (o[4], o[5]): n[7] for o, n in zip(stable_old, stable_new, strict=True)
+        }
+        change.shared[name] = {(n[4], n[5]) for n in stable_new}
+        if name != levels[-1]:
+            change.standing[name] = change.shared[name]
+
+
+def _all_digests(entry: Entry, levels: Sequence[str]) -> list[bytes]:
+    """The digests of an entry's compared units, every level, in `_unit_keys` order."""
+    return [
+        bytes(d)
+        for name in levels
+        for d in entry.arrays[f"{name}.digests"][entry.arrays[f"{name}.mask"].astype(bool)]
+    ]
+
+
+def _sequence(entry: Entry | None, level: str) -> list[tuple[Any, ...]]:
+    """(digest, raw hash, document id, whole document, document, start, end, row) of an
+    entry's compared units of a level, in order."""
+    if entry is None:
+        return []
+    rows = entry.arrays[f"{level}.rows"]
+    digests = entry.arrays[f"{level}.digests"]
+    raw = entry.arrays[f"{level}.raw"]
+    docs = entry.docs["docs"]
+    out = []
+    for number in np.flatnonzero(entry.arrays[f"{level}.mask"]).tolist():
+        row = rows[number]
+        doc = int(row[_DOC])
+        whole = int(row[_WS_BEFORE]) == 0 and int(row[_WS_AFTER]) == int(docs[doc]["chars"])
+        out.append(
+            (
+                bytes(digests[number]),
+                int(raw[number]),
+                docs[doc]["id"],
+                whole,
+                doc,
+                int(row[_START]),
+                int(row[_END]),
+                number,
+            )
+        )
+    return out

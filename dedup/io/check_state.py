@@ -1,0 +1,265 @@
+"""What a full check leaves in the index for the next one (see `dedup.engine.incremental`).
+
+In the index's SQLite file: every finding (as JSON) with the keys of the files of its two
+units, the spans each file loses (document, start, end), the files changed since the last
+full check (`dirty`), and a small JSON state: the corpus's document count, the paths and
+options, a generation that each write changes.  Beside it, the *postings*: every file's
+text keys (the exact key of each unit and text, and the LSH band keys of each text) as one
+sorted array, with the number of the file holding each, in two `.npy` files that a check
+maps into memory and searches without reading them whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.check import Finding
+from dedup.io.store import Entry, Store
+from dedup.model import LEVELS
+
+U64 = npt.NDArray[np.uint64]
+#: The files a finding stands between: (key of the unit's file, key of the survivor's file).
+Placed = tuple[str, str, Finding]
+
+
+class Stale(Exception):
+    """The stored state cannot be used: a full check must make it again."""
+
+
+class CheckState:
+    """The stored state of an open index."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    def state(self) -> dict[str, Any] | None:
+        found = self.db.execute("SELECT value FROM meta WHERE key = 'check'").fetchone()
+        return None if found is None else dict(json.loads(found[0]))
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('check', ?)", (_dumps(state),))
+
+    def findings(self) -> list[Placed]:
+        rows = self.db.execute("SELECT path, survivor, finding FROM findings")
+        return [(path, survivor, _loads_finding(text)) for path, survivor, text in rows]
+
+    def dirty(self) -> set[str]:  # the files changed since the postings were made
+        return {row[0] for row in self.db.execute("SELECT path FROM dirty")}
+
+    def removed(self, key: str) -> list[tuple[int, int, int]]:
+        """The spans a file loses: (document, start, end)."""
+        found = self.db.execute("SELECT spans FROM removed WHERE path = ?", (key,)).fetchone()
+        return [] if found is None else [(r, s, e) for r, s, e in json.loads(found[0])]
+
+    def save(
+        self,
+        keys: Sequence[str],
+        label_key: dict[str, str],
+        entries: Sequence[Entry],
+        found: Iterable[Finding],
+        removed: dict[str, list[list[int]]],
+        corpus: dict[str, Any],
+    ) -> None:
+        """Store what a full check found: `keys` and `entries` are the corpus's files in
+        corpus order, `label_key` names their keys, `removed` holds the spans they lose."""
+        token = uuid.uuid4().hex
+        flat, holders = postings(entries)
+        np.save(_postings_path(self.store, token, "keys"), flat)
+        np.save(_postings_path(self.store, token, "files"), holders)
+        with self.db:
+            old = self.state()
+            for table in ("findings", "removed", "dirty", "posting_files"):
+                self.db.execute(f"DELETE FROM {table}")
+            self.db.executemany("INSERT INTO posting_files VALUES (?, ?)", enumerate(keys))
+            self._put(label_key, found)
+            self.db.executemany(
+                "INSERT INTO removed VALUES (?, ?)", [(k, _dumps(v)) for k, v in removed.items()]
+            )
+            self._set_state(
+                {
+                    "docs": sum(len(entry.docs["docs"]) for entry in entries),
+                    "postings": token,
+                    "generation": uuid.uuid4().hex,
+                    "corpus": corpus,
+                }
+            )
+        if old is not None and old.get("postings") != token:
+            for kind in ("keys", "files"):
+                _postings_path(self.store, old["postings"], kind).unlink(missing_ok=True)
+
+    def update(
+        self,
+        state: dict[str, Any],
+        changed: Sequence[tuple[str, os.stat_result | None, Entry | None]],
+        placed: Iterable[Placed],
+        found: Iterable[Finding],
+        label_key: dict[str, str],
+        removed: dict[str, list[list[int]]],
+        docs: int,
+    ) -> bool:
+        """After an incremental check, in one transaction: the `changed` files' (key, stat,
+        entry or None if deleted), the findings (`placed` and `found` new), the spans
+        they lose, the documents.  False, and nothing written, if another check wrote
+        since `state` was read."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            now = self.state()
+            if now is None or now.get("generation") != state["generation"]:
+                self.db.rollback()
+                return False
+            keys = {key for key, _, _ in changed}
+            for key, stat, entry in changed:
+                if entry is not None and stat is not None:
+                    self.store.write(key, stat.st_size, stat.st_mtime_ns, entry)
+            self.store.forget([key for key, _, entry in changed if entry is None])
+            for table, column in (
+                ("findings", "path"),
+                ("findings", "survivor"),
+                ("removed", "path"),
+            ):
+                self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(k,) for k in keys])
+            self.db.executemany(
+                "INSERT INTO findings VALUES (?, ?, ?)",
+                [
+                    (path, survivor, _dumps(dataclasses.astuple(f)))
+                    for path, survivor, f in placed
+                    if path in keys or survivor in keys
+                ],
+            )
+            self._put(label_key, found)
+            self.db.executemany(
+                "INSERT INTO removed VALUES (?, ?)", [(k, _dumps(v)) for k, v in removed.items()]
+            )
+            self.db.executemany("INSERT OR IGNORE INTO dirty VALUES (?)", [(k,) for k in keys])
+            self._set_state({**state, "docs": docs, "generation": uuid.uuid4().hex})
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            raise
+        return True
+
+    def outside(self, stale: set[str], fresh: set[str]) -> Outside:
+        """The keys held outside a change: the postings less the `stale` files (changed
+        since they were made, or now), plus the `fresh` ones (changed since, not now) as
+        the index holds them now."""
+        state = self.state()
+        try:
+            assert state is not None
+            keys = np.load(_postings_path(self.store, state["postings"], "keys"), mmap_mode="r")
+            holders = np.load(_postings_path(self.store, state["postings"], "files"), mmap_mode="r")
+        except (OSError, ValueError, KeyError, AssertionError) as exc:
+            raise Stale(f"the postings cannot be read ({exc})") from exc
+        marks = ",".join("?" * len(stale))
+        query = f"SELECT id FROM posting_files WHERE path IN ({marks})"
+        excluded = np.array([row[0] for row in self.db.execute(query, sorted(stale))], np.int32)
+        now = []
+        for key in sorted(fresh):
+            entry = self.store.entry(key)
+            if entry is None:
+                raise Stale(f"{key}: changed since the last full check, and not held")
+            now.append(entry_keys(entry))
+        return Outside(keys, holders, excluded, now)
+
+    def _put(self, label_key: dict[str, str], found: Iterable[Finding]) -> None:
+        self.db.executemany(
+            "INSERT INTO findings VALUES (?, ?, ?)",
+            [
+                (
+                    label_key[f.unit_at[0]],
+                    label_key[f.survivor_at[0]],
+                    _dumps(dataclasses.astuple(f)),
+                )
+                for f in found
+            ],
+        )
+
+
+@dataclasses.dataclass
+class Outside:
+    """Text keys held outside a change (see `CheckState.outside`)."""
+
+    keys: U64  # the postings, sorted
+    holders: npt.NDArray[np.int32]  # the file holding each
+    excluded: npt.NDArray[np.int32]  # files whose postings are stale
+    now: list[U64]  # the keys of files changed since, as they are now
+
+    def holds(self, keys: U64) -> npt.NDArray[np.bool_]:
+        """Per key, whether a file outside the change holds it."""
+        out = np.zeros(len(keys), dtype=bool)
+        lo = np.searchsorted(self.keys, keys, "left")
+        hi = np.searchsorted(self.keys, keys, "right")
+        for i in np.flatnonzero(hi > lo).tolist():
+            # At most len(excluded) holders are excluded: one past them is outside.
+            ids = np.asarray(self.holders[lo[i] : min(hi[i], lo[i] + len(self.excluded) + 1)])
+            out[i] = not np.isin(ids, self.excluded).all()
+        for held in self.now:
+            out |= np.isin(keys, held)
+        return out
+
+
+def postings(entries: Sequence[Entry]) -> tuple[U64, npt.NDArray[np.int32]]:
+    """Every file's keys (`entry_keys`), with the file's number, by key."""
+    keys = [entry_keys(entry) for entry in entries]
+    holders = [np.full(len(k), number, dtype=np.int32) for number, k in enumerate(keys)]
+    flat = np.concatenate(keys) if keys else np.empty(0, np.uint64)
+    order = np.argsort(flat, kind="stable")
+    return flat[order], (np.concatenate(holders) if holders else np.empty(0, np.int32))[order]
+
+
+def entry_keys(entry: Entry) -> U64:
+    """An entry's distinct keys: of its units and of its texts."""
+    return np.unique(np.concatenate([unit_keys(entry), text_keys(entry)[1]]))
+
+
+def unit_keys(entry: Entry) -> U64:
+    """The exact keys of an entry's compared units, every level in order, as numbers."""
+    found = [
+        _key64(entry.arrays[f"{name}.digests"][entry.arrays[f"{name}.mask"].astype(bool)])
+        for name in LEVELS
+        if f"{name}.rows" in entry.arrays
+    ]
+    return np.concatenate(found) if found else np.empty(0, np.uint64)
+
+
+def text_keys(entry: Entry) -> tuple[npt.NDArray[np.int64], U64]:
+    """(text number, key) of every key of an entry's texts: its exact key and its LSH band
+    keys of every key space.  A band key stands for its band: one of another band or
+    space that happens to be equal only makes a check a full one."""
+    digests = entry.arrays["texts.digests"]
+    rows = [np.arange(len(digests), dtype=np.int64)]
+    keys = [_key64(digests)]
+    for name in sorted(entry.arrays):
+        if name.startswith("texts.") and name.endswith(".bands"):
+            bands = entry.arrays[name]
+            rows.append(np.repeat(entry.arrays[name[: -len("bands")] + "rows"], bands.shape[1]))
+            keys.append(bands.ravel().astype(np.uint64))
+    return np.concatenate(rows), np.concatenate(keys)
+
+
+def _postings_path(store: Store, token: str, kind: str) -> Path:
+    return store.path.with_name(f"{store.path.name}.{token}.{kind}.npy")
+
+
+def _key64(digests: npt.NDArray[np.uint8]) -> U64:
+    """The first 8 bytes of 16-byte exact keys, as numbers."""
+    return np.ascontiguousarray(digests[:, :8]).view("<u8").ravel()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _loads_finding(text: str) -> Finding:
+    values: list[Any] = json.loads(text)
+    values[-2:] = [tuple(v) for v in values[-2:]]  # where its two units are
+    return Finding(*values)

@@ -1,0 +1,297 @@
+"""The incremental check finds what a full check finds, edit after edit (#24).
+
+A corpus of French pages (titles, paragraphs from the seed pages, a byline and a licence
+notice on many of them, repeated paragraphs) goes through random edits: a page added,
+changed, deleted or renamed; a paragraph repeated, edited, or appended new; the survivor
+of an accepted duplicate removed.  After each edit the check with the index (the change
+alone when it is closed, else a full check) must equal the check without it, finding for
+finding, and the change alone must have been enough often.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dedup import engine
+from dedup.cli import main
+from dedup.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTICE = (
+    "Ce document est publié sous licence Creative Commons\u00a0: vous pouvez le copier, "
+    "le modifier et le redistribuer, à condition d’en citer l’auteur."
+)
+BYLINE = "Publié le 8 janvier 2023 par Claire Dubois"
+
+
+def _sentences() -> list[str]:
+    text = " ".join(
+        page.read_text(encoding="utf-8")
+        for page in sorted((ROOT / "fixtures/blog/pages").iterdir())
+    )
+    found = {s.strip() for s in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text))}
+    return sorted(s for s in found if 40 <= len(s) <= 200 and not s.startswith(("#", "-", "*")))
+
+
+class Corpus:
+    def __init__(self, root: Path, rng: random.Random) -> None:
+        self.root = root
+        self.pages = root / "pages"
+        self.pages.mkdir()
+        self.rng = rng
+        self.pool = _sentences()
+        self.made = 0
+
+    def paragraph(self) -> str:
+        """Sentences of the seed pages, their words shuffled: new text, French all the same."""
+        sentences = []
+        for sentence in self.rng.sample(self.pool, self.rng.randint(2, 4)):
+            words = sentence.rstrip(".!?").split()
+            self.rng.shuffle(words)
+            sentences.append(" ".join(words) + ".")
+        return " ".join(sentences)
+
+    def page(self) -> str:
+        parts = [f"# Titre de la page {self.made}", BYLINE if self.rng.random() < 0.6 else ""]
+        parts += [self.paragraph() for _ in range(self.rng.randint(3, 6))]
+        if self.rng.random() < 0.4:
+            parts.append(NOTICE)
+        self.made += 1
+        return "\n\n".join(p for p in parts if p) + "\n"
+
+    def files(self) -> list[Path]:
+        return sorted(self.pages.iterdir())
+
+    def paragraphs(self, path: Path) -> list[str]:
+        return path.read_text(encoding="utf-8").rstrip("\n").split("\n\n")
+
+    def write(self, path: Path, parts: list[str]) -> None:
+        path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+
+    def add(self) -> None:
+        self.write(self.pages / f"p{self.rng.randrange(10**6):06d}.md", [self.page().rstrip()])
+
+    def edit(self) -> str:
+        files = self.files()
+        if len(files) < 3:
+            self.add()
+            return "add"
+        path = self.rng.choice(files)
+        parts = self.paragraphs(path)
+        kind = self.rng.choice(
+            [
+                "append",
+                "append",
+                "append",
+                "repeat",
+                "typo",
+                "delete_para",
+                "swap",
+                "delete_page",
+                "rename",
+                "add",
+                "add_copy",
+                "notice",
+            ]
+        )
+        if kind == "append":
+            parts.append(self.paragraph())
+        elif kind == "repeat":  # a paragraph of another page pasted in
+            other = self.paragraphs(self.rng.choice(files))
+            parts.insert(self.rng.randint(1, len(parts)), self.rng.choice(other))
+        elif kind == "typo":
+            i = self.rng.randrange(len(parts))
+            words = parts[i].split(" ")
+            j = self.rng.randrange(len(words))
+            words[j] = words[j][::-1]
+            parts[i] = " ".join(words)
+        elif kind == "delete_para" and len(parts) > 1:
+            del parts[self.rng.randrange(len(parts))]
+        elif kind == "swap" and len(parts) > 2:
+            i, j = self.rng.sample(range(1, len(parts)), 2)
+            parts[i], parts[j] = parts[j], parts[i]
+        elif kind == "delete_page":
+            path.unlink()
+            return kind
+        elif kind == "rename":
+            path.rename(self.pages / f"r{self.rng.randrange(10**6):06d}.md")
+            return kind
+        elif kind == "add":
+            self.add()
+            return kind
+        elif kind == "add_copy":
+            (self.pages / f"c{self.rng.randrange(10**6):06d}.md").write_bytes(path.read_bytes())
+            return kind
+        elif kind == "notice":
+            parts.append(NOTICE)
+        self.write(path, parts)
+        return kind
+
+
+class Told(logging.Handler):
+    """What the incremental check says it did."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def told() -> Iterator[Told]:
+    logger = logging.getLogger("dedup.engine.incremental")
+    level = logger.level
+    handler = Told()
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.mark.parametrize(
+    ("unit", "seed", "least"), [("paragraph", 1, 10), ("all", 2, 10), ("paragraph", 3, 10)]
+)
+def test_incremental_equals_full_over_random_edits(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    told: Told,
+    unit: str,
+    seed: int,
+    least: int,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    corpus = Corpus(tmp_path, random.Random(seed))
+    for _ in range(12):
+        corpus.add()
+    config = Config().with_overrides({"unit": unit, "jobs": 1})
+    index = tmp_path / ".dedup" / "index.sqlite"
+    alone = 0
+    for step in range(60):
+        kind = corpus.edit()
+        told.messages.clear()
+        found = engine.check(["pages"], config, index)
+        assert found == engine.check(["pages"], config, None), (step, kind)
+        alone += any("changed files alone" in m for m in told.messages)
+    # Many edits touch only private text (a new paragraph, a typo, paragraphs swapped).
+    assert alone >= least, alone
+
+
+def test_incremental_check_keeps_the_baseline_accounting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Duplicates accepted by the baseline stay accepted, a new one is reported, through
+    the command line, and the removal of an accepted duplicate's survivor is seen."""
+    monkeypatch.chdir(tmp_path)
+    corpus = Corpus(tmp_path, random.Random(7))
+    for _ in range(8):
+        corpus.add()
+    (tmp_path / "setup.cfg").write_text("[dedup]\npaths = pages\nunit = paragraph\n")
+    files = corpus.files()
+    repeated = corpus.paragraphs(files[0])[2]
+    corpus.write(files[3], [*corpus.paragraphs(files[3]), repeated])
+    runner = CliRunner()
+    assert runner.invoke(main, ["baseline"]).exit_code == 0
+    first = runner.invoke(main, ["check"])
+    assert first.exit_code == 0, first.output
+    corpus.write(files[5], [*corpus.paragraphs(files[5]), corpus.paragraph()])  # private
+    assert runner.invoke(main, ["check"]).exit_code == 0
+    corpus.write(files[6], [*corpus.paragraphs(files[6]), repeated])  # one copy more
+    new = runner.invoke(main, ["check"])
+    assert new.exit_code == 1
+    assert f"{files[6].relative_to(tmp_path)}:" in new.stdout
+    assert new.stdout == runner.invoke(main, ["check", "--no-index"]).stdout
+    files[0].unlink()  # the survivor gone: the copy in files[3] is its own survivor now
+    after = runner.invoke(main, ["check"])
+    assert after.stdout == runner.invoke(main, ["check", "--no-index"]).stdout
+
+
+def _corpus_checked(root: Path, seed: int = 11) -> tuple[Corpus, Config, Path]:
+    corpus = Corpus(root, random.Random(seed))
+    for _ in range(10):
+        corpus.add()
+    config = Config().with_overrides({"unit": "paragraph", "jobs": 1})
+    index = root / ".dedup" / "index.sqlite"
+    engine.check(["pages"], config, index)  # a full check: stores its findings
+    return corpus, config, index
+
+
+def test_postings_lost_or_damaged_mean_a_full_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, told: Told
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    corpus, config, index = _corpus_checked(tmp_path)
+    for number, postings in enumerate(sorted(index.parent.glob("*.npy"))):
+        if number == 0:
+            postings.unlink()
+        else:
+            postings.write_bytes(b"not an array")
+    page = corpus.files()[2]
+    corpus.write(page, [*corpus.paragraphs(page), corpus.paragraph()])
+    assert engine.check(["pages"], config, index) == engine.check(["pages"], config, None)
+    assert any("the postings cannot be read" in m for m in told.messages), told.messages
+
+
+def test_a_locked_index_means_a_full_check_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    corpus, config, index = _corpus_checked(tmp_path)
+    files = corpus.files()
+    corpus.write(files[4], [*corpus.paragraphs(files[4]), corpus.paragraphs(files[1])[2]])
+    monkeypatch.setattr("dedup.io.store.BUSY_SECONDS", 0.2)
+    holder = sqlite3.connect(index)
+    holder.execute("BEGIN EXCLUSIVE")  # another run writing, for longer than we wait
+    try:
+        found = engine.check(["pages"], config, index)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert found == engine.check(["pages"], config, None)
+    assert found, "the repeated paragraph is found"
+    assert index.exists() and any(index.parent.glob("*.npy")), "the index was left alone"
+
+
+def test_two_checks_at_once_agree(tmp_path: Path) -> None:
+    """Checks at once after a change that the changed files tell (each may write the
+    index), then after one that needs a full check: each prints what a check without the
+    index prints, and so does the next one."""
+    corpus = Corpus(tmp_path, random.Random(5))
+    for _ in range(30):
+        corpus.add()
+    (tmp_path / "setup.cfg").write_text("[dedup]\npaths = pages\nunit = paragraph\n")
+    dedup = [sys.executable, "-m", "dedup", "check"]
+    subprocess.run(dedup, cwd=tmp_path, capture_output=True, check=False)
+    files = corpus.files()
+    for page in files[3:6]:
+        corpus.write(page, [*corpus.paragraphs(page), corpus.paragraph()])
+    _at_once(dedup, tmp_path, 0)
+    corpus.write(files[8], [*corpus.paragraphs(files[8]), corpus.paragraphs(files[0])[2]])
+    _at_once(dedup, tmp_path, 1)
+
+
+def _at_once(dedup: list[str], root: Path, code: int) -> None:
+    runs = [
+        subprocess.Popen(dedup, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    plain = subprocess.run([*dedup, "--no-index"], cwd=root, capture_output=True, text=True)
+    assert plain.returncode == code, plain.stderr
+    for (out, err), run in zip(outputs, runs, strict=True):
+        assert run.returncode == code, err
+        assert out.decode() == plain.stdout
+    again = subprocess.run(dedup, cwd=root, capture_output=True, text=True)
+    assert again.stdout == plain.stdout
