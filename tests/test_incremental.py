@@ -11,6 +11,7 @@ finding, and the change alone must have been enough often.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import sqlite3
@@ -25,6 +26,7 @@ from click.testing import CliRunner
 from dedup import engine
 from dedup.cli import main
 from dedup.config import Config
+from dedup.engine import fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTICE = (
@@ -295,3 +297,17 @@ def _at_once(dedup: list[str], root: Path, code: int) -> None:
         assert out.decode() == plain.stdout
     again = subprocess.run(dedup, cwd=root, capture_output=True, text=True)
     assert again.stdout == plain.stdout
+
+
+def test_files_statted_in_two_processes_are_statted_right(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = []
+    for number in range(7):
+        path = tmp_path / f"f{number}.md"
+        path.write_text("é" * number)
+        os.utime(path, ns=(10**18 + number, 10**18 + 7 * number))
+        paths.append(str(path))
+    monkeypatch.setattr(fingerprint, "_STAT_APART", 2)
+    stamps = fingerprint.stat_all(paths)
+    assert stamps.tolist() == [[2 * n, 10**18 + 7 * n] for n in range(7)]

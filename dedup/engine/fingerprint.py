@@ -192,31 +192,78 @@ def _groups(
         yield group
 
 
-def changes(keys: Sequence[str], store: Store) -> tuple[list[os.stat_result], dict[int, bytes]]:
-    """The stat of each file (by its index key: its absolute path), and the files the
-    index does not hold as they are (number -> content hash).  A file touched, not
-    changed, gets its new size and mtime in the index."""
-    stamps = store.stamps()
-    stats = []
+def changes(
+    keys: Sequence[str], store: Store, known: npt.NDArray[np.int64] | None = None
+) -> tuple[npt.NDArray[np.int64], dict[int, bytes]]:
+    """The (size, mtime) of each file (by its index key: its absolute path), and the files
+    the index does not hold as they are (number -> content hash).  A file touched, not
+    changed, gets its new size and mtime in the index.  `known`: (size, mtime) rows the
+    index held once, one a key, to compare first (see `CheckState.stamps`)."""
+    stamps = stat_all(keys)
+    differ: Sequence[int] = range(len(keys))
+    held_all = None
+    if known is not None:
+        differ = np.flatnonzero((stamps != known).any(axis=1)).tolist()
+    else:
+        held_all = store.stamps()
     changed: dict[int, bytes] = {}
     touched = []
-    for number, key in enumerate(keys):
-        st = os.stat(key)
-        stats.append(st)
-        row = stamps.get(key)
-        if row is not None and (row[0], row[1]) == (st.st_size, st.st_mtime_ns):
+    for number in differ:
+        key, now = keys[number], (int(stamps[number, 0]), int(stamps[number, 1]))
+        held = store.stamp(key) if held_all is None else held_all.get(key)
+        if held is not None and (held[0], held[1]) == now:
             continue
         with open(key, "rb") as data:
             content = xxhash.xxh3_128_digest(data.read())
-        if row is not None and row[2] == content:
-            touched.append((key, st))
+        held = store.stamp(key)
+        if held is not None and held[2] == content:
+            touched.append((key, now))
         else:
             changed[number] = content
     if touched:
         with store.db:
-            for key, st in touched:
-                store.touch(key, st.st_size, st.st_mtime_ns)
-    return stats, changed
+            for key, (size, mtime) in touched:
+                store.touch(key, size, mtime)
+    return stamps, changed
+
+
+#: Files statted in two processes from this many: a stat is 1.9 us here, 0.19 s for
+#: 100,000 files, and a check of them has 0.5 s in all.
+_STAT_APART = 20_000
+
+
+def stat_all(paths: Sequence[str]) -> npt.NDArray[np.int64]:
+    """(size, mtime in ns) of each file.  Many files are statted half in a forked child
+    (the syscalls dominate, and a thread would hold the interpreter's lock)."""
+    if len(paths) < _STAT_APART or not hasattr(os, "fork"):
+        return _stamps(paths)
+    half = len(paths) // 2
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child: stat the second half, send it, exit
+        code = 0
+        try:
+            with os.fdopen(write, "wb") as out:
+                out.write(_stamps(paths[half:]).tobytes())
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.close(write)
+    first = _stamps(paths[:half])
+    with os.fdopen(read, "rb") as answer:
+        data = answer.read()
+    _, status = os.waitpid(child, 0)
+    if status != 0 or len(data) != (len(paths) - half) * 16:
+        return np.concatenate((first, _stamps(paths[half:])))  # the child failed: here
+    return np.concatenate((first, np.frombuffer(data, np.int64).reshape(-1, 2)))
+
+
+def _stamps(paths: Sequence[str]) -> npt.NDArray[np.int64]:
+    stats = [os.stat(path) for path in paths]
+    out = np.empty((len(stats), 2), dtype=np.int64)
+    out[:, 0] = np.fromiter((st.st_size for st in stats), np.int64, len(stats))
+    out[:, 1] = np.fromiter((st.st_mtime_ns for st in stats), np.int64, len(stats))
+    return out
 
 
 # --- state kept by the main process -----------------------------------------
@@ -292,10 +339,10 @@ def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
             changed[i] = xxhash.xxh3_128_digest(table.corpus.files[i].origin.read_bytes())
     work = functools.partial(fingerprint_files, config=table.config)
     files = table.corpus.files
-    items = ((files[i], c, stats[i].st_size) for i, c in changed.items())
+    items = ((files[i], c, int(stats[i, 0])) for i, c in changed.items())
     made = (entry for group in workers.map(work, _groups(items)) for entry in group)
     for i, entry in zip(changed, made, strict=True):
-        store.put(keys[i], stats[i].st_size, stats[i].st_mtime_ns, entry)
+        store.put(keys[i], int(stats[i, 0]), int(stats[i, 1]), entry)
         found[i] = entry
     store.keep_only(set(keys))
     entries = [entry for entry in found if entry is not None]

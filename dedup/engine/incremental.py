@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Sequence
@@ -49,7 +50,7 @@ from dedup.engine.table import COLUMNS
 from dedup.io import parquet
 from dedup.io.check_state import CheckState, Outside, Placed, Stale, text_keys, unit_keys
 from dedup.io.documents import InputFile
-from dedup.io.readers import STDIN, expand, is_jsonl
+from dedup.io.readers import STDIN, expand
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS, Result
 
@@ -57,6 +58,9 @@ logger = logging.getLogger(__name__)
 
 #: Files changed since the postings were made, at most, before a full check makes them anew.
 DIRTY_MAX = 256
+#: File names read as records, in a list of names a line each (any case; a few more than
+#: the readers take: a name that is only the suffix).
+_RECORDS = re.compile(r"\.(?:jsonl|ndjson|parquet)\n", re.IGNORECASE)
 _DOC, _START, _END, _LINE, _WS_BEFORE, _WS_AFTER, _COLUMN = (
     COLUMNS.index(name)
     for name in ("doc", "start", "end", "line", "ws_before", "ws_after", "column")
@@ -89,10 +93,9 @@ def _save(
     saved: CheckState, paths: Sequence[str], config: Config, result: Result, found: list[Finding]
 ) -> None:
     """Store what a full check found, for the next one."""
-    listed = _listed(paths, config)
+    listed, keys = _listed(paths, config)
     if any(parquet.is_parquet(Path(path)) for path, _ in listed):
         return  # read from a spool made anew each run: every check is a full one
-    keys = _keys(listed)
     label_key = {path: key for (path, _), key in zip(listed, keys, strict=True)}
     entries = saved.store.entries(set(keys))
     if any(entries.get(key) is None for key in keys):
@@ -105,31 +108,29 @@ def _save(
     saved.save(keys, label_key, [entries[k] for k in keys], found, removed, corpus)  # type: ignore[misc]
 
 
-def _listed(paths: Sequence[str], config: Config) -> list[tuple[str, str]]:
-    """(path, name) of every file of the corpus, in corpus order."""
-    return [(path, name) for given in paths for path, name in expand(given, config.input)]
+def _listed(paths: Sequence[str], config: Config) -> tuple[list[tuple[str, str]], list[str]]:
+    """(path, name) of every file of the corpus, in corpus order, and its index key (its
+    absolute path, as `os.path.abspath` makes it, without its cost for each of 100,000
+    files: a folder's files share its prefix)."""
+    listed = []
+    keys = []
+    for given in paths:
+        files = expand(given, config.input)
+        listed += files
+        path, name = files[0] if files else ("", "")
+        root = path[: len(path) - len(name)]
+        if len(files) > 1 and root.endswith(os.sep):  # a folder's: path = root + name
+            absolute = os.path.join(os.path.abspath(root), "")
+            keys += [absolute + name for _, name in files]
+        else:
+            keys += [os.path.abspath(path) for path, _ in files]
+    return listed, keys
 
 
 def _corpus_params(paths: Sequence[str], config: Config) -> dict[str, Any]:
     """What the stored findings depend on beyond the fingerprints: the paths in their
     order (the corpus order) and every option."""
     return {"paths": list(paths), "options": config.as_dict()}
-
-
-def _keys(listed: Sequence[tuple[str, str]]) -> list[str]:
-    """The index key (the absolute path) of each file listed, as `os.path.abspath` makes
-    it, without its cost for each of 100,000 files: a folder's files share its prefix."""
-    keys = []
-    absolute: dict[str, str] = {}
-    for path, name in listed:
-        root = path[: len(path) - len(name)]
-        if path.endswith(name) and root.endswith(os.sep):
-            if root not in absolute:
-                absolute[root] = os.path.abspath(root)
-            keys.append(os.path.join(absolute[root], name))
-        else:
-            keys.append(os.path.abspath(path))
-    return keys
 
 
 class Whole(Exception):
@@ -148,7 +149,7 @@ class _Changed:
     file: InputFile | None
     old: Entry | None
     new: Entry | None
-    stat: os.stat_result | None = None
+    stamp: tuple[int, int] | None = None  # size and mtime
     #: Per level, (document, start) of a stable unit before the change -> its row after.
     moved: dict[str, dict[tuple[int, int], int]] = dataclasses.field(default_factory=dict)
     #: Per level, (document, start) after the change of each unit whose text is shared.
@@ -166,35 +167,41 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
         raise Whole("no findings stored by a full check with these options")
     if state.get("corpus") != _corpus_params(paths, config) or STDIN in paths:
         raise Whole("other paths or options than the last full check")
-    listed = _listed(paths, config)
-    if any(is_jsonl(path) or parquet.is_parquet(Path(path)) for path, _ in listed):
+    listed, keys = _listed(paths, config)
+    if _RECORDS.search("\n".join(name for _, name in listed) + "\n"):
         raise Whole("records (JSONL, Parquet) carry ids that must stay unique across files")
-    keys = _keys(listed)
-    stats, content = changes(keys, store)
+    beside = saved.beside()
+    known = beside.stamps(keys)
+    stats, content = changes(keys, store, known)
+    dirty = saved.dirty()
+    if known is not None:  # the same files as the full check: deleted ones came since
+        present = set(keys)
+        gone = (key for key in dirty if key not in present and store.stamp(key) is not None)
+        deleted = sorted(gone)
+    else:
+        deleted = sorted(set(store.stamps()) - set(keys))
     stored = saved.findings()
-    deleted = sorted(set(store.stamps()) - set(keys))
     if not content and not deleted:
         return sorted(f for _, _, f in stored)
-    dirty = saved.dirty()
     touched = {keys[i] for i in content} | set(deleted)
     if len(dirty | touched) > DIRTY_MAX:
         raise Whole(f"more than {DIRTY_MAX} files changed since the last full check")
     files = {i: InputFile(Path(listed[i][0]), listed[i][1], False, listed[i][0]) for i in content}
     made = fingerprint_files([(files[i], content[i]) for i in content], config)
     work = [
-        _Changed(keys[i], files[i], store.entry(keys[i]), new, stats[i])
+        _Changed(keys[i], files[i], store.entry(keys[i]), new, (int(stats[i, 0]), int(stats[i, 1])))
         for i, new in zip(content, made, strict=True)
     ] + [_Changed(key, None, store.entry(key), None) for key in deleted]
     if any(c.old is None and c.key in store.stamps() for c in work):
         raise Whole("a damaged entry")
-    outside = saved.outside(dirty | touched, dirty - touched)
+    outside = beside.outside(dirty | touched, dirty - touched)
     for change in work:
         _close(change, outside, saved)
     docs = _corpus_docs(state, work, config)
     found, removed = _alone(work, config, docs)
     placed = _placed(stored, {c.key: c for c in work})
     label_key = {c.file.label: c.key for c in work if c.file}
-    changed = [(c.key, c.stat, c.new) for c in work]
+    changed = [(c.key, c.stamp, c.new) for c in work]
     saved.update(state, changed, placed, found, label_key, removed, docs)
     logger.info("checked %d changed files alone", len(work))
     return sorted([f for _, _, f in placed] + found)

@@ -55,6 +55,15 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
     return bool(pattern.match(rel.rsplit("/", 1)[-1]) or pattern.match(rel))
 
 
+def _selected(rels: list[str], patterns: Sequence[str]) -> list[str]:
+    """The paths `_matches` keeps; globs of a suffix alone ("*.md") by the suffix, which
+    is what they match (100,000 regex matches took 70 ms of a check)."""
+    suffixes = tuple(p[1:] for p in patterns)
+    if all(p.startswith("*.") and not any(c in p[1:] for c in "*?[") for p in patterns):
+        return [rel for rel in rels if rel.endswith(suffixes)]
+    return [rel for rel in rels if _matches(rel, patterns)]
+
+
 def list_inputs(
     paths: Sequence[str], config: InputConfig, stdin: Path | None = None
 ) -> list[InputFile]:
@@ -78,11 +87,11 @@ def expand(given: str, config: InputConfig) -> list[tuple[str, str]]:
     files lists them on every commit."""
     if os.path.isdir(given):
         root = str(Path(given))
-        return [
-            (os.path.join(root, rel), rel)
-            for rel in _walk(root)
-            if _matches(rel, config.include) and not _matches(rel, config.exclude)
-        ]
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        rels = _selected(_walk(root), config.include)
+        if config.exclude:
+            rels = [rel for rel in rels if not _matches(rel, config.exclude)]
+        return [(prefix + rel, rel) for rel in rels]
     if os.path.isfile(given):
         path = str(Path(given))
         return [(path, os.path.basename(path))]
@@ -105,12 +114,11 @@ def _walk(root: str) -> list[str]:
         except OSError as exc:
             raise InputError(folder, f"cannot read folder: {exc.strerror}") from exc
         for entry in entries:
-            rel = prefix + entry.name
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append((entry.path, rel + "/"))
-                elif entry.is_file():
-                    found.append(rel)
+                if entry.is_file():
+                    found.append(prefix + entry.name)
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, prefix + entry.name + "/"))
             except OSError:  # a symlink loop: neither
                 continue
     return sorted(found)
