@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from dedup import engine
 from dedup.cli import main
 from dedup.config import Config
-from dedup.engine import fingerprint
+from dedup.io import stat
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTICE = (
@@ -308,6 +308,10 @@ def test_files_statted_in_two_processes_are_statted_right(
         path.write_text("é" * number)
         os.utime(path, ns=(10**18 + number, 10**18 + 7 * number))
         paths.append(str(path))
-    monkeypatch.setattr(fingerprint, "_STAT_APART", 2)
-    stamps = fingerprint.stat_all(paths)
-    assert stamps.tolist() == [[2 * n, 10**18 + 7 * n] for n in range(7)]
+    monkeypatch.setattr(stat, "APART", 2)
+    expected = [[2 * n, 10**18 + 7 * n] for n in range(7)]
+    assert stat.stat_all(paths).tolist() == expected
+    with stat.Ahead(paths) as ahead:  # the child's half taken
+        assert ahead.stamps(paths).tolist() == expected
+    with stat.Ahead(paths[1:]) as ahead:  # other paths: the child's half left
+        assert ahead.stamps(paths).tolist() == expected

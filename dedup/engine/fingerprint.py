@@ -13,7 +13,7 @@ import collections
 import functools
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from dedup.engine.table import (
 from dedup.errors import InputError
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import Chunk, Corpus
+from dedup.io.stat import stat_all
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS
 from dedup.parallel import Workers
@@ -193,13 +194,16 @@ def _groups(
 
 
 def changes(
-    keys: Sequence[str], store: Store, known: npt.NDArray[np.int64] | None = None
+    keys: list[str],
+    store: Store,
+    known: npt.NDArray[np.int64] | None = None,
+    stat: Callable[[list[str]], npt.NDArray[np.int64]] = stat_all,
 ) -> tuple[npt.NDArray[np.int64], dict[int, bytes]]:
     """The (size, mtime) of each file (by its index key: its absolute path), and the files
     the index does not hold as they are (number -> content hash).  A file touched, not
     changed, gets its new size and mtime in the index.  `known`: (size, mtime) rows the
-    index held once, one a key, to compare first (see `CheckState.stamps`)."""
-    stamps = stat_all(keys)
+    index held once, one a key, to compare first (see `Beside.stamps`); `stat` stats."""
+    stamps = stat(keys)
     differ: Sequence[int] = range(len(keys))
     held_all = None
     if known is not None:
@@ -225,45 +229,6 @@ def changes(
             for key, (size, mtime) in touched:
                 store.touch(key, size, mtime)
     return stamps, changed
-
-
-#: Files statted in two processes from this many: a stat is 1.9 us here, 0.19 s for
-#: 100,000 files, and a check of them has 0.5 s in all.
-_STAT_APART = 20_000
-
-
-def stat_all(paths: Sequence[str]) -> npt.NDArray[np.int64]:
-    """(size, mtime in ns) of each file.  Many files are statted half in a forked child
-    (the syscalls dominate, and a thread would hold the interpreter's lock)."""
-    if len(paths) < _STAT_APART or not hasattr(os, "fork"):
-        return _stamps(paths)
-    half = len(paths) // 2
-    read, write = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child: stat the second half, send it, exit
-        code = 0
-        try:
-            with os.fdopen(write, "wb") as out:
-                out.write(_stamps(paths[half:]).tobytes())
-        except BaseException:
-            code = 1
-        os._exit(code)
-    os.close(write)
-    first = _stamps(paths[:half])
-    with os.fdopen(read, "rb") as answer:
-        data = answer.read()
-    _, status = os.waitpid(child, 0)
-    if status != 0 or len(data) != (len(paths) - half) * 16:
-        return np.concatenate((first, _stamps(paths[half:])))  # the child failed: here
-    return np.concatenate((first, np.frombuffer(data, np.int64).reshape(-1, 2)))
-
-
-def _stamps(paths: Sequence[str]) -> npt.NDArray[np.int64]:
-    stats = [os.stat(path) for path in paths]
-    out = np.empty((len(stats), 2), dtype=np.int64)
-    out[:, 0] = np.fromiter((st.st_size for st in stats), np.int64, len(stats))
-    out[:, 1] = np.fromiter((st.st_mtime_ns for st in stats), np.int64, len(stats))
-    return out
 
 
 # --- state kept by the main process -----------------------------------------

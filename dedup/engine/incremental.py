@@ -51,6 +51,7 @@ from dedup.io import parquet
 from dedup.io.check_state import CheckState, Outside, Placed, Stale, text_keys, unit_keys
 from dedup.io.documents import InputFile
 from dedup.io.readers import STDIN, expand
+from dedup.io.stat import Ahead
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS, Result
 
@@ -167,12 +168,14 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
         raise Whole("no findings stored by a full check with these options")
     if state.get("corpus") != _corpus_params(paths, config) or STDIN in paths:
         raise Whole("other paths or options than the last full check")
-    listed, keys = _listed(paths, config)
-    if _RECORDS.search("\n".join(name for _, name in listed) + "\n"):
-        raise Whole("records (JSONL, Parquet) carry ids that must stay unique across files")
     beside = saved.beside()
-    known = beside.stamps(keys)
-    stats, content = changes(keys, store, known)
+    seen = beside.paths()
+    with Ahead(seen) as ahead:  # half of the stats while the folders are listed
+        listed, keys = _listed(paths, config)
+        if _RECORDS.search("\n".join(name for _, name in listed) + "\n"):
+            raise Whole("records (JSONL, Parquet) carry ids that must stay unique across files")
+        known = beside.stamps(len(keys)) if keys == seen else None
+        stats, content = changes(keys, store, known, ahead.stamps)
     dirty = saved.dirty()
     if known is not None:  # the same files as the full check: deleted ones came since
         present = set(keys)
@@ -192,7 +195,7 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
         _Changed(keys[i], files[i], store.entry(keys[i]), new, (int(stats[i, 0]), int(stats[i, 1])))
         for i, new in zip(content, made, strict=True)
     ] + [_Changed(key, None, store.entry(key), None) for key in deleted]
-    if any(c.old is None and c.key in store.stamps() for c in work):
+    if any(c.old is None and store.stamp(c.key) is not None for c in work):
         raise Whole("a damaged entry")
     outside = beside.outside(dirty | touched, dirty - touched)
     for change in work:
