@@ -75,26 +75,28 @@ def list_inputs(
                 raise InputError("<stdin>", "standard input can only be read once")
             files.append(InputFile(stdin, "stdin.jsonl", True, "<stdin>"))
             continue
-        for path, name in expand(given, config):
+        prefix, names = expand(given, config)
+        for name in names:
+            path = prefix + name
             files.append(InputFile(Path(path), name, is_jsonl(path), path))
     return files
 
 
-def expand(given: str, config: InputConfig) -> list[tuple[str, str]]:
-    """(path, name) of the files a path given (not stdin) stands for, in a stable order:
-    the file itself, or every file below the folder that --include and --exclude select,
-    named by its path relative to the folder.  Strings, not Paths: a check of 100,000
-    files lists them on every commit."""
+def expand(given: str, config: InputConfig) -> tuple[str, list[str]]:
+    """The files a path given (not stdin) stands for, in a stable order, as a prefix and
+    their names (a file's path is the prefix and its name): the file itself, or every file
+    below the folder that --include and --exclude select, named by its path relative to
+    the folder.  Strings, not Paths: a check of 100,000 files lists them on every commit."""
     if os.path.isdir(given):
         root = str(Path(given))
-        prefix = root if root.endswith(os.sep) else root + os.sep
         rels = _selected(_walk(root), config.include)
         if config.exclude:
             rels = [rel for rel in rels if not _matches(rel, config.exclude)]
-        return [(prefix + rel, rel) for rel in rels]
+        return (root if root.endswith(os.sep) else root + os.sep), rels
     if os.path.isfile(given):
         path = str(Path(given))
-        return [(path, os.path.basename(path))]
+        name = os.path.basename(path)
+        return path[: len(path) - len(name)], [name]
     if os.path.exists(given):
         raise InputError(given, "not a regular file or folder")
     raise InputError(given, "no such file or folder")
