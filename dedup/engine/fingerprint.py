@@ -219,7 +219,7 @@ def changes(
             continue
         with open(key, "rb") as data:
             content = xxhash.xxh3_128_digest(data.read())
-        held = store.stamp(key)
+        held = store.stamp(key) if held is not None else None
         if held is not None and held[2] == content:
             touched.append((key, now))
         else:

@@ -194,12 +194,37 @@ class Outside:
 
 
 def postings(entries: Sequence[Entry]) -> tuple[U64, npt.NDArray[np.int32]]:
-    """Every file's keys (`entry_keys`), with the file's number, by key."""
-    keys = [entry_keys(entry) for entry in entries]
-    holders = [np.full(len(k), number, dtype=np.int32) for number, k in enumerate(keys)]
+    """Every file's keys (`entry_keys`), with the file's number, by key: each kind of key
+    gathered over the files and handled at once (a pass a file took 0.4 s for 10,000)."""
+    keys: list[U64] = []
+    files: list[npt.NDArray[np.int32]] = []
+    kinds: dict[str, list[tuple[int, npt.NDArray[Any]]]] = {}
+    for number, entry in enumerate(entries):
+        for name, array in entry.arrays.items():
+            kinds.setdefault(name, []).append((number, array))
+    for name, found in kinds.items():
+        if name.endswith(".digests"):
+            level = name[: -len(".digests")]
+            arrays = [
+                a[entries[n].arrays[f"{level}.mask"].astype(bool)] if level != "texts" else a
+                for n, a in found
+            ]
+            values = _key64(np.concatenate(arrays))
+        elif name.endswith(".bands"):
+            arrays = [a.ravel() for _, a in found]
+            values = np.concatenate(arrays).astype(np.uint64)
+        else:
+            continue
+        counts = [len(a) for a in arrays]
+        keys.append(values)
+        files.append(np.repeat(np.array([n for n, _ in found], np.int32), counts))
     flat = np.concatenate(keys) if keys else np.empty(0, np.uint64)
-    order = np.argsort(flat, kind="stable")
-    return flat[order], (np.concatenate(holders) if holders else np.empty(0, np.int32))[order]
+    holders = np.concatenate(files) if files else np.empty(0, np.int32)
+    order = np.lexsort((holders, flat))
+    flat, holders = flat[order], holders[order]
+    fresh = np.ones(len(flat), dtype=bool)
+    fresh[1:] = (flat[1:] != flat[:-1]) | (holders[1:] != holders[:-1])
+    return flat[fresh], holders[fresh]
 
 
 def entry_keys(entry: Entry) -> U64:

@@ -92,6 +92,7 @@ class Store:
         self.params = json.dumps({"format": FORMAT, **params}, sort_keys=True)
         self.db = self._open()
         self._rows: dict[str, tuple[int, int]] | None = None
+        self._forgot = False  # the stored findings, by this run
 
     def _open(self) -> sqlite3.Connection:
         folder = self.path.parent
@@ -191,7 +192,9 @@ class Store:
         """Store a file's entry, in a transaction of its own; the check's findings no longer
         describe the files (see `forget_findings`)."""
         with self.db:
-            self.forget_findings()
+            if not self._forgot:
+                self.forget_findings()
+                self._forgot = True
             self.write(path, size, mtime_ns, entry)
 
     def write(self, path: str, size: int, mtime_ns: int, entry: Entry) -> None:
