@@ -198,11 +198,12 @@ def changes(
     store: Store,
     known: npt.NDArray[np.int64] | None = None,
     stat: Callable[[list[str]], npt.NDArray[np.int64]] = stat_all,
-) -> tuple[npt.NDArray[np.int64], dict[int, bytes]]:
-    """The (size, mtime) of each file (by its index key: its absolute path), and the files
-    the index does not hold as they are (number -> content hash).  A file touched, not
-    changed, gets its new size and mtime in the index.  `known`: (size, mtime) rows the
-    index held once, one a key, to compare first (see `Beside.stamps`); `stat` stats."""
+) -> tuple[npt.NDArray[np.int64], dict[int, bytes], list[tuple[str, tuple[int, int]]]]:
+    """The (size, mtime) of each file (by its index key: its absolute path), the files the
+    index does not hold as they are (number -> content hash), and those touched, not
+    changed (key, (size, mtime)), which get their new stamp in the index unless the
+    caller holds a transaction.  `known`: (size, mtime) rows the index held once, one a
+    key, to compare first (see `Beside.stamps`); `stat` stats."""
     stamps = stat(keys)
     differ: Sequence[int] = range(len(keys))
     held_all = None
@@ -224,11 +225,11 @@ def changes(
             touched.append((key, now))
         else:
             changed[number] = content
-    if touched:
+    if touched and not store.db.in_transaction:  # else the caller's: it touches them
         with store.db:
             for key, (size, mtime) in touched:
                 store.touch(key, size, mtime)
-    return stamps, changed
+    return stamps, changed, touched
 
 
 # --- state kept by the main process -----------------------------------------
@@ -296,7 +297,7 @@ def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
     every file's units in corpus order, as the plain pass does."""
     # A Parquet file is known by itself, not by its spool (made anew each run, the same).
     keys = [os.path.abspath(file.origin) for file in table.corpus.files]
-    stats, changed = changes(keys, store)
+    stats, changed, _ = changes(keys, store)
     held = store.entries({key for i, key in enumerate(keys) if i not in changed})
     found: list[Entry | None] = [held.get(key) for key in keys]
     for i, entry in enumerate(found):

@@ -47,7 +47,14 @@ from dedup.config import Config
 from dedup.engine.fingerprint import changes, fingerprint_files
 from dedup.engine.run import index_params, run
 from dedup.engine.table import COLUMNS
-from dedup.io.check_state import CheckState, Outside, Placed, Stale, text_keys, unit_keys
+from dedup.io.check_state import (
+    CheckState,
+    Outside,
+    Placed,
+    Stale,
+    text_keys,
+    unit_keys,
+)
 from dedup.io.documents import InputFile
 from dedup.io.readers import STDIN, expand
 from dedup.io.stat import Ahead
@@ -75,7 +82,12 @@ def check(paths: Sequence[str], config: Config, index: Path | None) -> list[Find
     try:
         try:
             with Store(index, index_params(config)) as store:
-                return _incremental(paths, config, store)
+                store.db.execute("BEGIN")  # every read from one snapshot of the index
+                try:
+                    return _incremental(paths, config, store)
+                finally:
+                    if store.db.in_transaction:
+                        store.db.rollback()
         except (Whole, Stale) as exc:
             logger.info("checking the whole corpus: %s", exc)
         result = run(paths, config, index=index)
@@ -99,15 +111,15 @@ def _save(
     if any(label.lower().endswith(".parquet") for label in labels):
         return  # read from a spool made anew each run: every check is a full one
     label_key = dict(zip(labels, keys, strict=True))
-    entries = saved.store.entries(set(keys))
-    if any(entries.get(key) is None for key in keys):
+    held = saved.store.entries(set(keys))
+    if any(held.get(key) is None for key in keys):
         return  # the index changed under the run: the next check is a full one
     removed: dict[str, list[list[int]]] = {}
     for doc in result.documents:
         for start, end in doc.removed:
             removed.setdefault(label_key[doc.path], []).append([doc.record, start, end])
     corpus = _corpus_params(paths, config)
-    saved.save(keys, label_key, [entries[k] for k in keys], found, removed, corpus)  # type: ignore[misc]
+    saved.save(keys, label_key, [held[k] for k in keys], found, removed, corpus)  # type: ignore[misc]
 
 
 @dataclass
@@ -203,7 +215,7 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
         if _RECORDS.search("\n".join(listing.names) + "\n"):
             raise Whole("records (JSONL, Parquet) carry ids that must stay unique across files")
         known = beside.stamps(len(keys)) if keys == seen else None
-        stats, content = changes(keys, store, known, ahead.stamps)
+        stats, content, touched_only = changes(keys, store, known, ahead.stamps)
     dirty = saved.dirty()
     if known is not None:  # the same files as the full check: deleted ones came since
         present = set(keys)
@@ -213,6 +225,8 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
         deleted = sorted(set(store.stamps()) - set(keys))
     stored = saved.findings()
     if not content and not deleted:
+        store.db.rollback()  # the snapshot: now the stamps of files touched, not changed
+        saved.touch(touched_only)
         return sorted(f for _, _, f in stored)
     touched = {keys[i] for i in content} | set(deleted)
     if len(dirty | touched) > DIRTY_MAX:
@@ -233,7 +247,9 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
     placed = _placed(stored, {c.key: c for c in work})
     label_key = {c.file.label: c.key for c in work if c.file}
     changed = [(c.key, c.stamp, c.new) for c in work]
-    saved.update(state, changed, placed, found, label_key, removed, docs)
+    store.db.rollback()  # the snapshot read; the update checks nothing was written since
+    if saved.update(state, changed, placed, found, label_key, removed, docs):
+        saved.touch(touched_only)
     logger.info("checked %d changed files alone", len(work))
     return sorted([f for _, _, f in placed] + found)
 

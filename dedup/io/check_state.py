@@ -149,6 +149,13 @@ class CheckState:
             raise
         return True
 
+    def touch(self, touched: Sequence[tuple[str, tuple[int, int]]]) -> None:
+        """New stamps of files touched, not changed."""
+        if touched:
+            with self.db:
+                for key, (size, mtime) in touched:
+                    self.store.touch(key, size, mtime)
+
     def beside(self) -> Beside:
         """The files the last full check wrote beside the index."""
         state = self.state() or {}

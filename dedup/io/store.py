@@ -103,19 +103,16 @@ class Store:
         try:
             db = self._connect()
             found = db.execute("SELECT value FROM meta WHERE key = 'params'").fetchone()
-            if found is None:
+            if found is None:  # a new index
                 with db:
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('params', ?)", (self.params,))
-                return db
-            if found[0] == self.params:
+            if found is None or found[0] == self.params:
                 return db
             db.close()
             reason = "it was built with other parameters"
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise  # another run holds it: not a damaged index
-            reason = f"it cannot be read ({exc})"
-        except sqlite3.DatabaseError as exc:
             reason = f"it cannot be read ({exc})"
         logger.warning("%s: rebuilding the index: %s", self.path, reason)
         for suffix in ("", "-wal", "-shm"):
@@ -168,7 +165,7 @@ class Store:
             return None
 
     def entries(self, paths: set[str]) -> dict[str, Entry | None]:
-        """The entries of many files, in one pass over the table."""
+        """The entries of many files, in one pass over the table (None: damaged)."""
         out: dict[str, Entry | None] = {}
         for path, content, docs, prints in self.db.execute(
             "SELECT path, hash, docs, prints FROM files"
@@ -176,8 +173,7 @@ class Store:
             if path in paths:
                 try:
                     out[path] = Entry(content, json.loads(docs), unpack(prints))
-                except (ValueError, KeyError, json.JSONDecodeError) as exc:
-                    logger.warning("%s: ignoring a damaged entry for %s: %s", self.path, path, exc)
+                except (ValueError, KeyError, json.JSONDecodeError):
                     out[path] = None
         return out
 
