@@ -80,10 +80,12 @@ def check(paths: Sequence[str], config: Config, index: Path | None) -> list[Find
     if index is None:
         return findings(run(paths, config), config.normalize)
     try:
+        before: dict[str, Any] = {}
         try:
             with Store(index, index_params(config)) as store:
                 store.db.execute("BEGIN")  # every read from one snapshot of the index
                 try:
+                    before = CheckState(store).state() or {}
                     return _incremental(paths, config, store)
                 finally:
                     if store.db.in_transaction:
@@ -94,7 +96,7 @@ def check(paths: Sequence[str], config: Config, index: Path | None) -> list[Find
         found = findings(result, config.normalize)
         if STDIN not in paths:
             with Store(index, index_params(config)) as store:
-                _save(CheckState(store), paths, config, result, found)
+                _save(CheckState(store), paths, config, result, found, before.get("generation"))
         return found
     except sqlite3.Error as exc:  # locked by another run for too long, say
         logger.warning("%s: %s: checking the whole corpus without it", index, exc)
@@ -102,9 +104,15 @@ def check(paths: Sequence[str], config: Config, index: Path | None) -> list[Find
 
 
 def _save(
-    saved: CheckState, paths: Sequence[str], config: Config, result: Result, found: list[Finding]
+    saved: CheckState,
+    paths: Sequence[str],
+    config: Config,
+    result: Result,
+    found: list[Finding],
+    before: str | None,
 ) -> None:
-    """Store what a full check found, for the next one."""
+    """Store what a full check found, for the next one, unless another check stored its
+    own since this one began (`before`: the generation then)."""
     listing = _listed(paths, config)
     keys = listing.keys
     labels = listing.labels()
@@ -119,7 +127,7 @@ def _save(
         for start, end in doc.removed:
             removed.setdefault(label_key[doc.path], []).append([doc.record, start, end])
     corpus = _corpus_params(paths, config)
-    saved.save(keys, label_key, [held[k] for k in keys], found, removed, corpus)  # type: ignore[misc]
+    saved.save(keys, label_key, [held[k] for k in keys], found, removed, corpus, before)  # type: ignore[misc]
 
 
 @dataclass

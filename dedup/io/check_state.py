@@ -70,12 +70,20 @@ class CheckState:
         found: Iterable[Finding],
         removed: dict[str, list[list[int]]],
         corpus: dict[str, Any],
+        before: str | None,
     ) -> None:
         """Store what a full check found: `keys` and `entries` are the corpus's files in
-        corpus order, `label_key` names their keys, `removed` holds the spans they lose."""
+        corpus order, `label_key` names their keys, `removed` holds the spans they lose.
+        Nothing is stored if a state is there that is not the one of generation `before`
+        (another check stored it since this one began: it stands)."""
         token = uuid.uuid4().hex
         Beside(self.store, token).write(keys, entries)
         with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            now = self.state()
+            if now is not None and now.get("generation") != before:
+                Beside(self.store, token).remove()
+                return
             for table in ("findings", "removed", "dirty", "posting_files"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.executemany("INSERT INTO posting_files VALUES (?, ?)", enumerate(keys))
@@ -286,6 +294,10 @@ class Beside:
         np.save(self.path("stamps"), np.array([stamps[k] for k in keys], dtype=np.int64))
         text = "\n".join(keys)
         self.path("paths").write_text(text, encoding="utf-8", errors="surrogateescape")
+
+    def remove(self) -> None:
+        for kind in ("keys", "files", "stamps", "paths"):
+            self.path(kind).unlink(missing_ok=True)
 
     def paths(self) -> list[str] | None:
         """The keys of the corpus's files when the postings were made, in corpus order."""
