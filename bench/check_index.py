@@ -8,12 +8,12 @@ and ten pages changed.
 Pages are Markdown of about 500 words: paragraphs of four sentences drawn from real prose
 (Debian's French manual pages by default, with their accents, typographic apostrophes and
 no-break spaces; or the PAN-13 source texts in ../shared/benchmarks). 1 % of the pages repeat
-a paragraph of an earlier page, and 1 % carry a shared notice (a licence paragraph): those are
-the existing duplicates, accepted by `dedup baseline`.  Printed: the cold check (builds
-`.dedup/index.sqlite`), the warm check with nothing changed, with one page changed and with
-ten pages changed (each of the best-of runs after pages changed anew: a paragraph of new
-text appended), and the same check without the index; wall times of whole commands, and
-the index size.
+a paragraph of an earlier page, and 1 % carry a shared notice (a licence paragraph), or
+`--repeats` of them: those are the existing duplicates, accepted by `dedup baseline`.
+Printed: the cold check (builds `.dedup/index.sqlite`), the warm check with nothing changed,
+with one page changed and with ten pages changed (each of the best-of runs after pages
+changed anew: a paragraph of new text appended), and the same check without the index;
+wall times of whole commands, and the index size.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def best(command: list[str], cwd: Path, runs: int) -> tuple[float, str]:
     return min(t for t, _ in found), found[-1][1]
 
 
-def write_pages(root: Path, pages: int, pool: list[str], rng: np.random.Generator) -> int:
+def write_pages(
+    root: Path, pages: int, pool: list[str], rng: np.random.Generator, repeats: float
+) -> int:
     texts: list[str] = []
     for number in range(pages):
         paras = []
@@ -61,10 +63,10 @@ def write_pages(root: Path, pages: int, pool: list[str], rng: np.random.Generato
             para = " ".join(pool[i] for i in rng.integers(len(pool), size=4))
             paras.append(para)
             words += len(para.split())
-        if texts and rng.random() < 0.01:
+        if texts and rng.random() < repeats:
             other = texts[int(rng.integers(len(texts)))].split("\n\n")
             paras.insert(1, other[int(rng.integers(len(other)))])
-        if rng.random() < 0.01:
+        if rng.random() < repeats:
             paras.append(NOTICE)
         text = "\n\n".join(paras) + "\n"
         texts.append(text)
@@ -90,6 +92,12 @@ def main() -> int:
     parser.add_argument("--unit", default="paragraph")
     parser.add_argument("--prose", choices=("french", "pan13"), default="french")
     parser.add_argument("--runs", type=int, default=3, help="warm checks: best of this many")
+    parser.add_argument(
+        "--repeats",
+        type=float,
+        default=0.01,
+        help="share of pages that repeat an earlier page's paragraph, and that carry the notice",
+    )
     args = parser.parse_args()
     pool = french_sentences() if args.prose == "french" else sentences(None)
     rng = np.random.default_rng(0)
@@ -97,12 +105,14 @@ def main() -> int:
         root = Path(tmp)
         (root / "pages").mkdir()
         (root / "setup.cfg").write_text(f"[dedup]\npaths = pages\nunit = {args.unit}\n")
-        size = write_pages(root, args.pages, pool, rng)
+        size = write_pages(root, args.pages, pool, rng, args.repeats)
         dedup = [sys.executable, "-m", "dedup"]
         baseline, _ = timed([*dedup, "baseline"], root)
         check = [*dedup, "check"]
         print(
-            f"corpus: {args.pages} pages, {size / 1e6:.1f} MB, {args.prose} prose, unit {args.unit}"
+            f"corpus: {args.pages} pages, {size / 1e6:.1f} MB, {args.prose} prose, "
+            f"unit {args.unit}, {args.repeats:.0%} repeating a paragraph, "
+            f"{args.repeats:.0%} with the notice"
         )
         print(f"baseline written:                     {baseline:.2f} s")
         cold, summary = timed(check, root)

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.check import Finding, findings, place, repeats
+from dedup.check import Finding, findings, in_order, place, repeats
 from dedup.config import Config
 from dedup.engine.fingerprint import changes, fingerprint_files
 from dedup.engine.run import index_params, run
@@ -235,7 +235,7 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
     if not content and not deleted:
         store.db.rollback()  # the snapshot: now the stamps of files touched, not changed
         saved.touch(touched_only)
-        return sorted(f for _, _, f in stored)
+        return in_order(f for _, _, f in stored)
     touched = {keys[i] for i in content} | set(deleted)
     if len(dirty | touched) > DIRTY_MAX:
         raise Whole(f"more than {DIRTY_MAX} files changed since the last full check")
@@ -259,7 +259,7 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
     if saved.update(state, changed, placed, found, label_key, removed, docs):
         saved.touch(touched_only)
     logger.info("checked %d changed files alone", len(work))
-    return sorted([f for _, _, f in placed] + found)
+    return in_order([f for _, _, f in placed] + found)
 
 
 def _corpus_docs(state: dict[str, Any], work: list[_Changed], config: Config) -> int:

@@ -42,7 +42,10 @@ CREATE INDEX IF NOT EXISTS stamps ON files (path, size, mtime_ns, hash);
 CREATE TABLE IF NOT EXISTS findings (
     path TEXT NOT NULL,
     survivor TEXT NOT NULL,
-    finding TEXT NOT NULL
+    f_path TEXT, line INTEGER, col INTEGER, code TEXT, unit TEXT, relation TEXT, jaccard REAL,
+    doc TEXT, repeats TEXT, fingerprint TEXT, survivor_fingerprint TEXT,
+    unit_file TEXT, unit_doc INTEGER, unit_start INTEGER,
+    survivor_file TEXT, survivor_doc INTEGER, survivor_start INTEGER
 );
 CREATE INDEX IF NOT EXISTS findings_path ON findings (path);
 CREATE INDEX IF NOT EXISTS findings_survivor ON findings (survivor);
