@@ -316,3 +316,28 @@ def test_files_statted_in_two_processes_are_statted_right(
         assert ahead.stamps(paths).tolist() == expected
     with stat.Ahead(paths[1:]) as ahead:  # other paths: the child's half left
         assert ahead.stamps(paths).tolist() == expected
+
+
+def test_a_paragraph_pasted_into_a_later_page_is_checked_from_that_page_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, told: Told
+) -> None:
+    """The duplicate a hook exists to catch: an exact copy of an earlier page's paragraph,
+    then the copy taken away again, each found from the changed page alone."""
+    monkeypatch.chdir(tmp_path)
+    corpus = Corpus(tmp_path, random.Random(13))
+    for _ in range(8):
+        corpus.add()
+    config = Config().with_overrides({"unit": "paragraph", "jobs": 1})
+    index = tmp_path / ".dedup" / "index.sqlite"
+    engine.check(["pages"], config, index)
+    first, last = corpus.files()[0], corpus.files()[-1]
+    before = corpus.paragraphs(last)
+    pasted = corpus.paragraphs(first)[2]
+    for parts in ([*before[:2], pasted, *before[2:]], before):  # pasted, then taken away
+        corpus.write(last, parts)
+        told.messages.clear()
+        found = engine.check(["pages"], config, index)
+        assert found == engine.check(["pages"], config, None)
+        assert told.messages == ["checked 1 changed files alone"], told.messages
+        copies = [f for f in found if f.fingerprint and f.path.endswith(last.name)]
+        assert len(copies) == (parts is not before)

@@ -9,6 +9,7 @@ quote        5. the texts the report quotes
 result       6. the Result, and the cleaned documents
 run          the stages composed on one machine
 incremental  the check of a change: only the changed files read when that is enough
+closed       whether a change is closed: what the incremental check asks of a changed file
 """
 
 from dedup.engine.incremental import check

@@ -6,22 +6,24 @@ next check needs: every finding with the places of its two units, the spans each
 loses, the corpus's document count, and, beside the index, the *postings*: the exact key
 and LSH band keys of every text, with the files that hold them.  The next check finds the
 files changed since (size and mtime, then content hash), and when the change is *closed*
-it reads and fingerprints only those:
+(`closed.close`) it reads and fingerprints only those:
 
 - every text the change adds or takes away, at any level, is *private*: no file outside
   the change holds it or shares an LSH band key with it, so no unit outside is its
   candidate, and its clusters lie wholly inside the changed files;
-- every other unit of a changed file whose text is not private is *stable*: the same
-  texts, in the same order, in the same documents, each first held by a file outside the
-  change (whose raw text is what the engine compares), and neither removed nor cut
-  before or after the change;
+- or, in a corpus read at one level, an exact copy of a text that no other text meets,
+  added after the text's first unit or taken away (not the first), in a cluster too
+  small for boilerplate: an exact duplicate of the first, decided without a run;
+- every other unit of a changed file whose text is shared is *stable*: the same texts,
+  written the same, in the same order and documents, and, where finer levels follow,
+  neither removed nor cut before or after the change;
 - the boilerplate rule draws its line at the same number of documents.
 
 Then no decision outside the change moves, and a run of the engine over the changed files
 alone (counting the corpus's documents for the boilerplate share) decides the private
 units as the whole run would.  The findings are the stored ones of the other files, with
-the places of stable units read again from their files' new rows, and the new run's
-findings of private units.  Anything else (a changed text that repeats or resembles one
+the places of stable units read again from their files' new rows, the copies', and the
+new run's findings of private units.  Anything else (a changed text that resembles one
 outside, postings too far behind the index) is a full check, which stores its findings for
 the next one.  The same findings either way: `tests/test_incremental.py` compares the two
 over random edit sequences.
@@ -34,7 +36,6 @@ import logging
 import os
 import re
 import sqlite3
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,24 +43,22 @@ from typing import Any
 
 import numpy as np
 
-from dedup.check import Finding, findings, in_order, place, repeats
+from dedup.check import CODES, Finding, findings, in_order, place, repeats
 from dedup.config import Config
+from dedup.engine.closed import Changed, Copying, Whole, close, cuts, moved, place_of
 from dedup.engine.fingerprint import changes, fingerprint_files
 from dedup.engine.run import index_params, run
 from dedup.engine.table import COLUMNS
 from dedup.io.check_state import (
     CheckState,
-    Outside,
     Placed,
     Stale,
-    text_keys,
-    unit_keys,
 )
 from dedup.io.documents import InputFile
 from dedup.io.readers import STDIN, expand
 from dedup.io.stat import Ahead
-from dedup.io.store import Entry, Store
-from dedup.model import LEVELS, Result
+from dedup.io.store import Store
+from dedup.model import Result
 
 logger = logging.getLogger(__name__)
 
@@ -181,29 +180,7 @@ def _corpus_params(paths: Sequence[str], config: Config) -> dict[str, Any]:
     return {"paths": list(paths), "options": config.as_dict()}
 
 
-class Whole(Exception):
-    """Why the change alone cannot tell the findings: a full check finds them."""
-
-
 # --- the incremental check -----------------------------------------------------------
-
-
-@dataclass
-class _Changed:
-    """A changed file: its key, its file (None: deleted), and its entries before and after
-    (None: none)."""
-
-    key: str
-    file: InputFile | None
-    old: Entry | None
-    new: Entry | None
-    stamp: tuple[int, int] | None = None  # size and mtime
-    #: Per level, (document, start) of a stable unit before the change -> its row after.
-    moved: dict[str, dict[tuple[int, int], int]] = dataclasses.field(default_factory=dict)
-    #: Per level, (document, start) after the change of each unit whose text is shared.
-    shared: dict[str, set[tuple[int, int]]] = dataclasses.field(default_factory=dict)
-    #: The same for the levels with finer ones below: the units that must stand.
-    standing: dict[str, set[tuple[int, int]]] = dataclasses.field(default_factory=dict)
 
 
 def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Finding]:
@@ -242,27 +219,37 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
     files = {i: listing.file(i) for i in content}
     made = fingerprint_files([(files[i], content[i]) for i in content], config)
     work = [
-        _Changed(keys[i], files[i], store.entry(keys[i]), new, (int(stats[i, 0]), int(stats[i, 1])))
+        Changed(keys[i], files[i], store.entry(keys[i]), new, (int(stats[i, 0]), int(stats[i, 1])))
         for i, new in zip(content, made, strict=True)
-    ] + [_Changed(key, None, store.entry(key), None) for key in deleted]
+    ] + [Changed(key, None, store.entry(key), None) for key in deleted]
     if any(c.old is None and store.stamp(c.key) is not None for c in work):
         raise Whole("a damaged entry")
     outside = beside.outside(dirty | touched, dirty - touched)
-    for change in work:
-        _close(change, outside, saved)
     docs = _corpus_docs(state, work, config)
+    order = {key: number for number, key in enumerate(keys)}
+    rule = config.cluster
+    below = min(
+        n
+        for n in range(1, rule.boilerplate_docs + 1)
+        if rule.is_boilerplate(n, docs) or rule.is_boilerplate(n, state["docs"])
+    )
+    levels = len(config.segment.levels)
+    survivors = {(key, f.survivor_at[1], f.survivor_at[2]) for _, key, f in stored}
+    copying = Copying(outside, order, work, levels, rule.keep, below, len(work), survivors)
+    for change in work:
+        close(change, outside, saved, copying)
     found, removed = _alone(work, config, docs)
+    found += _copied(work, listing, store, order)
     placed = _placed(stored, {c.key: c for c in work})
-    label_key = {c.file.label: c.key for c in work if c.file}
     changed = [(c.key, c.stamp, c.new) for c in work]
     store.db.rollback()  # the snapshot read; the update checks nothing was written since
-    if saved.update(state, changed, placed, found, label_key, removed, docs):
+    if saved.update(state, changed, [*placed, *found], removed, docs):
         saved.touch(touched_only)
     logger.info("checked %d changed files alone", len(work))
-    return in_order([f for _, _, f in placed] + found)
+    return in_order([f for _, _, f in (*placed, *found)])
 
 
-def _corpus_docs(state: dict[str, Any], work: list[_Changed], config: Config) -> int:
+def _corpus_docs(state: dict[str, Any], work: list[Changed], config: Config) -> int:
     """The corpus's documents after the change; raises Whole if the boilerplate share
     draws its line at another number of them."""
     old = sum(len(c.old.docs["docs"]) for c in work if c.old)
@@ -278,8 +265,8 @@ def _corpus_docs(state: dict[str, Any], work: list[_Changed], config: Config) ->
 
 
 def _alone(
-    work: list[_Changed], config: Config, docs: int
-) -> tuple[list[Finding], dict[str, list[list[int]]]]:
+    work: list[Changed], config: Config, docs: int
+) -> tuple[list[Placed], dict[str, list[list[int]]]]:
     """The findings of private units, and the spans the changed files lose, from a run
     over the changed files alone; raises Whole if that run cuts a unit that must stand."""
     files = {c.file.label: c.file for c in work if c.file is not None}
@@ -292,173 +279,75 @@ def _alone(
     for doc in result.documents:
         change = by_label[doc.path]
         for start, end in doc.removed:
-            if _cuts(change, doc.record, start, end):
+            if cuts(change, doc.record, start, end):
                 raise Whole(f"{doc.path}: a unit repeated elsewhere is now removed")
             removed.setdefault(change.key, []).append([doc.record, start, end])
-    found = []
+    found: list[Placed] = []
     for f in findings(result, config.normalize):
         if (f.unit_at[1], f.unit_at[2]) in by_label[f.unit_at[0]].shared.get(f.unit, ()):
             continue  # a stable unit: its findings are the stored ones
         survivor = by_label[f.survivor_at[0]]
         if (f.survivor_at[1], f.survivor_at[2]) in survivor.shared.get(f.unit, ()):
             raise Whole("a private text met a shared one")  # cannot be
-        found.append(f)
+        found.append((by_label[f.unit_at[0]].key, survivor.key, f))
     return found, removed
 
 
-def _placed(stored: list[Placed], changed: dict[str, _Changed]) -> list[Placed]:
+def _copied(
+    work: list[Changed], listing: _Listing, store: Store, order: dict[str, int]
+) -> list[Placed]:
+    """The findings of the copies added: each an exact duplicate of its text's first unit."""
+    found: list[Placed] = []
+    for change in work:
+        for level, row_number, survivor in change.copies:
+            assert change.new is not None and change.file is not None
+            member = place_of(change.new, change.file.label, level, row_number)
+            entry = store.entry(survivor)
+            if entry is None:
+                raise Whole(f"{survivor}: not held")
+            digest = change.new.arrays[f"{level}.digests"][row_number]
+            mask = entry.arrays[f"{level}.mask"].astype(bool)
+            same = np.flatnonzero((entry.arrays[f"{level}.digests"] == digest).all(axis=1) & mask)
+            label = listing.file(order[survivor]).label
+            first = place_of(entry, label, level, int(same[0]))
+            code = CODES[level if level in CODES else "exact"][0]
+            fingerprint = bytes(digest).hex()
+            where = place(member.label, member.record_line, member.line, member.column)
+            found.append(
+                (
+                    change.key,
+                    survivor,
+                    Finding(
+                        *where,
+                        code,
+                        level,
+                        "exact",
+                        1.0,
+                        member.doc_id,
+                        repeats(first.label, first.record_line, first.doc_id, first.line),
+                        fingerprint,
+                        fingerprint,
+                        (member.label, member.record, member.start),
+                        (first.label, first.record, first.start),
+                    ),
+                )
+            )
+    return found
+
+
+def _placed(stored: list[Placed], changed: dict[str, Changed]) -> list[Placed]:
     """The stored findings that stand, their units in changed files placed anew."""
     out = []
     for path, survivor, f in stored:
         if path in changed:
-            at = _moved(changed[path], f.unit, f.unit_at)
+            at = moved(changed[path], f.unit, f.unit_at)
             if at is None:
                 continue  # a private unit's finding: found again by the run alone, or gone
             f = dataclasses.replace(f, **at.as_unit())
         if survivor in changed:
-            at = _moved(changed[survivor], f.unit, f.survivor_at)
+            at = moved(changed[survivor], f.unit, f.survivor_at)
             if at is None:
                 raise Whole("the survivor of a finding kept is not stable")  # cannot be
             f = dataclasses.replace(f, **at.as_survivor())
         out.append((path, survivor, f))
-    return out
-
-
-@dataclass(frozen=True)
-class _At:
-    """A unit placed again in its file after the change."""
-
-    label: str
-    record: int
-    start: int
-    record_line: int
-    doc_id: str
-    line: int
-    column: int
-
-    def as_unit(self) -> dict[str, Any]:
-        path, line, column = place(self.label, self.record_line, self.line, self.column)
-        return {
-            "path": path,
-            "line": line,
-            "column": column,
-            "unit_at": (self.label, self.record, self.start),
-        }
-
-    def as_survivor(self) -> dict[str, Any]:
-        return {
-            "repeats": repeats(self.label, self.record_line, self.doc_id, self.line),
-            "survivor_at": (self.label, self.record, self.start),
-        }
-
-
-def _moved(change: _Changed, level: str, at: tuple[str, int, int]) -> _At | None:
-    """Where a stable unit of a changed file is after the change (None: not stable)."""
-    row_number = change.moved.get(level, {}).get((at[1], at[2]))
-    if row_number is None or change.new is None or change.file is None:
-        return None
-    row = change.new.arrays[f"{level}.rows"][row_number]
-    doc = change.new.docs["docs"][int(row[_DOC])]
-    return _At(
-        change.file.label,
-        int(row[_DOC]),
-        int(row[_START]),
-        int(doc["line"]),
-        str(doc["id"]),
-        int(row[_LINE]),
-        int(row[_COLUMN]),
-    )
-
-
-def _cuts(change: _Changed, record: int, s: int, e: int) -> bool:
-    """Whether a removed span [s, e) of document `record` overlaps a unit that must stand."""
-    assert change.new is not None
-    for level, units in change.standing.items():
-        rows = change.new.arrays[f"{level}.rows"]
-        for doc, start in units:
-            if doc == record:
-                end = int(rows[(rows[:, _DOC] == doc) & (rows[:, _START] == start)][0, _END])
-                if start < e and s < end:
-                    return True
-    return False
-
-
-def _close(change: _Changed, outside: Outside, saved: CheckState) -> None:
-    """Note a changed file's stable units; raises Whole if its change is not closed (see
-    the module)."""
-    name_of = change.file.label if change.file else change.key
-    versions = [e for e in (change.old, change.new) if e is not None]
-    levels = [name for name in LEVELS if f"{name}.rows" in versions[0].arrays]
-    # A text is shared when a file outside the change holds one of its keys.
-    shared: set[bytes] = set()
-    for entry in versions:
-        rows, keys = text_keys(entry)
-        digests = entry.arrays["texts.digests"]
-        for number in np.unique(rows[outside.holds(keys)]).tolist():
-            shared.add(bytes(digests[number]))
-        held = outside.holds(unit_keys(entry))
-        shared.update(d for d, out in zip(_all_digests(entry, levels), held, strict=True) if out)
-    removed = [] if change.old is None else saved.removed(change.key)
-    for name in levels:
-        old = _sequence(change.old, name)
-        new = _sequence(change.new, name)
-        delta = (Counter(u[0] for u in old) - Counter(u[0] for u in new)) + (
-            Counter(u[0] for u in new) - Counter(u[0] for u in old)
-        )
-        if any(d in shared for d in delta):
-            raise Whole(f"{name_of}: a {name} added or taken away repeats or resembles one outside")
-        stable_old = [u for u in old if u[0] in shared]
-        stable_new = [u for u in new if u[0] in shared]
-        # The same texts, written the same (the engine compares a text's first raw form),
-        # in the same order and documents: their units stand where they stood.
-        if [u[:4] for u in stable_old] != [u[:4] for u in stable_new]:
-            raise Whole(f"{name_of}: a {name} repeated or resembled elsewhere was edited or moved")
-        # A unit that a coarser one contains is out of its level's clusters once that one
-        # goes: a shared unit with finer levels below must stand, before and after.
-        for *_, doc, start, end, _ in stable_old if name != levels[-1] else ():
-            if any(r == doc and s < end and start < e for r, s, e in removed):
-                raise Whole(f"{name_of}: a {name} repeated elsewhere was removed")
-        change.moved[name] = {
-            (o[4], o[5]): n[7] for o, n in zip(stable_old, stable_new, strict=True)
-        }
-        change.shared[name] = {(n[4], n[5]) for n in stable_new}
-        if name != levels[-1]:
-            change.standing[name] = change.shared[name]
-
-
-def _all_digests(entry: Entry, levels: Sequence[str]) -> list[bytes]:
-    """The digests of an entry's compared units, every level, in `_unit_keys` order."""
-    return [
-        bytes(d)
-        for name in levels
-        for d in entry.arrays[f"{name}.digests"][entry.arrays[f"{name}.mask"].astype(bool)]
-    ]
-
-
-def _sequence(entry: Entry | None, level: str) -> list[tuple[Any, ...]]:
-    """(digest, raw hash, document id, whole document, document, start, end, row) of an
-    entry's compared units of a level, in order."""
-    if entry is None:
-        return []
-    rows = entry.arrays[f"{level}.rows"]
-    digests = entry.arrays[f"{level}.digests"]
-    raw = entry.arrays[f"{level}.raw"]
-    docs = entry.docs["docs"]
-    out = []
-    for number in np.flatnonzero(entry.arrays[f"{level}.mask"]).tolist():
-        row = rows[number]
-        doc = int(row[_DOC])
-        whole = int(row[_WS_BEFORE]) == 0 and int(row[_WS_AFTER]) == int(docs[doc]["chars"])
-        out.append(
-            (
-                bytes(digests[number]),
-                int(raw[number]),
-                docs[doc]["id"],
-                whole,
-                doc,
-                int(row[_START]),
-                int(row[_END]),
-                number,
-            )
-        )
     return out

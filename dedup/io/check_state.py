@@ -111,15 +111,13 @@ class CheckState:
         state: dict[str, Any],
         changed: Sequence[tuple[str, tuple[int, int] | None, Entry | None]],
         placed: Iterable[Placed],
-        found: Iterable[Finding],
-        label_key: dict[str, str],
         removed: dict[str, list[list[int]]],
         docs: int,
     ) -> bool:
         """After an incremental check, in one transaction: the `changed` files' (key, stat,
-        entry or None if deleted), the findings (`placed` and `found` new), the spans
-        they lose, the documents.  False, and nothing written, if another check wrote
-        since `state` was read."""
+        entry or None if deleted), the findings (`placed`: those naming a changed file are
+        written), the spans they lose, the documents.  False, and nothing written, if
+        another check wrote since `state` was read."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             now = self.state()
@@ -145,7 +143,6 @@ class CheckState:
                     if path in keys or survivor in keys
                 ],
             )
-            self._put(label_key, found)
             self.db.executemany(
                 "INSERT INTO removed VALUES (?, ?)", [(k, _dumps(v)) for k, v in removed.items()]
             )
@@ -180,12 +177,16 @@ class CheckState:
 
 @dataclasses.dataclass
 class Outside:
-    """Text keys held outside a change (see `CheckState.outside`)."""
+    """Text keys held outside a change (see `Beside.outside`)."""
 
+    store: Store
     keys: U64  # the postings, sorted
     holders: npt.NDArray[np.int32]  # the file holding each
+    bands: U64  # the texts' band keys, sorted
+    texts: U64  # the text (the first 8 bytes of its exact key) holding each
     excluded: npt.NDArray[np.int32]  # files whose postings are stale
-    now: list[U64]  # the keys of files changed since, as they are now
+    #: Files changed since the postings, not now, by key: their keys, band keys and texts.
+    now: dict[str, tuple[U64, U64, U64]]
 
     def holds(self, keys: U64) -> npt.NDArray[np.bool_]:
         """Per key, whether a file outside the change holds it."""
@@ -196,9 +197,52 @@ class Outside:
             # At most len(excluded) holders are excluded: one past them is outside.
             ids = np.asarray(self.holders[lo[i] : min(hi[i], lo[i] + len(self.excluded) + 1)])
             out[i] = not np.isin(ids, self.excluded).all()
-        for held in self.now:
+        for held, _, _ in self.now.values():
             out |= np.isin(keys, held)
         return out
+
+    def others(self, bands: U64, text: int) -> bool:
+        """Whether a text other than `text` holds one of these band keys (a text of a file
+        changed since the postings were made counts: it may be gone)."""
+        lo = np.searchsorted(self.bands, bands, "left")
+        hi = np.searchsorted(self.bands, bands, "right")
+        for start, end in zip(lo.tolist(), hi.tolist(), strict=True):
+            if (np.asarray(self.texts[start:end]) != text).any():
+                return True
+        return any(
+            (texts[np.isin(keys, bands)] != text).any() for _, keys, texts in self.now.values()
+        )
+
+    def holding(self, text: int) -> tuple[int, list[str]]:
+        """How many files outside the change hold an exact key, and the first of those
+        the postings hold with those changed since (by index key): one of them is the
+        first in corpus order."""
+        value = np.uint64(text)
+        lo, hi = (
+            np.searchsorted(self.keys, value, "left"),
+            np.searchsorted(self.keys, value, "right"),
+        )
+        ids = np.asarray(self.holders[lo:hi])
+        ids = ids[~np.isin(ids, self.excluded)]
+        first = []
+        if len(ids):
+            query = "SELECT path FROM posting_files WHERE id = ?"
+            first = [row[0] for row in self.store.db.execute(query, (int(ids.min()),))]
+        fresh = [key for key, (held, _, _) in self.now.items() if np.isin(text, held)]
+        return len(ids) + len(fresh), first + fresh
+
+
+def text_postings(entries: Sequence[Entry]) -> tuple[U64, U64]:
+    """Every text's band keys, each with the text (the first 8 bytes of its exact key),
+    distinct pairs by key: which texts a band key stands for."""
+    bands: list[U64] = []
+    texts: list[U64] = []
+    for entry in entries:
+        rows, keys = text_keys(entry)
+        digests = _key64(entry.arrays["texts.digests"])
+        bands.append(keys)
+        texts.append(digests[rows])
+    return _by_key(bands, texts, np.uint64)
 
 
 def postings(entries: Sequence[Entry]) -> tuple[U64, npt.NDArray[np.int32]]:
@@ -226,13 +270,18 @@ def postings(entries: Sequence[Entry]) -> tuple[U64, npt.NDArray[np.int32]]:
         counts = [len(a) for a in arrays]
         keys.append(values)
         files.append(np.repeat(np.array([n for n, _ in found], np.int32), counts))
+    return _by_key(keys, files, np.int32)
+
+
+def _by_key(keys: list[U64], owners: list[npt.NDArray[Any]], kind: Any) -> tuple[U64, Any]:
+    """Distinct (key, owner) pairs, by key then owner."""
     flat = np.concatenate(keys) if keys else np.empty(0, np.uint64)
-    holders = np.concatenate(files) if files else np.empty(0, np.int32)
-    order = np.lexsort((holders, flat))
-    flat, holders = flat[order], holders[order]
+    owner = np.concatenate(owners) if owners else np.empty(0, kind)
+    order = np.lexsort((owner, flat))
+    flat, owner = flat[order], owner[order]
     fresh = np.ones(len(flat), dtype=bool)
-    fresh[1:] = (flat[1:] != flat[:-1]) | (holders[1:] != holders[:-1])
-    return flat[fresh], holders[fresh]
+    fresh[1:] = (flat[1:] != flat[:-1]) | (owner[1:] != owner[:-1])
+    return flat[fresh], owner[fresh]
 
 
 def entry_keys(entry: Entry) -> U64:
@@ -283,13 +332,16 @@ class Beside:
         flat, holders = postings(entries)
         np.save(self.path("keys"), flat)
         np.save(self.path("files"), holders)
+        bands, texts = text_postings(entries)
+        np.save(self.path("tkeys"), bands)
+        np.save(self.path("texts"), texts)
         stamps = self.store.stamps()
         np.save(self.path("stamps"), np.array([stamps[k] for k in keys], dtype=np.int64))
         text = "\n".join(keys)
         self.path("paths").write_text(text, encoding="utf-8", errors="surrogateescape")
 
     def remove(self) -> None:
-        for kind in ("keys", "files", "stamps", "paths"):
+        for kind in ("keys", "files", "tkeys", "texts", "stamps", "paths"):
             self.path(kind).unlink(missing_ok=True)
 
     def paths(self) -> list[str] | None:
@@ -315,21 +367,22 @@ class Beside:
         since they were made, or now), plus the `fresh` ones (changed since, not now) as
         the index holds them now."""
         try:
-            keys = np.load(self.path("keys"), mmap_mode="r")
-            holders = np.load(self.path("files"), mmap_mode="r")
+            kinds = ("keys", "files", "tkeys", "texts")
+            arrays = [np.load(self.path(kind), mmap_mode="r") for kind in kinds]
         except (OSError, ValueError) as exc:
             raise Stale(f"the postings cannot be read ({exc})") from exc
         marks = ",".join("?" * len(stale))
         query = f"SELECT id FROM posting_files WHERE path IN ({marks})"
         found = self.store.db.execute(query, sorted(stale))
         excluded = np.array([row[0] for row in found], np.int32)
-        now = []
+        now = {}
         for key in sorted(fresh):
             entry = self.store.entry(key)
             if entry is None:
                 raise Stale(f"{key}: changed since the last full check, and not held")
-            now.append(entry_keys(entry))
-        return Outside(keys, holders, excluded, now)
+            now[key] = (entry_keys(entry), *text_postings([entry]))
+        keys, holders, bands, texts = arrays
+        return Outside(self.store, keys, holders, bands, texts, excluded, now)
 
 
 def _key64(digests: npt.NDArray[np.uint8]) -> U64:

@@ -1,0 +1,288 @@
+"""Whether a change is closed: what the incremental check asks of each changed file (see
+`dedup.engine.incremental`).
+
+A changed file's entries before and after the change are compared level by level: the texts
+it adds or takes away must be private (no file outside holds one of their keys) or exact
+copies of a text no other text meets, decided without a run (`Copying`); the units whose
+text is shared must stand as they stood (`close`), and the stored findings that name them
+are placed anew from the file's new rows (`moved`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dedup.check import place, repeats
+from dedup.engine.table import COLUMNS
+from dedup.io.check_state import CheckState, Outside, text_keys, unit_keys
+from dedup.io.documents import InputFile
+from dedup.io.store import Entry
+from dedup.model import LEVELS
+
+_DOC, _START, _END, _LINE, _WS_BEFORE, _WS_AFTER, _COLUMN = (
+    COLUMNS.index(name)
+    for name in ("doc", "start", "end", "line", "ws_before", "ws_after", "column")
+)
+
+
+class Whole(Exception):
+    """Why the change alone cannot tell the findings: a full check finds them."""
+
+
+@dataclass
+class Changed:
+    """A changed file: its key, its file (None: deleted), and its entries before and after
+    (None: none)."""
+
+    key: str
+    file: InputFile | None
+    old: Entry | None
+    new: Entry | None
+    stamp: tuple[int, int] | None = None  # size and mtime
+    #: Per level, (document, start) of a stable unit before the change -> its row after.
+    moved: dict[str, dict[tuple[int, int], int]] = dataclasses.field(default_factory=dict)
+    #: Per level, (document, start) after the change of each unit whose text is shared.
+    shared: dict[str, set[tuple[int, int]]] = dataclasses.field(default_factory=dict)
+    #: The same for the levels with finer ones below: the units that must stand.
+    standing: dict[str, set[tuple[int, int]]] = dataclasses.field(default_factory=dict)
+    #: Units added that copy a text found earlier outside: (level, row, the survivor's file).
+    copies: list[tuple[str, int, str]] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class At:
+    """A unit placed again in its file after the change."""
+
+    label: str
+    record: int
+    start: int
+    record_line: int
+    doc_id: str
+    line: int
+    column: int
+
+    def as_unit(self) -> dict[str, Any]:
+        path, line, column = place(self.label, self.record_line, self.line, self.column)
+        return {
+            "path": path,
+            "line": line,
+            "column": column,
+            "unit_at": (self.label, self.record, self.start),
+        }
+
+    def as_survivor(self) -> dict[str, Any]:
+        return {
+            "repeats": repeats(self.label, self.record_line, self.doc_id, self.line),
+            "survivor_at": (self.label, self.record, self.start),
+        }
+
+
+def moved(change: Changed, level: str, at: tuple[str, int, int]) -> At | None:
+    """Where a stable unit of a changed file is after the change (None: not stable)."""
+    row_number = change.moved.get(level, {}).get((at[1], at[2]))
+    if row_number is None or change.new is None or change.file is None:
+        return None
+    return place_of(change.new, change.file.label, level, row_number)
+
+
+def place_of(entry: Entry, label: str, level: str, row_number: int) -> At:
+    """Where a unit of a file's entry (a row of a level) is."""
+    row = entry.arrays[f"{level}.rows"][row_number]
+    doc = entry.docs["docs"][int(row[_DOC])]
+    return At(
+        label,
+        int(row[_DOC]),
+        int(row[_START]),
+        int(doc["line"]),
+        str(doc["id"]),
+        int(row[_LINE]),
+        int(row[_COLUMN]),
+    )
+
+
+def cuts(change: Changed, record: int, s: int, e: int) -> bool:
+    """Whether a removed span [s, e) of document `record` overlaps a unit that must stand."""
+    assert change.new is not None
+    for level, units in change.standing.items():
+        rows = change.new.arrays[f"{level}.rows"]
+        for doc, start in units:
+            if doc == record:
+                end = int(rows[(rows[:, _DOC] == doc) & (rows[:, _START] == start)][0, _END])
+                if start < e and s < end:
+                    return True
+    return False
+
+
+@dataclass
+class Copying:
+    """Exact copies of a text found outside, added to a changed file or taken away from
+    it, decided without a run: in a corpus read at one level (no unit is inside a removed
+    one), with the first unit kept, a text that no other text meets (no band key in
+    common) is a cluster of its copies alone, the first in corpus order its survivor;
+    while that cluster is spread over fewer documents than boilerplate needs, every later
+    copy is an exact duplicate of it, and adding or taking away one moves nothing else."""
+
+    outside: Outside
+    order: dict[str, int]  # corpus order, by file key
+    work: list[Changed]
+    level_count: int
+    keep: str
+    below: int  # the fewest documents a cluster is boilerplate over, before or after
+    changed: int  # files changed: at most that many more or fewer documents hold a text
+    survivors: set[tuple[str, int, int]]  # the stored findings' survivors: file key, doc, start
+    survivor: dict[bytes, str] = dataclasses.field(default_factory=dict)  # text -> file key
+
+    def closed(
+        self,
+        change: Changed,
+        digest: bytes,
+        old: list[tuple[Any, ...]],
+        new: list[tuple[Any, ...]],
+    ) -> bool:
+        """Whether a text copied (or no longer) in a changed file is decided so."""
+        if self.level_count > 1 or self.keep != "first":
+            return False
+        before = [u for u in old if u[0] == digest]
+        after = [u for u in new if u[0] == digest]
+        if before and after:
+            return False  # copies left beside those added or taken away
+        if any(u[3] for u in (*before, *after)):
+            return False  # a whole document: keyed by its raw text if it normalizes to nothing
+        entry = change.new if after else change.old
+        assert entry is not None
+        rows, keys = text_keys(entry)
+        number = np.flatnonzero(
+            (entry.arrays["texts.digests"] == np.frombuffer(digest, np.uint8)).all(axis=1)
+        )
+        text = int(np.frombuffer(digest[:8], "<u8")[0])
+        if len(number) != 1 or self.outside.others(
+            keys[(rows == number[0]) & (keys != text)], text
+        ):
+            return False  # another text meets it: a cluster of more than its copies
+        count, firsts = self.outside.holding(text)
+        if count + self.changed >= self.below:
+            return False  # boilerplate now, or maybe after
+        if before:  # taken away: a copy that no finding named as survivor goes alone
+            return not any((change.key, u[4], u[5]) in self.survivors for u in before)
+        assert change.file is not None
+        first = min(firsts, key=lambda key: self.order.get(key, len(self.order)), default=None)
+        if first is None:
+            return False
+        at = self.order.get(first, len(self.order))
+        for other in self.work:  # the first copy, now or before, in a changed file?
+            now = other.new
+            if now is not None and self.order[other.key] <= at and units_of(now, digest):
+                return False
+            if other.old is not None and any(
+                (other.key, doc, start) in self.survivors
+                for doc, start in units_of(other.old, digest)
+            ):
+                return False
+        self.survivor[digest] = first
+        return True
+
+
+def units_of(entry: Entry, digest: bytes) -> list[tuple[int, int]]:
+    """(document, start) of a file's compared units of a text, at any level."""
+    key = np.frombuffer(digest, np.uint8)
+    found = []
+    for name in LEVELS:
+        if f"{name}.rows" in entry.arrays:
+            mask = entry.arrays[f"{name}.mask"].astype(bool)
+            same = (entry.arrays[f"{name}.digests"] == key).all(axis=1) & mask
+            rows = entry.arrays[f"{name}.rows"][same]
+            found += [(int(r[_DOC]), int(r[_START])) for r in rows]
+    return found
+
+
+def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying) -> None:
+    """Note a changed file's stable units and copies; raises Whole if its change is not
+    closed (see the module)."""
+    name_of = change.file.label if change.file else change.key
+    versions = [e for e in (change.old, change.new) if e is not None]
+    levels = [name for name in LEVELS if f"{name}.rows" in versions[0].arrays]
+    # A text is shared when a file outside the change holds one of its keys.
+    shared: set[bytes] = set()
+    for entry in versions:
+        rows, keys = text_keys(entry)
+        digests = entry.arrays["texts.digests"]
+        for number in np.unique(rows[outside.holds(keys)]).tolist():
+            shared.add(bytes(digests[number]))
+        held = outside.holds(unit_keys(entry))
+        shared.update(d for d, out in zip(all_digests(entry, levels), held, strict=True) if out)
+    removed = [] if change.old is None else saved.removed(change.key)
+    for name in levels:
+        old = sequence(change.old, name)
+        new = sequence(change.new, name)
+        delta = (Counter(u[0] for u in old) - Counter(u[0] for u in new)) + (
+            Counter(u[0] for u in new) - Counter(u[0] for u in old)
+        )
+        copied = {d for d in delta if d in shared}
+        for digest in copied:
+            if not copying.closed(change, digest, old, new):
+                raise Whole(
+                    f"{name_of}: a {name} added or taken away repeats or resembles one outside"
+                )
+        change.copies += [(name, u[7], copying.survivor[u[0]]) for u in new if u[0] in copied]
+        copies = {(u[4], u[5]) for u in new if u[0] in copied}  # the run alone decides none
+        stable_old = [u for u in old if u[0] in shared and u[0] not in copied]
+        stable_new = [u for u in new if u[0] in shared and u[0] not in copied]
+        # The same texts, written the same (the engine compares a text's first raw form),
+        # in the same order and documents: their units stand where they stood.
+        if [u[:4] for u in stable_old] != [u[:4] for u in stable_new]:
+            raise Whole(f"{name_of}: a {name} repeated or resembled elsewhere was edited or moved")
+        # A unit that a coarser one contains is out of its level's clusters once that one
+        # goes: a shared unit with finer levels below must stand, before and after.
+        for *_, doc, start, end, _ in stable_old if name != levels[-1] else ():
+            if any(r == doc and s < end and start < e for r, s, e in removed):
+                raise Whole(f"{name_of}: a {name} repeated elsewhere was removed")
+        change.moved[name] = {
+            (o[4], o[5]): n[7] for o, n in zip(stable_old, stable_new, strict=True)
+        }
+        change.shared[name] = {(n[4], n[5]) for n in stable_new} | copies
+        if name != levels[-1]:
+            change.standing[name] = change.shared[name]
+
+
+def all_digests(entry: Entry, levels: Sequence[str]) -> list[bytes]:
+    """The digests of an entry's compared units, every level, in `_unit_keys` order."""
+    return [
+        bytes(d)
+        for name in levels
+        for d in entry.arrays[f"{name}.digests"][entry.arrays[f"{name}.mask"].astype(bool)]
+    ]
+
+
+def sequence(entry: Entry | None, level: str) -> list[tuple[Any, ...]]:
+    """(digest, raw hash, document id, whole document, document, start, end, row) of an
+    entry's compared units of a level, in order."""
+    if entry is None:
+        return []
+    rows = entry.arrays[f"{level}.rows"]
+    digests = entry.arrays[f"{level}.digests"]
+    raw = entry.arrays[f"{level}.raw"]
+    docs = entry.docs["docs"]
+    out = []
+    for number in np.flatnonzero(entry.arrays[f"{level}.mask"]).tolist():
+        row = rows[number]
+        doc = int(row[_DOC])
+        whole = int(row[_WS_BEFORE]) == 0 and int(row[_WS_AFTER]) == int(docs[doc]["chars"])
+        out.append(
+            (
+                bytes(digests[number]),
+                int(raw[number]),
+                docs[doc]["id"],
+                whole,
+                doc,
+                int(row[_START]),
+                int(row[_END]),
+                number,
+            )
+        )
+    return out
