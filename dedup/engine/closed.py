@@ -11,6 +11,7 @@ are placed anew from the file's new rows (`moved`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -129,7 +130,7 @@ class Copying:
     copy is an exact duplicate of it, and adding or taking away one moves nothing else."""
 
     outside: Outside
-    order: dict[str, int]  # corpus order, by file key
+    keys: list[str]  # the corpus's files in corpus order
     work: list[Changed]
     level_count: int
     keep: str
@@ -137,6 +138,11 @@ class Copying:
     changed: int  # files changed: at most that many more or fewer documents hold a text
     survivors: set[tuple[str, int, int]]  # the stored findings' survivors: file key, doc, start
     survivor: dict[bytes, str] = dataclasses.field(default_factory=dict)  # text -> file key
+
+    @functools.cached_property
+    def order(self) -> dict[str, int]:
+        """Corpus order by file key: made when a copy is met (10 ms at 100,000 files)."""
+        return {key: number for number, key in enumerate(self.keys)}
 
     def closed(
         self,

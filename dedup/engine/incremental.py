@@ -226,7 +226,6 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
         raise Whole("a damaged entry")
     outside = beside.outside(dirty | touched, dirty - touched)
     docs = _corpus_docs(state, work, config)
-    order = {key: number for number, key in enumerate(keys)}
     rule = config.cluster
     below = min(
         n
@@ -235,11 +234,11 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
     )
     levels = len(config.segment.levels)
     survivors = {(key, f.survivor_at[1], f.survivor_at[2]) for _, key, f in stored}
-    copying = Copying(outside, order, work, levels, rule.keep, below, len(work), survivors)
+    copying = Copying(outside, keys, work, levels, rule.keep, below, len(work), survivors)
     for change in work:
         close(change, outside, saved, copying)
     found, removed = _alone(work, config, docs)
-    found += _copied(work, listing, store, order)
+    found += _copied(work, listing, store, copying)
     placed = _placed(stored, {c.key: c for c in work})
     changed = [(c.key, c.stamp, c.new) for c in work]
     store.db.rollback()  # the snapshot read; the update checks nothing was written since
@@ -293,9 +292,7 @@ def _alone(
     return found, removed
 
 
-def _copied(
-    work: list[Changed], listing: _Listing, store: Store, order: dict[str, int]
-) -> list[Placed]:
+def _copied(work: list[Changed], listing: _Listing, store: Store, copying: Copying) -> list[Placed]:
     """The findings of the copies added: each an exact duplicate of its text's first unit."""
     found: list[Placed] = []
     for change in work:
@@ -308,7 +305,7 @@ def _copied(
             digest = change.new.arrays[f"{level}.digests"][row_number]
             mask = entry.arrays[f"{level}.mask"].astype(bool)
             same = np.flatnonzero((entry.arrays[f"{level}.digests"] == digest).all(axis=1) & mask)
-            label = listing.file(order[survivor]).label
+            label = listing.file(copying.order[survivor]).label
             first = place_of(entry, label, level, int(same[0]))
             code = CODES[level if level in CODES else "exact"][0]
             fingerprint = bytes(digest).hex()

@@ -234,14 +234,22 @@ class Outside:
 
 def text_postings(entries: Sequence[Entry]) -> tuple[U64, U64]:
     """Every text's band keys, each with the text (the first 8 bytes of its exact key),
-    distinct pairs by key: which texts a band key stands for."""
+    distinct pairs by key: which texts a band key stands for.  Gathered key space by key
+    space over the files, as `postings` does."""
     bands: list[U64] = []
     texts: list[U64] = []
-    for entry in entries:
-        rows, keys = text_keys(entry)
-        digests = _key64(entry.arrays["texts.digests"])
-        bands.append(keys)
-        texts.append(digests[rows])
+    owners = [_key64(entry.arrays["texts.digests"]) for entry in entries]
+    spaces = {n for entry in entries for n in entry.arrays if n.endswith(".bands")}
+    for name in sorted(spaces):
+        rows = name[: -len("bands")] + "rows"
+        found = [
+            (e.arrays[name], e.arrays[rows], o)
+            for e, o in zip(entries, owners, strict=True)
+            if name in e.arrays
+        ]
+        width = found[0][0].shape[1]
+        bands.append(np.concatenate([b.ravel() for b, _, _ in found]).astype(np.uint64))
+        texts.append(np.repeat(np.concatenate([o[r] for _, r, o in found]), width))
     return _by_key(bands, texts, np.uint64)
 
 
