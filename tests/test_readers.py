@@ -10,7 +10,7 @@ import pytest
 
 from dedup.config import InputConfig
 from dedup.io.documents import Skipped
-from dedup.io.readers import Corpus, Document
+from dedup.io.readers import Corpus, Document, list_inputs
 
 
 def _records(corpus: Corpus, max_bytes: int) -> list[tuple[str, int, int, str]]:
@@ -128,3 +128,18 @@ def test_records_read_exactly_as_the_json_module_reads_them(tmp_path: Path) -> N
         expected = json.loads(line)
         assert repr(doc.record) == repr(expected)  # 1e400 is inf, NaN is nan: repr compares them
         assert doc.text == expected["text"]
+
+
+def test_files_of_the_working_folder_are_named_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dedup scan .` names a file "a.md", as a Path of "./a.md" prints, and `./notes` names
+    "notes/b.md"."""
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "a.md").write_text("a")
+    (tmp_path / "notes" / "b.md").write_text("b")
+    monkeypatch.chdir(tmp_path)
+    labels = [f.label for f in list_inputs(["."], InputConfig())]
+    assert labels == ["a.md", "notes/b.md"]
+    assert [f.label for f in list_inputs(["./notes"], InputConfig())] == ["notes/b.md"]
+    assert [str(f.path) for f in list_inputs(["."], InputConfig())] == labels

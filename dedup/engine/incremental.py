@@ -166,8 +166,8 @@ def _listed(paths: Sequence[str], config: Config) -> _Listing:
         prefix, names = expand(given, config.input)
         listing.prefixes.append((len(listing.names), prefix))
         listing.names += names
-        absolute = os.path.join(os.path.abspath(prefix), "") if prefix else ""
-        if prefix.endswith(os.sep):
+        if not prefix or prefix.endswith(os.sep):  # a folder's, or the working folder's
+            absolute = os.path.join(os.path.abspath(prefix or os.curdir), "")
             listing.keys += [absolute + name for name in names]
         else:
             listing.keys += [os.path.abspath(prefix + name) for name in names]

@@ -92,6 +92,8 @@ def expand(given: str, config: InputConfig) -> tuple[str, list[str]]:
         rels = _selected(_walk(root), config.include)
         if config.exclude:
             rels = [rel for rel in rels if not _matches(rel, config.exclude)]
+        if root == os.curdir:  # "x.md", as a Path of "./x.md" prints it
+            return "", rels
         return (root if root.endswith(os.sep) else root + os.sep), rels
     if os.path.isfile(given):
         path = str(Path(given))
