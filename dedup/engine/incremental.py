@@ -113,10 +113,10 @@ def _save(
     """Store what a full check found, for the next one, unless another check stored its
     own since this one began (`before`: the generation then)."""
     listing = _listed(paths, config)
+    if _RECORDS.search("\n".join(listing.names) + "\n"):
+        return  # records: every check is a full one (see `_incremental`)
     keys = listing.keys
     labels = listing.labels()
-    if any(label.lower().endswith(".parquet") for label in labels):
-        return  # read from a spool made anew each run: every check is a full one
     label_key = dict(zip(labels, keys, strict=True))
     held = saved.store.entries(set(keys))
     if any(held.get(key) is None for key in keys):
