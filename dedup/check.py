@@ -121,7 +121,7 @@ def findings(result: Result, config: NormalizeConfig | None = None) -> list[Find
             segment = member.segment
             doc = docs[segment.doc_id]
             path, line, column = _place(segment, doc)
-            code = CODES[cluster.level if cluster.level in CODES else str(relation)][0]
+            code = code_of(cluster.level, str(relation))
             out.append(
                 Finding(
                     path,
@@ -140,6 +140,11 @@ def findings(result: Result, config: NormalizeConfig | None = None) -> list[Find
                 )
             )
     return in_order(out)
+
+
+def code_of(unit: str, relation: str) -> str:
+    """A finding's code: by its unit for sections and documents, else by its relation."""
+    return CODES[unit if unit in CODES else relation][0]
 
 
 def in_order(found: Iterable[Finding]) -> list[Finding]:

@@ -15,7 +15,7 @@ import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -148,17 +148,17 @@ class Copying:
         self,
         change: Changed,
         digest: bytes,
-        old: list[tuple[Any, ...]],
-        new: list[tuple[Any, ...]],
+        old: list[Unit],
+        new: list[Unit],
     ) -> bool:
         """Whether a text copied (or no longer) in a changed file is decided so."""
         if self.level_count > 1 or self.keep != "first":
             return False
-        before = [u for u in old if u[0] == digest]
-        after = [u for u in new if u[0] == digest]
+        before = [u for u in old if u.digest == digest]
+        after = [u for u in new if u.digest == digest]
         if before and after:
             return False  # copies left beside those added or taken away
-        if any(u[3] for u in (*before, *after)):
+        if any(u.whole for u in (*before, *after)):
             return False  # a whole document: keyed by its raw text if it normalizes to nothing
         entry = change.new if after else change.old
         assert entry is not None
@@ -175,7 +175,7 @@ class Copying:
         if count + self.changed >= self.below:
             return False  # boilerplate now, or maybe after
         if before:  # taken away: a copy that no finding named as survivor goes alone
-            return not any((change.key, u[4], u[5]) in self.survivors for u in before)
+            return not any((change.key, u.doc, u.start) in self.survivors for u in before)
         assert change.file is not None
         first = min(firsts, key=lambda key: self.order.get(key, len(self.order)), default=None)
         if first is None:
@@ -226,8 +226,8 @@ def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying
     for name in levels:
         old = sequence(change.old, name)
         new = sequence(change.new, name)
-        delta = (Counter(u[0] for u in old) - Counter(u[0] for u in new)) + (
-            Counter(u[0] for u in new) - Counter(u[0] for u in old)
+        delta = (Counter(u.digest for u in old) - Counter(u.digest for u in new)) + (
+            Counter(u.digest for u in new) - Counter(u.digest for u in old)
         )
         copied = {d for d in delta if d in shared}
         for digest in copied:
@@ -235,23 +235,25 @@ def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying
                 raise Whole(
                     f"{name_of}: a {name} added or taken away repeats or resembles one outside"
                 )
-        change.copies += [(name, u[7], copying.survivor[u[0]]) for u in new if u[0] in copied]
-        copies = {(u[4], u[5]) for u in new if u[0] in copied}  # the run alone decides none
-        stable_old = [u for u in old if u[0] in shared and u[0] not in copied]
-        stable_new = [u for u in new if u[0] in shared and u[0] not in copied]
+        change.copies += [
+            (name, u.row, copying.survivor[u.digest]) for u in new if u.digest in copied
+        ]
+        copies = {(u.doc, u.start) for u in new if u.digest in copied}  # the run alone decides none
+        stable_old = [u for u in old if u.digest in shared and u.digest not in copied]
+        stable_new = [u for u in new if u.digest in shared and u.digest not in copied]
         # The same texts, written the same (the engine compares a text's first raw form),
         # in the same order and documents: their units stand where they stood.
-        if [u[:4] for u in stable_old] != [u[:4] for u in stable_new]:
+        if [u.written() for u in stable_old] != [u.written() for u in stable_new]:
             raise Whole(f"{name_of}: a {name} repeated or resembled elsewhere was edited or moved")
         # A unit that a coarser one contains is out of its level's clusters once that one
         # goes: a shared unit with finer levels below must stand, before and after.
-        for *_, doc, start, end, _ in stable_old if name != levels[-1] else ():
-            if any(r == doc and s < end and start < e for r, s, e in removed):
+        for u in stable_old if name != levels[-1] else ():
+            if any(r == u.doc and s < u.end and u.start < e for r, s, e in removed):
                 raise Whole(f"{name_of}: a {name} repeated elsewhere was removed")
         change.moved[name] = {
-            (o[4], o[5]): n[7] for o, n in zip(stable_old, stable_new, strict=True)
+            (o.doc, o.start): n.row for o, n in zip(stable_old, stable_new, strict=True)
         }
-        change.shared[name] = {(n[4], n[5]) for n in stable_new} | copies
+        change.shared[name] = {(n.doc, n.start) for n in stable_new} | copies
         if name != levels[-1]:
             change.standing[name] = change.shared[name]
 
@@ -265,9 +267,25 @@ def all_digests(entry: Entry, levels: Sequence[str]) -> list[bytes]:
     ]
 
 
-def sequence(entry: Entry | None, level: str) -> list[tuple[Any, ...]]:
-    """(digest, raw hash, document id, whole document, document, start, end, row) of an
-    entry's compared units of a level, in order."""
+class Unit(NamedTuple):
+    """A compared unit of a changed file's entry, at one level."""
+
+    digest: bytes  # its text's exact key
+    raw: int  # the hash of its raw text
+    doc_id: str
+    whole: bool  # it is its whole document
+    doc: int  # its document among the file's
+    start: int
+    end: int
+    row: int  # its row in the entry's level
+
+    def written(self) -> tuple[bytes, int, str, bool]:
+        """What must not change for the unit of a shared text to stand where it stood."""
+        return self.digest, self.raw, self.doc_id, self.whole
+
+
+def sequence(entry: Entry | None, level: str) -> list[Unit]:
+    """An entry's compared units of a level, in order."""
     if entry is None:
         return []
     rows = entry.arrays[f"{level}.rows"]
@@ -280,7 +298,7 @@ def sequence(entry: Entry | None, level: str) -> list[tuple[Any, ...]]:
         doc = int(row[_DOC])
         whole = int(row[_WS_BEFORE]) == 0 and int(row[_WS_AFTER]) == int(docs[doc]["chars"])
         out.append(
-            (
+            Unit(
                 bytes(digests[number]),
                 int(raw[number]),
                 docs[doc]["id"],

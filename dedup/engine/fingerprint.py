@@ -57,8 +57,11 @@ class _ChunkPrints:
     prints: list[BatchPrints]  # per batch of BATCH_DOCS documents
 
 
-def _fingerprint_chunk(chunk: Chunk, config: Config) -> _ChunkPrints:
-    """Read one chunk of the corpus and fingerprint its documents, a batch at a time."""
+def _fingerprint_chunk(
+    chunk: Chunk, config: Config, texts: list[str] | None = None
+) -> _ChunkPrints:
+    """Read one chunk of the corpus and fingerprint its documents, a batch at a time;
+    with `texts`, keep each document's text there, in order."""
     lines, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
     out = _ChunkPrints(lines, [], [], [])
     batch: list[tuple[int, str, str]] = []
@@ -68,6 +71,8 @@ def _fingerprint_chunk(chunk: Chunk, config: Config) -> _ChunkPrints:
             continue
         place = doc.source
         out.docs.append((doc.doc_id, place.path, place.line, place.offset, len(doc.text)))
+        if texts is not None:
+            texts.append(doc.text)
         batch.append((len(out.docs) - 1, doc.doc_id, doc.text))
         if len(batch) >= BATCH_DOCS:
             out.prints.append(fingerprint_batch(batch, config))
@@ -86,7 +91,8 @@ def fingerprint_files(items: list[tuple[InputFile, bytes]], config: Config) -> l
     cold check of 10,000 pages took 11 s, 1.7 s without the index).  `items` are the
     files and the content hashes the caller computed.
     """
-    read = _fingerprint_chunk(Chunk(tuple(file for file, _ in items)), config)
+    texts: list[str] = []
+    read = _fingerprint_chunk(Chunk(tuple(file for file, _ in items)), config, texts)
     levels = [name for name in LEVELS if name in config.segment.levels]
     docs_of: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)  # by path
     for doc_id, path, line, offset, chars in read.docs:
@@ -94,7 +100,6 @@ def fingerprint_files(items: list[tuple[InputFile, bytes]], config: Config) -> l
     skipped_of: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)  # by label
     for entry in read.skipped:
         skipped_of[entry["path"]].append(entry)
-    texts = _texts_by_file(items, config)
     out = []
     first = 0  # the file's first document in the chunk's numbering
     for file, content in items:
@@ -102,22 +107,11 @@ def fingerprint_files(items: list[tuple[InputFile, bytes]], config: Config) -> l
         parts = [_file_part(batch, first, first + len(docs)) for batch in read.prints]
         arrays = _arrays(parts, levels)
         for name in levels:
-            arrays[f"{name}.raw"] = _raw_hashes(arrays[f"{name}.rows"], texts[str(file.path)])
+            mine = texts[first : first + len(docs)]
+            arrays[f"{name}.raw"] = _raw_hashes(arrays[f"{name}.rows"], mine)
         out.append(Entry(content, {"docs": docs, "skipped": skipped}, arrays))
         first += len(docs)
     return out
-
-
-def _texts_by_file(items: list[tuple[InputFile, bytes]], config: Config) -> dict[str, list[str]]:
-    """The documents' texts of a group of files, by file, read again."""
-    _, docs = Corpus.of([file for file, _ in items], config.input).read_chunk(
-        Chunk(tuple(file for file, _ in items))
-    )
-    texts: dict[str, list[str]] = collections.defaultdict(list)
-    for doc in docs:
-        if not isinstance(doc, Skipped):
-            texts[doc.source.path].append(doc.text)
-    return texts
 
 
 def _raw_hashes(rows: I64, texts: list[str]) -> npt.NDArray[np.uint64]:
@@ -225,10 +219,8 @@ def changes(
             touched.append((key, now))
         else:
             changed[number] = content
-    if touched and not store.db.in_transaction:  # else the caller's: it touches them
-        with store.db:
-            for key, (size, mtime) in touched:
-                store.touch(key, size, mtime)
+    if not store.db.in_transaction:  # else the caller's: it touches them
+        store.touch(touched)
     return stamps, changed, touched
 
 

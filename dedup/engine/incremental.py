@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.check import CODES, Finding, findings, in_order, place, repeats
+from dedup.check import Finding, code_of, findings, in_order, place, repeats
 from dedup.config import Config
 from dedup.engine.closed import Changed, Copying, Whole, close, cuts, moved, place_of
 from dedup.engine.fingerprint import changes, fingerprint_files
@@ -211,7 +211,7 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
     stored = saved.findings()
     if not content and not deleted:
         store.db.rollback()  # the snapshot: now the stamps of files touched, not changed
-        saved.touch(touched_only)
+        store.touch(touched_only)
         return in_order(f for _, _, f in stored)
     touched = {keys[i] for i in content} | set(deleted)
     if len(dirty | touched) > DIRTY_MAX:
@@ -225,13 +225,8 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
     if any(c.old is None and store.stamp(c.key) is not None for c in work):
         raise Whole("a damaged entry")
     outside = beside.outside(dirty | touched, dirty - touched)
-    docs = _corpus_docs(state, work, config)
+    docs, below = _corpus_docs(state, work, config)
     rule = config.cluster
-    below = min(
-        n
-        for n in range(1, rule.boilerplate_docs + 1)
-        if rule.is_boilerplate(n, docs) or rule.is_boilerplate(n, state["docs"])
-    )
     levels = len(config.segment.levels)
     survivors = {(key, f.survivor_at[1], f.survivor_at[2]) for _, key, f in stored}
     copying = Copying(outside, keys, work, levels, rule.keep, below, len(work), survivors)
@@ -243,24 +238,26 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
     changed = [(c.key, c.stamp, c.new) for c in work]
     store.db.rollback()  # the snapshot read; the update checks nothing was written since
     if saved.update(state, changed, [*placed, *found], removed, docs):
-        saved.touch(touched_only)
+        store.touch(touched_only)
     logger.info("checked %d changed files alone", len(work))
     return in_order([f for _, _, f in (*placed, *found)])
 
 
-def _corpus_docs(state: dict[str, Any], work: list[Changed], config: Config) -> int:
-    """The corpus's documents after the change; raises Whole if the boilerplate share
-    draws its line at another number of them."""
+def _corpus_docs(state: dict[str, Any], work: list[Changed], config: Config) -> tuple[int, int]:
+    """The corpus's documents after the change, and the fewest documents a cluster is
+    boilerplate over; raises Whole if the boilerplate share draws that line at another
+    number than before the change."""
     old = sum(len(c.old.docs["docs"]) for c in work if c.old)
     new = sum(len(c.new.docs["docs"]) for c in work if c.new)
     docs = int(state["docs"]) - old + new
     rule = config.cluster
-    if any(
-        rule.is_boilerplate(n, state["docs"]) != rule.is_boilerplate(n, docs)
-        for n in range(1, rule.boilerplate_docs + 1)
-    ):
+    lines = [
+        next(n for n in range(1, rule.boilerplate_docs + 1) if rule.is_boilerplate(n, count))
+        for count in (int(state["docs"]), docs)
+    ]
+    if lines[0] != lines[1]:
         raise Whole("the boilerplate share now draws its line at another number of documents")
-    return docs
+    return docs, lines[1]
 
 
 def _alone(
@@ -307,7 +304,7 @@ def _copied(work: list[Changed], listing: _Listing, store: Store, copying: Copyi
             same = np.flatnonzero((entry.arrays[f"{level}.digests"] == digest).all(axis=1) & mask)
             label = listing.file(copying.order[survivor]).label
             first = place_of(entry, label, level, int(same[0]))
-            code = CODES[level if level in CODES else "exact"][0]
+            code = code_of(level, "exact")
             fingerprint = bytes(digest).hex()
             where = place(member.label, member.record_line, member.line, member.column)
             found.append(

@@ -154,13 +154,6 @@ class CheckState:
             raise
         return True
 
-    def touch(self, touched: Sequence[tuple[str, tuple[int, int]]]) -> None:
-        """New stamps of files touched, not changed."""
-        if touched:
-            with self.db:
-                for key, (size, mtime) in touched:
-                    self.store.touch(key, size, mtime)
-
     def beside(self) -> Beside:
         """The files the last full check wrote beside the index."""
         state = self.state() or {}
@@ -293,8 +286,8 @@ def _by_key(keys: list[U64], owners: list[npt.NDArray[Any]], kind: Any) -> tuple
 
 
 def entry_keys(entry: Entry) -> U64:
-    """An entry's distinct keys: of its units and of its texts."""
-    return np.unique(np.concatenate([unit_keys(entry), text_keys(entry)[1]]))
+    """An entry's distinct keys: of its units and of its texts (its postings)."""
+    return postings([entry])[0]
 
 
 def unit_keys(entry: Entry) -> U64:

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 #: 2: whole documents keyed at any length; 3: band keys once a text (#27); 4: raw hashes
 FORMAT = 4
+_TOUCH = "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?"
 #: How long a run waits for another to let go of the index.
 BUSY_SECONDS = 30.0
 _SCHEMA = """
@@ -180,12 +182,12 @@ class Store:
                     out[path] = None
         return out
 
-    def touch(self, path: str, size: int, mtime_ns: int) -> None:
-        """A file touched, not changed: its new size and mtime (the caller's transaction)."""
-        self._rows = None
-        self.db.execute(
-            "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path)
-        )
+    def touch(self, touched: Sequence[tuple[str, tuple[int, int]]]) -> None:
+        """Files touched, not changed: their new (size, mtime), in one transaction."""
+        if touched:
+            self._rows = None
+            with self.db:
+                self.db.executemany(_TOUCH, [(size, mtime, p) for p, (size, mtime) in touched])
 
     def put(self, path: str, size: int, mtime_ns: int, entry: Entry) -> None:
         """Store a file's entry, in a transaction of its own; the check's findings no longer
