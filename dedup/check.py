@@ -10,14 +10,19 @@ edits elsewhere in a file; a duplicate copied once more than the baseline counts
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import xxhash
 
 from dedup.config import NormalizeConfig
 from dedup.fingerprint import exact_key
+from dedup.io.readers import parse_json, read_bytes
 from dedup.model import DocStats, Result, Segment
 from dedup.normalize import normalize
 from dedup.version import __version__
@@ -155,23 +160,67 @@ def in_order(found: Iterable[Finding]) -> list[Finding]:
 
 def new_findings(found: Sequence[Finding], baseline: Counter[tuple[str, ...]]) -> list[Finding]:
     """The findings beyond what the baseline counts for their fingerprints."""
+    return [f for f, new in zip(found, new_marks(found, baseline), strict=True) if new]
+
+
+def new_marks(found: Sequence[Finding], baseline: Counter[tuple[str, ...]]) -> list[bool]:
+    """Per finding, in order, whether it is new: the baseline accepts the first findings
+    of a key, as many as it counts."""
     left = Counter(baseline)
-    out = []
+    marks = []
     for finding in found:
-        if left[finding.key] > 0:
+        accepted = left[finding.key] > 0
+        if accepted:
             left[finding.key] -= 1
-        else:
-            out.append(finding)
-    return out
+        marks.append(not accepted)
+    return marks
 
 
-def baseline_counts(document: dict[str, Any]) -> Counter[tuple[str, ...]]:
-    """The counts of a baseline file's entries."""
-    counts: Counter[tuple[str, ...]] = Counter()
-    for entry in document.get("entries", []):
-        key = (entry["unit"], entry["doc"], entry["fingerprint"], entry["survivor_fingerprint"])
-        counts[key] += int(entry.get("count", 1))
-    return counts
+@dataclass(frozen=True)
+class Baseline:
+    """A baseline file as read: its bytes, and its counts, parsed when first asked for (a
+    check whose index has accounted for these very bytes does not parse them)."""
+
+    name: str  # the file, for errors
+    data: bytes = b""
+
+    @classmethod
+    def read(cls, path: Path) -> Baseline:
+        return cls(str(path), read_bytes(path))
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """What tells these bytes apart ("" for no baseline)."""
+        return xxhash.xxh3_128_hexdigest(self.data) if self.data else ""
+
+    @functools.cached_property
+    def counts(self) -> Counter[tuple[str, ...]]:
+        """How many findings of each key (`Finding.key`) it accepts."""
+        counts: Counter[tuple[str, ...]] = Counter()
+        if not self.data:
+            return counts
+        for entry in parse_json(self.data, self.name, "dedup_baseline").get("entries", []):
+            key = (entry["unit"], entry["doc"], entry["fingerprint"], entry["survivor_fingerprint"])
+            counts[key] += int(entry.get("count", 1))
+        return counts
+
+
+#: No baseline: every finding is new.
+NO_BASELINE = Baseline("")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What a check tells: the findings the baseline does not accept, in order, and how
+    many findings there are in all."""
+
+    new: list[Finding]
+    total: int
+
+    @classmethod
+    def of(cls, found: Sequence[Finding], baseline: Baseline) -> Checked:
+        """From every finding of the corpus, in order."""
+        return cls(new_findings(found, baseline.counts), len(found))
 
 
 def render_baseline(found: Iterable[Finding]) -> str:

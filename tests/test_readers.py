@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import time
 from pathlib import Path
 
 import pytest
 
 from dedup.config import InputConfig
 from dedup.io.documents import Skipped
-from dedup.io.readers import Corpus, Document, list_inputs
+from dedup.io.readers import Corpus, Document, Listing, Listings, expand, list_inputs
 
 
 def _records(corpus: Corpus, max_bytes: int) -> list[tuple[str, int, int, str]]:
@@ -143,3 +145,49 @@ def test_files_of_the_working_folder_are_named_as_before(
     assert labels == ["a.md", "notes/b.md"]
     assert [f.label for f in list_inputs(["./notes"], InputConfig())] == ["notes/b.md"]
     assert [str(f.path) for f in list_inputs(["."], InputConfig())] == labels
+
+
+def _settle(*folders: Path, ago: int = 3600) -> None:
+    """Give folders an mtime long past (a listing made now may be kept)."""
+    past = time.time_ns() - ago * 10**9
+    for folder in folders:
+        os.utime(folder, ns=(past, past))
+
+
+def test_a_folder_listing_is_taken_again_while_its_folders_stand(tmp_path: Path) -> None:
+    """A listing kept stands while no folder below the path changed (proved here by a file
+    slipped in with its folder's mtime put back: not seen); any entry added, removed or
+    renamed, in a subfolder too, makes a new one; a folder changed just now is not kept."""
+    root = tmp_path / "notes"
+    (root / "deep").mkdir(parents=True)
+    for name in ("b.md", "a.md", "deep/c.md"):
+        (root / name).write_text("x", encoding="utf-8")
+    config = InputConfig()
+    kept: dict[str, Listing] = {}
+
+    def expanded() -> list[str]:
+        listings = Listings(kept.get)
+        prefix, names = expand(str(root), config, listings)
+        kept.update(listings.fresh)
+        return [prefix + name for name in names]
+
+    base = f"{root}{os.sep}"
+    assert expanded() == [base + "a.md", base + "b.md", base + "deep/c.md"]
+    assert not kept, "folders changed just now: not kept"
+    _settle(root, root / "deep")
+    assert expanded() == [base + "a.md", base + "b.md", base + "deep/c.md"]
+    assert len(kept) == 1
+    before = os.stat(root).st_mtime_ns
+    (root / "slipped.md").write_text("x", encoding="utf-8")
+    os.utime(root, ns=(before, before))
+    assert base + "slipped.md" not in expanded(), "the listing kept is taken"
+    (root / "deep" / "d.md").write_text("x", encoding="utf-8")
+    assert base + "deep/d.md" in expanded() and base + "slipped.md" in expanded()
+    _settle(root, root / "deep", ago=1800)
+    expanded()
+    (root / "deep" / "c.md").rename(root / "deep" / "e.md")
+    found = expanded()
+    assert base + "deep/e.md" in found and base + "deep/c.md" not in found
+    (root / "a.md").unlink()
+    assert base + "a.md" not in expanded()
+    assert kept, "each new listing replaces the one kept (when settled)"

@@ -12,7 +12,6 @@ import logging
 import os
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from dedup.cli.options import corpus_options, output_options, quiet, report_opti
 from dedup.config import Config, FileConfig, load_config
 from dedup.errors import DedupError, WorkerError
 from dedup.html import render_html
-from dedup.io.readers import read_json
 from dedup.io.writers import write_pieces, write_text
 from dedup.model import Result
 from dedup.report import RENDERERS, build_report, json_pieces, stats
@@ -338,34 +336,31 @@ def check(
     overrides["document_texts"] = fmt == "html" or None
     paths, config, found = _config(paths, overrides)
     index = None if no_index else (index_path or found.beside(found.index))
-    result = None
-    if fmt in ("text", "sarif") or update_baseline:  # findings only: from the change if it can
-        try:
-            everything = engine.check(paths, config, index)
-        except DedupError as exc:
-            raise UserError.of(exc) from exc
-    else:
-        result = _run(paths, config, index=index)
-        everything = checking.findings(result, config.normalize)
     target = baseline or found.beside(found.baseline)
-    if update_baseline:
-        _write(target, checking.render_baseline(everything))
-        click.echo(f"dedup: baseline {target} now accepts {len(everything)} duplicates", err=True)
+    accepted = checking.NO_BASELINE
+    try:
+        if not (no_baseline or update_baseline) and target.is_file():
+            accepted = checking.Baseline.read(target)
+        result = None
+        if fmt in ("text", "sarif") or update_baseline:  # findings only: from the change if it can
+            checked = engine.check(paths, config, index, accepted)
+        else:
+            result = _run(paths, config, index=index)
+            checked = checking.Checked.of(checking.findings(result, config.normalize), accepted)
+    except DedupError as exc:
+        raise UserError.of(exc) from exc
+    if update_baseline:  # no baseline read: every finding is new
+        _write(target, checking.render_baseline(checked.new))
+        click.echo(f"dedup: baseline {target} now accepts {checked.total} duplicates", err=True)
         return
-    accepted = Counter[tuple[str, ...]]()
-    if not no_baseline and target.is_file():
-        try:
-            accepted = checking.baseline_counts(read_json(target, "dedup_baseline"))
-        except DedupError as exc:
-            raise UserError.of(exc) from exc
-    new = checking.new_findings(everything, accepted)
+    new, total = checked.new, checked.total
     if fmt == "text":
-        click.echo(checking.render_text(new, len(everything)), nl=False)
+        click.echo(checking.render_text(new, total), nl=False)
     elif fmt == "json":
         assert result is not None
-        click.echo(checking.render_json(new, len(everything), result), nl=False)
+        click.echo(checking.render_json(new, total, result), nl=False)
     elif fmt == "sarif":
-        click.echo(checking.render_sarif(new, len(everything)), nl=False)
+        click.echo(checking.render_sarif(new, total), nl=False)
     else:  # the whole report, for people
         assert result is not None
         click.echo(_render(result, "html"), nl=False)

@@ -43,21 +43,18 @@ from typing import Any
 
 import numpy as np
 
-from dedup.check import Finding, code_of, findings, in_order, place, repeats
+from dedup.check import NO_BASELINE, Baseline, Checked, Finding, code_of, findings, place, repeats
 from dedup.config import Config
 from dedup.engine.closed import Changed, Copying, Whole, close, cuts, moved, place_of
 from dedup.engine.fingerprint import changes, fingerprint_files
 from dedup.engine.run import index_params, run
 from dedup.engine.table import COLUMNS
-from dedup.io.check_state import (
-    CheckState,
-    Placed,
-    Stale,
-)
+from dedup.io.check_state import CheckState, Stale
 from dedup.io.documents import InputFile
-from dedup.io.readers import STDIN, expand
+from dedup.io.readers import STDIN, Listings, expand
 from dedup.io.stat import Ahead
 from dedup.io.store import Store
+from dedup.io.stored_findings import Placed
 from dedup.model import Result
 
 logger = logging.getLogger(__name__)
@@ -73,11 +70,14 @@ _DOC, _START, _END, _LINE, _WS_BEFORE, _WS_AFTER, _COLUMN = (
 )
 
 
-def check(paths: Sequence[str], config: Config, index: Path | None) -> list[Finding]:
-    """Every finding of the corpus at `paths`, as a full check finds them; with `index`,
-    from the changed files alone when the change allows it (see the module)."""
+def check(
+    paths: Sequence[str], config: Config, index: Path | None, baseline: Baseline = NO_BASELINE
+) -> Checked:
+    """The findings of the corpus at `paths` that `baseline` does not accept, as a full
+    check finds them; with `index`, from the changed files alone when the change allows
+    it (see the module)."""
     if index is None:
-        return findings(run(paths, config), config.normalize)
+        return Checked.of(findings(run(paths, config), config.normalize), baseline)
     try:
         before: dict[str, Any] = {}
         try:
@@ -85,7 +85,7 @@ def check(paths: Sequence[str], config: Config, index: Path | None) -> list[Find
                 store.db.execute("BEGIN")  # every read from one snapshot of the index
                 try:
                     before = CheckState(store).state() or {}
-                    return _incremental(paths, config, store)
+                    return _incremental(paths, config, store, baseline)
                 finally:
                     if store.db.in_transaction:
                         store.db.rollback()
@@ -93,13 +93,15 @@ def check(paths: Sequence[str], config: Config, index: Path | None) -> list[Find
             logger.info("checking the whole corpus: %s", exc)
         result = run(paths, config, index=index)
         found = findings(result, config.normalize)
+        checked = Checked.of(found, baseline)
         if STDIN not in paths:
             with Store(index, index_params(config)) as store:
-                _save(CheckState(store), paths, config, result, found, before.get("generation"))
-        return found
+                state = CheckState(store)
+                _save(state, paths, config, result, found, before.get("generation"), baseline)
+        return checked
     except sqlite3.Error as exc:  # locked by another run for too long, say
         logger.warning("%s: %s: checking the whole corpus without it", index, exc)
-        return findings(run(paths, config), config.normalize)
+        return Checked.of(findings(run(paths, config), config.normalize), baseline)
 
 
 def _save(
@@ -109,10 +111,13 @@ def _save(
     result: Result,
     found: list[Finding],
     before: str | None,
+    baseline: Baseline,
 ) -> None:
     """Store what a full check found, for the next one, unless another check stored its
     own since this one began (`before`: the generation then)."""
-    listing = _listed(paths, config)
+    listings = saved.listings()
+    listing = _listed(paths, config, listings)
+    saved.keep(listings)
     if _RECORDS.search("\n".join(listing.names) + "\n"):
         return  # records: every check is a full one (see `_incremental`)
     keys = listing.keys
@@ -126,7 +131,8 @@ def _save(
         for start, end in doc.removed:
             removed.setdefault(label_key[doc.path], []).append([doc.record, start, end])
     corpus = _corpus_params(paths, config)
-    saved.save(keys, label_key, [held[k] for k in keys], found, removed, corpus, before)  # type: ignore[misc]
+    entries = [held[k] for k in keys]
+    saved.save(keys, label_key, entries, found, removed, corpus, before, baseline)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -158,12 +164,12 @@ class _Listing:
         ]
 
 
-def _listed(paths: Sequence[str], config: Config) -> _Listing:
-    """The corpus's files (see `_Listing`); a key is `os.path.abspath` of the file's label,
-    made once a folder."""
+def _listed(paths: Sequence[str], config: Config, listings: Listings) -> _Listing:
+    """The corpus's files (see `_Listing`), from the `listings` kept where the folders
+    stand; a key is `os.path.abspath` of the file's label, made once a folder."""
     listing = _Listing([], [], [])
     for given in paths:
-        prefix, names = expand(given, config.input)
+        prefix, names = expand(given, config.input, listings)
         listing.prefixes.append((len(listing.names), prefix))
         listing.names += names
         if not prefix or prefix.endswith(os.sep):  # a folder's, or the working folder's
@@ -183,9 +189,9 @@ def _corpus_params(paths: Sequence[str], config: Config) -> dict[str, Any]:
 # --- the incremental check -----------------------------------------------------------
 
 
-def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Finding]:
-    """The findings from the changed files alone; raises Whole when a full check must
-    find them."""
+def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: Baseline) -> Checked:
+    """What the check tells, from the changed files alone; raises Whole when a full check
+    must tell it."""
     saved = CheckState(store)
     state = saved.state()
     if state is None:
@@ -194,8 +200,9 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
         raise Whole("other paths or options than the last full check")
     beside = saved.beside()
     seen = beside.paths()
-    with Ahead(seen) as ahead:  # half of the stats while the folders are listed
-        listing = _listed(paths, config)
+    listings = saved.listings()
+    with Ahead(seen) as ahead:  # half of the stats while the listing is read
+        listing = _listed(paths, config, listings)
         keys = listing.keys
         if _RECORDS.search("\n".join(listing.names) + "\n"):
             raise Whole("records (JSONL, Parquet) carry ids that must stay unique across files")
@@ -208,12 +215,14 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
         deleted = sorted(gone)
     else:
         deleted = sorted(set(store.stamps()) - set(keys))
-    stored = saved.findings()
-    if not content and not deleted:
+    if not content and not deleted and state.get("baseline") == baseline.digest:
+        told = saved.findings.checked()
         store.db.rollback()  # the snapshot: now the stamps of files touched, not changed
         store.touch(touched_only)
-        return in_order(f for _, _, f in stored)
+        saved.keep(listings)
+        return told
     touched = {keys[i] for i in content} | set(deleted)
+    stored = saved.findings.touching(touched)
     if len(dirty | touched) > DIRTY_MAX:
         raise Whole(f"more than {DIRTY_MAX} files changed since the last full check")
     files = {i: listing.file(i) for i in content}
@@ -237,10 +246,13 @@ def _incremental(paths: Sequence[str], config: Config, store: Store) -> list[Fin
     placed = _placed(stored, {c.key: c for c in work})
     changed = [(c.key, c.stamp, c.new) for c in work]
     store.db.rollback()  # the snapshot read; the update checks nothing was written since
-    if saved.update(state, changed, [*placed, *found], removed, docs):
-        store.touch(touched_only)
-    logger.info("checked %d changed files alone", len(work))
-    return in_order([f for _, _, f in (*placed, *found)])
+    checked = saved.update(state, changed, [*placed, *found], removed, docs, baseline)
+    if checked is None:
+        raise Whole("another check wrote the index meanwhile")
+    store.touch(touched_only)
+    saved.keep(listings)
+    logger.info("checked %d changed files alone (%d stored findings read)", len(work), len(stored))
+    return checked
 
 
 def _corpus_docs(state: dict[str, Any], work: list[Changed], config: Config) -> tuple[int, int]:

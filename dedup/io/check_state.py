@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dedup.check import Finding
+from dedup.check import Baseline, Checked, Finding
+from dedup.io.readers import Listing, Listings
 from dedup.io.store import Entry, Store
+from dedup.io.stored_findings import Placed, StoredFindings
 from dedup.model import LEVELS
 
 U64 = npt.NDArray[np.uint64]
-#: The files a finding stands between: (key of the unit's file, key of the survivor's file).
-Placed = tuple[str, str, Finding]
 
 
 class Stale(Exception):
@@ -42,6 +42,7 @@ class CheckState:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.db = store.db
+        self.findings = StoredFindings(store.db)
 
     def state(self) -> dict[str, Any] | None:
         found = self.db.execute("SELECT value FROM meta WHERE key = 'check'").fetchone()
@@ -50,9 +51,30 @@ class CheckState:
     def _set_state(self, state: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('check', ?)", (_dumps(state),))
 
-    def findings(self) -> list[Placed]:
-        rows = self.db.execute("SELECT * FROM findings")
-        return [(row[0], row[1], _finding(row[2:])) for row in rows]
+    def listings(self) -> Listings:
+        """The folder listings stored, for `readers.expand`; `keep` stores the fresh ones."""
+        return Listings(self._listing)
+
+    def _listing(self, key: str) -> Listing | None:
+        found = self.db.execute("SELECT listing FROM listings WHERE key = ?", (key,)).fetchone()
+        if found is None:
+            return None
+        head, prefix, *names = found[0].decode("utf-8", "surrogateescape").split("\0")
+        return [(f, m) for f, m in json.loads(head)], prefix, names
+
+    def keep(self, listings: Listings) -> None:
+        """Store the listings made fresh, in a transaction of their own (names cannot hold
+        a NUL: it parts them)."""
+        rows = [
+            (
+                key,
+                "\0".join([json.dumps(folders), prefix, *names]).encode("utf-8", "surrogateescape"),
+            )
+            for key, (folders, prefix, names) in sorted(listings.fresh.items())
+        ]
+        if rows:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO listings VALUES (?, ?)", rows)
 
     def dirty(self) -> set[str]:  # the files changed since the postings were made
         return {row[0] for row in self.db.execute("SELECT path FROM dirty")}
@@ -71,11 +93,13 @@ class CheckState:
         removed: dict[str, list[list[int]]],
         corpus: dict[str, Any],
         before: str | None,
+        baseline: Baseline,
     ) -> None:
         """Store what a full check found: `keys` and `entries` are the corpus's files in
-        corpus order, `label_key` names their keys, `removed` holds the spans they lose.
-        Nothing is stored if a state is there that is not the one of generation `before`
-        (another check stored it since this one began: it stands)."""
+        corpus order, `label_key` names their keys, `removed` holds the spans they lose,
+        `found` are in order, and which are new is accounted against `baseline`.  Nothing
+        is stored if a state is there that is not the one of generation `before` (another
+        check stored it since this one began: it stands)."""
         token = uuid.uuid4().hex
         Beside(self.store, token).write(keys, entries)
         with self.db:
@@ -87,7 +111,8 @@ class CheckState:
             for table in ("findings", "removed", "dirty", "posting_files"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.executemany("INSERT INTO posting_files VALUES (?, ?)", enumerate(keys))
-            self._put(label_key, found)
+            placed = [(label_key[f.unit_at[0]], label_key[f.survivor_at[0]], f) for f in found]
+            self.findings.put(placed, set(keys), baseline, None)
             self.db.executemany(
                 "INSERT INTO removed VALUES (?, ?)", [(k, _dumps(v)) for k, v in removed.items()]
             )
@@ -97,6 +122,7 @@ class CheckState:
                     "postings": token,
                     "generation": uuid.uuid4().hex,
                     "corpus": corpus,
+                    "baseline": baseline.digest,
                 }
             )
         # Those of earlier full checks, this one's state told or not (an entry stored since
@@ -113,46 +139,39 @@ class CheckState:
         placed: Iterable[Placed],
         removed: dict[str, list[list[int]]],
         docs: int,
-    ) -> bool:
+        baseline: Baseline,
+    ) -> Checked | None:
         """After an incremental check, in one transaction: the `changed` files' (key, stat,
-        entry or None if deleted), the findings (`placed`: those naming a changed file are
-        written), the spans they lose, the documents.  False, and nothing written, if
-        another check wrote since `state` was read."""
+        entry or None if deleted), their findings (`placed`: those naming a changed file),
+        the spans they lose, the documents; the findings of the keys that gained or lost
+        one accounted again against `baseline` (all of them if it is another baseline than
+        the last).  What the check tells, or None, and nothing written, if another check
+        wrote since `state` was read."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             now = self.state()
             if now is None or now.get("generation") != state["generation"]:
                 self.db.rollback()
-                return False
+                return None
             keys = {key for key, _, _ in changed}
             for key, stamp, entry in changed:
                 if entry is not None and stamp is not None:
                     self.store.write(key, *stamp, entry)
             self.store.forget([key for key, _, entry in changed if entry is None])
-            for table, column in (
-                ("findings", "path"),
-                ("findings", "survivor"),
-                ("removed", "path"),
-            ):
-                self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(k,) for k in keys])
-            self.db.executemany(
-                _INSERT_FINDING,
-                [
-                    (path, survivor, *_row(f))
-                    for path, survivor, f in placed
-                    if path in keys or survivor in keys
-                ],
-            )
+            self.findings.put(placed, keys, baseline, state.get("baseline"))
+            self.db.executemany("DELETE FROM removed WHERE path = ?", [(k,) for k in keys])
             self.db.executemany(
                 "INSERT INTO removed VALUES (?, ?)", [(k, _dumps(v)) for k, v in removed.items()]
             )
             self.db.executemany("INSERT OR IGNORE INTO dirty VALUES (?)", [(k,) for k in keys])
-            self._set_state({**state, "docs": docs, "generation": uuid.uuid4().hex})
+            state = {**state, "docs": docs, "baseline": baseline.digest}
+            self._set_state({**state, "generation": uuid.uuid4().hex})
+            checked = self.findings.checked()
             self.db.commit()
         except BaseException:
             self.db.rollback()
             raise
-        return True
+        return checked
 
     def beside(self) -> Beside:
         """The files the last full check wrote beside the index."""
@@ -160,12 +179,6 @@ class CheckState:
         if "postings" not in state:
             raise Stale("no postings")
         return Beside(self.store, state["postings"])
-
-    def _put(self, label_key: dict[str, str], found: Iterable[Finding]) -> None:
-        self.db.executemany(
-            _INSERT_FINDING,
-            [(label_key[f.unit_at[0]], label_key[f.survivor_at[0]], *_row(f)) for f in found],
-        )
 
 
 @dataclasses.dataclass
@@ -393,18 +406,3 @@ def _key64(digests: npt.NDArray[np.uint8]) -> U64:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-#: A finding a row: the keys of its two files, its fields, and where its two units are.
-_INSERT_FINDING = f"INSERT INTO findings VALUES ({', '.join('?' * 19)})"
-
-
-def _row(f: Finding) -> tuple[Any, ...]:
-    fields = dataclasses.astuple(f)
-    return (*fields[:-2], *f.unit_at, *f.survivor_at)
-
-
-def _finding(row: Sequence[Any]) -> Finding:
-    """A finding from its row's fields (a JSON document a finding took 4 us to read)."""
-    values: list[Any] = [*row[:11], tuple(row[11:14]), tuple(row[14:17])]
-    return Finding(*values)

@@ -23,8 +23,9 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -82,19 +83,49 @@ def list_inputs(
     return files
 
 
-def expand(given: str, config: InputConfig) -> tuple[str, list[str]]:
+#: A listing is taken again (see `Listings`) only if every folder had been left alone this
+#: long when it was made: an entry added within the same tick of the file system's clock
+#: as the listing leaves the folder's mtime as it was.
+SETTLED_NS = 2_000_000_000
+#: A folder listing: the folders below the path given with their mtimes (in ns) before
+#: they were read, then the prefix and the names `expand` returns.
+Listing = tuple[list[tuple[str, int]], str, list[str]]
+
+
+@dataclass
+class Listings:
+    """Listings of folders made before, by `known(key)`, and those made now (`fresh`), to
+    be kept for the next time.  Adding, removing or renaming an entry changes its folder's
+    mtime, so a listing stands while every folder it read has the mtime it had then."""
+
+    known: Callable[[str], Listing | None]
+    fresh: dict[str, Listing] = field(default_factory=dict)
+
+
+def expand(
+    given: str, config: InputConfig, listings: Listings | None = None
+) -> tuple[str, list[str]]:
     """The files a path given (not stdin) stands for, in a stable order, as a prefix and
     their names (a file's path is the prefix and its name): the file itself, or every file
     below the folder that --include and --exclude select, named by its path relative to
-    the folder.  Strings, not Paths: a check of 100,000 files lists them on every commit."""
+    the folder.  Strings, not Paths: a check of 100,000 files lists them on every commit,
+    from the last `listings` when the folders stand."""
     if os.path.isdir(given):
+        key = json.dumps([os.path.abspath(given), given, config.include, config.exclude])
+        known = listings.known(key) if listings is not None else None
+        if known is not None and all(_mtime(f) == mtime for f, mtime in known[0]):
+            return known[1], known[2]
+        started = time.time_ns()
+        folders: list[tuple[str, int]] = []
         root = str(Path(given))
-        rels = _selected(_walk(root), config.include)
+        rels = _selected(_walk(root, folders), config.include)
         if config.exclude:
             rels = [rel for rel in rels if not _matches(rel, config.exclude)]
-        if root == os.curdir:  # "x.md", as a Path of "./x.md" prints it
-            return "", rels
-        return (root if root.endswith(os.sep) else root + os.sep), rels
+        # "x.md" in the working folder, as a Path of "./x.md" prints it
+        prefix = "" if root == os.curdir else root if root.endswith(os.sep) else root + os.sep
+        if listings is not None and all(started - m > SETTLED_NS for _, m in folders):
+            listings.fresh[key] = (folders, prefix, rels)
+        return prefix, rels
     if os.path.isfile(given):
         path = str(Path(given))
         name = os.path.basename(path)
@@ -104,16 +135,25 @@ def expand(given: str, config: InputConfig) -> tuple[str, list[str]]:
     raise InputError(given, "no such file or folder")
 
 
-def _walk(root: str) -> list[str]:
-    """The path relative to `root` of every regular file below it, sorted.
+def _mtime(folder: str) -> int | None:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _walk(root: str, folders: list[tuple[str, int]]) -> list[str]:
+    """The path relative to `root` of every regular file below it, sorted; each folder
+    read, with its mtime before it was, added to `folders`.
 
     Symlinked folders are not followed.
     """
     found: list[str] = []
-    folders = [(root, "")]
-    while folders:  # os.scandir knows each entry's type without a stat of its own
-        folder, prefix = folders.pop()
+    below = [(root, "")]
+    while below:  # os.scandir knows each entry's type without a stat of its own
+        folder, prefix = below.pop()
         try:
+            folders.append((folder, os.stat(folder).st_mtime_ns))
             entries = list(os.scandir(folder))
         except OSError as exc:
             raise InputError(folder, f"cannot read folder: {exc.strerror}") from exc
@@ -122,7 +162,7 @@ def _walk(root: str) -> list[str]:
                 if entry.is_file():
                     found.append(prefix + entry.name)
                 elif entry.is_dir(follow_symlinks=False):
-                    folders.append((entry.path, prefix + entry.name + "/"))
+                    below.append((entry.path, prefix + entry.name + "/"))
             except OSError:  # a symlink loop: neither
                 continue
     return sorted(found)
@@ -134,15 +174,28 @@ def read_json(path: Path, kind: str, versions: tuple[int, ...] = (1,)) -> dict[s
 
     Plain JSON: nothing in it is ever executed.
     """
+    return parse_json(read_bytes(path), str(path), kind, versions)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or an InputError that names it."""
     try:
-        document = json.loads(path.read_bytes().decode("utf-8"))
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from exc
+
+
+def parse_json(
+    data: bytes, name: str, kind: str, versions: tuple[int, ...] = (1,)
+) -> dict[str, Any]:
+    """The document of `read_json` from the file's bytes, `name` naming it in errors."""
+    try:
+        document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(str(path), f"not valid JSON: {exc}") from exc
+        raise InputError(name, f"not valid JSON: {exc}") from exc
     if not isinstance(document, dict) or document.get(kind) not in versions:
         wanted = " or ".join(str(v) for v in versions)
-        raise InputError(str(path), f"not a dedup file ({kind} {wanted})")
+        raise InputError(name, f"not a dedup file ({kind} {wanted})")
     return document
 
 

@@ -25,13 +25,14 @@ import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
 
-#: 2: whole documents keyed at any length; 3: band keys once a text (#27); 4: raw hashes
-FORMAT = 4
+#: 2: whole documents keyed at any length; 3: band keys once a text (#27); 4: raw hashes;
+#: 5: the baseline's accounting kept with the findings
+FORMAT = 5
 _TOUCH = "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?"
 #: How long a run waits for another to let go of the index.
 BUSY_SECONDS = 30.0
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -47,13 +48,21 @@ CREATE TABLE IF NOT EXISTS findings (
     f_path TEXT, line INTEGER, col INTEGER, code TEXT, unit TEXT, relation TEXT, jaccard REAL,
     doc TEXT, repeats TEXT, fingerprint TEXT, survivor_fingerprint TEXT,
     unit_file TEXT, unit_doc INTEGER, unit_start INTEGER,
-    survivor_file TEXT, survivor_doc INTEGER, survivor_start INTEGER
+    survivor_file TEXT, survivor_doc INTEGER, survivor_start INTEGER,
+    new INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS findings_path ON findings (path);
 CREATE INDEX IF NOT EXISTS findings_survivor ON findings (survivor);
+CREATE INDEX IF NOT EXISTS findings_key ON findings (unit, doc, fingerprint, survivor_fingerprint);
+CREATE INDEX IF NOT EXISTS findings_new ON findings (new) WHERE new;
+CREATE TABLE IF NOT EXISTS accepted (
+    unit TEXT, doc TEXT, fingerprint TEXT, survivor_fingerprint TEXT, count INTEGER NOT NULL,
+    PRIMARY KEY (unit, doc, fingerprint, survivor_fingerprint)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS removed (path TEXT PRIMARY KEY, spans TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dirty (path TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS posting_files (id INTEGER PRIMARY KEY, path TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS listings (key TEXT PRIMARY KEY, listing BLOB NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -108,11 +117,8 @@ class Store:
         try:
             db = self._connect()
             found = db.execute("SELECT value FROM meta WHERE key = 'params'").fetchone()
-            if found is None:  # a new index
-                with db:
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('params', ?)", (self.params,))
             if found is None or found[0] == self.params:
-                return db
+                return self._ready(db, found is None)
             db.close()
             reason = "it was built with other parameters"
         except sqlite3.DatabaseError as exc:
@@ -124,16 +130,21 @@ class Store:
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         for beside in folder.glob(f"{self.path.name}.*.*"):  # what the last check left
             beside.unlink(missing_ok=True)
-        db = self._connect()
-        with db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('params', ?)", (self.params,))
+        return self._ready(self._connect(), True)
+
+    def _ready(self, db: sqlite3.Connection, new: bool) -> sqlite3.Connection:
+        if new:
+            with db:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('params', ?)", (self.params,))
+        db.executescript(_SCHEMA)
         return db
 
     def _connect(self) -> sqlite3.Connection:
+        """The database, with its parameters' table (the others once the parameters match)."""
         db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(_SCHEMA)
+        db.execute(_META)
         return db
 
     def __enter__(self) -> Store:
