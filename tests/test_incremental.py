@@ -402,3 +402,25 @@ def test_the_baseline_is_accounted_for_the_change_only(
     assert found == engine.check(["pages"], config, None, edited)
     assert len(found.new) == 1
     assert not any("whole corpus" in m for m in told.messages), told.messages
+
+
+def test_a_file_changed_again_within_the_clock_tick_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page rewritten with the same size and its mtime put back to what the last check
+    saw (as a write within the same tick of the file system's clock leaves it) is read
+    again, when that check saw it just after it changed."""
+    monkeypatch.chdir(tmp_path)
+    corpus, config, index = _corpus_checked(tmp_path)
+    files = corpus.files()
+    page = files[3]
+    parts = corpus.paragraphs(page)
+    repeated = corpus.paragraphs(files[0])[2]
+    corpus.write(page, [*parts, repeated[::-1]])  # a private paragraph, just now
+    seen = os.stat(page).st_mtime_ns
+    assert engine.check(["pages"], config, index) == engine.check(["pages"], config, None)
+    corpus.write(page, [*parts, repeated])  # the same size: a copy of an earlier paragraph
+    os.utime(page, ns=(seen, seen))
+    found = engine.check(["pages"], config, index)
+    assert found == engine.check(["pages"], config, None)
+    assert any(f.path.endswith(page.name) for f in found.new), "the copy is found"

@@ -13,6 +13,7 @@ import collections
 import functools
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ from dedup.engine.table import (
 )
 from dedup.errors import InputError
 from dedup.io.documents import InputFile, Skipped
-from dedup.io.readers import Chunk, Corpus
+from dedup.io.readers import SETTLED_NS, Chunk, Corpus
 from dedup.io.stat import stat_all
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS
@@ -197,7 +198,13 @@ def changes(
     index does not hold as they are (number -> content hash), and those touched, not
     changed (key, (size, mtime)), which get their new stamp in the index unless the
     caller holds a transaction.  `known`: (size, mtime) rows the index held once, one a
-    key, to compare first (see `Beside.stamps`); `stat` stats."""
+    key, to compare first (see `Beside.stamps`); `stat` stats.
+
+    A file whose mtime was within `SETTLED_NS` of its stat may change again within the
+    same tick of the file system's clock, keeping its mtime and size: the (size, mtime)
+    returned and touched hold -1 for such an mtime, so that the index never takes the
+    file for unchanged by its stamp and the next check reads it again."""
+    started = time.time_ns()
     stamps = stat(keys)
     differ: Sequence[int] = range(len(keys))
     held_all = None
@@ -219,9 +226,15 @@ def changes(
             touched.append((key, now))
         else:
             changed[number] = content
+    kept = stamps.copy()
+    kept[started - stamps[:, 1] < SETTLED_NS, 1] = -1
+    touched = [
+        (key, (size, -1 if started - mtime < SETTLED_NS else mtime))
+        for key, (size, mtime) in touched
+    ]
     if not store.db.in_transaction:  # else the caller's: it touches them
         store.touch(touched)
-    return stamps, changed, touched
+    return kept, changed, touched
 
 
 # --- state kept by the main process -----------------------------------------
