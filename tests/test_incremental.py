@@ -424,3 +424,60 @@ def test_a_file_changed_again_within_the_clock_tick_is_read_again(
     found = engine.check(["pages"], config, index)
     assert found == engine.check(["pages"], config, None)
     assert any(f.path.endswith(page.name) for f in found.new), "the copy is found"
+
+
+def test_a_new_page_that_only_resembles_others_is_checked_from_that_page_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, told: Told
+) -> None:
+    """The usual new post: a byline templated like every other post's (another date: other
+    facts) and paragraphs of its own are verified against the texts they share band keys
+    with, and found related to none, from the new page alone; a near copy of a paragraph
+    elsewhere is related, and is found by a full check."""
+    monkeypatch.chdir(tmp_path)
+    corpus = Corpus(tmp_path, random.Random(19))
+    for number in range(10):
+        byline = f"Publié le {number + 3} janvier 2023 par Claire Dubois"
+        corpus.write(corpus.pages / f"p{number:02d}.md", [byline, corpus.paragraph()])
+    config = Config().with_overrides({"unit": "paragraph", "jobs": 1})
+    index = tmp_path / ".dedup" / "index.sqlite"
+    engine.check(["pages"], config, index)
+    page = corpus.pages / "p20.md"
+    corpus.write(page, ["Publié le 14 janvier 2023 par Claire Dubois", corpus.paragraph()])
+    told.messages.clear()
+    found = engine.check(["pages"], config, index)
+    assert found == engine.check(["pages"], config, None)
+    assert len(told.messages) == 1 and told.messages[0].startswith("checked 1 changed files alone")
+    assert not found.new
+    words = corpus.paragraphs(corpus.pages / "p03.md")[1].split(" ")
+    words[len(words) // 2] = words[len(words) // 2][::-1]  # a typo
+    corpus.write(page, [*corpus.paragraphs(page), " ".join(words)])
+    told.messages.clear()
+    found = engine.check(["pages"], config, index)
+    assert found == engine.check(["pages"], config, None)
+    assert any("resembles one outside" in m for m in told.messages), told.messages
+    assert [f.path for f in found.new] == ["pages/p20.md"], found.new
+
+
+def test_a_new_page_with_the_notice_every_page_carries_is_checked_from_that_page_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, told: Told
+) -> None:
+    """A text that files outside the change spread as far as boilerplate needs stays
+    boilerplate whatever the change does: a page that adds it, or takes it away, is checked
+    alone, and every copy is kept."""
+    monkeypatch.chdir(tmp_path)
+    corpus = Corpus(tmp_path, random.Random(23))
+    for number in range(8):
+        corpus.write(corpus.pages / f"p{number:02d}.md", [corpus.paragraph(), NOTICE])
+    config = Config().with_overrides({"unit": "paragraph", "jobs": 1})
+    index = tmp_path / ".dedup" / "index.sqlite"
+    engine.check(["pages"], config, index)
+    for page, parts in (
+        ("p20.md", [corpus.paragraph(), NOTICE]),  # a new page: the notice added
+        ("p05.md", [corpus.paragraph()]),  # a page that takes it away
+    ):
+        corpus.write(corpus.pages / page, parts)
+        told.messages.clear()
+        found = engine.check(["pages"], config, index)
+        assert found == engine.check(["pages"], config, None) == Checked([], 0)
+        assert len(told.messages) == 1, told.messages
+        assert told.messages[0].startswith("checked 1 changed files alone")

@@ -2,8 +2,10 @@
 `dedup.engine.incremental`).
 
 A changed file's entries before and after the change are compared level by level: the texts
-it adds or takes away must be private (no file outside holds one of their keys) or exact
-copies of a text no other text meets, decided without a run (`Copying`); the units whose
+it adds or takes away must be private (no file outside holds one of their keys), or exact
+copies of a text no other text meets, decided without a run (`Copying`), or added texts that
+exact verification relates to no text outside they share band keys with (`Resembling`); the
+units whose
 text is shared must stand as they stood (`close`), and the stored findings that name them
 are placed anew from the file's new rows (`moved`).
 """
@@ -13,17 +15,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from dedup.check import place, repeats
+from dedup.config import Config
 from dedup.engine.table import COLUMNS
+from dedup.engine.verify import verify_texts
+from dedup.index import reverse
 from dedup.io.check_state import CheckState, Outside, text_keys, unit_keys
-from dedup.io.documents import InputFile
-from dedup.io.store import Entry
+from dedup.io.documents import InputFile, text_document
+from dedup.io.store import Entry, Store
 from dedup.model import LEVELS
 
 _DOC, _START, _END, _LINE, _WS_BEFORE, _WS_AFTER, _COLUMN = (
@@ -127,7 +132,9 @@ class Copying:
     one), with the first unit kept, a text that no other text meets (no band key in
     common) is a cluster of its copies alone, the first in corpus order its survivor;
     while that cluster is spread over fewer documents than boilerplate needs, every later
-    copy is an exact duplicate of it, and adding or taking away one moves nothing else."""
+    copy is an exact duplicate of it, and adding or taking away one moves nothing else.
+    Once files outside the change alone spread it so far (the comment form every post
+    carries), it is boilerplate before and after, and every copy is kept."""
 
     outside: Outside
     keys: list[str]  # the corpus's files in corpus order
@@ -137,6 +144,7 @@ class Copying:
     below: int  # the fewest documents a cluster is boilerplate over, before or after
     changed: int  # files changed: at most that many more or fewer documents hold a text
     survivors: set[tuple[str, int, int]]  # the stored findings' survivors: file key, doc, start
+    boilerplate: str  # what is done with it (see `ClusterConfig.boilerplate`)
     survivor: dict[bytes, str] = dataclasses.field(default_factory=dict)  # text -> file key
 
     @functools.cached_property
@@ -172,6 +180,8 @@ class Copying:
         ):
             return False  # another text meets it: a cluster of more than its copies
         count, firsts = self.outside.holding(text)
+        if self.boilerplate != "remove" and count >= self.below and self._spread(text):
+            return True  # boilerplate before and after, whatever the change: every copy kept
         if count + self.changed >= self.below:
             return False  # boilerplate now, or maybe after
         if before:  # taken away: a copy that no finding named as survivor goes alone
@@ -193,6 +203,104 @@ class Copying:
         self.survivor[digest] = first
         return True
 
+    def _spread(self, text: int) -> bool:
+        """Whether files outside the change hold a text as a part of their document (a
+        whole document does not count towards a cluster's spread) in as many documents as
+        boilerplate needs (a file is a document: the incremental check reads no records)."""
+        digest = None
+        found = 0
+        for key in self.outside.holding_files(text):
+            entry = self.outside.store.entry(key)
+            if entry is None:
+                return False
+            if digest is None:
+                keys = np.ascontiguousarray(entry.arrays["texts.digests"][:, :8]).view("<u8")
+                number = np.flatnonzero(keys.ravel() == np.uint64(text))
+                if len(number) != 1:
+                    return False
+                digest = bytes(entry.arrays["texts.digests"][number[0]])
+            levels = [name for name in LEVELS if f"{name}.rows" in entry.arrays]
+            found += any(u.digest == digest and not u.whole for u in sequence(entry, levels[0]))
+            if found >= self.below:
+                return True
+        return False
+
+
+#: Texts outside a change, at most, that an added text is verified against before its
+#: change is left to a full check (each is read from its file).
+RESEMBLING_MAX = 64
+
+
+@dataclass
+class Resembling:
+    """Texts added that resemble texts outside the change only by LSH band keys (no file
+    outside holds the text itself): each is verified exactly against every text outside
+    that shares one of its band keys, by the engine's own verification (read from its file
+    as the engine reads it).  A text related to none of them is as good as private: no
+    unit outside is related to it, so its clusters lie wholly inside the changed files.
+    That is the usual new page: its byline or date line templated like every other post's
+    (other facts: not duplicates), its paragraphs on the same topic as others."""
+
+    outside: Outside
+    store: Store
+    config: Config
+    file_of: Callable[[str], InputFile]  # a file outside, by key
+    verdicts: dict[bytes, bool] = dataclasses.field(default_factory=dict)
+
+    def unrelated(self, change: Changed, digest: bytes, new: list[Unit]) -> bool:
+        """Whether a text that `change` adds is related to no text outside it."""
+        if digest not in self.verdicts:
+            self.verdicts[digest] = self._unrelated(change, digest, new)
+        return self.verdicts[digest]
+
+    def _unrelated(self, change: Changed, digest: bytes, new: list[Unit]) -> bool:
+        unit = next((u for u in new if u.digest == digest), None)
+        if unit is None or change.new is None or change.file is None:
+            return False  # taken away: its text cannot be read any more
+        text = int(np.frombuffer(digest[:8], "<u8")[0])
+        rows, keys = text_keys(change.new)
+        number = np.flatnonzero(
+            (change.new.arrays["texts.digests"] == np.frombuffer(digest, np.uint8)).all(axis=1)
+        )
+        if len(number) != 1 or self.outside.holds(np.array([text], np.uint64))[0]:
+            return False  # a copy of a text outside
+        near = self.outside.neighbours(keys[(rows == number[0]) & (keys != text)], text)
+        raw = [text_document(change.file, self.config.input).text[unit.start : unit.end]]
+        for other in near:
+            count, holders = self.outside.holding(other)
+            if count == 0:
+                continue  # held inside the change only: the run alone verifies it
+            if len(raw) > RESEMBLING_MAX:
+                return False
+            entry = self.store.entry(holders[0])
+            span = None if entry is None else span_of(entry, other)
+            if span is None:
+                return False
+            doc = text_document(self.file_of(holders[0]), self.config.input)
+            raw.append(doc.text[span[0] : span[1]])
+        pairs = [(0, n) for n in range(1, len(raw))] + [(n, 0) for n in range(1, len(raw))]
+        threshold = self.config.minhash.threshold
+        return all(
+            found.relation is None and reverse(found, threshold).relation is None
+            for found in verify_texts(raw, pairs, self.config)
+        )
+
+
+def span_of(entry: Entry, text: int) -> tuple[int, int] | None:
+    """The (start, end) of a compared unit of a text (by the first 8 bytes of its exact
+    key) in a file's entry of one document."""
+    digests = entry.arrays["texts.digests"]
+    keys = np.ascontiguousarray(digests[:, :8]).view("<u8").ravel()
+    for number in np.flatnonzero(keys == np.uint64(text)).tolist():
+        key = digests[number]
+        for name in LEVELS:
+            if f"{name}.rows" in entry.arrays:
+                same = (entry.arrays[f"{name}.digests"] == key).all(axis=1)
+                same &= entry.arrays[f"{name}.mask"].astype(bool)
+                for row in entry.arrays[f"{name}.rows"][same]:
+                    return int(row[_START]), int(row[_END])
+    return None
+
 
 def units_of(entry: Entry, digest: bytes) -> list[tuple[int, int]]:
     """(document, start) of a file's compared units of a text, at any level."""
@@ -207,7 +315,13 @@ def units_of(entry: Entry, digest: bytes) -> list[tuple[int, int]]:
     return found
 
 
-def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying) -> None:
+def close(
+    change: Changed,
+    outside: Outside,
+    saved: CheckState,
+    copying: Copying,
+    resembling: Resembling,
+) -> None:
     """Note a changed file's stable units and copies; raises Whole if its change is not
     closed (see the module)."""
     name_of = change.file.label if change.file else change.key
@@ -230,13 +344,17 @@ def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying
             Counter(u.digest for u in new) - Counter(u.digest for u in old)
         )
         copied = {d for d in delta if d in shared}
-        for digest in copied:
-            if not copying.closed(change, digest, old, new):
+        for digest in sorted(copied):
+            if copying.closed(change, digest, old, new):
+                continue
+            if not resembling.unrelated(change, digest, new):
                 raise Whole(
                     f"{name_of}: a {name} added or taken away repeats or resembles one outside"
                 )
-        change.copies += [
-            (name, u.row, copying.survivor[u.digest]) for u in new if u.digest in copied
+            copied.discard(digest)  # related to nothing outside: private
+            shared.discard(digest)
+        change.copies += [  # those of boilerplate have none
+            (name, u.row, copying.survivor[u.digest]) for u in new if u.digest in copying.survivor
         ]
         copies = {(u.doc, u.start) for u in new if u.digest in copied}  # the run alone decides none
         stable_old = [u for u in old if u.digest in shared and u.digest not in copied]

@@ -11,6 +11,9 @@ files changed since (size and mtime, then content hash), and when the change is 
 - every text the change adds or takes away, at any level, is *private*: no file outside
   the change holds it or shares an LSH band key with it, so no unit outside is its
   candidate, and its clusters lie wholly inside the changed files;
+- or a text added shares band keys with texts outside, but not the text itself, and the
+  engine's verification relates it to none of them (a byline templated like every other
+  post's, a paragraph on the same topic): as good as private;
 - or, in a corpus read at one level, an exact copy of a text that no other text meets,
   added after the text's first unit or taken away (not the first), in a cluster too
   small for boilerplate: an exact duplicate of the first, decided without a run;
@@ -45,7 +48,16 @@ import numpy as np
 
 from dedup.check import NO_BASELINE, Baseline, Checked, Finding, code_of, findings, place, repeats
 from dedup.config import Config
-from dedup.engine.closed import Changed, Copying, Whole, close, cuts, moved, place_of
+from dedup.engine.closed import (
+    Changed,
+    Copying,
+    Resembling,
+    Whole,
+    close,
+    cuts,
+    moved,
+    place_of,
+)
 from dedup.engine.fingerprint import changes, fingerprint_files
 from dedup.engine.run import index_params, run
 from dedup.engine.table import COLUMNS
@@ -238,9 +250,12 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
     rule = config.cluster
     levels = len(config.segment.levels)
     survivors = {(key, f.survivor_at[1], f.survivor_at[2]) for _, key, f in stored}
-    copying = Copying(outside, keys, work, levels, rule.keep, below, len(work), survivors)
+    copying = Copying(
+        outside, keys, work, levels, rule.keep, below, len(work), survivors, rule.boilerplate
+    )
+    resembling = Resembling(outside, store, config, lambda key: listing.file(copying.order[key]))
     for change in work:
-        close(change, outside, saved, copying)
+        close(change, outside, saved, copying, resembling)
     found, removed = _alone(work, config, docs)
     found += _copied(work, listing, store, copying)
     placed = _placed(stored, {c.key: c for c in work})

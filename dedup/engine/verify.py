@@ -45,30 +45,36 @@ def verify_batch(
     batch: tuple[list[KeyPlace], list[tuple[int, int]]], config: Config
 ) -> list[tuple[int, int, Evidence]]:
     """Exact evidence of candidate pairs of keys: the batch's units (key, document, span)
-    are read, normalized and shingled once each, and each pair verified in the shingle
-    space both share (characters first: short units)."""
+    are read once each, and each pair verified (`verify_texts`)."""
     units, pairs = batch
     texts = read_places([place for _, place, _, _ in units], config)
     raw = [text[start:end] for text, (_, _, start, end) in zip(texts, units, strict=True)]
+    at = {key: i for i, (key, _, _, _) in enumerate(units)}
+    found = verify_texts(raw, [(at[a], at[b]) for a, b in pairs], config)
+    return [(a, b, evidence) for (a, b), evidence in zip(pairs, found, strict=True)]
+
+
+def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -> list[Evidence]:
+    """Exact evidence of pairs of texts (by number in `raw`, the earlier text first): each
+    text normalized and shingled once, and each pair verified in the shingle space both
+    share (characters first: short units)."""
     norms = normalize_many(raw, config.normalize)
     words = [norm.count(" ") + 1 for norm in norms]
-    sets: list[dict[str, U32]] = [{} for _ in units]
+    sets: list[dict[str, U32]] = [{} for _ in raw]
     for space, shingled in batch_shingle_sets(norms, config.minhash).items():
         for i, unit in enumerate(shingled.units.tolist()):
             sets[unit][space] = shingled[i]
-    at = {key: i for i, (key, _, _, _) in enumerate(units)}
     m = config.minhash
     stated: dict[int, Facts] = {}  # the facts of each short unit, once
     found: list[tuple[int, int, Evidence]] = []
     chars_first: list[bool] = []  # whether a pair was verified by characters
-    for a, b in pairs:
-        i, j = at[a], at[b]
+    for i, j in pairs:
         space = "char" if "char" in sets[i] and "char" in sets[j] else "word"
         chars_first.append(space == "char")
         if space not in sets[i] or space not in sets[j]:
             # A short unit against one of twice its words or more, met through a title
             # or typo key: no space in common, and no duplicate unless by edits (below).
-            found.append((a, b, Evidence(0.0, 0.0, 0.0, None)))
+            found.append((i, j, Evidence(0.0, 0.0, 0.0, None)))
             continue
         # Short units (compared by characters) that state other facts, or where a word
         # is replaced by another, are other lines.
@@ -79,7 +85,7 @@ def verify_batch(
                     stated[unit] = facts(raw[unit])
             other = differ(stated[i], stated[j]) or words_replaced(norms[i], norms[j])
         few = min(words[i], words[j]) < m.char_below
-        found.append((a, b, verify(sets[i][space], sets[j][space], m.threshold, False, few, other)))
+        found.append((i, j, verify(sets[i][space], sets[j][space], m.threshold, False, few, other)))
     # A typo changes one word but five word shingles: a 30-word paragraph with one typo
     # has word Jaccard 0.71.  Pairs of units under SEGMENT_MAX words below the threshold in
     # words are also measured in characters, which see a typo as a typo, then by their
@@ -87,12 +93,10 @@ def verify_batch(
     # in ten replaced is 0.9 similar by its word edits, but only 0.4 by its 5-grams.
     again = [
         n
-        for n, (a, b, ev) in enumerate(found)
-        if ev.jaccard < m.threshold
-        and not ev.differ
-        and max(words[at[a]], words[at[b]]) < SEGMENT_MAX
+        for n, (i, j, ev) in enumerate(found)
+        if ev.jaccard < m.threshold and not ev.differ and max(words[i], words[j]) < SEGMENT_MAX
     ]
-    _add_char_sets(sets, sorted({at[key] for n in again for key in found[n][:2]}), norms, m)
+    _add_char_sets(sets, sorted({unit for n in again for unit in found[n][:2]}), norms, m)
     titled: dict[int, list[str]] = {}
 
     def titles(unit: int) -> list[str]:
@@ -104,18 +108,17 @@ def verify_batch(
         return titled[unit]
 
     for n in again:
-        a, b, evidence = found[n]
-        i, j = at[a], at[b]
+        i, j, evidence = found[n]
         by_chars = evidence  # the pair was verified by characters already, unless:
         if not chars_first[n]:
             by_chars = verify(sets[i]["char"], sets[j]["char"], m.threshold, False, evidence.few)
         if by_chars.relation == "near":
-            found[n] = (a, b, by_chars)
+            found[n] = (i, j, by_chars)
         elif edits_near(norms[i], norms[j], m.threshold, m.char_below) or _titled(
             titles(i), norms[j], titles(j), norms[i], m.threshold
         ):
-            found[n] = (a, b, dataclasses.replace(by_chars, relation="near"))
-    return found
+            found[n] = (i, j, dataclasses.replace(by_chars, relation="near"))
+    return [evidence for _, _, evidence in found]
 
 
 def _titled(titles_a: list[str], norm_b: str, titles_b: list[str], norm_a: str, t: float) -> bool:

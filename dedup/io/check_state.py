@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -208,16 +208,21 @@ class Outside:
         return out
 
     def others(self, bands: U64, text: int) -> bool:
-        """Whether a text other than `text` holds one of these band keys (a text of a file
-        changed since the postings were made counts: it may be gone)."""
+        """Whether a text other than `text` holds one of these band keys."""
+        return bool(self.neighbours(bands, text))
+
+    def neighbours(self, bands: U64, text: int) -> list[int]:
+        """The texts other than `text` that hold one of these band keys, by their key (a
+        text of a file changed since the postings were made counts: it may be gone)."""
+        found: set[int] = set()
         lo = np.searchsorted(self.bands, bands, "left")
         hi = np.searchsorted(self.bands, bands, "right")
         for start, end in zip(lo.tolist(), hi.tolist(), strict=True):
-            if (np.asarray(self.texts[start:end]) != text).any():
-                return True
-        return any(
-            (texts[np.isin(keys, bands)] != text).any() for _, keys, texts in self.now.values()
-        )
+            found.update(np.asarray(self.texts[start:end]).tolist())
+        for _, keys, texts in self.now.values():
+            found.update(texts[np.isin(keys, bands)].tolist())
+        found.discard(text)
+        return sorted(found)
 
     def holding(self, text: int) -> tuple[int, list[str]]:
         """How many files outside the change hold an exact key, and the first of those
@@ -236,6 +241,16 @@ class Outside:
             first = [row[0] for row in self.store.db.execute(query, (int(ids.min()),))]
         fresh = [key for key, (held, _, _) in self.now.items() if np.isin(text, held)]
         return len(ids) + len(fresh), first + fresh
+
+    def holding_files(self, text: int) -> Iterator[str]:
+        """The files outside the change that hold an exact key (by index key): those of
+        the postings in their order, then those changed since."""
+        lo, hi = (np.searchsorted(self.keys, np.uint64(text), side) for side in ("left", "right"))
+        ids = np.asarray(self.holders[lo:hi])
+        query = "SELECT path FROM posting_files WHERE id = ?"
+        for number in ids[~np.isin(ids, self.excluded)].tolist():
+            yield from (row[0] for row in self.store.db.execute(query, (number,)))
+        yield from (key for key, (held, _, _) in self.now.items() if np.isin(text, held))
 
 
 def text_postings(entries: Sequence[Entry]) -> tuple[U64, U64]:
