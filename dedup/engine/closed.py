@@ -26,7 +26,7 @@ from dedup.config import Config
 from dedup.engine.table import COLUMNS
 from dedup.engine.verify import verify_texts
 from dedup.index import reverse
-from dedup.io.check_state import CheckState, Outside, text_keys, unit_keys
+from dedup.io.check_state import U64, CheckState, Outside, text_keys, unit_keys
 from dedup.io.documents import InputFile, text_document
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS
@@ -129,12 +129,14 @@ def cuts(change: Changed, record: int, s: int, e: int) -> bool:
 class Copying:
     """Exact copies of a text found outside, added to a changed file or taken away from
     it, decided without a run: in a corpus read at one level (no unit is inside a removed
-    one), with the first unit kept, a text that no other text meets (no band key in
-    common) is a cluster of its copies alone, the first in corpus order its survivor;
+    one), with the first unit kept, a text related to no other text (of those it shares
+    band keys with outside, none verified related; none in a changed file) is a cluster
+    of its copies alone, the first in corpus order its survivor;
     while that cluster is spread over fewer documents than boilerplate needs, every later
     copy is an exact duplicate of it, and adding or taking away one moves nothing else.
     Once files outside the change alone spread it so far (the comment form every post
-    carries), it is boilerplate before and after, and every copy is kept."""
+    carries), it is boilerplate before and after, whichever unit is kept, and every copy
+    is kept."""
 
     outside: Outside
     keys: list[str]  # the corpus's files in corpus order
@@ -145,6 +147,8 @@ class Copying:
     changed: int  # files changed: at most that many more or fewer documents hold a text
     survivors: set[tuple[str, int, int]]  # the stored findings' survivors: file key, doc, start
     boilerplate: str  # what is done with it (see `ClusterConfig.boilerplate`)
+    saved: CheckState
+    resembling: Resembling  # which verifies the texts that meet a copied one
     survivor: dict[bytes, str] = dataclasses.field(default_factory=dict)  # text -> file key
 
     @functools.cached_property
@@ -160,28 +164,32 @@ class Copying:
         new: list[Unit],
     ) -> bool:
         """Whether a text copied (or no longer) in a changed file is decided so."""
-        if self.level_count > 1 or self.keep != "first":
+        if self.level_count > 1:
+            # A unit inside a coarser boilerplate or removed one is out of its level's
+            # clusters: a copy added or taken away at one level moves the others.
             return False
         before = [u for u in old if u.digest == digest]
         after = [u for u in new if u.digest == digest]
-        if before and after:
-            return False  # copies left beside those added or taken away
         if any(u.whole for u in (*before, *after)):
             return False  # a whole document: keyed by its raw text if it normalizes to nothing
         entry = change.new if after else change.old
         assert entry is not None
-        rows, keys = text_keys(entry)
-        number = np.flatnonzero(
-            (entry.arrays["texts.digests"] == np.frombuffer(digest, np.uint8)).all(axis=1)
-        )
         text = int(np.frombuffer(digest[:8], "<u8")[0])
-        if len(number) != 1 or self.outside.others(
-            keys[(rows == number[0]) & (keys != text)], text
-        ):
-            return False  # another text meets it: a cluster of more than its copies
+        bands = band_keys(entry, digest)
         count, firsts = self.outside.holding(text)
+        held = self.outside.store.entry(firsts[0]) if firsts else None
+        span = None if held is None else span_of(held, digest)
+        if bands is None or span is None or self._inside(bands, text):
+            return False
+        raw = self.resembling.read(firsts[0], span)
+        if self.resembling.meets(raw, bands, text, levels_of(entry, digest)):
+            return False  # related to another text: a cluster of more than its copies
         if self.boilerplate != "remove" and count >= self.below and self._spread(text):
             return True  # boilerplate before and after, whatever the change: every copy kept
+        if self.keep != "first":
+            return False
+        if before and after:
+            return False  # copies left beside those added or taken away
         if count + self.changed >= self.below:
             return False  # boilerplate now, or maybe after
         if before:  # taken away: a copy that no finding named as survivor goes alone
@@ -203,10 +211,24 @@ class Copying:
         self.survivor[digest] = first
         return True
 
+    def _inside(self, bands: U64, text: int) -> bool:
+        """Whether another text of a changed file, after the change, shares a band key, one
+        that no file outside holds (those are verified with the texts outside)."""
+        for change in self.work:
+            if change.new is not None:
+                rows, keys = text_keys(change.new)
+                owners = np.ascontiguousarray(change.new.arrays["texts.digests"][:, :8])
+                owner = owners.view("<u8").ravel()[rows]
+                meet = np.unique(owner[np.isin(keys, bands) & (owner != np.uint64(text))])
+                if len(meet) and not self.outside.holds(meet).all():
+                    return True
+        return False
+
     def _spread(self, text: int) -> bool:
         """Whether files outside the change hold a text as a part of their document (a
-        whole document does not count towards a cluster's spread) in as many documents as
-        boilerplate needs (a file is a document: the incremental check reads no records)."""
+        whole document does not count towards a cluster's spread), outside the spans they
+        lose, in as many documents as boilerplate needs (a file is a document: the
+        incremental check reads no records)."""
         digest = None
         found = 0
         for key in self.outside.holding_files(text):
@@ -219,8 +241,15 @@ class Copying:
                 if len(number) != 1:
                     return False
                 digest = bytes(entry.arrays["texts.digests"][number[0]])
-            levels = [name for name in LEVELS if f"{name}.rows" in entry.arrays]
-            found += any(u.digest == digest and not u.whole for u in sequence(entry, levels[0]))
+            removed = self.saved.removed(key)
+            found += any(
+                u.digest == digest
+                and not u.whole
+                and not any(r == u.doc and s <= u.start and u.end <= e for r, s, e in removed)
+                for name in LEVELS
+                if f"{name}.rows" in entry.arrays
+                for u in sequence(entry, name)
+            )
             if found >= self.below:
                 return True
         return False
@@ -258,42 +287,77 @@ class Resembling:
         if unit is None or change.new is None or change.file is None:
             return False  # taken away: its text cannot be read any more
         text = int(np.frombuffer(digest[:8], "<u8")[0])
-        rows, keys = text_keys(change.new)
-        number = np.flatnonzero(
-            (change.new.arrays["texts.digests"] == np.frombuffer(digest, np.uint8)).all(axis=1)
-        )
-        if len(number) != 1 or self.outside.holds(np.array([text], np.uint64))[0]:
+        bands = band_keys(change.new, digest)
+        if bands is None or self.outside.holds(np.array([text], np.uint64))[0]:
             return False  # a copy of a text outside
-        near = self.outside.neighbours(keys[(rows == number[0]) & (keys != text)], text)
-        raw = [text_document(change.file, self.config.input).text[unit.start : unit.end]]
-        for other in near:
+        raw = text_document(change.file, self.config.input).text[unit.start : unit.end]
+        return not self.meets(raw, bands, text, levels_of(change.new, digest))
+
+    def meets(self, raw: str, bands: U64, text: int, levels: set[str]) -> bool:
+        """Whether a text (its raw form, band keys, key, and the levels it is a unit of) is
+        related to a text outside the change that shares one of its band keys and a level
+        (each level compares its own texts), or may be: too many to verify, or one that
+        cannot be read."""
+        texts = [raw]
+        for other in self.outside.neighbours(bands, text):
             count, holders = self.outside.holding(other)
             if count == 0:
                 continue  # held inside the change only: the run alone verifies it
-            if len(raw) > RESEMBLING_MAX:
-                return False
             entry = self.store.entry(holders[0])
-            span = None if entry is None else span_of(entry, other)
-            if span is None:
-                return False
-            doc = text_document(self.file_of(holders[0]), self.config.input)
-            raw.append(doc.text[span[0] : span[1]])
-        pairs = [(0, n) for n in range(1, len(raw))] + [(n, 0) for n in range(1, len(raw))]
+            span = None if entry is None else span_of(entry, other, levels)
+            if entry is not None and span is None and levels_of(entry, other):
+                continue  # a unit of other levels only: never compared with this one
+            found = None if span is None else self.read(holders[0], span)
+            if found is None or len(texts) > RESEMBLING_MAX:
+                return True
+            texts.append(found)
+        pairs = [(0, n) for n in range(1, len(texts))] + [(n, 0) for n in range(1, len(texts))]
         threshold = self.config.minhash.threshold
-        return all(
-            found.relation is None and reverse(found, threshold).relation is None
-            for found in verify_texts(raw, pairs, self.config)
+        return any(
+            found.relation is not None or reverse(found, threshold).relation is not None
+            for found in verify_texts(texts, pairs, self.config)
         )
 
+    def read(self, key: str, span: tuple[int, int]) -> str:
+        """A span of a file outside the change (by key), read as the engine reads it."""
+        return text_document(self.file_of(key), self.config.input).text[span[0] : span[1]]
 
-def span_of(entry: Entry, text: int) -> tuple[int, int] | None:
-    """The (start, end) of a compared unit of a text (by the first 8 bytes of its exact
-    key) in a file's entry of one document."""
+
+def band_keys(entry: Entry, digest: bytes) -> U64 | None:
+    """The band keys of a text of a file's entry (None if the entry has no such text)."""
+    rows, keys = text_keys(entry)
+    number = np.flatnonzero(
+        (entry.arrays["texts.digests"] == np.frombuffer(digest, np.uint8)).all(axis=1)
+    )
+    if len(number) != 1:
+        return None
+    text = np.frombuffer(digest[:8], "<u8")[0]
+    found: U64 = keys[(rows == number[0]) & (keys != text)]
+    return found
+
+
+def levels_of(entry: Entry, digest: bytes | int) -> set[str]:
+    """The levels a text (by its exact key, or its first 8 bytes) is a compared unit of in
+    a file's entry."""
+    found: set[str] = set()
+    for name in LEVELS:
+        if f"{name}.rows" in entry.arrays and span_of(entry, digest, {name}) is not None:
+            found.add(name)
+    return found
+
+
+def span_of(
+    entry: Entry, text: bytes | int, levels: set[str] | None = None
+) -> tuple[int, int] | None:
+    """The (start, end) of a compared unit of a text (by its exact key, or its first 8
+    bytes), at one of `levels` (any if None), in a file's entry of one document."""
     digests = entry.arrays["texts.digests"]
     keys = np.ascontiguousarray(digests[:, :8]).view("<u8").ravel()
+    if isinstance(text, bytes):
+        text = int(np.frombuffer(text[:8], "<u8")[0])
     for number in np.flatnonzero(keys == np.uint64(text)).tolist():
         key = digests[number]
-        for name in LEVELS:
+        for name in LEVELS if levels is None else [n for n in LEVELS if n in levels]:
             if f"{name}.rows" in entry.arrays:
                 same = (entry.arrays[f"{name}.digests"] == key).all(axis=1)
                 same &= entry.arrays[f"{name}.mask"].astype(bool)

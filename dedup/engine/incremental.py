@@ -250,10 +250,20 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
     rule = config.cluster
     levels = len(config.segment.levels)
     survivors = {(key, f.survivor_at[1], f.survivor_at[2]) for _, key, f in stored}
-    copying = Copying(
-        outside, keys, work, levels, rule.keep, below, len(work), survivors, rule.boilerplate
-    )
     resembling = Resembling(outside, store, config, lambda key: listing.file(copying.order[key]))
+    copying = Copying(
+        outside,
+        keys,
+        work,
+        levels,
+        rule.keep,
+        below,
+        changed=len(work),
+        survivors=survivors,
+        boilerplate=rule.boilerplate,
+        saved=saved,
+        resembling=resembling,
+    )
     for change in work:
         close(change, outside, saved, copying, resembling)
     found, removed = _alone(work, config, docs)

@@ -207,10 +207,6 @@ class Outside:
             out |= np.isin(keys, held)
         return out
 
-    def others(self, bands: U64, text: int) -> bool:
-        """Whether a text other than `text` holds one of these band keys."""
-        return bool(self.neighbours(bands, text))
-
     def neighbours(self, bands: U64, text: int) -> list[int]:
         """The texts other than `text` that hold one of these band keys, by their key (a
         text of a file changed since the postings were made counts: it may be gone)."""
