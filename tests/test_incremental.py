@@ -481,4 +481,3 @@ def test_a_new_page_with_the_notice_every_page_carries_is_checked_from_that_page
         assert found == engine.check(["pages"], config, None) == Checked([], 0)
         assert len(told.messages) == 1, told.messages
         assert told.messages[0].startswith("checked 1 changed files alone")
-
