@@ -22,7 +22,7 @@ import xxhash
 
 from dedup.config import NormalizeConfig
 from dedup.fingerprint import exact_key
-from dedup.io.readers import parse_json, read_bytes
+from dedup.jsonfiles import parse_json, read_bytes
 from dedup.model import DocStats, Result, Segment
 from dedup.normalize import normalize
 from dedup.version import __version__

@@ -17,8 +17,9 @@ from dedup.errors import DedupError, InputError, OutputError
 from dedup.io.documents import decode
 from dedup.io.memory import plain
 from dedup.io.parquet import is_parquet
-from dedup.io.readers import is_jsonl, read_json
+from dedup.io.readers import is_jsonl
 from dedup.io.writers import inside, write_bytes
+from dedup.jsonfiles import read_json
 from dedup.report import REPORT_VERSION
 
 
