@@ -3,7 +3,7 @@
 
 A changed file's entries before and after the change are compared level by level: the texts
 it adds or takes away must be private (no file outside holds one of their keys), or exact
-copies of a text no other text meets, decided without a run (`Copying`), or added texts that
+copies of a text related to no other, decided without a run (`Copying`), or added texts that
 exact verification relates to no text outside they share band keys with (`Resembling`); the
 units whose
 text is shared must stand as they stood (`close`), and the stored findings that name them
@@ -184,7 +184,7 @@ class Copying:
         raw = self.resembling.read(firsts[0], span)
         if self.resembling.meets(raw, bands, text, levels_of(entry, digest)):
             return False  # related to another text: a cluster of more than its copies
-        if self.boilerplate != "remove" and count >= self.below and self._spread(text):
+        if self.boilerplate != "remove" and count >= self.below and self._spread(digest):
             return True  # boilerplate before and after, whatever the change: every copy kept
         if self.keep != "first":
             return False
@@ -224,23 +224,16 @@ class Copying:
                     return True
         return False
 
-    def _spread(self, text: int) -> bool:
+    def _spread(self, digest: bytes) -> bool:
         """Whether files outside the change hold a text as a part of their document (a
         whole document does not count towards a cluster's spread), outside the spans they
         lose, in as many documents as boilerplate needs (a file is a document: the
         incremental check reads no records)."""
-        digest = None
         found = 0
-        for key in self.outside.holding_files(text):
+        for key in self.outside.holding_files(int(np.frombuffer(digest[:8], "<u8")[0])):
             entry = self.outside.store.entry(key)
             if entry is None:
                 return False
-            if digest is None:
-                keys = np.ascontiguousarray(entry.arrays["texts.digests"][:, :8]).view("<u8")
-                number = np.flatnonzero(keys.ravel() == np.uint64(text))
-                if len(number) != 1:
-                    return False
-                digest = bytes(entry.arrays["texts.digests"][number[0]])
             removed = self.saved.removed(key)
             found += any(
                 u.digest == digest
@@ -258,6 +251,8 @@ class Copying:
 #: Texts outside a change, at most, that an added text is verified against before its
 #: change is left to a full check (each is read from its file).
 RESEMBLING_MAX = 64
+#: Files outside, at most, searched for a text at a level of the one it meets.
+HOLDERS_MAX = 16
 
 
 @dataclass
@@ -300,17 +295,17 @@ class Resembling:
         cannot be read."""
         texts = [raw]
         for other in self.outside.neighbours(bands, text):
-            count, holders = self.outside.holding(other)
-            if count == 0:
-                continue  # held inside the change only: the run alone verifies it
-            entry = self.store.entry(holders[0])
-            span = None if entry is None else span_of(entry, other, levels)
-            if entry is not None and span is None and levels_of(entry, other):
-                continue  # a unit of other levels only: never compared with this one
-            found = None if span is None else self.read(holders[0], span)
-            if found is None or len(texts) > RESEMBLING_MAX:
-                return True
-            texts.append(found)
+            # A file outside that holds it at one of these levels (none: held inside the
+            # change only, which the run alone verifies, or a unit of other levels only,
+            # never compared with this one).
+            for number, key in enumerate(self.outside.holding_files(other)):
+                entry = self.store.entry(key)
+                if entry is None or number == HOLDERS_MAX or len(texts) > RESEMBLING_MAX:
+                    return True  # cannot tell
+                span = span_of(entry, other, levels)
+                if span is not None:
+                    texts.append(self.read(key, span))
+                    break
         pairs = [(0, n) for n in range(1, len(texts))] + [(n, 0) for n in range(1, len(texts))]
         threshold = self.config.minhash.threshold
         return any(
@@ -379,13 +374,7 @@ def units_of(entry: Entry, digest: bytes) -> list[tuple[int, int]]:
     return found
 
 
-def close(
-    change: Changed,
-    outside: Outside,
-    saved: CheckState,
-    copying: Copying,
-    resembling: Resembling,
-) -> None:
+def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying) -> None:
     """Note a changed file's stable units and copies; raises Whole if its change is not
     closed (see the module)."""
     name_of = change.file.label if change.file else change.key
@@ -411,7 +400,7 @@ def close(
         for digest in sorted(copied):
             if copying.closed(change, digest, old, new):
                 continue
-            if not resembling.unrelated(change, digest, new):
+            if not copying.resembling.unrelated(change, digest, new):
                 raise Whole(
                     f"{name_of}: a {name} added or taken away repeats or resembles one outside"
                 )

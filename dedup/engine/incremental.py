@@ -14,9 +14,10 @@ files changed since (size and mtime, then content hash), and when the change is 
 - or a text added shares band keys with texts outside, but not the text itself, and the
   engine's verification relates it to none of them (a byline templated like every other
   post's, a paragraph on the same topic): as good as private;
-- or, in a corpus read at one level, an exact copy of a text that no other text meets,
+- or, in a corpus read at one level, an exact copy of a text related to no other text,
   added after the text's first unit or taken away (not the first), in a cluster too
-  small for boilerplate: an exact duplicate of the first, decided without a run;
+  small for boilerplate: an exact duplicate of the first, decided without a run; or in a
+  cluster that files outside the change make boilerplate: kept;
 - every other unit of a changed file whose text is shared is *stable*: the same texts,
   written the same, in the same order and documents, and, where finer levels follow,
   neither removed nor cut before or after the change;
@@ -26,10 +27,12 @@ Then no decision outside the change moves, and a run of the engine over the chan
 alone (counting the corpus's documents for the boilerplate share) decides the private
 units as the whole run would.  The findings are the stored ones of the other files, with
 the places of stable units read again from their files' new rows, the copies', and the
-new run's findings of private units.  Anything else (a changed text that resembles one
-outside, postings too far behind the index) is a full check, which stores its findings for
-the next one.  The same findings either way: `tests/test_incremental.py` compares the two
-over random edit sequences.
+new run's findings of private units.  Only the stored findings of the changed files are
+read and written again, and only the keys they gain or lose are accounted again against
+the baseline (`io/stored_findings.py`): what the check tells is the findings stored as new.
+Anything else (a changed text related to one outside, postings too far behind the index)
+is a full check, which stores its findings for the next one.  The same findings either
+way: `tests/test_incremental.py` compares the two over random edit sequences.
 """
 
 from __future__ import annotations
@@ -108,8 +111,8 @@ def check(
         checked = Checked.of(found, baseline)
         if STDIN not in paths:
             with Store(index, index_params(config)) as store:
-                state = CheckState(store)
-                _save(state, paths, config, result, found, before.get("generation"), baseline)
+                saved = CheckState(store)
+                _save(saved, paths, config, result, found, before.get("generation"), baseline)
         return checked
     except sqlite3.Error as exc:  # locked by another run for too long, say
         logger.warning("%s: %s: checking the whole corpus without it", index, exc)
@@ -250,6 +253,7 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
     rule = config.cluster
     levels = len(config.segment.levels)
     survivors = {(key, f.survivor_at[1], f.survivor_at[2]) for _, key, f in stored}
+    # A file outside is read by its number in corpus order, which Copying makes once.
     resembling = Resembling(outside, store, config, lambda key: listing.file(copying.order[key]))
     copying = Copying(
         outside,
@@ -265,7 +269,7 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
         resembling=resembling,
     )
     for change in work:
-        close(change, outside, saved, copying, resembling)
+        close(change, outside, saved, copying)
     found, removed = _alone(work, config, docs)
     found += _copied(work, listing, store, copying)
     placed = _placed(stored, {c.key: c for c in work})
