@@ -200,14 +200,13 @@ class Store:
             with self.db:
                 self.db.executemany(_TOUCH, [(size, mtime, p) for p, (size, mtime) in touched])
 
-    def put(self, path: str, size: int, mtime_ns: int, entry: Entry) -> None:
-        """Store a file's entry, in a transaction of its own; the check's findings no longer
-        describe the files (see `forget_findings`)."""
+    def put(self, rows: Sequence[tuple[str, int, int, Entry]]) -> None:
+        """Store files' (path, size, mtime, entry) in one transaction; forget the findings."""
         with self.db:
             if not self._forgot:
                 self.forget_findings()
-                self._forgot = True
-            self.write(path, size, mtime_ns, entry)
+            for path, size, mtime_ns, entry in rows:
+                self.write(path, size, mtime_ns, entry)
 
     def write(self, path: str, size: int, mtime_ns: int, entry: Entry) -> None:
         """Store a file's entry within the caller's transaction."""
@@ -237,6 +236,7 @@ class Store:
         """Mark the stored findings stale (within the caller's transaction): the next
         check is a full one."""
         self.db.execute("DELETE FROM meta WHERE key = 'check'")
+        self._forgot = True
 
     def stats(self) -> dict[str, Any]:
         files, size = self.db.execute(
