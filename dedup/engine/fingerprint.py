@@ -111,10 +111,8 @@ def fingerprint_files(items: list[tuple[InputFile, bytes | None]], config: Confi
         for name in levels:
             mine = texts[first : first + len(docs)]
             arrays[f"{name}.raw"] = _raw_hashes(arrays[f"{name}.rows"], mine)
-        if content is None:
-            content = xxhash.xxh3_128_digest(
-                file.origin.read_bytes()
-            )  # a Parquet file, not its spool
+        if content is None:  # the file as given: a Parquet file, not its spool
+            content = xxhash.xxh3_128_digest(file.origin.read_bytes())
         out.append(Entry(content, {"docs": docs, "skipped": skipped}, arrays))
         first += len(docs)
     return out
