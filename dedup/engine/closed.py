@@ -26,7 +26,15 @@ from dedup.config import Config
 from dedup.engine.table import COLUMNS
 from dedup.engine.verify import verify_texts
 from dedup.index import reverse
-from dedup.io.check_state import U64, CheckState, Outside, text_keys, unit_keys
+from dedup.io.check_state import (
+    U64,
+    CheckState,
+    Outside,
+    key64,
+    text_key,
+    text_keys,
+    unit_keys,
+)
 from dedup.io.documents import InputFile, text_document
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS
@@ -174,7 +182,7 @@ class Copying:
             return False  # a whole document: keyed by its raw text if it normalizes to nothing
         entry = change.new if after else change.old
         assert entry is not None
-        text = int(np.frombuffer(digest[:8], "<u8")[0])
+        text = text_key(digest)
         bands = band_keys(entry, digest)
         count, firsts = self.outside.holding(text)
         held = self.outside.store.entry(firsts[0]) if firsts else None
@@ -217,8 +225,7 @@ class Copying:
         for change in self.work:
             if change.new is not None:
                 rows, keys = text_keys(change.new)
-                owners = np.ascontiguousarray(change.new.arrays["texts.digests"][:, :8])
-                owner = owners.view("<u8").ravel()[rows]
+                owner = key64(change.new.arrays["texts.digests"])[rows]
                 meet = np.unique(owner[np.isin(keys, bands) & (owner != np.uint64(text))])
                 if len(meet) and not self.outside.holds(meet).all():
                     return True
@@ -230,7 +237,7 @@ class Copying:
         lose, in as many documents as boilerplate needs (a file is a document: the
         incremental check reads no records)."""
         found = 0
-        for key in self.outside.holding_files(int(np.frombuffer(digest[:8], "<u8")[0])):
+        for key in self.outside.holding_files(text_key(digest)):
             entry = self.outside.store.entry(key)
             if entry is None:
                 return False
@@ -281,7 +288,7 @@ class Resembling:
         unit = next((u for u in new if u.digest == digest), None)
         if unit is None or change.new is None or change.file is None:
             return False  # taken away: its text cannot be read any more
-        text = int(np.frombuffer(digest[:8], "<u8")[0])
+        text = text_key(digest)
         bands = band_keys(change.new, digest)
         if bands is None or self.outside.holds(np.array([text], np.uint64))[0]:
             return False  # a copy of a text outside
@@ -326,8 +333,7 @@ def band_keys(entry: Entry, digest: bytes) -> U64 | None:
     )
     if len(number) != 1:
         return None
-    text = np.frombuffer(digest[:8], "<u8")[0]
-    found: U64 = keys[(rows == number[0]) & (keys != text)]
+    found: U64 = keys[(rows == number[0]) & (keys != np.uint64(text_key(digest)))]
     return found
 
 
@@ -347,30 +353,28 @@ def span_of(
     """The (start, end) of a compared unit of a text (by its exact key, or its first 8
     bytes), at one of `levels` (any if None), in a file's entry of one document."""
     digests = entry.arrays["texts.digests"]
-    keys = np.ascontiguousarray(digests[:, :8]).view("<u8").ravel()
-    if isinstance(text, bytes):
-        text = int(np.frombuffer(text[:8], "<u8")[0])
-    for number in np.flatnonzero(keys == np.uint64(text)).tolist():
-        key = digests[number]
-        for name in LEVELS if levels is None else [n for n in LEVELS if n in levels]:
-            if f"{name}.rows" in entry.arrays:
-                same = (entry.arrays[f"{name}.digests"] == key).all(axis=1)
-                same &= entry.arrays[f"{name}.mask"].astype(bool)
-                for row in entry.arrays[f"{name}.rows"][same]:
-                    return int(row[_START]), int(row[_END])
+    number = text_key(text) if isinstance(text, bytes) else text
+    for key in digests[key64(digests) == np.uint64(number)]:
+        for row in _rows_of(entry, bytes(key), levels)[:1]:
+            return int(row[_START]), int(row[_END])
     return None
 
 
 def units_of(entry: Entry, digest: bytes) -> list[tuple[int, int]]:
     """(document, start) of a file's compared units of a text, at any level."""
+    return [(int(row[_DOC]), int(row[_START])) for row in _rows_of(entry, digest)]
+
+
+def _rows_of(entry: Entry, digest: bytes, levels: set[str] | None = None) -> list[Any]:
+    """The rows of a file's compared units of a text, at `levels` (any if None), level by
+    level from the coarsest."""
     key = np.frombuffer(digest, np.uint8)
-    found = []
+    found: list[Any] = []
     for name in LEVELS:
-        if f"{name}.rows" in entry.arrays:
+        if f"{name}.rows" in entry.arrays and (levels is None or name in levels):
             mask = entry.arrays[f"{name}.mask"].astype(bool)
             same = (entry.arrays[f"{name}.digests"] == key).all(axis=1) & mask
-            rows = entry.arrays[f"{name}.rows"][same]
-            found += [(int(r[_DOC]), int(r[_START])) for r in rows]
+            found += list(entry.arrays[f"{name}.rows"][same])
     return found
 
 

@@ -230,29 +230,28 @@ class Outside:
         """How many files outside the change hold an exact key, and the first of those
         the postings hold with those changed since (by index key): one of them is the
         first in corpus order."""
-        value = np.uint64(text)
-        lo, hi = (
-            np.searchsorted(self.keys, value, "left"),
-            np.searchsorted(self.keys, value, "right"),
-        )
-        ids = np.asarray(self.holders[lo:hi])
-        ids = ids[~np.isin(ids, self.excluded)]
-        first = []
-        if len(ids):
-            query = "SELECT path FROM posting_files WHERE id = ?"
-            first = [row[0] for row in self.store.db.execute(query, (int(ids.min()),))]
-        fresh = [key for key, (held, _, _) in self.now.items() if np.isin(text, held)]
-        return len(ids) + len(fresh), first + fresh
+        ids, fresh = self._held(text)
+        return len(ids) + len(fresh), [*self._paths(ids[:1]), *fresh]
 
     def holding_files(self, text: int) -> Iterator[str]:
         """The files outside the change that hold an exact key (by index key): those of
         the postings in their order, then those changed since."""
+        ids, fresh = self._held(text)
+        yield from self._paths(ids)
+        yield from fresh
+
+    def _held(self, text: int) -> tuple[list[int], list[str]]:
+        """The postings' files outside the change that hold an exact key (by number, in
+        order), and the keys of the files changed since that hold it now."""
         lo, hi = (np.searchsorted(self.keys, np.uint64(text), side) for side in ("left", "right"))
         ids = np.asarray(self.holders[lo:hi])
+        fresh = [key for key, (held, _, _) in self.now.items() if np.isin(text, held)]
+        return ids[~np.isin(ids, self.excluded)].tolist(), fresh
+
+    def _paths(self, ids: list[int]) -> Iterator[str]:
         query = "SELECT path FROM posting_files WHERE id = ?"
-        for number in ids[~np.isin(ids, self.excluded)].tolist():
+        for number in ids:
             yield from (row[0] for row in self.store.db.execute(query, (number,)))
-        yield from (key for key, (held, _, _) in self.now.items() if np.isin(text, held))
 
 
 def text_postings(entries: Sequence[Entry]) -> tuple[U64, U64]:
@@ -261,7 +260,7 @@ def text_postings(entries: Sequence[Entry]) -> tuple[U64, U64]:
     space over the files, as `postings` does."""
     bands: list[U64] = []
     texts: list[U64] = []
-    owners = [_key64(entry.arrays["texts.digests"]) for entry in entries]
+    owners = [key64(entry.arrays["texts.digests"]) for entry in entries]
     spaces = {n for entry in entries for n in entry.arrays if n.endswith(".bands")}
     for name in sorted(spaces):
         rows = name[: -len("bands")] + "rows"
@@ -292,7 +291,7 @@ def postings(entries: Sequence[Entry]) -> tuple[U64, npt.NDArray[np.int32]]:
                 a[entries[n].arrays[f"{level}.mask"].astype(bool)] if level != "texts" else a
                 for n, a in found
             ]
-            values = _key64(np.concatenate(arrays))
+            values = key64(np.concatenate(arrays))
         elif name.endswith(".bands"):
             arrays = [a.ravel() for _, a in found]
             values = np.concatenate(arrays).astype(np.uint64)
@@ -323,7 +322,7 @@ def entry_keys(entry: Entry) -> U64:
 def unit_keys(entry: Entry) -> U64:
     """The exact keys of an entry's compared units, every level in order, as numbers."""
     found = [
-        _key64(entry.arrays[f"{name}.digests"][entry.arrays[f"{name}.mask"].astype(bool)])
+        key64(entry.arrays[f"{name}.digests"][entry.arrays[f"{name}.mask"].astype(bool)])
         for name in LEVELS
         if f"{name}.rows" in entry.arrays
     ]
@@ -336,7 +335,7 @@ def text_keys(entry: Entry) -> tuple[npt.NDArray[np.int64], U64]:
     space that happens to be equal only makes a check a full one."""
     digests = entry.arrays["texts.digests"]
     rows = [np.arange(len(digests), dtype=np.int64)]
-    keys = [_key64(digests)]
+    keys = [key64(digests)]
     for name in sorted(entry.arrays):
         if name.startswith("texts.") and name.endswith(".bands"):
             bands = entry.arrays[name]
@@ -416,9 +415,14 @@ class Beside:
         return Outside(self.store, keys, holders, bands, texts, excluded, now)
 
 
-def _key64(digests: npt.NDArray[np.uint8]) -> U64:
+def key64(digests: npt.NDArray[np.uint8]) -> U64:
     """The first 8 bytes of 16-byte exact keys, as numbers."""
     return np.ascontiguousarray(digests[:, :8]).view("<u8").ravel()
+
+
+def text_key(digest: bytes) -> int:
+    """The first 8 bytes of one exact key, as a number: a text in the postings."""
+    return int(np.frombuffer(digest[:8], "<u8")[0])
 
 
 def _dumps(value: Any) -> str:
