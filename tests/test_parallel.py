@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import PAGES
 
@@ -252,7 +253,9 @@ def test_pair_batches_give_every_pair_once_with_its_keys() -> None:
             linked.setdefault(a, set()).add(b)
             linked.setdefault(b, set()).add(a)
     neighbours = {k: sorted(v) for k, v in linked.items()}
-    batches = list(candidates.pair_batches(neighbours, lambda key: 1000))
+    pairs = np.array(_pairs_of(neighbours), dtype=np.int64)
+    chars = np.full(40_010, 1000, dtype=np.int64)
+    batches = list(candidates.pair_batches(pairs, chars))
     seen = [pair for _, pairs in batches for pair in pairs]
     assert sorted(seen) == _pairs_of(neighbours) and len(seen) == len(set(seen))
     for keys, pairs in batches:

@@ -8,6 +8,7 @@ of texts verified at a coarser level takes the evidence found there.
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import functools
 from collections.abc import Iterator, Mapping
@@ -19,7 +20,7 @@ from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
-from dedup.fingerprint import U32, batch_shingle_sets, char_sets
+from dedup.fingerprint import U32, batch_shingle_sets, char_sets, distinct
 from dedup.index import (
     Facts,
     differ,
@@ -186,9 +187,7 @@ def verify_all(
     for li, level in enumerate(table.levels):
         a = level.arrays
         first = level.key_unit.tolist()
-
-        def chars(key: int, a: dict[str, I64] = a, first: list[int] = first) -> int:
-            return int(a["end"][first[key]] - a["start"][first[key]])
+        chars = a["end"][level.key_unit] - a["start"][level.key_unit]  # of each key's text
 
         def unit(key: int, a: dict[str, I64] = a, first: list[int] = first) -> KeyPlace:
             u = first[key]
@@ -196,19 +195,20 @@ def verify_all(
 
         related, verified_before, fresh = known.take(level.texts, candidates(table, li, memo))
         verified += verified_before
-        unrelated: list[tuple[int, int]] = []
-        batches = pair_batches(neighbours_of(fresh), chars)
+        unrelated = array.array("q")  # pairs of keys, flat
+        batches = pair_batches(fresh, chars)
         for done in workers.map(
             work, (([unit(k) for k in keys], pairs) for keys, pairs in batches)
         ):
             for x, y, evidence in done:
                 if evidence.relation is None:
-                    unrelated.append((x, y))
+                    unrelated.append(x)
+                    unrelated.append(y)
                 else:
                     related[x, y] = evidence
             verified += len(done)
             progress("candidates verified", verified)
-        known.add(level.texts, related, np.array(unrelated, dtype=np.int64).reshape(-1, 2))
+        known.add(level.texts, related, np.frombuffer(unrelated, dtype=np.int64).reshape(-1, 2))
         del fresh, unrelated
         pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
         out.append((neighbours_of(pairs), BothWays(related, m.threshold)))
@@ -258,7 +258,9 @@ class Known:
             self.related.setdefault(int(code(x, y)), evidence)
         self.related_codes = np.sort(np.fromiter(self.related, dtype=np.int64))
         tx, ty = texts[unrelated[:, 0]], texts[unrelated[:, 1]]
-        self.unrelated = np.union1d(self.unrelated, code(np.minimum(tx, ty), np.maximum(tx, ty)))
+        fresh = code(np.minimum(tx, ty), np.maximum(tx, ty))
+        if len(fresh):
+            self.unrelated = distinct(np.concatenate((self.unrelated, fresh)))
 
 
 def _among(sorted_codes: I64, codes: I64) -> npt.NDArray[np.bool_]:
