@@ -303,3 +303,25 @@ def test_values_sent_to_workers_pickle_as_a_call_of_their_class(value: object) -
     assert rebuild is type(value)
     assert args == tuple(getattr(value, f.name) for f in fields(value))  # type: ignore[arg-type]
     assert pickle.loads(pickle.dumps(value)) == value
+
+
+def test_components_root_every_node_at_its_smallest() -> None:
+    from dedup.engine.candidates import components
+
+    rng = random.Random(8)
+    count = 3000
+    edges = [(rng.randrange(count), rng.randrange(count)) for _ in range(2000)]
+    edges += [(i, i + 1) for i in range(2000, 2999)]  # a long chain, in order
+    edges += [(i + 1, i) for i in range(1000, 1400)]  # and one the other way
+    root = components(np.array(edges, dtype=np.int64), count).tolist()
+    parent = list(range(count))  # the plain union-find it must agree with
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    assert root == [find(x) for x in range(count)]

@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from dedup.engine.table import BATCH_CHARS, I64, Table
 from dedup.fingerprint import distinct
@@ -103,17 +101,12 @@ def pair_batches(pairs: I64, chars: I64) -> Iterator[tuple[list[int], list[tuple
         return
     keys = distinct(pairs.ravel().copy())  # the keys that have a candidate, ascending
     local = np.searchsorted(keys, pairs)
-    graph = coo_matrix(
-        (np.ones(len(pairs), dtype=np.int8), (local[:, 0], local[:, 1])),
-        shape=(len(keys), len(keys)),
-    )
-    count, labels = connected_components(graph, directed=False)
-    # Groups numbered by their smallest key: keys ascend, so a label's first key is it.
-    first = np.full(count, len(keys), dtype=np.int64)
-    np.minimum.at(first, labels, np.arange(len(keys), dtype=np.int64))
-    rank = np.empty(count, dtype=np.int64)
-    rank[np.argsort(first)] = np.arange(count)
-    group = rank[labels]  # of each key
+    root = components(local, len(keys))
+    is_root = np.zeros(len(keys), dtype=bool)
+    is_root[root] = True
+    count = int(is_root.sum())
+    group = (np.cumsum(is_root) - 1)[root]  # of each key: groups by their smallest keys
+    del is_root
     key_order = np.argsort(group, kind="stable")  # by group, then key
     pair_order = np.argsort(group[local[:, 0]], kind="stable")  # by group, then (a, b)
     key_bounds = np.searchsorted(group[key_order], np.arange(count + 1)).tolist()
@@ -121,7 +114,7 @@ def pair_batches(pairs: I64, chars: I64) -> Iterator[tuple[list[int], list[tuple
     grouped_keys = keys[key_order]
     sizes = np.add.reduceat(chars[grouped_keys], key_bounds[:-1]).tolist()
     grouped_pairs = pairs[pair_order]
-    del local, graph, labels, group, key_order, pair_order
+    del local, root, group, key_order, pair_order
     # Whole groups in a row make a batch: a range of the grouped keys and pairs.
     k_start = p_start = size = 0
 
@@ -159,3 +152,28 @@ def pair_batches(pairs: I64, chars: I64) -> Iterator[tuple[list[int], list[tuple
         k_start, p_start, size = k1, p1, 0
     if p_start < len(grouped_pairs):
         yield batch(len(grouped_keys), len(grouped_pairs))
+
+
+def components(edges: I64, count: int) -> I64:
+    """The connected components of a graph of `count` nodes and these edges (rows of two
+    nodes): each node's root, the smallest node of its component.
+
+    Roots are hooked under the smaller root of every edge between two components, then
+    every node is pointed at its root by pointer jumping, until no edge joins two roots;
+    a few rounds of whole-array operations (scipy's would do it too, but importing it
+    cost each process 31 MB).
+    """
+    root = np.arange(count, dtype=np.int64)
+    a, b = edges[:, 0], edges[:, 1]
+    while True:
+        ra, rb = root[a], root[b]
+        apart = ra != rb
+        if not apart.any():
+            return root
+        low, high = np.minimum(ra[apart], rb[apart]), np.maximum(ra[apart], rb[apart])
+        np.minimum.at(root, high, low)  # a root under the smallest root it meets
+        while True:  # every node to its root
+            up = root[root]
+            if np.array_equal(up, root):
+                break
+            root = up
