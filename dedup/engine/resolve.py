@@ -19,7 +19,7 @@ import numpy as np
 from dedup.clean import Removal
 from dedup.cluster import Link, clusters
 from dedup.engine.children import LinkPlace, repeated_batch
-from dedup.engine.table import BATCH_DOCS, REMOVAL_COLUMNS, Spans, Table, uid
+from dedup.engine.table import BATCH_DOCS, REMOVAL_COLUMNS, Gone, Table, uid
 from dedup.engine.verify import Verified
 from dedup.fingerprint import distinct
 from dedup.model import REMOVING
@@ -45,14 +45,11 @@ def resolve(
     """Links per level, and the removals (with whitespace context) per document;
     `on_links` is told each level's links as soon as they are made."""
     done = Resolution([], defaultdict(list), [set() for _ in table.levels])
-    gone: dict[int, Spans] = defaultdict(Spans)  # spans removed so far, per document
+    gone = Gone()  # spans taken out so far
     for li, level in enumerate(table.levels):
         a = level.arrays
-        units = [
-            u
-            for u in np.flatnonzero(a["key"] >= 0).tolist()
-            if not gone[int(a["doc"][u])].covers(int(a["start"][u]), int(a["end"][u]))
-        ]
+        keyed = np.flatnonzero(a["key"] >= 0)
+        units = keyed[~gone.covers(*(a[c][keyed] for c in ("doc", "start", "end")))].tolist()
         if table.config.cluster.keep == "longest":
             units.sort(key=lambda u: (-int(a["end"][u] - a["start"][u]), u))
         links = clusters(units, a["key"], *verified[li])
@@ -64,7 +61,7 @@ def resolve(
             table, workers, li, [k for k in removing if k.evidence.relation != "exact"]
         )
         members = [link.member for link in removing]
-        finer = li + 1 < len(table.levels)  # only finer levels look at what is gone
+        taken: list[tuple[int, int, int]] = []  # (document, start, end) of every cut
         for u, number, *whole in zip(
             members, *(a[c][members].tolist() for c in ("doc", *REMOVAL_COLUMNS)), strict=True
         ):
@@ -72,14 +69,14 @@ def resolve(
             if cut is None:
                 cut = [Removal(uid(li, u), *whole)]
             done.removals[number] += cut
-            if finer:
-                for removal in cut:
-                    gone[number].add(removal.start, removal.end)
+            taken += ((number, removal.start, removal.end) for removal in cut)
+        if li + 1 < len(table.levels):  # only finer levels look at what is gone
+            gone.add(*np.array(taken, dtype=np.int64).reshape(-1, 3).T)
     return done
 
 
 def _spare_boilerplate(
-    table: Table, li: int, removing: list[Link], gone: dict[int, Spans], done: Resolution
+    table: Table, li: int, removing: list[Link], gone: Gone, done: Resolution
 ) -> list[Link]:
     """Flag the boilerplate clusters of a level; unless it is to be removed, keep
     their units (and shield them from finer levels).  Returns the links to remove.
@@ -116,21 +113,20 @@ def _spare_boilerplate(
         return removing
     # Boilerplate is kept once a page: a second copy in a page that has one already
     # (a byline printed twice, a title printed twice on a tag page) is a duplicate.
+    # Of each boilerplate survivor's links, the first to each page but its own.
     doc = a["doc"]
-    placed = {(s, int(doc[s])) for s in flagged}
-    spare = []
-    for link in parts:
-        if link.survivor in flagged:
-            place = (link.survivor, int(doc[link.member]))
-            if place not in placed:
-                placed.add(place)
-                spare.append(link.member)
+    boiler = np.flatnonzero(np.isin(survivors, np.fromiter(flagged, np.int64, len(flagged))))
+    pages = doc[members[boiler]]
+    codes = survivors[boiler] * width + pages
+    order = np.argsort(codes, kind="stable")
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = codes[order][1:] != codes[order][:-1]
+    chosen = np.sort(order[first])
+    chosen = chosen[pages[chosen] != doc[survivors[boiler[chosen]]]]
+    spare = members[boiler[chosen]].tolist()
     done.spared.update((li, u) for u in spare)
     kept = np.array(sorted(flagged) + spare, dtype=np.int64)
-    for number, start, end in zip(
-        *(a[c][kept].tolist() for c in ("doc", "start", "end")), strict=True
-    ):
-        gone[number].add(start, end)
+    gone.add(*(a[c][kept] for c in ("doc", "start", "end")))
     spared = set(spare)
     return [link for link in removing if link.member not in spared]
 

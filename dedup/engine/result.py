@@ -71,20 +71,30 @@ def _clusters(
     doc_cuts: dict[int, list[tuple[int, int]]],
 ) -> list[Cluster]:
     grouped: dict[tuple[int, int], list[Link]] = defaultdict(list)
+    kept_of: dict[tuple[int, int], list[Kept]] = defaultdict(list)
     for li, links in enumerate(done.links):
+        spared = []
         for link in links:
-            grouped[li, link.survivor].append(link)
+            if (li, link.member) in done.spared:
+                spared.append(link)
+            else:
+                grouped[li, link.survivor].append(link)
+        # The boilerplate copies kept, not quoted: their places gathered a level at once.
+        spared.sort(key=lambda k: k.member)
+        a = table.levels[li].arrays
+        at = np.array([link.member for link in spared], dtype=np.int64)
+        ids = table.docs.ids
+        for link, doc, start, end in zip(
+            spared, *(a[c][at].tolist() for c in ("doc", "start", "end")), strict=True
+        ):
+            kept_of[li, link.survivor].append(Kept(ids[doc], start, end, link.evidence))
+            grouped.setdefault((li, link.survivor), [])
     out: list[Cluster] = []
     for number, (li, survivor) in enumerate(sorted(grouped), start=1):
         members = []
-        kept = []
+        kept = kept_of.get((li, survivor), [])
         a = table.levels[li].arrays
         for link in sorted(grouped[li, survivor], key=lambda k: k.member):
-            if (li, link.member) in done.spared:  # a boilerplate copy kept: not quoted
-                u = link.member
-                doc_id = table.docs.ids[int(a["doc"][u])]
-                kept.append(Kept(doc_id, int(a["start"][u]), int(a["end"][u]), link.evidence))
-                continue
             segment = quoted[uid(li, link.member)]
             if link.evidence.relation in REMOVING:  # its children's cuts, touching ones joined
                 removed = tuple(merge(cuts.get(uid(li, link.member), ())))

@@ -10,7 +10,6 @@ fills it, batch by batch in corpus order; the others read it.
 from __future__ import annotations
 
 import array
-import bisect
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -390,21 +389,45 @@ def read_places(places: Sequence[Place], config: Config) -> list[str]:
     return [texts[source] for _, source in places]
 
 
-class Spans:
-    """Disjoint spans of one document, for asking whether a unit lies inside one."""
+class Gone:
+    """The spans taken out of the documents so far (removed, or kept as boilerplate), in
+    the order they were added, for asking which units lie inside one, all at once.
+
+    A unit lies inside the span of its document with the greatest start at or before
+    its own (the first added, of spans starting there) when that span ends at or after
+    it.  Columns, not a list of spans a document: asking a unit at a time took 0.8 s of
+    the default run on 20,000 French documents.
+    """
 
     def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int] = []
+        self.parts: list[tuple[I64, I64, I64]] = []  # (documents, starts, ends), as added
 
-    def add(self, start: int, end: int) -> None:
-        i = bisect.bisect_left(self.starts, start)
-        self.starts.insert(i, start)
-        self.ends.insert(i, end)
+    def add(self, docs: I64, starts: I64, ends: I64) -> None:
+        if len(docs):
+            self.parts.append((docs, starts, ends))
 
-    def covers(self, start: int, end: int) -> bool:
-        i = bisect.bisect_right(self.starts, start) - 1
-        return i >= 0 and self.ends[i] >= end
+    def covers(self, docs: I64, starts: I64, ends: I64) -> npt.NDArray[np.bool_]:
+        """Whether each unit (document, start, end) lies inside a span."""
+        if not self.parts or not len(docs):
+            return np.zeros(len(docs), dtype=bool)
+        span_docs, span_starts, span_ends = (
+            np.concatenate([part[i] for part in self.parts]) for i in range(3)
+        )
+        self.parts = [(span_docs, span_starts, span_ends)]
+        width = int(max(span_starts.max(), starts.max())) + 1
+        # By document and start, and of equal ones the first added last: the one found.
+        order = np.lexsort((-np.arange(len(span_docs)), span_starts, span_docs))
+        at = (
+            np.searchsorted(
+                span_docs[order] * width + span_starts[order], docs * width + starts, "right"
+            )
+            - 1
+        )
+        found = order[np.maximum(at, 0)]
+        covered: npt.NDArray[np.bool_] = (
+            (at >= 0) & (span_docs[found] == docs) & (span_ends[found] >= ends)
+        )
+        return covered
 
 
 def uid(level: int, unit: int) -> int:
