@@ -61,7 +61,6 @@ def test_quotes_read_early_give_the_report_read_at_the_end(
 
     monkeypatch.setattr(quote, "from_quotes", counted)
     early = dedup.render_json(dedup.build_report(dedup.scan(paths, unit=unit, threshold=0.7)))
-    assert held
     if unit == "document":
         assert True in held and False in held  # most from early quotes; a margin read again
     else:

@@ -6,6 +6,7 @@ workers still check children (`EarlyQuotes`, document level alone), else at the 
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from collections.abc import Set as AbstractSet
@@ -75,11 +76,12 @@ class EarlyQuotes:
     def _read(self, li: int, links: list[Link]) -> None:
         wanted: dict[int, dict[tuple[int, int], None]] = {}
         _add_units(wanted, li, self.table.levels[li].arrays["doc"], links)
-        for number, doc in self.table.reread(sorted(wanted)):
+        numbers = sorted(wanted)
+        spans = iter(self.table.spans([unit for n in numbers for unit in wanted[n]]))
+        for number, doc in self.table.reread(numbers):
             if self.stop.is_set():
                 return
-            units = list(wanted[number])
-            for unit, (start, end) in zip(units, self.table.spans(units), strict=True):
+            for unit, (start, end) in zip(wanted[number], spans, strict=False):
                 self.quotes[unit] = self.spool.keep(doc.text[start:end])
 
 
@@ -148,28 +150,32 @@ def quote(
     numbers = sorted(wanted)
     read_early = early.finish()
     whole = table.config.run.document_texts  # every document is wanted whole, too
+    # The spans of every unit wanted, gathered at once, a document's after another's.
+    every = [unit for number in numbers for unit in wanted[number]]
+    spans_of = table.spans(every)
+    bounds = list(itertools.accumulate((len(wanted[number]) for number in numbers), initial=0))
     held = {
         number: None
-        if whole
+        if whole or not read_early
         else from_quotes(
             read_early,
-            list(wanted[number]),
-            table.spans(list(wanted[number])),
+            every[start:end],
+            spans_of[start:end],
             doc_cuts.get(number, []),
             early.spool,
         )
-        for number in numbers
+        for number, start, end in zip(numbers, bounds[:-1], bounds[1:], strict=True)
     }
     again = table.reread([number for number in numbers if held[number] is None])
     quotes: dict[tuple[int, int], str | Quote] = {}
     texts: dict[int, tuple[str | Quote, ...]] = {}
     keep = early.spool.keep
-    for number in numbers:
-        units = list(wanted[number])
+    for number, start, end in zip(numbers, bounds[:-1], bounds[1:], strict=True):
+        units = every[start:end]
         cut = held[number]
         if cut is None:  # an early quote, where there is one, is the same text
             _, doc = next(again)
-            spans = table.spans(units)
+            spans = spans_of[start:end]
             cut = [
                 read_early.get(u) or keep(doc.text[s:e])
                 for u, (s, e) in zip(units, spans, strict=True)

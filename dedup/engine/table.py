@@ -345,9 +345,14 @@ class Table:
         yield from zip(numbers, docs, strict=True)
 
     def spans(self, units: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """(start, end) of these (level, unit)s."""
-        a = [level.arrays for level in self.levels]
-        return [(int(a[li]["start"][u]), int(a[li]["end"][u])) for li, u in units]
+        """(start, end) of these (level, unit)s, gathered a level at a time."""
+        at = np.array(units, dtype=np.int64).reshape(-1, 2)
+        starts, ends = np.empty(len(at), np.int64), np.empty(len(at), np.int64)
+        for li, level in enumerate(self.levels):
+            mine = at[:, 0] == li
+            starts[mine] = level.arrays["start"][at[mine, 1]]
+            ends[mine] = level.arrays["end"][at[mine, 1]]
+        return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
     def segments(
         self, li: int, units: list[int], texts: Sequence[str | Quote] | None = None
