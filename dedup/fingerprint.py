@@ -268,6 +268,37 @@ def distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return values[keep]
 
 
+def unique_digests(digests: npt.NDArray[np.void]) -> tuple[I64, I64]:
+    """np.unique(digests, return_index=True, return_inverse=True) of 16-byte digests
+    (dtype V16), less the unique values: (index of each distinct digest's first
+    occurrence, in byte order; the number of each digest's distinct one).
+
+    Sorted as two 64-bit integers, not as bytes: np.unique of four million digests took
+    1.8 s, this a quarter of it.  Their first eight bytes read big-endian order them as
+    bytes do; digests that differ only after those, a chance in 10**12 for millions,
+    are sorted by the last eight too.
+    """
+    halves = np.ascontiguousarray(digests).view(">u8").reshape(-1, 2)
+    high = halves[:, 0].astype(np.uint64)
+    order = np.argsort(high, kind="stable")
+    new = np.ones(len(order), dtype=bool)
+    ordered = high[order]
+    del high
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    ordered = halves[order, 1]  # the last eight bytes, in that order
+    low_differs = ordered[1:] != ordered[:-1]
+    del ordered
+    if (low_differs & ~new[1:]).any():
+        order = np.lexsort((halves[:, 1], halves[:, 0]))
+        new[1:] = (halves[order[1:]] != halves[order[:-1]]).any(axis=1)
+    else:
+        new[1:] |= low_differs
+    del low_differs
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
+
+
 #: The two shingle spaces; a unit with fewer than 2 * char_below words has a char
 #: set, one with at least char_below words a word set, so units in between have
 #: both and are comparable with shorter and longer units alike.

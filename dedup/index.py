@@ -63,24 +63,38 @@ def band_keys(sigs: U32, params: LshParams) -> U64:
     return keys
 
 
-def candidate_pairs(keys: U64) -> npt.NDArray[np.int64]:
+def candidate_pairs(keys: U64, rows: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
     """Sorted distinct pairs (i, j), i < j, of rows sharing a key in at least one band.
 
-    `keys` is `band_keys(...)` of every row: shape (rows, bands).
+    `keys` is `band_keys(...)` of every row: shape (rows, bands); with `rows`, of these
+    rows of it only (i and j number them), a band at a time: not a copy of them all.
     """
-    if len(keys) < 2:
+    if rows is not None:
+        if len(rows) < 2:
+            return np.empty((0, 2), dtype=np.int64)
+    elif len(keys) < 2:
         return np.empty((0, 2), dtype=np.int64)
     # Each pair as one integer, i * rows + j, a band at a time: distinct pairs are then one
     # sort of integers (np.unique of the rows, axis=0, sorted them as records: 4x slower
     # on 160,000 sentences), and a pair costs 8 bytes until then, not 16 and a copy.
-    rows = np.int64(len(keys))
+    count = np.int64(len(keys) if rows is None else len(rows))
     found: list[npt.NDArray[np.int64]] = []
     for band in range(keys.shape[1]):
-        column = keys[:, band]
+        column = keys[:, band] if rows is None else keys[rows, band]
         # Any order of equal keys will do: members are sorted below (and the default
         # sort is vectorized: 21 bands of 100,000 keys 0.14 -> 0.03 s against "stable").
         order = np.argsort(column)
         ordered = column[order]
+        del column
+        # Only keys two rows or more share: most rows share none, and the arrays below
+        # over every row held 300 MB at once for the 5.7 million typo keys of a million
+        # short records.
+        shared = ordered[1:] == ordered[:-1]
+        keep = np.zeros(len(ordered), dtype=bool)
+        keep[1:] = shared
+        keep[:-1] |= shared
+        order, ordered = order[keep], ordered[keep]
+        del shared, keep
         boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
         starts = np.concatenate(([0], boundaries))
         sizes = np.diff(np.concatenate((starts, [len(ordered)])))
@@ -90,7 +104,7 @@ def candidate_pairs(keys: U64) -> npt.NDArray[np.int64]:
             at = starts[sizes == size]
             members = np.sort(order[at[:, None] + np.arange(size)], axis=1)
             i, j = _head_pairs(size)
-            found.append(members[:, i].ravel() * rows + members[:, j].ravel())
+            found.append(members[:, i].ravel() * count + members[:, j].ravel())
         for lo, size in zip(
             starts[sizes > _BUCKET_CAP].tolist(), sizes[sizes > _BUCKET_CAP].tolist(), strict=True
         ):
@@ -99,13 +113,13 @@ def candidate_pairs(keys: U64) -> npt.NDArray[np.int64]:
             # size**2 / 2 pairs; every member is paired with the bucket's earliest
             # _BUCKET_CAP members instead, which keep-first clustering needs most.
             i, j = _capped(size, _BUCKET_CAP)
-            found.append(members[i] * rows + members[j])
+            found.append(members[i] * count + members[j])
     if not found:
         return np.empty((0, 2), dtype=np.int64)
     packed = np.concatenate(found)
     found.clear()
     packed = distinct(packed)
-    return np.stack((packed // rows, packed % rows), axis=1)
+    return np.stack((packed // count, packed % count), axis=1)
 
 
 def relation(

@@ -73,6 +73,23 @@ def give_back_freed() -> None:
     trim(0)
 
 
+class GiveBack:
+    """Gives the heap's free pages back each time about `step` bytes were freed: while
+    many small blocks are copied into one array and freed, so that the process never
+    holds both whole (a million one-line records: the LSH band keys of every batch and
+    their joined array, 500 MB for 250)."""
+
+    def __init__(self, step: int = 32 << 20) -> None:
+        self.step = step
+        self.pending = 0
+
+    def freed(self, nbytes: int) -> None:
+        self.pending += nbytes
+        if self.pending >= self.step:
+            give_back_freed()
+            self.pending = 0
+
+
 def _start_worker() -> None:
     """Set up a worker: its allocator, and Ctrl-C left to the main process (a terminal
     sends SIGINT to every process of the job; the main process stops the workers)."""

@@ -189,3 +189,19 @@ def test_a_batch_of_bags_has_the_signatures_of_its_sets() -> None:
         for i in range(len(bag)):
             assert np.array_equal(np.unique(bag[i]), sets[space][i])
         assert np.array_equal(signatures(bag, 128, 1), signatures(sets[space], 128, 1))
+
+
+def test_unique_digests_are_numpys_unique() -> None:
+    from dedup.fingerprint import unique_digests
+
+    rng = np.random.default_rng(3)
+    halves = rng.integers(0, 2**63, size=(2000, 2), dtype=np.uint64)
+    halves[100:110, 0] = halves[5, 0]  # first eight bytes shared, last ones not
+    halves[200:300] = halves[:100]  # whole digests repeated
+    halves[400:410] = halves[400]
+    digests = np.ascontiguousarray(halves).view("V16").ravel()
+    for part in (digests, digests[::-1], digests[:0], digests[:1]):
+        _, first, inverse = np.unique(part, return_index=True, return_inverse=True)
+        found_first, found_inverse = unique_digests(part)
+        assert found_first.tolist() == first.tolist()
+        assert found_inverse.tolist() == inverse.ravel().tolist()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from dedup.engine.table import BATCH_CHARS, I64, Table
 from dedup.fingerprint import distinct
@@ -20,8 +21,9 @@ from dedup.index import candidate_pairs
 BATCH_KEYS = 4096
 
 
-#: Per key space, the last level's texts (in key order) and their LSH pairs (rows).
-Memo = dict[str, tuple[I64, I64]]
+#: Per key space, a digest of the last level's texts (in key order) and their LSH pairs
+#: (rows): a digest, not the texts, which for the typo keys of a million records are 45 MB.
+Memo = dict[str, tuple[bytes, I64]]
 
 
 def candidates(table: Table, li: int, memo: Memo) -> I64:
@@ -34,11 +36,12 @@ def candidates(table: Table, li: int, memo: Memo) -> I64:
     found: list[I64] = []
     for space, keys, texts, rows in table.texts.of_level(li, level.texts):  # a space at a time
         last = memo.get(space)
-        if last is not None and np.array_equal(last[0], texts):
+        digest = xxhash.xxh3_128_digest(np.ascontiguousarray(texts, dtype=np.int64).data)
+        if last is not None and last[0] == digest:
             pairs = last[1]
         else:
-            pairs = candidate_pairs(table.texts.bands(space, rows))
-        memo[space] = texts, pairs
+            pairs = candidate_pairs(table.texts.bands(space), rows)
+        memo[space] = digest, pairs
         level.candidates[space] = len(pairs)
         found.append(keys[pairs].reshape(-1, 2))
     return distinct_pairs(np.concatenate(found) if found else np.empty((0, 2), np.int64))

@@ -21,12 +21,12 @@ import xxhash
 
 from dedup.config import Config
 from dedup.errors import InputError
-from dedup.fingerprint import SPACES, U64
+from dedup.fingerprint import SPACES, U64, unique_digests
 from dedup.index import lsh_params
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
 from dedup.model import LEVELS, Document, Level, Quote, Segment, Source
-from dedup.parallel import give_back_freed
+from dedup.parallel import GiveBack, give_back_freed
 
 I64 = npt.NDArray[np.int64]
 #: Called as progress(stage, count) while a run goes on: "documents read", ...
@@ -94,25 +94,8 @@ class Space:
     verified on exact shingle sets, so nothing else needs the signature.
     """
 
-    keys: list[I64] = field(default_factory=list)  # text id of every row, in blocks
-    blocks: list[U64] = field(default_factory=list)
-
-    def add(self, keys: I64, bands: U64) -> None:
-        if len(keys):
-            self.keys.append(keys)
-            self.blocks.append(bands)
-
-    def join(self) -> None:
-        """The blocks as one array each, copied a block at a time and released."""
-        for parts in (self.keys, self.blocks):
-            if len(parts) > 1:
-                whole = np.empty((sum(len(p) for p in parts), *parts[0].shape[1:]), parts[0].dtype)
-                at = 0
-                for i, part in enumerate(parts):
-                    whole[at : at + len(part)] = part
-                    at += len(part)
-                    parts[i] = whole[:0]  # released (a list's pop(0) is quadratic)
-                parts[:] = [whole]
+    keys: list[I64] = field(default_factory=list)  # text id of every row: one array, or none
+    blocks: list[U64] = field(default_factory=list)  # their band keys: one array, or none
 
 
 @dataclass
@@ -133,26 +116,58 @@ class Texts:
         """Number the distinct texts of the levels' keys (in the order of their exact keys),
         map each level's keys to them, and keep each text's band keys once, from the
         first batch that had it."""
-        digests = np.concatenate([level.key_digests for level in levels])
-        unique = np.unique(digests)
-        self.levels = np.zeros(len(unique), dtype=np.uint8)
-        for li, level in enumerate(levels):
-            level.texts = np.searchsorted(unique, level.key_digests)
-            level.key_digests = np.empty(0, "V16")
-            self.levels[level.texts] |= np.uint8(1 << li)
         blocks, self.blocks = self.blocks, []
         starts = np.cumsum([0] + [len(block.digests) for block in blocks])
         every = np.concatenate([block.digests for block in blocks] or [np.empty((0, 16), np.uint8)])
-        ids = np.searchsorted(unique, np.ascontiguousarray(every).view("V16").ravel())
+        # The batches' texts are texts of the levels: numbered with them, they number none
+        # of their own.
+        parts = [level.key_digests for level in levels]
+        parts.append(np.ascontiguousarray(every).view("V16").ravel())
+        bounds = np.cumsum([0] + [len(part) for part in parts]).tolist()
+        digests = np.concatenate(parts)
+        del parts, every
+        for level in levels:
+            level.key_digests = np.empty(0, "V16")
+        first, inverse = unique_digests(digests)
+        del digests
+        self.levels = np.zeros(len(first), dtype=np.uint8)
+        for li, level in enumerate(levels):
+            level.texts = inverse[bounds[li] : bounds[li + 1]]
+            self.levels[level.texts] |= np.uint8(1 << li)
+        ids = inverse[bounds[-2] :]
         fresh = np.zeros(len(ids), dtype=bool)  # a text's first row: the first batch's
         fresh[np.unique(ids, return_index=True)[1]] = True
-        for start, block in zip(starts.tolist(), blocks, strict=False):
+        # Each space's rows copied straight into one array, a batch's after another's,
+        # each batch's freed as it goes and given back now and then.
+        kept = [
+            {name: fresh[rows + start] for name, (rows, _) in block.bands.items()}
+            for start, block in zip(starts[:-1].tolist(), blocks, strict=True)
+        ]
+        for name in KEY_SPACES:
+            found = [
+                (block.bands[name][1], keep_of[name])
+                for block, keep_of in zip(blocks, kept, strict=True)
+                if name in keep_of
+            ]
+            total = sum(int(keep.sum()) for _, keep in found)
+            if not total:
+                continue
+            keys = np.empty(total, dtype=np.int64)
+            bands = np.empty((total, *found[0][0].shape[1:]), dtype=found[0][0].dtype)
+            self.spaces[name] = Space([keys], [bands])
+        at = dict.fromkeys(KEY_SPACES, 0)
+        giving = GiveBack()
+        for start, block, keep_of in zip(starts[:-1].tolist(), blocks, kept, strict=True):
             for name, (rows, bands) in block.bands.items():
-                keep = fresh[rows + start]
-                self.spaces[name].add(ids[rows[keep] + start], bands[keep])
+                keep = keep_of[name]
+                count = int(keep.sum())
+                space = self.spaces[name]
+                if count:
+                    space.keys[0][at[name] : at[name] + count] = ids[rows[keep] + start]
+                    space.blocks[0][at[name] : at[name] + count] = bands[keep]
+                at[name] += count
+                giving.freed(rows.nbytes + bands.nbytes)
             block.bands = {}
-        for space in self.spaces.values():
-            space.join()
 
     def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, I64, I64]]:
         """Per key space, the level's keys that have band keys, in key order, their texts,
@@ -172,10 +187,10 @@ class Texts:
             del keys, rows
             give_back_freed()  # the last space's arrays, before the next one's
 
-    def bands(self, space: str, rows: I64) -> U64:
-        """The band keys of these rows of a key space."""
+    def bands(self, space: str) -> U64:
+        """The band keys of every row of a key space (see `of_level` for a level's)."""
         blocks = self.spaces[space].blocks
-        return blocks[0][rows] if blocks else np.empty((0, 0), np.uint64)
+        return blocks[0] if blocks else np.empty((0, 0), np.uint64)
 
 
 @dataclass
@@ -209,11 +224,13 @@ class LevelTable:
         valid_parts: list[I64] = []
         digest_parts: list[npt.NDArray[np.uint8]] = []
         start = 0
+        giving = GiveBack()
         for block in blocks:
             rows[start : start + len(block.rows)] = block.rows
             valid_parts.append(np.flatnonzero(block.mask) + start)
             digest_parts.append(block.digests[block.mask])
             start += len(block.rows)
+            giving.freed(block.rows.nbytes + block.digests.nbytes)
             block.rows = block.digests = np.empty(0, np.int64)
         valid = np.concatenate(valid_parts) if valid_parts else np.empty(0, np.int64)
         texts = (
@@ -224,7 +241,7 @@ class LevelTable:
             .ravel()
         )
         del digest_parts
-        _, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
+        first, inverse = unique_digests(texts)
         order = np.argsort(first, kind="stable")  # keys by first appearance
         self.key_digests = texts[first[order]]
         del texts
