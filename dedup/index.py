@@ -69,15 +69,12 @@ def candidate_pairs(keys: U64, rows: npt.NDArray[np.int64] | None = None) -> npt
     `keys` is `band_keys(...)` of every row: shape (rows, bands); with `rows`, of these
     rows of it only (i and j number them), a band at a time: not a copy of them all.
     """
-    if rows is not None:
-        if len(rows) < 2:
-            return np.empty((0, 2), dtype=np.int64)
-    elif len(keys) < 2:
+    count = np.int64(len(keys) if rows is None else len(rows))
+    if count < 2:
         return np.empty((0, 2), dtype=np.int64)
-    # Each pair as one integer, i * rows + j, a band at a time: distinct pairs are then one
+    # Each pair as one integer, i * count + j, a band at a time: distinct pairs are then one
     # sort of integers (np.unique of the rows, axis=0, sorted them as records: 4x slower
     # on 160,000 sentences), and a pair costs 8 bytes until then, not 16 and a copy.
-    count = np.int64(len(keys) if rows is None else len(rows))
     found: list[npt.NDArray[np.int64]] = []
     for band in range(keys.shape[1]):
         column = keys[:, band] if rows is None else keys[rows, band]

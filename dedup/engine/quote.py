@@ -6,7 +6,6 @@ workers still check children (`EarlyQuotes`, document level alone), else at the 
 
 from __future__ import annotations
 
-import itertools
 import queue
 import threading
 from collections.abc import Set as AbstractSet
@@ -77,11 +76,11 @@ class EarlyQuotes:
         wanted: dict[int, dict[tuple[int, int], None]] = {}
         _add_units(wanted, li, self.table.levels[li].arrays["doc"], links)
         numbers = sorted(wanted)
-        spans = iter(self.table.spans([unit for n in numbers for unit in wanted[n]]))
-        for number, doc in self.table.reread(numbers):
+        spans = _spans_of(self.table, wanted, numbers)
+        for (number, doc), found in zip(self.table.reread(numbers), spans, strict=True):
             if self.stop.is_set():
                 return
-            for unit, (start, end) in zip(wanted[number], spans, strict=False):
+            for unit, (start, end) in zip(wanted[number], found, strict=True):
                 self.quotes[unit] = self.spool.keep(doc.text[start:end])
 
 
@@ -98,6 +97,20 @@ def _add_units(
     units += [link.member for link in links if (li, link.member) not in spared]
     for number, u in zip(docs[units].tolist(), units, strict=True):
         wanted.setdefault(number, {})[li, u] = None
+
+
+def _spans_of(
+    table: Table, wanted: dict[int, dict[tuple[int, int], None]], numbers: list[int]
+) -> list[list[tuple[int, int]]]:
+    """The spans of the units wanted, a list a document (of `numbers`, in that order),
+    gathered at once: a document at a time cost a numpy call each."""
+    every = table.spans([unit for number in numbers for unit in wanted[number]])
+    out = []
+    at = 0
+    for number in numbers:
+        out.append(every[at : at + len(wanted[number])])
+        at += len(wanted[number])
+    return out
 
 
 def from_quotes(
@@ -150,32 +163,29 @@ def quote(
     numbers = sorted(wanted)
     read_early = early.finish()
     whole = table.config.run.document_texts  # every document is wanted whole, too
-    # The spans of every unit wanted, gathered at once, a document's after another's.
-    every = [unit for number in numbers for unit in wanted[number]]
-    spans_of = table.spans(every)
-    bounds = list(itertools.accumulate((len(wanted[number]) for number in numbers), initial=0))
+    spans_of = dict(zip(numbers, _spans_of(table, wanted, numbers), strict=True))
     held = {
         number: None
         if whole or not read_early
         else from_quotes(
             read_early,
-            every[start:end],
-            spans_of[start:end],
+            list(wanted[number]),
+            spans_of[number],
             doc_cuts.get(number, []),
             early.spool,
         )
-        for number, start, end in zip(numbers, bounds[:-1], bounds[1:], strict=True)
+        for number in numbers
     }
     again = table.reread([number for number in numbers if held[number] is None])
     quotes: dict[tuple[int, int], str | Quote] = {}
     texts: dict[int, tuple[str | Quote, ...]] = {}
     keep = early.spool.keep
-    for number, start, end in zip(numbers, bounds[:-1], bounds[1:], strict=True):
-        units = every[start:end]
+    for number in numbers:
+        units = list(wanted[number])
         cut = held[number]
         if cut is None:  # an early quote, where there is one, is the same text
             _, doc = next(again)
-            spans = spans_of[start:end]
+            spans = spans_of[number]
             cut = [
                 read_early.get(u) or keep(doc.text[s:e])
                 for u, (s, e) in zip(units, spans, strict=True)

@@ -61,6 +61,7 @@ def resolve(
             table, workers, li, [k for k in removing if k.evidence.relation != "exact"]
         )
         members = [link.member for link in removing]
+        finer = li + 1 < len(table.levels)  # only finer levels look at what is gone
         taken: list[tuple[int, int, int]] = []  # (document, start, end) of every cut
         for u, number, *whole in zip(
             members, *(a[c][members].tolist() for c in ("doc", *REMOVAL_COLUMNS)), strict=True
@@ -69,8 +70,9 @@ def resolve(
             if cut is None:
                 cut = [Removal(uid(li, u), *whole)]
             done.removals[number] += cut
-            taken += ((number, removal.start, removal.end) for removal in cut)
-        if li + 1 < len(table.levels):  # only finer levels look at what is gone
+            if finer:
+                taken += ((number, removal.start, removal.end) for removal in cut)
+        if finer:
             gone.add(*np.array(taken, dtype=np.int64).reshape(-1, 3).T)
     return done
 
@@ -117,11 +119,7 @@ def _spare_boilerplate(
     doc = a["doc"]
     boiler = np.flatnonzero(np.isin(survivors, np.fromiter(flagged, np.int64, len(flagged))))
     pages = doc[members[boiler]]
-    codes = survivors[boiler] * width + pages
-    order = np.argsort(codes, kind="stable")
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = codes[order][1:] != codes[order][:-1]
-    chosen = np.sort(order[first])
+    chosen = np.sort(np.unique(survivors[boiler] * width + pages, return_index=True)[1])
     chosen = chosen[pages[chosen] != doc[survivors[boiler[chosen]]]]
     spare = members[boiler[chosen]].tolist()
     done.spared.update((li, u) for u in spare)
