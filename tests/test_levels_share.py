@@ -14,6 +14,7 @@ import pytest
 import dedup
 from dedup.config import Config
 from dedup.engine.fingerprint import fingerprint
+from dedup.engine.prints import fingerprint_batch
 from dedup.engine.table import Table
 from dedup.io.readers import Corpus
 from dedup.model import LEVELS
@@ -69,3 +70,55 @@ def test_a_text_of_several_levels_is_banded_once(tmp_path: Path) -> None:
     assert len(char) == len(texts) + 2
     for level in table.levels:
         assert len(level.texts) == len(np.unique(level.texts))  # a level key is one text
+
+
+def _batches(path: Path) -> list[list[tuple[int, str, str]]]:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    docs = [(n, record["id"], record["text"]) for n, record in enumerate(records)]
+    return [docs[i : i + 100] for i in range(0, len(docs), 100)]
+
+
+def test_a_text_banded_in_an_earlier_batch_is_not_banded_again(tmp_path: Path) -> None:
+    config = Config()
+    batches = _batches(_records(tmp_path / "records.jsonl"))
+    known: set[bytes] = set()
+    alone = [fingerprint_batch(batch, config) for batch in batches]
+    along = [fingerprint_batch(batch, config, known) for batch in batches]
+    first: dict[bytes, tuple[int, int]] = {}  # text -> (batch, row) where it is banded
+    for b, prints in enumerate(alone):
+        for row, digest in enumerate(prints.texts.digests):
+            first.setdefault(digest.tobytes(), (b, row))
+    banded = [
+        (b, digest.tobytes())
+        for b, prints in enumerate(along)
+        for digest in prints.texts.digests
+    ]
+    assert sorted(text for _, text in banded) == sorted(first)  # each text once, in all
+    assert sorted(banded) == sorted((b, text) for text, (b, _) in first.items())
+    assert known == set(first)
+    for b, (one, other) in enumerate(zip(alone, along, strict=True)):
+        rows = [first[d.tobytes()][1] for d in other.texts.digests]  # their rows alone
+        for space, (units, bands) in other.texts.bands.items():
+            mine = {}
+            for unit, band in zip(units.tolist(), bands.tolist(), strict=True):
+                mine.setdefault(rows[unit], []).append(band)
+            theirs = {}
+            units_alone, bands_alone = one.texts.bands[space]
+            for unit, band in zip(units_alone.tolist(), bands_alone.tolist(), strict=True):
+                if unit in mine:
+                    theirs.setdefault(unit, []).append(band)
+            assert mine == theirs, (b, space)
+        # The units are the same whatever was banded before.
+        for level_one, level_other in zip(one.levels, other.levels, strict=True):
+            assert np.array_equal(level_one.rows, level_other.rows)
+            assert np.array_equal(level_one.digests, level_other.digests)
+
+
+def test_runs_in_one_process_band_their_own_texts(tmp_path: Path) -> None:
+    """The texts a run banded are its own: a second run in the same process (no workers)
+    bands them again, and finds what the first found."""
+    path = _records(tmp_path / "records.jsonl")
+    first = render_json(build_report(dedup.scan(path, jobs=1)))
+    second = render_json(build_report(dedup.scan(path, jobs=1)))
+    assert first == second
+    assert '"relation":"near"' in first

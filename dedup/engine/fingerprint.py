@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,12 +59,30 @@ class _ChunkPrints:
     prints: list[BatchPrints]  # per batch of BATCH_DOCS documents
 
 
+#: The exact keys of the texts this process has banded in the run it works for (see
+#: `fingerprint_batch`), by run: a worker reads chunks in corpus order, so a text it
+#: banded in an earlier chunk has its band keys in the table already.
+_BANDED: dict[str, set[bytes]] = {}
+#: Past this many texts the set starts again: about 100 bytes a text.
+_BANDED_MAX = 1 << 19
+
+
+def _banded(run: str) -> set[bytes]:
+    known = _BANDED.get(run)
+    if known is None or len(known) > _BANDED_MAX:
+        _BANDED.clear()  # an earlier run's, or too many
+        known = _BANDED[run] = set()
+    return known
+
+
 def _fingerprint_chunk(
-    chunk: Chunk, config: Config, texts: list[str] | None = None
+    chunk: Chunk, config: Config, texts: list[str] | None = None, run: str | None = None
 ) -> _ChunkPrints:
     """Read one chunk of the corpus and fingerprint its documents, a batch at a time;
-    with `texts`, keep each document's text there, in order."""
+    with `texts`, keep each document's text there, in order.  Chunks of one `run` come
+    in corpus order: a text banded in an earlier one is not banded again."""
     lines, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
+    known = _banded(run) if run is not None else None
     out = _ChunkPrints(lines, [], [], [])
     batch: list[tuple[int, str, str]] = []
     for doc in docs:
@@ -76,10 +95,10 @@ def _fingerprint_chunk(
             texts.append(doc.text)
         batch.append((len(out.docs) - 1, doc.doc_id, doc.text))
         if len(batch) >= BATCH_DOCS:
-            out.prints.append(fingerprint_batch(batch, config))
+            out.prints.append(fingerprint_batch(batch, config, known))
             batch = []
     if batch or not out.prints:
-        out.prints.append(fingerprint_batch(batch, config))
+        out.prints.append(fingerprint_batch(batch, config, known))
     return out
 
 
@@ -264,7 +283,10 @@ def fingerprint(
 
 def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None:
     table.corpus.skipped = []
-    work = functools.partial(_fingerprint_chunk, config=table.config)
+    # Each run its own name, so that a process (this one, without workers) never takes
+    # an earlier run's texts for banded.
+    run = uuid.uuid4().hex
+    work = functools.partial(_fingerprint_chunk, config=table.config, run=run)
     sent: collections.deque[Chunk] = collections.deque()
 
     def chunks() -> Iterator[Chunk]:

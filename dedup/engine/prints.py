@@ -23,8 +23,16 @@ from dedup.segment import LineIndex, labelled_parts, spans, suppressed
 _UNNORMALIZED = "\x00"
 
 
-def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> BatchPrints:
-    """Segment, normalize and fingerprint a batch of (document number, id, text)."""
+def fingerprint_batch(
+    batch: list[tuple[int, str, str]], config: Config, known: set[bytes] | None = None
+) -> BatchPrints:
+    """Segment, normalize and fingerprint a batch of (document number, id, text).
+
+    `known` holds the exact keys of texts an earlier batch of the same run, earlier in
+    corpus order, has banded already: they are not banded again, and the new ones are
+    added to it.  The table keeps a text's band keys from the first batch that has it,
+    so leaving them out of later batches changes nothing but the work.
+    """
     levels = [name for name in LEVELS if name in config.segment.levels]
     rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
     raw: dict[str, list[str]] = {name: [] for name in levels}  # the text of each unit
@@ -58,6 +66,7 @@ def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> Batc
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
     pool_raw: list[str] = []  # and the first raw text of each
     pool_norms: list[str] = []
+    seen_before = known if known is not None else set()
     for name in levels:
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(COLUMNS))
         # A unit a marker hushes is not compared; nor is a part of a document too short
@@ -84,7 +93,7 @@ def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> Batc
         # A text is shingled once a batch, at its first unit of any level: a text the
         # batch has had already (a byline, a footer) is not shingled again.
         for (i, norm), key in zip(compared, keys, strict=True):
-            if key not in pool and len(norm) >= m.min_chars:
+            if key not in pool and len(norm) >= m.min_chars and key not in seen_before:
                 pool[key] = len(pool)
                 pool_raw.append(raw[name][i])
                 pool_norms.append(norm)
@@ -94,6 +103,8 @@ def fingerprint_batch(batch: list[tuple[int, str, str]], config: Config) -> Batc
         digests[units] = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 16)
         out.append(LevelPrints(table, digests, mask))
     texts = np.frombuffer(b"".join(pool), np.uint8).reshape(-1, 16)
+    if known is not None:
+        known.update(pool)
     return BatchPrints(out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config)))
 
 
