@@ -12,6 +12,7 @@ import pytest
 
 from dedup.config import InputConfig
 from dedup.io.documents import Skipped
+from dedup.io import readers
 from dedup.io.readers import Corpus, Document, Listing, Listings, expand, list_inputs
 
 
@@ -191,3 +192,26 @@ def test_a_folder_listing_is_taken_again_while_its_folders_stand(tmp_path: Path)
     (root / "a.md").unlink()
     assert base + "a.md" not in expanded()
     assert kept, "each new listing replaces the one kept (when settled)"
+
+
+@pytest.mark.parametrize("block", [16, 64, 1 << 13])
+def test_lines_are_read_back_by_offset_in_any_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """Lines short and longer than a block, one straddling its end, the last without a
+    line break: each read back whole, asked in order (from the block last read) or not."""
+    monkeypatch.setattr(readers, "_LINE_BLOCK", block)
+    rng = random.Random(block)
+    lines = [("é" * rng.choice([0, 1, 3, 7, 20, 90])).encode() + b"\n" for _ in range(300)]
+    lines[-1] = lines[-1].rstrip(b"\n") or b"x"
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"".join(lines))
+    offsets = [sum(len(line) for line in lines[:n]) for n in range(len(lines))]
+    asked = list(range(len(lines)))
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        for order in (asked, sorted(asked, key=lambda _: rng.random())):
+            reader = readers._Lines(handle)
+            assert [reader.at(offsets[n]) for n in order] == [lines[n] for n in order]
+    finally:
+        os.close(handle)

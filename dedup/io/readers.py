@@ -301,8 +301,9 @@ class Corpus:
                 continue
             handle = os.open(file.path, os.O_RDONLY)
             try:
+                lines = _Lines(handle)
                 for source in group:
-                    raw = _line_at(handle, source.offset)
+                    raw = lines.at(source.offset)
                     yield record_document(file, raw, source.line, source.offset, self.config)
             finally:
                 os.close(handle)
@@ -334,19 +335,35 @@ class Corpus:
             offset += len(raw)
 
 
-def _line_at(handle: int, offset: int) -> bytes:
-    """The line starting at `offset` of an open file, with its line break: read with
-    pread, a block at a time (a buffered seek and readline took twice as long)."""
-    line = os.pread(handle, _LINE_BLOCK, offset)
-    end = line.find(b"\n")
-    while end < 0:
-        more = os.pread(handle, len(line), offset + len(line))
-        if not more:
-            return line
-        searched = len(line)
-        line += more
-        end = line.find(b"\n", searched)
-    return line[: end + 1]
+class _Lines:
+    """Lines of an open file by the offsets they start at, read with pread a block at a
+    time (a buffered seek and readline took twice as long).  Lines asked in order of
+    offset come out of the block last read while they lie whole inside it: short
+    records are not read a system call each."""
+
+    def __init__(self, handle: int) -> None:
+        self.handle = handle
+        self.start = 0  # the offset of the block last read
+        self.block = b""
+
+    def at(self, offset: int) -> bytes:
+        """The line starting at `offset`, with its line break."""
+        within = offset - self.start
+        if 0 <= within < len(self.block):
+            end = self.block.find(b"\n", within)
+            if end >= 0:
+                return self.block[within : end + 1]
+        line = self.block = os.pread(self.handle, _LINE_BLOCK, offset)
+        self.start = offset
+        end = line.find(b"\n")
+        while end < 0:
+            more = os.pread(self.handle, len(line), offset + len(line))
+            if not more:
+                return line
+            searched = len(line)
+            line += more
+            end = line.find(b"\n", searched)
+        return line[: end + 1]
 
 
 #: Bytes read at once for a line: most records of a text corpus fit.
