@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from dedup.cli import main
@@ -251,3 +252,35 @@ def test_a_short_unit_met_with_one_of_twice_its_words_has_no_space_in_common(
     long = "Les modes suivants sont gérés\u00a0:  r, w, a, r+, w+ et a+.s " + short
     report = _scan(tmp_path, [short, long])
     assert report["stats"]["duplicate_units"] == 0
+
+
+def test_a_child_stating_nothing_is_repeated_without_reading_its_survivor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The facts of a survivor (a whole document, maybe) are read only for a short child
+    that states a number, a month or a name; a templated child still stays."""
+    from dedup.config import Config
+    from dedup.engine import children
+    from dedup.normalize import normalize_many
+
+    read: list[str] = []
+    facts = children.facts
+
+    def counted(text: str) -> object:
+        read.append(text)
+        return facts(text)
+
+    monkeypatch.setattr(children, "facts", counted)
+    config = Config()
+    survivor = (
+        "le chat dort sur le canapé du salon tout l’après-midi. "
+        "Publié le 8 janvier 2023 par Claire Dubois dans la rubrique Cuisine."
+    )
+    compact = normalize_many([survivor], config.normalize, spaces=False)
+    plain = "le chat dort sur le canapé du salan tout l’après-midi"  # a typo: nearly
+    templated = "Publié le 9 janvier 2023 par Claire Dubois dans la rubrique Cuisine"
+    found = children._covered([plain], [0], [survivor], compact, config)
+    assert found == [2] and read == [plain]
+    found = children._covered([templated], [0], [survivor], compact, config)
+    assert read[1:] == [templated, survivor]
+    assert found == [0]

@@ -130,9 +130,13 @@ def _covered(
         elif share == 1.0:  # verbatim, or every k-gram of it
             out.append(2)
         elif piece.count(" ") < 2 * m.char_below:
-            if owner not in stated:
+            mine = facts(piece)
+            if not any(mine):  # states nothing: nothing the survivor lacks
+                out.append(2)
+                continue
+            if owner not in stated:  # a whole document, maybe: read only when asked
                 stated[owner] = facts(survivors[owner])
-            out.append(0 if states_more(facts(piece), stated[owner]) else 2)
+            out.append(0 if states_more(mine, stated[owner]) else 2)
         else:
             out.append(_NEARLY if share < _WHOLE else 2)
     return out
