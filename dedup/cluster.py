@@ -11,7 +11,8 @@ which is total, so the result is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import array
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,12 +30,43 @@ class Link:
     evidence: Evidence
 
 
+@dataclass
+class Links:
+    """Links as columns, in visiting order: the survivor and member of each, and its
+    evidence (exact copies share one).  A boilerplate line on every page of a large
+    corpus is a link a page: an object each cost the run as much again (#27)."""
+
+    survivors: npt.NDArray[np.int64]
+    members: npt.NDArray[np.int64]
+    evidence: list[Evidence]
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __iter__(self) -> Iterator[Link]:
+        for survivor, member, found in zip(
+            self.survivors.tolist(), self.members.tolist(), self.evidence, strict=True
+        ):
+            yield Link(survivor, member, found)
+
+    def take(self, which: npt.NDArray[np.int64] | npt.NDArray[np.bool_]) -> Links:
+        """The links at these positions (or where this mask is set), in order."""
+        at = np.flatnonzero(which) if which.dtype == np.bool_ else which
+        return Links(self.survivors[at], self.members[at], [self.evidence[i] for i in at.tolist()])
+
+    def relations(self, names: Collection[str | None]) -> npt.NDArray[np.bool_]:
+        """Which links have one of these relations."""
+        return np.fromiter(
+            (found.relation in names for found in self.evidence), dtype=bool, count=len(self)
+        )
+
+
 def clusters(
     order: Sequence[int],
     keys: Sequence[int] | npt.NDArray[np.int64],
     neighbours: Mapping[int, Sequence[int]],
     evidence: Mapping[tuple[int, int], Evidence],
-) -> list[Link]:
+) -> Links:
     """Link every duplicate unit to the survivor it was verified against.
 
     Args:
@@ -45,47 +77,73 @@ def clusters(
             neighbouring keys in both orders.
 
     Returns:
-        One Link per removed unit, plus one per surviving unit that overlaps
+        One link per removed unit, plus one per surviving unit that overlaps
         (covers most of) an earlier survivor, in visiting order.
     """
+    units = np.asarray(order, dtype=np.int64)
+    order_keys = np.asarray(keys, dtype=np.int64)[units]
     # Only a text that repeats or has LSH neighbours can ever be looked up: the
     # others are survivors nobody matches, and are not tracked (memory: a dict
     # entry per unit of a large corpus).
-    order_keys = np.asarray(keys, dtype=np.int64)[np.asarray(order, dtype=np.int64)]
     tracked = np.bincount(order_keys, minlength=int(order_keys.max(initial=-1)) + 1) > 1
     for key in neighbours:
         if key < len(tracked):
             tracked[key] = True
     rank: dict[int, int] = {}
     survivor_of: dict[int, int] = {}
-    links: list[Link] = []
-    for position, (unit, key) in enumerate(zip(order, order_keys.tolist(), strict=True)):
-        if not tracked[key]:
-            continue
-        rank[unit] = position
+    settled: dict[int, int] = {}  # key -> the position of its survivor
+    at = array.array("q")  # the positions, survivors and members of the links made here
+    survivors = array.array("q")
+    members = array.array("q")
+    found_of: list[Evidence] = []
+    for position in np.flatnonzero(tracked[order_keys]).tolist():
+        key = int(order_keys[position])
         if key in survivor_of:
-            links.append(Link(survivor_of[key], unit, EXACT))
-            continue
-        best: tuple[float, int, Link] | None = None
-        overlap: tuple[float, int, Link] | None = None
+            continue  # an exact copy of a survivor: linked below, with every other
+        unit = int(units[position])
+        rank[unit] = position
+        best: tuple[float, int, int, Evidence] | None = None
+        overlap: tuple[float, int, int, Evidence] | None = None
         for other in neighbours.get(key, ()):
             survivor = survivor_of.get(other)
             if survivor is None:
                 continue
             found = evidence[other, key]
-            link = Link(survivor, unit, found)
             if found.relation in REMOVING:
-                score = (found.jaccard, -rank[survivor], link)
+                score = (found.jaccard, -rank[survivor], survivor, found)
                 if best is None or score[:2] > best[:2]:
                     best = score
             elif found.relation == "overlap":
-                score = (found.containment_survivor, -rank[survivor], link)
+                score = (found.containment_survivor, -rank[survivor], survivor, found)
                 if overlap is None or score[:2] > overlap[:2]:
                     overlap = score
-        if best is not None:
-            links.append(best[2])
-            continue
-        survivor_of[key] = unit
-        if overlap is not None:
-            links.append(overlap[2])
-    return links
+        chosen = best
+        if best is None:
+            survivor_of[key] = unit
+            settled[key] = position
+            chosen = overlap
+        if chosen is not None:
+            at.append(position)
+            survivors.append(chosen[2])
+            members.append(unit)
+            found_of.append(chosen[3])
+    # A unit whose text has a survivor before it is that survivor's exact copy.
+    first = np.full(len(tracked), len(units), dtype=np.int64)  # position of each survivor
+    survivor_at = np.full(len(tracked), -1, dtype=np.int64)
+    if settled:
+        keyed = np.fromiter(settled, dtype=np.int64, count=len(settled))
+        first[keyed] = np.fromiter(settled.values(), dtype=np.int64, count=len(settled))
+        survivor_at[keyed] = np.fromiter(
+            (survivor_of[key] for key in settled), dtype=np.int64, count=len(settled)
+        )
+    copies = np.flatnonzero(np.arange(len(units)) > first[order_keys])
+    positions = np.concatenate((np.frombuffer(at, dtype=np.int64), copies))
+    visited = np.argsort(positions, kind="stable")
+    every = found_of + [EXACT] * len(copies)
+    return Links(
+        np.concatenate((np.frombuffer(survivors, dtype=np.int64), survivor_at[order_keys[copies]]))[
+            visited
+        ],
+        np.concatenate((np.frombuffer(members, dtype=np.int64), units[copies]))[visited],
+        [every[i] for i in visited.tolist()],
+    )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dedup.cluster import clusters
-from dedup.model import Evidence
+import random
+
+import pytest
+
+from dedup.cluster import EXACT, clusters
+from dedup.model import REMOVING, Evidence
 
 
 def _evidence(table: dict[frozenset[int], float]) -> dict[tuple[int, int], Evidence]:
@@ -45,3 +49,69 @@ def test_keep_order_decides_the_survivor() -> None:
     table = {frozenset((0, 1)): 0.9}
     links = clusters([1, 0], [0, 1], {0: [1], 1: [0]}, _evidence(table))
     assert [(k.survivor, k.member) for k in links] == [(1, 0)]
+
+
+def _plain_clusters(
+    order: list[int],
+    keys: list[int],
+    neighbours: dict[int, list[int]],
+    evidence: dict[tuple[int, int], Evidence],
+) -> list[tuple[int, int, Evidence]]:
+    """The clustering rule as it reads, one unit after another."""
+    rank: dict[int, int] = {}
+    survivor_of: dict[int, int] = {}
+    out = []
+    for position, unit in enumerate(order):
+        key = keys[unit]
+        rank[unit] = position
+        if key in survivor_of:
+            out.append((survivor_of[key], unit, EXACT))
+            continue
+        best = overlap = None
+        for other in neighbours.get(key, ()):
+            survivor = survivor_of.get(other)
+            if survivor is None:
+                continue
+            found = evidence[other, key]
+            if found.relation in REMOVING:
+                score = (found.jaccard, -rank[survivor])
+                if best is None or score > best[0]:
+                    best = (score, (survivor, unit, found))
+            elif found.relation == "overlap":
+                score = (found.containment_survivor, -rank[survivor])
+                if overlap is None or score > overlap[0]:
+                    overlap = (score, (survivor, unit, found))
+        if best is not None:
+            out.append(best[1])
+            continue
+        survivor_of[key] = unit
+        if overlap is not None:
+            out.append(overlap[1])
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_clusters_link_as_the_rule_reads(seed: int) -> None:
+    """Exact copies are linked all at once after the scan: the same links, in the same
+    order, as a scan that visits every unit."""
+    rng = random.Random(seed)
+    units = rng.randrange(1, 60)
+    keys = [rng.randrange(max(1, units // 3)) for _ in range(units)]
+    order = list(range(units))
+    rng.shuffle(order)
+    distinct = sorted(set(keys))
+    neighbours: dict[int, list[int]] = {}
+    evidence: dict[tuple[int, int], Evidence] = {}
+    for _ in range(rng.randrange(3 * len(distinct))):
+        a, b = rng.sample(distinct, 2) if len(distinct) > 1 else (distinct[0], distinct[0])
+        if a == b or b in neighbours.get(a, []):
+            continue
+        j = rng.choice([0.5, 0.82, 0.9, 0.9, 1.0])
+        relation = rng.choice(["near", "contained", "overlap", None])
+        found = Evidence(j, rng.random(), rng.random(), relation if j >= 0.8 else None)
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+        evidence[a, b] = evidence[b, a] = found
+    links = clusters(order, keys, neighbours, evidence)
+    expected = _plain_clusters(order, keys, neighbours, evidence)
+    assert [(k.survivor, k.member, k.evidence) for k in links] == expected

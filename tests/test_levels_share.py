@@ -89,9 +89,7 @@ def test_a_text_banded_in_an_earlier_batch_is_not_banded_again(tmp_path: Path) -
         for row, digest in enumerate(prints.texts.digests):
             first.setdefault(digest.tobytes(), (b, row))
     banded = [
-        (b, digest.tobytes())
-        for b, prints in enumerate(along)
-        for digest in prints.texts.digests
+        (b, digest.tobytes()) for b, prints in enumerate(along) for digest in prints.texts.digests
     ]
     assert sorted(text for _, text in banded) == sorted(first)  # each text once, in all
     assert sorted(banded) == sorted((b, text) for text, (b, _) in first.items())

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dedup.config import InputConfig
-from dedup.io.documents import Skipped
 from dedup.io import readers
+from dedup.io.documents import Skipped
 from dedup.io.readers import Corpus, Document, Listing, Listings, expand, list_inputs
 
 

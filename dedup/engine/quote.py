@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Set as AbstractSet
 
-from dedup.cluster import Link
+import numpy as np
+import numpy.typing as npt
+
+from dedup.cluster import Links
 from dedup.engine.table import I64, Table, uid
 from dedup.io.texts import TextSpool
 from dedup.model import Quote, Segment, text_of
@@ -29,12 +31,12 @@ class EarlyQuotes:
         self.table = table
         self.spool = TextSpool()  # where the run's long quotes are kept
         self.quotes: dict[tuple[int, int], str | Quote] = {}
-        self.jobs: queue.SimpleQueue[tuple[int, list[Link]] | None] = queue.SimpleQueue()
+        self.jobs: queue.SimpleQueue[tuple[int, Links] | None] = queue.SimpleQueue()
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
 
-    def read(self, li: int, links: list[Link]) -> None:
+    def read(self, li: int, links: Links) -> None:
         # Only for a run of the document level alone.  With several levels, a document
         # would be read once a level, while the main process is busy with the next
         # level's links (20,000 documents, every level: 26.8 -> 29.4 s).  A finer unit's
@@ -72,7 +74,7 @@ class EarlyQuotes:
         except BaseException as exc:  # handed to the main thread by finish()
             self.error = exc
 
-    def _read(self, li: int, links: list[Link]) -> None:
+    def _read(self, li: int, links: Links) -> None:
         wanted: dict[int, dict[tuple[int, int], None]] = {}
         _add_units(wanted, li, self.table.levels[li].arrays["doc"], links)
         numbers = sorted(wanted)
@@ -88,14 +90,14 @@ def _add_units(
     wanted: dict[int, dict[tuple[int, int], None]],
     li: int,
     docs: I64,
-    links: list[Link],
-    spared: AbstractSet[tuple[int, int]] = frozenset(),
+    links: Links,
+    spared: npt.NDArray[np.bool_] | None = None,
 ) -> None:
     """Add the (level, unit)s these links name to `wanted`, under their documents; not
     the boilerplate copies `spared` (kept, and not quoted: see model.Kept)."""
-    units = [link.survivor for link in links]
-    units += [link.member for link in links if (li, link.member) not in spared]
-    for number, u in zip(docs[units].tolist(), units, strict=True):
+    members = links.members if spared is None else links.members[~spared]
+    units = np.concatenate((links.survivors, members))
+    for number, u in zip(docs[units].tolist(), units.tolist(), strict=True):
         wanted.setdefault(number, {})[li, u] = None
 
 
@@ -142,10 +144,10 @@ def from_quotes(
 
 def quote(
     table: Table,
-    links_per_level: list[list[Link]],
+    links_per_level: list[Links],
     doc_cuts: dict[int, list[tuple[int, int]]],
     early: EarlyQuotes,
-    spared: AbstractSet[tuple[int, int]] = frozenset(),
+    spared: list[npt.NDArray[np.bool_]] | None = None,
 ) -> tuple[dict[int, Segment], dict[int, tuple[str | Quote, ...]], list[tuple[str, str]]]:
     """Segments (with text) of every unit named by a link, the text of every cut, and
     the documents' whole texts if the run wants them (for the HTML report).
@@ -159,7 +161,8 @@ def quote(
     # Each unit once: a boilerplate survivor is named by every link to it.
     wanted: dict[int, dict[tuple[int, int], None]] = {n: {} for n in doc_cuts}
     for li, links in enumerate(links_per_level):
-        _add_units(wanted, li, table.levels[li].arrays["doc"], links, spared)
+        quiet = None if spared is None else spared[li]
+        _add_units(wanted, li, table.levels[li].arrays["doc"], links, quiet)
     numbers = sorted(wanted)
     read_early = early.finish()
     whole = table.config.run.document_texts  # every document is wanted whole, too

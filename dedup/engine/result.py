@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.clean import clean, merge, pieces
 from dedup.cluster import Link
@@ -46,11 +47,12 @@ def build_result(
         per_unit = pieces(items, table.docs.chars[number])
         cuts.update(per_unit)
         doc_cuts[number] = merge([span for spans_ in per_unit.values() for span in spans_])
-    quoted, removed_text, documents = quote(table, done.links, doc_cuts, early, done.spared)
+    spared = [done.spared_of(li, links) for li, links in enumerate(done.links)]
+    quoted, removed_text, documents = quote(table, done.links, doc_cuts, early, spared)
     return Result(
         table.config.as_dict(),
-        _doc_stats(table, done, doc_cuts, removed_text),
-        tuple(_clusters(table, done, quoted, cuts, doc_cuts)),
+        _doc_stats(table, done, spared, doc_cuts, removed_text),
+        tuple(_clusters(table, done, spared, quoted, cuts, doc_cuts)),
         _lsh(table, related),
         tuple(_pairs(table, related)),
         tuple(table.corpus.skipped),
@@ -66,35 +68,47 @@ def build_result(
 def _clusters(
     table: Table,
     done: Resolution,
+    spared: list[npt.NDArray[np.bool_]],
     quoted: dict[int, Segment],
     cuts: dict[int, list[tuple[int, int]]],
     doc_cuts: dict[int, list[tuple[int, int]]],
 ) -> list[Cluster]:
-    grouped: dict[tuple[int, int], list[Link]] = defaultdict(list)
+    grouped: dict[tuple[int, int], list[Link]] = {}  # the links of each cluster, by member
     kept_of: dict[tuple[int, int], list[Kept]] = defaultdict(list)
+    ids = table.docs.ids
     for li, links in enumerate(done.links):
-        spared = []
-        for link in links:
-            if (li, link.member) in done.spared:
-                spared.append(link)
-            else:
-                grouped[li, link.survivor].append(link)
+        # By survivor, then member: each cluster's links are a run.
+        order = np.lexsort((links.members, links.survivors))
+        survivors, by_member = links.survivors[order], links.members[order]
+        starts = np.flatnonzero(np.diff(survivors, prepend=-1)).tolist()
+        quiet = spared[li][order]
+        for start, end in zip(starts, [*starts[1:], len(order)][: len(starts)], strict=True):
+            grouped[li, int(survivors[start])] = [
+                Link(int(survivors[start]), member, links.evidence[i])
+                for member, i, kept in zip(
+                    by_member[start:end].tolist(),
+                    order[start:end].tolist(),
+                    quiet[start:end].tolist(),
+                    strict=True,
+                )
+                if not kept
+            ]
         # The boilerplate copies kept, not quoted: their places gathered a level at once.
-        spared.sort(key=lambda k: k.member)
         a = table.levels[li].arrays
-        at = np.array([link.member for link in spared], dtype=np.int64)
-        ids = table.docs.ids
-        for link, doc, start, end in zip(
-            spared, *(a[c][at].tolist() for c in ("doc", "start", "end")), strict=True
+        at = by_member[quiet]
+        for survivor, i, doc, start, end in zip(
+            survivors[quiet].tolist(),
+            order[quiet].tolist(),
+            *(a[c][at].tolist() for c in ("doc", "start", "end")),
+            strict=True,
         ):
-            kept_of[li, link.survivor].append(Kept(ids[doc], start, end, link.evidence))
-            grouped.setdefault((li, link.survivor), [])
+            kept_of[li, survivor].append(Kept(ids[doc], start, end, links.evidence[i]))
     out: list[Cluster] = []
     for number, (li, survivor) in enumerate(sorted(grouped), start=1):
         members = []
         kept = kept_of.get((li, survivor), [])
         a = table.levels[li].arrays
-        for link in sorted(grouped[li, survivor], key=lambda k: k.member):
+        for link in grouped[li, survivor]:
             segment = quoted[uid(li, link.member)]
             if link.evidence.relation in REMOVING:  # its children's cuts, touching ones joined
                 removed = tuple(merge(cuts.get(uid(li, link.member), ())))
@@ -133,6 +147,7 @@ def _pairs(table: Table, related: list[Related]) -> Iterator[Pair]:
 def _doc_stats(
     table: Table,
     done: Resolution,
+    spared: list[npt.NDArray[np.bool_]],
     doc_cuts: dict[int, list[tuple[int, int]]],
     removed_text: dict[int, tuple[str | Quote, ...]],
 ) -> tuple[DocStats, ...]:
@@ -141,11 +156,8 @@ def _doc_stats(
     for li, level in enumerate(table.levels):
         a = level.arrays
         units += np.bincount(a["doc"][a["key"] >= 0], minlength=len(table.docs))
-        removed = [
-            k.member
-            for k in done.links[li]
-            if k.evidence.relation in REMOVING and (li, k.member) not in done.spared
-        ]
+        links = done.links[li]
+        removed = links.members[links.relations(REMOVING) & ~spared[li]]
         dups += np.bincount(a["doc"][removed], minlength=len(table.docs))
     names = [file.name for file in table.corpus.files]
     labels = [file.label for file in table.corpus.files]
