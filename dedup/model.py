@@ -205,7 +205,9 @@ class Result:
     documents: tuple[DocStats, ...]
     clusters: tuple[Cluster, ...]
     lsh: dict[str, Any] = field(default_factory=dict)
-    pairs: tuple[Pair, ...] = ()
+    pairs: tuple[Pair, ...] = ()  # every verified pair of distinct texts, if asked (--pairs)
     skipped: tuple[dict[str, Any], ...] = ()  # inputs left out: {"path", "line", "reason"}
     suppressed: tuple[Segment, ...] = ()  # units inside `dedup: ignore` / `off` markers
     texts: tuple[tuple[str, str], ...] = ()  # (doc_id, text) of documents with clusters, if asked
+    #: The evidence of every verified pair of distinct texts, asked or not (the calibration).
+    verified: tuple[Evidence, ...] = ()

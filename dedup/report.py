@@ -100,9 +100,7 @@ def calibration(result: Result) -> dict[str, Any]:
     containment = [0] * 20
     copies = [m.evidence for c in result.clusters for m in c.members]
     copies += [k.evidence for c in result.clusters for k in c.kept]
-    for evidence in [p.evidence for p in result.pairs] + [
-        e for e in copies if e.relation == "exact"
-    ]:
+    for evidence in list(result.verified) + [e for e in copies if e.relation == "exact"]:
         jaccard[min(19, int(evidence.jaccard * 20))] += 1
         containment[
             min(19, int(max(evidence.containment, evidence.containment_survivor) * 20))

@@ -122,3 +122,16 @@ def test_streamed_lazy_json_equals_the_plain_rendering(tmp_path: Path) -> None:
         streamed = b"".join(json_pieces(build_report(result, lazy=True))).decode("utf-8")
         assert streamed == plain
         assert json.loads(streamed) == build_report(result)
+
+
+def test_pairs_are_placed_only_when_listed_and_scored_either_way() -> None:
+    plain = dedup.scan(PAGES, jobs=1)
+    listed = dedup.scan(PAGES, jobs=1, pairs=True)
+    assert plain.pairs == () and listed.pairs
+    assert [p.evidence for p in listed.pairs] == list(plain.verified)
+    verified = sum(
+        level["verified_pairs"] for level in plain.lsh.values() if isinstance(level, dict)
+    )
+    assert len(plain.verified) == verified
+    # The calibration counts the same pairs whether they are listed or not.
+    assert build_report(plain)["calibration"] == build_report(listed)["calibration"]

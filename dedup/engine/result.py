@@ -54,7 +54,9 @@ def build_result(
         _doc_stats(table, done, spared, doc_cuts, removed_text),
         tuple(_clusters(table, done, spared, quoted, cuts, doc_cuts)),
         _lsh(table, related),
-        tuple(_pairs(table, related)),
+        # The pairs' places only when they are to be listed: the calibration needs their
+        # scores alone, and a place is a Segment each side.
+        tuple(_pairs(table, related)) if table.config.output.pairs else (),
         tuple(table.corpus.skipped),
         tuple(
             segment
@@ -62,6 +64,7 @@ def build_result(
             for segment in table.segments(li, np.flatnonzero(level.arrays["suppressed"]).tolist())
         ),
         tuple(documents),
+        tuple(evidence for found in related for _, _, evidence in found),
     )
 
 
