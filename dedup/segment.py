@@ -134,12 +134,13 @@ def is_heading(text: str, config: SegmentConfig = _DEFAULT) -> bool:
         return False
     if _MARKDOWN_HEADING.match(text):
         return True
-    words = text.split()
-    return (
-        0 < len(words) <= config.heading_max_words
-        and text.rstrip()[-1] not in _NOT_HEADING_END
-        and any(c.isalpha() for c in text)
-    )
+    end = text.rstrip()
+    if not end or end[-1] in _NOT_HEADING_END:
+        return False
+    # Words counted no further than one past the longest heading: a paragraph of a
+    # hundred words is not split whole to learn that it is no heading.
+    most = config.heading_max_words
+    return len(text.split(None, most)) <= most and any(c.isalpha() for c in text)
 
 
 def sections(text: str, paras: Sequence[Span], config: SegmentConfig = _DEFAULT) -> list[Span]:

@@ -151,3 +151,26 @@ def test_equal_documents_share_a_cluster(text: str, copies: int) -> None:
             (cluster,) = result.clusters
             assert len(cluster.members) == copies - 1
             assert {m.evidence.relation for m in cluster.members} == {"exact"}
+
+
+def _plain_heading(text: str, most: int) -> bool:
+    """A plain line as a heading, as the rule reads (see `segment.is_heading`)."""
+    words = text.split()
+    return (
+        0 < len(words) <= most
+        and text.rstrip()[-1] not in ".,;:…"
+        and any(c.isalpha() for c in text)
+    )
+
+
+@SETTINGS
+@given(
+    st.text(alphabet=st.sampled_from([*"ab é\u00a0\t.:…,;1", "\u2003"]), max_size=60),
+    st.integers(min_value=1, max_value=6),
+)
+def test_a_heading_is_told_without_splitting_the_whole_line(text: str, most: int) -> None:
+    from dedup.config import SegmentConfig
+    from dedup.segment import is_heading
+
+    line = text.replace("\n", " ")
+    assert is_heading(line, SegmentConfig(heading_max_words=most)) == _plain_heading(line, most)
