@@ -99,7 +99,7 @@ def calibration(result: Result) -> dict[str, Any]:
     jaccard = [0] * 20
     containment = [0] * 20
     copies = [m.evidence for c in result.clusters for m in c.members]
-    copies += [k.evidence for c in result.clusters for k in c.kept]
+    copies += [evidence for c in result.clusters for evidence in c.kept.evidence]
     for evidence in list(result.verified) + [e for e in copies if e.relation == "exact"]:
         jaccard[min(19, int(evidence.jaccard * 20))] += 1
         containment[
@@ -149,7 +149,7 @@ def _cluster(cluster: Cluster, texts: bool, quotes: bool) -> dict[str, Any]:
             {
                 cluster.survivor.doc_id,
                 *(m.segment.doc_id for m in cluster.members),
-                *(k.doc_id for k in cluster.kept),
+                *cluster.kept.doc_ids,
             }
         )
     return entry

@@ -198,3 +198,12 @@ def test_kept_boilerplate_copies_are_counted_in_the_result_not_quoted(tmp_path: 
         text = (folder / copy.doc_id).read_text(encoding="utf-8")
         assert text[copy.start : copy.end] == BYLINE
         assert copy.evidence.relation == "exact"
+    # Columns, read as the Kept they stand for, whichever way they are read.
+    kept = byline.kept
+    assert kept.doc_ids == [k.doc_id for k in kept]
+    assert list(kept.evidence) == [k.evidence for k in kept]
+    assert kept[1:3] == tuple(kept)[1:3] and kept[-1] == tuple(kept)[-1]
+    assert kept == tuple(kept) and hash(kept) == hash(tuple(kept))
+    import pickle
+
+    assert pickle.loads(pickle.dumps(result)) == result

@@ -5,7 +5,6 @@ document's figures, pairs, LSH figures); then the cleaned documents, for the wri
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +24,7 @@ from dedup.model import (
     Cluster,
     DocStats,
     Document,
-    Kept,
+    KeptCopies,
     Member,
     Pair,
     Quote,
@@ -77,7 +76,7 @@ def _clusters(
     doc_cuts: dict[int, list[tuple[int, int]]],
 ) -> list[Cluster]:
     grouped: dict[tuple[int, int], list[Link]] = {}  # the links of each cluster, by member
-    kept_of: dict[tuple[int, int], list[Kept]] = defaultdict(list)
+    kept_of: dict[tuple[int, int], KeptCopies] = {}
     ids = table.docs.ids
     for li, links in enumerate(done.links):
         # By survivor, then member: each cluster's links are a run.
@@ -96,20 +95,22 @@ def _clusters(
                 )
                 if not kept
             ]
-        # The boilerplate copies kept, not quoted: their places gathered a level at once.
+        # The boilerplate copies kept, not quoted: their places, a run a survivor, as
+        # columns (see KeptCopies).
         a = table.levels[li].arrays
         at = by_member[quiet]
-        for survivor, i, doc, start, end in zip(
-            survivors[quiet].tolist(),
-            order[quiet].tolist(),
-            *(a[c][at].tolist() for c in ("doc", "start", "end")),
-            strict=True,
-        ):
-            kept_of[li, survivor].append(Kept(ids[doc], start, end, links.evidence[i]))
+        owners = survivors[quiet]
+        docs, begins, ends = (a[c][at] for c in ("doc", "start", "end"))
+        evidence = [links.evidence[i] for i in order[quiet].tolist()]
+        runs = np.flatnonzero(np.diff(owners, prepend=-1)).tolist()
+        for start, end in zip(runs, [*runs[1:], len(owners)][: len(runs)], strict=True):
+            kept_of[li, int(owners[start])] = KeptCopies(
+                ids, docs[start:end], begins[start:end], ends[start:end], evidence[start:end]
+            )
     out: list[Cluster] = []
     for number, (li, survivor) in enumerate(sorted(grouped), start=1):
         members = []
-        kept = kept_of.get((li, survivor), [])
+        kept = kept_of.get((li, survivor)) or KeptCopies.of(())
         a = table.levels[li].arrays
         for link in grouped[li, survivor]:
             segment = quoted[uid(li, link.member)]
@@ -133,7 +134,7 @@ def _clusters(
                 quoted[uid(li, survivor)],
                 tuple(members),
                 boilerplate,
-                tuple(kept),
+                kept,
             )
         )
     return out
