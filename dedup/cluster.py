@@ -96,11 +96,12 @@ def clusters(
     survivors = array.array("q")
     members = array.array("q")
     found_of: list[Evidence] = []
-    for position in np.flatnonzero(tracked[order_keys]).tolist():
-        key = int(order_keys[position])
+    visited = np.flatnonzero(tracked[order_keys])
+    for position, key, unit in zip(
+        visited.tolist(), order_keys[visited].tolist(), units[visited].tolist(), strict=True
+    ):
         if key in survivor_of:
             continue  # an exact copy of a survivor: linked below, with every other
-        unit = int(units[position])
         rank[unit] = position
         best: tuple[float, int, int, Evidence] | None = None
         overlap: tuple[float, int, int, Evidence] | None = None
