@@ -325,3 +325,26 @@ def test_components_root_every_node_at_its_smallest() -> None:
         ra, rb = find(a), find(b)
         parent[max(ra, rb)] = min(ra, rb)
     assert root == [find(x) for x in range(count)]
+
+
+_KEPT: list[list[int]] = []  # what a worker keeps from one batch to the next
+
+
+def _keep_and_count(x: int) -> tuple[int, int, int]:
+    """Keep a container, make a cycle of garbage; say how many objects the cycle
+    collector no longer walks, and how many cycles it then found."""
+    import gc
+
+    _KEPT.append([x])
+    cycle: list[object] = []
+    cycle.append(cycle)
+    del cycle
+    return x, gc.get_freeze_count(), gc.collect()
+
+
+def test_what_outlives_a_batch_is_out_of_the_collectors_sight() -> None:
+    with Workers(2) as workers:
+        answers = list(workers.map(_keep_and_count, range(2 * parallel._MIN_BATCHES)))
+    later = answers[4:]  # each worker has finished batches before these
+    assert all(frozen > 0 for _, frozen, _ in later)
+    assert all(found >= 1 for _, _, found in answers)  # a batch's own cycles still go
