@@ -44,15 +44,25 @@ Related = list[tuple[int, int, Evidence]]
 
 def verify_batch(
     batch: tuple[list[KeyPlace], list[tuple[int, int]]], config: Config
-) -> list[tuple[int, int, Evidence]]:
+) -> tuple[list[tuple[int, int, Evidence]], I64]:
     """Exact evidence of candidate pairs of keys: the batch's units (key, document, span)
-    are read once each, and each pair verified (`verify_texts`)."""
+    are read once each, and each pair verified (`verify_texts`).  The related pairs come
+    back with their evidence, the others (most candidates of a large corpus) as rows of
+    an array: their evidence is never read, and sent back it was most of the answer."""
     units, pairs = batch
     texts = read_places([place for _, place, _, _ in units], config)
     raw = [text[start:end] for text, (_, _, start, end) in zip(texts, units, strict=True)]
     at = {key: i for i, (key, _, _, _) in enumerate(units)}
     found = verify_texts(raw, [(at[a], at[b]) for a, b in pairs], config)
-    return [(a, b, evidence) for (a, b), evidence in zip(pairs, found, strict=True)]
+    related = []
+    unrelated = array.array("q")
+    for (a, b), evidence in zip(pairs, found, strict=True):
+        if evidence.relation is None:
+            unrelated.append(a)
+            unrelated.append(b)
+        else:
+            related.append((a, b, evidence))
+    return related, np.frombuffer(unrelated, dtype=np.int64).reshape(-1, 2)
 
 
 def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -> list[Evidence]:
@@ -195,20 +205,20 @@ def verify_all(
 
         related, verified_before, fresh = known.take(level.texts, candidates(table, li, memo))
         verified += verified_before
-        unrelated = array.array("q")  # pairs of keys, flat
+        unrelated: list[I64] = []  # pairs of keys, a batch's rows each
         batches = pair_batches(fresh, chars)
-        for done in workers.map(
+        for found, others in workers.map(
             work, (([unit(k) for k in keys], pairs) for keys, pairs in batches)
         ):
-            for x, y, evidence in done:
-                if evidence.relation is None:
-                    unrelated.append(x)
-                    unrelated.append(y)
-                else:
-                    related[x, y] = evidence
-            verified += len(done)
+            related.update(((x, y), evidence) for x, y, evidence in found)
+            unrelated.append(others)
+            verified += len(found) + len(others)
             progress("candidates verified", verified)
-        known.add(level.texts, related, np.frombuffer(unrelated, dtype=np.int64).reshape(-1, 2))
+        known.add(
+            level.texts,
+            related,
+            np.concatenate(unrelated) if unrelated else np.empty((0, 2), dtype=np.int64),
+        )
         del fresh, unrelated
         pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
         out.append((neighbours_of(pairs), BothWays(related, m.threshold)))
