@@ -30,6 +30,7 @@ from dedup.model import (
     Quote,
     Result,
     Segment,
+    Source,
 )
 
 
@@ -165,25 +166,38 @@ def _doc_stats(
         dups += np.bincount(a["doc"][removed], minlength=len(table.docs))
     names = [file.name for file in table.corpus.files]
     labels = [file.label for file in table.corpus.files]
-    out = []
-    record = 0
     docs = table.docs
-    for i, (doc_id, file, chars, unit_count, dup_count) in enumerate(
-        zip(docs.ids, docs.file, docs.chars, units.tolist(), dups.tolist(), strict=True)
+    paths = docs.paths
+    # A document's place among its file's documents: its number less its file's first's.
+    files = np.frombuffer(docs.file, dtype=np.int32)
+    firsts = np.flatnonzero(np.diff(files, prepend=-1))
+    records = np.arange(len(files)) - np.repeat(firsts, np.diff(np.append(firsts, len(files))))
+    out = []
+    for i, (doc_id, file, line, offset, chars, unit_count, dup_count, record) in enumerate(
+        zip(
+            docs.ids,
+            docs.file,
+            docs.line,
+            docs.offset,
+            docs.chars,
+            units.tolist(),
+            dups.tolist(),
+            records.tolist(),
+            strict=True,
+        )
     ):
-        record = record + 1 if i and file == docs.file[i - 1] else 0
-        cut = doc_cuts.get(i, ())
+        cut = doc_cuts.get(i)
         out.append(
             DocStats(
                 doc_id,
                 chars,
                 unit_count,
                 dup_count,
-                sum(e - s for s, e in cut),
-                tuple(cut),
+                sum(e - s for s, e in cut) if cut else 0,
+                tuple(cut) if cut else (),
                 removed_text.get(i, ()),
                 names[file],
-                docs.source(i),
+                Source(paths[file], line, offset),
                 None,
                 record,
                 labels[file],
