@@ -8,6 +8,7 @@ is for people; every piece of corpus text in it is escaped.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from types import GeneratorType
 from typing import Any
@@ -100,11 +101,15 @@ def calibration(result: Result) -> dict[str, Any]:
     containment = [0] * 20
     copies = [m.evidence for c in result.clusters for m in c.members]
     copies += [evidence for c in result.clusters for evidence in c.kept.evidence]
-    for evidence in list(result.verified) + [e for e in copies if e.relation == "exact"]:
-        jaccard[min(19, int(evidence.jaccard * 20))] += 1
+    counted = list(result.verified) + [e for e in copies if e.relation == "exact"]
+    # Counted by object, then binned once each: the exact copies of a run share one.
+    by_object = {id(evidence): evidence for evidence in counted}
+    for key, count in Counter(map(id, counted)).items():
+        evidence = by_object[key]
+        jaccard[min(19, int(evidence.jaccard * 20))] += count
         containment[
             min(19, int(max(evidence.containment, evidence.containment_survivor) * 20))
-        ] += 1
+        ] += count
     return {
         "bands": bands,
         "rows": rows,
