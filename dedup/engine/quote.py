@@ -97,6 +97,8 @@ def _add_units(
     the boilerplate copies `spared` (kept, and not quoted: see model.Kept)."""
     members = links.members if spared is None else links.members[~spared]
     units = np.concatenate((links.survivors, members))
+    # Each unit once, where it first comes: a boilerplate survivor is named by every link.
+    units = units[np.sort(np.unique(units, return_index=True)[1])]
     for number, u in zip(docs[units].tolist(), units.tolist(), strict=True):
         wanted.setdefault(number, {})[li, u] = None
 
