@@ -199,17 +199,23 @@ def verify_all(
         first = level.key_unit.tolist()
         chars = a["end"][level.key_unit] - a["start"][level.key_unit]  # of each key's text
 
-        def unit(key: int, a: dict[str, I64] = a, first: list[int] = first) -> KeyPlace:
-            u = first[key]
-            return key, table.place(int(a["doc"][u])), int(a["start"][u]), int(a["end"][u])
+        def units(
+            keys: list[int], a: dict[str, I64] = a, first: I64 = level.key_unit
+        ) -> list[KeyPlace]:
+            """Each key, and where its text is (its first unit's document and span)."""
+            at = first[keys]
+            return [
+                (key, table.place(doc), start, end)
+                for key, doc, start, end in zip(
+                    keys, *(a[c][at].tolist() for c in ("doc", "start", "end")), strict=True
+                )
+            ]
 
         related, verified_before, fresh = known.take(level.texts, candidates(table, li, memo))
         verified += verified_before
         unrelated: list[I64] = []  # pairs of keys, a batch's rows each
         batches = pair_batches(fresh, chars)
-        for found, others in workers.map(
-            work, (([unit(k) for k in keys], pairs) for keys, pairs in batches)
-        ):
+        for found, others in workers.map(work, ((units(keys), pairs) for keys, pairs in batches)):
             related.update(((x, y), evidence) for x, y, evidence in found)
             unrelated.append(others)
             verified += len(found) + len(others)
