@@ -6,7 +6,7 @@ Segments carry offsets into the raw document text; nothing here holds normalized
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar, overload
 
@@ -165,7 +165,7 @@ class Cluster:
     members: tuple[Member, ...]  # of a boilerplate cluster: the copies it removes
     boilerplate: bool = False  # spread over many documents (a byline, a cookie notice)
     #: A boilerplate cluster's copies kept (one a page): where they are, not what they say.
-    kept: KeptCopies = field(default_factory=lambda: KeptCopies.of(()))
+    kept: KeptCopies = field(default_factory=lambda: KeptCopies.empty())
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,17 +205,8 @@ class KeptCopies(Sequence[Kept]):
         self.evidence = evidence
 
     @classmethod
-    def of(cls, kept: Iterable[Kept]) -> KeptCopies:
-        """Copies given one by one."""
-        items = list(kept)
-        ids = [k.doc_id for k in items]
-        return cls(
-            ids,
-            range(len(items)),
-            [k.start for k in items],
-            [k.end for k in items],
-            [k.evidence for k in items],
-        )
+    def empty(cls) -> KeptCopies:
+        return cls([], [], [], [], [])
 
     @property
     def doc_ids(self) -> list[str]:

@@ -5,6 +5,7 @@ document's figures, pairs, LSH figures); then the cleaned documents, for the wri
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -80,38 +81,38 @@ def _clusters(
     kept_of: dict[tuple[int, int], KeptCopies] = {}
     ids = table.docs.ids
     for li, links in enumerate(done.links):
-        # By survivor, then member: each cluster's links are a run.
-        order = np.lexsort((links.members, links.survivors))
-        survivors, by_member = links.survivors[order], links.members[order]
-        starts = np.flatnonzero(np.diff(survivors, prepend=-1)).tolist()
-        quiet = spared[li][order]
-        for start, end in zip(starts, [*starts[1:], len(order)][: len(starts)], strict=True):
-            grouped[li, int(survivors[start])] = [
-                Link(int(survivors[start]), member, links.evidence[i])
-                for member, i, kept in zip(
-                    by_member[start:end].tolist(),
-                    order[start:end].tolist(),
-                    quiet[start:end].tolist(),
-                    strict=True,
-                )
-                if not kept
-            ]
-        # The boilerplate copies kept, not quoted: their places, a run a survivor, as
-        # columns (see KeptCopies).
+        # The links to copies kept apart from the others, each by survivor, then member:
+        # a cluster's removed (or overlapping) members are a run, its kept copies another.
+        quiet = spared[li]
+        order = np.lexsort((links.members, links.survivors, quiet))
+        quiet, survivors, linked = quiet[order], links.survivors[order], links.members[order]
+        change = np.diff(survivors, prepend=-1) != 0
+        change[1:] |= quiet[1:] != quiet[:-1]
+        bounds = [*np.flatnonzero(change).tolist(), len(order)]
         a = table.levels[li].arrays
-        at = by_member[quiet]
-        owners = survivors[quiet]
-        docs, begins, ends = (a[c][at] for c in ("doc", "start", "end"))
-        evidence = [links.evidence[i] for i in order[quiet].tolist()]
-        runs = np.flatnonzero(np.diff(owners, prepend=-1)).tolist()
-        for start, end in zip(runs, [*runs[1:], len(owners)][: len(runs)], strict=True):
-            kept_of[li, int(owners[start])] = KeptCopies(
-                ids, docs[start:end], begins[start:end], ends[start:end], evidence[start:end]
-            )
+        docs, begins, ends = (a[c][linked] for c in ("doc", "start", "end"))
+        for start, end in itertools.pairwise(bounds):
+            key = li, int(survivors[start])
+            if quiet[start]:  # kept, not quoted: their places as columns (see KeptCopies)
+                kept_of[key] = KeptCopies(
+                    ids,
+                    docs[start:end],
+                    begins[start:end],
+                    ends[start:end],
+                    [links.evidence[i] for i in order[start:end].tolist()],
+                )
+                grouped.setdefault(key, [])
+            else:
+                grouped[key] = [
+                    Link(key[1], member, links.evidence[i])
+                    for member, i in zip(
+                        linked[start:end].tolist(), order[start:end].tolist(), strict=True
+                    )
+                ]
     out: list[Cluster] = []
     for number, (li, survivor) in enumerate(sorted(grouped), start=1):
         members = []
-        kept = kept_of.get((li, survivor)) or KeptCopies.of(())
+        kept = kept_of.get((li, survivor)) or KeptCopies.empty()
         a = table.levels[li].arrays
         for link in grouped[li, survivor]:
             segment = quoted[uid(li, link.member)]
