@@ -120,3 +120,43 @@ def test_runs_in_one_process_band_their_own_texts(tmp_path: Path) -> None:
     second = render_json(build_report(dedup.scan(path, jobs=1)))
     assert first == second
     assert '"relation":"near"' in first
+
+
+class _SparkLikeWorkers(Workers):
+    """One process taking a map's batches as Spark's executors may: in another order (a
+    task rescheduled), and one of them twice, its first answer dropped (an attempt
+    retried, or a speculative copy that lost); the answers come in input order."""
+
+    def map(self, function, items):  # type: ignore[no-untyped-def]
+        batches = list(items)
+        order = list(range(len(batches)))
+        random.Random(3).shuffle(order)
+        function(batches[order[-1]])  # an attempt whose answer nobody takes
+        answers = {i: function(batches[i]) for i in order}
+        return iter([answers[i] for i in range(len(batches))])
+
+
+def test_chunks_met_out_of_order_or_twice_leave_no_text_unbanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Many chunks, texts in several: the table gets every text's band keys however a
+    # process met the chunks, and whatever answers of its were dropped.
+    monkeypatch.setattr("dedup.engine.fingerprint.BATCH_CHARS", 2_000)
+    path = _records(tmp_path / "records.jsonl")
+    config = Config().with_overrides({"jobs": 1})
+    spaces = []
+    for workers in (Workers(1), _SparkLikeWorkers(1)):
+        with Corpus([str(path)], config.input) as corpus, workers:
+            table = Table(corpus, config)
+            fingerprint(table, workers, lambda stage, count: None)
+        found = {}
+        for name, space in table.texts.spaces.items():
+            if space.keys:
+                order = np.argsort(space.keys[0], kind="stable")
+                found[name] = (space.keys[0][order], space.blocks[0][order])
+        spaces.append(found)
+    in_order, met_otherwise = spaces
+    assert in_order.keys() == met_otherwise.keys() and in_order
+    for name, (texts, bands) in in_order.items():
+        assert np.array_equal(texts, met_otherwise[name][0]), name
+        assert np.array_equal(bands, met_otherwise[name][1]), name

@@ -15,7 +15,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,30 +59,59 @@ class _ChunkPrints:
     prints: list[BatchPrints]  # per batch of BATCH_DOCS documents
 
 
-#: The exact keys of the texts this process has banded in the run it works for (see
-#: `fingerprint_batch`), by run: a worker reads chunks in corpus order, so a text it
-#: banded in an earlier chunk has its band keys in the table already.
-_BANDED: dict[str, set[bytes]] = {}
-#: Past this many texts the set starts again: about 100 bytes a text.
+#: The texts this process has banded in the run it works for (see `fingerprint_batch`),
+#: by run: each text's exact key and the first chunk, in corpus order, it was banded for.
+_BANDED: dict[str, dict[bytes, int]] = {}
+#: Past this many texts the record starts again: about 100 bytes a text.
 _BANDED_MAX = 1 << 19
 
 
-def _banded(run: str) -> set[bytes]:
-    known = _BANDED.get(run)
-    if known is None or len(known) > _BANDED_MAX:
-        _BANDED.clear()  # an earlier run's, or too many
-        known = _BANDED[run] = set()
-    return known
+class _Banded:
+    """The texts chunk `number` of a run may leave unbanded: those this process banded
+    for an earlier chunk, or for an earlier batch of this one.
+
+    Local workers take chunks in corpus order, Spark's executors may not (a task
+    retried, or rescheduled): a text banded for a later chunk is banded again.  So the
+    first chunk that has a text never leaves it out, and the table, which keeps a text's
+    band keys from the first batch that has them, has them whatever the order.
+    """
+
+    def __init__(self, run: str, number: int) -> None:
+        first = _BANDED.get(run)
+        if first is None or len(first) > _BANDED_MAX:
+            _BANDED.clear()  # an earlier run's, or too many
+            first = _BANDED[run] = {}
+        self.first = first
+        self.number = number
+        self.mine: set[bytes] = set()  # banded for this chunk, by this call
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.mine or self.first.get(key, self.number) < self.number  # type: ignore[call-overload]
+
+    def update(self, keys: Iterable[bytes]) -> None:
+        self.mine.update(keys)
+
+    def close(self) -> None:
+        """Record this chunk's texts (a text banded for an earlier one stays recorded so)."""
+        first, number = self.first, self.number
+        for key in self.mine:
+            if first.setdefault(key, number) > number:
+                first[key] = number
 
 
 def _fingerprint_chunk(
-    chunk: Chunk, config: Config, texts: list[str] | None = None, run: str | None = None
+    chunk: Chunk,
+    config: Config,
+    texts: list[str] | None = None,
+    run: str | None = None,
+    number: int = 0,
 ) -> _ChunkPrints:
     """Read one chunk of the corpus and fingerprint its documents, a batch at a time;
-    with `texts`, keep each document's text there, in order.  Chunks of one `run` come
-    in corpus order: a text banded in an earlier one is not banded again."""
+    with `texts`, keep each document's text there, in order.  With `run`, a text this
+    process banded for an earlier chunk of the run (this is chunk `number`) is not
+    banded again."""
     lines, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
-    known = _banded(run) if run is not None else None
+    known = _Banded(run, number) if run is not None else None
     out = _ChunkPrints(lines, [], [], [])
     batch: list[tuple[int, str, str]] = []
     for doc in docs:
@@ -99,7 +128,15 @@ def _fingerprint_chunk(
             batch = []
     if batch or not out.prints:
         out.prints.append(fingerprint_batch(batch, config, known))
+    if known is not None:
+        known.close()
     return out
+
+
+def _fingerprint_numbered(item: tuple[int, Chunk], config: Config, run: str) -> _ChunkPrints:
+    """`_fingerprint_chunk` of chunk number `item[0]`, `item[1]`."""
+    number, chunk = item
+    return _fingerprint_chunk(chunk, config, run=run, number=number)
 
 
 def fingerprint_files(items: list[tuple[InputFile, bytes | None]], config: Config) -> list[Entry]:
@@ -286,13 +323,13 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
     # Each run its own name, so that a process (this one, without workers) never takes
     # an earlier run's texts for banded.
     run = uuid.uuid4().hex
-    work = functools.partial(_fingerprint_chunk, config=table.config, run=run)
+    work = functools.partial(_fingerprint_numbered, config=table.config, run=run)
     sent: collections.deque[Chunk] = collections.deque()
 
-    def chunks() -> Iterator[Chunk]:
-        for chunk in table.corpus.chunks(BATCH_CHARS, BATCH_DOCS):
+    def chunks() -> Iterator[tuple[int, Chunk]]:
+        for number, chunk in enumerate(table.corpus.chunks(BATCH_CHARS, BATCH_DOCS)):
             sent.append(chunk)
-            yield chunk
+            yield number, chunk
 
     answers = workers.map(work, chunks())
     before = 0  # lines of the file before the next chunk (if in the same file)

@@ -5,6 +5,9 @@ level's unit rows and exact keys, and the LSH band keys of the batch's distinct 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 import numpy as np
 
 from dedup.clean import gap
@@ -23,8 +26,16 @@ from dedup.segment import LineIndex, labelled_parts, spans, suppressed
 _UNNORMALIZED = "\x00"
 
 
+class Known(Protocol):
+    """Texts banded already (their exact keys), and where to add those banded now."""
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def update(self, keys: Iterable[bytes]) -> None: ...
+
+
 def fingerprint_batch(
-    batch: list[tuple[int, str, str]], config: Config, known: set[bytes] | None = None
+    batch: list[tuple[int, str, str]], config: Config, known: Known | None = None
 ) -> BatchPrints:
     """Segment, normalize and fingerprint a batch of (document number, id, text).
 
@@ -66,7 +77,7 @@ def fingerprint_batch(
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
     pool_raw: list[str] = []  # and the first raw text of each
     pool_norms: list[str] = []
-    seen_before = known if known is not None else set()
+    seen_before: Known = known if known is not None else set()
     for name in levels:
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(COLUMNS))
         # A unit a marker hushes is not compared; nor is a part of a document too short
