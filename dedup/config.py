@@ -101,6 +101,11 @@ class RunConfig:
 
     #: Worker processes; 0 means every core.
     jobs: int = 0
+    #: Who runs the workers' batches: local worker processes, or Spark's executors.
+    engine: str = "local"
+    #: The Spark master of a session dedup starts (None: Spark's own configuration,
+    #: else local[jobs]); a session already running is used as it is.
+    spark_master: str | None = None
     #: Keep the full text of the documents that have clusters (for the HTML report).
     document_texts: bool = False
 
@@ -158,6 +163,8 @@ class Config:
             raise ConfigError(
                 f"errors must be strict, replace or skip-file, got {self.input.errors!r}"
             )
+        if self.run.engine not in ("local", "spark"):
+            raise ConfigError(f"engine must be local or spark, got {self.run.engine!r}")
         if self.run.jobs < 0:
             raise ConfigError(f"jobs must be 0 (every core) or more, got {self.run.jobs}")
         if self.cluster.boilerplate not in ("report", "keep", "remove"):

@@ -315,16 +315,22 @@ def _serve(conn: Connection) -> None:
     _start_worker()
     while (work := conn.recv()) is not None:
         function, item = work
-        try:
-            answer = (True, function(item))
-        except Exception as exc:
-            if hasattr(exc, "add_note"):  # Python 3.11 on
-                exc.add_note(f"in a worker process:\n{traceback.format_exc()}")
-            answer = (False, exc)
+        answer = attempt(function, item)
         del work, function, item
         try:
             conn.send(answer)
-        except Exception:  # an exception that cannot be pickled: its text then
+        except Exception:  # a result that cannot be pickled: its text then
             conn.send((False, RuntimeError(traceback.format_exc())))
         del answer
         gc.freeze()
+
+
+def attempt(function: Callable[[T], R], item: T) -> tuple[bool, Any]:
+    """(True, `function(item)`), or (False, what it raised, its traceback noted), as a
+    worker answers a batch: the caller raises it when the batch's turn comes."""
+    try:
+        return True, function(item)
+    except Exception as exc:
+        if hasattr(exc, "add_note"):  # Python 3.11 on
+            exc.add_note(f"in a worker process:\n{traceback.format_exc()}")
+        return False, exc

@@ -156,6 +156,20 @@ def corpus_options(command: F) -> F:
             help="Worker processes; 0 uses every core. The output is the same for any value. "
             "[default: 0]",
         ),
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "spark"]),
+            default=None,
+            help="Who runs the work: local worker processes, or Apache Spark's executors "
+            "(pip install 'dedup[spark]'); the output is the same. [default: local]",
+        ),
+        click.option(
+            "--spark-master",
+            default=None,
+            metavar="URL",
+            help="Spark master for --engine spark, unless spark-submit set one "
+            "[default: Spark's configuration, else local[--jobs]]",
+        ),
     ]
     for option in reversed(options):
         command = option(command)

@@ -63,7 +63,7 @@ def run(
     with (
         without_cycle_collection(),
         Corpus(paths, config.input, files) as corpus,
-        Workers(_jobs(config)) as workers,
+        workers_for(config) as workers,
         contextlib.ExitStack() as stack,
     ):
         if out is not None:
@@ -101,7 +101,7 @@ def update_index(paths: Sequence[str], config: Config, index: Path) -> int:
     with (
         Corpus(paths, config.input) as corpus,
         Store(index, index_params(config)) as store,
-        Workers(_jobs(config)) as workers,
+        workers_for(config) as workers,
     ):
         fingerprint(Table(corpus, config), workers, lambda stage, count: None, store)
         return int(store.stats()["files"])
@@ -115,6 +115,15 @@ def index_stats(config: Config, index: Path) -> dict[str, Any]:
 
 def _jobs(config: Config) -> int:
     return config.run.jobs or default_jobs()
+
+
+def workers_for(config: Config) -> Workers:
+    """The workers a run's stages hand their batches to: local processes, or Spark."""
+    if config.run.engine == "spark":
+        from dedup.spark import SparkWorkers  # imported on use: it loads PySpark
+
+        return SparkWorkers(config.run.spark_master, config.run.jobs)
+    return Workers(_jobs(config))
 
 
 def index_params(config: Config) -> dict[str, Any]:
