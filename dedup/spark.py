@@ -26,6 +26,8 @@ import itertools
 import os
 import re
 import sys
+import threading
+import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -110,15 +112,23 @@ class SparkWorkers(Workers):
         context = self._session.sparkContext
         size = _ROUNDS * max(1, context.defaultParallelism)
         task = functools.partial(_answer, function)
+        group = f"dedup-{uuid.uuid4().hex}"  # this map's jobs, to cancel when it stops
+
+        stopped = threading.Event()
 
         def job(batches: list[T]) -> list[tuple[bool, Any]]:
+            context.setJobGroup(group, "dedup", interruptOnCancel=True)
+            if stopped.is_set():
+                return []
             answers: list[tuple[bool, Any]] = (
                 context.parallelize(batches, len(batches)).map(task).collect()
             )
             return answers
 
         iterator = iter(items)
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(1)
+        pending: concurrent.futures.Future[list[tuple[bool, Any]]] | None = None
+        try:
             batches = list(itertools.islice(iterator, size))
             pending = pool.submit(job, batches) if batches else None
             while pending is not None:
@@ -134,6 +144,14 @@ class SparkWorkers(Workers):
                     if not ok:  # in input order, as one process would meet it
                         raise value
                     yield value
+        finally:
+            # Stopped early (an error, Ctrl-C, a consumer that had enough): the job under
+            # way is cancelled, again until it ends (it may not have reached Spark yet).
+            stopped.set()
+            while pending is not None and not pending.done():
+                context.cancelJobGroup(group)
+                concurrent.futures.wait([pending], timeout=0.2)
+            pool.shutdown()
 
 
 #: Whether this process, a Spark executor's Python worker, has set its allocator up.

@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,6 +83,22 @@ def test_the_first_failure_in_input_order_is_raised_as_it_was(spark: Any) -> Non
     assert [next(results) for _ in range(7)] == list(range(7))
     with pytest.raises(ValueError, match="failed on 7"):
         next(results)
+
+
+def _slow(x: int) -> int:
+    if x:
+        time.sleep(60)
+    return x
+
+
+def test_a_map_left_part_way_cancels_its_job_and_the_next_map_runs(spark: Any) -> None:
+    # Ctrl-C, an error or a consumer that had enough: the job under way stops at once.
+    started = time.monotonic()
+    results = SparkWorkers().map(_slow, [0] * 8 + [1] * 8)
+    assert [next(results) for _ in range(8)] == [0] * 8
+    results.close()
+    assert list(SparkWorkers().map(_square, range(5))) == [0, 1, 4, 9, 16]
+    assert time.monotonic() - started < 40
 
 
 def test_a_task_that_dies_stops_the_run_with_a_worker_error(spark: Any) -> None:
