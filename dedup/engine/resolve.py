@@ -21,7 +21,7 @@ from dedup.clean import Removal
 from dedup.cluster import Link, Links, clusters
 from dedup.engine.children import LinkPlace, repeated_batch
 from dedup.engine.table import BATCH_DOCS, REMOVAL_COLUMNS, Gone, Table, uid
-from dedup.engine.verify import Verified
+from dedup.engine.verify import Verifier
 from dedup.fingerprint import distinct
 from dedup.model import REMOVING
 from dedup.parallel import Workers
@@ -45,11 +45,12 @@ class Resolution:
 def resolve(
     table: Table,
     workers: Workers,
-    verified: list[Verified],
+    verifier: Verifier,
     on_links: Callable[[int, Links], None] = lambda li, links: None,
 ) -> Resolution:
     """Links per level, and the removals (with whitespace context) per document;
-    `on_links` is told each level's links as soon as they are made."""
+    `verifier` verifies the pairs a level's clustering reads, once the levels above are
+    resolved; `on_links` is told each level's links as soon as they are made."""
     done = Resolution(
         [],
         defaultdict(list),
@@ -63,7 +64,7 @@ def resolve(
         units = keyed[~gone.covers(*(a[c][keyed] for c in ("doc", "start", "end")))].tolist()
         if table.config.cluster.keep == "longest":
             units.sort(key=lambda u: (-int(a["end"][u] - a["start"][u]), u))
-        links = clusters(units, a["key"], *verified[li])
+        links = clusters(units, a["key"], *verifier.level(li, units))
         done.links.append(links)
         on_links(li, links)
         removing = _spare_boilerplate(table, li, links.take(links.relations(REMOVING)), gone, done)

@@ -5,10 +5,11 @@ read in passes and never held whole; the stages meet only here:
 
 1. `fingerprint`: worker processes read, segment, normalize and fingerprint the corpus
    a chunk at a time into the `table` of units, merged in corpus order;
-2. `verify` (over `candidates`): per level, the LSH candidate pairs of distinct texts,
-   verified exactly by workers that read the texts again;
-3. `resolve`: top down (document, section, paragraph, sentence), clusters, boilerplate
-   and the children a near duplicate's survivor repeats (`children`);
+2. `candidates`: per level, the LSH candidate pairs of distinct texts;
+3. `resolve`: top down (document, section, paragraph, sentence), the level's candidates
+   among the units taking part verified exactly by workers that read the texts again
+   (`verify`), then clusters, boilerplate and the children a near duplicate's survivor
+   repeats (`children`);
 4. `quote` and `result`: the units the links name read again and quoted; the Result;
 5. the cleaned documents, read once more and written without their cuts.
 
@@ -30,7 +31,7 @@ from dedup.engine.quote import EarlyQuotes
 from dedup.engine.resolve import resolve
 from dedup.engine.result import build_result, cleaned, with_dropped
 from dedup.engine.table import Progress, Table
-from dedup.engine.verify import verify_all
+from dedup.engine.verify import Verifier
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
 from dedup.io.store import Store
@@ -77,10 +78,11 @@ def run(
         else:
             fingerprint(table, workers, told)
         give_back_freed()
-        verified, related = verify_all(table, workers, told)
+        verifier = Verifier(table, workers, told)
         give_back_freed()
-        done = resolve(table, workers, verified, early.read)
-        del verified
+        done = resolve(table, workers, verifier, early.read)
+        related = verifier.related
+        del verifier
         give_back_freed()
         workers.close()  # the last pass that needs them: their memory goes back now
         result = build_result(table, done, related, early)

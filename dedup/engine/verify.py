@@ -176,34 +176,51 @@ class BothWays(Mapping[tuple[int, int], Evidence]):
         return 2 * len(self.found)
 
 
-def verify_all(
-    table: Table, workers: Workers, progress: Progress
-) -> tuple[list[Verified], list[Related]]:
-    """Verify every candidate pair of distinct texts exactly, earlier key first, a
-    level at a time; per level, the pairs found related (key -> its related keys,
-    and their evidence).
+class Verifier:
+    """Stage 3 for `resolve`, a level at a time: a level's candidate pairs verified by the
+    workers once the levels above are resolved, and their evidence.
 
-    Workers take the pairs in batches of connected candidates, so that each text
-    is read and shingled once, and send back only the scores.  A pair of texts is
-    verified once, whatever the levels it is a candidate at (see `Known`).
+    A unit inside a unit already removed takes no part in its level (`resolve`), so its
+    pairs are never read: only the pairs of two texts that are units taking part are
+    verified.  Most candidates of the finer levels lie inside documents and paragraphs
+    removed above them: 145,162 sentence candidates of 20,000 French documents, 57,837
+    taking part; 2.05 million of 100,000, 0.89 million (#27).  A pair of texts verified
+    at one level is not verified again at another (`Known`).  Candidates are found for
+    every level first: the band keys are then freed.
     """
-    m = table.config.minhash
-    related_pairs: list[Related] = []
-    work = functools.partial(verify_batch, config=table.config)
-    out: list[Verified] = []
-    known = Known(m.threshold)
-    memo: Memo = {}
-    verified = 0
-    for li, level in enumerate(table.levels):
-        a = level.arrays
-        first = level.key_unit.tolist()
-        chars = a["end"][level.key_unit] - a["start"][level.key_unit]  # of each key's text
 
-        def units(
-            keys: list[int], a: dict[str, I64] = a, first: I64 = level.key_unit
-        ) -> list[KeyPlace]:
+    def __init__(self, table: Table, workers: Workers, progress: Progress) -> None:
+        self.table = table
+        self.workers = workers
+        self.progress = progress
+        memo: Memo = {}
+        self.pairs: list[I64 | None] = [
+            candidates(table, li, memo) for li in range(len(table.levels))
+        ]
+        table.texts.spaces.clear()  # the band keys: no stage needs them any more
+        self.known = Known(table.config.minhash.threshold)
+        self.related: list[Related] = []  # per level, as `level` verifies them
+        self.verified = 0  # pairs verified or known, for the progress line
+
+    def level(self, li: int, units: list[int]) -> Verified:
+        """The neighbours and evidence `cluster.clusters` reads for level `li`, whose
+        units taking part are `units`."""
+        table, level = self.table, self.table.levels[li]
+        a = level.arrays
+        pairs = self.pairs[li]
+        self.pairs[li] = None
+        assert pairs is not None
+        taking_part = np.zeros(len(level.texts), dtype=bool)
+        taking_part[a["key"][np.asarray(units, dtype=np.int64)]] = True
+        pairs = pairs[taking_part[pairs[:, 0]] & taking_part[pairs[:, 1]]]
+        related, verified_before, fresh = self.known.take(level.texts, pairs)
+        self.verified += verified_before
+        key_unit = level.key_unit
+        chars = a["end"][key_unit] - a["start"][key_unit]  # of each key's text
+
+        def places(keys: list[int]) -> list[KeyPlace]:
             """Each key, and where its text is (its first unit's document and span)."""
-            at = first[keys]
+            at = key_unit[keys]
             return [
                 (key, table.place(doc), start, end)
                 for key, doc, start, end in zip(
@@ -211,26 +228,26 @@ def verify_all(
                 )
             ]
 
-        related, verified_before, fresh = known.take(level.texts, candidates(table, li, memo))
-        verified += verified_before
+        work = functools.partial(verify_batch, config=table.config)
         unrelated: list[I64] = []  # pairs of keys, a batch's rows each
         batches = pair_batches(fresh, chars)
-        for found, others in workers.map(work, ((units(keys), pairs) for keys, pairs in batches)):
+        for found, others in self.workers.map(
+            work, ((places(keys), batch) for keys, batch in batches)
+        ):
             related.update(((x, y), evidence) for x, y, evidence in found)
             unrelated.append(others)
-            verified += len(found) + len(others)
-            progress("candidates verified", verified)
-        known.add(
+            self.verified += len(found) + len(others)
+            self.progress("candidates verified", self.verified)
+        self.known.add(
             level.texts,
             related,
             np.concatenate(unrelated) if unrelated else np.empty((0, 2), dtype=np.int64),
         )
         del fresh, unrelated
-        pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
-        out.append((neighbours_of(pairs), BothWays(related, m.threshold)))
-        related_pairs.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
-    table.texts.spaces.clear()  # the band keys: no stage needs them any more
-    return out, related_pairs
+        first = key_unit.tolist()
+        self.related.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
+        found_pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
+        return neighbours_of(found_pairs), BothWays(related, table.config.minhash.threshold)
 
 
 class Known:
