@@ -11,11 +11,8 @@ Executors read the input files themselves, at the paths the driver names: on a
 cluster, a filesystem every node mounts at the same place.  The driver holds the table
 of units, as the local main process does (about 150 bytes a unit).
 
-`spark-submit` runs this file with a dedup command line; `--engine spark` is then the
-default, and the session is the one `spark-submit` configured:
-
-    spark-submit --master yarn "$(python -c 'import dedup.spark as s; print(s.__file__)')" \\
-        clean /shared/corpus --out /shared/cleaned --report /shared/report.json
+`spark-submit` runs `dedup/cli/spark_submit.py` with a dedup command line; the session is
+then the one `spark-submit` configured.
 """
 
 from __future__ import annotations
@@ -183,25 +180,3 @@ def _first_line(exc: BaseException) -> str:
             return found.group(0).strip()[:500]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return (lines[0] if lines else type(exc).__name__)[:500]
-
-
-#: The commands that run the engine.
-_RUNS = ("scan", "clean", "check", "baseline")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The dedup command line with `--engine spark` unless told otherwise."""
-    from dedup.cli import main as cli
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if (
-        args
-        and args[0] in _RUNS
-        and not any(a == "--engine" or a.startswith("--engine=") for a in args)
-    ):
-        args[1:1] = ["--engine", "spark"]
-    cli.main(args=args, prog_name="dedup")
-
-
-if __name__ == "__main__":
-    main()

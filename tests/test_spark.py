@@ -201,3 +201,36 @@ def test_bad_input_under_spark_gets_the_local_error_and_exit_code(
         result = run("scan", str(tmp_path), "--engine", engine, "--unit", "document")
         assert result.exit_code == 2, result.output
         assert "d.jsonl:4321: invalid JSON" in result.stderr
+
+
+def test_spark_submit_runs_dedups_script_with_the_spark_engine(tmp_path: Path) -> None:
+    # spark-submit starts its own driver: the session, master and JVM are its own.
+    import subprocess
+
+    import dedup.cli.spark_submit
+    import dedup.spark
+
+    local = tmp_path / "local.json"
+    assert run("scan", str(PAGES), "--report", str(local)).exit_code == 0
+    submitted = tmp_path / "submitted.json"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("spark-submit")),
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.ui.enabled=false",
+            dedup.cli.spark_submit.__file__,
+            "scan",
+            str(PAGES),
+            "--report",
+            str(submitted),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "collect at " + str(Path(dedup.spark.__file__)) in done.stderr  # Spark ran its jobs
+    assert submitted.read_bytes() == local.read_bytes()
