@@ -18,6 +18,18 @@ def labels() -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line]
 
 
+def blog_sentences() -> list[str]:
+    """The sentences of 40 to 300 characters on one line of the blog pages, sorted."""
+    return sorted(
+        {
+            s.strip() + "."
+            for p in sorted(PAGES.iterdir())
+            for s in p.read_text(encoding="utf-8").split(".")
+            if 40 < len(s.strip()) < 300 and "\n" not in s.strip()
+        }
+    )
+
+
 def restore_cli(cleaned: Path, report: Path, out: Path) -> Any:
     """`dedup restore CLEANED --report REPORT --out OUT`, run in-process (a click Result)."""
     from click.testing import CliRunner

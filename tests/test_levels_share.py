@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import blog_sentences
 
 import dedup
 from dedup.config import Config
@@ -113,14 +114,7 @@ def _near_copies(path: Path) -> Path:
     earlier one (a word changed): their paragraphs and sentences are candidates of the
     original's, inside a document removed whole."""
     rng = random.Random(11)
-    sentences = sorted(
-        {
-            s.strip() + "."
-            for p in sorted(BLOG.iterdir())
-            for s in p.read_text(encoding="utf-8").split(".")
-            if 40 < len(s.strip()) < 300 and "\n" not in s.strip()
-        }
-    )
+    sentences = blog_sentences()
     texts: list[str] = []
     for n in range(300):
         if n % 3 == 2:

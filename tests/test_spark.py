@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import PAGES
+from conftest import PAGES, blog_sentences
 from test_bad_input import _long_jsonl
 
 from dedup.cli import main
@@ -140,14 +140,7 @@ def _corpus(path: Path, docs: int = 3000) -> None:
     with repeats at every level: whole documents, sections, paragraphs and sentences,
     exact and with a word changed, and a byline on every document."""
     rng = random.Random(22)
-    sentences = sorted(
-        {
-            s.strip() + "."
-            for p in sorted(PAGES.iterdir())
-            for s in p.read_text(encoding="utf-8").split(".")
-            if 40 < len(s.strip()) < 300 and "\n" not in s.strip()
-        }
-    )
+    sentences = blog_sentences()
     made: list[list[list[str]]] = []  # documents of sections of lines
     records = []
     for number in range(docs):
