@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import dedup
@@ -174,3 +174,61 @@ def test_a_heading_is_told_without_splitting_the_whole_line(text: str, most: int
 
     line = text.replace("\n", " ")
     assert is_heading(line, SegmentConfig(heading_max_words=most)) == _plain_heading(line, most)
+
+
+_FACT_TEXTS = st.lists(
+    st.sampled_from(
+        [
+            *"aeimnorsuvjfdAEIJMSDÉéûôç 0123456789_-.:’\n",
+            "ſ",
+            "K",
+            "İ",
+            "١",
+            "²",
+            "Mai",
+            "mars",
+            "Août",
+            "DÉCEMBRE",
+            "janvier",
+            "May",
+            "2023",
+            "Élise",
+            "fevrier",
+            "Avril",
+            "ſeptembre",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@SETTINGS
+@given(_FACT_TEXTS)
+@example("Publié le 8 janvier 2023, le 3 octobre, le 1er Novembre et en AOÛT par Élise")
+@example("ſeptembre a1 b22c _4_ x²y ١٢ DÉCEMBRE İ")
+def test_facts_are_found_as_the_plain_patterns_find_them(text: str) -> None:
+    import re
+    import unicodedata
+    from collections import Counter
+
+    from dedup import index
+
+    # The definition: every pattern tried at every place, every letter counted.
+    number = re.compile(r"\w*\d\w*")
+    month = re.compile(
+        r"\b(" + "|".join(sorted(index._MONTHS, key=len, reverse=True)) + r")\b", re.I
+    )
+    plain = unicodedata.normalize("NFKC", text) if not text.isascii() else text
+    numbers = Counter(word.casefold() for word in number.findall(plain))
+    months = Counter(index._MONTHS[m.casefold()] for m in month.findall(plain))
+    names: Counter[str] = Counter()
+    if len(index._UPPER.findall(plain)) <= len(index._LOWER.findall(plain)):
+        for before, word in index._CAPITALIZED.findall(plain):
+            if (
+                before not in index._OPENERS
+                and not word.isupper()
+                and word.casefold() not in index._MONTHS
+            ):
+                names[word.casefold()] += 1
+    expected = tuple(index._counted(found) for found in (numbers, months, names))
+    assert index.facts(text) == expected
