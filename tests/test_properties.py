@@ -211,24 +211,24 @@ def test_facts_are_found_as_the_plain_patterns_find_them(text: str) -> None:
     import unicodedata
     from collections import Counter
 
-    from dedup import index
+    from dedup import facts as module
 
     # The definition: every pattern tried at every place, every letter counted.
     number = re.compile(r"\w*\d\w*")
     month = re.compile(
-        r"\b(" + "|".join(sorted(index._MONTHS, key=len, reverse=True)) + r")\b", re.I
+        r"\b(" + "|".join(sorted(module._MONTHS, key=len, reverse=True)) + r")\b", re.I
     )
     plain = unicodedata.normalize("NFKC", text) if not text.isascii() else text
     numbers = Counter(word.casefold() for word in number.findall(plain))
-    months = Counter(index._MONTHS[m.casefold()] for m in month.findall(plain))
+    months = Counter(module._MONTHS[m.casefold()] for m in month.findall(plain))
     names: Counter[str] = Counter()
-    if len(index._UPPER.findall(plain)) <= len(index._LOWER.findall(plain)):
-        for before, word in index._CAPITALIZED.findall(plain):
+    if len(module._UPPER.findall(plain)) <= len(module._LOWER.findall(plain)):
+        for before, word in module._CAPITALIZED.findall(plain):
             if (
-                before not in index._OPENERS
+                before not in module._OPENERS
                 and not word.isupper()
-                and word.casefold() not in index._MONTHS
+                and word.casefold() not in module._MONTHS
             ):
                 names[word.casefold()] += 1
-    expected = tuple(index._counted(found) for found in (numbers, months, names))
-    assert index.facts(text) == expected
+    expected = tuple(module._counted(found) for found in (numbers, months, names))
+    assert module.facts(text) == expected

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from dedup.cli import main
-from dedup.index import edits_near, relation, reverse, same_facts, typos_apart, verify
+from dedup.facts import same_facts
+from dedup.index import edits_near, relation, reverse, typos_apart, verify
 
 
 def _set(*values: int) -> np.ndarray:

@@ -20,17 +20,9 @@ from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
+from dedup.facts import Facts, differ, facts
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets, distinct
-from dedup.index import (
-    Facts,
-    differ,
-    edits_near,
-    facts,
-    reverse,
-    typos_apart,
-    verify,
-    words_replaced,
-)
+from dedup.index import edits_near, reverse, typos_apart, verify, words_replaced
 from dedup.model import Evidence
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers

@@ -1,0 +1,121 @@
+"""What a short line states: its numbers, months and names (#19).
+
+Templated lines (`Publié le 8 janvier 2023 par Élise`) share most of their shingles with
+every other post's and still say something else: two lines that state other facts are
+not duplicates (`differ`), and a child a near duplicate's survivor only nearly repeats
+stays when it states a fact the survivor lacks (`states_more`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections import Counter
+
+from rapidfuzz.distance import OSA
+
+#: Month names, French (with and without accents) and English: a date that changes its
+#: month is another date.
+_MONTHS = {
+    name: str(number % 12 + 1)
+    for names in (
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
+        "january february march april may june july august september october november december",
+    )
+    for number, name in enumerate(names.split())
+}
+#: What ends a sentence or a label: the word after it is capitalized as a matter of course.
+_OPENERS = frozenset('.!?:;|«»"“”()[]—–-•')
+
+
+def same_facts(a: str, b: str) -> bool:
+    """Whether two short texts (raw) state the same facts: no number, month or name
+    (a capitalized word inside a sentence) of one replaced by another in the other.
+
+    Templated lines (a byline, a date line) of different posts share most of their
+    characters: "Publié le 8 janvier 2023 par Claire Dubois" is not a copy of the
+    same line dated 2015, nor of the one signed by Claire Durand (#19).  A typo
+    elsewhere, a case change, final punctuation, or a fact only one side gives
+    ("Thomas Jefferson" / "Jefferson") leave the facts as they are.
+    """
+    return not differ(facts(a), facts(b))
+
+
+#: The numbers, months and names of a text, each a set of (word, its occurrence): a set
+#: difference is then the difference of the counts ("le 2 ... 2 min" holds 2 twice).
+Facts = tuple[frozenset[tuple[str, int]], frozenset[tuple[str, int]], frozenset[tuple[str, int]]]
+
+
+def differ(a: Facts, b: Facts) -> bool:
+    """Whether facts of one text (see `facts`) are replaced by others in the other.
+
+    A name spelt with a typo is the same name: "Linux" / "Lnux", "Internet" / "Inetrnet"
+    (see `_misspelt`).
+    """
+    if a == b:
+        return False
+    for kind, (mine, theirs) in enumerate(zip(a, b, strict=True)):
+        extra, missing = mine - theirs, theirs - mine
+        if extra and missing and not (kind == _NAMES and _misspelt(extra, missing)):
+            return True
+    return False
+
+
+#: Where names are in Facts.
+_NAMES = 2
+
+
+def _misspelt(extra: frozenset[tuple[str, int]], missing: frozenset[tuple[str, int]]) -> bool:
+    """Whether the names one text has and the other lacks pair up, each with its partner
+    one typo apart: a letter dropped, doubled, replaced, or two swapped, the first letter
+    kept, in a name of five letters or more ("Marc" / "Mark" are two names)."""
+    left = [word for word, _ in missing]
+    if len(extra) != len(left):
+        return False
+    for word, _ in sorted(extra):
+        partner = next((other for other in left if _one_typo(word, other)), None)
+        if partner is None:
+            return False
+        left.remove(partner)
+    return True
+
+
+def _one_typo(x: str, y: str) -> bool:
+    return x[0] == y[0] and max(len(x), len(y)) >= 5 and OSA.distance(x, y, score_cutoff=1) <= 1
+
+
+def states_more(part: Facts, whole: Facts) -> bool:
+    """Whether a part (a child of a near duplicate) states a fact its survivor lacks."""
+    return any(mine - theirs for mine, theirs in zip(part, whole, strict=True))
+
+
+#: Tried at word starts, and at months' first letters: 2.3 and 2.2 times faster on French.
+_NUMBER = re.compile(r"(?<!\w)\w*\d\w*")
+_MONTH = re.compile(
+    rf"\b(?=[jfmasond])({'|'.join(sorted(_MONTHS, key=len, reverse=True))})\b", re.I
+)
+#: A capitalized word and the character before it (a name, unless that ends a sentence).
+_CAPITALIZED = re.compile(r"(\S)\s+(?=([A-ZÀ-ÖØ-Þ][^\W\d_]*))")
+_UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
+_LOWER = re.compile(r"[a-zß-öø-ÿ]")
+
+
+def facts(text: str) -> Facts:
+    """The numbers, months and names of a text, casefolded."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    numbers = Counter(word.casefold() for word in _NUMBER.findall(text))
+    months = Counter(_MONTHS[month.casefold()] for month in _MONTH.findall(text))
+    names: Counter[str] = Counter()
+    capitals = len(_UPPER.findall(text))  # not a line in capitals: as many lower case letters
+    if sum(1 for _ in itertools.islice(_LOWER.finditer(text), capitals)) >= capitals:
+        for before, word in _CAPITALIZED.findall(text):
+            if before not in _OPENERS and not word.isupper() and word.casefold() not in _MONTHS:
+                names[word.casefold()] += 1
+    return _counted(numbers), _counted(months), _counted(names)
+
+
+def _counted(counts: Counter[str]) -> frozenset[tuple[str, int]]:
+    return frozenset((word, n) for word, count in counts.items() for n in range(count))
