@@ -230,11 +230,12 @@ class Verifier:
             unrelated.append(others)
             self.verified += len(found) + len(others)
             self.progress("candidates verified", self.verified)
-        self.known.add(
-            level.texts,
-            related,
-            np.concatenate(unrelated) if unrelated else np.empty((0, 2), dtype=np.int64),
-        )
+        if li + 1 < len(table.levels):  # a finer level may meet these pairs again
+            self.known.add(
+                level.texts,
+                related,
+                np.concatenate(unrelated) if unrelated else np.empty((0, 2), dtype=np.int64),
+            )
         del fresh, unrelated
         first = key_unit.tolist()
         self.related.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
