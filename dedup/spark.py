@@ -1,4 +1,4 @@
-"""Apache Spark as a run's workers (`--engine spark`), and the script `spark-submit` runs.
+"""Apache Spark as a run's workers (`--engine spark`).
 
 Every stage hands its workers batches through one call, `Workers.map`: chunks of the
 corpus to read and fingerprint, candidate pairs to verify, links whose repeated children
