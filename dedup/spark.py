@@ -82,7 +82,7 @@ def spark_session(master: str | None = None, jobs: int = 0) -> Any:
             warnings.simplefilter("ignore", FutureWarning)
             return builder.getOrCreate()
     except Exception as exc:  # no Java, or a master that cannot be reached
-        raise ConfigError(f"Spark could not start: {_first_line(exc)}") from exc
+        raise ConfigError(f"Spark could not start: {_gist(exc)}") from exc
 
 
 class SparkWorkers(Workers):
@@ -133,7 +133,7 @@ class SparkWorkers(Workers):
                     answers = pending.result()
                 except Exception as exc:  # a task that died, or failed past its retries
                     raise WorkerError(
-                        f"a Spark task failed, so the run stopped: {_first_line(exc)}"
+                        f"a Spark task failed, so the run stopped: {_gist(exc)}"
                     ) from exc
                 batches = list(itertools.islice(iterator, size))
                 pending = pool.submit(job, batches) if batches else None
@@ -151,15 +151,15 @@ class SparkWorkers(Workers):
             pool.shutdown()
 
 
-#: Whether this process, a Spark executor's Python worker, has set its allocator up.
-_TUNED: list[bool] = []
+@functools.cache
+def _tune_once() -> None:
+    """Set up the allocator of this process, a Spark executor's Python worker, once."""
+    tune_allocator()
 
 
 def _answer(function: Callable[[T], R], item: T) -> tuple[bool, Any]:
     """One batch, in an executor: answered as a local worker answers it."""
-    if not _TUNED:
-        tune_allocator()
-        _TUNED.append(True)
+    _tune_once()
     return attempt(function, item)
 
 
@@ -171,7 +171,7 @@ _GISTS = (
 )
 
 
-def _first_line(exc: BaseException) -> str:
+def _gist(exc: BaseException) -> str:
     """The gist of an error from Spark (see `_GISTS`), else its first line, cut short."""
     text = str(exc)
     for gist in _GISTS:

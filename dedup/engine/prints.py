@@ -26,7 +26,7 @@ from dedup.segment import LineIndex, labelled_parts, spans, suppressed
 _UNNORMALIZED = "\x00"
 
 
-class Known(Protocol):
+class BandedTexts(Protocol):
     """Texts banded already (their exact keys), and where to add those banded now."""
 
     def __contains__(self, key: object) -> bool: ...
@@ -35,7 +35,7 @@ class Known(Protocol):
 
 
 def fingerprint_batch(
-    batch: list[tuple[int, str, str]], config: Config, known: Known | None = None
+    batch: list[tuple[int, str, str]], config: Config, known: BandedTexts | None = None
 ) -> BatchPrints:
     """Segment, normalize and fingerprint a batch of (document number, id, text).
 
@@ -77,7 +77,7 @@ def fingerprint_batch(
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
     pool_raw: list[str] = []  # and the first raw text of each
     pool_norms: list[str] = []
-    seen_before: Known = known if known is not None else set()
+    seen_before: BandedTexts = known if known is not None else set()
     for name in levels:
         table = np.array(rows[name], dtype=np.int64).reshape(-1, len(COLUMNS))
         # A unit a marker hushes is not compared; nor is a part of a document too short
