@@ -91,6 +91,17 @@ def test_short_exact_whole_record_copies_are_removed_at_any_length(tmp_path: Pat
     assert report["stats"]["chars_removed"] == len("ok") * 2 + len("bravo !") + len("»")
 
 
+def test_records_of_punctuation_or_emoji_alone_are_exact_copies_only(tmp_path: Path) -> None:
+    # Nothing of them survives normalization: they are compared by their raw text, as
+    # exact copies only, never by shingles (a record of several lines stopped the run).
+    emoji = "😀😀😀\n\n😂😂😂😂😂 !!"
+    dots = "…… !!\n\n…… ?? ---"
+    texts = [emoji, dots, "Bonjour à tous.", emoji, dots + "-", dots, "!!! ???"]
+    report, records = _clean(tmp_path, _records(tmp_path / "in.jsonl", texts))
+    assert [r["text"] for r in records] == [emoji, dots, "Bonjour à tous.", dots + "-", "!!! ???"]
+    assert {d["relation"] for c in report["clusters"] for d in c["duplicates"]} == {"exact"}
+
+
 def test_short_parts_below_min_chars_are_still_never_duplicates(tmp_path: Path) -> None:
     body = _distinct(2, seed=4)
     texts = [f"Oui\n\n{body[0]}", f"Oui\n\n{body[1]}"]  # a 3-character paragraph in each

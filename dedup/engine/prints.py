@@ -102,9 +102,16 @@ def fingerprint_batch(
             digest.get(norm) or digest.setdefault(norm, exact_key(norm)) for _, norm in compared
         ]
         # A text is shingled once a batch, at its first unit of any level: a text the
-        # batch has had already (a byline, a footer) is not shingled again.
+        # batch has had already (a byline, a footer) is not shingled again.  Nor is one
+        # compared as an exact copy only: a record shorter than --min-chars, or one that
+        # normalizes to nothing (emoji, punctuation), whose raw text holds any character.
         for (i, norm), key in zip(compared, keys, strict=True):
-            if key not in pool and len(norm) >= m.min_chars and key not in seen_before:
+            if (
+                key not in pool
+                and len(norm) >= m.min_chars
+                and norm[0] != _UNNORMALIZED
+                and key not in seen_before
+            ):
                 pool[key] = len(pool)
                 pool_raw.append(raw[name][i])
                 pool_norms.append(norm)
