@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import dedup
 from dedup.fingerprint import shingle_sets
-from dedup.model import LEVELS, Document, Source
+from dedup.model import LEVELS, Document, Level, Source
 from dedup.normalize import normalize
 from dedup.segment import segment
 
@@ -232,3 +232,71 @@ def test_facts_are_found_as_the_plain_patterns_find_them(text: str) -> None:
                 names[word.casefold()] += 1
     expected = tuple(module._counted(found) for found in (numbers, months, names))
     assert module.facts(text) == expected
+
+
+#: Text with the characters normalization treats apart next to sentence and paragraph
+#: breaks: combining marks, compatibility forms, apostrophes, no-break spaces, U+3000.
+_UNIT_TEXTS = st.lists(
+    st.sampled_from(
+        [*"ab cdé\u00a0\u3000’'.!?…,:-«»\n#É1", "\n\n", ". ", "ﬁ", "ß", "İ", "\u0301", "\u0327"]
+    ),
+    max_size=150,
+).map("".join)
+
+
+@SETTINGS
+@given(st.lists(_UNIT_TEXTS, min_size=1, max_size=4))
+@example(["Un. \u0301b\n\nﬁn’ ... «»\n\nC\u00a0!"])
+def test_every_unit_is_keyed_by_its_own_normalized_text(docs: list[str]) -> None:
+    # A coarser unit's normalized text is made of its sentences' (see prints._Pieces):
+    # each unit's exact key is still that of `normalize` of its own text.
+    from dedup.config import Config
+    from dedup.engine.prints import fingerprint_batch
+    from dedup.fingerprint import exact_key
+
+    config = Config().with_overrides({"min_chars": 1})
+    found = fingerprint_batch([(n, str(n), text) for n, text in enumerate(docs)], config)
+    for level in found.levels:
+        for row, digest, compared in zip(level.rows, level.digests, level.mask, strict=True):
+            text = docs[row[0]][row[1] : row[2]]
+            norm = normalize(text)
+            if compared and norm:
+                assert bytes(digest) == exact_key(norm), (text, norm)
+            else:
+                assert not norm or not compared
+
+
+def _plain_rows(number: int, text: str, level: Level) -> list[list[int]]:
+    """The rows (see COLUMNS) of one level's units of a text, read one unit at a time."""
+    from dedup.clean import gap
+    from dedup.segment import LineIndex, spans, suppressed
+
+    lines, quiet = LineIndex(text), suppressed(text)
+    return [
+        [
+            number,
+            start,
+            end,
+            lines.line(start),
+            lines.line(max(start, end - 1)),
+            *gap(text, start, end),
+            start - text.rfind("\n", 0, start),
+            int(any(s <= start and end <= e for s, e in quiet)),
+            -1,
+        ]
+        for start, end in spans(text, (level,))[level]
+    ]
+
+
+@SETTINGS
+@given(st.lists(_UNIT_TEXTS | texts, min_size=1, max_size=4))
+@example(["\n\nUn. Deux !\r\n\r\n  <!-- dedup: ignore -->\nTrois.\n", "", " \n"])
+def test_every_units_row_is_the_one_it_has_alone(docs: list[str]) -> None:
+    # A batch's rows are found all at once, from its finest units (see engine.layout).
+    from dedup.config import Config
+    from dedup.engine.layout import cut
+
+    batch = [(7 + n, str(n), text) for n, text in enumerate(docs)]
+    for level, units in zip(LEVELS, cut(batch, LEVELS, Config()), strict=True):
+        plain = [row for n, _, text in batch for row in _plain_rows(n, text, level)]
+        assert units.rows.tolist() == plain, level

@@ -357,6 +357,8 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
             table.add_doc(doc_id, table.file_index[path], line + first, offset, chars)
         for batch in read.prints:
             for prints in batch.levels:
+                if base + len(read.docs) > np.iinfo(prints.rows.dtype).max:
+                    prints.rows = prints.rows.astype(np.int64)
                 prints.rows[:, 0] += base
             table.merge(batch)
         progress("documents read", len(table.docs))

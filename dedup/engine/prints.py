@@ -10,16 +10,15 @@ from typing import Protocol
 
 import numpy as np
 
-from dedup.clean import gap
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import DELETION_MAX, SEGMENT_MAX, SEGMENT_MIN, deletion_keys, segment_keys
+from dedup.engine.layout import cut
 from dedup.engine.table import COLUMNS, I64, BatchPrints, LevelPrints, TextPrints
-from dedup.errors import InputError
 from dedup.fingerprint import U64, batch_shingle_sets, char_sets, exact_key, signatures
 from dedup.index import LshParams, band_keys, lsh_params
 from dedup.model import LEVELS
 from dedup.normalize import normalize_many
-from dedup.segment import LineIndex, labelled_parts, spans, suppressed
+from dedup.segment import labelled_parts
 
 #: Before the raw text of a whole document that normalizes to nothing ("»", "..."): its
 #: exact key then is its text's, and no normalized text's.
@@ -45,57 +44,26 @@ def fingerprint_batch(
     so leaving them out of later batches changes nothing but the work.
     """
     levels = [name for name in LEVELS if name in config.segment.levels]
-    rows: dict[str, list[tuple[int, ...]]] = {name: [] for name in levels}
-    raw: dict[str, list[str]] = {name: [] for name in levels}  # the text of each unit
-    whole: dict[str, list[bool]] = {name: [] for name in levels}  # a unit its document is
-    for number, doc_id, text in batch:
-        found = spans(text, levels, config.segment)
-        lines = LineIndex(text)
-        quiet = suppressed(text)
-        made: dict[tuple[int, int], tuple[tuple[int, ...], str, bool]] = {}  # by span
-        for name in levels:
-            for span in found[name]:
-                unit = made.get(span)  # a unit of a coarser level with the same span
-                if unit is None:
-                    unit = made[span] = _unit(
-                        text, span, number, name, doc_id, lines, quiet, config
-                    )
-                row, unit_text, entire = unit
-                rows[name].append(row)
-                raw[name].append(unit_text)
-                whole[name].append(entire)
     m = config.minhash
-    # A text is normalized and printed once, whatever the levels it is a unit of: a
-    # one-sentence paragraph, a one-paragraph section, a one-line record (#27).
-    seen: dict[str, int] = {}
-    for name in levels:
-        for text in raw[name]:
-            seen.setdefault(text, len(seen))
-    normalized = normalize_many(list(seen), config.normalize)
     out = []
     digest: dict[str, bytes] = {}  # the exact key of each compared text
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
     pool_raw: list[str] = []  # and the first raw text of each
     pool_norms: list[str] = []
     seen_before: BandedTexts = known if known is not None else set()
-    for name in levels:
-        table = np.array(rows[name], dtype=np.int64).reshape(-1, len(COLUMNS))
+    for level in cut(batch, levels, config):
+        table = level.rows
         # A unit a marker hushes is not compared; nor is a part of a document too short
         # once normalized.  A whole document is compared at any length, as an exact
         # copy only: a record repeated whole is a duplicate however short, even one of
         # punctuation alone (#27).
         hushed = table[:, COLUMNS.index("suppressed")].tolist()
         compared = [
-            (i, norm if norm or not entire else _UNNORMALIZED + raw[name][i].strip())
-            for i, (norm, quiet, entire) in enumerate(
-                zip(
-                    (normalized[seen[text]] for text in raw[name]),
-                    hushed,
-                    whole[name],
-                    strict=True,
-                )
+            (i, norm if norm or not entire else _UNNORMALIZED + raw.strip())
+            for i, (norm, raw, quiet, entire) in enumerate(
+                zip(level.norms, level.raw, hushed, level.whole.tolist(), strict=True)
             )
-            if not quiet and (len(norm) >= m.min_chars or (entire and raw[name][i].strip()))
+            if not quiet and (len(norm) >= m.min_chars or (entire and raw.strip()))
         ]
         units = np.array([i for i, _ in compared], dtype=np.int64)
         keys = [
@@ -113,7 +81,7 @@ def fingerprint_batch(
                 and key not in seen_before
             ):
                 pool[key] = len(pool)
-                pool_raw.append(raw[name][i])
+                pool_raw.append(level.raw[i])
                 pool_norms.append(norm)
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
@@ -124,41 +92,6 @@ def fingerprint_batch(
     if known is not None:
         known.update(pool)
     return BatchPrints(out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config)))
-
-
-def _unit(
-    text: str,
-    span: tuple[int, int],
-    number: int,
-    name: str,
-    doc_id: str,
-    lines: LineIndex,
-    quiet: list[tuple[int, int]],
-    config: Config,
-) -> tuple[tuple[int, ...], str, bool]:
-    """A unit's row (see COLUMNS), its text ("" if a marker hushes it), and whether it is
-    its whole document."""
-    start, end = span
-    if end - start > config.minhash.max_unit_chars:
-        raise InputError(
-            doc_id,
-            f"a {name} of {end - start} characters at line {lines.line(start)} is "
-            f"longer than --max-unit-chars {config.minhash.max_unit_chars}",
-        )
-    hushed = any(s <= start and end <= e for s, e in quiet)
-    around = gap(text, start, end)
-    row = (
-        number,
-        start,
-        end,
-        lines.line(start),
-        lines.line(max(start, end - 1)),
-        *around,
-        start - text.rfind("\n", 0, start),  # the column
-        int(hushed),
-        -1,
-    )
-    return row, "" if hushed else text[start:end], around[0] == 0 and around[1] == len(text)
 
 
 def _print_texts(raw: list[str], norms: list[str], config: Config) -> dict[str, tuple[I64, U64]]:

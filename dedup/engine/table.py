@@ -60,10 +60,10 @@ BATCH_CHARS = 1 << 20
 
 @dataclass
 class LevelPrints:
-    """One level's units from one batch: columns (key still -1) and exact keys (16 bytes
-    a unit, valid where `mask`)."""
+    """One level's units from one batch: columns (key still -1; int32 where they fit, see
+    `layout`) and exact keys (16 bytes a unit, valid where `mask`)."""
 
-    rows: I64
+    rows: npt.NDArray[np.int64] | npt.NDArray[np.int32]
     digests: npt.NDArray[np.uint8]
     mask: npt.NDArray[np.bool_]
 

@@ -1,0 +1,201 @@
+"""A batch of documents cut into units, every level at once (`cut`): each unit's row (see
+COLUMNS), its raw text and its normalized text.
+
+Units are trimmed spans and what lies between two of them is white space (see
+`dedup.segment`), so every unit of a coarser level is a run of the finest level's units.
+That gives each unit's columns and normalized text from the finest level's, for all of a
+batch's units at once, in numpy: the white space around a unit ends where the finest units
+before and after it do, and its normalized text is theirs joined (no step of `normalize`
+reaches across white space).  A unit that is no such run (none is, today) is read on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.clean import gap
+from dedup.config import Config
+from dedup.engine.table import COLUMNS, I64
+from dedup.errors import InputError
+from dedup.model import Level
+from dedup.normalize import normalize, normalize_many
+from dedup.segment import Span, spans, suppressed
+
+_NEWLINE = re.compile("\n")
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+@dataclass
+class LevelUnits:
+    """One level's units of a batch, in order."""
+
+    rows: I64  # (units, len(COLUMNS)); the key column -1
+    raw: list[str]  # each unit's text, "" where a marker hushes it
+    norms: list[str]  # and normalized
+    whole: npt.NDArray[np.bool_]  # a unit that is its whole document, but white space
+
+
+def cut(
+    batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: Config
+) -> list[LevelUnits]:
+    """Every level's units of a batch of (document number, id, text)."""
+    texts = [text for _, _, text in batch]
+    lengths = np.array([len(text) for text in texts], dtype=np.int64)
+    base = np.concatenate(([0], np.cumsum(lengths)))  # where each text starts in `joined`
+    joined = "".join(texts)
+    found: dict[str, list[list[Span]]] = {name: [] for name in levels}
+    quiet: list[tuple[int, int]] = []  # spans a marker hushes, in `joined`
+    for k, text in enumerate(texts):
+        for name, units in spans(text, levels, config.segment).items():
+            found[name].append(units)
+        quiet += [(int(base[k]) + s, int(base[k]) + e) for s, e in suppressed(text)]
+    breaks = np.array([m.start() for m in _NEWLINE.finditer(joined)], dtype=np.int64)
+    finest = _Spans(found[levels[-1]], base)
+    pieces = [
+        joined[s:e] for s, e in zip(finest.starts.tolist(), finest.ends.tolist(), strict=True)
+    ]
+    distinct: dict[str, int] = {}
+    numbers = [distinct.setdefault(piece, len(distinct)) for piece in pieces]
+    normalized = normalize_many(list(distinct), config.normalize)
+    each = [normalized[n] for n in numbers]  # of every unit of the finest level
+    out = []
+    for name in levels:
+        level = _Spans(found[name], base)
+        _check_lengths(level, name, batch, breaks, base, config)
+        out.append(_level(level, finest, each, batch, joined, base, lengths, breaks, quiet, config))
+    return out
+
+
+class _Spans:
+    """One level's units of a batch: their documents (by place in the batch), and their
+    starts and ends in the batch's texts joined."""
+
+    def __init__(self, per_doc: list[list[Span]], base: I64) -> None:
+        counts = [len(units) for units in per_doc]
+        flat = np.array([span for units in per_doc for span in units], dtype=np.int64)
+        flat = flat.reshape(-1, 2)
+        self.docs = np.repeat(np.arange(len(per_doc), dtype=np.int64), counts)
+        self.starts = flat[:, 0] + base[self.docs]
+        self.ends = flat[:, 1] + base[self.docs]
+
+
+def _level(
+    units: _Spans,
+    finest: _Spans,
+    each: list[str],
+    batch: Sequence[tuple[int, str, str]],
+    joined: str,
+    base: I64,
+    lengths: I64,
+    breaks: I64,
+    quiet: list[tuple[int, int]],
+    config: Config,
+) -> LevelUnits:
+    docs, starts, ends = units.docs, units.starts, units.ends
+    first, last = base[docs], base[docs] + lengths[docs]  # of each unit's document
+    # The run of finest units [lo, hi) each unit is made of.
+    lo = np.searchsorted(finest.starts, starts, "left")
+    hi = np.searchsorted(finest.ends, ends, "right")
+    count = len(finest.starts)
+    made = (lo < hi) & (finest.starts[np.minimum(lo, count - 1)] == starts)
+    made &= finest.ends[np.maximum(hi - 1, 0)] == ends
+    # The white space before a unit runs back to the end of the finest unit before it in
+    # its document (or to the document's start), and on after it likewise.
+    earlier = lo - 1
+    has = (earlier >= 0) & (finest.docs[np.maximum(earlier, 0)] == docs)
+    before = np.where(has, finest.ends[np.maximum(earlier, 0)], first)
+    has = (hi < count) & (finest.docs[np.minimum(hi, count - 1)] == docs)
+    after = np.where(has, finest.starts[np.minimum(hi, count - 1)], last)
+    for i in np.flatnonzero(~made).tolist():  # read on its own
+        text = batch[int(docs[i])][2]
+        at = int(first[i])
+        b, a, _, _ = gap(text, int(starts[i]) - at, int(ends[i]) - at)
+        before[i], after[i] = b + at, a + at
+
+    def breaks_before(places: I64) -> I64:
+        return np.searchsorted(breaks, places, "left")
+
+    above = breaks_before(first)  # the line breaks before each unit's document
+    at_start = breaks_before(starts)
+    # The column: from the line break before the unit, or from its document's start.
+    previous = breaks[np.maximum(at_start - 1, 0)] if len(breaks) else first
+    column = np.where((at_start > 0) & (previous >= first), starts - previous, starts - first + 1)
+    hushed = np.zeros(len(starts), dtype=bool)
+    for s, e in quiet:
+        hushed |= (starts >= s) & (ends <= e)
+    numbers = np.array([number for number, _, _ in batch], dtype=np.int64)
+    columns = {
+        "doc": numbers[docs],
+        "start": starts - first,
+        "end": ends - first,
+        "line": 1 + at_start - above,
+        "end_line": 1 + breaks_before(np.maximum(starts, ends - 1)) - above,
+        "ws_before": before - first,
+        "ws_after": after - first,
+        "nl_before": at_start - breaks_before(before),
+        "nl_after": breaks_before(after) - breaks_before(ends),
+        "column": column,
+        "suppressed": hushed.astype(np.int64),
+        "key": np.full(len(starts), -1, dtype=np.int64),
+    }
+    rows = (
+        np.column_stack([columns[name] for name in COLUMNS])
+        if len(starts)
+        else np.empty((0, len(COLUMNS)), np.int64)
+    )
+    spans_ = zip(starts.tolist(), ends.tolist(), hushed.tolist(), strict=True)
+    raw = ["" if quiet_ else joined[s:e] for s, e, quiet_ in spans_]
+    norms = [
+        _joined(each, a, b) if whole_run else (normalize(text, config.normalize) if text else "")
+        for a, b, whole_run, text in zip(
+            lo.tolist(), hi.tolist(), (made & ~hushed).tolist(), raw, strict=True
+        )
+    ]
+    for i in np.flatnonzero(hushed).tolist():
+        norms[i] = ""
+    return LevelUnits(_narrow(rows), raw, norms, (before == first) & (after == last))
+
+
+def _narrow(rows: I64) -> I64:
+    """Rows as int32 when every value fits (they do but in a text past two billion
+    characters): a batch's rows wait in the main process until every one is read, half
+    the memory (a million one-line records: four rows each)."""
+    if len(rows) and (int(rows.max()) > _INT32_MAX or int(rows.min()) < -_INT32_MAX):
+        return rows
+    return rows.astype(np.int32)
+
+
+def _joined(each: list[str], lo: int, hi: int) -> str:
+    """The normalized text of a run of the finest units: theirs, the empty ones left out,
+    joined by spaces."""
+    if hi - lo == 1:
+        return each[lo]
+    return " ".join([norm for norm in each[lo:hi] if norm])
+
+
+def _check_lengths(
+    units: _Spans,
+    name: str,
+    batch: Sequence[tuple[int, str, str]],
+    breaks: I64,
+    base: I64,
+    config: Config,
+) -> None:
+    """A unit longer than --max-unit-chars is an error naming its document and line."""
+    most = config.minhash.max_unit_chars
+    long = np.flatnonzero(units.ends - units.starts > most)
+    if not len(long):
+        return
+    i = int(long[0])
+    doc = int(units.docs[i])
+    line = 1 + int(np.searchsorted(breaks, units.starts[i]) - np.searchsorted(breaks, base[doc]))
+    raise InputError(
+        batch[doc][1],
+        f"a {name} of {int(units.ends[i] - units.starts[i])} characters at line {line} is "
+        f"longer than --max-unit-chars {most}",
+    )
