@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dedup.fingerprint import I64, POLY, U64, code_points, mix64, token_spans, xxh32_spans
+from dedup.fingerprint import I64, POLY, U64, code_points, mix64
+from dedup.tokens import token_spans, xxh32_spans
 
 #: The longest text (code points, spaces removed) given deletion keys: a title, a heading.
 DELETION_MAX = 48

@@ -26,13 +26,14 @@ import xxhash
 
 from dedup.config import MinHashConfig, NormalizeConfig
 from dedup.normalize import normalize
+from dedup.tokens import token_spans, xxh32_spans
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
 _DEFAULT = MinHashConfig()
-_WORD_SALT = 0x9E3779B97F4A7C15
+WORD_SALT = 0x9E3779B97F4A7C15
 _CHAR_SALT = 0xC2B2AE3D27D4EB4F
 POLY = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -69,74 +70,6 @@ def _fmix32(h: U32) -> U32:
     h = h ^ (h >> np.uint32(13))
     h = h * np.uint32(0xC2B2AE35)
     return h ^ (h >> np.uint32(16))
-
-
-_P1, _P2, _P3, _P4, _P5 = (
-    np.uint32(p) for p in (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1)
-)
-
-
-def _rotl(x: U32, bits: int) -> U32:
-    return (x << np.uint32(bits)) | (x >> np.uint32(32 - bits))
-
-
-def xxh32_spans(data: bytes, starts: I64, ends: I64) -> U32:
-    """xxh32 (seed 0) of `data[s:e]` for every span, exactly as xxhash computes it.
-
-    Spans under 16 bytes (nearly every word) take xxh32's short-input path in
-    numpy, all at once: 4-byte lanes, then single bytes, then the avalanche.
-    They are taken in order of length, so that each step works on a slice of
-    the spans long enough for it, not on a gathered subset (this ran 20 % faster
-    on word tokens).  Longer spans are hashed by xxhash itself, one call each.
-    """
-    padded = data + bytes(19 - (len(data) + 3) % 4)
-    buf = np.frombuffer(padded, dtype=np.uint8)
-    # The little-endian 32-bit word at every byte offset p: words[p], a view (unaligned).
-    words = np.ndarray(shape=(len(padded) - 3,), dtype="<u4", buffer=padded, strides=(1,))
-    size = np.minimum(ends - starts, 16).astype(np.uint8)
-    order = np.argsort(size, kind="stable")  # a counting sort, for 8-bit keys
-    size = size[order]
-    at = starts[order]
-    first = np.searchsorted(size, np.arange(17, dtype=np.uint8)).tolist()  # of each length
-    short = first[16]
-    h = size[:short].astype(np.uint32) + _P5
-    for lane in range(3):
-        lo = first[4 * lane + 4]
-        where = at[lo:short] + 4 * lane
-        step = h[lo:short] + words[where] * _P3
-        h[lo:short] = _rotl(step, 17) * _P4
-    for lanes in range(0, 16, 4):  # lengths lanes + 1 to lanes + 3 have tail bytes
-        for byte in range(3):
-            lo, hi = first[lanes + byte + 1], first[lanes + 4]
-            step = h[lo:hi] + buf[at[lo:hi] + lanes + byte].astype(np.uint32) * _P5
-            h[lo:hi] = _rotl(step, 11) * _P1
-    h ^= h >> np.uint32(15)
-    h *= _P2
-    h ^= h >> np.uint32(13)
-    h *= _P3
-    h ^= h >> np.uint32(16)
-    out = np.empty(len(order), dtype=np.uint32)
-    out[order[:short]] = h
-    for i in order[short:].tolist():
-        out[i] = xxhash.xxh32_intdigest(data[starts[i] : ends[i]])
-    return out
-
-
-def token_spans(data: bytes) -> tuple[I64, I64, I64]:
-    """(starts, ends, text number) of the tokens of normalized texts joined by newlines."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    cuts = np.flatnonzero(buf <= 32)  # spaces, and the newlines between texts
-    starts = np.concatenate(([0], cuts + 1))
-    ends = np.concatenate((cuts, [len(data)]))
-    text = np.concatenate(([0], np.cumsum(buf[cuts] == 10)))
-    return starts, ends, text
-
-
-def token_hashes(norm: str) -> U32:
-    """32-bit xxhash of every space-separated token of a normalized text."""
-    data = norm.encode("utf-8")
-    starts, ends, _ = token_spans(data)
-    return xxh32_spans(data, starts, ends)
 
 
 @dataclass
@@ -306,7 +239,10 @@ SPACES: tuple[str, ...] = ("char", "word")
 
 
 def batch_shingle_sets(
-    norms: Sequence[str], config: MinHashConfig = _DEFAULT, bags: bool = False
+    norms: Sequence[str],
+    config: MinHashConfig = _DEFAULT,
+    bags: bool = False,
+    word_sets: npt.NDArray[np.bool_] | None = None,
 ) -> dict[str, Sets]:
     """The shingle sets of many normalized texts, per space; empty texts have none.
 
@@ -314,14 +250,16 @@ def batch_shingle_sets(
     fastest here: its arrays stay in cache); in a group, every token is found
     and hashed at once, and every set of a space is made by one
     `segment_kgrams` call.  With `bags`, each set is a bag: its hashes in
-    text order, with repeats (see `segment_kgrams`).
+    text order, with repeats (see `segment_kgrams`).  With `word_sets`, only the texts
+    it marks may have a word set.
     """
     groups: list[tuple[int, dict[str, Sets]]] = []
     first, size = 0, 0
     for i, norm in enumerate(norms):
         size += len(norm)
         if size >= _GROUP_CHARS or i == len(norms) - 1:
-            groups.append((first, _group_shingle_sets(norms[first : i + 1], config, bags)))
+            mine = None if word_sets is None else word_sets[first : i + 1]
+            groups.append((first, _group_shingle_sets(norms[first : i + 1], config, bags, mine)))
             first, size = i + 1, 0
     if len(groups) == 1 and groups[0][0] == 0:
         return groups[0][1]
@@ -341,7 +279,12 @@ def batch_shingle_sets(
     return out
 
 
-def _group_shingle_sets(norms: Sequence[str], config: MinHashConfig, bags: bool) -> dict[str, Sets]:
+def _group_shingle_sets(
+    norms: Sequence[str],
+    config: MinHashConfig,
+    bags: bool,
+    word_sets: npt.NDArray[np.bool_] | None,
+) -> dict[str, Sets]:
     texts = np.array([i for i, norm in enumerate(norms) if norm], dtype=np.int64)
     if not len(texts):
         return {}
@@ -355,11 +298,13 @@ def _group_shingle_sets(norms: Sequence[str], config: MinHashConfig, bags: bool)
         offsets, values = char_kgrams(compact, config.char_shingle_size, _CHAR_SALT, bags)
         out["char"] = Sets(texts[short], offsets, values)
     long = words >= config.char_below
+    if word_sets is not None:
+        long &= word_sets[texts]
     if long.any():
         mine = long[owner]
         atoms = xxh32_spans(data, starts[mine], ends[mine])
         bounds = np.concatenate(([0], np.cumsum(words[long])))
-        offsets, values = segment_kgrams(atoms, bounds, config.shingle_size, _WORD_SALT, bags)
+        offsets, values = segment_kgrams(atoms, bounds, config.shingle_size, WORD_SALT, bags)
         out["word"] = Sets(texts[long], offsets, values)
     return out
 
@@ -408,14 +353,9 @@ def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
 def signatures(sets: Sequence[U32] | Sets, num_perm: int, seed: int) -> U32:
     """MinHash signatures of many shingle sets at once, shape (len(sets), num_perm).
 
-    All the sets' hashes are taken _BLOCK at a time, whatever set they belong
-    to, into a (num_perm x _BLOCK) work array: one row per permutation, so
-    every step is a contiguous numpy loop (a broadcast operand measured twice
-    as slow here).  The hashes are cut into parts at every set start and every
-    block start, all found before the loop: each block is reduced by one
-    `minimum.reduceat` over its parts, and the parts of a set that spans
-    blocks by one more at the end.  An empty set gets datasketch's empty
-    signature (every value 2**32 - 1).
+    All the sets' hashes are taken together, whatever set they belong to, cut into parts
+    at every set start (`part_minima`); the parts of a set that spans blocks are reduced
+    at the end.  An empty set gets datasketch's empty signature (every value 2**32 - 1).
     """
     if not isinstance(sets, Sets):
         sets = Sets(
@@ -423,15 +363,36 @@ def signatures(sets: Sequence[U32] | Sets, num_perm: int, seed: int) -> U32:
             np.cumsum([0] + [len(v) for v in sets]),
             np.concatenate(list(sets)) if len(sets) else np.empty(0, dtype=np.uint32),
         )
-    a, b = _permutation_rows(num_perm, seed)
     out = np.full((len(sets), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-    hashes = _fmix32(sets.values)
-    if not len(hashes):
+    if not len(sets.values):
         return out
     offsets = np.asarray(sets.offsets, dtype=np.int64)
     filled = np.flatnonzero(np.diff(offsets) > 0)  # the sets with hashes
+    cuts, parts = part_minima(sets.values, offsets[filled], num_perm, seed)
+    # A set's parts are consecutive, the first at its offset: most sets have one or two.
+    heads = np.searchsorted(cuts, offsets[filled])
+    counts = np.diff(np.append(heads, len(cuts)))
+    out[filled] = parts[:, heads].T
+    for more in range(1, int(counts.max())):
+        spans = np.flatnonzero(counts > more)
+        out[filled[spans]] = np.minimum(out[filled[spans]], parts[:, heads[spans] + more].T)
+    return out
+
+
+def part_minima(values: U32, starts: I64, num_perm: int, seed: int) -> tuple[I64, U32]:
+    """The MinHash of every part of a run of shingle hashes cut at `starts` and at every
+    _BLOCK: the cuts (where each part starts, sorted) and the parts' minima, a column
+    each, shape (num_perm, parts).
+
+    The hashes are taken _BLOCK at a time into a (num_perm x _BLOCK) work array: one row
+    per permutation, so every step is a contiguous numpy loop (a broadcast operand
+    measured twice as slow here), and each block is reduced by one `minimum.reduceat`
+    over its parts.
+    """
+    a, b = _permutation_rows(num_perm, seed)
+    hashes = _fmix32(values)
     blocks = np.arange(0, len(hashes), _BLOCK)
-    cuts = np.union1d(offsets[filled], blocks)  # where each part starts
+    cuts = np.union1d(starts, blocks)  # where each part starts
     first = [*np.searchsorted(cuts, blocks).tolist(), len(cuts)]  # each block's first part
     parts = np.empty((num_perm, len(cuts)), dtype=np.uint32)  # a column per part
     work = np.empty((num_perm, _BLOCK), dtype=np.uint32)
@@ -443,14 +404,7 @@ def signatures(sets: Sequence[U32] | Sets, num_perm: int, seed: int) -> U32:
         np.add(block, b[:, :width], out=block)
         within = cuts[first[i] : first[i + 1]] - lo
         np.minimum.reduceat(block, within, axis=1, out=parts[:, first[i] : first[i + 1]])
-    # A set's parts are consecutive, the first at its offset: most sets have one or two.
-    heads = np.searchsorted(cuts, offsets[filled])
-    counts = np.diff(np.append(heads, len(cuts)))
-    out[filled] = parts[:, heads].T
-    for more in range(1, int(counts.max())):
-        spans = np.flatnonzero(counts > more)
-        out[filled[spans]] = np.minimum(out[filled[spans]], parts[:, heads[spans] + more].T)
-    return out
+    return cuts, parts
 
 
 @functools.cache

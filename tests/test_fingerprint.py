@@ -19,10 +19,9 @@ from dedup.fingerprint import (
     segment_kgrams,
     shingle_sets,
     signatures,
-    token_hashes,
-    xxh32_spans,
 )
 from dedup.normalize import normalize
+from dedup.tokens import token_hashes, xxh32_spans
 
 
 @pytest.mark.parametrize("num_perm", [16, 128, 256])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -297,6 +299,38 @@ def test_every_units_row_is_the_one_it_has_alone(docs: list[str]) -> None:
     from dedup.engine.layout import cut
 
     batch = [(7 + n, str(n), text) for n, text in enumerate(docs)]
-    for level, units in zip(LEVELS, cut(batch, LEVELS, Config()), strict=True):
+    for level, units in zip(LEVELS, cut(batch, LEVELS, Config()).levels, strict=True):
         plain = [row for n, _, text in batch for row in _plain_rows(n, text, level)]
         assert units.rows.tolist() == plain, level
+
+
+_WORDY = st.lists(
+    st.sampled_from(["un", "deux", "trois", "été", "l’eau", "ﬁn", ". ", "! ", "\n\n", "\n", " "]),
+    max_size=120,
+).map(" ".join)
+
+
+@SETTINGS
+@given(st.lists(_WORDY, min_size=1, max_size=3), st.integers(1, 6))
+def test_word_signatures_from_the_documents_words_are_each_units_own(
+    docs: list[str], k: int
+) -> None:
+    # Every unit's word MinHash from its batch's words taken once (engine.windows) is the
+    # MinHash of its own text's word shingles (a bag, as fingerprinting makes them).
+    from dedup.config import Config
+    from dedup.engine.layout import cut
+    from dedup.engine.windows import Words
+    from dedup.fingerprint import batch_shingle_sets, signatures
+
+    config = Config().with_overrides({"shingle_size": k, "num_perm": 16})
+    m = config.minhash
+    layout = cut([(n, str(n), text) for n, text in enumerate(docs)], LEVELS, config)
+    runs = np.concatenate([level.runs for level in layout.levels])
+    norms = [norm for level in layout.levels for norm in level.norms]
+    words = Words(layout.pieces, runs)
+    wordy = np.flatnonzero((runs[:, 1] > runs[:, 0]) & (words.count(runs) >= k))
+    assert (words.count(runs)[wordy] == [norms[i].count(" ") + 1 for i in wordy]).all()
+    found = words.signatures(runs[wordy], m)
+    for row, i in zip(found, wordy.tolist(), strict=True):
+        own = batch_shingle_sets([norms[i]], dataclasses.replace(m, char_below=1), bags=True)
+        assert (row == signatures(own["word"], m.num_perm, m.seed)[0]).all(), norms[i]

@@ -38,11 +38,18 @@ class LevelUnits:
     raw: list[str]  # each unit's text, "" where a marker hushes it
     norms: list[str]  # and normalized
     whole: npt.NDArray[np.bool_]  # a unit that is its whole document, but white space
+    runs: I64  # the finest units [lo, hi) each unit is made of ([0, 0): none, or hushed)
 
 
-def cut(
-    batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: Config
-) -> list[LevelUnits]:
+@dataclass
+class Layout:
+    """A batch's units: every level's, and the normalized text of each finest unit."""
+
+    levels: list[LevelUnits]
+    pieces: list[str]
+
+
+def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: Config) -> Layout:
     """Every level's units of a batch of (document number, id, text)."""
     texts = [text for _, _, text in batch]
     lengths = np.array([len(text) for text in texts], dtype=np.int64)
@@ -68,7 +75,7 @@ def cut(
         level = _Spans(found[name], base)
         _check_lengths(level, name, batch, breaks, base, config)
         out.append(_level(level, finest, each, batch, joined, base, lengths, breaks, quiet, config))
-    return out
+    return Layout(out, each)
 
 
 class _Spans:
@@ -158,7 +165,8 @@ def _level(
     ]
     for i in np.flatnonzero(hushed).tolist():
         norms[i] = ""
-    return LevelUnits(_narrow(rows), raw, norms, (before == first) & (after == last))
+    runs = np.stack((lo, hi), axis=1) * (made & ~hushed)[:, None]
+    return LevelUnits(_narrow(rows), raw, norms, (before == first) & (after == last), runs)
 
 
 def _narrow(rows: I64) -> I64:

@@ -14,6 +14,7 @@ from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import DELETION_MAX, SEGMENT_MAX, SEGMENT_MIN, deletion_keys, segment_keys
 from dedup.engine.layout import cut
 from dedup.engine.table import COLUMNS, I64, BatchPrints, LevelPrints, TextPrints
+from dedup.engine.windows import Words
 from dedup.fingerprint import U64, batch_shingle_sets, char_sets, exact_key, signatures
 from dedup.index import LshParams, band_keys, lsh_params
 from dedup.model import LEVELS
@@ -50,8 +51,10 @@ def fingerprint_batch(
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
     pool_raw: list[str] = []  # and the first raw text of each
     pool_norms: list[str] = []
+    pool_runs: list[tuple[int, int]] = []  # and the finest units it is made of
     seen_before: BandedTexts = known if known is not None else set()
-    for level in cut(batch, levels, config):
+    layout = cut(batch, levels, config)
+    for level in layout.levels:
         table = level.rows
         # A unit a marker hushes is not compared; nor is a part of a document too short
         # once normalized.  A whole document is compared at any length, as an exact
@@ -83,6 +86,7 @@ def fingerprint_batch(
                 pool[key] = len(pool)
                 pool_raw.append(level.raw[i])
                 pool_norms.append(norm)
+                pool_runs.append(level.runs[i])
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
         digests = np.zeros((len(table), 16), dtype=np.uint8)
@@ -91,20 +95,46 @@ def fingerprint_batch(
     texts = np.frombuffer(b"".join(pool), np.uint8).reshape(-1, 16)
     if known is not None:
         known.update(pool)
-    return BatchPrints(out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config)))
+    runs = np.array(pool_runs, dtype=np.int64).reshape(-1, 2)
+    words = Words(layout.pieces, runs)
+    return BatchPrints(
+        out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config, (words, runs)))
+    )
 
 
-def _print_texts(raw: list[str], norms: list[str], config: Config) -> dict[str, tuple[I64, U64]]:
+def _print_texts(
+    raw: list[str],
+    norms: list[str],
+    config: Config,
+    runs: tuple[Words, I64] | None = None,
+) -> dict[str, tuple[I64, U64]]:
     """The LSH band keys of texts (raw, and normalized), per key space: (text number, band
     keys) rows.  Bags, not sets: the MinHash is the same, and the sort cost a third of the
-    shingling."""
+    shingling.  With `runs` (the batch's words, and the finest units [lo, hi) each text is
+    made of), the word MinHash of a text made of them comes from its document's words,
+    taken once (see `windows`)."""
     m = config.minhash
     params = lsh_params(m.threshold, m.num_perm, m.recall)
-    bags = batch_shingle_sets(norms, m, bags=True)
+    composed = np.zeros(len(norms), dtype=bool)
+    if runs is not None:
+        words, spans = runs
+        composed = spans[:, 1] > spans[:, 0]
+        composed &= words.count(spans) >= max(m.char_below, m.shingle_size)
+    bags = batch_shingle_sets(norms, m, bags=True, word_sets=~composed)
     by_space = {
         space: (sets.units, band_keys(signatures(sets, m.num_perm, m.seed), params))
         for space, sets in bags.items()
     }
+    if composed.any():
+        assert runs is not None
+        mine = np.flatnonzero(composed)
+        found = words.signatures(spans[mine], m)
+        rows, bands = by_space.get(
+            "word", (np.empty(0, np.int64), np.empty((0, params.bands), np.uint64))
+        )
+        rows = np.concatenate((rows, mine))
+        order = np.argsort(rows, kind="stable")
+        by_space["word"] = (rows[order], np.concatenate((bands, band_keys(found, params)))[order])
     enough = max(SEGMENT_MAX, 2 * m.char_below)  # what the keys below tell apart
     spaces = [_spaces(norm, enough) for norm in norms]
     add_title_prints(by_space, norms, spaces, raw, config, params)
