@@ -214,6 +214,18 @@ def sentences(text: str, span: Span) -> list[Span]:
     return out
 
 
+def _has_marker(text: str) -> bool:
+    """Whether `dedup:` is in `text`, in any case: where "p:" or "P:" is, without a
+    lower-cased copy of the whole text (3 % of fingerprinting French documents)."""
+    for tail in ("p:", "P:"):
+        at = text.find(tail, 3)
+        while at != -1:
+            if text[at - 4 : at + 2].lower() == "dedup:":
+                return True
+            at = text.find(tail, at + 1)
+    return False
+
+
 def suppressed(text: str) -> list[Span]:
     """Spans a writer marked as intentional repeats, markers included.
 
@@ -222,7 +234,7 @@ def suppressed(text: str) -> list[Span]:
     end of the text without an `on`).
     """
     out: list[Span] = []
-    if "dedup:" not in text.lower():  # the usual case, several times faster than the regex
+    if not _has_marker(text):  # the usual case
         return out
     off: int | None = None
     paras: list[Span] | None = None

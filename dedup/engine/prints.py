@@ -115,11 +115,19 @@ def _print_texts(
     taken once (see `windows`)."""
     m = config.minhash
     params = lsh_params(m.threshold, m.num_perm, m.recall)
+    enough = max(SEGMENT_MAX, 2 * m.char_below)  # what the keys below tell apart
     composed = np.zeros(len(norms), dtype=bool)
     if runs is not None:
         words, spans = runs
-        composed = spans[:, 1] > spans[:, 0]
-        composed &= words.count(spans) >= max(m.char_below, m.shingle_size)
+        made = spans[:, 1] > spans[:, 0]
+        counted = words.count(spans)
+        composed = made & (counted >= max(m.char_below, m.shingle_size))
+        spaces = [
+            n - 1 if whole_run else _spaces(norm, enough)
+            for n, whole_run, norm in zip(counted.tolist(), made.tolist(), norms, strict=True)
+        ]
+    else:
+        spaces = [_spaces(norm, enough) for norm in norms]
     bags = batch_shingle_sets(norms, m, bags=True, word_sets=~composed)
     by_space = {
         space: (sets.units, band_keys(signatures(sets, m.num_perm, m.seed), params))
@@ -135,8 +143,6 @@ def _print_texts(
         rows = np.concatenate((rows, mine))
         order = np.argsort(rows, kind="stable")
         by_space["word"] = (rows[order], np.concatenate((bands, band_keys(found, params)))[order])
-    enough = max(SEGMENT_MAX, 2 * m.char_below)  # what the keys below tell apart
-    spaces = [_spaces(norm, enough) for norm in norms]
     add_title_prints(by_space, norms, spaces, raw, config, params)
     add_typo_keys(by_space, norms, spaces, m)
     return by_space
