@@ -240,7 +240,11 @@ def test_facts_are_found_as_the_plain_patterns_find_them(text: str) -> None:
 #: breaks: combining marks, compatibility forms, apostrophes, no-break spaces, U+3000.
 _UNIT_TEXTS = st.lists(
     st.sampled_from(
-        [*"ab cdé\u00a0\u3000’'.!?…,:-«»\n#É1", "\n\n", ". ", "ﬁ", "ß", "İ", "\u0301", "\u0327"]
+        [
+            *"ab cdé\u00a0\u3000’'.!?…,:-«»\n#É1",
+            *("\n\n", ". ", "ﬁ", "ß", "İ", "\u0301", "\u0327"),
+            *("\n<!-- dedup: ignore -->\n", "\ndedup: off\n", "\nDEDUP: on\n"),
+        ]
     ),
     max_size=150,
 ).map("".join)

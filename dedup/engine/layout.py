@@ -11,6 +11,7 @@ reaches across white space).  A unit that is no such run (none is, today) is rea
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,10 +36,17 @@ class LevelUnits:
     """One level's units of a batch, in order."""
 
     rows: I64  # (units, len(COLUMNS)); the key column -1
-    raw: list[str]  # each unit's text, "" where a marker hushes it
-    norms: list[str]  # and normalized
+    norms: list[str]  # each unit's normalized text, "" where a marker hushes it
     whole: npt.NDArray[np.bool_]  # a unit that is its whole document, but white space
     runs: I64  # the finest units [lo, hi) each unit is made of ([0, 0): none, or hushed)
+    joined: str  # the batch's texts, joined
+    starts: I64  # and each unit's place in them
+    ends: I64
+    hushed: npt.NDArray[np.bool_]
+
+    def raw(self, unit: int) -> str:
+        """A unit's text, "" where a marker hushes it."""
+        return "" if self.hushed[unit] else self.joined[self.starts[unit] : self.ends[unit]]
 
 
 @dataclass
@@ -84,8 +92,8 @@ class _Spans:
 
     def __init__(self, per_doc: list[list[Span]], base: I64) -> None:
         counts = [len(units) for units in per_doc]
-        flat = np.array([span for units in per_doc for span in units], dtype=np.int64)
-        flat = flat.reshape(-1, 2)
+        every = itertools.chain.from_iterable(itertools.chain.from_iterable(per_doc))
+        flat = np.fromiter(every, dtype=np.int64, count=2 * sum(counts)).reshape(-1, 2)
         self.docs = np.repeat(np.arange(len(per_doc), dtype=np.int64), counts)
         self.starts = flat[:, 0] + base[self.docs]
         self.ends = flat[:, 1] + base[self.docs]
@@ -155,18 +163,16 @@ def _level(
         if len(starts)
         else np.empty((0, len(COLUMNS)), np.int64)
     )
-    spans_ = zip(starts.tolist(), ends.tolist(), hushed.tolist(), strict=True)
-    raw = ["" if quiet_ else joined[s:e] for s, e, quiet_ in spans_]
+    whole_run = made & ~hushed
     norms = [
-        _joined(each, a, b) if whole_run else (normalize(text, config.normalize) if text else "")
-        for a, b, whole_run, text in zip(
-            lo.tolist(), hi.tolist(), (made & ~hushed).tolist(), raw, strict=True
-        )
+        _joined(each, a, b) if run else ""
+        for a, b, run in zip(lo.tolist(), hi.tolist(), whole_run.tolist(), strict=True)
     ]
-    for i in np.flatnonzero(hushed).tolist():
-        norms[i] = ""
-    runs = np.stack((lo, hi), axis=1) * (made & ~hushed)[:, None]
-    return LevelUnits(_narrow(rows), raw, norms, (before == first) & (after == last), runs)
+    for i in np.flatnonzero(~made & ~hushed).tolist():  # read on its own
+        norms[i] = normalize(joined[starts[i] : ends[i]], config.normalize)
+    runs = np.stack((lo, hi), axis=1) * whole_run[:, None]
+    whole = (before == first) & (after == last)
+    return LevelUnits(_narrow(rows), norms, whole, runs, joined, starts, ends, hushed)
 
 
 def _narrow(rows: I64) -> I64:

@@ -13,7 +13,7 @@ import numpy as np
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import DELETION_MAX, SEGMENT_MAX, SEGMENT_MIN, deletion_keys, segment_keys
 from dedup.engine.layout import cut
-from dedup.engine.table import COLUMNS, I64, BatchPrints, LevelPrints, TextPrints
+from dedup.engine.table import I64, BatchPrints, LevelPrints, TextPrints
 from dedup.engine.windows import Words
 from dedup.fingerprint import U64, batch_shingle_sets, char_sets, exact_key, signatures
 from dedup.index import LshParams, band_keys, lsh_params
@@ -59,24 +59,16 @@ def fingerprint_batch(
         # A unit a marker hushes is not compared; nor is a part of a document too short
         # once normalized.  A whole document is compared at any length, as an exact
         # copy only: a record repeated whole is a duplicate however short, even one of
-        # punctuation alone (#27).
-        hushed = table[:, COLUMNS.index("suppressed")].tolist()
-        compared = [
-            (i, norm if norm or not entire else _UNNORMALIZED + raw.strip())
-            for i, (norm, raw, quiet, entire) in enumerate(
-                zip(level.norms, level.raw, hushed, level.whole.tolist(), strict=True)
-            )
-            if not quiet and (len(norm) >= m.min_chars or (entire and raw.strip()))
-        ]
-        units = np.array([i for i, _ in compared], dtype=np.int64)
-        keys = [
-            digest.get(norm) or digest.setdefault(norm, exact_key(norm)) for _, norm in compared
-        ]
+        # punctuation alone (#27), by its raw text if nothing of it is left normalized.
+        lengths = np.fromiter(map(len, level.norms), dtype=np.int64, count=len(level.norms))
+        units = np.flatnonzero(~level.hushed & ((lengths >= m.min_chars) | level.whole))
+        compared = [level.norms[i] or _UNNORMALIZED + level.raw(i).strip() for i in units.tolist()]
+        keys = [digest.get(norm) or digest.setdefault(norm, exact_key(norm)) for norm in compared]
         # A text is shingled once a batch, at its first unit of any level: a text the
         # batch has had already (a byline, a footer) is not shingled again.  Nor is one
         # compared as an exact copy only: a record shorter than --min-chars, or one that
         # normalizes to nothing (emoji, punctuation), whose raw text holds any character.
-        for (i, norm), key in zip(compared, keys, strict=True):
+        for i, norm, key in zip(units.tolist(), compared, keys, strict=True):
             if (
                 key not in pool
                 and len(norm) >= m.min_chars
@@ -84,7 +76,7 @@ def fingerprint_batch(
                 and key not in seen_before
             ):
                 pool[key] = len(pool)
-                pool_raw.append(level.raw[i])
+                pool_raw.append(level.raw(i))
                 pool_norms.append(norm)
                 pool_runs.append(level.runs[i])
         mask = np.zeros(len(table), dtype=bool)
