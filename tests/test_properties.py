@@ -338,3 +338,45 @@ def test_word_signatures_from_the_documents_words_are_each_units_own(
     for row, i in zip(found, wordy.tolist(), strict=True):
         own = batch_shingle_sets([norms[i]], dataclasses.replace(m, char_below=1), bags=True)
         assert (row == signatures(own["word"], m.num_perm, m.seed)[0]).all(), norms[i]
+
+
+def _plain_sentences(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """`segment.sentences` as the plain rule reads: every match of the sentence end in the
+    paragraph, but before a lower-case word or after an initial."""
+    import re
+
+    from dedup.segment import _SENTENCE_END
+
+    initial = re.compile(r"(?:^\w|(?:^|\s)[^\W\d_])\.$")
+    start, end = span
+    body = text[start:end]
+    out, first = [], 0
+    for match in _SENTENCE_END.finditer(body):
+        gap_start, gap_end = match.span(1)
+        if gap_end >= len(body) or body[gap_end].islower():
+            continue
+        if initial.search(body, max(0, gap_start - 3), gap_start):
+            continue
+        out.append((start + first, start + gap_start))
+        first = gap_end
+    out.append((start + first, end))
+    return out
+
+
+_PROSE = st.lists(
+    st.sampled_from(
+        [*"aB1 .!?…\"'»”’)]\n\t\u00a0éÉ_", ". ", "J. ", "1. ", "... ", "\n\n", "x.) ", "M. "]
+    ),
+    max_size=80,
+).map("".join)
+
+
+@SETTINGS
+@given(_PROSE)
+@example("1. Ouvrir. J. Dupont dit. égal à 0. Afficher… «Oui.» Non!) Fin.")
+def test_sentences_end_where_the_plain_rule_ends_them(text: str) -> None:
+    # Sentence ends are looked for at the marks found once a document (segment._marks).
+    from dedup.segment import paragraphs, sentences
+
+    for paragraph in paragraphs(text):
+        assert sentences(text, paragraph) == _plain_sentences(text, paragraph)
