@@ -185,6 +185,18 @@ class Workers:
             worker.conn.close()
         self._workers = []
 
+    def each(self, function: Callable[[None], object]) -> None:
+        """Call `function(None)` once in this process and in every worker started: to drop
+        what a stage kept in them between its batches."""
+        function(None)
+        for worker in self._workers:
+            worker.settle()
+            worker.give(0, (function, None))
+        for worker in self._workers:
+            _, (ok, value) = worker.answer()
+            if not ok:
+                raise value
+
     def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """`map(function, items)` over the workers, in order, bounded.
 

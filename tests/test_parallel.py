@@ -33,6 +33,34 @@ def test_workers_map_keeps_order() -> None:
             assert list(workers.map(_square, [3])) == [9]  # the pool, once started, serves it
 
 
+_KEPT: list[int] = []  # what a "stage" keeps in a process between its batches
+
+
+def _keep(x: int) -> int:
+    _KEPT.append(x)
+    return os.getpid()
+
+
+def _kept(_: object) -> tuple[int, int]:
+    time.sleep(0.05)  # every worker takes one
+    return os.getpid(), len(_KEPT)
+
+
+def _forget(_: object) -> None:
+    _KEPT.clear()
+
+
+def test_each_reaches_this_process_and_every_worker_once() -> None:
+    with Workers(2) as workers:
+        pids = set(workers.map(_keep, range(40)))
+        assert len(pids) == 2 and os.getpid() not in pids
+        _KEPT.append(1)
+        workers.each(_forget)
+        assert _KEPT == []
+        assert {kept for _, kept in workers.map(_kept, range(8))} == {0}
+        assert list(workers.map(_square, range(5))) == [0, 1, 4, 9, 16]  # served as before
+
+
 def _slow_square(x: int) -> int:
     time.sleep(0.01 * (x % 3))  # answers come back out of order
     return x * x

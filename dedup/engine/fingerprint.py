@@ -43,7 +43,7 @@ from dedup.io.readers import SETTLED_NS, Chunk, Corpus
 from dedup.io.stat import stat_all
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS
-from dedup.parallel import Workers
+from dedup.parallel import Workers, give_back_freed
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,14 @@ class _ChunkPrints:
 _BANDED: dict[str, dict[bytes, int]] = {}
 #: Past this many texts the record starts again: about 100 bytes a text.
 _BANDED_MAX = 1 << 19
+
+
+def forget_banded(_: object = None) -> None:
+    """Drop this process's record of texts banded, its heap given back: the fingerprint
+    stage is over (a million one-line records: about 65 MB a worker)."""
+    if _BANDED:
+        _BANDED.clear()
+        give_back_freed()
 
 
 class _Banded:
@@ -312,6 +320,7 @@ def fingerprint(
         fingerprint_indexed(table, workers, store)
     else:
         _fingerprint_all(table, workers, progress)
+    workers.each(forget_banded)
     table.freeze()
     progress("documents read", len(table.docs))
     progress("units fingerprinted", sum(level.units for level in table.levels))

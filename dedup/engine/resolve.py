@@ -20,7 +20,7 @@ import numpy.typing as npt
 from dedup.clean import Removal
 from dedup.cluster import Link, Links, clusters
 from dedup.engine.children import LinkPlace, repeated_batch
-from dedup.engine.table import BATCH_DOCS, REMOVAL_COLUMNS, Gone, Table, uid
+from dedup.engine.table import BATCH_DOCS, I64, REMOVAL_COLUMNS, Table, uid
 from dedup.engine.verify import Verifier
 from dedup.fingerprint import distinct
 from dedup.model import REMOVING
@@ -86,6 +86,47 @@ def resolve(
         if finer:
             gone.add(*np.array(taken, dtype=np.int64).reshape(-1, 3).T)
     return done
+
+
+class Gone:
+    """The spans taken out of the documents so far (removed, or kept as boilerplate), in
+    the order they were added, for asking which units lie inside one, all at once.
+
+    A unit lies inside the span of its document with the greatest start at or before
+    its own (the first added, of spans starting there) when that span ends at or after
+    it.  Columns, not a list of spans a document: asking a unit at a time took 0.8 s of
+    the default run on 20,000 French documents.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[I64, I64, I64]] = []  # (documents, starts, ends), as added
+
+    def add(self, docs: I64, starts: I64, ends: I64) -> None:
+        if len(docs):
+            self.parts.append((docs, starts, ends))
+
+    def covers(self, docs: I64, starts: I64, ends: I64) -> npt.NDArray[np.bool_]:
+        """Whether each unit (document, start, end) lies inside a span."""
+        if not self.parts or not len(docs):
+            return np.zeros(len(docs), dtype=bool)
+        span_docs, span_starts, span_ends = (
+            np.concatenate([part[i] for part in self.parts]) for i in range(3)
+        )
+        self.parts = [(span_docs, span_starts, span_ends)]
+        width = int(max(span_starts.max(), starts.max())) + 1
+        # By document and start, and of equal ones the first added last: the one found.
+        order = np.lexsort((-np.arange(len(span_docs)), span_starts, span_docs))
+        at = (
+            np.searchsorted(
+                span_docs[order] * width + span_starts[order], docs * width + starts, "right"
+            )
+            - 1
+        )
+        found = order[np.maximum(at, 0)]
+        covered: npt.NDArray[np.bool_] = (
+            (at >= 0) & (span_docs[found] == docs) & (span_ends[found] >= ends)
+        )
+        return covered
 
 
 def _spare_boilerplate(

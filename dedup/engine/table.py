@@ -215,21 +215,28 @@ class LevelTable:
         """Give every distinct text a key, in order of first appearance (vectorized, no
         dict of digests).
 
-        Blocks are copied into preallocated arrays and released one by one, so that
-        freezing never holds two copies of the rows.
+        Blocks are copied into preallocated columns, as narrow as their values allow,
+        and released one by one, so that freezing never holds two copies of the rows.
         """
         blocks, self.blocks = self.blocks, []
         total = sum(len(b.rows) for b in blocks)
-        rows = np.empty((total, len(COLUMNS)), dtype=np.int64)
+        filled = [b.rows.max(axis=0) for b in blocks if len(b.rows)]
+        highest = np.max(filled, axis=0).tolist() if filled else [0] * len(COLUMNS)
+        columns = {
+            name: np.empty(total, dtype=_dtype(name, most))
+            for name, most in zip(COLUMNS, highest, strict=True)
+        }
         valid_parts: list[I64] = []
         digest_parts: list[npt.NDArray[np.uint8]] = []
         start = 0
         giving = GiveBack()
         for block in blocks:
-            rows[start : start + len(block.rows)] = block.rows
+            end = start + len(block.rows)
+            for i, column in enumerate(columns.values()):
+                column[start:end] = block.rows[:, i]
             valid_parts.append(np.flatnonzero(block.mask) + start)
             digest_parts.append(block.digests[block.mask])
-            start += len(block.rows)
+            start = end
             giving.freed(block.rows.nbytes + block.digests.nbytes)
             block.rows = block.digests = np.empty(0, np.int64)
         valid = np.concatenate(valid_parts) if valid_parts else np.empty(0, np.int64)
@@ -247,11 +254,21 @@ class LevelTable:
         del texts
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
-        rows[:, -1] = -1
-        rows[valid, -1] = rank[inverse.ravel()]
+        columns["key"][:] = -1
+        columns["key"][valid] = rank[inverse.ravel()]
         del inverse
         self.key_unit = valid[first[order]]
-        self.arrays = {name: _column(rows[:, i], name) for i, name in enumerate(COLUMNS)}
+        self.arrays = columns
+
+    def share(self, coarser: LevelTable) -> None:
+        """Hold the columns equal to a coarser level's as that level's arrays, read-only:
+        the four levels of a million one-line records are the same rows, 69 MB each."""
+        for name, column in self.arrays.items():
+            theirs = coarser.arrays[name]
+            if column.dtype == theirs.dtype and np.array_equal(column, theirs):
+                self.arrays[name] = theirs
+        for column in self.arrays.values():
+            column.flags.writeable = False
 
 
 #: Columns kept narrower than int64 when their values fit (they always do but for a line
@@ -267,12 +284,12 @@ NARROW: dict[str, type[np.signedinteger[Any]]] = {
 }
 
 
-def _column(values: I64, name: str) -> I64:
-    """One column of a level's rows, on its own, as narrow as NARROW allows."""
+def _dtype(name: str, highest: int) -> type[np.signedinteger[Any]]:
+    """The type of a column whose values reach `highest`: as narrow as NARROW allows."""
     narrow = NARROW.get(name)
-    if narrow is None or (len(values) and int(values.max()) > np.iinfo(narrow).max):
-        return np.ascontiguousarray(values)
-    return values.astype(narrow)
+    if narrow is None or highest > np.iinfo(narrow).max:
+        return np.int64
+    return narrow
 
 
 class Docs:
@@ -386,8 +403,10 @@ class Table:
         """Every unit read: give the levels' texts their keys (see LevelTable.freeze), and
         number the texts of all levels (see `Texts`), their band keys kept once."""
         self._check_ids()
-        for level in self.levels:
+        for coarser, level in zip([None, *self.levels], self.levels, strict=False):
             level.freeze()
+            if coarser is not None:
+                level.share(coarser)
             # The batches' rows just freed are small blocks amid the heap: given back now,
             # a level at a time, they are not held beside every level's arrays (a
             # million one-line records: 1,663 -> 1,283 MiB at the peak of this stage).
@@ -452,47 +471,6 @@ def read_places(places: Sequence[Place], config: Config) -> list[str]:
     sources = sorted({source for _, source in places}, key=lambda s: (s.path, s.offset))
     texts = {source: doc.text for source, doc in zip(sources, corpus.load(sources), strict=True)}
     return [texts[source] for _, source in places]
-
-
-class Gone:
-    """The spans taken out of the documents so far (removed, or kept as boilerplate), in
-    the order they were added, for asking which units lie inside one, all at once.
-
-    A unit lies inside the span of its document with the greatest start at or before
-    its own (the first added, of spans starting there) when that span ends at or after
-    it.  Columns, not a list of spans a document: asking a unit at a time took 0.8 s of
-    the default run on 20,000 French documents.
-    """
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[I64, I64, I64]] = []  # (documents, starts, ends), as added
-
-    def add(self, docs: I64, starts: I64, ends: I64) -> None:
-        if len(docs):
-            self.parts.append((docs, starts, ends))
-
-    def covers(self, docs: I64, starts: I64, ends: I64) -> npt.NDArray[np.bool_]:
-        """Whether each unit (document, start, end) lies inside a span."""
-        if not self.parts or not len(docs):
-            return np.zeros(len(docs), dtype=bool)
-        span_docs, span_starts, span_ends = (
-            np.concatenate([part[i] for part in self.parts]) for i in range(3)
-        )
-        self.parts = [(span_docs, span_starts, span_ends)]
-        width = int(max(span_starts.max(), starts.max())) + 1
-        # By document and start, and of equal ones the first added last: the one found.
-        order = np.lexsort((-np.arange(len(span_docs)), span_starts, span_docs))
-        at = (
-            np.searchsorted(
-                span_docs[order] * width + span_starts[order], docs * width + starts, "right"
-            )
-            - 1
-        )
-        found = order[np.maximum(at, 0)]
-        covered: npt.NDArray[np.bool_] = (
-            (at >= 0) & (span_docs[found] == docs) & (span_ends[found] >= ends)
-        )
-        return covered
 
 
 def uid(level: int, unit: int) -> int:
