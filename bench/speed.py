@@ -275,7 +275,7 @@ def dedup_pairs(report: dict, threshold: float) -> set[tuple[str, str]]:  # type
         pairs |= {
             tuple(sorted((cluster["survivor"]["doc"], d["doc"])))
             for d in cluster["duplicates"]
-            if d["jaccard"] >= threshold
+            if d.get("jaccard", 1.0) >= threshold  # an exact copy's scores are all 1
         }
     return pairs  # type: ignore[return-value]
 

@@ -19,26 +19,30 @@ from dedup.index import LshParams
 from dedup.model import REMOVING, Cluster, DocStats, Evidence, Member, Result, Segment
 from dedup.version import __version__
 
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 _EXCERPT = 80
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
 Report = dict[str, Any]
 
 
-def _unit(segment: Segment, quote: str) -> dict[str, Any]:
+def _unit(segment: Segment, quote: str, whole: bool = True) -> dict[str, Any]:
     """A unit's place; with `quote` "text" its text, with "excerpt" its first _EXCERPT
-    characters, with "" nothing of it."""
-    entry = {
-        "doc": segment.doc_id,
-        "unit": segment.level,
-        "index": segment.index,
-        "start": segment.start,
-        "end": segment.end,
-        "line": segment.line,
-        "end_line": segment.end_line,
-        "column": segment.column,
-    }
+    characters, with "" nothing of it.  Not `whole`: its document, offsets and first line
+    only (the JSON report's; the rest, its level, number in the document, last line and
+    column, follow from its text and the cluster's level)."""
+    entry = _ref(segment)
+    if whole:
+        entry = {
+            "doc": segment.doc_id,
+            "unit": segment.level,
+            "index": segment.index,
+            "start": segment.start,
+            "end": segment.end,
+            "line": segment.line,
+            "end_line": segment.end_line,
+            "column": segment.column,
+        }
     if quote == "text":
         entry["text"] = segment.text
     elif quote == "excerpt":
@@ -46,7 +50,11 @@ def _unit(segment: Segment, quote: str) -> dict[str, Any]:
     return entry
 
 
-def _scores(evidence: Evidence) -> dict[str, Any]:
+def _scores(evidence: Evidence, whole: bool = True) -> dict[str, Any]:
+    """A pair's scores and relation; not `whole`, the relation alone for an exact copy,
+    whose scores are all 1."""
+    if not whole and evidence.relation == "exact":
+        return {"relation": "exact"}
     return {
         "jaccard": round(evidence.jaccard, 6),
         "containment": round(evidence.containment, 6),
@@ -135,17 +143,18 @@ def _cluster(cluster: Cluster, texts: bool, quotes: bool) -> dict[str, Any]:
     duplicates = []
     listed = _listed(cluster, texts)
     for member in listed:
-        entry = _unit(member.segment, "text" if texts else "")
-        entry.update(
-            **_scores(member.evidence),
-            removed=[[s, e] for s, e in member.removed],
-            removed_chars=sum(e - s for s, e in member.removed),
-        )
+        entry = _unit(member.segment, "text" if texts else "", texts)
+        entry.update(_scores(member.evidence, texts))
+        entry["removed"] = [[s, e] for s, e in member.removed]
+        if texts:
+            entry["removed_chars"] = sum(e - s for s, e in member.removed)
         duplicates.append(entry)
     entry = {
         "id": cluster.cluster_id,
         "unit": cluster.level,
-        "survivor": _unit(cluster.survivor, "text" if texts else "excerpt" if quotes else ""),
+        "survivor": _unit(
+            cluster.survivor, "text" if texts else "excerpt" if quotes else "", texts
+        ),
         "duplicates": duplicates,
     }
     if cluster.boilerplate:
@@ -160,18 +169,21 @@ def _cluster(cluster: Cluster, texts: bool, quotes: bool) -> dict[str, Any]:
     return entry
 
 
-def _document(d: DocStats, quotes: bool) -> dict[str, Any]:
-    entry = {
-        "doc": d.doc_id,
-        "units": d.units,
-        "duplicate_units": d.duplicate_units,
-        "chars_in": d.chars,
-        "chars_removed": d.chars_removed,
-        "file": d.file,
-        "removed": [[s, e] for s, e in d.removed],
+def _document(d: DocStats, quotes: bool, whole: bool) -> dict[str, Any]:
+    """A document with findings; not `whole`, without the counts its entries in the
+    clusters give (units, duplicate units, characters removed: the JSON report's)."""
+    entry: dict[str, Any] = {"doc": d.doc_id}
+    if whole:
+        entry.update(units=d.units, duplicate_units=d.duplicate_units)
+    entry["chars_in"] = d.chars
+    if whole:
+        entry["chars_removed"] = d.chars_removed
+    entry.update(
+        file=d.file,
+        removed=[[s, e] for s, e in d.removed],
         **({"removed_text": list(d.removed_text)} if quotes else {}),
-        "record": d.record,
-    }
+        record=d.record,
+    )
     if quotes and d.dropped is not None:
         entry["dropped"] = d.dropped
     return entry
@@ -218,7 +230,9 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
         "lsh": result.lsh,
         "skipped": list(result.skipped),
         "suppressed": [_suppressed(s) for s in result.suppressed],
-        "documents": listed(_document(d, quotes or texts) for d in _with_findings(result, texts)),
+        "documents": listed(
+            _document(d, quotes or texts, texts) for d in _with_findings(result, texts)
+        ),
         "clusters": listed(
             _cluster(c, texts, quotes) for c in result.clusters if not c.boilerplate
         ),

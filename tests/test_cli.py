@@ -54,7 +54,7 @@ def test_scan_writes_the_report_to_stdout_and_a_summary_to_stderr() -> None:
     result = invoke("scan", str(PAGES))
     assert result.exit_code == 0
     report = json.loads(result.stdout)
-    assert report["dedup_report"] == 2
+    assert report["dedup_report"] == 3
     assert report["stats"]["documents"] == 5
     assert "duplicates" in result.stderr and "characters removed" in result.stderr
 
