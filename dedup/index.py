@@ -178,13 +178,25 @@ def verify(
     `few` when the smaller of the two has only a few words (see `relation`);
     `differ` when they state different facts (see `same_facts`): no relation then.
     """
-    inter = len(np.intersect1d(survivor, member, assume_unique=True))
+    inter = shared(survivor, member)
     union = len(survivor) + len(member) - inter
     jaccard = inter / union if union else 1.0
     contained = inter / len(member) if len(member) else 0.0
     covers = inter / len(survivor) if len(survivor) else 0.0
     found = _related(jaccard, contained, covers, same_text, threshold, few, differ)
     return Evidence(jaccard, contained, covers, found, few, differ)
+
+
+def shared(a: U32, b: U32) -> int:
+    """How many values two sorted sets of distinct values share: each of the smaller
+    looked up in the larger (np.intersect1d sorts both together: twice as long for sets
+    of 800, a document's)."""
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    if not len(small):
+        return 0
+    at = large.searchsorted(small)
+    at[at == len(large)] = 0
+    return int(np.count_nonzero(large[at] == small))
 
 
 def reverse(evidence: Evidence, threshold: float) -> Evidence:

@@ -380,3 +380,17 @@ def test_sentences_end_where_the_plain_rule_ends_them(text: str) -> None:
 
     for paragraph in paragraphs(text):
         assert sentences(text, paragraph) == _plain_sentences(text, paragraph)
+
+
+@SETTINGS
+@given(
+    st.sets(st.integers(0, 2**32 - 1), max_size=60),
+    st.sets(st.integers(0, 2**32 - 1), max_size=60),
+    st.sets(st.integers(0, 2**32 - 1), max_size=30),
+)
+def test_shared_counts_what_two_sets_have_in_common(a: set[int], b: set[int], c: set[int]) -> None:
+    from dedup.index import shared
+
+    x = np.array(sorted(a | c), dtype=np.uint32)
+    y = np.array(sorted(b | c), dtype=np.uint32)
+    assert shared(x, y) == shared(y, x) == len(np.intersect1d(x, y))
