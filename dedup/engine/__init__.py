@@ -1,7 +1,8 @@
 """The engine: the stages of a run, one module each, and the local orchestrator (`run`).
 
 table        the corpus as compact per-unit arrays, level by level, and its texts banded once
-fingerprint  1. read, segment, normalize, fingerprint (worker processes)
+fingerprint  1. read, segment, normalize, fingerprint (worker processes): a batch at a time
+             (prints), its units cut at once (layout), word MinHash from its words (windows)
 candidates   2. LSH candidate pairs per level
 verify       3. exact verification of every candidate (worker processes)
 resolve      4. top-down clustering, boilerplate; children: what a survivor repeats
