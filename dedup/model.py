@@ -62,6 +62,7 @@ class Document:
     source: Source
     record: dict[str, Any] | None = None
     bom: bool = False
+    line: bytes | None = None  # a JSONL record's line as read, its line break included
 
 
 class Quote:
@@ -254,11 +255,14 @@ class DocStats:
     removed_quotes: tuple[str | Quote, ...] = ()  # the exact text of each removed span
     file: str = ""  # the output file holding the document, relative to the output folder
     source: Source | None = None  # where it was read
-    #: A JSONL record that cleaning emptied and the output left out, as it would have been
-    #: written (text: the whitespace left): `restore` puts it back in its place.
-    dropped: dict[str, Any] | None = None
+    #: A JSONL record that cleaning emptied and the output left out: its line as it would
+    #: have been written (text: the whitespace left); `restore` puts it back in its place.
+    dropped: str | None = None
     record: int = 0  # its place among the documents of its file, from 0 (JSONL records)
     path: str = ""  # its input file as the user knows it (a Parquet file, not its spool)
+    #: A JSONL record cleaned whose line wrote its strings escaped to ASCII: its text is
+    #: written so, and `restore` writes it back so.
+    escaped: bool = False
 
     @property
     def removed_text(self) -> tuple[str, ...]:

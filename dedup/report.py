@@ -186,6 +186,8 @@ def _document(d: DocStats, quotes: bool, whole: bool) -> dict[str, Any]:
     )
     if quotes and d.dropped is not None:
         entry["dropped"] = d.dropped
+    if quotes and d.escaped:
+        entry["escaped"] = True
     return entry
 
 

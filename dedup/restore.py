@@ -18,6 +18,7 @@ from dedup.io.documents import decode
 from dedup.io.memory import plain
 from dedup.io.parquet import is_parquet
 from dedup.io.readers import is_jsonl
+from dedup.io.records import record_line
 from dedup.io.writers import inside, write_bytes
 from dedup.jsonfiles import read_json
 from dedup.report import REPORT_VERSION
@@ -78,7 +79,7 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
         except OSError as exc:
             raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
         if is_jsonl(source):  # as the reader tells them
-            lines = data.decode("utf-8").splitlines(keepends=True)
+            lines = _lines(data)
             write_bytes(target, _restored_records(lines, docs, text_field, str(source)))
         else:
             (doc,) = docs
@@ -93,8 +94,15 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
     return len(written)
 
 
+def _lines(data: bytes) -> list[bytes]:
+    """A JSONL file's lines, each with its line break, cut at line feeds only, as the
+    reader cuts them (a string may hold U+2028, say)."""
+    parts = data.split(b"\n")
+    return [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
 def _restored_records(
-    lines: list[str], docs: list[dict[str, Any]], text_field: str, source: str
+    lines: list[bytes], docs: list[dict[str, Any]], text_field: str, source: str
 ) -> bytes:
     """A JSONL file's records restored: those the report lists (each at its place among
     the file's records, the ones `clean` left out put back), the others as they are."""
@@ -109,12 +117,25 @@ def _restored_records(
         if doc is None:
             rebuilt.append(next(kept))
             continue
-        record = doc["dropped"] if "dropped" in doc else json.loads(next(kept))
+        ascii_only = bool(doc.get("escaped"))
+        if "dropped" in doc:  # its line (a version 2 report: its record)
+            line = doc["dropped"].encode("utf-8") if isinstance(doc["dropped"], str) else None
+            record = json.loads(line) if line is not None else doc["dropped"]
+        else:
+            line = next(kept)
+            record = json.loads(line)
         if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
             raise InputError(source, f"no {text_field!r} text", number + 1)
-        record[text_field] = _restored(record[text_field], doc)
-        rebuilt.append(json.dumps(record, ensure_ascii=False) + "\n")
-    return "".join(rebuilt).encode("utf-8")
+        text = _restored(record[text_field], doc)
+        if line is None:  # a record of a version 2 report: written anew
+            rebuilt.append(
+                (json.dumps({**record, text_field: text}, ensure_ascii=ascii_only) + "\n").encode(
+                    "utf-8"
+                )
+            )
+        else:  # its line, the text put back in place
+            rebuilt.append(record_line(line, record, text_field, text, ascii_only))
+    return b"".join(rebuilt)
 
 
 def restored_parquet(source: Path, docs: list[dict[str, Any]], text_field: str) -> bytes:
@@ -127,9 +148,13 @@ def restored_parquet(source: Path, docs: list[dict[str, Any]], text_field: str) 
         table = pyarrow.parquet.read_table(source)
     except OSError as exc:
         raise InputError(str(source), f"cannot read: {exc}") from exc
-    rows = [json.dumps(row, ensure_ascii=False, default=plain) + "\n" for row in table.to_pylist()]
-    lines = _restored_records(rows, docs, text_field, str(source)).decode("utf-8")
-    records = [json.loads(line) for line in lines.splitlines()]
+    rows = [
+        (json.dumps(row, ensure_ascii=False, default=plain) + "\n").encode("utf-8")
+        for row in table.to_pylist()
+    ]
+    records = [
+        json.loads(line) for line in _lines(_restored_records(rows, docs, text_field, str(source)))
+    ]
     columns = {}
     for field in table.schema:
         values = [record[field.name] for record in records]

@@ -208,3 +208,44 @@ def test_a_file_whose_records_all_go_is_written_empty_and_restored(tmp_path: Pat
     assert back.exit_code == 0, back.output
     for name in ("a.jsonl", "b.jsonl", "c.jsonl"):
         assert (tmp_path / "back" / name).read_bytes() == (folder / name).read_bytes()
+
+
+@pytest.mark.parametrize("style", ["escaped", "compact", "plain"])
+def test_records_are_written_as_they_came_and_restored_byte_for_byte(
+    tmp_path: Path, style: str
+) -> None:
+    # Python's json.dumps escapes every string to ASCII by default, orjson writes no
+    # spaces: a record cleaning leaves alone is its line, byte for byte; a cleaned one
+    # keeps every other field as written and its text in its line's style; restore
+    # brings both back, and the records it left out, byte for byte.
+    other = _distinct(4)
+    texts = [POST, other[1], f"Édition : {other[0]}\n\n{POST}", POST, other[2], other[3]]
+    dumps = {
+        "escaped": lambda r: json.dumps(r),
+        "compact": lambda r: json.dumps(r, ensure_ascii=False, separators=(",", ":")),
+        "plain": lambda r: json.dumps(r, ensure_ascii=False),
+    }[style]
+
+    def record(i: int, text: str) -> dict[str, Any]:
+        return {"score": 1.0, "id": str(i), "n": 1e-05, "text": text, "tags": ["é", None]}
+
+    lines = [dumps(record(i, t)) for i, t in enumerate(texts)]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    report, records = _clean(tmp_path, source)
+    written = (tmp_path / "out" / "in.jsonl").read_bytes().split(b"\r\n")
+    assert [r["id"] for r in records] == ["0", "1", "2", "4", "5"]  # 3 repeats the post
+    assert records[2]["text"] == f"Édition : {other[0]}"  # its copy of the post cut
+    escaped = {d["doc"]: d.get("escaped", False) for d in report["documents"] if d["removed"]}
+    assert escaped == {"2": style == "escaped", "3": style == "escaped"}
+    untouched = [written[i] for i in (0, 1, 3, 4)]
+    assert untouched == [lines[i].encode() for i in (0, 1, 4, 5)]
+    # the text replaced in place, in the line's style
+    assert written[2] == dumps(record(2, records[2]["text"])).encode()
+    done = restore_cli(tmp_path / "out", tmp_path / "r.json", tmp_path / "back")
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "back" / "in.jsonl").read_bytes() == source.read_bytes()
+    # written to standard output, the same lines
+    streamed = CliRunner().invoke(main, ["clean", str(source), "--out", "-", "-q"])
+    assert streamed.exit_code == 0, streamed.output
+    assert streamed.stdout_bytes.split(b"\r\n") == written

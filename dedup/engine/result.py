@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +19,8 @@ from dedup.engine.resolve import Resolution
 from dedup.engine.table import Table, uid
 from dedup.engine.verify import Related
 from dedup.io.documents import InputFile
-from dedup.io.writers import cleaned_record
+from dedup.io.records import escaped
+from dedup.io.writers import record_bytes
 from dedup.model import (
     REMOVING,
     Cluster,
@@ -218,28 +219,44 @@ def _lsh(table: Table, related: list[Related]) -> dict[str, object]:
     return out
 
 
+@dataclass
+class Written:
+    """What writing the cleaned documents tells their figures: the JSONL records left out
+    (their lines as they would have been written), and the cleaned records whose lines
+    write their strings escaped to ASCII (`restore` writes them back so)."""
+
+    dropped: dict[int, str] = field(default_factory=dict)
+    escaped: set[int] = field(default_factory=set)
+
+
 def cleaned(
-    table: Table, result: Result, dropped: dict[int, dict[str, Any]]
+    table: Table, result: Result, written: Written
 ) -> Iterator[tuple[InputFile, Document, str]]:
     """Every document cleaned, in corpus order, but the JSONL records that cleaning
-    emptied: those are left out (unless asked to keep them) and kept in `dropped`."""
+    emptied: those are left out (unless asked to keep them) and kept in `written`."""
     stats = result.documents
     keep_empty = table.config.output.keep_empty
     fields = table.config.input.text_field, table.config.input.id_field
     for number, doc in table.reread(range(len(table.docs))):
         file = table.corpus.files[table.docs.file[number]]
-        text = clean(doc.text, stats[number].removed)
-        if file.jsonl and not keep_empty and stats[number].removed and not text.strip():
-            dropped[number] = cleaned_record(doc, text, *fields)
+        removed = stats[number].removed
+        text = clean(doc.text, removed)
+        if removed and doc.line is not None and escaped(doc.line, doc.text):
+            written.escaped.add(number)
+        if file.jsonl and not keep_empty and removed and not text.strip():
+            written.dropped[number] = record_bytes(doc, text, *fields).decode("utf-8")
             continue
         yield file, doc, text
 
 
-def with_dropped(result: Result, dropped: dict[int, dict[str, Any]]) -> Result:
-    """`result` with the records `cleaned` left out named in their documents' figures."""
-    if not dropped:
+def with_written(result: Result, written: Written) -> Result:
+    """`result` with what writing the cleaned documents told (see `Written`) in their
+    documents' figures."""
+    if not written.dropped and not written.escaped:
         return result
     docs = list(result.documents)
-    for number, record in dropped.items():
+    for number, record in written.dropped.items():
         docs[number] = dataclasses.replace(docs[number], dropped=record)
+    for number in written.escaped:
+        docs[number] = dataclasses.replace(docs[number], escaped=True)
     return dataclasses.replace(result, documents=tuple(docs))

@@ -29,7 +29,7 @@ from dedup.config import Config
 from dedup.engine.fingerprint import fingerprint
 from dedup.engine.quote import EarlyQuotes
 from dedup.engine.resolve import resolve
-from dedup.engine.result import build_result, cleaned, with_dropped
+from dedup.engine.result import Written, build_result, cleaned, with_written
 from dedup.engine.table import Progress, Table
 from dedup.engine.verify import Verifier
 from dedup.io.documents import InputFile
@@ -86,14 +86,14 @@ def run(
         give_back_freed()
         workers.close()  # the last pass that needs them: their memory goes back now
         result = build_result(table, done, related, early)
-        dropped: dict[int, dict[str, Any]] = {}  # document -> record left out when cleaning
+        written = Written()  # records left out, or escaped, as cleaning tells
         fields = config.input.text_field, config.input.id_field
         if out is not None:
-            docs = cleaned(table, result, dropped)
+            docs = cleaned(table, result, written)
             write_documents(docs, out, corpus.files, *fields, config.input.encoding)
         elif stream is not None:
-            stream_documents(cleaned(table, result, dropped), stream, *fields)
-        result = with_dropped(result, dropped)
+            stream_documents(cleaned(table, result, written), stream, *fields)
+        result = with_written(result, written)
     return result
 
 

@@ -93,8 +93,11 @@ def record_document(
 ) -> Document:
     """The document of one JSONL line, line `number` at byte `offset` of its file."""
     record: Any = _plain_record(raw)
+    kept: bytes | None = raw  # the line, where it says what the record is
     if record is None:  # anything else takes the careful path
-        line, _ = decode(raw, file.label, number, "utf-8", config.errors)
+        line, bom = decode(raw, file.label, number, "utf-8", config.errors)
+        if bom or "\ufffd" in line or _SURROGATE_ESCAPE.search(raw):
+            kept = None  # mended, maybe: written anew
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -118,7 +121,7 @@ def record_document(
         doc_id = f"{file.name}:{number}"
     elif not isinstance(doc_id, str | int):
         raise InputError(file.label, f"field {id_field!r} must be a string or an integer", number)
-    return Document(str(doc_id), text, Source(str(file.path), number, offset), record)
+    return Document(str(doc_id), text, Source(str(file.path), number, offset), record, line=kept)
 
 
 def _unpaired_surrogates(record: Any, file: InputFile, number: int, errors: str) -> Any:

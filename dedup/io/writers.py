@@ -23,6 +23,7 @@ from typing import IO, Any, TextIO
 from dedup.errors import OutputError
 from dedup.io import parquet
 from dedup.io.documents import InputFile
+from dedup.io.records import escaped, record_line
 from dedup.model import Document
 
 _BOM = "\ufeff"
@@ -172,8 +173,13 @@ def cleaned_record(doc: Document, text: str, text_field: str, id_field: str) -> 
     return record
 
 
-def _record_line(doc: Document, text: str, text_field: str, id_field: str) -> str:
-    return json.dumps(cleaned_record(doc, text, text_field, id_field), ensure_ascii=False) + "\n"
+def record_bytes(doc: Document, text: str, text_field: str, id_field: str) -> bytes:
+    """A cleaned JSONL record's line: its line as read, its text replaced in place (see
+    `records`); a record made otherwise (from Parquet, or data in memory) written anew."""
+    if doc.line is not None and doc.record is not None:
+        return record_line(doc.line, doc.record, text_field, text, escaped(doc.line, doc.text))
+    line = json.dumps(cleaned_record(doc, text, text_field, id_field), ensure_ascii=False)
+    return (line + "\n").encode("utf-8")
 
 
 def write_documents(
@@ -205,10 +211,10 @@ def write_documents(
                 else:
                     for _file, doc, text in docs:
                         if file.jsonl:
-                            data = _record_line(doc, text, text_field, id_field)
+                            handle.write(record_bytes(doc, text, text_field, id_field))
                         else:
                             data = (_BOM if doc.bom else "") + text
-                        handle.write(data.encode("utf-8" if file.jsonl else encoding, "replace"))
+                            handle.write(data.encode(encoding, "replace"))
         except OSError as exc:
             raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
         written.append(path)
@@ -223,6 +229,15 @@ def stream_documents(
     text_field: str = "text",
     id_field: str = "id",
 ) -> None:
-    """Write every cleaned document as one JSONL record to `stream`."""
+    """Write every cleaned document as one JSONL record to `stream` (its bytes to its
+    buffer, where it has one: a record's line as read may hold what its reader mended)."""
+    raw = getattr(stream, "buffer", None)
+    stream.flush()  # what was written as text goes first
     for _file, doc, text in cleaned:
-        stream.write(_record_line(doc, text, text_field, id_field))
+        line = record_bytes(doc, text, text_field, id_field)
+        if not line.endswith(b"\n"):  # the last line of a file: the next file's follow
+            line += b"\n"
+        if raw is not None:
+            raw.write(line)
+        else:
+            stream.write(line.decode("utf-8", "replace"))
