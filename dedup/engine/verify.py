@@ -186,9 +186,13 @@ class Verifier:
         self.workers = workers
         self.progress = progress
         memo: Memo = {}
-        self.pairs: list[I64 | None] = [
-            candidates(table, li, memo) for li in range(len(table.levels))
-        ]
+        self.pairs: list[I64 | None] = []
+        for li in range(len(table.levels)):
+            pairs = candidates(table, li, memo)
+            above = self.pairs[-1] if self.pairs else None
+            if above is not None and np.array_equal(pairs, above):
+                pairs = above  # the same pairs as the level above's: held once
+            self.pairs.append(pairs)
         table.texts.spaces.clear()  # the band keys: no stage needs them any more
         self.known = Known(table.config.minhash.threshold)
         self.related: list[Related] = []  # per level, as `level` verifies them
