@@ -432,11 +432,11 @@ def main() -> int:
         removed = sum(
             len(t.encode("utf-8")) for d in report["documents"] for t in d["removed_text"]
         )
-        size = report_path.stat().st_size
+        written = report_path.stat().st_size
         listed = _field_bytes(report_path, "pairs")  # what --pairs adds, for the truth
         print(
-            f"dedup --unit {args.unit}: report {size / 1e6:.1f} MB (with --pairs; "
-            f"{(size - listed) / 1e6:.1f} MB without), removed text {removed / 1e6:.1f} MB"
+            f"dedup --unit {args.unit}: report {written / 1e6:.1f} MB (with --pairs; "
+            f"{(written - listed) / 1e6:.1f} MB without), removed text {removed / 1e6:.1f} MB"
         )
         for name, timings in runs.items():
             if not timings:
