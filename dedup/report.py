@@ -31,9 +31,8 @@ def _unit(segment: Segment, quote: str, whole: bool = True) -> dict[str, Any]:
     characters, with "" nothing of it.  Not `whole`: its document, offsets and first line
     only (the JSON report's; the rest, its level, number in the document, last line and
     column, follow from its text and the cluster's level)."""
-    entry = _ref(segment)
-    if whole:
-        entry = {
+    entry = (
+        {
             "doc": segment.doc_id,
             "unit": segment.level,
             "index": segment.index,
@@ -43,6 +42,9 @@ def _unit(segment: Segment, quote: str, whole: bool = True) -> dict[str, Any]:
             "end_line": segment.end_line,
             "column": segment.column,
         }
+        if whole
+        else _ref(segment)
+    )
     if quote == "text":
         entry["text"] = segment.text
     elif quote == "excerpt":

@@ -7,6 +7,7 @@ so the original is the cleaned text with each piece put back where it was;
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from collections.abc import Sequence
@@ -97,8 +98,7 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
 def _lines(data: bytes) -> list[bytes]:
     """A JSONL file's lines, each with its line break, cut at line feeds only, as the
     reader cuts them (a string may hold U+2028, say)."""
-    parts = data.split(b"\n")
-    return [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    return io.BytesIO(data).readlines()
 
 
 def _restored_records(
@@ -117,24 +117,17 @@ def _restored_records(
         if doc is None:
             rebuilt.append(next(kept))
             continue
-        ascii_only = bool(doc.get("escaped"))
-        if "dropped" in doc:  # its line (a version 2 report: its record)
-            line = doc["dropped"].encode("utf-8") if isinstance(doc["dropped"], str) else None
-            record = json.loads(line) if line is not None else doc["dropped"]
-        else:
+        if "dropped" not in doc:
             line = next(kept)
-            record = json.loads(line)
+        elif isinstance(doc["dropped"], str):  # the line it would have been written as
+            line = doc["dropped"].encode("utf-8")
+        else:  # a version 2 report holds its record
+            line = (json.dumps(doc["dropped"], ensure_ascii=False) + "\n").encode("utf-8")
+        record = json.loads(line)
         if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
             raise InputError(source, f"no {text_field!r} text", number + 1)
         text = _restored(record[text_field], doc)
-        if line is None:  # a record of a version 2 report: written anew
-            rebuilt.append(
-                (json.dumps({**record, text_field: text}, ensure_ascii=ascii_only) + "\n").encode(
-                    "utf-8"
-                )
-            )
-        else:  # its line, the text put back in place
-            rebuilt.append(record_line(line, record, text_field, text, ascii_only))
+        rebuilt.append(record_line(line, record, text_field, text, bool(doc.get("escaped"))))
     return b"".join(rebuilt)
 
 

@@ -81,8 +81,9 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
     out = []
     for name in levels:
         level = _Spans(found[name], base)
-        _check_lengths(level, name, batch, breaks, base, config)
-        out.append(_level(level, finest, each, batch, joined, base, lengths, breaks, quiet, config))
+        out.append(
+            _level(name, level, finest, each, batch, joined, base, lengths, breaks, quiet, config)
+        )
     return Layout(out, each)
 
 
@@ -100,6 +101,7 @@ class _Spans:
 
 
 def _level(
+    name: Level,
     units: _Spans,
     finest: _Spans,
     each: list[str],
@@ -137,6 +139,17 @@ def _level(
 
     above = breaks_before(first)  # the line breaks before each unit's document
     at_start = breaks_before(starts)
+    lines = 1 + at_start - above
+    # A unit longer than --max-unit-chars is an error naming its document and line.
+    most = config.minhash.max_unit_chars
+    too_long = np.flatnonzero(ends - starts > most)
+    if len(too_long):
+        i = int(too_long[0])
+        raise InputError(
+            batch[int(docs[i])][1],
+            f"a {name} of {int(ends[i] - starts[i])} characters at line {int(lines[i])} is "
+            f"longer than --max-unit-chars {most}",
+        )
     # The column: from the line break before the unit, or from its document's start.
     previous = breaks[np.maximum(at_start - 1, 0)] if len(breaks) else first
     column = np.where((at_start > 0) & (previous >= first), starts - previous, starts - first + 1)
@@ -148,7 +161,7 @@ def _level(
         "doc": numbers[docs],
         "start": starts - first,
         "end": ends - first,
-        "line": 1 + at_start - above,
+        "line": lines,
         "end_line": 1 + breaks_before(np.maximum(starts, ends - 1)) - above,
         "ws_before": before - first,
         "ws_after": after - first,
@@ -190,26 +203,3 @@ def _joined(each: list[str], lo: int, hi: int) -> str:
     if hi - lo == 1:
         return each[lo]
     return " ".join([norm for norm in each[lo:hi] if norm])
-
-
-def _check_lengths(
-    units: _Spans,
-    name: str,
-    batch: Sequence[tuple[int, str, str]],
-    breaks: I64,
-    base: I64,
-    config: Config,
-) -> None:
-    """A unit longer than --max-unit-chars is an error naming its document and line."""
-    most = config.minhash.max_unit_chars
-    long = np.flatnonzero(units.ends - units.starts > most)
-    if not len(long):
-        return
-    i = int(long[0])
-    doc = int(units.docs[i])
-    line = 1 + int(np.searchsorted(breaks, units.starts[i]) - np.searchsorted(breaks, base[doc]))
-    raise InputError(
-        batch[doc][1],
-        f"a {name} of {int(units.ends[i] - units.starts[i])} characters at line {line} is "
-        f"longer than --max-unit-chars {most}",
-    )

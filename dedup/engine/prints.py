@@ -98,35 +98,30 @@ def _print_texts(
     raw: list[str],
     norms: list[str],
     config: Config,
-    runs: tuple[Words, I64] | None = None,
+    runs: tuple[Words, I64],
 ) -> dict[str, tuple[I64, U64]]:
     """The LSH band keys of texts (raw, and normalized), per key space: (text number, band
     keys) rows.  Bags, not sets: the MinHash is the same, and the sort cost a third of the
-    shingling.  With `runs` (the batch's words, and the finest units [lo, hi) each text is
-    made of), the word MinHash of a text made of them comes from its document's words,
+    shingling.  `runs` are the batch's words and the finest units [lo, hi) each text is
+    made of: the word MinHash of a text made of them comes from its document's words,
     taken once (see `windows`)."""
     m = config.minhash
     params = lsh_params(m.threshold, m.num_perm, m.recall)
     enough = max(SEGMENT_MAX, 2 * m.char_below)  # what the keys below tell apart
-    composed = np.zeros(len(norms), dtype=bool)
-    if runs is not None:
-        words, spans = runs
-        made = spans[:, 1] > spans[:, 0]
-        counted = words.count(spans)
-        composed = made & (counted >= max(m.char_below, m.shingle_size))
-        spaces = [
-            n - 1 if whole_run else _spaces(norm, enough)
-            for n, whole_run, norm in zip(counted.tolist(), made.tolist(), norms, strict=True)
-        ]
-    else:
-        spaces = [_spaces(norm, enough) for norm in norms]
+    words, spans = runs
+    made = spans[:, 1] > spans[:, 0]
+    counted = words.count(spans)
+    composed = made & (counted >= max(m.char_below, m.shingle_size))
+    spaces = [
+        n - 1 if whole_run else _spaces(norm, enough)
+        for n, whole_run, norm in zip(counted.tolist(), made.tolist(), norms, strict=True)
+    ]
     bags = batch_shingle_sets(norms, m, bags=True, word_sets=~composed)
     by_space = {
         space: (sets.units, band_keys(signatures(sets, m.num_perm, m.seed), params))
         for space, sets in bags.items()
     }
     if composed.any():
-        assert runs is not None
         mine = np.flatnonzero(composed)
         found = words.signatures(spans[mine], m)
         rows, bands = by_space.get(

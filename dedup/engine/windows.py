@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.config import MinHashConfig
 from dedup.fingerprint import I64, U32, WORD_SALT, gram_keys, part_minima
@@ -29,11 +30,7 @@ class Words:
         """`pieces`: the normalized text of every finest unit; `runs`: [lo, hi) rows of
         them (hi <= lo: none)."""
         # Only the pieces inside a run: two runs apart meet no window between them.
-        need = np.zeros(len(pieces) + 1, dtype=np.int64)
-        real = runs[runs[:, 1] > runs[:, 0]]
-        np.add.at(need, real[:, 0], 1)
-        np.add.at(need, real[:, 1], -1)
-        inside = np.cumsum(need[:-1]) > 0
+        inside = _covered(runs[:, 0], runs[:, 1], len(pieces))
         filled = [i for i in np.flatnonzero(inside).tolist() if pieces[i]]
         data = "\n".join([pieces[i] for i in filled]).encode("utf-8")
         counts = np.zeros(len(pieces), dtype=np.int64)
@@ -61,11 +58,7 @@ class Words:
         bounds = np.array([0, len(self.atoms)], dtype=np.int64)
         values = gram_keys(self.atoms, bounds, k, WORD_SALT, None, 0)[:windows]
         starts, ends = self.first[runs[:, 0]], self.first[runs[:, 1]] - k + 1
-        # Only the windows some run has are permuted.
-        need = np.zeros(windows + 1, dtype=np.int64)
-        np.add.at(need, starts, 1)
-        np.add.at(need, ends, -1)
-        kept = np.cumsum(need[:-1]) > 0
+        kept = _covered(starts, ends, windows)  # only the windows some run has are permuted
         at = np.concatenate(([0], np.cumsum(kept)))  # each window's place among those kept
         starts, ends = at[starts], at[ends]
         cuts, parts = part_minima(
@@ -87,3 +80,14 @@ class Words:
             np.minimum(found[lo:], rows[heads[lo:] + more], out=found[lo:])
         out[order] = found
         return out
+
+
+def _covered(starts: I64, ends: I64, size: int) -> npt.NDArray[np.bool_]:
+    """Which of `size` places lie in one of the ranges [starts, ends) (an empty one holds
+    none)."""
+    bounds = np.zeros(size + 1, dtype=np.int64)
+    real = starts < ends
+    np.add.at(bounds, starts[real], 1)
+    np.add.at(bounds, ends[real], -1)
+    covered: npt.NDArray[np.bool_] = np.cumsum(bounds[:-1]) > 0
+    return covered
