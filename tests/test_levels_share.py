@@ -233,3 +233,68 @@ def test_chunks_met_out_of_order_or_twice_leave_no_text_unbanded(
     for name, (texts, bands) in in_order.items():
         assert np.array_equal(texts, met_otherwise[name][0]), name
         assert np.array_equal(bands, met_otherwise[name][1]), name
+
+
+def _variants(path: Path, copies: int = 30) -> Path:
+    """One long paragraph of the blog's sentences, then `copies` records each with another
+    of its words replaced: every copy is near the first, and two copies differ by two words."""
+    sentences = blog_sentences()
+    text = " ".join(sentences[10:18])
+    words = text.split(" ")
+    records = [text]
+    for n in range(copies):
+        changed = list(words)
+        changed[3 * n + 2] = "zzz"
+        records.append(" ".join(changed))
+    with path.open("w", encoding="utf-8") as out:
+        for n, record in enumerate(records):
+            out.write(json.dumps({"id": str(n), "text": record}, ensure_ascii=False) + "\n")
+    return path
+
+
+def _grown(path: Path) -> Path:
+    """Texts, each then grown by two sentences (a candidate of it, and not near it: it
+    survives), then the grown text with a word changed (near the grown text alone): a
+    pair the second wave verifies decides that copy."""
+    rng = random.Random(3)
+    sentences = blog_sentences()
+    records = []
+    for _ in range(40):
+        text = " ".join(rng.sample(sentences, 5))
+        grown = text + " " + " ".join(rng.sample(sentences, 2))
+        records += [text, grown, grown.replace(" le ", " un ", 1).replace(" la ", " une ", 1)]
+    with path.open("w", encoding="utf-8") as out:
+        for n, record in enumerate(records):
+            out.write(json.dumps({"id": str(n), "text": record}, ensure_ascii=False) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("corpus", ["blog", "records", "copies", "variants", "grown"])
+def test_pairs_no_decision_reads_are_left_out_and_change_nothing(
+    tmp_path: Path, corpus: str
+) -> None:
+    # Clustering reads a pair only when its earlier text survives: the others are not
+    # verified unless every pair is to be listed (--pairs), and the findings are the same.
+    path = {
+        "blog": lambda: BLOG,
+        "records": lambda: _records(tmp_path / "records.jsonl"),
+        "copies": lambda: _near_copies(tmp_path / "copies.jsonl"),
+        "variants": lambda: _variants(tmp_path / "variants.jsonl"),
+        "grown": lambda: _grown(tmp_path / "grown.jsonl"),
+    }[corpus]()
+    read = json.loads(render_json(build_report(dedup.scan(path, jobs=1))))
+    every = json.loads(render_json(build_report(dedup.scan(path, jobs=1, pairs=True))))
+    for report in (read, every):
+        for name in ("pairs", "calibration", "lsh", "options"):
+            report.pop(name, None)
+    assert read == every
+    assert read["clusters"]
+
+
+def test_near_copies_of_one_text_are_verified_against_it_alone(tmp_path: Path) -> None:
+    path = _variants(tmp_path / "variants.jsonl", copies=30)
+    read = _lsh(dedup.scan(path, jobs=1))["document"]
+    every = _lsh(dedup.scan(path, jobs=1, pairs=True))["document"]
+    assert read["candidate_pairs"] == every["candidate_pairs"] > 300  # type: ignore[index]
+    assert read["verified_pairs"] == 30  # type: ignore[index]  # each copy against the first
+    assert every["verified_pairs"] > 300  # type: ignore[index]

@@ -4,7 +4,7 @@ table        the corpus as compact per-unit arrays, level by level, and its text
 fingerprint  1. read, segment, normalize, fingerprint (worker processes): a batch at a time
              (prints), its units cut at once (layout), word MinHash from its words (windows)
 candidates   2. LSH candidate pairs per level
-verify       3. exact verification of every candidate (worker processes)
+verify       3. exact verification of every candidate a decision reads (worker processes)
 resolve      4. top-down clustering, boilerplate; children: what a survivor repeats
 quote        5. the texts the report quotes
 result       6. the Result, and the cleaned documents

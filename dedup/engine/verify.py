@@ -11,7 +11,7 @@ from __future__ import annotations
 import array
 import dataclasses
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,7 @@ from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
 from dedup.facts import Facts, differ, facts
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets, distinct
 from dedup.index import edits_near, reverse, typos_apart, verify, words_replaced
-from dedup.model import Evidence
+from dedup.model import REMOVING, Evidence
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers
 from dedup.segment import labelled_parts
@@ -177,8 +177,9 @@ class Verifier:
     verified.  Most candidates of the finer levels lie inside documents and paragraphs
     removed above them: 145,162 sentence candidates of 20,000 French documents, 57,837
     taking part; 2.05 million of 100,000, 0.89 million (#27).  A pair of texts verified
-    at one level is not verified again at another (`Known`).  Candidates are found for
-    every level first: the band keys are then freed.
+    at one level is not verified again at another (`Known`), and a pair no decision
+    reads is not verified unless every pair is to be listed (`_read_ones`).  Candidates
+    are found for every level first: the band keys are then freed.
     """
 
     def __init__(self, table: Table, workers: Workers, progress: Progress) -> None:
@@ -197,6 +198,7 @@ class Verifier:
         self.known = Known(table.config.minhash.threshold)
         self.related: list[Related] = []  # per level, as `level` verifies them
         self.verified = 0  # pairs verified or known, for the progress line
+        self.unread = 0  # pairs no decision reads, left unverified
 
     def level(self, li: int, units: list[int]) -> Verified:
         """The neighbours and evidence `cluster.clusters` reads for level `li`, whose
@@ -225,26 +227,76 @@ class Verifier:
             ]
 
         work = functools.partial(verify_batch, config=table.config)
+        threshold = table.config.minhash.threshold
         unrelated: list[I64] = []  # pairs of keys, a batch's rows each
-        batches = pair_batches(fresh, chars)
-        for found, others in self.workers.map(
-            work, ((places(keys), batch) for keys, batch in batches)
-        ):
-            related.update(((x, y), evidence) for x, y, evidence in found)
-            unrelated.append(others)
-            self.verified += len(found) + len(others)
-            self.progress("candidates verified", self.verified)
+
+        def verify(these: I64) -> None:
+            for found, others in self.workers.map(
+                work, ((places(keys), batch) for keys, batch in pair_batches(these, chars))
+            ):
+                related.update(((x, y), evidence) for x, y, evidence in found)
+                unrelated.append(others)
+                self.verified += len(found) + len(others)
+                self.progress("candidates verified", self.verified)
+
+        if table.config.output.pairs:  # every pair is to be listed: every pair verified
+            verify(fresh)
+        else:
+            self.unread += _read_ones(pairs, fresh, a["key"], units, related, verify, threshold)
         if li + 1 < len(table.levels):  # a finer level may meet these pairs again
             self.known.add(
                 level.texts,
                 related,
                 np.concatenate(unrelated) if unrelated else np.empty((0, 2), dtype=np.int64),
             )
-        del fresh, unrelated
+        del fresh
+        unrelated.clear()
         first = key_unit.tolist()
         self.related.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
         found_pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
-        return neighbours_of(found_pairs), BothWays(related, table.config.minhash.threshold)
+        return neighbours_of(found_pairs), BothWays(related, threshold)
+
+
+def _read_ones(
+    pairs: I64,
+    fresh: I64,
+    keys: I64,
+    units: list[int],
+    related: dict[tuple[int, int], Evidence],
+    verify: Callable[[I64], None],
+    threshold: float,
+) -> int:
+    """Verify the fresh pairs of a level that its clustering reads, in two waves, and
+    return how many were left out.
+
+    `cluster.clusters` reads a pair only when the earlier of its texts (in keep order)
+    survives.  A text with no candidate before it survives: its pairs are verified
+    first, and a text they relate to it as a duplicate is removed, so the pairs where it
+    comes first are never read.  Then every other pair is verified but those.  Near
+    copies of one paragraph in a hundred pages are a hundred pairs, not five thousand.
+    """
+    order = keys[np.asarray(units, dtype=np.int64)]
+    distinct_keys, first = np.unique(order, return_index=True)
+    rank = np.zeros(int(keys.max(initial=0)) + 1, dtype=np.int64)
+    rank[distinct_keys] = first
+
+    def earlier(these: I64) -> I64:
+        a, b = these[:, 0], these[:, 1]
+        return np.where(rank[a] <= rank[b], a, b)
+
+    later = np.zeros(len(rank), dtype=bool)
+    later[np.where(rank[pairs[:, 0]] <= rank[pairs[:, 1]], pairs[:, 1], pairs[:, 0])] = True
+    first_wave = ~later[earlier(fresh)]
+    verify(fresh[first_wave])
+    removed = np.zeros(len(rank), dtype=bool)
+    both = BothWays(related, threshold)
+    for x, y in related:
+        e, l_ = (x, y) if rank[x] <= rank[y] else (y, x)
+        if not later[e] and both[e, l_].relation in REMOVING:
+            removed[l_] = True
+    second = ~first_wave & ~removed[earlier(fresh)]
+    verify(fresh[second])
+    return int((~first_wave & ~second).sum())
 
 
 class Known:
