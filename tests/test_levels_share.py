@@ -269,7 +269,26 @@ def _grown(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("corpus", ["blog", "records", "copies", "variants", "grown"])
+def _copied_again(path: Path) -> Path:
+    """Texts; two of their sentences (contained in the text, removed); the two with a
+    third sentence after them (a survivor holding them too); the two again: the pair
+    of the two and the third, read at the second copy only, links it."""
+    rng = random.Random(4)
+    sentences = blog_sentences()
+    records = []
+    for _ in range(40):
+        text = rng.sample(sentences, 6)
+        two = " ".join(text[:2])
+        records += [" ".join(text[:5]), two, two + " " + text[5], two]
+    with path.open("w", encoding="utf-8") as out:
+        for n, record in enumerate(records):
+            out.write(json.dumps({"id": str(n), "text": record}, ensure_ascii=False) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "corpus", ["blog", "records", "copies", "variants", "grown", "copied again"]
+)
 def test_pairs_no_decision_reads_are_left_out_and_change_nothing(
     tmp_path: Path, corpus: str
 ) -> None:
@@ -281,6 +300,7 @@ def test_pairs_no_decision_reads_are_left_out_and_change_nothing(
         "copies": lambda: _near_copies(tmp_path / "copies.jsonl"),
         "variants": lambda: _variants(tmp_path / "variants.jsonl"),
         "grown": lambda: _grown(tmp_path / "grown.jsonl"),
+        "copied again": lambda: _copied_again(tmp_path / "again.jsonl"),
     }[corpus]()
     read = json.loads(render_json(build_report(dedup.scan(path, jobs=1))))
     every = json.loads(render_json(build_report(dedup.scan(path, jobs=1, pairs=True))))
