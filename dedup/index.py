@@ -179,12 +179,48 @@ def verify(
     `differ` when they state different facts (see `same_facts`): no relation then.
     """
     inter = shared(survivor, member)
-    union = len(survivor) + len(member) - inter
+    return scored(inter, len(survivor), len(member), threshold, same_text, few, differ)
+
+
+def scored(
+    inter: int,
+    survivor: int,
+    member: int,
+    threshold: float,
+    same_text: bool,
+    few: bool = False,
+    differ: bool = False,
+) -> Evidence:
+    """`verify` of two sets of these sizes sharing `inter` values."""
+    union = survivor + member - inter
     jaccard = inter / union if union else 1.0
-    contained = inter / len(member) if len(member) else 0.0
-    covers = inter / len(survivor) if len(survivor) else 0.0
+    contained = inter / member if member else 0.0
+    covers = inter / survivor if survivor else 0.0
     found = _related(jaccard, contained, covers, same_text, threshold, few, differ)
     return Evidence(jaccard, contained, covers, found, few, differ)
+
+
+def shared_many(pairs: list[tuple[U32, U32]]) -> list[int]:
+    """`shared` of each pair of sorted sets of distinct values, all at once: each value
+    of the smaller set of pair k, as k * 2**32 + value, looked up among the larger's, in
+    one sorted array.  A few calls for a batch, not four for each pair: 5 % of the
+    default run on 100,000 documents went in the calls."""
+    if not pairs:
+        return []
+    smaller = [a if len(a) <= len(b) else b for a, b in pairs]
+    larger = [b if len(a) <= len(b) else a for a, b in pairs]
+    small_sizes = np.fromiter(map(len, smaller), dtype=np.int64, count=len(pairs))
+    large_sizes = np.fromiter(map(len, larger), dtype=np.int64, count=len(pairs))
+    number = np.arange(len(pairs), dtype=np.int64) << 32
+    owned = np.repeat(number, large_sizes) | np.concatenate(larger).astype(np.int64)
+    asked = np.repeat(number, small_sizes) | np.concatenate(smaller).astype(np.int64)
+    if not len(owned) or not len(asked):
+        return [0] * len(pairs)
+    at = np.minimum(np.searchsorted(owned, asked), len(owned) - 1)
+    found = owned[at] == asked
+    counts = np.bincount(np.repeat(np.arange(len(pairs)), small_sizes)[found], minlength=len(pairs))
+    out: list[int] = counts.tolist()
+    return out
 
 
 def shared(a: U32, b: U32) -> int:

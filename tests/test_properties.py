@@ -394,3 +394,26 @@ def test_shared_counts_what_two_sets_have_in_common(a: set[int], b: set[int], c:
     x = np.array(sorted(a | c), dtype=np.uint32)
     y = np.array(sorted(b | c), dtype=np.uint32)
     assert shared(x, y) == shared(y, x) == len(np.intersect1d(x, y))
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.sets(st.integers(0, 2**32 - 1), max_size=40),
+            st.sets(st.integers(0, 2**32 - 1), max_size=40),
+            st.sets(st.integers(0, 2**32 - 1), max_size=20),
+        ),
+        max_size=12,
+    )
+)
+def test_shared_many_counts_each_pair_as_shared_does(
+    triples: list[tuple[set[int], set[int], set[int]]],
+) -> None:
+    from dedup.index import shared, shared_many
+
+    pairs = [
+        (np.array(sorted(a | c), dtype=np.uint32), np.array(sorted(b | c), dtype=np.uint32))
+        for a, b, c in triples
+    ]
+    assert shared_many(pairs) == [shared(x, y) for x, y in pairs]

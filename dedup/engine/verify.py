@@ -22,7 +22,7 @@ from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
 from dedup.facts import Facts, differ, facts
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets, distinct
-from dedup.index import edits_near, reverse, typos_apart, verify, words_replaced
+from dedup.index import edits_near, reverse, scored, shared_many, typos_apart, words_replaced
 from dedup.model import REMOVING, Evidence
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers
@@ -71,8 +71,17 @@ def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -
     stated: dict[int, Facts] = {}  # the facts of each short unit, once
     found: list[tuple[int, int, Evidence]] = []
     chars_first: list[bool] = []  # whether a pair was verified by characters
-    for i, j in pairs:
-        space = "char" if "char" in sets[i] and "char" in sets[j] else "word"
+    spaces = ["char" if "char" in sets[i] and "char" in sets[j] else "word" for i, j in pairs]
+    inter = iter(
+        shared_many(
+            [
+                (sets[i][space], sets[j][space])
+                for (i, j), space in zip(pairs, spaces, strict=True)
+                if space in sets[i] and space in sets[j]
+            ]
+        )
+    )
+    for (i, j), space in zip(pairs, spaces, strict=True):
         chars_first.append(space == "char")
         if space not in sets[i] or space not in sets[j]:
             # A short unit against one of twice its words or more, met through a title
@@ -88,7 +97,8 @@ def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -
                     stated[unit] = facts(raw[unit])
             other = differ(stated[i], stated[j]) or words_replaced(norms[i], norms[j])
         few = min(words[i], words[j]) < m.char_below
-        found.append((i, j, verify(sets[i][space], sets[j][space], m.threshold, False, few, other)))
+        a, b = sets[i][space], sets[j][space]
+        found.append((i, j, scored(next(inter), len(a), len(b), m.threshold, False, few, other)))
     # A typo changes one word but five word shingles: a 30-word paragraph with one typo
     # has word Jaccard 0.71.  Pairs of units under SEGMENT_MAX words below the threshold in
     # words are also measured in characters, which see a typo as a typo, then by their
@@ -110,11 +120,25 @@ def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -
             titled[unit] = normalize_many(parts, config.normalize) if parts else []
         return titled[unit]
 
+    by_chars_of = dict(
+        zip(
+            (n for n in again if not chars_first[n]),
+            shared_many(
+                [
+                    (sets[found[n][0]]["char"], sets[found[n][1]]["char"])
+                    for n in again
+                    if not chars_first[n]
+                ]
+            ),
+            strict=True,
+        )
+    )
     for n in again:
         i, j, evidence = found[n]
         by_chars = evidence  # the pair was verified by characters already, unless:
         if not chars_first[n]:
-            by_chars = verify(sets[i]["char"], sets[j]["char"], m.threshold, False, evidence.few)
+            a, b = sets[i]["char"], sets[j]["char"]
+            by_chars = scored(by_chars_of[n], len(a), len(b), m.threshold, False, evidence.few)
         if by_chars.relation == "near":
             found[n] = (i, j, by_chars)
         elif edits_near(norms[i], norms[j], m.threshold, m.char_below) or _titled(
