@@ -82,6 +82,12 @@ class ClusterConfig:
         share = self.boilerplate_share
         return docs >= self.boilerplate_docs or (share > 0 and docs >= max(3, share * corpus))
 
+    def boilerplate_line(self, corpus: int) -> int:
+        """The fewest documents of `corpus` a boilerplate cluster spreads over."""
+        return next(
+            n for n in range(1, self.boilerplate_docs + 1) if self.is_boilerplate(n, corpus)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OutputConfig:

@@ -292,10 +292,7 @@ def _corpus_docs(state: dict[str, Any], work: list[Changed], config: Config) -> 
     new = sum(len(c.new.docs["docs"]) for c in work if c.new)
     docs = int(state["docs"]) - old + new
     rule = config.cluster
-    lines = [
-        next(n for n in range(1, rule.boilerplate_docs + 1) if rule.is_boilerplate(n, count))
-        for count in (int(state["docs"]), docs)
-    ]
+    lines = [rule.boilerplate_line(count) for count in (int(state["docs"]), docs)]
     if lines[0] != lines[1]:
         raise Whole("the boilerplate share now draws its line at another number of documents")
     return docs, lines[1]
