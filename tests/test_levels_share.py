@@ -4,6 +4,7 @@ pair of texts verified once, and every level still sees exactly what it would se
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -318,3 +319,17 @@ def test_near_copies_of_one_text_are_verified_against_it_alone(tmp_path: Path) -
     assert read["candidate_pairs"] == every["candidate_pairs"] > 300  # type: ignore[index]
     assert read["verified_pairs"] == 30  # type: ignore[index]  # each copy against the first
     assert every["verified_pairs"] > 300  # type: ignore[index]
+
+
+def test_a_level_equal_to_the_level_above_shares_its_arrays(tmp_path: Path) -> None:
+    # A one-line record is its sentence, paragraph, section and document: its row is
+    # sent and held once (pickling sends an object once), not once a level.
+    batch = _batches(_records(tmp_path / "records.jsonl"))[0]
+    one_line = [(n, doc_id, text) for n, doc_id, text in batch if "\n" not in text]
+    levels = fingerprint_batch(one_line, Config()).levels
+    assert len(levels) == 4
+    for above, level in itertools.pairwise(levels):
+        assert level.rows is above.rows and level.digests is above.digests
+    mixed = fingerprint_batch(batch, Config()).levels  # records of two paragraphs too
+    assert mixed[0].rows is not mixed[2].rows
+    assert not np.array_equal(mixed[0].rows, mixed[2].rows)

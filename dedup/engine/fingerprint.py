@@ -365,10 +365,16 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
             # first: 0 but in a JSONL range
             table.add_doc(doc_id, table.file_index[path], line + first, offset, chars)
         for batch in read.prints:
-            for prints in batch.levels:
-                if base + len(read.docs) > np.iinfo(prints.rows.dtype).max:
-                    prints.rows = prints.rows.astype(np.int64)
-                prints.rows[:, 0] += base
+            numbered: dict[int, npt.NDArray[np.int64] | npt.NDArray[np.int32]] = {}
+            for prints in batch.levels:  # levels may share their rows (see _as_above)
+                rows = numbered.get(id(prints.rows))
+                if rows is None:
+                    rows = prints.rows
+                    if base + len(read.docs) > np.iinfo(rows.dtype).max:
+                        rows = rows.astype(np.int64)
+                    rows[:, 0] += base
+                    numbered[id(prints.rows)] = rows
+                prints.rows = rows
             table.merge(batch)
         progress("documents read", len(table.docs))
         progress("units fingerprinted", sum(level.units for level in table.levels))

@@ -6,7 +6,7 @@ level's unit rows and exact keys, and the LSH band keys of the batch's distinct 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -20,6 +20,8 @@ from dedup.index import LshParams, band_keys, lsh_params
 from dedup.model import LEVELS
 from dedup.normalize import normalize_many
 from dedup.segment import labelled_parts
+
+T = TypeVar("T", bound="np.ndarray[Any, Any]")
 
 #: Before the raw text of a whole document that normalizes to nothing ("»", "..."): its
 #: exact key then is its text's, and no normalized text's.
@@ -46,7 +48,7 @@ def fingerprint_batch(
     """
     levels = [name for name in LEVELS if name in config.segment.levels]
     m = config.minhash
-    out = []
+    out: list[LevelPrints] = []
     digest: dict[str, bytes] = {}  # the exact key of each compared text
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
     pool_raw: list[str] = []  # and the first raw text of each
@@ -83,7 +85,7 @@ def fingerprint_batch(
         mask[units] = True
         digests = np.zeros((len(table), 16), dtype=np.uint8)
         digests[units] = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 16)
-        out.append(LevelPrints(table, digests, mask))
+        out.append(_as_above(LevelPrints(table, digests, mask), out[-1] if out else None))
     texts = np.frombuffer(b"".join(pool), np.uint8).reshape(-1, 16)
     if known is not None:
         known.update(pool)
@@ -91,6 +93,24 @@ def fingerprint_batch(
     words = Words(layout.pieces, runs)
     return BatchPrints(
         out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config, (words, runs)))
+    )
+
+
+def _as_above(prints: LevelPrints, above: LevelPrints | None) -> LevelPrints:
+    """A level's prints, its arrays those of the level above where they are equal (a
+    record of one sentence is its paragraph, section and document): sent and held once,
+    as pickling sends an object once.  A million one-line records were 630 MB of prints
+    in the main process before they were frozen, four copies of each unit's row."""
+    if above is None:
+        return prints
+
+    def same(mine: T, theirs: T) -> T:
+        return theirs if np.array_equal(mine, theirs) else mine
+
+    return LevelPrints(
+        same(prints.rows, above.rows),
+        same(prints.digests, above.digests),
+        same(prints.mask, above.mask),
     )
 
 
