@@ -260,6 +260,23 @@ class LevelTable:
         self.key_unit = valid[first[order]]
         self.arrays = columns
 
+    def same_as(self, coarser: LevelTable) -> bool:
+        """Whether every batch gave this level the coarser one's arrays (one-line records:
+        see prints._as_above).  Asked before either freezes."""
+        return len(self.blocks) == len(coarser.blocks) and all(
+            mine.rows is theirs.rows and mine.digests is theirs.digests and mine.mask is theirs.mask
+            for mine, theirs in zip(self.blocks, coarser.blocks, strict=True)
+        )
+
+    def freeze_as(self, coarser: LevelTable) -> None:
+        """Freeze a level `same_as` a frozen one: its arrays (read-only) and keys too."""
+        self.blocks = []
+        self.arrays = dict(coarser.arrays)
+        for column in self.arrays.values():
+            column.flags.writeable = False
+        self.key_unit = coarser.key_unit
+        self.key_digests = coarser.key_digests
+
     def share(self, coarser: LevelTable) -> None:
         """Hold the columns equal to a coarser level's as that level's arrays, read-only:
         the four levels of a million one-line records are the same rows, 69 MB each."""
@@ -403,7 +420,12 @@ class Table:
         """Every unit read: give the levels' texts their keys (see LevelTable.freeze), and
         number the texts of all levels (see `Texts`), their band keys kept once."""
         self._check_ids()
-        for coarser, level in zip([None, *self.levels], self.levels, strict=False):
+        levels = self.levels
+        same = [False] + [finer.same_as(above) for above, finer in itertools.pairwise(levels)]
+        for coarser, level, as_above in zip([None, *levels[:-1]], levels, same, strict=True):
+            if coarser is not None and as_above:
+                level.freeze_as(coarser)
+                continue
             level.freeze()
             if coarser is not None:
                 level.share(coarser)
