@@ -18,6 +18,7 @@ import numpy.typing as npt
 from rapidfuzz.distance import OSA, Levenshtein
 
 from dedup.fingerprint import U32, U64, UNUSED, code_points, distinct, gram_keys
+from dedup.io.spill import Columns
 from dedup.model import Evidence, Relation
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -61,11 +62,14 @@ def band_keys(sigs: U32, params: LshParams) -> U64:
     return keys
 
 
-def candidate_pairs(keys: U64, rows: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
+def candidate_pairs(
+    keys: U64 | Columns, rows: npt.NDArray[np.int64] | None = None
+) -> npt.NDArray[np.int64]:
     """Sorted distinct pairs (i, j), i < j, of rows sharing a key in at least one band.
 
-    `keys` is `band_keys(...)` of every row: shape (rows, bands); with `rows`, of these
-    rows of it only (i and j number them), a band at a time: not a copy of them all.
+    `keys` is `band_keys(...)` of every row: shape (rows, bands), in memory or on disk;
+    with `rows`, of these rows of it only (i and j number them), a band at a time: not a
+    copy of them all.
     """
     count = np.int64(len(keys) if rows is None else len(rows))
     if count < 2:
@@ -75,7 +79,9 @@ def candidate_pairs(keys: U64, rows: npt.NDArray[np.int64] | None = None) -> npt
     # on 160,000 sentences), and a pair costs 8 bytes until then, not 16 and a copy.
     found: list[npt.NDArray[np.int64]] = []
     for band in range(keys.shape[1]):
-        column = keys[:, band] if rows is None else keys[rows, band]
+        column = keys.column(band) if isinstance(keys, Columns) else keys[:, band]
+        if rows is not None:
+            column = column[rows]
         # Any order of equal keys will do: members are sorted below (and the default
         # sort is vectorized: 21 bands of 100,000 keys 0.14 -> 0.03 s against "stable").
         order = np.argsort(column)

@@ -227,7 +227,7 @@ def test_chunks_met_out_of_order_or_twice_leave_no_text_unbanded(
         for name, space in table.texts.spaces.items():
             if space.keys:
                 order = np.argsort(space.keys[0], kind="stable")
-                found[name] = (space.keys[0][order], space.blocks[0][order])
+                found[name] = (space.keys[0][order], space.blocks[0].array()[order])
         spaces.append(found)
     in_order, met_otherwise = spaces
     assert in_order.keys() == met_otherwise.keys() and in_order

@@ -25,6 +25,7 @@ from dedup.fingerprint import SPACES, U64, unique_digests
 from dedup.index import lsh_params
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
+from dedup.io.spill import Columns
 from dedup.model import LEVELS, Document, Level, Quote, Segment, Source
 from dedup.parallel import GiveBack, give_back_freed
 
@@ -95,7 +96,7 @@ class Space:
     """
 
     keys: list[I64] = field(default_factory=list)  # text id of every row: one array, or none
-    blocks: list[U64] = field(default_factory=list)  # their band keys: one array, or none
+    blocks: list[Columns] = field(default_factory=list)  # their band keys, on disk: one, or none
 
 
 @dataclass
@@ -153,8 +154,7 @@ class Texts:
             if not total:
                 continue
             keys = np.empty(total, dtype=np.int64)
-            bands = np.empty((total, *found[0][0].shape[1:]), dtype=found[0][0].dtype)
-            self.spaces[name] = Space([keys], [bands])
+            self.spaces[name] = Space([keys], [Columns(total, found[0][0].shape[1])])
         at = dict.fromkeys(KEY_SPACES, 0)
         giving = GiveBack()
         for start, block, keep_of in zip(starts[:-1].tolist(), blocks, kept, strict=True):
@@ -164,7 +164,7 @@ class Texts:
                 space = self.spaces[name]
                 if count:
                     space.keys[0][at[name] : at[name] + count] = ids[rows[keep] + start]
-                    space.blocks[0][at[name] : at[name] + count] = bands[keep]
+                    space.blocks[0].write(at[name], bands[keep])
                 at[name] += count
                 giving.freed(rows.nbytes + bands.nbytes)
             block.bands = {}
@@ -187,7 +187,7 @@ class Texts:
             del keys, rows
             give_back_freed()  # the last space's arrays, before the next one's
 
-    def bands(self, space: str) -> U64:
+    def bands(self, space: str) -> Columns | U64:
         """The band keys of every row of a key space (see `of_level` for a level's)."""
         blocks = self.spaces[space].blocks
         return blocks[0] if blocks else np.empty((0, 0), np.uint64)

@@ -218,7 +218,10 @@ class Verifier:
             if above is not None and np.array_equal(pairs, above):
                 pairs = above  # the same pairs as the level above's: held once
             self.pairs.append(pairs)
-        table.texts.spaces.clear()  # the band keys: no stage needs them any more
+        for space in table.texts.spaces.values():  # the band keys: no stage needs them now
+            for columns in space.blocks:
+                columns.close()
+        table.texts.spaces.clear()
         self.known = Known(table.config.minhash.threshold)
         self.related: list[Related] = []  # per level, as `level` verifies them
         self.verified = 0  # pairs verified or known, for the progress line

@@ -1,0 +1,96 @@
+"""Arrays a run keeps on disk between two stages rather than in memory.
+
+`Columns` is a matrix of 64-bit integers filled a block of rows at a time and read back
+a column at a time; past SPILL_BYTES it is written to an unlinked temporary file, column
+after column.  The LSH band keys of a run's texts (168 bytes a text for 21 bands) wait
+there from fingerprinting to candidates, a band in memory at a time (#27: a million
+one-line records held 242 MB of band keys).  Read and written with pread and pwrite,
+not mapped: the pages stay in the kernel's cache, not in the process.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import weakref
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.errors import OutputError
+
+U64 = npt.NDArray[np.uint64]
+
+#: A matrix this large or larger is kept on disk; a smaller one in memory.
+SPILL_BYTES = 32 << 20
+
+
+class Columns:
+    """A (rows, columns) matrix of uint64, in memory or on disk (column-major)."""
+
+    def __init__(self, rows: int, columns: int) -> None:
+        self.shape = (rows, columns)
+        self._memory: U64 | None = None
+        self._file = None
+        if rows * columns * 8 < SPILL_BYTES:
+            self._memory = np.empty(self.shape, dtype=np.uint64)
+            return
+        try:
+            self._file = tempfile.TemporaryFile(prefix="dedup-columns-")  # noqa: SIM115 (lives on)
+        except OSError as exc:
+            raise _unwritable(exc) from exc
+        weakref.finalize(self, self._file.close)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def write(self, at: int, block: U64) -> None:
+        """Rows [at, at + len(block)) of every column."""
+        if self._memory is not None:
+            self._memory[at : at + len(block)] = block
+            return
+        assert self._file is not None
+        rows, columns = self.shape
+        try:
+            for c in range(columns):
+                data = np.ascontiguousarray(block[:, c], dtype=np.uint64).data.cast("B")
+                offset = (c * rows + at) * 8
+                while data:
+                    done = os.pwrite(self._file.fileno(), data, offset)
+                    data, offset = data[done:], offset + done
+        except OSError as exc:
+            raise _unwritable(exc) from exc
+
+    def column(self, c: int) -> U64:
+        """Column `c`, whole, in memory."""
+        if self._memory is not None:
+            return self._memory[:, c]
+        assert self._file is not None
+        rows = self.shape[0]
+        out = np.empty(rows, dtype=np.uint64)
+        data = out.data.cast("B")
+        offset = c * rows * 8
+        while data:
+            done = os.preadv(self._file.fileno(), [data], offset)
+            if not done:
+                raise OSError(f"{self._file.name}: {len(data)} bytes missing at {offset}")
+            data, offset = data[done:], offset + done
+        return out
+
+    def array(self) -> U64:
+        """The whole matrix, in memory."""
+        if self._memory is not None:
+            return self._memory
+        return np.stack([self.column(c) for c in range(self.shape[1])], axis=1)
+
+    def close(self) -> None:
+        self._memory = None
+        if self._file is not None:
+            self._file.close()
+
+
+def _unwritable(exc: OSError) -> OutputError:
+    return OutputError(
+        f"{tempfile.gettempdir()}: cannot write the run's temporary files "
+        f"(set TMPDIR to a folder with room): {exc.strerror}"
+    )

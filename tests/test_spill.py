@@ -1,0 +1,66 @@
+"""Arrays kept on disk between stages (dedup/io/spill.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dedup.io import spill
+from dedup.io.spill import Columns
+
+
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_columns_give_back_what_blocks_of_rows_wrote(
+    on_disk: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if on_disk:
+        monkeypatch.setattr(spill, "SPILL_BYTES", 0)
+    rng = np.random.default_rng(7)
+    matrix = rng.integers(0, 2**64 - 1, size=(1000, 21), dtype=np.uint64, endpoint=True)
+    columns = Columns(*matrix.shape)
+    assert (columns._file is not None) == on_disk
+    for at in range(0, 1000, 333):  # blocks of rows, as batches come
+        columns.write(at, matrix[at : at + 333])
+    assert len(columns) == 1000
+    for c in (0, 7, 20):
+        assert np.array_equal(columns.column(c), matrix[:, c])
+    assert np.array_equal(columns.array(), matrix)
+    columns.close()
+
+
+def test_band_keys_on_disk_find_the_candidates_they_find_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dedup.index import candidate_pairs
+
+    monkeypatch.setattr(spill, "SPILL_BYTES", 0)
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 40, size=(500, 9), dtype=np.uint64)  # many shared keys
+    columns = Columns(*keys.shape)
+    columns.write(0, keys)
+    rows = np.sort(rng.choice(500, 300, replace=False))
+    assert np.array_equal(candidate_pairs(columns), candidate_pairs(keys))
+    assert np.array_equal(candidate_pairs(columns, rows), candidate_pairs(keys, rows))
+    assert len(candidate_pairs(keys)) > 100
+
+
+def test_a_full_disk_is_an_output_error_that_names_the_folder() -> None:
+    # RLIMIT_FSIZE (ulimit -f) makes any write past 4 KiB fail, as a full disk would.
+    script = """
+import resource, numpy as np
+from dedup.errors import OutputError
+from dedup.io import spill
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+spill.SPILL_BYTES = 0
+columns = spill.Columns(10000, 4)
+try:
+    columns.write(0, np.ones((10000, 4), dtype=np.uint64))
+except OutputError as exc:
+    print(exc)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert "cannot write the run's temporary files" in done.stdout
+    assert "File too large" in done.stdout
