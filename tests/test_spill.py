@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PAGES
+from test_levels_share import _records
 
 from dedup.io import spill
 from dedup.io.spill import Columns
@@ -64,3 +67,18 @@ except OutputError as exc:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert "cannot write the run's temporary files" in done.stdout
     assert "File too large" in done.stdout
+
+
+@pytest.mark.parametrize("corpus", ["pages", "records"])
+def test_a_run_with_every_band_key_on_disk_finds_what_it_finds_in_memory(
+    corpus: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dedup
+    from dedup.report import build_report, render_json
+
+    path = PAGES if corpus == "pages" else _records(tmp_path / "records.jsonl")
+    in_memory = render_json(build_report(dedup.scan(path, jobs=1, pairs=True)))
+    monkeypatch.setattr(spill, "SPILL_BYTES", 0)  # every batch's keys spooled, every space spilled
+    on_disk = render_json(build_report(dedup.scan(path, jobs=1, pairs=True)))
+    assert on_disk == in_memory
+    assert '"relation":"near"' in on_disk

@@ -30,13 +30,12 @@ from dedup.engine.table import (
     BATCH_DOCS,
     COLUMNS,
     I64,
-    KEY_SPACES,
     BatchPrints,
     LevelPrints,
     Progress,
     Table,
-    TextPrints,
 )
+from dedup.engine.texts import KEY_SPACES, TextPrints
 from dedup.errors import InputError
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import SETTLED_NS, Chunk, Corpus

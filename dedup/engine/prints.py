@@ -13,7 +13,8 @@ import numpy as np
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import DELETION_MAX, SEGMENT_MAX, SEGMENT_MIN, deletion_keys, segment_keys
 from dedup.engine.layout import cut
-from dedup.engine.table import I64, BatchPrints, LevelPrints, TextPrints
+from dedup.engine.table import I64, BatchPrints, LevelPrints
+from dedup.engine.texts import TextPrints
 from dedup.engine.windows import Words
 from dedup.fingerprint import U64, batch_shingle_sets, char_sets, exact_key, signatures
 from dedup.index import LshParams, band_keys, lsh_params

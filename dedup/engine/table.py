@@ -20,12 +20,12 @@ import numpy.typing as npt
 import xxhash
 
 from dedup.config import Config
+from dedup.engine.texts import KEY_SPACES, TextPrints, Texts
 from dedup.errors import InputError
-from dedup.fingerprint import SPACES, U64, unique_digests
+from dedup.fingerprint import unique_digests
 from dedup.index import lsh_params
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
-from dedup.io.spill import Columns
 from dedup.model import LEVELS, Document, Level, Quote, Segment, Source
 from dedup.parallel import GiveBack, give_back_freed
 
@@ -50,10 +50,6 @@ COLUMNS = (
 )
 #: The columns a Removal is made of, in its field order.
 REMOVAL_COLUMNS = ("start", "end", "ws_before", "ws_after", "nl_before", "nl_after")
-#: Where candidates come from: the LSH bands of each shingle space, and "typo", one key a
-#: row: the deletion keys of short units and the segment keys of medium ones (see
-#: `fingerprint.add_typo_keys`).
-KEY_SPACES = (*SPACES, "typo")
 #: A batch sent to a worker: at most this many documents or characters.
 BATCH_DOCS = 256
 BATCH_CHARS = 1 << 20
@@ -70,127 +66,11 @@ class LevelPrints:
 
 
 @dataclass
-class TextPrints:
-    """The LSH band keys of one batch's distinct texts, each once whatever the levels it
-    is a unit of: exact keys (16 bytes a text), and per key space (text rows, band keys)."""
-
-    digests: npt.NDArray[np.uint8]
-    bands: dict[str, tuple[I64, U64]]
-
-
-@dataclass
 class BatchPrints:
     """What fingerprinting a batch of documents gives: its units per level, its texts."""
 
     levels: list[LevelPrints]
     texts: TextPrints
-
-
-@dataclass
-class Space:
-    """The LSH band keys of one key space (char or word shingles, typo keys), a row per
-    key: the text id of every row (see `Texts`) and its band keys.
-
-    Only band keys are kept (8 bytes a band), not signatures: candidates are
-    verified on exact shingle sets, so nothing else needs the signature.
-    """
-
-    keys: list[I64] = field(default_factory=list)  # text id of every row: one array, or none
-    blocks: list[Columns] = field(default_factory=list)  # their band keys, on disk: one, or none
-
-
-@dataclass
-class Texts:
-    """The distinct texts of every level, each once: a unit that is a whole sentence, a
-    paragraph, a section and a record is one text, shingled and banded once (#27).
-
-    Each level's keys map to them (`LevelTable.texts`).  `levels` has bit `li` set for
-    the texts that are units of level `li`: a level's LSH candidates are those of its
-    texts.
-    """
-
-    levels: npt.NDArray[np.uint8] = field(default_factory=lambda: np.empty(0, np.uint8))
-    spaces: dict[str, Space] = field(default_factory=lambda: {s: Space() for s in KEY_SPACES})
-    blocks: list[TextPrints] = field(default_factory=list)  # as batches come, until `freeze`
-
-    def freeze(self, levels: list[LevelTable]) -> None:
-        """Number the distinct texts of the levels' keys (in the order of their exact keys),
-        map each level's keys to them, and keep each text's band keys once, from the
-        first batch that had it."""
-        blocks, self.blocks = self.blocks, []
-        starts = np.cumsum([0] + [len(block.digests) for block in blocks])
-        every = np.concatenate([block.digests for block in blocks] or [np.empty((0, 16), np.uint8)])
-        # The batches' texts are texts of the levels: numbered with them, they number none
-        # of their own.
-        parts = [level.key_digests for level in levels]
-        parts.append(np.ascontiguousarray(every).view("V16").ravel())
-        bounds = np.cumsum([0] + [len(part) for part in parts]).tolist()
-        digests = np.concatenate(parts)
-        del parts, every
-        for level in levels:
-            level.key_digests = np.empty(0, "V16")
-        first, inverse = unique_digests(digests)
-        del digests
-        self.levels = np.zeros(len(first), dtype=np.uint8)
-        for li, level in enumerate(levels):
-            level.texts = inverse[bounds[li] : bounds[li + 1]]
-            self.levels[level.texts] |= np.uint8(1 << li)
-        ids = inverse[bounds[-2] :]
-        fresh = np.zeros(len(ids), dtype=bool)  # a text's first row: the first batch's
-        fresh[np.unique(ids, return_index=True)[1]] = True
-        # Each space's rows copied straight into one array, a batch's after another's,
-        # each batch's freed as it goes and given back now and then.
-        kept = [
-            {name: fresh[rows + start] for name, (rows, _) in block.bands.items()}
-            for start, block in zip(starts[:-1].tolist(), blocks, strict=True)
-        ]
-        for name in KEY_SPACES:
-            found = [
-                (block.bands[name][1], keep_of[name])
-                for block, keep_of in zip(blocks, kept, strict=True)
-                if name in keep_of
-            ]
-            total = sum(int(keep.sum()) for _, keep in found)
-            if not total:
-                continue
-            keys = np.empty(total, dtype=np.int64)
-            self.spaces[name] = Space([keys], [Columns(total, found[0][0].shape[1])])
-        at = dict.fromkeys(KEY_SPACES, 0)
-        giving = GiveBack()
-        for start, block, keep_of in zip(starts[:-1].tolist(), blocks, kept, strict=True):
-            for name, (rows, bands) in block.bands.items():
-                keep = keep_of[name]
-                count = int(keep.sum())
-                space = self.spaces[name]
-                if count:
-                    space.keys[0][at[name] : at[name] + count] = ids[rows[keep] + start]
-                    space.blocks[0].write(at[name], bands[keep])
-                at[name] += count
-                giving.freed(rows.nbytes + bands.nbytes)
-            block.bands = {}
-
-    def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, I64, I64]]:
-        """Per key space, the level's keys that have band keys, in key order, their texts,
-        and their rows in the space (see `bands`): what LSH over that level alone sees."""
-        key_of = np.full(len(self.levels), -1, dtype=np.int64)
-        key_of[level_texts] = np.arange(len(level_texts))
-        bit = np.uint8(1 << li)
-        for name, space in self.spaces.items():
-            texts = space.keys[0] if space.keys else np.empty(0, np.int64)
-            rows = np.flatnonzero(self.levels[texts] & bit)
-            keys = key_of[texts[rows]]
-            order = np.argsort(keys, kind="stable")
-            rows = rows[order]
-            del order
-            keys.sort(kind="stable")
-            yield name, keys, texts[rows], rows
-            del keys, rows
-            give_back_freed()  # the last space's arrays, before the next one's
-
-    def bands(self, space: str) -> Columns | U64:
-        """The band keys of every row of a key space (see `of_level` for a level's)."""
-        blocks = self.spaces[space].blocks
-        return blocks[0] if blocks else np.empty((0, 0), np.uint64)
 
 
 @dataclass
@@ -394,7 +274,7 @@ class Table:
         """Add one batch's units and texts, in corpus order."""
         for level, prints in zip(self.levels, batch.levels, strict=True):
             level.merge(prints)
-        self.texts.blocks.append(batch.texts)
+        self.texts.add(batch.texts)
 
     def merge_arrays(
         self, files: Sequence[dict[str, npt.NDArray[Any]]], bases: Sequence[int]

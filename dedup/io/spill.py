@@ -1,11 +1,13 @@
 """Arrays a run keeps on disk between two stages rather than in memory.
 
-`Columns` is a matrix of 64-bit integers filled a block of rows at a time and read back
-a column at a time; past SPILL_BYTES it is written to an unlinked temporary file, column
-after column.  The LSH band keys of a run's texts (168 bytes a text for 21 bands) wait
-there from fingerprinting to candidates, a band in memory at a time (#27: a million
-one-line records held 242 MB of band keys).  Read and written with pread and pwrite,
-not mapped: the pages stay in the kernel's cache, not in the process.
+`Spool` holds arrays written once and read back once: the band keys of each batch, from
+the workers until the table is frozen.  `Columns` is a matrix of 64-bit integers filled
+a block of rows at a time and read back a column at a time; past SPILL_BYTES it is
+written to an unlinked temporary file, column after column.  The LSH band keys of a
+run's texts (168 bytes a text for 21 bands) wait there from fingerprinting to
+candidates, a band in memory at a time (#27: a million one-line records held 242 MB of
+band keys).  Read and written with pread and pwrite, not mapped: the pages stay in the
+kernel's cache, not in the process.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import os
 import tempfile
 import weakref
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -54,10 +58,7 @@ class Columns:
         try:
             for c in range(columns):
                 data = np.ascontiguousarray(block[:, c], dtype=np.uint64).data.cast("B")
-                offset = (c * rows + at) * 8
-                while data:
-                    done = os.pwrite(self._file.fileno(), data, offset)
-                    data, offset = data[done:], offset + done
+                _write_all(self._file.fileno(), data, (c * rows + at) * 8)
         except OSError as exc:
             raise _unwritable(exc) from exc
 
@@ -68,13 +69,7 @@ class Columns:
         assert self._file is not None
         rows = self.shape[0]
         out = np.empty(rows, dtype=np.uint64)
-        data = out.data.cast("B")
-        offset = c * rows * 8
-        while data:
-            done = os.preadv(self._file.fileno(), [data], offset)
-            if not done:
-                raise OSError(f"{self._file.name}: {len(data)} bytes missing at {offset}")
-            data, offset = data[done:], offset + done
+        _read_all(self._file, out.data.cast("B"), c * rows * 8)
         return out
 
     def array(self) -> U64:
@@ -87,6 +82,66 @@ class Columns:
         self._memory = None
         if self._file is not None:
             self._file.close()
+
+
+class Spool:
+    """Arrays written one after another to an unlinked temporary file (made at the first),
+    each read back whole."""
+
+    def __init__(self) -> None:
+        self._file: Any = None
+        self._end = 0
+
+    def put(self, array: npt.NDArray[Any]) -> Stored:
+        data = np.ascontiguousarray(array)
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="dedup-spool-")  # noqa: SIM115
+                weakref.finalize(self, self._file.close)
+            _write_all(self._file.fileno(), data.data.cast("B"), self._end)
+        except OSError as exc:
+            raise _unwritable(exc) from exc
+        stored = Stored(self, self._end, data.dtype, data.shape)
+        self._end += data.nbytes
+        return stored
+
+    def read(self, stored: Stored) -> npt.NDArray[Any]:
+        out = np.empty(stored.shape, dtype=stored.dtype)
+        _read_all(self._file, out.data.cast("B"), stored.offset)
+        return out
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._end = 0
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An array a Spool holds."""
+
+    spool: Spool
+    offset: int
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+
+    def read(self) -> npt.NDArray[Any]:
+        return self.spool.read(self)
+
+
+def _write_all(fd: int, data: memoryview, offset: int) -> None:
+    while data:
+        done = os.pwrite(fd, data, offset)
+        data, offset = data[done:], offset + done
+
+
+def _read_all(file: Any, data: memoryview, offset: int) -> None:
+    while data:
+        done = os.preadv(file.fileno(), [data], offset)
+        if not done:
+            raise OSError(f"{file.name}: {len(data)} bytes missing at {offset}")
+        data, offset = data[done:], offset + done
 
 
 def _unwritable(exc: OSError) -> OutputError:

@@ -1,0 +1,165 @@
+"""The distinct texts of a run, every level's at once, and their LSH band keys.
+
+A unit that is a whole sentence, a paragraph, a section and a record is one text,
+shingled and banded once (#27).  Band keys come from the workers a batch at a time
+(`TextPrints`) and wait, past SPILL_BYTES, on disk (`dedup.io.spill`) until `freeze`
+keeps each text's once, a key space's in one `Columns`, read a band at a time by the
+candidates stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.fingerprint import I64, SPACES, U64, unique_digests
+from dedup.io import spill
+from dedup.io.spill import Columns, Spool, Stored
+from dedup.parallel import GiveBack, give_back_freed
+
+if TYPE_CHECKING:
+    from dedup.engine.table import LevelTable
+
+#: Where candidates come from: the LSH bands of each shingle space, and "typo", one key a
+#: row: the deletion keys of short units and the segment keys of medium ones (see
+#: `fingerprint.add_typo_keys`).
+KEY_SPACES = (*SPACES, "typo")
+
+
+@dataclass
+class TextPrints:
+    """The LSH band keys of one batch's distinct texts, each once whatever the levels it
+    is a unit of: exact keys (16 bytes a text), and per key space (text rows, band keys)."""
+
+    digests: npt.NDArray[np.uint8]
+    bands: dict[str, tuple[I64, U64]]
+
+
+@dataclass
+class Space:
+    """The LSH band keys of one key space (char or word shingles, typo keys), a row per
+    key: the text id of every row (see `Texts`) and its band keys.
+
+    Only band keys are kept (8 bytes a band), not signatures: candidates are
+    verified on exact shingle sets, so nothing else needs the signature.
+    """
+
+    keys: list[I64] = field(default_factory=list)  # text id of every row: one array, or none
+    blocks: list[Columns] = field(default_factory=list)  # their band keys, on disk: one, or none
+
+
+@dataclass
+class Texts:
+    """The distinct texts of every level, each once: a unit that is a whole sentence, a
+    paragraph, a section and a record is one text, shingled and banded once (#27).
+
+    Each level's keys map to them (`LevelTable.texts`).  `levels` has bit `li` set for
+    the texts that are units of level `li`: a level's LSH candidates are those of its
+    texts.
+    """
+
+    levels: npt.NDArray[np.uint8] = field(default_factory=lambda: np.empty(0, np.uint8))
+    spaces: dict[str, Space] = field(default_factory=lambda: {s: Space() for s in KEY_SPACES})
+    blocks: list[TextPrints] = field(default_factory=list)  # as batches come, until `freeze`
+    # Their band keys, per space (text rows, keys), on disk past SPILL_BYTES.
+    batch_bands: list[dict[str, tuple[I64, U64 | Stored]]] = field(default_factory=list)
+    spool: Spool = field(default_factory=Spool)
+    held: int = 0  # bytes of band keys in memory
+
+    def add(self, prints: TextPrints) -> None:
+        """Keep a batch's texts until `freeze`, their band keys on disk past SPILL_BYTES."""
+        kept: dict[str, tuple[I64, U64 | Stored]] = {}
+        for name, (rows, keys) in prints.bands.items():
+            self.held += keys.nbytes
+            kept[name] = rows, keys if self.held <= spill.SPILL_BYTES else self.spool.put(keys)
+        prints.bands = {}
+        self.blocks.append(prints)
+        self.batch_bands.append(kept)
+
+    def freeze(self, levels: list[LevelTable]) -> None:
+        """Number the distinct texts of the levels' keys (in the order of their exact keys),
+        map each level's keys to them, and keep each text's band keys once, from the
+        first batch that had it."""
+        blocks, self.blocks = self.blocks, []
+        per_block, self.batch_bands = self.batch_bands, []
+        starts = np.cumsum([0] + [len(block.digests) for block in blocks])
+        every = np.concatenate([block.digests for block in blocks] or [np.empty((0, 16), np.uint8)])
+        # The batches' texts are texts of the levels: numbered with them, they number none
+        # of their own.
+        parts = [level.key_digests for level in levels]
+        parts.append(np.ascontiguousarray(every).view("V16").ravel())
+        bounds = np.cumsum([0] + [len(part) for part in parts]).tolist()
+        digests = np.concatenate(parts)
+        del parts, every
+        for level in levels:
+            level.key_digests = np.empty(0, "V16")
+        first, inverse = unique_digests(digests)
+        del digests
+        self.levels = np.zeros(len(first), dtype=np.uint8)
+        for li, level in enumerate(levels):
+            level.texts = inverse[bounds[li] : bounds[li + 1]]
+            self.levels[level.texts] |= np.uint8(1 << li)
+        ids = inverse[bounds[-2] :]
+        fresh = np.zeros(len(ids), dtype=bool)  # a text's first row: the first batch's
+        fresh[np.unique(ids, return_index=True)[1]] = True
+        # Each space's rows copied straight into one array, a batch's after another's,
+        # each batch's freed as it goes and given back now and then.
+        kept = [
+            {name: fresh[rows + start] for name, (rows, _) in bands.items()}
+            for start, bands in zip(starts[:-1].tolist(), per_block, strict=True)
+        ]
+        for name in KEY_SPACES:
+            found = [
+                (bands[name][1], keep_of[name])
+                for bands, keep_of in zip(per_block, kept, strict=True)
+                if name in keep_of
+            ]
+            total = sum(int(keep.sum()) for _, keep in found)
+            if not total:
+                continue
+            keys = np.empty(total, dtype=np.int64)
+            self.spaces[name] = Space([keys], [Columns(total, found[0][0].shape[-1])])
+        at = dict.fromkeys(KEY_SPACES, 0)
+        giving = GiveBack()
+        for start, spaces, keep_of in zip(starts[:-1].tolist(), per_block, kept, strict=True):
+            for name, (rows, bands) in spaces.items():
+                keep = keep_of[name]
+                count = int(keep.sum())
+                space = self.spaces[name]
+                if count:
+                    space.keys[0][at[name] : at[name] + count] = ids[rows[keep] + start]
+                    if isinstance(bands, Stored):
+                        bands = bands.read()
+                    space.blocks[0].write(at[name], bands[keep])
+                at[name] += count
+                if isinstance(bands, np.ndarray):
+                    giving.freed(rows.nbytes + bands.nbytes)
+            spaces.clear()
+        self.spool.close()
+
+    def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, I64, I64]]:
+        """Per key space, the level's keys that have band keys, in key order, their texts,
+        and their rows in the space (see `bands`): what LSH over that level alone sees."""
+        key_of = np.full(len(self.levels), -1, dtype=np.int64)
+        key_of[level_texts] = np.arange(len(level_texts))
+        bit = np.uint8(1 << li)
+        for name, space in self.spaces.items():
+            texts = space.keys[0] if space.keys else np.empty(0, np.int64)
+            rows = np.flatnonzero(self.levels[texts] & bit)
+            keys = key_of[texts[rows]]
+            order = np.argsort(keys, kind="stable")
+            rows = rows[order]
+            del order
+            keys.sort(kind="stable")
+            yield name, keys, texts[rows], rows
+            del keys, rows
+            give_back_freed()  # the last space's arrays, before the next one's
+
+    def bands(self, space: str) -> Columns | U64:
+        """The band keys of every row of a key space (see `of_level` for a level's)."""
+        blocks = self.spaces[space].blocks
+        return blocks[0] if blocks else np.empty((0, 0), np.uint64)
