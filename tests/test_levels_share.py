@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -312,9 +313,22 @@ def test_pairs_no_decision_reads_are_left_out_and_change_nothing(
     assert read["clusters"]
 
 
-def test_near_copies_of_one_text_are_verified_against_it_alone(tmp_path: Path) -> None:
+def test_near_copies_of_one_text_are_verified_against_it_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = _variants(tmp_path / "variants.jsonl", copies=30)
-    read = _lsh(dedup.scan(path, jobs=1))["document"]
+    with caplog.at_level("INFO", logger="dedup"):
+        read = _lsh(dedup.scan(path, jobs=1))["document"]
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("document:")]
+    taking_part, unread = (
+        int(w)
+        for w in re.findall(
+            r"(\d+) candidate pairs taking part, \d+ "
+            r"verified or known, (\d+)",
+            said[0],
+        )[0]
+    )
+    assert unread == taking_part - 30 > 0  # --verbose says how many no decision reads
     every = _lsh(dedup.scan(path, jobs=1, pairs=True))["document"]
     assert read["candidate_pairs"] == every["candidate_pairs"] > 300  # type: ignore[index]
     assert read["verified_pairs"] == 30  # type: ignore[index]  # each copy against the first

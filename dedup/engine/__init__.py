@@ -1,6 +1,7 @@
 """The engine: the stages of a run, one module each, and the local orchestrator (`run`).
 
-table        the corpus as compact per-unit arrays, level by level, and its texts banded once
+table        the corpus as compact per-unit arrays, level by level
+texts        its distinct texts, every level's at once, and their band keys (on disk when large)
 fingerprint  1. read, segment, normalize, fingerprint (worker processes): a batch at a time
              (prints), its units cut at once (layout), word MinHash from its words (windows)
 candidates   2. LSH candidate pairs per level

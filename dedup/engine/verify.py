@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
@@ -27,6 +28,8 @@ from dedup.model import REMOVING, Evidence
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers
 from dedup.segment import labelled_parts
+
+logger = logging.getLogger(__name__)
 
 #: Per level: the pairs found related, as key -> its related keys, and their evidence.
 Verified = tuple[dict[int, list[int]], "BothWays"]
@@ -120,19 +123,11 @@ def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -
             titled[unit] = normalize_many(parts, config.normalize) if parts else []
         return titled[unit]
 
-    by_chars_of = dict(
-        zip(
-            (n for n in again if not chars_first[n]),
-            shared_many(
-                [
-                    (sets[found[n][0]]["char"], sets[found[n][1]]["char"])
-                    for n in again
-                    if not chars_first[n]
-                ]
-            ),
-            strict=True,
-        )
+    by_words = [n for n in again if not chars_first[n]]  # verified by characters now
+    in_chars = shared_many(
+        [(sets[found[n][0]]["char"], sets[found[n][1]]["char"]) for n in by_words]
     )
+    by_chars_of = dict(zip(by_words, in_chars, strict=True))
     for n in again:
         i, j, evidence = found[n]
         by_chars = evidence  # the pair was verified by characters already, unless:
@@ -266,10 +261,19 @@ class Verifier:
                 self.verified += len(found) + len(others)
                 self.progress("candidates verified", self.verified)
 
+        unread = 0
         if table.config.output.pairs:  # every pair is to be listed: every pair verified
             verify(fresh)
         else:
-            self.unread += _read_ones(pairs, fresh, a["key"], units, related, verify, threshold)
+            unread = _read_ones(pairs, fresh, a["key"], units, related, verify, threshold)
+        logger.info(
+            "%s: %d candidate pairs taking part, %d verified or known, %d that no decision reads",
+            level.name,
+            len(pairs),
+            len(pairs) - unread,
+            unread,
+        )
+        self.unread += unread
         if li + 1 < len(table.levels):  # a finer level may meet these pairs again
             self.known.add(
                 level.texts,
