@@ -313,7 +313,11 @@ class Table:
             # a level at a time, they are not held beside every level's arrays (a
             # million one-line records: 1,663 -> 1,283 MiB at the peak of this stage).
             give_back_freed()
-        self.texts.freeze(self.levels)
+        digests = [level.key_digests for level in self.levels]
+        for level in self.levels:
+            level.key_digests = np.empty(0, "V16")
+        for level, texts in zip(self.levels, self.texts.freeze(digests), strict=True):
+            level.texts = texts
         give_back_freed()
         self.doc_chars = np.frombuffer(self.docs.chars, dtype=np.int64)
 

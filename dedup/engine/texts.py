@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -20,9 +19,6 @@ from dedup.fingerprint import I64, SPACES, U64, unique_digests
 from dedup.io import spill
 from dedup.io.spill import Columns, Spool, Stored
 from dedup.parallel import GiveBack, give_back_freed
-
-if TYPE_CHECKING:
-    from dedup.engine.table import LevelTable
 
 #: Where candidates come from: the LSH bands of each shingle space, and "typo", one key a
 #: row: the deletion keys of short units and the segment keys of medium ones (see
@@ -80,29 +76,27 @@ class Texts:
         self.blocks.append(prints)
         self.batch_bands.append(kept)
 
-    def freeze(self, levels: list[LevelTable]) -> None:
-        """Number the distinct texts of the levels' keys (in the order of their exact keys),
-        map each level's keys to them, and keep each text's band keys once, from the
-        first batch that had it."""
+    def freeze(self, key_digests: list[npt.NDArray[np.void]]) -> list[I64]:
+        """Number the distinct texts of the levels' keys (`key_digests`, a level's each, in
+        the order of their exact keys; the list is emptied) and keep each text's band keys
+        once, from the first batch that had it.  Returns each level's keys' texts."""
         blocks, self.blocks = self.blocks, []
         per_block, self.batch_bands = self.batch_bands, []
         starts = np.cumsum([0] + [len(block.digests) for block in blocks])
         every = np.concatenate([block.digests for block in blocks] or [np.empty((0, 16), np.uint8)])
         # The batches' texts are texts of the levels: numbered with them, they number none
         # of their own.
-        parts = [level.key_digests for level in levels]
-        parts.append(np.ascontiguousarray(every).view("V16").ravel())
+        parts = [*key_digests, np.ascontiguousarray(every).view("V16").ravel()]
+        key_digests.clear()
         bounds = np.cumsum([0] + [len(part) for part in parts]).tolist()
         digests = np.concatenate(parts)
         del parts, every
-        for level in levels:
-            level.key_digests = np.empty(0, "V16")
         first, inverse = unique_digests(digests)
         del digests
         self.levels = np.zeros(len(first), dtype=np.uint8)
-        for li, level in enumerate(levels):
-            level.texts = inverse[bounds[li] : bounds[li + 1]]
-            self.levels[level.texts] |= np.uint8(1 << li)
+        texts = [inverse[bounds[li] : bounds[li + 1]] for li in range(len(bounds) - 2)]
+        for li, mine in enumerate(texts):
+            self.levels[mine] |= np.uint8(1 << li)
         ids = inverse[bounds[-2] :]
         fresh = np.zeros(len(ids), dtype=bool)  # a text's first row: the first batch's
         fresh[np.unique(ids, return_index=True)[1]] = True
@@ -140,6 +134,7 @@ class Texts:
                     giving.freed(rows.nbytes + bands.nbytes)
             spaces.clear()
         self.spool.close()
+        return texts
 
     def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, I64, I64]]:
         """Per key space, the level's keys that have band keys, in key order, their texts,
