@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import random
 import re
 from pathlib import Path
@@ -313,21 +314,23 @@ def test_pairs_no_decision_reads_are_left_out_and_change_nothing(
     assert read["clusters"]
 
 
-def test_near_copies_of_one_text_are_verified_against_it_alone(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_near_copies_of_one_text_are_verified_against_it_alone(tmp_path: Path) -> None:
     path = _variants(tmp_path / "variants.jsonl", copies=30)
-    with caplog.at_level("INFO", logger="dedup"):
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("dedup.engine.verify")  # what --verbose shows
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
         read = _lsh(dedup.scan(path, jobs=1))["document"]
-    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("document:")]
-    taking_part, unread = (
-        int(w)
-        for w in re.findall(
-            r"(\d+) candidate pairs taking part, \d+ "
-            r"verified or known, (\d+)",
-            said[0],
-        )[0]
-    )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    line = next(message for message in said if message.startswith("document:"))
+    found = re.findall(r"(\d+) candidate pairs taking part, \d+ verified or known, (\d+)", line)
+    taking_part, unread = (int(n) for n in found[0])
     assert unread == taking_part - 30 > 0  # --verbose says how many no decision reads
     every = _lsh(dedup.scan(path, jobs=1, pairs=True))["document"]
     assert read["candidate_pairs"] == every["candidate_pairs"] > 300  # type: ignore[index]
