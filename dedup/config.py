@@ -85,7 +85,7 @@ class ClusterConfig:
     def boilerplate_line(self, corpus: int) -> int:
         """The fewest documents of `corpus` a boilerplate cluster spreads over."""
         return next(
-            n for n in range(1, self.boilerplate_docs + 1) if self.is_boilerplate(n, corpus)
+            n for n in range(1, max(self.boilerplate_docs, 1) + 1) if self.is_boilerplate(n, corpus)
         )
 
 

@@ -207,3 +207,15 @@ def test_kept_boilerplate_copies_are_counted_in_the_result_not_quoted(tmp_path: 
     import pickle
 
     assert pickle.loads(pickle.dumps(result)) == result
+
+
+def test_a_boilerplate_line_under_one_document_is_one_document() -> None:
+    # The API takes any number (the command line, 2 or more): 0 flags every cluster, as 1.
+    import dedup
+    from dedup.report import build_report, render_json
+
+    none, one = (
+        render_json(build_report(dedup.scan(PAGES, boilerplate_docs=n, jobs=1))) for n in (0, 1)
+    )
+    assert none.replace('"boilerplate_docs":0', '"boilerplate_docs":1') == one
+    assert '"boilerplate":[]' not in one.replace("\n", "").replace(" ", "")
