@@ -207,9 +207,20 @@ class Verifier:
         self.progress = progress
         memo: Memo = {}
         self.pairs: list[I64 | None] = []
-        for li in range(len(table.levels)):
-            pairs = candidates(table, li, memo)
+        for li, level in enumerate(table.levels):
             above = self.pairs[-1] if self.pairs else None
+            coarser = table.levels[li - 1] if li else None
+            if (
+                above is not None
+                and coarser is not None
+                and np.array_equal(level.texts, coarser.texts)
+            ):
+                # Its keys are the level above's texts, in order (one-line records): so
+                # are its candidates, not looked for again.
+                level.candidates = dict(coarser.candidates)
+                self.pairs.append(above)
+                continue
+            pairs = candidates(table, li, memo)
             if above is not None and np.array_equal(pairs, above):
                 pairs = above  # the same pairs as the level above's: held once
             self.pairs.append(pairs)
