@@ -3,7 +3,7 @@
 Candidates come from a MinHash LSH band index (b bands of r rows, the same
 banding as datasketch's `MinHashLSH`), tuned for recall: (b, r) is chosen so a
 pair at exactly the threshold becomes a candidate with probability >= `recall`.
-An LSH hit is only a candidate; `verify` computes the exact Jaccard and both
+An LSH hit is only a candidate; `scored` gives the exact Jaccard and both
 containments of the two shingle sets before anything is called a duplicate.
 """
 
@@ -170,24 +170,6 @@ def _head_pairs(head: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]
     return i, j
 
 
-def verify(
-    survivor: U32,
-    member: U32,
-    threshold: float,
-    same_text: bool,
-    few: bool = False,
-    differ: bool = False,
-) -> Evidence:
-    """Exact Jaccard and containments of two sorted shingle-hash sets, and their relation.
-
-    `same_text` is True when the normalized texts are identical (relation `exact`);
-    `few` when the smaller of the two has only a few words (see `relation`);
-    `differ` when they state different facts (see `same_facts`): no relation then.
-    """
-    inter = shared(survivor, member)
-    return scored(inter, len(survivor), len(member), threshold, same_text, few, differ)
-
-
 def scored(
     inter: int,
     survivor: int,
@@ -197,7 +179,13 @@ def scored(
     few: bool = False,
     differ: bool = False,
 ) -> Evidence:
-    """`verify` of two sets of these sizes sharing `inter` values."""
+    """Exact Jaccard and containments of two shingle sets of these sizes that share
+    `inter` values (see `shared`, `shared_many`), and their relation.
+
+    `same_text` is True when the normalized texts are identical (relation `exact`);
+    `few` when the smaller of the two has only a few words (see `relation`);
+    `differ` when they state different facts (see `same_facts`): no relation then.
+    """
     union = survivor + member - inter
     jaccard = inter / union if union else 1.0
     contained = inter / member if member else 0.0

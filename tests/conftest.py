@@ -39,3 +39,10 @@ def restore_cli(cleaned: Path, report: Path, out: Path) -> Any:
     return CliRunner().invoke(
         main, ["restore", str(cleaned), "--report", str(report), "--out", str(out)]
     )
+
+
+def verify(survivor: Any, member: Any, threshold: float, same_text: bool, few: bool = False) -> Any:
+    """The evidence of a pair of sorted shingle-hash sets, as verification scores it."""
+    from dedup.index import scored, shared
+
+    return scored(shared(survivor, member), len(survivor), len(member), threshold, same_text, few)

@@ -4,6 +4,7 @@ import random
 
 import numpy as np
 import pytest
+from conftest import verify
 
 from dedup.fingerprint import signatures
 from dedup.index import (
@@ -13,7 +14,6 @@ from dedup.index import (
     covered,
     covered_many,
     lsh_params,
-    verify,
 )
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import verify
 
 from dedup.cli import main
 from dedup.facts import same_facts
-from dedup.index import edits_near, relation, reverse, typos_apart, verify
+from dedup.index import edits_near, relation, reverse, typos_apart
 
 
 def _set(*values: int) -> np.ndarray:

@@ -231,7 +231,6 @@ class Verifier:
         self.known = Known(table.config.minhash.threshold)
         self.related: list[Related] = []  # per level, as `level` verifies them
         self.verified = 0  # pairs verified or known, for the progress line
-        self.unread = 0  # pairs no decision reads, left unverified
 
     def level(self, li: int, units: list[int]) -> Verified:
         """The neighbours and evidence `cluster.clusters` reads for level `li`, whose
@@ -284,7 +283,6 @@ class Verifier:
             len(pairs) - unread,
             unread,
         )
-        self.unread += unread
         if li + 1 < len(table.levels):  # a finer level may meet these pairs again
             self.known.add(
                 level.texts,
