@@ -39,11 +39,7 @@ class Columns:
         if rows * columns * 8 < SPILL_BYTES:
             self._memory = np.empty(self.shape, dtype=np.uint64)
             return
-        try:
-            self._file = tempfile.TemporaryFile(prefix="dedup-columns-")  # noqa: SIM115 (lives on)
-        except OSError as exc:
-            raise _unwritable(exc) from exc
-        weakref.finalize(self, self._file.close)
+        self._file = temporary_file(self, "dedup-columns-")
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -94,10 +90,9 @@ class Spool:
 
     def put(self, array: npt.NDArray[Any]) -> Stored:
         data = np.ascontiguousarray(array)
+        if self._file is None:
+            self._file = temporary_file(self, "dedup-spool-")
         try:
-            if self._file is None:
-                self._file = tempfile.TemporaryFile(prefix="dedup-spool-")  # noqa: SIM115
-                weakref.finalize(self, self._file.close)
             _write_all(self._file.fileno(), data.data.cast("B"), self._end)
         except OSError as exc:
             raise _unwritable(exc) from exc
@@ -128,6 +123,17 @@ class Stored:
 
     def read(self) -> npt.NDArray[Any]:
         return self.spool.read(self)
+
+
+def temporary_file(owner: object, prefix: str) -> Any:
+    """An unlinked temporary file, closed when `owner` goes; a folder that cannot hold
+    one is an OutputError naming it."""
+    try:
+        file = tempfile.TemporaryFile(prefix=prefix)  # noqa: SIM115 (lives on)
+    except OSError as exc:
+        raise _unwritable(exc) from exc
+    weakref.finalize(owner, file.close)
+    return file
 
 
 def _write_all(fd: int, data: memoryview, offset: int) -> None:

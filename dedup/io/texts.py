@@ -9,11 +9,10 @@ about as much, and reading one back costs a system call.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
-import weakref
 from array import array
 
+from dedup.io.spill import temporary_file
 from dedup.model import Quote
 
 #: Texts shorter than this are kept as they are.
@@ -28,11 +27,10 @@ class TextSpool:
     """
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="dedup-quotes-")  # noqa: SIM115 (lives on)
+        self._file = temporary_file(self, "dedup-quotes-")
         self._ends = array("q", [0])  # byte offset where each text ends, after a 0
         self._lock = threading.Lock()
         self._unflushed = False
-        weakref.finalize(self, self._file.close)  # closed, not left to the collector
 
     def keep(self, text: str) -> str | Quote:
         """`text` itself if it is short, else a Quote of it written to the spool."""
