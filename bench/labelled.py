@@ -22,6 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dedup.report import unpacked
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(
@@ -48,7 +52,7 @@ def main() -> int:
             check=True,
         )
         elapsed = time.perf_counter() - started
-        report = json.loads(scan.stdout)
+        report = unpacked(json.loads(scan.stdout))
         units: dict[str, list[tuple[int, str]]] = {}
         for line in (work / "units.jsonl").read_text(encoding="utf-8").splitlines():
             unit = json.loads(line)

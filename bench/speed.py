@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dedup.normalize import normalize  # noqa: E402
+from dedup.report import unpacked  # noqa: E402
 
 PAN13 = ROOT.parent / "shared" / "benchmarks" / "B_pan13" / "docs.jsonl.gz"
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -405,7 +406,7 @@ def main() -> int:
         found = {}
         if level == "document":  # the truth is about documents
             measure(scored_command)
-            listed = json.loads(scored_path.read_text(encoding="utf-8"))
+            listed = unpacked(json.loads(scored_path.read_text(encoding="utf-8")))
             found["dedup"] = dedup_pairs(listed, args.threshold)
             lsh = listed["lsh"]
             print(

@@ -1,8 +1,10 @@
-"""Reports: a Result in, the JSON report (schema version 2) and a Markdown summary out.
+"""Reports: a Result in, the JSON report (schema version 4) and a Markdown summary out.
 
 The JSON report is the machine contract: stable field names, lists in corpus
-order, no timestamps, so two runs give identical bytes.  The Markdown summary
-is for people; every piece of corpus text in it is escaped.
+order, no timestamps, so two runs give identical bytes.  A cluster's places are
+arrays whose fields the report names once (`FIELDS`; `unpacked` reads them back
+as objects).  The Markdown summary is for people; every piece of corpus text in
+it is escaped.
 """
 
 from __future__ import annotations
@@ -19,44 +21,70 @@ from dedup.index import LshParams
 from dedup.model import REMOVING, Cluster, DocStats, Evidence, Member, Result, Segment
 from dedup.version import __version__
 
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 _EXCERPT = 80
+#: What each position of a cluster's survivor and duplicates holds in the JSON report.
+#: An excerpt only when the report quotes text; scores not for an exact copy (all 1).
+FIELDS: dict[str, list[str]] = {
+    "survivor": ["doc", "start", "end", "line", "excerpt"],
+    "duplicate": [
+        "doc",
+        "start",
+        "end",
+        "line",
+        "removed",
+        "relation",
+        "jaccard",
+        "containment",
+        "containment_survivor",
+    ],
+    "pair": ["unit", "a", "b", "relation", "jaccard", "containment", "containment_survivor"],
+}
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
 Report = dict[str, Any]
 
 
-def _unit(segment: Segment, quote: str, whole: bool = True) -> dict[str, Any]:
-    """A unit's place; with `quote` "text" its text, with "excerpt" its first _EXCERPT
-    characters, with "" nothing of it.  Not `whole`: its document, offsets and first line
-    only (the JSON report's; the rest, its level, number in the document, last line and
-    column, follow from its text and the cluster's level)."""
-    entry = (
-        {
-            "doc": segment.doc_id,
-            "unit": segment.level,
-            "index": segment.index,
-            "start": segment.start,
-            "end": segment.end,
-            "line": segment.line,
-            "end_line": segment.end_line,
-            "column": segment.column,
-        }
-        if whole
-        else _ref(segment)
-    )
+def _unit(segment: Segment, quote: str) -> dict[str, Any]:
+    """A unit's place, whole (the Markdown and HTML reports'); with `quote` "text" its
+    text, with "" nothing of it."""
+    entry = {
+        "doc": segment.doc_id,
+        "unit": segment.level,
+        "index": segment.index,
+        "start": segment.start,
+        "end": segment.end,
+        "line": segment.line,
+        "end_line": segment.end_line,
+        "column": segment.column,
+    }
     if quote == "text":
         entry["text"] = segment.text
-    elif quote == "excerpt":
-        entry["excerpt"] = segment.text[:_EXCERPT]
     return entry
 
 
-def _scores(evidence: Evidence, whole: bool = True) -> dict[str, Any]:
-    """A pair's scores and relation; not `whole`, the relation alone for an exact copy,
-    whose scores are all 1."""
-    if not whole and evidence.relation == "exact":
-        return {"relation": "exact"}
+def _place(segment: Segment) -> list[Any]:
+    """A unit's document, offsets and first line (the JSON report's; the rest, its level,
+    number in the document, last line and column, follow from its text and the
+    cluster's level)."""
+    return [segment.doc_id, segment.start, segment.end, segment.line]
+
+
+def _packed(evidence: Evidence, scored: bool = False) -> list[Any]:
+    """A pair's relation and scores, as the JSON report's duplicates end: the relation
+    alone for an exact copy, whose scores are all 1 (unless `scored`)."""
+    if evidence.relation == "exact" and not scored:
+        return ["exact"]
+    return [
+        evidence.relation,
+        round(evidence.jaccard, 6),
+        round(evidence.containment, 6),
+        round(evidence.containment_survivor, 6),
+    ]
+
+
+def _scores(evidence: Evidence) -> dict[str, Any]:
+    """A pair's scores and relation."""
     return {
         "jaccard": round(evidence.jaccard, 6),
         "containment": round(evidence.containment, 6),
@@ -142,23 +170,25 @@ def _listed(cluster: Cluster, every: bool) -> list[Member]:
 
 def _cluster(cluster: Cluster, texts: bool, quotes: bool) -> dict[str, Any]:
     """A cluster for the report; see `build_report` for `texts` and `quotes`."""
-    duplicates = []
     listed = _listed(cluster, texts)
+    duplicates: list[Any] = []
     for member in listed:
-        entry = _unit(member.segment, "text" if texts else "", texts)
-        entry.update(_scores(member.evidence, texts))
-        entry["removed"] = [[s, e] for s, e in member.removed]
+        removed = [[s, e] for s, e in member.removed]
         if texts:
+            entry = _unit(member.segment, "text")
+            entry.update(_scores(member.evidence))
+            entry["removed"] = removed
             entry["removed_chars"] = sum(e - s for s, e in member.removed)
-        duplicates.append(entry)
-    entry = {
-        "id": cluster.cluster_id,
-        "unit": cluster.level,
-        "survivor": _unit(
-            cluster.survivor, "text" if texts else "excerpt" if quotes else "", texts
-        ),
-        "duplicates": duplicates,
-    }
+            duplicates.append(entry)
+        else:
+            duplicates.append([*_place(member.segment), removed, *_packed(member.evidence)])
+    survivor: Any = (
+        _unit(cluster.survivor, "text")
+        if texts
+        else [*_place(cluster.survivor), *([cluster.survivor.text[:_EXCERPT]] if quotes else [])]
+    )
+    entry = {"id": cluster.cluster_id, "unit": cluster.level, "survivor": survivor}
+    entry["duplicates"] = duplicates
     if cluster.boilerplate:
         entry["kept"] = len(cluster.kept) + len(cluster.members) - len(listed)
         entry["documents"] = len(
@@ -222,7 +252,7 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
     `json_pieces` writes them.
     """
 
-    def listed(items: Iterator[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    def listed(items: Iterator[Any]) -> Iterable[Any]:
         return items if lazy else list(items)
 
     quotes = bool(result.options.get("quotes", True))
@@ -230,6 +260,7 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
         "dedup_report": REPORT_VERSION,
         "tool": {"name": "dedup", "version": __version__},
         "options": result.options,
+        "fields": FIELDS,
         "stats": stats(result),
         "lsh": result.lsh,
         "skipped": list(result.skipped),
@@ -245,10 +276,40 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
     }
     if result.options.get("pairs"):
         report["pairs"] = listed(
-            {"unit": p.a.level, "a": _ref(p.a), "b": _ref(p.b), **_scores(p.evidence)}
+            [p.a.level, _place(p.a), _place(p.b), *_packed(p.evidence, scored=True)]
             for p in result.pairs
         )
     return report
+
+
+def unpacked(report: Report) -> Report:
+    """A JSON report (as read) with its clusters' places and its pairs as objects, named
+    by its `fields`: `{"doc", "start", "end", "line", ...}` for `[doc, start, end, line,
+    ...]`, and no `fields` left.  A report whose places are objects already (version 3,
+    or one unpacked) is returned as it is."""
+    fields = report.get("fields")
+    if not fields:
+        return report
+
+    def named(kind: str, values: list[Any]) -> dict[str, Any]:
+        return dict(zip(fields[kind], values, strict=False))
+
+    def cluster(entry: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **entry,
+            "survivor": named("survivor", entry["survivor"]),
+            "duplicates": [named("duplicate", d) for d in entry["duplicates"]],
+        }
+
+    out = {name: value for name, value in report.items() if name != "fields"}
+    for section in ("clusters", "boilerplate"):
+        out[section] = [cluster(entry) for entry in report.get(section, [])]
+    if "pairs" in report:
+        pairs = [named("pair", pair) for pair in report["pairs"]]
+        for pair in pairs:
+            pair["a"], pair["b"] = (named("survivor", pair[side]) for side in "ab")
+        out["pairs"] = pairs
+    return out
 
 
 def json_pieces(report: Report) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import PAGES
 
 from dedup.cli import main
+from dedup.report import unpacked
 
 BYLINE = "Rédigé par Erwan, expert digital pour Coeur sur Paris. Il aime les réseaux sociaux."
 NOTICE = "Ce site utilise des cookies pour mesurer son audience et améliorer votre expérience."
@@ -44,7 +45,7 @@ def _clean(root: Path, *args: str) -> dict:  # type: ignore[type-arg]
         ],
     )
     assert result.exit_code == 0, result.stderr
-    return json.loads((root / "r.json").read_text(encoding="utf-8"))
+    return unpacked(json.loads((root / "r.json").read_text(encoding="utf-8")))
 
 
 def _survivors(root: Path, clusters: list[dict[str, Any]]) -> set[str]:
@@ -119,7 +120,7 @@ def test_check_does_not_fail_on_boilerplate(tmp_path: Path) -> None:
 
 def test_calibration_in_the_report() -> None:
     result = CliRunner().invoke(main, ["scan", str(PAGES), "--pairs"])
-    report = json.loads(result.stdout)
+    report = unpacked(json.loads(result.stdout))
     cal = report["calibration"]
     assert (cal["bands"], cal["rows"], cal["threshold"]) == (21, 6, 0.8)
     at = dict((s, p) for s, p in cal["candidate_probability"])[0.8]

@@ -13,6 +13,7 @@ from conftest import FIXTURES, PAGES
 
 from dedup import __version__
 from dedup.cli import main
+from dedup.report import unpacked
 
 NEWS = FIXTURES / "golden" / "jsonl" / "input" / "news.jsonl"
 
@@ -54,7 +55,7 @@ def test_scan_writes_the_report_to_stdout_and_a_summary_to_stderr() -> None:
     result = invoke("scan", str(PAGES))
     assert result.exit_code == 0
     report = json.loads(result.stdout)
-    assert report["dedup_report"] == 3
+    assert report["dedup_report"] == 4
     assert report["stats"]["documents"] == 5
     assert "duplicates" in result.stderr and "characters removed" in result.stderr
 
@@ -79,8 +80,8 @@ def test_threshold_changes_what_is_found() -> None:
     loose = json.loads(
         invoke("scan", str(PAGES), "--unit", "paragraph", "--threshold", "0.5").stdout
     )
-    strict = json.loads(
-        invoke("scan", str(PAGES), "--unit", "paragraph", "--threshold", "1.0").stdout
+    strict = unpacked(
+        json.loads(invoke("scan", str(PAGES), "--unit", "paragraph", "--threshold", "1.0").stdout)
     )
     assert loose["stats"]["duplicate_units"] > strict["stats"]["duplicate_units"]
     assert {d["relation"] for c in strict["clusters"] for d in c["duplicates"]} <= {
@@ -141,8 +142,8 @@ def test_custom_field_names(tmp_path: Path) -> None:
     data.write_text(
         json.dumps({"key": 1, "body": line}) + "\n" + json.dumps({"key": 2, "body": line}) + "\n"
     )
-    report = json.loads(
-        invoke("scan", str(data), "--text-field", "body", "--id-field", "key").stdout
+    report = unpacked(
+        json.loads(invoke("scan", str(data), "--text-field", "body", "--id-field", "key").stdout)
     )
     assert report["clusters"][0]["survivor"]["doc"] == "1"
     assert report["clusters"][0]["duplicates"][0]["doc"] == "2"

@@ -11,12 +11,12 @@ import pytest
 from conftest import BLOG, PAGES
 
 import dedup
-from dedup.report import build_report
+from dedup.report import build_report, unpacked
 
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    return build_report(dedup.scan([PAGES]))
+    return unpacked(build_report(dedup.scan([PAGES])))
 
 
 def test_check_clean_passes_on_cleaned_corpus(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from conftest import verify
 from dedup.cli import main
 from dedup.facts import same_facts
 from dedup.index import edits_near, relation, reverse, typos_apart
+from dedup.report import unpacked
 
 
 def _set(*values: int) -> np.ndarray:
@@ -111,7 +112,7 @@ def _scan(tmp_path: Path, texts: list[str], *options: str) -> dict:  # type: ign
         ],
     )
     assert done.exit_code == 0, done.output
-    return json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    return unpacked(json.loads((tmp_path / "r.json").read_text(encoding="utf-8")))
 
 
 def _posts(rng: random.Random, count: int) -> list[str]:

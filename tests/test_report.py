@@ -9,14 +9,23 @@ from conftest import PAGES
 from markdown_it import MarkdownIt
 
 import dedup
-from dedup.report import build_report, md_escape, render_json, render_markdown
+from dedup.report import FIELDS, build_report, md_escape, render_json, render_markdown, unpacked
 
 UNIT_FIELDS = {"doc", "start", "end", "line"}
 
 
 def test_json_report_schema() -> None:
-    report = build_report(dedup.scan([PAGES]))
-    assert report["dedup_report"] == 3
+    packed = build_report(dedup.scan([PAGES]))
+    assert packed["dedup_report"] == 4
+    # A cluster's places are arrays, their fields named once; an exact copy has no scores.
+    assert packed["fields"] == FIELDS
+    for cluster in packed["clusters"] + packed["boilerplate"]:
+        assert len(cluster["survivor"]) == len(FIELDS["survivor"])
+        for dup in cluster["duplicates"]:
+            exact = dup[FIELDS["duplicate"].index("relation")] == "exact"
+            assert len(dup) == len(FIELDS["duplicate"]) - 3 * exact
+    report = unpacked(packed)
+    assert unpacked(report) == report  # read again: as it was
     assert report["tool"] == {"name": "dedup", "version": dedup.__version__}
     assert set(report["stats"]) == {
         "documents",

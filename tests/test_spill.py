@@ -81,4 +81,4 @@ def test_a_run_with_every_band_key_on_disk_finds_what_it_finds_in_memory(
     monkeypatch.setattr(spill, "SPILL_BYTES", 0)  # every batch's keys spooled, every space spilled
     on_disk = render_json(build_report(dedup.scan(path, jobs=1, pairs=True)))
     assert on_disk == in_memory
-    assert '"relation":"near"' in on_disk
+    assert ',"near",' in on_disk  # a near duplicate's relation

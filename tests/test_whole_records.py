@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from conftest import restore_cli
 
 from dedup.cli import main
+from dedup.report import unpacked
 
 POST = "Merci pour ce partage, c’était très intéressant à lire ce matin !"  # 64 characters
 
@@ -48,7 +49,7 @@ def _clean(tmp_path: Path, source: Path, *args: str) -> tuple[dict[str, Any], li
         ],
     )
     assert done.exit_code == 0, done.output
-    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    report = unpacked(json.loads((tmp_path / "r.json").read_text(encoding="utf-8")))
     lines = (out / source.name).read_text(encoding="utf-8").splitlines()
     return report, [json.loads(line) for line in lines]
 
