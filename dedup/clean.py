@@ -41,11 +41,22 @@ def gap(text: str, start: int, end: int) -> tuple[int, int, int, int]:
 
 
 def pieces(removals: Sequence[Removal], length: int) -> dict[int, list[Span]]:
-    """The spans each removed unit cuts from a text of `length` characters."""
+    """The spans each removed unit cuts from a text of `length` characters.
+
+    Units of two levels nest: a near document loses a paragraph, and the section that is
+    the whole document that paragraph's sentences, or the paragraph again.  What either
+    cuts goes; a removal inside one listed before it, or inside a longer one, cuts
+    nothing of its own.
+    """
     out: dict[int, list[Span]] = {}
-    ordered = sorted(removals, key=lambda r: r.start)
+    order = sorted(range(len(removals)), key=lambda i: (removals[i].start, -removals[i].end, i))
     run: list[Removal] = []
-    for removal in ordered:
+    reach = -1  # where the removals taken so far end
+    for i in order:
+        removal = removals[i]
+        if removal.end <= reach:
+            continue
+        reach = removal.end
         if run and run[-1].ws_after < removal.start:
             _cut_run(run, length, out)
             run = []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dedup.clean import Removal, clean, gap, pieces
+from dedup.clean import Removal, clean, gap, merge, pieces
 
 
 def _cut(text: str, *units: str) -> str:
@@ -37,3 +37,35 @@ def test_removal_neither_glues_nor_leaves_blank_runs(
     text: str, units: list[str], expected: str
 ) -> None:
     assert _cut(text, *units) == expected
+
+
+def _removal(unit: int, text: str, part: str) -> Removal:
+    start = text.index(part)
+    return Removal(unit, start, start + len(part), *gap(text, start, start + len(part)))
+
+
+@pytest.mark.parametrize("order", ["coarse first", "fine first"])
+def test_cuts_of_two_levels_that_nest_are_their_union_each_span_cut_once(order: str) -> None:
+    """A near document loses a paragraph; the section that is the whole document loses that
+    paragraph's sentences, or the paragraph again: what either cuts goes, whatever the order,
+    and a span inside one already cut is no cut of its own."""
+    text = "Alpha one. Beta two. Gamma three.\n\nDelta four.\n\nEpsilon five."
+    coarse = [
+        _removal(0, text, "Alpha one. Beta two. Gamma three."),
+        _removal(0, text, "Delta four."),
+    ]
+    fine = [
+        _removal(1, text, "Alpha one."),
+        _removal(1, text, "Gamma three."),
+        _removal(1, text, "Delta four."),
+    ]
+    removals = coarse + fine if order == "coarse first" else fine + coarse
+    cut = pieces(removals, len(text))
+    spans = [span for found in cut.values() for span in found]
+    assert clean(text, spans) == "Epsilon five."
+    assert all(start < end for start, end in spans)
+    inner = [(s, e) for s, e in spans if s >= text.index("Alpha") and e <= text.index("Delta")]
+    assert merge(inner) == [(0, text.index("Delta"))]
+    if order == "coarse first":  # the fine cuts lie inside the coarse ones: none of their own
+        assert 1 not in cut
+    assert sum(e - s for s, e in spans) == len(text) - len("Epsilon five.")

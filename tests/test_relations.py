@@ -219,16 +219,29 @@ def test_templated_titles_of_other_posts_stay(tmp_path: Path) -> None:
     assert report["stats"]["chars_removed"] == 0, report["clusters"]
 
 
-def test_a_sentence_a_repost_adds_stays_when_its_section_is_a_near_copy(tmp_path: Path) -> None:
+@pytest.mark.parametrize("unit", ["all", "document", "section"])
+@pytest.mark.parametrize("edit", ["added", "changed"])
+def test_a_sentence_a_repost_adds_or_changes_stays_when_its_document_is_a_near_copy(
+    tmp_path: Path, unit: str, edit: str
+) -> None:
+    """The repost of a post with a sentence added to a paragraph, or one of its sentences
+    rewritten: what the survivor lacks stays, the rest goes, at every level that finds the
+    near copy (#27: the document level, too, and the default run, whose section level
+    weighs the same document again)."""
     rng = random.Random(6)
     paragraphs = _posts(rng, 3)
     # a long paragraph: 90 % of its character 5-grams are still the survivor's
-    paragraphs[1] = ". ".join(p.rstrip(".") for p in _posts(rng, 3)) + "."
-    added = "Cette phrase ajoutée par la nouvelle version ne figure nulle part ailleurs."
+    sentences = [p.rstrip(".") for p in _posts(rng, 3)]
+    new = "Cette phrase ajoutée par la nouvelle version ne figure nulle part ailleurs."
+    if edit == "added":
+        paragraphs[1] = ". ".join(sentences) + "."
+        changed = f"{paragraphs[1]} {new}"
+    else:  # a short sentence between two long ones, rewritten
+        old = "Le symbole correspond à une chaîne vide au début du mot"
+        paragraphs[1] = ". ".join([*sentences[:2], old, sentences[2]]) + "."
+        changed = ". ".join([*sentences[:2], new.rstrip("."), sentences[2]]) + "."
     first = "Un titre qui revient\n\n" + "\n\n".join(paragraphs)
-    again = "Un titre qui revient\n\n" + "\n\n".join(
-        [paragraphs[0], f"{paragraphs[1]} {added}", paragraphs[2]]
-    )
+    again = "Un titre qui revient\n\n" + "\n\n".join([paragraphs[0], changed, paragraphs[2]])
     source = tmp_path / "in.jsonl"
     lines = [
         json.dumps({"id": str(i), "text": t}, ensure_ascii=False)
@@ -236,14 +249,15 @@ def test_a_sentence_a_repost_adds_stays_when_its_section_is_a_near_copy(tmp_path
     ]
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    done = CliRunner().invoke(main, ["clean", str(source), "--out", str(out), "--keep-empty", "-q"])
+    options = ["--out", str(out), "--keep-empty", "--unit", unit, "-q"]
+    done = CliRunner().invoke(main, ["clean", str(source), *options])
     assert done.exit_code == 0, done.output
     cleaned = [
         json.loads(line)["text"]
         for line in (out / "in.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     assert cleaned[0] == first
-    assert cleaned[1].strip() == added
+    assert cleaned[1].strip() == new
 
 
 def test_a_short_unit_met_with_one_of_twice_its_words_has_no_space_in_common(
