@@ -21,12 +21,13 @@ from dedup.segment import paragraphs, sentences
 #: (member, survivor's document and span, member's document and span, the member's
 #: paragraphs if known) of a link.
 LinkPlace = tuple[int, Place, tuple[int, int], Place, tuple[int, int], list[tuple[int, int]] | None]
-_Child = tuple[int, int, int, int, int, int]
+#: A child a near duplicate loses: its span, and the white space around it (see `clean.gap`).
+Child = tuple[int, int, int, int, int, int]
 
 
 def repeated_batch(
     items: list[LinkPlace], level: Level, config: Config
-) -> list[tuple[int, list[_Child] | None]]:
+) -> list[tuple[int, list[Child] | None]]:
     """Children of near duplicates that their survivors repeat; None: the unit goes whole.
 
     A survivor that several members repeat is normalized and shingled once.  A member's
@@ -39,7 +40,7 @@ def repeated_batch(
     splits: list[tuple[int, str, list[tuple[int, int]]]] = []  # item, member's text, children
     pieces: list[str] = []  # the children's texts
     owners: list[int] = []
-    out: list[tuple[int, list[_Child] | None]] = [(item[0], None) for item in items]
+    out: list[tuple[int, list[Child] | None]] = [(item[0], None) for item in items]
     for i, (_, survivor, (ss, se), place, span, known) in enumerate(items):
         text = texts[2 * i + 1]
         if level == "paragraph":

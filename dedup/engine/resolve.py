@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from dedup.clean import Removal
 from dedup.cluster import Link, Links, clusters
-from dedup.engine.children import LinkPlace, repeated_batch
+from dedup.engine.children import Child, LinkPlace, repeated_batch
 from dedup.engine.table import BATCH_DOCS, I64, REMOVAL_COLUMNS, Table, uid
 from dedup.engine.verify import Verifier
 from dedup.fingerprint import distinct
@@ -58,6 +58,7 @@ def resolve(
         [np.empty(0, dtype=np.int64) for _ in table.levels],
     )
     gone = Gone()  # spans taken out so far
+    weighed: Weighed = {}
     for li, level in enumerate(table.levels):
         a = level.arrays
         keyed = np.flatnonzero(a["key"] >= 0)
@@ -69,7 +70,7 @@ def resolve(
         on_links(li, links)
         removing = _spare_boilerplate(table, li, links.take(links.relations(REMOVING)), gone, done)
         parts = _repeated_parts(
-            table, workers, li, list(removing.take(~removing.relations(["exact"])))
+            table, workers, li, list(removing.take(~removing.relations(["exact"]))), weighed
         )
         members = removing.members.tolist()
         finer = li + 1 < len(table.levels)  # only finer levels look at what is gone
@@ -184,27 +185,49 @@ def _spare_boilerplate(
     return removing.take(~is_spared[removing.members])
 
 
+#: The children near duplicates lose (None: the unit goes whole), by (survivor's document,
+#: start, end, member's document, start, end): a section that is its whole document,
+#: near the same survivor, loses what the document lost, weighed once.
+Weighed = dict[tuple[int, int, int, int, int, int], list[Child] | None]
+
+
 def _repeated_parts(
-    table: Table, workers: Workers, li: int, links: list[Link]
+    table: Table, workers: Workers, li: int, links: list[Link], weighed: Weighed
 ) -> dict[int, list[Removal]]:
     """For near and contained duplicates, the children the survivor really repeats.
 
-    A section or document loses the paragraphs its survivor repeats, a
-    paragraph the sentences; what the survivor lacks stays in the output.
-    Links are read and sent to the workers a batch at a time.
+    A section or document loses the paragraphs its survivor repeats (and the sentences of
+    those it nearly repeats), a paragraph the sentences; what the survivor lacks stays in
+    the output.  Links are read and sent to the workers a batch at a time, but those the
+    level above weighed already (`weighed`: the document and section levels weigh alike).
     """
     level = table.levels[li]
     if level.name == "sentence" or not links:
         return {}
     a = level.arrays
+    sides = [np.array([link.survivor for link in links]), np.array([k.member for k in links])]
+    places = np.stack([a[c][side] for side in sides for c in ("doc", "start", "end")], 1).tolist()
+    keys = {link.member: tuple(place) for link, place in zip(links, places, strict=True)}
+    alike = level.name != "paragraph"
+    out: dict[int, list[Removal]] = {}
+    fresh = []
+    for link in links:
+        key = keys[link.member]
+        if alike and key in weighed:
+            kept = weighed[key]
+            if kept is not None:
+                out[link.member] = [Removal(uid(li, link.member), *child) for child in kept]
+        else:
+            fresh.append(link)
     work = functools.partial(repeated_batch, level=level.name, config=table.config)
     # By member's document, then survivor: a document's links share a batch, which
     # reads it and finds its paragraphs once (a page of a thousand near repeats is
     # not segmented a thousand times), and a survivor is shingled once a batch.
-    links = sorted(links, key=lambda link: (int(a["doc"][link.member]), link.survivor))
-    out: dict[int, list[Removal]] = {}
-    for found in workers.map(work, _link_batches(table, li, links)):
+    fresh.sort(key=lambda link: (int(a["doc"][link.member]), link.survivor))
+    for found in workers.map(work, _link_batches(table, li, fresh)):
         for u, kept in found:
+            if alike:
+                weighed[keys[u]] = kept
             if kept is not None:
                 out[u] = [Removal(uid(li, u), *child) for child in kept]
     return out
