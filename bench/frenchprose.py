@@ -24,6 +24,16 @@ from pathlib import Path
 MANUALS = Path("/usr/share/man/fr")
 
 _SKIP_SECTIONS = {
+    # English pages' (bench/quality.py --lang en)
+    "NAME",
+    "SEE ALSO",
+    "AUTHOR",
+    "AUTHORS",
+    "REPORTING BUGS",
+    "BUGS",
+    "HISTORY",
+    "LICENSE",
+    "CONFORMING TO",
     "NOM",
     "SYNOPSIS",
     "TRADUCTION",

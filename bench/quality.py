@@ -46,22 +46,80 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from frenchprose import Page, manual_pages
+from frenchprose import MANUALS, Page, manual_pages
 
-FIRST = "Claire Marc Sophie Julien Camille Thomas Léa Nicolas Chloé Hugo Inès Mathis Zoé Éric"
-LAST = "Dubois Lefèvre Martin Bernard Durand Moreau Laurent Girard Rousseau Mercier Faure Roux"
-MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-SITES = (
-    "Le Carnet|Au fil du terminal|Chroniques système|Le Blog de {first}|Notes de {first}|"
-    "L’Atelier Linux|Pages libres|Le Coin du shell"
-)
-LABELS = "Dossier|Tutoriel|Astuce|Guide|À lire|Pratique"
+
+@dataclass(frozen=True)
+class Language:
+    """The words a blog of one language is made of, and the manual pages of its prose."""
+
+    first: str  # first names
+    last: str
+    months: str
+    sites: str  # blog names, "|" between them
+    labels: str
+    boilerplate: tuple[str, ...]  # the lines every page ends with
+    practice: str  # the title of a post's second half: "{name}" the manual page's
+    byline: str  # "{day} {month} {year} {author} {minutes}"
+    archive: str  # a tag page's heading: "{label} {number}"
+    labelled: str  # a title with a label: "{label} {title}"
+    more: str  # "Read more"
+    shout: str  # what a title in capitals ends with
+    manuals: Path
+    name_section: str  # the manual pages' section that holds their title
+
+
+LANGUAGES = {
+    "fr": Language(
+        first="Claire Marc Sophie Julien Camille Thomas Léa Nicolas Chloé Hugo Inès Mathis Zoé "
+        "Éric",
+        last="Dubois Lefèvre Martin Bernard Durand Moreau Laurent Girard Rousseau Mercier Faure "
+        "Roux",
+        months="janvier février mars avril mai juin juillet août septembre octobre novembre "
+        "décembre",
+        sites="Le Carnet|Au fil du terminal|Chroniques système|Le Blog de {first}|Notes de {first}|"
+        "L’Atelier Linux|Pages libres|Le Coin du shell",
+        labels="Dossier|Tutoriel|Astuce|Guide|À lire|Pratique",
+        boilerplate=(
+            "Partager\u00a0: Facebook · Twitter · LinkedIn · E-mail",
+            "Laisser un commentaire",
+            "Votre adresse e-mail ne sera pas publiée. Les champs obligatoires sont indiqués "
+            "avec *",
+        ),
+        practice="Comprendre {name} en pratique",
+        byline="Publié le {day} {month} {year} par {author} · {minutes} min de lecture",
+        archive="Archives de l’étiquette {label} {number}",
+        labelled="{label} : {title}",
+        more="Lire la suite",
+        shout=" !",
+        manuals=MANUALS,
+        name_section="NOM",
+    ),
+    # English web text: typographic quotes and apostrophes, dashes, a few accented names.
+    "en": Language(
+        first="Emma Liam Olivia Noah Ava James Sophia Lucas Mia Ethan Zoë Renée Noël José",
+        last="Smith O’Brien Johnson Müller García Brown Davis Wilson Núñez Taylor Clarke Moore",
+        months="January February March April May June July August September October November "
+        "December",
+        sites="The Notebook|Down the Terminal|System Chronicles|{first}’s Blog|Notes by {first}|"
+        "The Linux Workshop|Free Pages|The Shell Corner",
+        labels="Feature|Tutorial|Tip|Guide|Must read|Hands-on",
+        boilerplate=(
+            "Share: Facebook · Twitter · LinkedIn · Email",
+            "Leave a comment",
+            "Your email address will not be published. Required fields are marked *",
+        ),
+        practice="Understanding {name} in practice",
+        byline="Posted on {month} {day}, {year} by {author} — {minutes} min read",
+        archive="Posts tagged “{label} {number}”",
+        labelled="{label}: {title}",
+        more="Read more",
+        shout="!",
+        manuals=Path("/usr/share/man"),
+        name_section="NAME",
+    ),
+}
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«])")
-BOILERPLATE = (
-    "Partager\u00a0: Facebook · Twitter · LinkedIn · E-mail",
-    "Laisser un commentaire",
-    "Votre adresse e-mail ne sera pas publiée. Les champs obligatoires sont indiqués avec *",
-)
 
 REMOVE, KEEP, EITHER = "remove", "keep", "either"
 
@@ -136,15 +194,21 @@ def typo(text: str, count: int, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def build(sites: int, seed: int) -> tuple[list[tuple[str, str]], list[Span]]:
+def build(
+    sites: int, seed: int, lang: Language = LANGUAGES["fr"]
+) -> tuple[list[tuple[str, str]], list[Span]]:
     """The corpus (doc id, text) and its labels."""
     rng = random.Random(seed)
     pages: list[Page] = []
     titles: set[str] = set()
-    for page in manual_pages():  # one page a title: csqrt and csqrtf are one text
+    # One page a title (csqrt and csqrtf are one text); English has thousands: what the
+    # sites need (14 posts' pages at most, and a third more for the sentences reposts add).
+    for page in manual_pages(lang.manuals, lang.name_section):
         if len(page.paragraphs) >= 6 and not {page.title.casefold(), page.name} & titles:
             titles |= {page.title.casefold(), page.name}
             pages.append(page)
+            if len(pages) >= 20 * sites:
+                break
     rng.shuffle(pages)
     # Sentences that reposts add: from pages no post uses, so that they are new text.
     spare_pages, pages = pages[: len(pages) // 4], pages[len(pages) // 4 :]
@@ -164,11 +228,13 @@ def build(sites: int, seed: int) -> tuple[list[tuple[str, str]], list[Span]]:
     titles_used: list[str] = []
     for site in range(sites):
         if len(pages) < 8:
-            raise SystemExit(f"the French manual pages make {site} blogs at most, not {sites}")
-        first = rng.choice(FIRST.split())
-        name = rng.choice(SITES.split("|")).format(first=first)
-        authors = [f"{rng.choice(FIRST.split())} {rng.choice(LAST.split())}" for _ in range(2)]
-        days = [(rng.randrange(1, 29), rng.choice(MONTHS.split())) for _ in range(3)]
+            raise SystemExit(f"the manual pages make {site} blogs at most, not {sites}")
+        first = rng.choice(lang.first.split())
+        name = rng.choice(lang.sites.split("|")).format(first=first)
+        authors = [
+            f"{rng.choice(lang.first.split())} {rng.choice(lang.last.split())}" for _ in range(2)
+        ]
+        days = [(rng.randrange(1, 29), rng.choice(lang.months.split())) for _ in range(3)]
         mine: list[Post] = []
         for number in range(rng.randrange(8, 14)):
             if not pages:
@@ -181,7 +247,7 @@ def build(sites: int, seed: int) -> tuple[list[tuple[str, str]], list[Span]]:
             ]
             for half, paragraphs in enumerate(halves):
                 # templated titles of other posts: "Comprendre ls en pratique", "... lsof ..."
-                title = page.title if not half else f"Comprendre {page.name} en pratique"
+                title = page.title if not half else lang.practice.format(name=page.name)
                 kind = "original title"
                 longer = [t for t in titles_used if len(t.split()) >= 6]
                 if longer and rng.random() < 0.08:  # a short title inside a longer one
@@ -193,7 +259,7 @@ def build(sites: int, seed: int) -> tuple[list[tuple[str, str]], list[Span]]:
                     )
                 else:
                     titles_used.append(title)
-                byline = _byline(days, authors, bylines, rng)
+                byline = _byline(lang, days, authors, bylines, rng)
                 doc = PageText(f"{site:02d}/article-{number:02d}-{half}")
                 doc.add(title, kind, KEEP)
                 doc.add(byline, "byline of its post", KEEP)
@@ -201,13 +267,13 @@ def build(sites: int, seed: int) -> tuple[list[tuple[str, str]], list[Span]]:
                     doc.add(
                         paragraph, "same topic, other post" if half else "original paragraph", KEEP
                     )
-                for line in BOILERPLATE:
+                for line in lang.boilerplate:
                     doc.add(line, "boilerplate", EITHER)
                 docs.append(doc)
                 mine.append(Post(site, title, byline, list(paragraphs[:5]), doc.doc))
         posts += mine
-        docs += _tag_pages(site, name, mine, rng)
-        docs += _reposts(site, mine, days, authors, bylines, spare, rng)
+        docs += _tag_pages(lang, site, name, mine, rng)
+        docs += _reposts(lang, site, mine, days, authors, bylines, spare, rng)
         for copied in rng.sample(mine, 1):  # a page crawled twice
             source = next(d for d in docs if d.doc == copied.page)
             again = PageText(f"{site:02d}/copy-of-{source.doc.split('/')[1]}")
@@ -225,26 +291,35 @@ def _grams(text: str) -> set[str]:
 
 
 def _byline(
-    days: list[tuple[int, str]], authors: list[str], seen: set[str], rng: random.Random
+    lang: Language,
+    days: list[tuple[int, str]],
+    authors: list[str],
+    seen: set[str],
+    rng: random.Random,
 ) -> str:
     """A byline no other post has: few days and two authors, so that many differ by a year."""
     while True:
         day, month = rng.choice(days)
-        byline = (
-            f"Publié le {day} {month} {rng.randrange(2012, 2025)} par {rng.choice(authors)} "
-            f"· {rng.randrange(2, 15)} min de lecture"
+        byline = lang.byline.format(
+            day=day,
+            month=month,
+            year=rng.randrange(2012, 2025),
+            author=rng.choice(authors),
+            minutes=rng.randrange(2, 15),
         )
         if byline not in seen:
             seen.add(byline)
             return byline
 
 
-def _tag_pages(site: int, name: str, posts: list[Post], rng: random.Random) -> list[PageText]:
+def _tag_pages(
+    lang: Language, site: int, name: str, posts: list[Post], rng: random.Random
+) -> list[PageText]:
     out = []
     for tag in range(2):
         doc = PageText(f"{site:02d}/tag-{tag}")
         doc.add(
-            f"Archives de l’étiquette {rng.choice(LABELS.split('|')).lower()} {tag + 1}",
+            lang.archive.format(label=rng.choice(lang.labels.split("|")).lower(), number=tag + 1),
             "tag page heading",
             EITHER,
         )
@@ -255,7 +330,12 @@ def _tag_pages(site: int, name: str, posts: list[Post], rng: random.Random) -> l
                 doc.add(post.title, "title printed again", REMOVE)
             elif how == 1:
                 label = rng.choice(
-                    [f"{post.title} | {name}", f"{rng.choice(LABELS.split('|'))} : {post.title}"]
+                    [
+                        f"{post.title} | {name}",
+                        lang.labelled.format(
+                            label=rng.choice(lang.labels.split("|")), title=post.title
+                        ),
+                    ]
                 )
                 doc.add(label, "title with a label added", REMOVE)
             elif how == 2:
@@ -265,12 +345,13 @@ def _tag_pages(site: int, name: str, posts: list[Post], rng: random.Random) -> l
             doc.add(post.byline, "byline printed again", REMOVE)
             lead = sentences(post.paragraphs[0])[:2]
             doc.add(" ".join(lead) + " […]", "excerpt of a paragraph", REMOVE)
-            doc.add("Lire la suite", "boilerplate", EITHER)
+            doc.add(lang.more, "boilerplate", EITHER)
         out.append(doc)
     return out
 
 
 def _reposts(
+    lang: Language,
     site: int,
     posts: list[Post],
     days: list[tuple[int, str]],
@@ -288,8 +369,8 @@ def _reposts(
         elif how == 1:
             doc.add(typo(post.title, 1, rng), "short unit with a typo", REMOVE)
         else:
-            doc.add(post.title.upper() + " !", "title in capitals", REMOVE)
-        doc.add(_byline(days, authors, bylines, rng), "byline of its post", KEEP)
+            doc.add(post.title.upper() + lang.shout, "title in capitals", REMOVE)
+        doc.add(_byline(lang, days, authors, bylines, rng), "byline of its post", KEEP)
         for paragraph in post.paragraphs:
             words = len(paragraph.split())
             how = rng.randrange(4)
@@ -318,7 +399,7 @@ def _reposts(
                         (added, "sentence a repost adds", KEEP),
                     ]
                 )
-        for line in BOILERPLATE:
+        for line in lang.boilerplate:
             doc.add(line, "boilerplate", EITHER)
         out.append(doc)
     return out
@@ -368,9 +449,12 @@ def main() -> int:
     parser.add_argument("--sites", type=int, default=24)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="also write corpus.jsonl and labels.jsonl here")
+    parser.add_argument(
+        "--lang", choices=sorted(LANGUAGES), default="fr", help="the blogs' language (en: English)"
+    )
     args, dedup_args = parser.parse_known_args()
     dedup_args = [a for a in dedup_args if a != "--"]
-    docs, labels = build(args.sites, args.seed)
+    docs, labels = build(args.sites, args.seed, LANGUAGES[args.lang])
     with tempfile.TemporaryDirectory(prefix="dedup-quality-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
