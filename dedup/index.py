@@ -9,6 +9,7 @@ containments of the two shingle sets before anything is called a duplicate.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import re
 from dataclasses import dataclass
@@ -63,64 +64,84 @@ def band_keys(sigs: U32, params: LshParams) -> U64:
 
 
 def candidate_pairs(
-    keys: U64 | Columns, rows: npt.NDArray[np.int64] | None = None
+    keys: U64 | Columns, rows: npt.NDArray[np.int64] | None = None, threads: int = 1
 ) -> npt.NDArray[np.int64]:
     """Sorted distinct pairs (i, j), i < j, of rows sharing a key in at least one band.
 
     `keys` is `band_keys(...)` of every row: shape (rows, bands), in memory or on disk;
     with `rows`, of these rows of it only (i and j number them), a band at a time: not a
-    copy of them all.
+    copy of them all.  With `threads`, that many bands at a time (numpy sorts and compares
+    without Python's lock; the workers wait for this stage: their cores are free).
     """
     count = np.int64(len(keys) if rows is None else len(rows))
     if count < 2:
         return np.empty((0, 2), dtype=np.int64)
-    # Each pair as one integer, i * count + j, a band at a time: distinct pairs are then one
-    # sort of integers (np.unique of the rows, axis=0, sorted them as records: 4x slower
-    # on 160,000 sentences), and a pair costs 8 bytes until then, not 16 and a copy.
-    found: list[npt.NDArray[np.int64]] = []
-    for band in range(keys.shape[1]):
+
+    def band_pairs(band: int) -> list[npt.NDArray[np.int64]]:
         column = keys.column(band) if isinstance(keys, Columns) else keys[:, band]
         if rows is not None:
             column = column[rows]
-        # Any order of equal keys will do: members are sorted below (and the default
-        # sort is vectorized: 21 bands of 100,000 keys 0.14 -> 0.03 s against "stable").
-        order = np.argsort(column)
-        ordered = column[order]
-        del column
-        # Only keys two rows or more share: most rows share none, and the arrays below
-        # over every row held 300 MB at once for the 5.7 million typo keys of a million
-        # short records.
-        shared = ordered[1:] == ordered[:-1]
-        keep = np.zeros(len(ordered), dtype=bool)
-        keep[1:] = shared
-        keep[:-1] |= shared
-        order, ordered = order[keep], ordered[keep]
-        del shared, keep
-        boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-        starts = np.concatenate(([0], boundaries))
-        sizes = np.diff(np.concatenate((starts, [len(ordered)])))
-        # Buckets of one size at once, as a matrix of their sorted members: most hold
-        # two, and a Python loop over the others took 0.2 s of a 4 s run.
-        for size in np.unique(sizes[(sizes >= 2) & (sizes <= _BUCKET_CAP)]).tolist():
-            at = starts[sizes == size]
-            members = np.sort(order[at[:, None] + np.arange(size)], axis=1)
-            i, j = _head_pairs(size)
-            found.append(members[:, i].ravel() * count + members[:, j].ravel())
-        for lo, size in zip(
-            starts[sizes > _BUCKET_CAP].tolist(), sizes[sizes > _BUCKET_CAP].tolist(), strict=True
-        ):
-            members = np.sort(order[lo : lo + size])
-            # A large bucket (templated lines differing in a number) would give
-            # size**2 / 2 pairs; every member is paired with the bucket's earliest
-            # _BUCKET_CAP members instead, which keep-first clustering needs most.
-            i, j = _capped(size, _BUCKET_CAP)
-            found.append(members[i] * count + members[j])
+        return _band_pairs(column, count)
+
+    # Each pair as one integer, i * count + j, a band at a time: distinct pairs are then one
+    # sort of integers (np.unique of the rows, axis=0, sorted them as records: 4x slower
+    # on 160,000 sentences), and a pair costs 8 bytes until then, not 16 and a copy.
+    bands = range(keys.shape[1])
+    if threads > 1 and count >= _THREADED_ROWS:
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            found = [pairs for part in pool.map(band_pairs, bands) for pairs in part]
+    else:
+        found = [pairs for band in bands for pairs in band_pairs(band)]
     if not found:
         return np.empty((0, 2), dtype=np.int64)
     packed = np.concatenate(found)
     found.clear()
     packed = distinct(packed)
     return np.stack((packed // count, packed % count), axis=1)
+
+
+#: Rows past which `candidate_pairs` takes bands in threads: below, starting them costs
+#: more than it saves.
+_THREADED_ROWS = 20_000
+
+
+def _band_pairs(column: U64, count: np.int64) -> list[npt.NDArray[np.int64]]:
+    """The pairs of rows (as i * count + j, i < j) whose key in one band is the same."""
+    # Any order of equal keys will do: members are sorted below (and the default
+    # sort is vectorized: 21 bands of 100,000 keys 0.14 -> 0.03 s against "stable").
+    order = np.argsort(column)
+    ordered = column[order]
+    del column
+    # Only keys two rows or more share: most rows share none, and the arrays below
+    # over every row held 300 MB at once for the 5.7 million typo keys of a million
+    # short records.
+    shared = ordered[1:] == ordered[:-1]
+    keep = np.zeros(len(ordered), dtype=bool)
+    keep[1:] = shared
+    keep[:-1] |= shared
+    order, ordered = order[keep], ordered[keep]
+    del shared, keep
+    boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    starts = np.concatenate(([0], boundaries))
+    sizes = np.diff(np.concatenate((starts, [len(ordered)])))
+    found: list[npt.NDArray[np.int64]] = []
+    # Buckets of one size at once, as a matrix of their sorted members: most hold
+    # two, and a Python loop over the others took 0.2 s of a 4 s run.
+    for size in np.unique(sizes[(sizes >= 2) & (sizes <= _BUCKET_CAP)]).tolist():
+        at = starts[sizes == size]
+        members = np.sort(order[at[:, None] + np.arange(size)], axis=1)
+        i, j = _head_pairs(size)
+        found.append(members[:, i].ravel() * count + members[:, j].ravel())
+    for lo, size in zip(
+        starts[sizes > _BUCKET_CAP].tolist(), sizes[sizes > _BUCKET_CAP].tolist(), strict=True
+    ):
+        members = np.sort(order[lo : lo + size])
+        # A large bucket (templated lines differing in a number) would give
+        # size**2 / 2 pairs; every member is paired with the bucket's earliest
+        # _BUCKET_CAP members instead, which keep-first clustering needs most.
+        i, j = _capped(size, _BUCKET_CAP)
+        found.append(members[i] * count + members[j])
+    return found
 
 
 def relation(

@@ -144,8 +144,10 @@ def _worker_environment() -> Iterator[None]:
         del os.environ["NPY_DISABLE_CPU_FEATURES"]
 
 
-def default_jobs() -> int:
-    """Every core this process may use."""
+def default_jobs(asked: int = 0) -> int:
+    """`asked` (--jobs), or for 0 every core this process may use."""
+    if asked:
+        return asked
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -158,3 +158,16 @@ def test_covered_many_answers_for_each_unit_as_covered_does_alone(
         for flag, child, owner in zip(alone, spaceless[0], owners, strict=True)
     ]
     assert by_grams.count(True) >= 10  # covered, though no substring of the survivor
+
+
+def test_candidate_pairs_in_threads_are_those_found_a_band_at_a_time() -> None:
+    rng = np.random.default_rng(5)
+    rows = 60_000  # past the rows that take threads
+    keys = rng.integers(0, 40_000, size=(rows, 7)).astype(np.uint64)  # buckets of every size
+    keys[::3, 2] = 7  # one bucket past the cap
+    some = np.sort(rng.choice(rows, size=50_000, replace=False))
+    for subset in (None, some):
+        alone = candidate_pairs(keys, subset)
+        assert len(alone) > 100_000
+        assert np.array_equal(candidate_pairs(keys, subset, threads=2), alone)
+        assert np.array_equal(candidate_pairs(keys, subset, threads=3), alone)

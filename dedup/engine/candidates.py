@@ -16,6 +16,7 @@ import xxhash
 from dedup.engine.table import BATCH_CHARS, I64, Table
 from dedup.fingerprint import distinct
 from dedup.index import candidate_pairs
+from dedup.parallel import default_jobs
 
 #: A batch of candidate pairs to verify: at most this many distinct texts.
 BATCH_KEYS = 4096
@@ -40,7 +41,9 @@ def candidates(table: Table, li: int, memo: Memo) -> I64:
         if last is not None and last[0] == digest:
             pairs = last[1]
         else:
-            pairs = candidate_pairs(table.texts.bands(space), rows)
+            pairs = candidate_pairs(
+                table.texts.bands(space), rows, default_jobs(table.config.run.jobs)
+            )
         memo[space] = digest, pairs
         level.candidates[space] = len(pairs)
         found.append(keys[pairs].reshape(-1, 2))

@@ -60,7 +60,7 @@ def run(
     config.validate()
     told: Progress = progress or (lambda stage, count: None)
     # Without workers, the numpy work happens here: keep its arrays on the heap, too.
-    tune_allocator(keep_arrays=_jobs(config) <= 1)
+    tune_allocator(keep_arrays=default_jobs(config.run.jobs) <= 1)
     with (
         without_cycle_collection(),
         Corpus(paths, config.input, files) as corpus,
@@ -115,17 +115,13 @@ def index_stats(config: Config, index: Path) -> dict[str, Any]:
         return store.stats()
 
 
-def _jobs(config: Config) -> int:
-    return config.run.jobs or default_jobs()
-
-
 def workers_for(config: Config) -> Workers:
     """The workers a run's stages hand their batches to: local processes, or Spark."""
     if config.run.engine == "spark":
         from dedup.spark import SparkWorkers  # imported on use: it loads PySpark
 
         return SparkWorkers(config.run.spark_master, config.run.jobs)
-    return Workers(_jobs(config))
+    return Workers(default_jobs(config.run.jobs))
 
 
 def index_params(config: Config) -> dict[str, Any]:
