@@ -49,11 +49,12 @@ def pieces(removals: Sequence[Removal], length: int) -> dict[int, list[Span]]:
     nothing of its own.
     """
     out: dict[int, list[Span]] = {}
-    order = sorted(range(len(removals)), key=lambda i: (removals[i].start, -removals[i].end, i))
+    # By start, the longest first, of equal spans the first listed (a stable sort on one
+    # integer: a tuple key took twice as long over the 300,000 cuts of a 40 MB page).
+    ordered = sorted(removals, key=lambda r: (r.start << 40) - r.end)
     run: list[Removal] = []
     reach = -1  # where the removals taken so far end
-    for i in order:
-        removal = removals[i]
+    for removal in ordered:
         if removal.end <= reach:
             continue
         reach = removal.end
