@@ -115,6 +115,22 @@ def _scan(tmp_path: Path, texts: list[str], *options: str) -> dict:  # type: ign
     return unpacked(json.loads((tmp_path / "r.json").read_text(encoding="utf-8")))
 
 
+def _clean(tmp_path: Path, texts: list[str], *options: str) -> list[str]:
+    """The texts as JSONL records, cleaned (empty records kept), and read back."""
+    source = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": str(i), "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(
+        main, ["clean", str(source), "--out", str(out), "--keep-empty", "-q", *options]
+    )
+    assert done.exit_code == 0, done.output
+    return [
+        json.loads(line)["text"]
+        for line in (out / "in.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+
+
 def _posts(rng: random.Random, count: int) -> list[str]:
     words = ["".join(rng.choices("bcdfghjklmnprstvzéèa", k=6)) for _ in range(3000)]
     return [" ".join(rng.choices(words, k=40)).capitalize() + "." for _ in range(count)]
@@ -242,20 +258,7 @@ def test_a_sentence_a_repost_adds_or_changes_stays_when_its_document_is_a_near_c
         changed = ". ".join([*sentences[:2], new.rstrip("."), sentences[2]]) + "."
     first = "Un titre qui revient\n\n" + "\n\n".join(paragraphs)
     again = "Un titre qui revient\n\n" + "\n\n".join([paragraphs[0], changed, paragraphs[2]])
-    source = tmp_path / "in.jsonl"
-    lines = [
-        json.dumps({"id": str(i), "text": t}, ensure_ascii=False)
-        for i, t in enumerate([first, again])
-    ]
-    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = tmp_path / "out"
-    options = ["--out", str(out), "--keep-empty", "--unit", unit, "-q"]
-    done = CliRunner().invoke(main, ["clean", str(source), *options])
-    assert done.exit_code == 0, done.output
-    cleaned = [
-        json.loads(line)["text"]
-        for line in (out / "in.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+    cleaned = _clean(tmp_path, [first, again], "--unit", unit)
     assert cleaned[0] == first
     assert cleaned[1].strip() == new
 
@@ -314,16 +317,7 @@ def test_templated_titles_a_letter_apart_that_each_recur_are_two_titles(tmp_path
         "Archives\n\nComprendre strtok en pratique\n\nComprendre strtol en pratique\n\n"
         "Comprendre strtkk en pratique",
     ]
-    source = tmp_path / "in.jsonl"
-    lines = [json.dumps({"id": str(i), "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
-    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = tmp_path / "out"
-    done = CliRunner().invoke(main, ["clean", str(source), "--out", str(out), "--keep-empty", "-q"])
-    assert done.exit_code == 0, done.output
-    cleaned = [
-        json.loads(line)["text"]
-        for line in (out / "in.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+    cleaned = _clean(tmp_path, texts)
     assert cleaned[:2] == texts[:2]
     assert cleaned[2] == "Archives"
 
@@ -333,18 +327,8 @@ def test_a_typo_on_a_page_crawled_twice_is_still_a_typo(tmp_path: Path) -> None:
     is printed once, and goes as a near copy of the title."""
     bodies = _posts(random.Random(4), 2)
     tag = (
-        f"Archives\n\nComprendre strtok en pratique\n\nComprendre strtkk en pratique\n\n"
-        f"{bodies[1]}"
+        f"Archives\n\nComprendre strtok en pratique\n\nComprendre strtkk en pratique\n\n{bodies[1]}"
     )
     texts = [f"Comprendre strtok en pratique\n\n{bodies[0]}", tag, tag]
-    source = tmp_path / "in.jsonl"
-    lines = [json.dumps({"id": str(i), "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
-    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = tmp_path / "out"
-    done = CliRunner().invoke(main, ["clean", str(source), "--out", str(out), "--keep-empty", "-q"])
-    assert done.exit_code == 0, done.output
-    cleaned = [
-        json.loads(line)["text"]
-        for line in (out / "in.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+    cleaned = _clean(tmp_path, texts)
     assert cleaned == [texts[0], f"Archives\n\n{bodies[1]}", ""]
