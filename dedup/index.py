@@ -261,7 +261,7 @@ def reverse(evidence: Evidence, threshold: float) -> Evidence:
     found = evidence.relation
     if found not in ("exact", "near"):  # both symmetric, whatever measure found them
         found = _related(jaccard, contained, covers, False, threshold, few, differ)
-    return Evidence(jaccard, contained, covers, found, few, differ, evidence.edits)
+    return Evidence(jaccard, contained, covers, found, few, differ)
 
 
 def _related(

@@ -137,7 +137,6 @@ class Evidence:
     relation: Relation | None  # None: verified, but not similar enough to be a duplicate
     few: bool = False  # the smaller unit has only a few words: containment alone is not enough
     differ: bool = False  # short units stating different facts (a number, a date, a name)
-    edits: bool = False  # near by its edits alone (a letter or a word apart), not its shingles
 
 
 @dataclass(frozen=True, slots=True)

@@ -304,31 +304,3 @@ def test_a_child_stating_nothing_is_repeated_without_reading_its_survivor(
     found = children._covered([templated], [0], [survivor], compact, config)
     assert read[1:] == [templated, survivor]
     assert found == [0]
-
-
-def test_templated_titles_a_letter_apart_that_each_recur_are_two_titles(tmp_path: Path) -> None:
-    """`Comprendre strtok` and `strtol en pratique` are one typo apart, and each is printed
-    again on a tag page: a typo is not printed twice, so they are two titles, and the
-    second post keeps its own.  A title with a typo printed once is still a copy."""
-    bodies = _posts(random.Random(3), 2)
-    texts = [
-        f"Comprendre strtok en pratique\n\n{bodies[0]}",
-        f"Comprendre strtol en pratique\n\n{bodies[1]}",
-        "Archives\n\nComprendre strtok en pratique\n\nComprendre strtol en pratique\n\n"
-        "Comprendre strtkk en pratique",
-    ]
-    cleaned = _clean(tmp_path, texts)
-    assert cleaned[:2] == texts[:2]
-    assert cleaned[2] == "Archives"
-
-
-def test_a_typo_on_a_page_crawled_twice_is_still_a_typo(tmp_path: Path) -> None:
-    """The copy of a page counts none of its parts again: the title with a typo it holds
-    is printed once, and goes as a near copy of the title."""
-    bodies = _posts(random.Random(4), 2)
-    tag = (
-        f"Archives\n\nComprendre strtok en pratique\n\nComprendre strtkk en pratique\n\n{bodies[1]}"
-    )
-    texts = [f"Comprendre strtok en pratique\n\n{bodies[0]}", tag, tag]
-    cleaned = _clean(tmp_path, texts)
-    assert cleaned == [texts[0], f"Archives\n\n{bodies[1]}", ""]

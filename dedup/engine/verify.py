@@ -136,10 +136,10 @@ def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -
             by_chars = scored(by_chars_of[n], len(a), len(b), m.threshold, False, evidence.few)
         if by_chars.relation == "near":
             found[n] = (i, j, by_chars)
-        elif _titled(titles(i), norms[j], titles(j), norms[i], m.threshold):
+        elif edits_near(norms[i], norms[j], m.threshold, m.char_below) or _titled(
+            titles(i), norms[j], titles(j), norms[i], m.threshold
+        ):
             found[n] = (i, j, dataclasses.replace(by_chars, relation="near"))
-        elif edits_near(norms[i], norms[j], m.threshold, m.char_below):
-            found[n] = (i, j, dataclasses.replace(by_chars, relation="near", edits=True))
     return [evidence for _, _, evidence in found]
 
 
@@ -229,7 +229,6 @@ class Verifier:
                 columns.close()
         table.texts.spaces.clear()
         self.known = Known(table.config.minhash.threshold)
-        self.copies = _copies(table)
         self.related: list[Related] = []  # per level, as `level` verifies them
         self.verified = 0  # pairs verified or known, for the progress line
 
@@ -246,26 +245,6 @@ class Verifier:
         pairs = pairs[taking_part[pairs[:, 0]] & taking_part[pairs[:, 1]]]
         related, verified_before, fresh = self.known.take(level.texts, pairs)
         self.verified += verified_before
-        threshold = table.config.minhash.threshold
-        # Two texts near by their edits alone (a letter apart: `Comprendre strtok` /
-        # `strtol en pratique`), each found verbatim twice or more as a part of documents
-        # (not a whole record; not in a copy of an earlier document, a page crawled
-        # twice), are two texts: a typo is not printed again.  Kept apart, not forgotten:
-        # a finer level counts again.
-        docs = a["doc"]
-        counted = (a["key"] >= 0) & ~self.copies[docs]
-        counted &= (a["ws_before"] > 0) | (a["ws_after"] < table.doc_chars[docs])
-        recurring = np.bincount(a["key"][counted], minlength=len(level.texts)) >= 2
-        del docs, counted
-        apart: dict[tuple[int, int], Evidence] = {}
-
-        def stays(pair: tuple[int, int], evidence: Evidence) -> bool:
-            if evidence.edits and recurring[pair[0]] and recurring[pair[1]]:
-                apart[pair] = evidence
-                return False
-            return True
-
-        related = {pair: evidence for pair, evidence in related.items() if stays(pair, evidence)}
         key_unit = level.key_unit
         chars = a["end"][key_unit] - a["start"][key_unit]  # of each key's text
 
@@ -280,13 +259,14 @@ class Verifier:
             ]
 
         work = functools.partial(verify_batch, config=table.config)
+        threshold = table.config.minhash.threshold
         unrelated: list[I64] = []  # pairs of keys, a batch's rows each
 
         def verify(these: I64) -> None:
             for found, others in self.workers.map(
                 work, ((places(keys), batch) for keys, batch in pair_batches(these, chars))
             ):
-                related.update(((x, y), ev) for x, y, ev in found if stays((x, y), ev))
+                related.update(((x, y), evidence) for x, y, evidence in found)
                 unrelated.append(others)
                 self.verified += len(found) + len(others)
                 self.progress("candidates verified", self.verified)
@@ -306,7 +286,7 @@ class Verifier:
         if li + 1 < len(table.levels):  # a finer level may meet these pairs again
             self.known.add(
                 level.texts,
-                {**related, **apart},
+                related,
                 np.concatenate(unrelated) if unrelated else np.empty((0, 2), dtype=np.int64),
             )
         del fresh
@@ -315,18 +295,6 @@ class Verifier:
         self.related.append([(first[x], first[y], ev) for (x, y), ev in sorted(related.items())])
         found_pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
         return neighbours_of(found_pairs), BothWays(related, threshold)
-
-
-def _copies(table: Table) -> npt.NDArray[np.bool_]:
-    """Which documents are exact copies of an earlier one (a page crawled twice), as the
-    document level's keys say (none without that level)."""
-    copies = np.zeros(len(table.docs), dtype=bool)
-    if table.levels and table.levels[0].name == "document":
-        a = table.levels[0].arrays
-        keyed = np.flatnonzero(a["key"] >= 0)
-        first = table.levels[0].key_unit[a["key"][keyed]]
-        copies[a["doc"][keyed]] = a["doc"][first] != a["doc"][keyed]
-    return copies
 
 
 def _read_ones(
