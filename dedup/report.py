@@ -93,12 +93,14 @@ def _scores(evidence: Evidence) -> dict[str, Any]:
     }
 
 
-def _ref(segment: Segment) -> dict[str, Any]:
-    return {"doc": segment.doc_id, "start": segment.start, "end": segment.end, "line": segment.line}
-
-
 def _suppressed(segment: Segment) -> dict[str, Any]:
-    return {"unit": segment.level, **_ref(segment)}
+    return {
+        "unit": segment.level,
+        "doc": segment.doc_id,
+        "start": segment.start,
+        "end": segment.end,
+        "line": segment.line,
+    }
 
 
 def stats(result: Result) -> dict[str, int]:
