@@ -48,6 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from frenchprose import MANUALS, Page, manual_pages
 
+from dedup.report import unpacked
+
 
 @dataclass(frozen=True)
 class Language:
@@ -406,7 +408,8 @@ def _reposts(
 
 
 def removed_spans(report: dict) -> dict[str, list[tuple[int, int]]]:  # type: ignore[type-arg]
-    return {d["doc"]: [tuple(span) for span in d["removed"]] for d in report["documents"]}
+    documents = unpacked(report)["documents"]
+    return {d["doc"]: [tuple(span) for span in d["removed"]] for d in documents}
 
 
 def is_removed(span: Span, text: str, cuts: list[tuple[int, int]]) -> bool:

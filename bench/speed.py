@@ -401,7 +401,7 @@ def main() -> int:
                 if command is not None:
                     runs[name].append(measure(command))
 
-        report = json.loads(report_path.read_text(encoding="utf-8"))
+        report = unpacked(json.loads(report_path.read_text(encoding="utf-8")))
         level = "document" if args.unit in ("document", "all") else args.unit
         found = {}
         if level == "document":  # the truth is about documents

@@ -94,8 +94,8 @@ class OutputConfig:
     #: Write a JSONL record that cleaning emptied (nothing but whitespace left) instead of
     #: leaving it out; `restore` brings a left-out record back from the report either way.
     keep_empty: bool = False
-    #: Quote in the JSON report the removed text (what `restore` puts back) and an
-    #: excerpt of each survivor; without, the report holds ids, offsets and scores only.
+    #: Quote in the JSON report the removed text (what `restore` puts back); without,
+    #: the report holds ids, offsets and scores only.
     quotes: bool = True
     #: List every verified pair of distinct texts in the JSON report.
     pairs: bool = False

@@ -1,10 +1,10 @@
-"""Reports: a Result in, the JSON report (schema version 4) and a Markdown summary out.
+"""Reports: a Result in, the JSON report (schema version 5) and a Markdown summary out.
 
 The JSON report is the machine contract: stable field names, lists in corpus
-order, no timestamps, so two runs give identical bytes.  A cluster's places are
-arrays whose fields the report names once (`FIELDS`; `unpacked` reads them back
-as objects).  The Markdown summary is for people; every piece of corpus text in
-it is escaped.
+order, no timestamps, so two runs give identical bytes.  Its documents, clusters
+and their places are arrays whose fields the report names once (`FIELDS`;
+`unpacked` reads them back as objects).  The Markdown summary is for people; every
+piece of corpus text in it is escaped.
 """
 
 from __future__ import annotations
@@ -21,12 +21,25 @@ from dedup.index import LshParams
 from dedup.model import REMOVING, Cluster, DocStats, Evidence, Member, Result, Segment
 from dedup.version import __version__
 
-REPORT_VERSION = 4
+REPORT_VERSION = 5
 _EXCERPT = 80
-#: What each position of a cluster's survivor and duplicates holds in the JSON report.
-#: An excerpt only when the report quotes text; scores not for an exact copy (all 1).
+#: What each position of the JSON report's arrays holds.  An array ends at its last field
+#: present (a null stands for one absent before it): a document's removed text only when
+#: the report quotes text, `dropped` and `escaped` when they apply; a cluster's `kept` and
+#: `documents` for boilerplate; scores not for an exact copy (all 1).
 FIELDS: dict[str, list[str]] = {
-    "survivor": ["doc", "start", "end", "line", "excerpt"],
+    "document": [
+        "doc",
+        "file",
+        "record",
+        "chars_in",
+        "removed",
+        "removed_text",
+        "dropped",
+        "escaped",
+    ],
+    "cluster": ["id", "unit", "survivor", "duplicates", "kept", "documents"],
+    "survivor": ["doc", "start", "end", "line"],
     "duplicate": [
         "doc",
         "start",
@@ -170,8 +183,16 @@ def _listed(cluster: Cluster, every: bool) -> list[Member]:
     return [m for m in cluster.members if m.removed]
 
 
-def _cluster(cluster: Cluster, texts: bool, quotes: bool) -> dict[str, Any]:
-    """A cluster for the report; see `build_report` for `texts` and `quotes`."""
+def _row(entry: dict[str, Any], kind: str) -> list[Any]:
+    """An entry as the JSON report's array of `FIELDS[kind]`, ending at its last field."""
+    values = [entry.get(name) for name in FIELDS[kind]]
+    while values[-1] is None:
+        values.pop()
+    return values
+
+
+def _cluster(cluster: Cluster, texts: bool) -> dict[str, Any]:
+    """A cluster for the report; see `build_report` for `texts`."""
     listed = _listed(cluster, texts)
     duplicates: list[Any] = []
     for member in listed:
@@ -184,11 +205,7 @@ def _cluster(cluster: Cluster, texts: bool, quotes: bool) -> dict[str, Any]:
             duplicates.append(entry)
         else:
             duplicates.append([*_place(member.segment), removed, *_packed(member.evidence)])
-    survivor: Any = (
-        _unit(cluster.survivor, "text")
-        if texts
-        else [*_place(cluster.survivor), *([cluster.survivor.text[:_EXCERPT]] if quotes else [])]
-    )
+    survivor: Any = _unit(cluster.survivor, "text") if texts else _place(cluster.survivor)
     entry = {"id": cluster.cluster_id, "unit": cluster.level, "survivor": survivor}
     entry["duplicates"] = duplicates
     if cluster.boilerplate:
@@ -203,9 +220,10 @@ def _cluster(cluster: Cluster, texts: bool, quotes: bool) -> dict[str, Any]:
     return entry
 
 
-def _document(d: DocStats, quotes: bool, whole: bool) -> dict[str, Any]:
-    """A document with findings; not `whole`, without the counts its entries in the
-    clusters give (units, duplicate units, characters removed: the JSON report's)."""
+def _document(d: DocStats, file: str | int, quotes: bool, whole: bool) -> dict[str, Any]:
+    """A document with findings, its `file` named or numbered; not `whole`, without the
+    counts its entries in the clusters give (units, duplicate units, characters removed:
+    the JSON report's)."""
     entry: dict[str, Any] = {"doc": d.doc_id}
     if whole:
         entry.update(units=d.units, duplicate_units=d.duplicate_units)
@@ -213,7 +231,7 @@ def _document(d: DocStats, quotes: bool, whole: bool) -> dict[str, Any]:
     if whole:
         entry["chars_removed"] = d.chars_removed
     entry.update(
-        file=d.file,
+        file=file,
         removed=[[s, e] for s, e in d.removed],
         **({"removed_text": list(d.removed_text)} if quotes else {}),
         record=d.record,
@@ -242,22 +260,28 @@ def _with_findings(result: Result, every: bool) -> Iterator[DocStats]:
 def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Report:
     """The JSON-ready report of a run.
 
-    Sized for a pipeline: the text it quotes is the removed text (under each document,
-    what `restore` puts back) and an excerpt of each survivor, so that a report is about
-    the size of what the run removes.  Without the "quotes" option, it quotes nothing:
-    ids, offsets and scores only.  A boilerplate cluster lists the copies it removed,
-    and counts those it kept (one a page: `kept`, over `documents`).  The verified pairs
-    are listed with the "pairs" option only (near copies of one text make pairs by the
-    square of their number).  With `texts`, every unit's text is quoted whole (for the
-    Markdown and HTML reports, which are for people).  With `lazy`, the long lists
-    (documents, clusters, boilerplate, pairs) are generators, made one item at a time as
-    `json_pieces` writes them.
+    Sized for a pipeline: the only text it quotes is the removed text (under each
+    document, what `restore` puts back; the text kept is the cleaned output's), so that a
+    report is about the size of what the run removes.  Without the "quotes" option, it
+    quotes nothing: ids, offsets and scores only.  A boilerplate cluster lists the copies
+    it removed, and counts those it kept (one a page: `kept`, over `documents`).  The
+    verified pairs are listed with the "pairs" option only (near copies of one text make
+    pairs by the square of their number).  Documents, clusters and pairs are arrays of
+    `FIELDS`, a document's file its number in `files`.  With `texts`, they are objects and
+    every unit's text is quoted whole (for the Markdown and HTML reports, which are for
+    people).  With `lazy`, the long lists (documents, clusters, boilerplate, pairs) are
+    generators, made one item at a time as `json_pieces` writes them.
     """
 
-    def listed(items: Iterator[Any]) -> Iterable[Any]:
+    def listed(items: Iterator[Any], kind: str = "") -> Iterable[Any]:
+        if kind and not texts:
+            items = (_row(item, kind) for item in items)
         return items if lazy else list(items)
 
     quotes = bool(result.options.get("quotes", True))
+    documents = list(_with_findings(result, texts))
+    files = list(dict.fromkeys(d.file for d in documents))
+    number = {name: name for name in files} if texts else {name: n for n, name in enumerate(files)}
     report: Report = {
         "dedup_report": REPORT_VERSION,
         "tool": {"name": "dedup", "version": __version__},
@@ -267,13 +291,16 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
         "lsh": result.lsh,
         "skipped": list(result.skipped),
         "suppressed": [_suppressed(s) for s in result.suppressed],
+        "files": files,
         "documents": listed(
-            _document(d, quotes or texts, texts) for d in _with_findings(result, texts)
+            (_document(d, number[d.file], quotes or texts, texts) for d in documents), "document"
         ),
         "clusters": listed(
-            _cluster(c, texts, quotes) for c in result.clusters if not c.boilerplate
+            (_cluster(c, texts) for c in result.clusters if not c.boilerplate), "cluster"
         ),
-        "boilerplate": listed(_cluster(c, texts, quotes) for c in result.clusters if c.boilerplate),
+        "boilerplate": listed(
+            (_cluster(c, texts) for c in result.clusters if c.boilerplate), "cluster"
+        ),
         "calibration": calibration(result),
     }
     if result.options.get("pairs"):
@@ -285,18 +312,26 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
 
 
 def unpacked(report: Report) -> Report:
-    """A JSON report (as read) with its clusters' places and its pairs as objects, named
-    by its `fields`: `{"doc", "start", "end", "line", ...}` for `[doc, start, end, line,
-    ...]`, and no `fields` left.  A report whose places are objects already (version 3,
-    or one unpacked) is returned as it is."""
+    """A JSON report (as read) with its documents, clusters, their places and its pairs as
+    objects, named by its `fields`: `{"doc", "start", "end", "line", ...}` for `[doc,
+    start, end, line, ...]` (a null: a field absent), and no `fields` left.  What is an
+    object already (every entry of version 3, documents and clusters of version 4, a
+    report unpacked) stays as it is."""
     fields = report.get("fields")
     if not fields:
         return report
 
-    def named(kind: str, values: list[Any]) -> dict[str, Any]:
-        return dict(zip(fields[kind], values, strict=False))
+    def named(kind: str, values: Any) -> Any:
+        if not isinstance(values, list):
+            return values
+        return {
+            name: value
+            for name, value in zip(fields[kind], values, strict=False)
+            if value is not None
+        }
 
-    def cluster(entry: dict[str, Any]) -> dict[str, Any]:
+    def cluster(entry: Any) -> dict[str, Any]:
+        entry = named("cluster", entry)
         return {
             **entry,
             "survivor": named("survivor", entry["survivor"]),
@@ -304,6 +339,11 @@ def unpacked(report: Report) -> Report:
         }
 
     out = {name: value for name, value in report.items() if name != "fields"}
+    files = report.get("files", [])
+    out["documents"] = [named("document", doc) for doc in report.get("documents", [])]
+    for doc in out["documents"]:
+        if isinstance(doc.get("file"), int):
+            doc["file"] = files[doc["file"]]
     for section in ("clusters", "boilerplate"):
         out[section] = [cluster(entry) for entry in report.get(section, [])]
     if "pairs" in report:

@@ -22,7 +22,7 @@ from dedup.io.readers import is_jsonl
 from dedup.io.records import record_line
 from dedup.io.writers import inside, write_bytes
 from dedup.jsonfiles import read_json
-from dedup.report import REPORT_VERSION
+from dedup.report import REPORT_VERSION, unpacked
 
 
 def restore(
@@ -56,8 +56,9 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
     every other record of a JSONL file, is as it was and is copied.  Returns the number
     of files written.
     """
-    # Version 1 reports quote the removed text as version 2 ones do.
-    report = read_json(report_path, "dedup_report", (1, REPORT_VERSION))
+    # Version 1 reports quote the removed text as version 2 ones do; version 5 documents
+    # are arrays.
+    report = unpacked(read_json(report_path, "dedup_report", tuple(range(1, REPORT_VERSION + 1))))
     options = report.get("options", {})
     if not options.get("quotes", True):
         raise InputError(

@@ -358,7 +358,7 @@ def test_a_tampered_report_cannot_make_restore_write_outside(tmp_path: Path) -> 
         == 0
     )
     report = json.loads((tmp_path / "r.json").read_text())
-    report["documents"][0]["file"] = "../../escape.txt"
+    report["files"][0] = "../../escape.txt"
     (tmp_path / "r.json").write_text(json.dumps(report))
     result = run(
         "restore",

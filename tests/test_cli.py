@@ -55,7 +55,7 @@ def test_scan_writes_the_report_to_stdout_and_a_summary_to_stderr() -> None:
     result = invoke("scan", str(PAGES))
     assert result.exit_code == 0
     report = json.loads(result.stdout)
-    assert report["dedup_report"] == 4
+    assert report["dedup_report"] == 5
     assert report["stats"]["documents"] == 5
     assert "duplicates" in result.stderr and "characters removed" in result.stderr
 
@@ -71,7 +71,7 @@ def test_scan_markdown_to_a_file_writes_nothing_else(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("unit", ["document", "section", "paragraph", "sentence"])
 def test_unit_restricts_the_levels(unit: str) -> None:
-    report = json.loads(invoke("scan", str(PAGES), "--unit", unit).stdout)
+    report = unpacked(json.loads(invoke("scan", str(PAGES), "--unit", unit).stdout))
     assert {c["unit"] for c in report["clusters"]} <= {unit}
     assert report["options"]["unit"] == unit
 
@@ -175,7 +175,7 @@ def test_folder_include_and_exclude(tmp_path: Path) -> None:
     text = "A paragraph long enough to count, repeated in every file.\n"
     for name in ("a.txt", "sub/b.md", "c.rst", "sub/skip.txt"):
         (tmp_path / name).write_text(text)
-    report = json.loads(invoke("scan", str(tmp_path), "--exclude", "skip.txt").stdout)
+    report = unpacked(json.loads(invoke("scan", str(tmp_path), "--exclude", "skip.txt").stdout))
     assert [d["doc"] for d in report["documents"]] == ["a.txt", "sub/b.md"]
     report = json.loads(invoke("scan", str(tmp_path), "--include", "*.rst").stdout)
     assert report["stats"]["documents"] == 1  # c.rst alone: nothing it repeats

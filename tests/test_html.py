@@ -14,6 +14,7 @@ from conftest import PAGES
 
 from dedup.cli import main
 from dedup.html import word_diff
+from dedup.report import unpacked
 
 HOSTILE = '<script>document.documentElement.setAttribute("data-pwned","1")</script> Ce paragraphe est répété pour tester le rapport HTML et son échappement.'
 CHROMIUM_FLAGS = [
@@ -31,7 +32,9 @@ CHROMIUM_FLAGS = [
 def _counts(tmp_path: Path) -> tuple[int, int]:
     """Clusters (any relation, boilerplate included) and removed spans in the JSON report of the
     same run."""
-    report = json.loads(CliRunner().invoke(main, ["scan", str(tmp_path / "pages")]).stdout)
+    report = unpacked(
+        json.loads(CliRunner().invoke(main, ["scan", str(tmp_path / "pages")]).stdout)
+    )
     spans = sum(len(d["removed"]) for d in report["documents"])
     return len(report["clusters"]) + len(report["boilerplate"]), spans
 

@@ -12,7 +12,7 @@ import pytest
 
 import dedup
 from dedup.errors import InputError
-from dedup.report import build_report, render_json
+from dedup.report import build_report, render_json, unpacked
 
 pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
@@ -56,7 +56,7 @@ def _as_jsonl(frame: Any, path: Path) -> Path:
 
 
 def _findings(result: dedup.Result) -> list[Any]:
-    report = json.loads(render_json(build_report(result)))
+    report = unpacked(json.loads(render_json(build_report(result))))
     return [report[k] for k in ("stats", "clusters", "boilerplate", "lsh")] + [
         [{k: v for k, v in d.items() if k not in ("file", "record")} for d in report["documents"]]
     ]

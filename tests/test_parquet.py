@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from dedup.cli import main
+from dedup.report import unpacked
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -66,7 +67,7 @@ def _write(rows: list[dict[str, Any]], folder: Path, row_group_size: int = 16) -
 def _report(path: Path, *options: str) -> dict[str, Any]:
     result = invoke("scan", str(path), "--format", "json", *options)
     assert result.exit_code in (0, 1), result.output
-    report = json.loads(result.stdout)
+    report = unpacked(json.loads(result.stdout))
     report["options"].pop("include")
     return report
 

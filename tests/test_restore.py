@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from dedup.cli import main
 from dedup.errors import DedupError
+from dedup.report import unpacked
 from dedup.restore import restore
 
 SETTINGS = settings(
@@ -64,7 +65,7 @@ def _clean_and_restore(root: Path, args: list[str]) -> tuple[dict, Path]:  # typ
         ["restore", str(root / "c"), "--report", str(root / "r.json"), "--out", str(root / "o")],
     )
     assert back.exit_code == 0, back.stderr
-    return json.loads((root / "r.json").read_text(encoding="utf-8")), root / "o"
+    return unpacked(json.loads((root / "r.json").read_text(encoding="utf-8"))), root / "o"
 
 
 @SETTINGS
@@ -99,6 +100,25 @@ def test_restore_the_blog_corpus_and_jsonl(tmp_path: Path) -> None:
         assert report["stats"]["chars_removed"] > 0
         for original in source.iterdir():
             assert (restored / original.name).read_bytes() == original.read_bytes()
+
+
+def test_restore_reads_every_report_version(tmp_path: Path) -> None:
+    """Reports of versions 2 to 4 list documents as objects, as a report unpacked does."""
+    root = tmp_path / "now"
+    root.mkdir()
+    (root / "in").symlink_to(PAGES)
+    report, _ = _clean_and_restore(root, [])
+    runner = CliRunner()
+    for version in (2, 3, 4):
+        older = tmp_path / f"r{version}.json"
+        older.write_text(json.dumps({**report, "dedup_report": version}), encoding="utf-8")
+        out = tmp_path / f"o{version}"
+        back = runner.invoke(
+            main, ["restore", str(root / "c"), "--report", str(older), "--out", str(out)]
+        )
+        assert back.exit_code == 0, back.stderr
+        for original in PAGES.iterdir():
+            assert (out / original.name).read_bytes() == original.read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)  # pandas 3 (not used by dedup's engine)
     from pyspark import cloudpickle
 
+from dedup.report import unpacked
 from dedup.spark import SparkWorkers, spark_session
 
 # The executors cannot import this module: its functions travel whole.
@@ -179,7 +180,7 @@ def test_a_corpus_with_repeats_at_every_level_gives_the_same_output(
     _corpus(corpus)
     local, distributed = _both(tmp_path, "clean", corpus, "--jobs", "2")
     assert local == distributed
-    report = json.loads(local["report.json"])
+    report = unpacked(json.loads(local["report.json"]))
     levels = {c["unit"] for c in report["clusters"]}
     assert {"document", "section", "paragraph", "sentence"} <= levels, levels
     assert report["boilerplate"], "the byline is boilerplate"

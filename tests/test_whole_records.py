@@ -172,7 +172,7 @@ def test_the_report_lists_the_documents_with_findings_and_restore_needs_no_more(
         ["clean", str(tmp_path / "pages"), "--out", str(out), "--report", str(tmp_path / "p.json")],
     )
     assert done.exit_code == 0, done.output
-    listed = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["documents"]
+    listed = unpacked(json.loads((tmp_path / "p.json").read_text(encoding="utf-8")))["documents"]
     assert [d["doc"] for d in listed] == ["a.txt", "b.txt", "c.txt"]
     for cleaned, report_file in ((tmp_path / "out", "r.json"), (out, "p.json")):
         back = tmp_path / f"back-{cleaned.name}"

@@ -220,8 +220,8 @@ def _report_options(command: F, where: str) -> F:
         click.option(
             "--quotes/--no-quotes",
             default=None,
-            help="Quote the removed text (what `restore` puts back) and an excerpt of each "
-            "survivor in the JSON report, or give ids, offsets and scores only. "
+            help="Quote the removed text (what `restore` puts back) in the JSON report, "
+            "or give ids, offsets and scores only. "
             "[default: quotes]",
         ),
         click.option(
