@@ -73,7 +73,7 @@ def _pick(
 
 
 def clusters(
-    order: Sequence[int],
+    order: Sequence[int] | npt.NDArray[np.int64],
     keys: Sequence[int] | npt.NDArray[np.int64],
     neighbours: Mapping[int, Sequence[int]],
     evidence: Mapping[tuple[int, int], Evidence],

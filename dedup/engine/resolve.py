@@ -62,9 +62,10 @@ def resolve(
     for li, level in enumerate(table.levels):
         a = level.arrays
         keyed = np.flatnonzero(a["key"] >= 0)
-        units = keyed[~gone.covers(*(a[c][keyed] for c in ("doc", "start", "end")))].tolist()
-        if table.config.cluster.keep == "longest":
-            units.sort(key=lambda u: (-int(a["end"][u] - a["start"][u]), u))
+        # An array, not a list: 2.9 million sentences of 100,000 documents took 111 MB so.
+        units = keyed[~gone.covers(*(a[c][keyed] for c in ("doc", "start", "end")))]
+        if table.config.cluster.keep == "longest":  # longest first, then in corpus order
+            units = units[np.lexsort((units, a["start"][units] - a["end"][units]))]
         links = clusters(units, a["key"], *verifier.level(li, units))
         done.links.append(links)
         on_links(li, links)
@@ -178,8 +179,9 @@ def _spare_boilerplate(
     chosen = chosen[pages[chosen] != doc[survivors[boiler[chosen]]]]
     spare = members[boiler[chosen]]
     done.spared[li] = np.sort(spare)
-    kept = np.concatenate((flagged_units, spare))
-    gone.add(*(a[c][kept] for c in ("doc", "start", "end")))
+    if li + 1 < len(table.levels):  # only finer levels look at what is gone
+        kept = np.concatenate((flagged_units, spare))
+        gone.add(*(a[c][kept] for c in ("doc", "start", "end")))
     is_spared = np.zeros(len(doc), dtype=bool)
     is_spared[spare] = True
     return removing.take(~is_spared[removing.members])
