@@ -407,13 +407,22 @@ def test_shared_counts_what_two_sets_have_in_common(a: set[int], b: set[int], c:
         max_size=12,
     )
 )
+@example([({1, 2}, {3}, {4})] * 5)  # runs of a pair and more, at a run size of 7
 def test_shared_many_counts_each_pair_as_shared_does(
     triples: list[tuple[set[int], set[int], set[int]]],
 ) -> None:
+    import dedup.index
     from dedup.index import shared, shared_many
 
     pairs = [
         (np.array(sorted(a | c), dtype=np.uint32), np.array(sorted(b | c), dtype=np.uint32))
         for a, b, c in triples
     ]
-    assert shared_many(pairs) == [shared(x, y) for x, y in pairs]
+    expected = [shared(x, y) for x, y in pairs]
+    assert shared_many(pairs) == expected
+    whole = dedup.index._SHARED_VALUES
+    try:  # taken a few pairs at a time, or one pair larger than a run alone
+        dedup.index._SHARED_VALUES = 7
+        assert shared_many(pairs) == expected
+    finally:
+        dedup.index._SHARED_VALUES = whole

@@ -66,7 +66,11 @@ def resolve(
         units = keyed[~gone.covers(*(a[c][keyed] for c in ("doc", "start", "end")))]
         if table.config.cluster.keep == "longest":  # longest first, then in corpus order
             units = units[np.lexsort((units, a["start"][units] - a["end"][units]))]
-        links = clusters(units, a["key"], *verifier.level(li, units))
+        verified = verifier.level(li, units)
+        if level.name == "sentence":  # the last level, and no children: nothing more for
+            workers.close()  # the workers; their memory goes back before its clustering
+        links = clusters(units, a["key"], *verified)
+        del verified
         done.links.append(links)
         on_links(li, links)
         removing = _spare_boilerplate(table, li, links.take(links.relations(REMOVING)), gone, done)
