@@ -92,7 +92,7 @@ def clusters(
         (covers most of) an earlier survivor, in visiting order.
     """
     units = np.asarray(order, dtype=np.int64)
-    order_keys = np.asarray(keys, dtype=np.int64)[units]
+    order_keys = np.asarray(keys)[units].astype(np.int64)
     # Only a text that repeats or has LSH neighbours can ever be looked up: the
     # others are survivors nobody matches, and are not tracked (memory: a dict
     # entry per unit of a large corpus).

@@ -356,3 +356,19 @@ def test_a_level_equal_to_the_level_above_shares_its_arrays(tmp_path: Path) -> N
     mixed = fingerprint_batch(batch, Config()).levels  # records of two paragraphs too
     assert mixed[0].rows is not mixed[2].rows
     assert not np.array_equal(mixed[0].rows, mixed[2].rows)
+
+
+def test_what_is_gone_is_found_past_two_billion_from_narrow_columns() -> None:
+    """The table's columns are int32 where their values fit; a document number times the
+    widest offset passes 2**31 in a large corpus (100,000 documents of 50,000 characters)."""
+    from dedup.engine.resolve import Gone
+
+    gone = Gone()
+    docs, starts, ends = (np.array([v], dtype=np.int32) for v in (99_999, 0, 60_000))
+    gone.add(docs, starts, ends)
+    asked = (
+        np.array([99_999, 99_999, 5], np.int32),
+        np.array([50_000, 59_000, 0], np.int32),
+        np.array([50_010, 61_000, 10], np.int32),
+    )
+    assert gone.covers(*asked).tolist() == [True, False, False]

@@ -109,12 +109,13 @@ class Gone:
 
     def add(self, docs: I64, starts: I64, ends: I64) -> None:
         if len(docs):
-            self.parts.append((docs, starts, ends))
+            self.parts.append(_wide(docs, starts, ends))
 
     def covers(self, docs: I64, starts: I64, ends: I64) -> npt.NDArray[np.bool_]:
         """Whether each unit (document, start, end) lies inside a span."""
         if not self.parts or not len(docs):
             return np.zeros(len(docs), dtype=bool)
+        docs, starts, ends = _wide(docs, starts, ends)
         span_docs, span_starts, span_ends = (
             np.concatenate([part[i] for part in self.parts]) for i in range(3)
         )
@@ -133,6 +134,17 @@ class Gone:
             (at >= 0) & (span_docs[found] == docs) & (span_ends[found] >= ends)
         )
         return covered
+
+
+def _wide(docs: I64, starts: I64, ends: I64) -> tuple[I64, I64, I64]:
+    """Units' columns as int64 (the table's are narrower), for arithmetic past two
+    billion."""
+    wide = np.int64
+    return (
+        docs.astype(wide, copy=False),
+        starts.astype(wide, copy=False),
+        ends.astype(wide, copy=False),
+    )
 
 
 def _spare_boilerplate(
