@@ -187,6 +187,19 @@ class Workers:
             worker.conn.close()
         self._workers = []
 
+    def restart(self) -> None:
+        """Stop the workers started, if any, and start fresh ones at once (they load while
+        this process goes on): what earlier batches left in their heaps goes back."""
+        if self._workers:
+            self.close()
+            self._start()
+
+    def _start(self) -> None:
+        # fork would copy whatever the parent holds; spawn starts clean workers.
+        context = multiprocessing.get_context("spawn")
+        with _worker_environment():
+            self._workers = [_Worker(context) for _ in range(self.jobs)]
+
     def each(self, function: Callable[[None], object]) -> None:
         """Call `function(None)` once in this process and in every worker started: to drop
         what a stage kept in them between its batches."""
@@ -212,10 +225,7 @@ class Workers:
             yield from map(function, itertools.chain(head, iterator))
             return
         if not self._workers:
-            # fork would copy whatever the parent holds; spawn starts clean workers.
-            context = multiprocessing.get_context("spawn")
-            with _worker_environment():
-                self._workers = [_Worker(context) for _ in range(self.jobs)]
+            self._start()
         for worker in self._workers:  # an earlier map's answers are not this one's
             worker.settle()
         tasks = itertools.chain(head, iterator)

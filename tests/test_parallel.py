@@ -61,6 +61,19 @@ def test_each_reaches_this_process_and_every_worker_once() -> None:
         assert list(workers.map(_square, range(5))) == [0, 1, 4, 9, 16]  # served as before
 
 
+def test_restart_gives_fresh_workers_and_starts_none_unasked() -> None:
+    with Workers(2) as workers:
+        workers.restart()  # none started yet: none started now
+        assert set(workers.map(_keep, range(3))) == {os.getpid()}  # few: in this process
+        _KEPT.clear()
+        before = set(workers.map(_keep, range(40)))
+        assert len(before) == 2 and os.getpid() not in before
+        workers.restart()
+        after = {pid for pid, kept in workers.map(_kept, range(8)) if kept == 0}
+        assert len(after) == 2 and not after & before  # fresh processes, nothing kept
+        assert list(workers.map(_square, range(50))) == [x * x for x in range(50)]
+
+
 def _slow_square(x: int) -> int:
     time.sleep(0.01 * (x % 3))  # answers come back out of order
     return x * x
