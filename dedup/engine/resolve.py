@@ -66,6 +66,7 @@ def resolve(
         keyed = np.flatnonzero(a["key"] >= 0)
         # An array, not a list: 2.9 million sentences of 100,000 documents took 111 MB so.
         units = keyed[~gone.covers(*(a[c][keyed] for c in ("doc", "start", "end")))]
+        del keyed
         if table.config.cluster.keep == "longest":  # longest first, then in corpus order
             units = units[np.lexsort((units, a["start"][units] - a["end"][units]))]
         verified = verifier.level(li, units)

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -261,13 +262,15 @@ class Verifier:
         work = functools.partial(verify_batch, config=table.config)
         threshold = table.config.minhash.threshold
         unrelated: list[I64] = []  # pairs of keys, a batch's rows each
+        finer = li + 1 < len(table.levels)  # a finer level may meet these pairs again
 
         def verify(these: I64) -> None:
             for found, others in self.workers.map(
                 work, ((places(keys), batch) for keys, batch in pair_batches(these, chars))
             ):
                 related.update(((x, y), evidence) for x, y, evidence in found)
-                unrelated.append(others)
+                if finer:  # kept for it (the last level's: 32 MB of 100,000 documents')
+                    unrelated.append(others)
                 self.verified += len(found) + len(others)
                 self.progress("candidates verified", self.verified)
 
@@ -283,7 +286,7 @@ class Verifier:
             len(pairs) - unread,
             unread,
         )
-        if li + 1 < len(table.levels):  # a finer level may meet these pairs again
+        if finer:
             self.known.add(
                 level.texts,
                 related,
@@ -324,8 +327,10 @@ def _read_ones(
     """
     order = keys[np.asarray(units, dtype=np.int64)]
     size = int(keys.max(initial=0)) + 1
-    rank = np.zeros(size, dtype=np.int64)  # of each text, the place of its first copy
-    last = np.zeros(size, dtype=np.int64)  # and of its last
+    # Of each text, the place of its first copy and of its last (int32 while they fit).
+    place = np.int32 if len(order) < 2**31 else np.int64
+    rank: npt.NDArray[np.signedinteger[Any]] = np.zeros(size, dtype=place)
+    last: npt.NDArray[np.signedinteger[Any]] = np.zeros(size, dtype=place)
     distinct_keys, first = np.unique(order, return_index=True)
     rank[distinct_keys] = first
     distinct_keys, from_end = np.unique(order[::-1], return_index=True)
