@@ -42,9 +42,11 @@ def tune_allocator(keep_arrays: bool = True) -> None:
     By default glibc maps every allocation over 128 KiB on its own, and raises
     that bound to the largest block freed so far.  `keep_arrays` (a process that
     does the numpy work: the workers, or a run without them) serves arrays of up
-    to 32 MiB from the heap and keeps up to 64 MiB of freed memory: the page
+    to 32 MiB from the heap and keeps up to 16 MiB of freed memory: the page
     faults of mapping each numpy temporary anew cost 12 % of a document-level run
-    here (sys time 1.1 s -> 0.2 s on 93 MB).  Otherwise (the main process of a
+    here (sys time 1.1 s -> 0.2 s on 93 MB); keeping 64 MiB instead was no faster
+    (20,000 French documents, farm-bench, document level 1.00x, every level 1.02x)
+    and held 20 MiB more a worker at the default run's peak on 100,000.  Otherwise (the main process of a
     run with workers, which holds the run's state) the bound stays at 128 KiB,
     so that a large array freed goes back to the system instead of leaving a
     hole in the heap: peak RSS of a paragraph-level run of 100,000 documents,
@@ -56,7 +58,7 @@ def tune_allocator(keep_arrays: bool = True) -> None:
         return
     if keep_arrays:
         mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-        mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+        mallopt(_M_TRIM_THRESHOLD, 16 << 20)
     else:
         mallopt(_M_MMAP_THRESHOLD, 128 << 10)
 
