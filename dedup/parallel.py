@@ -46,11 +46,11 @@ def tune_allocator(keep_arrays: bool = True) -> None:
     faults of mapping each numpy temporary anew cost 12 % of a document-level run
     here (sys time 1.1 s -> 0.2 s on 93 MB); keeping 64 MiB instead was no faster
     (20,000 French documents, farm-bench, document level 1.00x, every level 1.02x)
-    and held 20 MiB more a worker at the default run's peak on 100,000.  Otherwise (the main process of a
-    run with workers, which holds the run's state) the bound stays at 128 KiB,
-    so that a large array freed goes back to the system instead of leaving a
-    hole in the heap: peak RSS of a paragraph-level run of 100,000 documents,
-    1,148 -> 990 MiB.
+    and held 20 MiB more a worker at the default run's peak on 100,000.
+    Otherwise (the main process of a run with workers, which holds the run's
+    state) the bound stays at 128 KiB, so that a large array freed goes back to
+    the system instead of leaving a hole in the heap: peak RSS of a
+    paragraph-level run of 100,000 documents, 1,148 -> 990 MiB.
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
