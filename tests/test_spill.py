@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -32,6 +33,23 @@ def test_columns_give_back_what_blocks_of_rows_wrote(
         assert np.array_equal(columns.column(c), matrix[:, c])
     assert np.array_equal(columns.array(), matrix)
     columns.close()
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int8, np.int64])
+def test_a_column_on_disk_gives_back_the_rows_asked_in_their_order(
+    dtype: type[np.signedinteger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup.io.spill import DiskColumn
+
+    monkeypatch.setattr(DiskColumn, "CHUNK", 64)  # many chunks, most never read
+    rng = np.random.default_rng(11)
+    values = rng.integers(-100, 100, size=1000).astype(dtype)
+    column = DiskColumn(values)
+    assert len(column) == 1000 and column.dtype == values.dtype
+    for at in ([999, 0, 5, 5, 64, 63, 128], rng.integers(0, 1000, 300), [], [999]):
+        assert np.array_equal(column[at], values[np.asarray(at, dtype=np.int64)])
+    with pytest.raises(IndexError):
+        column[[1000]]
 
 
 def test_band_keys_on_disk_find_the_candidates_they_find_in_memory(
@@ -78,7 +96,20 @@ def test_a_run_with_every_band_key_on_disk_finds_what_it_finds_in_memory(
 
     path = PAGES if corpus == "pages" else _records(tmp_path / "records.jsonl")
     in_memory = render_json(build_report(dedup.scan(path, jobs=1, pairs=True)))
-    monkeypatch.setattr(spill, "SPILL_BYTES", 0)  # every batch's keys spooled, every space spilled
+    # Every batch's keys spooled, every space spilled, and the cold columns of the table.
+    monkeypatch.setattr(spill, "SPILL_BYTES", 0)
+    written = []
+    monkeypatch.setattr(spill.DiskColumn, "CHUNK", 16)
+    monkeypatch.setattr(spill, "temporary_file", _counted(spill.temporary_file, written))
     on_disk = render_json(build_report(dedup.scan(path, jobs=1, pairs=True)))
+    assert "dedup-column-" in written
     assert on_disk == in_memory
     assert ',"near",' in on_disk  # a near duplicate's relation
+
+
+def _counted(make: Any, prefixes: list[str]) -> Any:
+    def counted(owner: object, prefix: str) -> Any:
+        prefixes.append(prefix)
+        return make(owner, prefix)
+
+    return counted

@@ -84,7 +84,7 @@ def resolve(
         finer = li + 1 < len(table.levels)  # only finer levels look at what is gone
         taken: list[tuple[int, int, int]] = []  # (document, start, end) of every cut
         for u, number, *whole in zip(
-            members, *(a[c][members].tolist() for c in ("doc", *REMOVAL_COLUMNS)), strict=True
+            members, *level.gather(("doc", *REMOVAL_COLUMNS), removing.members), strict=True
         ):
             cut = parts.get(u)  # an empty list: the survivor repeats none of its parts
             if cut is None:

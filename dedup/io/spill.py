@@ -1,7 +1,9 @@
 """Arrays a run keeps on disk between two stages rather than in memory.
 
 `Spool` holds arrays written once and read back once: the band keys of each batch, from
-the workers until the table is frozen.  `Columns` is a matrix of 64-bit integers filled
+the workers until the table is frozen.  `DiskColumn` is a column of the table of units
+that only the units a run links are read from (their lines, the line breaks around them),
+gathered by index.  `Columns` is a matrix of 64-bit integers filled
 a block of rows at a time and read back a column at a time; past SPILL_BYTES it is
 written to an unlinked temporary file, column after column.  The LSH band keys of a
 run's texts (168 bytes a text for 21 bands) wait there from fingerprinting to
@@ -12,6 +14,7 @@ kernel's cache, not in the process.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import weakref
@@ -78,6 +81,47 @@ class Columns:
         self._memory = None
         if self._file is not None:
             self._file.close()
+
+
+class DiskColumn:
+    """A column of integers written once to an unlinked temporary file and read back by
+    index (`column[at]`), a chunk of rows at a time, only the chunks that hold a row
+    asked for.  Never mapped: the pages stay in the kernel's cache, not in the process."""
+
+    #: Rows read at once.
+    CHUNK = 1 << 20
+
+    def __init__(self, values: npt.NDArray[Any]) -> None:
+        data = np.ascontiguousarray(values)
+        self.dtype = data.dtype
+        self.size = len(data)
+        self._file = temporary_file(self, "dedup-column-")
+        try:
+            _write_all(self._file.fileno(), data.data.cast("B"), 0)
+        except OSError as exc:
+            raise _unwritable(exc) from exc
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, at: Any) -> npt.NDArray[Any]:
+        """The values at the rows `at` (an array or list of row numbers), in that order."""
+        at = np.asarray(at, dtype=np.int64).ravel()
+        out = np.empty(len(at), dtype=self.dtype)
+        order = np.argsort(at, kind="stable")
+        wanted = at[order]
+        if len(wanted) and (wanted[0] < 0 or wanted[-1] >= self.size):
+            raise IndexError(f"rows {wanted[0]} to {wanted[-1]} of a column of {self.size}")
+        chunk = np.empty(min(self.CHUNK, self.size), dtype=self.dtype)
+        bounds = np.searchsorted(wanted, np.arange(0, self.size + self.CHUNK, self.CHUNK))
+        for number, (lo, hi) in enumerate(itertools.pairwise(bounds.tolist())):
+            if lo == hi:
+                continue
+            first = number * self.CHUNK
+            rows = chunk[: min(self.CHUNK, self.size - first)]
+            _read_all(self._file, rows.data.cast("B"), first * self.dtype.itemsize)
+            out[order[lo:hi]] = rows[wanted[lo:hi] - first]
+        return out
 
 
 class Spool:
