@@ -271,25 +271,42 @@ def _link_places(table: Table, li: int, links: list[Link]) -> list[LinkPlace]:
     member's paragraphs from the paragraph level if the run has one) of each link."""
     a = table.levels[li].arrays
     below = [level.arrays for level in table.levels[li + 1 :] if level.name == "paragraph"]
-    out: list[LinkPlace] = []
-    for k in links:
-        doc, start, end = (int(a[c][k.member]) for c in ("doc", "start", "end"))
-        children = None
-        if below:
-            p = below[0]
-            lo, hi = np.searchsorted(p["doc"], [doc, doc + 1]).tolist()
-            first, last = (lo + np.searchsorted(p["start"][lo:hi], [start, end])).tolist()
-            inside = p["end"][first:last] <= end
-            starts, ends = p["start"][first:last][inside], p["end"][first:last][inside]
-            children = list(zip(starts.tolist(), ends.tolist(), strict=True))
-        out.append(
-            (
-                k.member,
-                table.place(int(a["doc"][k.survivor])),
-                (int(a["start"][k.survivor]), int(a["end"][k.survivor])),
-                table.place(doc),
-                (start, end),
-                children,
-            )
+    members = np.array([k.member for k in links], dtype=np.int64)
+    survivors = np.array([k.survivor for k in links], dtype=np.int64)
+    docs, starts, ends = (a[c][members] for c in ("doc", "start", "end"))
+    kids: list[list[tuple[int, int]] | None] = [None] * len(links)
+    if below:
+        p = below[0]
+        # Each member's document's paragraphs, looked up at once and in the column's own
+        # type: a list of Python ints had numpy copy the whole column each call.
+        wanted = docs.astype(p["doc"].dtype)
+        bounds = zip(
+            np.searchsorted(p["doc"], wanted, "left").tolist(),
+            np.searchsorted(p["doc"], wanted, "right").tolist(),
+            starts.tolist(),
+            ends.tolist(),
+            strict=True,
         )
-    return out
+        for n, (lo, hi, start, end) in enumerate(bounds):
+            paragraphs = p["start"][lo:hi]
+            first, last = (lo + np.searchsorted(paragraphs, [start, end])).tolist()
+            inside = p["end"][first:last] <= end
+            kids[n] = list(
+                zip(
+                    p["start"][first:last][inside].tolist(),
+                    p["end"][first:last][inside].tolist(),
+                    strict=True,
+                )
+            )
+    return [
+        (member, table.place(survivor_doc), survivor_span, table.place(doc), span, children)
+        for member, survivor_doc, survivor_span, doc, span, children in zip(
+            members.tolist(),
+            a["doc"][survivors].tolist(),
+            zip(a["start"][survivors].tolist(), a["end"][survivors].tolist(), strict=True),
+            docs.tolist(),
+            zip(starts.tolist(), ends.tolist(), strict=True),
+            kids,
+            strict=True,
+        )
+    ]
