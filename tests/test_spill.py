@@ -107,6 +107,20 @@ def test_a_run_with_every_band_key_on_disk_finds_what_it_finds_in_memory(
     assert ',"near",' in on_disk  # a near duplicate's relation
 
 
+def test_a_level_without_units_reads_its_columns_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty column on disk is a column all the same (its length, 0, is no answer)."""
+    import dedup
+    from dedup.report import build_report, render_json
+
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "blank.txt").write_text("   \n")
+    in_memory = render_json(build_report(dedup.scan(tmp_path, jobs=1)))
+    monkeypatch.setattr(spill, "SPILL_BYTES", 0)
+    assert render_json(build_report(dedup.scan(tmp_path, jobs=1))) == in_memory
+
+
 def _counted(make: Any, prefixes: list[str]) -> Any:
     def counted(owner: object, prefix: str) -> Any:
         prefixes.append(prefix)

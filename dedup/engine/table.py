@@ -91,7 +91,10 @@ class LevelTable:
 
     def gather(self, names: Sequence[str], at: I64) -> list[list[int]]:
         """The values of these columns (in memory or `cold`) at the units `at`."""
-        return [(self.cold.get(name) or self.arrays[name])[at].tolist() for name in names]
+        return [
+            (self.cold[name] if name in self.cold else self.arrays[name])[at].tolist()
+            for name in names
+        ]
 
     def merge(self, prints: LevelPrints) -> None:
         """Add one batch's units, in corpus order; keys are given at `freeze`."""
