@@ -295,12 +295,10 @@ class Verifier:
         del fresh
         unrelated.clear()
         found = sorted(related.items())
+        found_pairs = np.array([pair for pair, _ in found], np.int64).reshape(-1, 2)
         # Each pair's first units (a list of every key's took 110 MB for 100,000 documents).
-        firsts = key_unit[np.array([pair for pair, _ in found], np.int64).reshape(-1, 2)]
-        self.related.append(
-            [(x, y, ev) for (x, y), (_, ev) in zip(firsts.tolist(), found, strict=True)]
-        )
-        found_pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
+        firsts = key_unit[found_pairs].tolist()
+        self.related.append([(x, y, ev) for (x, y), (_, ev) in zip(firsts, found, strict=True)])
         return neighbours_of(found_pairs), BothWays(related, threshold)
 
 
