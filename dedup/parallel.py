@@ -169,6 +169,9 @@ class Workers:
     batches in flight finish, then tells the workers to exit.
     """
 
+    #: Whether the workers read and write the files this process does (one machine).
+    local = True
+
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self._workers: list[_Worker] = []

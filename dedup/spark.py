@@ -95,6 +95,8 @@ class SparkWorkers(Workers):
     serves every run of a process.
     """
 
+    local = False  # executors may be other machines: they read the corpus, not copies
+
     def __init__(self, master: str | None = None, jobs: int = 0) -> None:
         super().__init__(jobs)
         self.master = master

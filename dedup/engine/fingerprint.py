@@ -10,6 +10,7 @@ it does not hold are fingerprinted (`fingerprint_indexed`).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import logging
 import os
@@ -37,6 +38,7 @@ from dedup.engine.table import (
 )
 from dedup.engine.texts import KEY_SPACES, TextPrints
 from dedup.errors import InputError
+from dedup.io.copies import copy_folder, write_copies
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import SETTLED_NS, Chunk, Corpus
 from dedup.io.stat import stat_all
@@ -56,6 +58,7 @@ class _ChunkPrints:
     docs: list[tuple[str, str, int, int, int]]  # id, path, JSONL line, offset, characters
     skipped: list[dict[str, Any]]  # report entries
     prints: list[BatchPrints]  # per batch of BATCH_DOCS documents
+    copies: list[int] = dataclasses.field(default_factory=list)  # of each doc's text, if copied
 
 
 #: The texts this process has banded in the run it works for (see `fingerprint_batch`),
@@ -112,15 +115,23 @@ def _fingerprint_chunk(
     texts: list[str] | None = None,
     run: str | None = None,
     number: int = 0,
+    copies: str | None = None,
 ) -> _ChunkPrints:
     """Read one chunk of the corpus and fingerprint its documents, a batch at a time;
     with `texts`, keep each document's text there, in order.  With `run`, a text this
     process banded for an earlier chunk of the run (this is chunk `number`) is not
-    banded again."""
+    banded again.  With `copies`, the texts are copied to the file of that name for the
+    stages that read them again (see `io.copies`)."""
     lines, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
     known = _Banded(run, number) if run is not None else None
     out = _ChunkPrints(lines, [], [], [])
     batch: list[tuple[int, str, str]] = []
+
+    def done() -> None:
+        if copies is not None:
+            out.copies += write_copies(copies, [text for _, _, text in batch])
+        out.prints.append(fingerprint_batch(batch, config, known))
+
     for doc in docs:
         if isinstance(doc, Skipped):
             out.skipped.append(doc.entry)
@@ -131,19 +142,23 @@ def _fingerprint_chunk(
             texts.append(doc.text)
         batch.append((len(out.docs) - 1, doc.doc_id, doc.text))
         if len(batch) >= BATCH_DOCS:
-            out.prints.append(fingerprint_batch(batch, config, known))
+            done()
             batch = []
     if batch or not out.prints:
-        out.prints.append(fingerprint_batch(batch, config, known))
+        done()
     if known is not None:
         known.close()
     return out
 
 
-def _fingerprint_numbered(item: tuple[int, Chunk], config: Config, run: str) -> _ChunkPrints:
-    """`_fingerprint_chunk` of chunk number `item[0]`, `item[1]`."""
+def _fingerprint_numbered(
+    item: tuple[int, Chunk], config: Config, run: str, copies: str | None
+) -> _ChunkPrints:
+    """`_fingerprint_chunk` of chunk number `item[0]`, `item[1]`; its texts copied into
+    the folder `copies`, if given, under its number."""
     number, chunk = item
-    return _fingerprint_chunk(chunk, config, run=run, number=number)
+    path = None if copies is None else os.path.join(copies, str(number))
+    return _fingerprint_chunk(chunk, config, run=run, number=number, copies=path)
 
 
 def fingerprint_files(items: list[tuple[InputFile, bytes | None]], config: Config) -> list[Entry]:
@@ -331,13 +346,16 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
     # Each run its own name, so that a process (this one, without workers) never takes
     # an earlier run's texts for banded.
     run = uuid.uuid4().hex
-    work = functools.partial(_fingerprint_numbered, config=table.config, run=run)
-    sent: collections.deque[Chunk] = collections.deque()
+    # The texts copied for the stages that read them again, where those read the files
+    # this process does (not on a cluster).
+    copies = copy_folder(table) if workers.local else None
+    work = functools.partial(_fingerprint_numbered, config=table.config, run=run, copies=copies)
+    sent: collections.deque[tuple[int, Chunk]] = collections.deque()
 
     def chunks() -> Iterator[tuple[int, Chunk]]:
-        for number, chunk in enumerate(table.corpus.chunks(BATCH_CHARS, BATCH_DOCS)):
-            sent.append(chunk)
-            yield number, chunk
+        for item in enumerate(table.corpus.chunks(BATCH_CHARS, BATCH_DOCS)):
+            sent.append(item)
+            yield item
 
     answers = workers.map(work, chunks())
     before = 0  # lines of the file before the next chunk (if in the same file)
@@ -345,13 +363,13 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
         try:
             read = next(answers, None)
         except InputError as exc:  # the next chunk's, its line numbered within it
-            if exc.line is None or not sent or exc.path != sent[0].files[0].label:
+            if exc.line is None or not sent or exc.path != sent[0][1].files[0].label:
                 raise  # not a record's (a file that cannot be read, say)
-            first = before if sent[0].start else 0
+            first = before if sent[0][1].start else 0
             raise InputError(exc.path, exc.message, exc.line + first) from exc
         if read is None:
             break
-        chunk = sent.popleft()
+        number, chunk = sent.popleft()
         first = before if chunk.start else 0
         before = first + read.lines
         for entry in read.skipped:
@@ -360,9 +378,13 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
             logger.warning("%s", Skipped(entry["path"], entry["reason"], entry["line"]))
             table.corpus.skipped.append(entry)
         base = len(table.docs)
-        for doc_id, path, line, offset, chars in read.docs:
+        copied = read.copies or [-1] * len(read.docs)
+        if read.copies and copies is not None:
+            table.docs.copy_paths[number] = os.path.join(copies, str(number))
+        for (doc_id, path, line, offset, chars), copy in zip(read.docs, copied, strict=True):
             # first: 0 but in a JSONL range
             table.add_doc(doc_id, table.file_index[path], line + first, offset, chars)
+            table.docs.copied(number, copy)
         for batch in read.prints:
             numbered: dict[int, npt.NDArray[np.int64] | npt.NDArray[np.int32]] = {}
             for prints in batch.levels:  # levels may share their rows (see _as_above)
@@ -411,6 +433,7 @@ def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
         base = len(table.docs)
         for doc in entry.docs["docs"]:
             table.add_doc(doc["id"], i, doc["line"], doc["offset"], doc["chars"])
+            table.docs.copied(-1, -1)
         table.corpus.skipped.extend(entry.docs["skipped"])
         bases.append(base)
     table.merge_arrays([entry.arrays for entry in entries], bases)

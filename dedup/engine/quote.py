@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
 
 from dedup.cluster import Links
-from dedup.engine.table import I64, Table, uid
+from dedup.engine.table import I64, Table, read_places, uid
 from dedup.io.texts import TextSpool
 from dedup.model import Quote, Segment, text_of
 
@@ -79,11 +80,19 @@ class EarlyQuotes:
         _add_units(wanted, li, self.table.levels[li].arrays["doc"], links)
         numbers = sorted(wanted)
         spans = _spans_of(self.table, wanted, numbers)
-        for (number, doc), found in zip(self.table.reread(numbers), spans, strict=True):
+        for number, text, found in zip(numbers, _texts(self.table, numbers), spans, strict=True):
             if self.stop.is_set():
                 return
             for unit, (start, end) in zip(wanted[number], found, strict=True):
-                self.quotes[unit] = self.spool.keep(doc.text[start:end])
+                self.quotes[unit] = self.spool.keep(text[start:end])
+
+
+def _texts(table: Table, numbers: list[int]) -> Iterator[str]:
+    """The texts of these documents, in order, read again (from the run's copies where it
+    has them: 12 us for a French page of 4.8 KB, against 22 us for its JSONL record parsed
+    again) a thousand at a time."""
+    for lo in range(0, len(numbers), 1024):
+        yield from read_places([table.place(n) for n in numbers[lo : lo + 1024]], table.config)
 
 
 def _add_units(
@@ -181,7 +190,7 @@ def quote(
         )
         for number in numbers
     }
-    again = table.reread([number for number in numbers if held[number] is None])
+    again = _texts(table, [number for number in numbers if held[number] is None])
     quotes: dict[tuple[int, int], str | Quote] = {}
     texts: dict[int, tuple[str | Quote, ...]] = {}
     keep = early.spool.keep
@@ -189,15 +198,14 @@ def quote(
         units = list(wanted[number])
         cut = held[number]
         if cut is None:  # an early quote, where there is one, is the same text
-            _, doc = next(again)
+            text = next(again)
             spans = spans_of[number]
             cut = [
-                read_early.get(u) or keep(doc.text[s:e])
-                for u, (s, e) in zip(units, spans, strict=True)
+                read_early.get(u) or keep(text[s:e]) for u, (s, e) in zip(units, spans, strict=True)
             ]
-            cut += [keep(doc.text[s:e]) for s, e in doc_cuts.get(number, [])]
+            cut += [keep(text[s:e]) for s, e in doc_cuts.get(number, [])]
             if table.config.run.document_texts:
-                documents.append((table.docs.ids[number], doc.text))
+                documents.append((table.docs.ids[number], text))
         quotes.update(zip(units, cut, strict=False))
         texts[number] = tuple(cut[len(units) :])
     out: dict[int, Segment] = {}

@@ -25,6 +25,7 @@ from dedup.errors import InputError
 from dedup.fingerprint import unique_digests
 from dedup.index import lsh_params
 from dedup.io import spill
+from dedup.io.copies import Copy, CopyReader
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
 from dedup.io.spill import DiskColumn
@@ -239,6 +240,11 @@ class Docs:
         self.offset = array.array("q")  # byte offset of that line
         self.chars = array.array("q")
         self.paths = [str(f.path) for f in files]
+        # Where each text was copied (see io.copies): the number of its copy file, -1
+        # for none, and its place there.
+        self.copy = array.array("i")
+        self.copy_at = array.array("q")
+        self.copy_paths: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -250,15 +256,29 @@ class Docs:
         self.offset.append(offset)
         self.chars.append(chars)
 
+    def copied(self, file: int, at: int) -> None:
+        """Where the last document added was copied: copy file `file` (-1: none), place
+        `at` (see io.copies)."""
+        self.copy.append(file if at >= 0 else -1)
+        self.copy_at.append(at)
+
+    def place(self, number: int, files: Sequence[InputFile]) -> Place:
+        """Where a worker finds document `number` again, `files` the corpus's."""
+        copy = None
+        if number < len(self.copy) and self.copy[number] >= 0:
+            copy = self.copy_paths[self.copy[number]], self.copy_at[number], self.chars[number]
+        return files[self.file[number]], self.line[number], self.offset[number], copy
+
     def source(self, number: int) -> Source:
         """Where document `number` can be read again."""
         return Source(self.paths[self.file[number]], self.line[number], self.offset[number])
 
 
-#: Where a worker reads a document again: its file, and its line and byte offset there
-#: (see Source).  Plain numbers, not a Source: a batch's places are pickled to the worker,
-#: and 4,096 Sources took 4 ms to pickle and as long again to read, numbers a tenth.
-Place = tuple[InputFile, int, int]
+#: Where a worker reads a document again: its file, its line and byte offset there (see
+#: Source), and where its text was copied (see io.copies).  Plain values, not a Source: a
+#: batch's places are pickled to the worker, and 4,096 Sources took 4 ms to pickle and as
+#: long again to read, numbers a tenth.
+Place = tuple[InputFile, int, int, Copy | None]
 #: A key to verify and where its text is: (key, document, start, end).
 KeyPlace = tuple[int, Place, int, int]
 
@@ -365,8 +385,7 @@ class Table:
 
     def place(self, number: int) -> Place:
         """Where a worker finds document `number` again."""
-        docs = self.docs
-        return self.corpus.files[docs.file[number]], docs.line[number], docs.offset[number]
+        return self.docs.place(number, self.corpus.files)
 
     def reread(self, numbers: Sequence[int]) -> Iterator[tuple[int, Document]]:
         docs = self.corpus.load(self.docs.source(n) for n in numbers)
@@ -416,13 +435,34 @@ class Table:
 
 def read_places(places: Sequence[Place], config: Config) -> list[str]:
     """The texts of these documents, read again, each distinct one once."""
-    corpus = Corpus.of({file.path: file for file, _, _ in places}.values(), config.input)
+    return read_spans([(place, 0, None) for place in places], config)
+
+
+def read_spans(spans: Sequence[tuple[Place, int, int | None]], config: Config) -> list[str]:
+    """The text of each (document, start, end) (end None: to the document's end): from
+    the run's copy of the texts where it has one, else from the corpus (each document
+    read once)."""
+    out: list[str] = [""] * len(spans)
+    unread: list[int] = []
+    with CopyReader() as copies:
+        for i, ((_, _, _, copy), start, end) in enumerate(spans):
+            if copy is None:
+                unread.append(i)
+            else:
+                out[i] = copies.span(copy, start, copy[2] if end is None else end)
+    if not unread:
+        return out
+    places = [spans[i][0] for i in unread]
+    corpus = Corpus.of({file.path: file for file, _, _, _ in places}.values(), config.input)
     sources = sorted(
-        {Source(str(file.path), line, offset) for file, line, offset in places},
+        {Source(str(file.path), line, offset) for file, line, offset, _ in places},
         key=lambda s: (s.path, s.offset),
     )
     texts = {source: doc.text for source, doc in zip(sources, corpus.load(sources), strict=True)}
-    return [texts[Source(str(file.path), line, offset)] for file, line, offset in places]
+    for i, (file, line, offset, _) in zip(unread, places, strict=True):
+        _, start, end = spans[i]
+        out[i] = texts[Source(str(file.path), line, offset)][start:end]
+    return out
 
 
 def uid(level: int, unit: int) -> int:

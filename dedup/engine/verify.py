@@ -21,7 +21,7 @@ import numpy.typing as npt
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
-from dedup.engine.table import I64, KeyPlace, Progress, Table, read_places
+from dedup.engine.table import I64, KeyPlace, Progress, Table, read_spans
 from dedup.facts import Facts, differ, facts
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets, distinct
 from dedup.index import edits_near, reverse, scored, shared_many, typos_apart, words_replaced
@@ -46,8 +46,7 @@ def verify_batch(
     back with their evidence, the others (most candidates of a large corpus) as rows of
     an array: their evidence is never read, and sent back it was most of the answer."""
     units, pairs = batch
-    texts = read_places([place for _, place, _, _ in units], config)
-    raw = [text[start:end] for text, (_, _, start, end) in zip(texts, units, strict=True)]
+    raw = read_spans([(place, start, end) for _, place, start, end in units], config)
     at = {key: i for i, (key, _, _, _) in enumerate(units)}
     found = verify_texts(raw, [(at[a], at[b]) for a, b in pairs], config)
     related = []

@@ -1,0 +1,139 @@
+"""The run's copies of the texts, read back a span at a time (dedup/io/copies.py), and the
+stages that read them: the same findings as reading the corpus again."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import PAGES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.config import Config
+from dedup.engine.table import Table
+from dedup.io import copies as copies_module
+from dedup.io.copies import STEP, CopyReader, write_copies
+from dedup.report import build_report, render_json
+
+# Any code point, lone surrogates included (a text read with surrogate escapes has them),
+# astral ones, combining marks, no-break spaces: the texts a run may hold.
+#: The engine's module (`dedup.engine.run` the package also names its function).
+engine = importlib.import_module("dedup.engine.run")
+
+_TEXTS = st.lists(st.text(alphabet=st.characters(), max_size=700), min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=_TEXTS, data=st.data())
+def test_any_span_of_a_copied_text_reads_back_as_it_was(
+    texts: list[str], data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = str(tmp_path_factory.mktemp("copies") / "0")
+    first = write_copies(path, texts[:2])
+    places = first + write_copies(path, texts[2:])  # a second batch appends
+    with CopyReader() as reader:
+        for text, place in zip(texts, places, strict=True):
+            copy = (path, place, len(text))
+            assert reader.span(copy, 0, len(text)) == text
+            start = data.draw(st.integers(0, len(text)))
+            end = data.draw(st.integers(start, len(text)))
+            assert reader.span(copy, start, end) == text[start:end]
+
+
+def test_spans_across_and_at_the_marks(tmp_path: Path) -> None:
+    text = "é’« »\u00a0ﬁ😀" * (3 * STEP // 7 + 5)  # past three marks, astral characters too
+    ascii_text = "plain text " * 100
+    path = str(tmp_path / "0")
+    places = write_copies(path, [text, ascii_text, ""])
+    assert places[1] & 1 and not places[0] & 1  # ASCII is read without marks
+    with CopyReader() as reader:
+        for start, end in [(0, 0), (STEP - 1, STEP + 1), (STEP, 2 * STEP), (5, len(text))]:
+            assert reader.span((path, places[0], len(text)), start, end) == text[start:end]
+        assert reader.span((path, places[1], len(ascii_text)), 7, 300) == ascii_text[7:300]
+        assert reader.span((path, places[2], 0), 0, 0) == ""
+
+
+def test_a_truncated_copy_is_an_error_not_a_short_text(tmp_path: Path) -> None:
+    path = tmp_path / "0"
+    place = write_copies(str(path), ["é" * 1000])[0]
+    path.write_bytes(path.read_bytes()[:500])
+    with CopyReader() as reader, pytest.raises(OSError, match="bytes missing"):
+        reader.span((str(path), place, 1000), 0, 1000)
+
+
+def _scan(paths: list[str], config: Config) -> tuple[str, Table]:
+    tables: list[Table] = []
+    real = engine.Table
+
+    def keep(*args: object, **kwargs: object) -> Table:
+        table = real(*args, **kwargs)  # type: ignore[arg-type]
+        tables.append(table)
+        return table
+
+    engine.Table = keep  # type: ignore[misc]
+    try:
+        result = engine.run(paths, config)
+    finally:
+        engine.Table = real  # type: ignore[misc]
+    return render_json(build_report(result)), tables[0]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_run_reads_units_from_the_copies_with_the_same_findings(
+    jobs: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = tmp_path / "pages.jsonl"
+    with records.open("w", encoding="utf-8") as handle:
+        for page in sorted(PAGES.iterdir()):
+            handle.write(
+                json.dumps({"id": f"r-{page.name}", "text": page.read_text("utf-8")}) + "\n"
+            )
+    config = Config().with_overrides({"jobs": jobs})
+    with_copies, table = _scan([str(records), str(PAGES)], config)
+    assert len(table.docs.copy) == len(table.docs)
+    assert min(table.docs.copy) >= 0  # every text was copied
+    # The same run with no copies made: every unit read from the corpus again.
+    monkeypatch.setattr(copies_module, "write_copies", _refuse)
+    monkeypatch.setattr("dedup.engine.fingerprint.write_copies", _refuse)
+    monkeypatch.setattr("dedup.engine.table.CopyReader", _Refused)
+    config = Config().with_overrides({"jobs": 1})  # the patches hold in this process only
+    without, table = _scan([str(records), str(PAGES)], config)
+    assert max(table.docs.copy) == -1
+    assert with_copies == without
+
+
+def _refuse(path: str, texts: list[str]) -> list[int]:
+    return [-1] * len(texts)
+
+
+class _Refused(CopyReader):
+    def span(self, copy: object, start: int, end: int) -> str:
+        raise AssertionError("no copy was made: none is read")
+
+
+def test_texts_that_cannot_be_copied_are_read_from_the_corpus(tmp_path: Path) -> None:
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "0").mkdir()  # the copy file's name taken by a folder: no copy can be written
+    assert write_copies(str(folder / "0"), ["é", "a"]) == [-1, -1]
+
+
+def test_the_copies_go_with_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    made: list[str] = []
+    real = copies_module.copy_folder
+
+    def noted(owner: object) -> str | None:
+        folder = real(owner)
+        assert folder is not None
+        made.append(folder)
+        return folder
+
+    monkeypatch.setattr("dedup.engine.fingerprint.copy_folder", noted)
+    engine.run([str(PAGES)], Config().with_overrides({"jobs": 2}))
+    assert made and all(Path(folder).parent == tmp_path for folder in made)
+    assert not any(Path(folder).exists() for folder in made)
