@@ -137,3 +137,28 @@ def test_the_copies_go_with_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     engine.run([str(PAGES)], Config().with_overrides({"jobs": 2}))
     assert made and all(Path(folder).parent == tmp_path for folder in made)
     assert not any(Path(folder).exists() for folder in made)
+
+
+def test_a_page_a_batch_names_often_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The children check names a large page twice a link: read each time, a batch of a
+    # thousand links held a thousand copies of it (a 1 MB page took 2.5 GB).
+    from dedup.engine.table import read_spans
+
+    page = "é" * 300_000
+    path = str(tmp_path / "0")
+    place = (None, 0, 0, (path, write_copies(path, [page])[0], len(page)))
+    reads: list[tuple[int, int]] = []
+    real = CopyReader.span
+
+    def counted(self: CopyReader, copy: copies_module.Copy, start: int, end: int) -> str:
+        reads.append((start, end))
+        return real(self, copy, start, end)
+
+    monkeypatch.setattr(CopyReader, "span", counted)
+    spans = [(place, 0, None)] * 500 + [(place, 5, 9)] * 500
+    texts = read_spans(spans, Config())  # type: ignore[arg-type]
+    assert sorted(reads) == [(0, len(page)), (5, 9)]
+    assert texts[0] == page and texts[-1] == page[5:9]
+    assert all(text is texts[0] for text in texts[:500])

@@ -439,17 +439,21 @@ def read_places(places: Sequence[Place], config: Config) -> list[str]:
 
 
 def read_spans(spans: Sequence[tuple[Place, int, int | None]], config: Config) -> list[str]:
-    """The text of each (document, start, end) (end None: to the document's end): from
-    the run's copy of the texts where it has one, else from the corpus (each document
-    read once)."""
+    """The text of each (document, start, end) (end None: to the document's end), each
+    distinct one read once: from the run's copy of the texts where it has one, else from
+    the corpus."""
     out: list[str] = [""] * len(spans)
     unread: list[int] = []
+    read: dict[tuple[Copy, int, int], str] = {}  # each span once: a page a batch names often
     with CopyReader() as copies:
         for i, ((_, _, _, copy), start, end) in enumerate(spans):
             if copy is None:
                 unread.append(i)
-            else:
-                out[i] = copies.span(copy, start, copy[2] if end is None else end)
+                continue
+            span = copy, start, copy[2] if end is None else end
+            if span not in read:
+                read[span] = copies.span(*span)
+            out[i] = read[span]
     if not unread:
         return out
     places = [spans[i][0] for i in unread]
