@@ -243,8 +243,8 @@ def _shared_run(pairs: list[tuple[U32, U32]]) -> list[int]:
     """`shared` of each pair, all at once: the values of pair k's two sets, as
     k * 2**32 + value, merged into one sorted array, where a value both sets hold is
     two equal neighbours (neither set holds a value twice).  Both runs are sorted
-    already, so the stable sort merges them in one pass: 1.5x faster than looking each
-    value of the smaller set up among the larger's."""
+    already, so the stable sort merges them in one pass: 0.72 to 0.81 times the time of
+    looking each value of the smaller set up among the larger's, by set size."""
     number = np.arange(len(pairs), dtype=np.int64) << 32
     sides = ([a for a, _ in pairs], [b for _, b in pairs])
     merged = np.concatenate(
