@@ -58,7 +58,9 @@ class _ChunkPrints:
     docs: list[tuple[str, str, int, int, int]]  # id, path, JSONL line, offset, characters
     skipped: list[dict[str, Any]]  # report entries
     prints: list[BatchPrints]  # per batch of BATCH_DOCS documents
-    copies: list[int] = dataclasses.field(default_factory=list)  # of each doc's text, if copied
+    # Where each document's text was copied, in the file `copy_file` (see io.copies).
+    copies: list[int] = dataclasses.field(default_factory=list)
+    copy_file: str | None = None
 
 
 #: The texts this process has banded in the run it works for (see `fingerprint_batch`),
@@ -124,7 +126,7 @@ def _fingerprint_chunk(
     stages that read them again (see `io.copies`)."""
     lines, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
     known = _Banded(run, number) if run is not None else None
-    out = _ChunkPrints(lines, [], [], [])
+    out = _ChunkPrints(lines, [], [], [], copy_file=copies)
     batch: list[tuple[int, str, str]] = []
 
     def done() -> None:
@@ -378,13 +380,12 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
             logger.warning("%s", Skipped(entry["path"], entry["reason"], entry["line"]))
             table.corpus.skipped.append(entry)
         base = len(table.docs)
+        if read.copy_file is not None:
+            table.docs.copy_paths[number] = read.copy_file
         copied = read.copies or [-1] * len(read.docs)
-        if read.copies and copies is not None:
-            table.docs.copy_paths[number] = os.path.join(copies, str(number))
-        for (doc_id, path, line, offset, chars), copy in zip(read.docs, copied, strict=True):
+        for (doc_id, path, line, offset, chars), at in zip(read.docs, copied, strict=True):
             # first: 0 but in a JSONL range
-            table.add_doc(doc_id, table.file_index[path], line + first, offset, chars)
-            table.docs.copied(number, copy)
+            table.docs.add(doc_id, table.file_index[path], line + first, offset, chars, number, at)
         for batch in read.prints:
             numbered: dict[int, npt.NDArray[np.int64] | npt.NDArray[np.int32]] = {}
             for prints in batch.levels:  # levels may share their rows (see _as_above)
@@ -432,8 +433,7 @@ def fingerprint_indexed(table: Table, workers: Workers, store: Store) -> None:
     for i, entry in enumerate(entries):
         base = len(table.docs)
         for doc in entry.docs["docs"]:
-            table.add_doc(doc["id"], i, doc["line"], doc["offset"], doc["chars"])
-            table.docs.copied(-1, -1)
+            table.docs.add(doc["id"], i, doc["line"], doc["offset"], doc["chars"], -1, -1)
         table.corpus.skipped.extend(entry.docs["skipped"])
         bases.append(base)
     table.merge_arrays([entry.arrays for entry in entries], bases)

@@ -241,7 +241,7 @@ class Docs:
         self.chars = array.array("q")
         self.paths = [str(f.path) for f in files]
         # Where each text was copied (see io.copies): the number of its copy file, -1
-        # for none, and its place there.
+        # for none, and its place there; the copy files by number.
         self.copy = array.array("i")
         self.copy_at = array.array("q")
         self.copy_paths: dict[int, str] = {}
@@ -249,23 +249,25 @@ class Docs:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def add(self, doc_id: str, file: int, line: int, offset: int, chars: int) -> None:
+    def add(
+        self, doc_id: str, file: int, line: int, offset: int, chars: int, copy: int, at: int
+    ) -> None:
+        """Number the next document (`line`, `offset`: its JSONL record's, or 0), and say
+        where its text was copied: copy file `copy` (see `copy_paths`), place `at` (see
+        io.copies; -1: not copied).  A document id may occur once in a corpus (see
+        `Table.freeze`)."""
         self.ids.append(doc_id)
         self.file.append(file)
         self.line.append(line)
         self.offset.append(offset)
         self.chars.append(chars)
-
-    def copied(self, file: int, at: int) -> None:
-        """Where the last document added was copied: copy file `file` (-1: none), place
-        `at` (see io.copies)."""
-        self.copy.append(file if at >= 0 else -1)
+        self.copy.append(copy if at >= 0 else -1)
         self.copy_at.append(at)
 
     def place(self, number: int, files: Sequence[InputFile]) -> Place:
         """Where a worker finds document `number` again, `files` the corpus's."""
         copy = None
-        if number < len(self.copy) and self.copy[number] >= 0:
+        if self.copy[number] >= 0:
             copy = self.copy_paths[self.copy[number]], self.copy_at[number], self.chars[number]
         return files[self.file[number]], self.line[number], self.offset[number], copy
 
@@ -299,11 +301,6 @@ class Table:
         self.file_index = {str(f.path): i for i, f in enumerate(corpus.files)}
         m = config.minhash
         self.params = lsh_params(m.threshold, m.num_perm, m.recall)  # the LSH banding
-
-    def add_doc(self, doc_id: str, file: int, line: int, offset: int, chars: int) -> None:
-        """Number the next document (`line`, `offset`: its JSONL record's, or 0); a
-        document id may occur once in a corpus (see `freeze`)."""
-        self.docs.add(doc_id, file, line, offset, chars)
 
     def _check_ids(self) -> None:
         """A document id may occur once in a corpus: the first one seen before, in corpus
