@@ -12,6 +12,7 @@ that goes with the run's table (`copy_folder`).
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -96,15 +97,14 @@ def _marked(texts: list[str]) -> tuple[list[bytes], list[bytes]]:
     width += units >= 0x80
     width += units >= 0x800
     runs = -(-lengths // STEP)  # each text's runs of STEP characters (the last shorter)
-    owner = np.repeat(np.arange(len(texts)), runs)
-    k = np.arange(int(runs.sum())) - np.repeat(np.cumsum(runs) - runs, runs)
-    sums = np.add.reduceat(width, firsts[owner] + k * STEP, dtype=np.int64)
-    total = np.cumsum(sums)  # each run's end, in bytes from the first text's start
-    before = np.repeat(total[np.cumsum(runs) - runs] - sums[np.cumsum(runs) - runs], runs)
-    ends_of_runs = (total - before).astype("<i8")
-    bounds = np.concatenate(([0], np.cumsum(runs))).tolist()
-    zero = np.zeros(1, dtype="<i8").tobytes()
-    heads = [zero + ends_of_runs[bounds[j] : bounds[j + 1]].tobytes() for j in range(len(texts))]
+    bounds = np.concatenate(([0], np.cumsum(runs)))  # each text's first run, and the end
+    within = np.arange(bounds[-1]) - np.repeat(bounds[:-1], runs)  # a run's place in its text
+    sums = np.add.reduceat(width, np.repeat(firsts, runs) + within * STEP, dtype=np.int64)
+    total = np.cumsum(sums)  # bytes to each run's end, from the first text's start
+    before = np.concatenate(([0], total))[bounds[:-1]]  # bytes before each text
+    marks = (total - np.repeat(before, runs)).astype("<i8")  # each run's end in its text
+    zero = bytes(8)  # the first mark of every text
+    heads = [zero + marks[lo:hi].tobytes() for lo, hi in itertools.pairwise(bounds.tolist())]
     return heads, [_utf8(text) for text in texts]
 
 
