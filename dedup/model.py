@@ -6,7 +6,7 @@ Segments carry offsets into the raw document text; nothing here holds normalized
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar, overload
 
@@ -181,7 +181,7 @@ class Kept:
 
 
 #: Whole numbers, one an item: a list, a range, or an array.
-Column = Sequence[int] | npt.NDArray[np.int64]
+Column = Sequence[int] | npt.NDArray[np.signedinteger[Any]]
 
 
 class KeptCopies(Sequence[Kept]):
@@ -269,12 +269,147 @@ class DocStats:
         return tuple(map(text_of, self.removed_quotes))
 
 
+class DocFigures(Sequence[DocStats]):
+    """Every document's figures, as columns: each `DocStats` is made when it is read.  A
+    million distinct records held 330 MB of them as objects at the end of a run (#27);
+    as columns, their ids and 40 bytes a document.
+
+    `cuts` and `quotes` hold the removed spans and their texts of the documents that
+    lost any; `dropped` and `escaped` what writing the cleaned output told (see
+    `DocStats`).  A document's file is its number in `names`, `paths` and `labels`.
+    """
+
+    __slots__ = (
+        "chars",
+        "cuts",
+        "dropped",
+        "duplicates",
+        "escaped",
+        "files",
+        "ids",
+        "labels",
+        "lines",
+        "names",
+        "offsets",
+        "paths",
+        "quotes",
+        "records",
+        "units",
+    )
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        files: Column,
+        lines: Column,
+        offsets: Column,
+        chars: Column,
+        units: Column,
+        duplicates: Column,
+        records: Column,
+        names: Sequence[str],
+        paths: Sequence[str],
+        labels: Sequence[str],
+        cuts: dict[int, tuple[tuple[int, int], ...]],
+        quotes: dict[int, tuple[str | Quote, ...]],
+        dropped: dict[int, str] | None = None,
+        escaped: frozenset[int] = frozenset(),
+    ) -> None:
+        self.ids, self.files, self.lines, self.offsets = ids, files, lines, offsets
+        self.chars, self.units, self.duplicates, self.records = chars, units, duplicates, records
+        self.names, self.paths, self.labels = names, paths, labels
+        self.cuts, self.quotes = cuts, quotes
+        self.dropped = dropped or {}
+        self.escaped = escaped
+
+    def with_written(self, dropped: dict[int, str], escaped: set[int]) -> DocFigures:
+        """These figures with what writing the cleaned documents told (see `DocStats`)."""
+        return DocFigures(
+            self.ids,
+            self.files,
+            self.lines,
+            self.offsets,
+            self.chars,
+            self.units,
+            self.duplicates,
+            self.records,
+            self.names,
+            self.paths,
+            self.labels,
+            self.cuts,
+            self.quotes,
+            {**self.dropped, **dropped},
+            self.escaped | escaped,
+        )
+
+    def totals(self) -> dict[str, int]:
+        """Documents, units, duplicate units, characters in and removed: summed columns."""
+        return {
+            "documents": len(self),
+            "units": int(np.sum(self.units, dtype=np.int64)),
+            "duplicate_units": int(np.sum(self.duplicates, dtype=np.int64)),
+            "chars_in": int(np.sum(self.chars, dtype=np.int64)),
+            "chars_removed": sum(e - s for cut in self.cuts.values() for s, e in cut),
+        }
+
+    def listed(self, named: set[str]) -> Iterator[DocStats]:
+        """In corpus order, the documents that lost text, were left out, or whose id is
+        in `named`."""
+        numbers = set(self.cuts) | set(self.dropped)
+        if named:
+            numbers.update(n for n, doc_id in enumerate(self.ids) if doc_id in named)
+        return map(self.__getitem__, sorted(numbers))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, i: int) -> DocStats: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[DocStats, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> DocStats | tuple[DocStats, ...]:
+        if isinstance(i, slice):
+            return tuple(map(self.__getitem__, range(*i.indices(len(self)))))
+        if i < 0:
+            i += len(self)
+        cut = self.cuts.get(i, ())
+        file = int(self.files[i])
+        return DocStats(
+            self.ids[i],
+            int(self.chars[i]),
+            int(self.units[i]),
+            int(self.duplicates[i]),
+            sum(e - s for s, e in cut),
+            cut,
+            self.quotes.get(i, ()),
+            self.names[file],
+            Source(self.paths[file], int(self.lines[i]), int(self.offsets[i])),
+            self.dropped.get(i),
+            int(self.records[i]),
+            self.labels[file],
+            i in self.escaped,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(map(operator.eq, self, other))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"DocFigures({len(self)} documents)"
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     """Everything a run found: per-document figures and the clusters."""
 
     options: dict[str, Any]
-    documents: tuple[DocStats, ...]
+    documents: DocFigures
     clusters: tuple[Cluster, ...]
     lsh: dict[str, Any] = field(default_factory=dict)
     pairs: tuple[Pair, ...] = ()  # every verified pair of distinct texts, if asked (--pairs)

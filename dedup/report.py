@@ -118,11 +118,11 @@ def _suppressed(segment: Segment) -> dict[str, Any]:
 
 def stats(result: Result) -> dict[str, int]:
     """The totals of a run, as in the report's "stats"."""
-    docs = result.documents
+    totals = result.documents.totals()
     return {
-        "documents": len(docs),
-        "units": sum(d.units for d in docs),
-        "duplicate_units": sum(d.duplicate_units for d in docs),
+        "documents": totals["documents"],
+        "units": totals["units"],
+        "duplicate_units": totals["duplicate_units"],
         "clusters": sum(
             1
             for c in result.clusters
@@ -132,8 +132,8 @@ def stats(result: Result) -> dict[str, int]:
         "boilerplate_units": sum(
             len(c.members) + len(c.kept) for c in result.clusters if c.boilerplate
         ),
-        "chars_in": sum(d.chars for d in docs),
-        "chars_removed": sum(d.chars_removed for d in docs),
+        "chars_in": totals["chars_in"],
+        "chars_removed": totals["chars_removed"],
         "skipped": len(result.skipped),
     }
 
@@ -252,9 +252,7 @@ def _with_findings(result: Result, every: bool) -> Iterator[DocStats]:
         for cluster in result.clusters
         for segment in (cluster.survivor, *(m.segment for m in _listed(cluster, every)))
     }
-    for d in result.documents:
-        if d.removed or d.dropped is not None or d.doc_id in named:
-            yield d
+    return result.documents.listed(named)
 
 
 def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Report:

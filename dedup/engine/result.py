@@ -8,6 +8,7 @@ import dataclasses
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,7 @@ from dedup.io.writers import record_bytes
 from dedup.model import (
     REMOVING,
     Cluster,
-    DocStats,
+    DocFigures,
     Document,
     KeptCopies,
     Member,
@@ -32,7 +33,6 @@ from dedup.model import (
     Quote,
     Result,
     Segment,
-    Source,
 )
 
 
@@ -157,7 +157,7 @@ def _doc_stats(
     spared: list[npt.NDArray[np.bool_]],
     doc_cuts: dict[int, list[tuple[int, int]]],
     removed_text: dict[int, tuple[str | Quote, ...]],
-) -> tuple[DocStats, ...]:
+) -> DocFigures:
     units = np.zeros(len(table.docs), dtype=np.int64)
     dups = np.zeros(len(table.docs), dtype=np.int64)
     for li, level in enumerate(table.levels):
@@ -166,46 +166,31 @@ def _doc_stats(
         links = done.links[li]
         removed = links.members[links.relations(REMOVING) & ~spared[li]]
         dups += np.bincount(a["doc"][removed], minlength=len(table.docs))
-    names = [file.name for file in table.corpus.files]
-    labels = [file.label for file in table.corpus.files]
     docs = table.docs
-    paths = docs.paths
     # A document's place among its file's documents: its number less its file's first's.
     files = np.frombuffer(docs.file, dtype=np.int32)
     firsts = np.flatnonzero(np.diff(files, prepend=-1))
     records = np.arange(len(files)) - np.repeat(firsts, np.diff(np.append(firsts, len(files))))
-    out = []
-    for i, (doc_id, file, line, offset, chars, unit_count, dup_count, record) in enumerate(
-        zip(
-            docs.ids,
-            docs.file,
-            docs.line,
-            docs.offset,
-            docs.chars,
-            units.tolist(),
-            dups.tolist(),
-            records.tolist(),
-            strict=True,
-        )
-    ):
-        cut = doc_cuts.get(i)
-        out.append(
-            DocStats(
-                doc_id,
-                chars,
-                unit_count,
-                dup_count,
-                sum(e - s for s, e in cut) if cut else 0,
-                tuple(cut) if cut else (),
-                removed_text.get(i, ()),
-                names[file],
-                Source(paths[file], line, offset),
-                None,
-                record,
-                labels[file],
-            )
-        )
-    return tuple(out)
+    return DocFigures(
+        docs.ids,
+        docs.file,
+        docs.line,
+        docs.offset,
+        docs.chars,
+        _narrow(units),
+        _narrow(dups),
+        _narrow(records),
+        [file.name for file in table.corpus.files],
+        docs.paths,
+        [file.label for file in table.corpus.files],
+        {number: tuple(cut) for number, cut in doc_cuts.items() if cut},
+        {number: text for number, text in removed_text.items() if text},
+    )
+
+
+def _narrow(column: npt.NDArray[np.int64]) -> npt.NDArray[np.signedinteger[Any]]:
+    """A column of counts as int32 where they fit (they do but past two billion)."""
+    return column.astype(np.int32) if column.max(initial=0) < 2**31 else column
 
 
 def _lsh(table: Table, related: list[Related]) -> dict[str, object]:
@@ -234,12 +219,12 @@ def cleaned(
 ) -> Iterator[tuple[InputFile, Document, str]]:
     """Every document cleaned, in corpus order, but the JSONL records that cleaning
     emptied: those are left out (unless asked to keep them) and kept in `written`."""
-    stats = result.documents
+    cuts = result.documents.cuts
     keep_empty = table.config.output.keep_empty
     fields = table.config.input.text_field, table.config.input.id_field
     for number, doc in table.reread(range(len(table.docs))):
         file = table.corpus.files[table.docs.file[number]]
-        removed = stats[number].removed
+        removed = cuts.get(number, ())
         text = clean(doc.text, removed)
         if removed and doc.line is not None and escaped(doc.line, doc.text):
             written.escaped.add(number)
@@ -254,9 +239,5 @@ def with_written(result: Result, written: Written) -> Result:
     documents' figures."""
     if not written.dropped and not written.escaped:
         return result
-    docs = list(result.documents)
-    for number, record in written.dropped.items():
-        docs[number] = dataclasses.replace(docs[number], dropped=record)
-    for number in written.escaped:
-        docs[number] = dataclasses.replace(docs[number], escaped=True)
-    return dataclasses.replace(result, documents=tuple(docs))
+    documents = result.documents.with_written(written.dropped, written.escaped)
+    return dataclasses.replace(result, documents=documents)

@@ -1,0 +1,75 @@
+"""What a run's Result holds, per document: figures as columns, not an object a document
+(#27: a million distinct records held 330 MB of them at the end of the run)."""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import dedup
+from dedup.report import build_report, render_json
+
+#: Bytes a Result may hold per document that has no findings: its id (a str), where it was
+#: read (file, line, byte offset), its length and counts, as columns.
+PER_DOCUMENT = 120
+
+
+def _records(path: Path, count: int) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            text = f"Billet n° {i} : l’été à Besançon"  # distinct, no duplicate anywhere
+            out.write(json.dumps({"id": f"r{i}", "text": text}, ensure_ascii=False) + "\n")
+    return path
+
+
+def _size(root: Any) -> int:
+    """The bytes of every object reachable from `root` (an array's buffer counted once),
+    but classes, functions and modules."""
+    seen: set[int] = set()
+    total = 0
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, type | types.ModuleType | types.FunctionType):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        if isinstance(obj, np.ndarray) and obj.base is not None:
+            total += obj.nbytes
+        todo.extend(gc.get_referents(obj))
+    return total
+
+
+def test_a_result_holds_no_object_per_document(tmp_path: Path) -> None:
+    count = 20_000
+    result = dedup.scan(str(_records(tmp_path / "records.jsonl", count)))
+    held = _size(result)
+    assert len(result.documents) == count
+    assert result.documents[-1].doc_id == f"r{count - 1}"
+    assert held / count < PER_DOCUMENT, f"{held / count:.0f} bytes a document"
+
+
+def test_the_figures_read_as_documents_do(tmp_path: Path) -> None:
+    path = tmp_path / "posts.jsonl"
+    texts = ["Un billet sur l’été à Besançon, avec ses marchés."] * 3 + ["Un autre billet."]
+    with path.open("w", encoding="utf-8") as out:
+        for i, text in enumerate(texts):
+            out.write(json.dumps({"id": f"p{i}", "text": text}, ensure_ascii=False) + "\n")
+    result = dedup.scan(str(path))
+    docs = result.documents
+    assert [d.doc_id for d in docs] == ["p0", "p1", "p2", "p3"]
+    assert [d.record for d in docs] == [0, 1, 2, 3]
+    assert [d.chars_removed for d in docs] == [0, len(texts[0]), len(texts[0]), 0]
+    assert docs[1].removed == ((0, len(texts[0])),) and docs[1].removed_text == (texts[0],)
+    assert docs[0].removed == () and docs[3].duplicate_units == 0
+    assert docs[-1] == docs[3] and list(docs[1:3]) == [docs[1], docs[2]]
+    assert docs[2].source is not None and docs[2].source.line == 3
+    assert list(docs) == [docs[i] for i in range(len(docs))]
+    report = json.loads(render_json(build_report(result)))
+    assert [d[0] for d in report["documents"]] == ["p0", "p1", "p2"]
