@@ -12,7 +12,9 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
+from typing import Any
 
+import xxhash
 from rapidfuzz.distance import OSA
 
 #: Month names, French (with and without accents) and English: a date that changes its
@@ -102,11 +104,40 @@ _UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _LOWER = re.compile(r"[a-zß-öø-ÿ]")
 
 
+def number_marks(text: str) -> int:
+    """A mark of the numbers a text states (see `facts`): a bit of 31 for each number
+    and its occurrence, by its hash.  Two texts whose marks each have a bit the other's
+    lacks state other numbers (see `other_numbers`); a text without numbers marks none.
+
+    Short units carry their mark to the main process, which leaves out of verification
+    the candidates it proves are other lines (templated records, dated bylines).
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    mark = 0
+    for word, n in _numbers(text):
+        mark |= 1 << (xxhash.xxh32_intdigest(f"{word}\x00{n}".encode(errors="surrogatepass")) % 31)
+    return mark
+
+
+def other_numbers(a: Any, b: Any) -> Any:
+    """Whether (elementwise, for arrays) texts of these `number_marks` state other
+    numbers, so `differ`: each holds a number the other lacks, as a bit the other's mark
+    lacks.  Marks sharing every bit may still state other numbers; this only says yes
+    when it is sure."""
+    return ((a & ~b) != 0) & ((b & ~a) != 0)
+
+
+def _numbers(text: str) -> frozenset[tuple[str, int]]:
+    """The numbers of a text (NFKC already), casefolded, each with its occurrence."""
+    return _counted(Counter(word.casefold() for word in _NUMBER.findall(text)))
+
+
 def facts(text: str) -> Facts:
     """The numbers, months and names of a text, casefolded."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    numbers = Counter(word.casefold() for word in _NUMBER.findall(text))
+    numbers = _numbers(text)
     months = Counter(_MONTHS[month.casefold()] for month in _MONTH.findall(text))
     names: Counter[str] = Counter()
     capitals = len(_UPPER.findall(text))  # not a line in capitals: as many lower case letters
@@ -114,7 +145,7 @@ def facts(text: str) -> Facts:
         for before, word in _CAPITALIZED.findall(text):
             if before not in _OPENERS and not word.isupper() and word.casefold() not in _MONTHS:
                 names[word.casefold()] += 1
-    return _counted(numbers), _counted(months), _counted(names)
+    return numbers, _counted(months), _counted(names)
 
 
 def _counted(counts: Counter[str]) -> frozenset[tuple[str, int]]:

@@ -277,26 +277,39 @@ def _plain_rows(number: int, text: str, level: Level) -> list[list[int]]:
     from dedup.clean import gap
     from dedup.segment import LineIndex, spans, suppressed
 
+    from dedup.facts import number_marks
+
     lines, quiet = LineIndex(text), suppressed(text)
-    return [
-        [
-            number,
-            start,
-            end,
-            lines.line(start),
-            lines.line(max(start, end - 1)),
-            *gap(text, start, end),
-            start - text.rfind("\n", 0, start),
-            int(any(s <= start and end <= e for s, e in quiet)),
-            -1,
-        ]
-        for start, end in spans(text, (level,))[level]
-    ]
+
+    def marks(start: int, end: int, hushed: bool) -> int:
+        # Of a unit compared by characters (under 20 words once normalized), as read.
+        norm = normalize(text[start:end])
+        return number_marks(text[start:end]) if norm and norm.count(" ") < 19 and not hushed else 0
+
+    rows = []
+    for start, end in spans(text, (level,))[level]:
+        hushed = any(s <= start and end <= e for s, e in quiet)
+        rows.append(
+            [
+                number,
+                start,
+                end,
+                lines.line(start),
+                lines.line(max(start, end - 1)),
+                *gap(text, start, end),
+                start - text.rfind("\n", 0, start),
+                int(hushed),
+                marks(start, end, hushed),
+                -1,
+            ]
+        )
+    return rows
 
 
 @SETTINGS
 @given(st.lists(_UNIT_TEXTS | texts, min_size=1, max_size=4))
 @example(["\n\nUn. Deux !\r\n\r\n  <!-- dedup: ignore -->\nTrois.\n", "", " \n"])
+@example(["Billet n° 12 : l’été ². Page ① de 3.\n\nLe 8 mai 2023, 12h <!-- dedup: ignore -->"])
 def test_every_units_row_is_the_one_it_has_alone(docs: list[str]) -> None:
     # A batch's rows are found all at once, from its finest units (see engine.layout).
     from dedup.config import Config

@@ -23,11 +23,14 @@ from dedup.clean import gap
 from dedup.config import Config
 from dedup.engine.table import COLUMNS, I64
 from dedup.errors import InputError
+from dedup.facts import number_marks
 from dedup.model import Level
 from dedup.normalize import normalize, normalize_many
 from dedup.segment import Span, spans, suppressed
 
 _NEWLINE = re.compile("\n")
+_DIGIT = re.compile(r"\d")
+_NUMBERS = COLUMNS.index("numbers")
 _INT32_MAX = np.iinfo(np.int32).max
 
 
@@ -169,6 +172,7 @@ def _level(
         "nl_after": breaks_before(after) - breaks_before(ends),
         "column": column,
         "suppressed": hushed.astype(np.int64),
+        "numbers": np.zeros(len(starts), dtype=np.int64),  # filled below
         "key": np.full(len(starts), -1, dtype=np.int64),
     }
     rows = (
@@ -185,7 +189,21 @@ def _level(
         norms[i] = normalize(joined[starts[i] : ends[i]], config.normalize)
     runs = np.stack((lo, hi), axis=1) * whole_run[:, None]
     whole = (before == first) & (after == last)
+    rows[:, _NUMBERS] = _number_marks(norms, joined, starts, ends, config.minhash.char_below)
     return LevelUnits(_narrow(rows), norms, whole, runs, joined, starts, ends, hushed)
+
+
+def _number_marks(norms: list[str], joined: str, starts: I64, ends: I64, char_below: int) -> I64:
+    """The `number_marks` of the units verification compares by characters (fewer than
+    2 * `char_below` words once normalized, see `fingerprint.batch_shingle_sets`), of
+    their raw text as verification reads it; 0 for the others.  A unit whose normalized
+    text holds no digit states no number: normalizing keeps every digit NFKC gives."""
+    marks = np.zeros(len(norms), dtype=np.int64)
+    spaces = 2 * char_below - 1  # fewer, in a normalized text: compared by characters
+    for i, norm in enumerate(norms):
+        if norm and norm.count(" ") < spaces and _DIGIT.search(norm):
+            marks[i] = number_marks(joined[starts[i] : ends[i]])
+    return marks
 
 
 def _narrow(rows: I64) -> I64:

@@ -49,6 +49,7 @@ COLUMNS = (
     "nl_after",
     "column",
     "suppressed",
+    "numbers",
     "key",
 )
 #: The columns a Removal is made of, in its field order.
@@ -85,6 +86,7 @@ class LevelTable:
     key_unit: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # first unit of a key
     key_digests: npt.NDArray[np.void] = field(default_factory=lambda: np.empty(0, "V16"))
     texts: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # text id of a key
+    numbers: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # marks of a key
     candidates: dict[str, int] = field(default_factory=dict)  # per key space
     arrays: dict[str, I64] = field(default_factory=dict)  # int64, but the NARROW columns
     cold: dict[str, DiskColumn] = field(default_factory=dict)  # the COLD ones, on disk
@@ -152,6 +154,15 @@ class LevelTable:
         self.key_unit = valid[first[order]]
         self.arrays = {name: columns[name] for name in COLUMNS}
 
+    def keep_numbers(self, coarser: LevelTable | None) -> None:
+        """Keep the number marks of its keys' first units (those verification reads, see
+        `facts.number_marks`), not of every unit: the level above's, if they are its."""
+        column = self.arrays.pop("numbers")
+        if coarser is not None and coarser.key_unit is self.key_unit:
+            self.numbers = coarser.numbers
+        else:
+            self.numbers = column[self.key_unit]
+
     def same_as(self, coarser: LevelTable) -> bool:
         """Whether every batch gave this level the coarser one's arrays (one-line records:
         see prints._as_above).  Asked before either freezes."""
@@ -196,6 +207,7 @@ NARROW: dict[str, type[np.signedinteger[Any]]] = {
     "nl_after": np.int32,
     "column": np.int32,
     "suppressed": np.int8,
+    "numbers": np.int32,
     "key": np.int32,
 }
 
@@ -371,6 +383,8 @@ class Table:
             # a level at a time, they are not held beside every level's arrays (a
             # million one-line records: 1,663 -> 1,283 MiB at the peak of this stage).
             give_back_freed()
+        for coarser, level in zip([None, *levels[:-1]], levels, strict=True):
+            level.keep_numbers(coarser)
         digests = [level.key_digests for level in self.levels]
         for level in self.levels:
             level.key_digests = np.empty(0, "V16")

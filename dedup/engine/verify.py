@@ -22,7 +22,7 @@ from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_spans
-from dedup.facts import Facts, differ, facts
+from dedup.facts import Facts, differ, facts, other_numbers
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets, distinct
 from dedup.index import edits_near, reverse, scored, shared_many, typos_apart, words_replaced
 from dedup.model import REMOVING, Evidence
@@ -243,6 +243,12 @@ class Verifier:
         taking_part = np.zeros(len(level.texts), dtype=bool)
         taking_part[a["key"][np.asarray(units, dtype=np.int64)]] = True
         pairs = pairs[taking_part[pairs[:, 0]] & taking_part[pairs[:, 1]]]
+        # Short texts whose numbers prove them other lines (templated records: each
+        # candidate of many) are related by no verification: left out before it.
+        other = other_numbers(level.numbers[pairs[:, 0]], level.numbers[pairs[:, 1]])
+        stating_other = int(other.sum())
+        pairs = pairs[~other]
+        del other
         related, verified_before, fresh = self.known.take(level.texts, pairs)
         self.verified += verified_before
         key_unit = level.key_unit
@@ -279,11 +285,13 @@ class Verifier:
         else:
             unread = _read_ones(pairs, fresh, a["key"], units, related, verify, threshold)
         logger.info(
-            "%s: %d candidate pairs taking part, %d verified or known, %d that no decision reads",
+            "%s: %d candidate pairs taking part, %d verified or known, %d that no decision "
+            "reads, %d that state other numbers",
             level.name,
-            len(pairs),
+            len(pairs) + stating_other,
             len(pairs) - unread,
             unread,
+            stating_other,
         )
         if finer:
             self.known.add(
