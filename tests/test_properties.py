@@ -275,9 +275,8 @@ def test_every_unit_is_keyed_by_its_own_normalized_text(docs: list[str]) -> None
 def _plain_rows(number: int, text: str, level: Level) -> list[list[int]]:
     """The rows (see COLUMNS) of one level's units of a text, read one unit at a time."""
     from dedup.clean import gap
-    from dedup.segment import LineIndex, spans, suppressed
-
     from dedup.facts import number_marks
+    from dedup.segment import LineIndex, spans, suppressed
 
     lines, quiet = LineIndex(text), suppressed(text)
 

@@ -81,13 +81,56 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
     numbers = [distinct.setdefault(piece, len(distinct)) for piece in pieces]
     normalized = normalize_many(list(distinct), config.normalize)
     each = [normalized[n] for n in numbers]  # of every unit of the finest level
+    marks = _NumberMarks(normalized, numbers, joined, config.minhash.char_below)
     out = []
     for name in levels:
         level = _Spans(found[name], base)
-        out.append(
-            _level(name, level, finest, each, batch, joined, base, lengths, breaks, quiet, config)
+        units = _level(
+            name, level, finest, each, batch, joined, base, lengths, breaks, quiet, config
         )
+        units.rows[:, _NUMBERS] = marks.of(units)
+        units.rows = _narrow(units.rows)
+        out.append(units)
     return Layout(out, each)
+
+
+class _NumberMarks:
+    """The `number_marks` of the units verification compares by characters (fewer than
+    2 * `char_below` words once normalized, see `fingerprint.batch_shingle_sets`), of
+    their raw text as verification reads it; 0 for the others, and for a unit whose
+    normalized text holds no digit (it states no number: normalizing keeps every digit
+    NFKC gives).  Which units those are comes from their finest units' normalized texts
+    (a unit's is theirs joined by spaces), each looked at once a batch; a span that is a
+    unit of several levels is marked once."""
+
+    def __init__(self, distinct: list[str], numbers: list[int], joined: str, char_below: int):
+        count = len(distinct)
+        digits = np.fromiter((_DIGIT.search(n) is not None for n in distinct), np.int64, count)
+        spaces = np.fromiter((n.count(" ") for n in distinct), np.int64, count)
+        filled = np.fromiter((n != "" for n in distinct), np.int64, count)
+        at = np.asarray(numbers, dtype=np.int64)
+        # Running sums over the finest units: a run's is a difference of two.
+        self.sums = [np.concatenate(([0], np.cumsum(c[at]))) for c in (digits, spaces, filled)]
+        self.spaces = 2 * char_below - 1  # fewer, in a normalized text: compared by characters
+        self.joined = joined
+        self.found: dict[tuple[int, int], int] = {}
+
+    def of(self, units: LevelUnits) -> I64:
+        lo, hi = units.runs[:, 0], units.runs[:, 1]  # [0, 0) but for a whole run
+        digits, spaces, filled = (sums[hi] - sums[lo] for sums in self.sums)
+        marked = (digits > 0) & (filled > 0) & (spaces + filled - 1 < self.spaces)
+        alone = (lo == hi) & ~units.hushed  # a unit read on its own (none is, today)
+        for i in np.flatnonzero(alone).tolist():
+            norm = units.norms[i]
+            marked[i] = bool(norm) and norm.count(" ") < self.spaces and bool(_DIGIT.search(norm))
+        marks = np.zeros(len(lo), dtype=np.int64)
+        starts, ends = units.starts, units.ends
+        for i in np.flatnonzero(marked).tolist():
+            span = int(starts[i]), int(ends[i])
+            if span not in self.found:
+                self.found[span] = number_marks(self.joined[span[0] : span[1]])
+            marks[i] = self.found[span]
+        return marks
 
 
 class _Spans:
@@ -189,21 +232,7 @@ def _level(
         norms[i] = normalize(joined[starts[i] : ends[i]], config.normalize)
     runs = np.stack((lo, hi), axis=1) * whole_run[:, None]
     whole = (before == first) & (after == last)
-    rows[:, _NUMBERS] = _number_marks(norms, joined, starts, ends, config.minhash.char_below)
-    return LevelUnits(_narrow(rows), norms, whole, runs, joined, starts, ends, hushed)
-
-
-def _number_marks(norms: list[str], joined: str, starts: I64, ends: I64, char_below: int) -> I64:
-    """The `number_marks` of the units verification compares by characters (fewer than
-    2 * `char_below` words once normalized, see `fingerprint.batch_shingle_sets`), of
-    their raw text as verification reads it; 0 for the others.  A unit whose normalized
-    text holds no digit states no number: normalizing keeps every digit NFKC gives."""
-    marks = np.zeros(len(norms), dtype=np.int64)
-    spaces = 2 * char_below - 1  # fewer, in a normalized text: compared by characters
-    for i, norm in enumerate(norms):
-        if norm and norm.count(" ") < spaces and _DIGIT.search(norm):
-            marks[i] = number_marks(joined[starts[i] : ends[i]])
-    return marks
+    return LevelUnits(rows, norms, whole, runs, joined, starts, ends, hushed)
 
 
 def _narrow(rows: I64) -> I64:
