@@ -115,8 +115,11 @@ def number_marks(text: str) -> int:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
     mark = 0
-    for word, n in _numbers(text):
-        mark |= 1 << (xxhash.xxh32_intdigest(f"{word}\x00{n}".encode(errors="surrogatepass")) % 31)
+    seen: dict[str, int] = {}  # each number's occurrences so far
+    for word in _NUMBER.findall(text):
+        word = word.casefold()
+        n = seen[word] = seen.get(word, -1) + 1
+        mark |= 1 << (xxhash.xxh32_intdigest(word.encode("utf-8", "surrogatepass"), n) % 31)
     return mark
 
 
