@@ -13,11 +13,13 @@ import concurrent.futures
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz.distance import OSA, Levenshtein
 
+from dedup.facts import other_numbers
 from dedup.fingerprint import I64, U32, U64, UNUSED, code_points, distinct, gram_keys
 from dedup.io.spill import Columns
 from dedup.model import Evidence, Relation
@@ -64,14 +66,19 @@ def band_keys(sigs: U32, params: LshParams) -> U64:
 
 
 def candidate_pairs(
-    keys: U64 | Columns, rows: npt.NDArray[np.int64] | None = None, threads: int = 1
+    keys: U64 | Columns,
+    rows: npt.NDArray[np.int64] | None = None,
+    threads: int = 1,
+    marks: npt.NDArray[np.signedinteger[Any]] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Sorted distinct pairs (i, j), i < j, of rows sharing a key in at least one band.
 
     `keys` is `band_keys(...)` of every row: shape (rows, bands), in memory or on disk;
     with `rows`, of these rows of it only (i and j number them), a band at a time: not a
     copy of them all.  With `threads`, that many bands at a time (numpy sorts and compares
-    without Python's lock; the workers wait for this stage: their cores are free).
+    without Python's lock; the workers wait for this stage: their cores are free).  With
+    `marks` (the `facts.number_marks` of each row), a pair they prove states other
+    numbers is none: templated lines are each in a bucket of thousands.
     """
     count = np.int64(len(keys) if rows is None else len(rows))
     if count < 2:
@@ -81,7 +88,7 @@ def candidate_pairs(
         column = keys.column(band) if isinstance(keys, Columns) else keys[:, band]
         if rows is not None:
             column = column[rows]
-        return _band_pairs(column, count)
+        return _band_pairs(column, count, marks)
 
     # Each pair as one integer, i * count + j, a band at a time: distinct pairs are then one
     # sort of integers (np.unique of the rows, axis=0, sorted them as records: 4x slower
@@ -103,10 +110,15 @@ def candidate_pairs(
 #: Rows past which `candidate_pairs` takes bands in threads: below, starting them costs
 #: more than it saves.
 _THREADED_ROWS = 20_000
+#: Pairs of a large bucket made at once, at most (see `_band_pairs`).
+_CHUNK_PAIRS = 1 << 22
 
 
-def _band_pairs(column: U64, count: np.int64) -> list[npt.NDArray[np.int64]]:
-    """The pairs of rows (as i * count + j, i < j) whose key in one band is the same."""
+def _band_pairs(
+    column: U64, count: np.int64, marks: npt.NDArray[np.signedinteger[Any]] | None = None
+) -> list[npt.NDArray[np.int64]]:
+    """The pairs of rows (as i * count + j, i < j) whose key in one band is the same, but
+    those their `marks` prove state other numbers (see `candidate_pairs`)."""
     # Any order of equal keys will do: members are sorted below (and the default
     # sort is vectorized: 21 bands of 100,000 keys 0.14 -> 0.03 s against "stable").
     order = np.argsort(column)
@@ -125,22 +137,35 @@ def _band_pairs(column: U64, count: np.int64) -> list[npt.NDArray[np.int64]]:
     starts = np.concatenate(([0], boundaries))
     sizes = np.diff(np.concatenate((starts, [len(ordered)])))
     found: list[npt.NDArray[np.int64]] = []
+
+    def add(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> None:
+        if marks is not None:
+            same = ~other_numbers(marks[a], marks[b])
+            a, b = a[same], b[same]
+        found.append(a * count + b)
+
     # Buckets of one size at once, as a matrix of their sorted members: most hold
     # two, and a Python loop over the others took 0.2 s of a 4 s run.
     for size in np.unique(sizes[(sizes >= 2) & (sizes <= _BUCKET_CAP)]).tolist():
         at = starts[sizes == size]
         members = np.sort(order[at[:, None] + np.arange(size)], axis=1)
         i, j = _head_pairs(size)
-        found.append(members[:, i].ravel() * count + members[:, j].ravel())
+        add(members[:, i].ravel(), members[:, j].ravel())
     for lo, size in zip(
         starts[sizes > _BUCKET_CAP].tolist(), sizes[sizes > _BUCKET_CAP].tolist(), strict=True
     ):
         members = np.sort(order[lo : lo + size])
         # A large bucket (templated lines differing in a number) would give
         # size**2 / 2 pairs; every member is paired with the bucket's earliest
-        # _BUCKET_CAP members instead, which keep-first clustering needs most.
-        i, j = _capped(size, _BUCKET_CAP)
-        found.append(members[i] * count + members[j])
+        # _BUCKET_CAP members instead, which keep-first clustering needs most, a
+        # run of members at a time (a million templated records are one bucket).
+        i, j = _head_pairs(_BUCKET_CAP)
+        add(members[i], members[j])
+        head = members[:_BUCKET_CAP]
+        step = max(1, _CHUNK_PAIRS // _BUCKET_CAP)
+        for first in range(_BUCKET_CAP, size, step):
+            rest = members[first : first + step]
+            add(np.repeat(head, len(rest)), np.tile(rest, _BUCKET_CAP))
     return found
 
 
@@ -168,18 +193,6 @@ def relation(
     if covers >= threshold and contained <= threshold * covers:
         return "overlap"
     return None
-
-
-def _capped(size: int, head: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Index pairs (i, j), i < j, with i among the first `head` of `size` members."""
-    i, j = _head_pairs(head)
-    if size == head:
-        return i, j
-    rest_j = np.arange(head, size, dtype=np.int64)
-    return (
-        np.concatenate((i, np.repeat(np.arange(head), len(rest_j)))),
-        np.concatenate((j, np.tile(rest_j, head))),
-    )
 
 
 @functools.cache

@@ -22,27 +22,31 @@ from dedup.parallel import default_jobs
 BATCH_KEYS = 4096
 
 
-#: Per key space, a digest of the last level's texts (in key order) and their LSH pairs
-#: (rows): a digest, not the texts, which for the typo keys of a million records are 45 MB.
+#: Per key space, a digest of the last level's texts (in key order) and their number marks,
+#: and their LSH pairs (rows): a digest, not the texts, which for the typo keys of a million
+#: records are 45 MB.
 Memo = dict[str, tuple[bytes, I64]]
 
 
 def candidates(table: Table, li: int, memo: Memo) -> I64:
     """The candidate pairs of level `li`: distinct pairs of keys (a, b), a < b, sorted.
 
-    A level whose texts in a key space are those of the level above (records of one
-    line, documents of one section) takes that level's pairs from `memo`.
+    Pairs of short texts whose number marks prove they state other numbers (see
+    `facts.number_marks`) are none.  A level whose texts and marks in a key space are
+    those of the level above (records of one line, documents of one section) takes that
+    level's pairs from `memo`.
     """
     level = table.levels[li]
     found: list[I64] = []
     for space, keys, texts, rows in table.texts.of_level(li, level.texts):  # a space at a time
         last = memo.get(space)
-        digest = xxhash.xxh3_128_digest(np.ascontiguousarray(texts, dtype=np.int64).data)
+        marks = level.numbers[keys]
+        digest = xxhash.xxh3_128_digest(np.concatenate((texts, marks)).astype(np.int64).data)
         if last is not None and last[0] == digest:
             pairs = last[1]
         else:
             pairs = candidate_pairs(
-                table.texts.bands(space), rows, default_jobs(table.config.run.jobs)
+                table.texts.bands(space), rows, default_jobs(table.config.run.jobs), marks
             )
         memo[space] = digest, pairs
         level.candidates[space] = len(pairs)

@@ -22,7 +22,7 @@ from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_spans
-from dedup.facts import Facts, differ, facts, other_numbers
+from dedup.facts import Facts, differ, facts
 from dedup.fingerprint import U32, batch_shingle_sets, char_sets, distinct
 from dedup.index import edits_near, reverse, scored, shared_many, typos_apart, words_replaced
 from dedup.model import REMOVING, Evidence
@@ -214,9 +214,10 @@ class Verifier:
                 above is not None
                 and coarser is not None
                 and np.array_equal(level.texts, coarser.texts)
+                and np.array_equal(level.numbers, coarser.numbers)
             ):
-                # Its keys are the level above's texts, in order (one-line records): so
-                # are its candidates, not looked for again.
+                # Its keys are the level above's texts, in order, with their number marks
+                # (one-line records): so are its candidates, not looked for again.
                 level.candidates = dict(coarser.candidates)
                 self.pairs.append(above)
                 continue
@@ -243,12 +244,6 @@ class Verifier:
         taking_part = np.zeros(len(level.texts), dtype=bool)
         taking_part[a["key"][np.asarray(units, dtype=np.int64)]] = True
         pairs = pairs[taking_part[pairs[:, 0]] & taking_part[pairs[:, 1]]]
-        # Short texts whose numbers prove them other lines (templated records: each
-        # candidate of many) are related by no verification: left out before it.
-        other = other_numbers(level.numbers[pairs[:, 0]], level.numbers[pairs[:, 1]])
-        stating_other = int(other.sum())
-        pairs = pairs[~other]
-        del other
         related, verified_before, fresh = self.known.take(level.texts, pairs)
         self.verified += verified_before
         key_unit = level.key_unit
@@ -285,13 +280,11 @@ class Verifier:
         else:
             unread = _read_ones(pairs, fresh, a["key"], units, related, verify, threshold)
         logger.info(
-            "%s: %d candidate pairs taking part, %d verified or known, %d that no decision "
-            "reads, %d that state other numbers",
+            "%s: %d candidate pairs taking part, %d verified or known, %d that no decision reads",
             level.name,
-            len(pairs) + stating_other,
+            len(pairs),
             len(pairs) - unread,
             unread,
-            stating_other,
         )
         if finer:
             self.known.add(
