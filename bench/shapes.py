@@ -12,11 +12,15 @@ frenchprose.py; accents, typographic apostrophes and quotes, no-break spaces):
   paragraphs) drawn at random from a pool of 300; a section seen before comes back as it
   was or, half the time, with one word changed;
 - distinct records: JSONL, 2 to 12 characters each, all different;
-- repeated records: JSONL drawn from 5,000 distinct posts of 1 to 8 words.
+- repeated records: JSONL drawn from 5,000 distinct posts of 1 to 8 words;
+- templated records: JSONL of templated lines (a manual page's title, a page number, a
+  date: `Commandes utilisateur — page 12 — publié le 8 mai 2023`), every one different
+  but one in 50, a copy of one of the last thousand with its final stop dropped or added.
 
 For each: seconds, MB/s, seconds per MB, peak RSS of the process tree, report size, and
 removed characters (`dedup clean` to a folder; the JSON report).  The repeated-records
-output is checked to hold each text once and no empty record.
+output is checked to hold each text once and no empty record, the templated-records output
+to have lost exactly the copies.
 """
 
 from __future__ import annotations
@@ -84,6 +88,29 @@ def distinct_records(path: Path, count: int, words: list[str]) -> None:
         for i in range(count):
             text = f"{words[i % len(words)][:5]} {i}"  # at most 5 + 1 + 6 characters
             out.write(json.dumps({"id": str(i), "text": text}, ensure_ascii=False) + "\n")
+
+
+MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+
+
+def templated_records(path: Path, count: int, titles: list[str], rng: random.Random) -> int:
+    """Writes the templated records; returns how many are copies."""
+    months = MONTHS.split()
+    texts: list[str] = []
+    copies = 0
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            if texts and rng.random() < 0.02:
+                text = rng.choice(texts[-1000:])
+                text = text[:-1] if text.endswith(".") else text + "."
+                copies += 1
+            else:
+                title = " ".join(rng.choice(titles).split()[:6])
+                day, month, year = rng.randint(1, 28), rng.choice(months), rng.randint(2001, 2024)
+                text = f"{title} — page {i} — publié le {day} {month} {year}"
+            texts.append(text)
+            out.write(json.dumps({"id": str(i), "text": text}, ensure_ascii=False) + "\n")
+    return copies
 
 
 def repeated_records(path: Path, count: int, words: list[str], rng: random.Random) -> set[str]:
@@ -154,6 +181,11 @@ def main() -> int:
                 f"  output: {len(texts)} records, {len(set(texts))} distinct texts "
                 f"of {len(posts)}, {sum(not t.strip() for t in texts)} empty"
             )
+            path = work / "templated.jsonl"
+            copies = templated_records(path, args.records, titles, rng)
+            out = run(f"{args.records} templated", path, work, args.jobs)
+            kept = len((out / path.name).read_text(encoding="utf-8").splitlines())
+            print(f"  output: {kept} records of {args.records}, {copies} copies in the input")
     return 0
 
 
