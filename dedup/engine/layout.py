@@ -120,8 +120,16 @@ class _NumberMarks:
         self.sums = [np.concatenate(([0], np.cumsum(c[at]))) for c in (digits, spaces, filled)]
         self.joined = joined
         self.found: dict[str, int] = {}  # by raw text: a templated line's, once
+        self.last: tuple[LevelUnits, I64] | None = None  # the level above, and its marks
 
     def of(self, units: LevelUnits) -> I64:
+        if self.last is not None and _same_units(self.last[0], units):
+            return self.last[1]  # one-line records: every level's units are the same
+        marks = self._of(units)
+        self.last = units, marks
+        return marks
+
+    def _of(self, units: LevelUnits) -> I64:
         lo, hi = units.runs[:, 0], units.runs[:, 1]  # [0, 0) but for a whole run
         digits, spaces, filled = (sums[hi] - sums[lo] for sums in self.sums)
         marked = (digits > 0) & (filled > 0) & (spaces + filled - 1 < self.spaces)
@@ -138,6 +146,15 @@ class _NumberMarks:
                 mark = self.found[raw] = number_marks(raw)
             marks[i] = mark
         return marks
+
+
+def _same_units(a: LevelUnits, b: LevelUnits) -> bool:
+    return (
+        np.array_equal(a.starts, b.starts)
+        and np.array_equal(a.ends, b.ends)
+        and np.array_equal(a.runs, b.runs)
+        and np.array_equal(a.hushed, b.hushed)
+    )
 
 
 class _Spans:
