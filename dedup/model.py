@@ -184,7 +184,43 @@ class Kept:
 Column = Sequence[int] | npt.NDArray[np.signedinteger[Any]]
 
 
-class KeptCopies(Sequence[Kept]):
+class MadeOnRead(Sequence[_T]):
+    """A sequence of values held as columns, each value made when it is read (`_made`):
+    it reads, slices and compares as the tuple of its values."""
+
+    __slots__ = ()
+
+    def _made(self, i: int) -> _T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> _T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[_T, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> _T | tuple[_T, ...]:
+        if isinstance(i, slice):
+            return tuple(map(self._made, range(*i.indices(len(self)))))
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._made(i)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(map(operator.eq, self, other))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} values)"
+
+
+class KeptCopies(MadeOnRead[Kept]):
     """A boilerplate cluster's copies kept, as columns: each `Kept` is made when it is
     read.  A sentence repeated on every page is a copy a page; 537,000 of them, made as
     objects by the run, took 0.5 s of 20,000 documents' run (#27)."""
@@ -216,32 +252,13 @@ class KeptCopies(Sequence[Kept]):
     def __len__(self) -> int:
         return len(self.docs)
 
-    @overload
-    def __getitem__(self, i: int) -> Kept: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> tuple[Kept, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> Kept | tuple[Kept, ...]:
-        if isinstance(i, slice):
-            return tuple(self[n] for n in range(*i.indices(len(self))))
+    def _made(self, i: int) -> Kept:
         return Kept(
             self.doc_ids_of[int(self.docs[i])],
             int(self.starts[i]),
             int(self.ends[i]),
             self.evidence[i],
         )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return tuple(self) == tuple(other)
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"KeptCopies({len(self)} copies)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +286,7 @@ class DocStats:
         return tuple(map(text_of, self.removed_quotes))
 
 
-class DocFigures(Sequence[DocStats]):
+class DocFigures(MadeOnRead[DocStats]):
     """Every document's figures, as columns: each `DocStats` is made when it is read.  A
     million distinct records held 330 MB of them as objects at the end of a run (#27);
     as columns, their ids and 40 bytes a document.
@@ -358,22 +375,12 @@ class DocFigures(Sequence[DocStats]):
         numbers = set(self.cuts) | set(self.dropped)
         if named:
             numbers.update(n for n, doc_id in enumerate(self.ids) if doc_id in named)
-        return map(self.__getitem__, sorted(numbers))
+        return map(self._made, sorted(numbers))
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    @overload
-    def __getitem__(self, i: int) -> DocStats: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> tuple[DocStats, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> DocStats | tuple[DocStats, ...]:
-        if isinstance(i, slice):
-            return tuple(map(self.__getitem__, range(*i.indices(len(self)))))
-        if i < 0:
-            i += len(self)
+    def _made(self, i: int) -> DocStats:
         cut = self.cuts.get(i, ())
         file = int(self.files[i])
         return DocStats(
@@ -391,17 +398,6 @@ class DocFigures(Sequence[DocStats]):
             self.labels[file],
             i in self.escaped,
         )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(map(operator.eq, self, other))
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"DocFigures({len(self)} documents)"
 
 
 @dataclass(frozen=True, slots=True)

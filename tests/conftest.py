@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +49,20 @@ def verify(survivor: Any, member: Any, threshold: float, same_text: bool, few: b
     from dedup.index import scored, shared
 
     return scored(shared(survivor, member), len(survivor), len(member), threshold, same_text, few)
+
+
+@contextlib.contextmanager
+def said(name: str) -> Iterator[list[str]]:
+    """The messages a logger gives at INFO (what --verbose shows) within the block."""
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

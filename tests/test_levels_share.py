@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import random
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import blog_sentences
+from conftest import blog_sentences, said
 
 import dedup
 from dedup.config import Config
@@ -322,19 +321,9 @@ def test_pairs_no_decision_reads_are_left_out_and_change_nothing(
 
 def test_near_copies_of_one_text_are_verified_against_it_alone(tmp_path: Path) -> None:
     path = _variants(tmp_path / "variants.jsonl", copies=30)
-    said: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("dedup.engine.verify")  # what --verbose shows
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with said("dedup.engine.verify") as messages:
         read = _lsh(dedup.scan(path, jobs=1))["document"]
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    line = next(message for message in said if message.startswith("document:"))
+    line = next(message for message in messages if message.startswith("document:"))
     found = re.findall(r"(\d+) candidate pairs taking part, \d+ verified or known, (\d+)", line)
     taking_part, unread = (int(n) for n in found[0])
     assert unread == taking_part - 30 > 0  # --verbose says how many no decision reads

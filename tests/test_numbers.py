@@ -10,10 +10,10 @@ other numbers: the same findings, without the pairs (200,000 for 2,000 such reco
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 
+from conftest import said
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,19 +99,9 @@ def _templated(path: Path) -> Path:
 
 
 def test_templated_records_are_not_candidates(tmp_path: Path) -> None:
-    said: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("dedup.engine.verify")  # what --verbose shows
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with said("dedup.engine.verify") as messages:
         result = dedup.scan(_templated(tmp_path / "posts.jsonl"), jobs=1)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    line = next(message for message in said if message.startswith("document:"))
+    line = next(message for message in messages if message.startswith("document:"))
     taking_part = int(re.findall(r"(\d+) candidate pairs taking part", line)[0])
     # Without the marks, 200,412 pairs of these records are candidates, every one verified
     # (two templated lines' marks share every bit now and then: 6,402 are).
