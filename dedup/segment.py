@@ -293,9 +293,12 @@ def spans(
     if "document" in levels:
         out["document"] = [trimmed] if trimmed[0] < trimmed[1] else []
     if any(level in levels for level in ("section", "paragraph", "sentence")):
-        paras = paragraphs(text)
+        # A text of one line is one paragraph, and one paragraph one section: a record
+        # of a million short ones is not looked at line by line.
+        one = [trimmed] if trimmed[0] < trimmed[1] else []
+        paras = paragraphs(text) if "\n" in text else one
         if "section" in levels:
-            out["section"] = sections(text, paras, config)
+            out["section"] = sections(text, paras, config) if len(paras) > 1 else list(paras)
         if "paragraph" in levels:
             out["paragraph"] = paras
         if "sentence" in levels:

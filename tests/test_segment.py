@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 from conftest import PAGES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedup.model import Document, Source
+from dedup.model import LEVELS, Document, Source
 from dedup.segment import LineIndex, is_heading, paragraphs, sections, segment, sentences, spans
 
 PAGE = (PAGES / "002_c54355be08307aaa.txt").read_text(encoding="utf-8")
@@ -103,3 +105,13 @@ def test_segment_carries_offsets_and_lines() -> None:
     doc = Document("a.txt", "Title\r\n\r\nOne. Two.\r\n", Source("a.txt"))
     got = [(s.text, s.line, s.end_line, s.index) for s in segment(doc, "sentence")]
     assert got == [("Title", 1, 1, 0), ("One.", 3, 3, 1), ("Two.", 3, 3, 2)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=60) | st.just(" \r"))
+def test_a_text_of_one_line_is_cut_as_its_lines_would_be(text: str) -> None:
+    # One line is one paragraph and one section, without looking at it line by line.
+    found = spans(text, LEVELS)
+    paras = paragraphs(text)
+    assert found["paragraph"] == paras
+    assert found["section"] == sections(text, paras)
