@@ -109,8 +109,8 @@ def number_marks(text: str) -> int:
     and its occurrence, by its hash.  Two texts whose marks each have a bit the other's
     lacks state other numbers (see `other_numbers`); a text without numbers marks none.
 
-    Short units carry their mark to the main process, which leaves out of verification
-    the candidates it proves are other lines (templated records, dated bylines).
+    Short units carry their mark to the main process, whose LSH makes no candidate pair
+    the marks prove are other lines (templated records, dated bylines).
     """
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)

@@ -40,7 +40,7 @@ def candidates(table: Table, li: int, memo: Memo) -> I64:
     found: list[I64] = []
     for space, keys, texts, rows in table.texts.of_level(li, level.texts):  # a space at a time
         last = memo.get(space)
-        marks = level.numbers[keys]
+        marks = level.marks[keys]
         digest = xxhash.xxh3_128_digest(np.concatenate((texts, marks)).astype(np.int64).data)
         if last is not None and last[0] == digest:
             pairs = last[1]

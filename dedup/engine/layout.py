@@ -30,7 +30,7 @@ from dedup.segment import Span, spans, suppressed
 
 _NEWLINE = re.compile("\n")
 _DIGIT = re.compile(r"\d")
-_NUMBERS = COLUMNS.index("numbers")
+_MARKS = COLUMNS.index("marks")
 _INT32_MAX = np.iinfo(np.int32).max
 
 
@@ -88,7 +88,7 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
         cut_level = _level(
             name, level, finest, each, batch, joined, base, lengths, breaks, quiet, config
         )
-        cut_level.rows[:, _NUMBERS] = marks.of(cut_level)
+        cut_level.rows[:, _MARKS] = marks.of(cut_level)
         cut_level.rows = _narrow(cut_level.rows)
         out.append(cut_level)
     return Layout(out, each)
@@ -100,8 +100,8 @@ class _NumberMarks:
     their raw text as verification reads it; 0 for the others, and for a unit whose
     normalized text holds no digit (it states no number: normalizing keeps every digit
     NFKC gives).  Which units those are comes from their finest units' normalized texts
-    (a unit's is theirs joined by spaces), each looked at once a batch; a span that is a
-    text that is a unit of several levels, or of several documents, is marked once."""
+    (a unit's is theirs joined by spaces), each looked at once a batch; a raw text that is
+    a unit of several levels, or of several documents, is marked once."""
 
     def __init__(self, distinct: list[str], numbers: list[int], joined: str, char_below: int):
         count = len(distinct)
@@ -239,7 +239,7 @@ def _level(
         "nl_after": breaks_before(after) - breaks_before(ends),
         "column": column,
         "suppressed": hushed.astype(np.int64),
-        "numbers": np.zeros(len(starts), dtype=np.int64),  # filled below
+        "marks": np.zeros(len(starts), dtype=np.int64),  # filled below (see _NumberMarks)
         "key": np.full(len(starts), -1, dtype=np.int64),
     }
     rows = (

@@ -49,7 +49,7 @@ COLUMNS = (
     "nl_after",
     "column",
     "suppressed",
-    "numbers",
+    "marks",
     "key",
 )
 #: The columns a Removal is made of, in its field order.
@@ -86,7 +86,7 @@ class LevelTable:
     key_unit: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # first unit of a key
     key_digests: npt.NDArray[np.void] = field(default_factory=lambda: np.empty(0, "V16"))
     texts: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # text id of a key
-    numbers: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # marks of a key
+    marks: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # number marks of a key
     candidates: dict[str, int] = field(default_factory=dict)  # per key space
     arrays: dict[str, I64] = field(default_factory=dict)  # int64, but the NARROW columns
     cold: dict[str, DiskColumn] = field(default_factory=dict)  # the COLD ones, on disk
@@ -154,14 +154,14 @@ class LevelTable:
         self.key_unit = valid[first[order]]
         self.arrays = {name: columns[name] for name in COLUMNS}
 
-    def keep_numbers(self, coarser: LevelTable | None) -> None:
+    def keep_marks(self, coarser: LevelTable | None) -> None:
         """Keep the number marks of its keys' first units (those verification reads, see
         `facts.number_marks`), not of every unit: the level above's, if they are its."""
-        column = self.arrays.pop("numbers")
+        column = self.arrays.pop("marks")
         if coarser is not None and coarser.key_unit is self.key_unit:
-            self.numbers = coarser.numbers
+            self.marks = coarser.marks
         else:
-            self.numbers = column[self.key_unit]
+            self.marks = column[self.key_unit]
 
     def same_as(self, coarser: LevelTable) -> bool:
         """Whether every batch gave this level the coarser one's arrays (one-line records:
@@ -207,7 +207,7 @@ NARROW: dict[str, type[np.signedinteger[Any]]] = {
     "nl_after": np.int32,
     "column": np.int32,
     "suppressed": np.int8,
-    "numbers": np.int32,
+    "marks": np.int32,
     "key": np.int32,
 }
 
@@ -384,7 +384,7 @@ class Table:
             # million one-line records: 1,663 -> 1,283 MiB at the peak of this stage).
             give_back_freed()
         for coarser, level in zip([None, *levels[:-1]], levels, strict=True):
-            level.keep_numbers(coarser)
+            level.keep_marks(coarser)
         digests = [level.key_digests for level in self.levels]
         for level in self.levels:
             level.key_digests = np.empty(0, "V16")

@@ -214,7 +214,7 @@ class Verifier:
                 above is not None
                 and coarser is not None
                 and np.array_equal(level.texts, coarser.texts)
-                and np.array_equal(level.numbers, coarser.numbers)
+                and np.array_equal(level.marks, coarser.marks)
             ):
                 # Its keys are the level above's texts, in order, with their number marks
                 # (one-line records): so are its candidates, not looked for again.
