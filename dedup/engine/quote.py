@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -130,7 +130,7 @@ def from_quotes(
     quotes: dict[tuple[int, int], str | Quote],
     units: list[tuple[int, int]],
     spans: list[tuple[int, int]],
-    cuts: list[tuple[int, int]],
+    cuts: Sequence[tuple[int, int]],
     spool: TextSpool,
 ) -> list[str | Quote] | None:
     """A document's unit texts then cut texts, from the quotes of its units; None if
@@ -156,7 +156,7 @@ def from_quotes(
 def quote(
     table: Table,
     links_per_level: list[Links],
-    doc_cuts: dict[int, list[tuple[int, int]]],
+    doc_cuts: Mapping[int, Sequence[tuple[int, int]]],
     early: EarlyQuotes,
     spared: list[npt.NDArray[np.bool_]] | None = None,
 ) -> tuple[dict[int, Segment], dict[int, tuple[str | Quote, ...]], list[tuple[str, str]]]:
@@ -185,7 +185,7 @@ def quote(
             read_early,
             list(wanted[number]),
             spans_of[number],
-            doc_cuts.get(number, []),
+            doc_cuts.get(number, ()),
             early.spool,
         )
         for number in numbers
@@ -203,7 +203,7 @@ def quote(
             cut = [
                 read_early.get(u) or keep(text[s:e]) for u, (s, e) in zip(units, spans, strict=True)
             ]
-            cut += [keep(text[s:e]) for s, e in doc_cuts.get(number, [])]
+            cut += [keep(text[s:e]) for s, e in doc_cuts.get(number, ())]
             if table.config.run.document_texts:
                 documents.append((table.docs.ids[number], text))
         quotes.update(zip(units, cut, strict=False))

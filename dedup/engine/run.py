@@ -86,6 +86,8 @@ def run(
         give_back_freed()
         workers.close()  # the last pass that needs them: their memory goes back now
         result = build_result(table, done, related, early)
+        del done, related
+        give_back_freed()  # before the cleaned documents are written
         written = Written()  # records left out, or escaped, as cleaning tells
         fields = config.input.text_field, config.input.id_field
         if out is not None:
