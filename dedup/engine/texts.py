@@ -85,8 +85,12 @@ class Texts:
         starts = np.cumsum([0] + [len(block.digests) for block in blocks])
         every = np.concatenate([block.digests for block in blocks] or [np.empty((0, 16), np.uint8)])
         # The batches' texts are texts of the levels: numbered with them, they number none
-        # of their own.
-        parts = [*key_digests, np.ascontiguousarray(every).view("V16").ravel()]
+        # of their own.  A level whose keys are the level above's (one-line records: the
+        # same array) is numbered once: a million records' four levels sorted as one.
+        held: dict[int, int] = {}  # id of a level's digests -> its place in `parts`
+        place = [held.setdefault(id(mine), len(held)) for mine in key_digests]
+        parts = [*{id(mine): mine for mine in key_digests}.values()]
+        parts.append(np.ascontiguousarray(every).view("V16").ravel())
         key_digests.clear()
         bounds = np.cumsum([0] + [len(part) for part in parts]).tolist()
         digests = np.concatenate(parts)
@@ -94,7 +98,7 @@ class Texts:
         first, inverse = unique_digests(digests)
         del digests
         self.levels = np.zeros(len(first), dtype=np.uint8)
-        texts = [inverse[bounds[li] : bounds[li + 1]] for li in range(len(bounds) - 2)]
+        texts = [inverse[bounds[at] : bounds[at + 1]] for at in place]
         for li, mine in enumerate(texts):
             self.levels[mine] |= np.uint8(1 << li)
         ids = inverse[bounds[-2] :]
