@@ -82,8 +82,11 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
     normalized = normalize_many(list(distinct), config.normalize)
     each = [normalized[n] for n in numbers]  # of every unit of the finest level
     marks = _NumberMarks(normalized, numbers, joined, config.minhash.char_below)
-    out = []
-    for name in levels:
+    out: list[LevelUnits] = []
+    for name, above in zip(levels, [None, *levels[:-1]], strict=True):
+        if above is not None and found[name] == found[above]:
+            out.append(out[-1])  # the level above's units (records of one line): the same
+            continue
         level = _Spans(found[name], base)
         cut_level = _level(
             name, level, finest, each, batch, joined, base, lengths, breaks, quiet, config
@@ -120,16 +123,8 @@ class _NumberMarks:
         self.sums = [np.concatenate(([0], np.cumsum(c[at]))) for c in (digits, spaces, filled)]
         self.joined = joined
         self.found: dict[str, int] = {}  # by raw text: a templated line's, once
-        self.last: tuple[LevelUnits, I64] | None = None  # the level above, and its marks
 
     def of(self, units: LevelUnits) -> I64:
-        if self.last is not None and _same_units(self.last[0], units):
-            return self.last[1]  # one-line records: every level's units are the same
-        marks = self._of(units)
-        self.last = units, marks
-        return marks
-
-    def _of(self, units: LevelUnits) -> I64:
         lo, hi = units.runs[:, 0], units.runs[:, 1]  # [0, 0) but for a whole run
         digits, spaces, filled = (sums[hi] - sums[lo] for sums in self.sums)
         marked = (digits > 0) & (filled > 0) & (spaces + filled - 1 < self.spaces)
@@ -146,15 +141,6 @@ class _NumberMarks:
                 mark = self.found[raw] = number_marks(raw)
             marks[i] = mark
         return marks
-
-
-def _same_units(a: LevelUnits, b: LevelUnits) -> bool:
-    return (
-        np.array_equal(a.starts, b.starts)
-        and np.array_equal(a.ends, b.ends)
-        and np.array_equal(a.runs, b.runs)
-        and np.array_equal(a.hushed, b.hushed)
-    )
 
 
 class _Spans:
