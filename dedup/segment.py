@@ -93,6 +93,9 @@ def _forced(text: str, line: Span, following: Span) -> bool:
 
 def paragraphs(text: str) -> list[Span]:
     """Spans of the paragraphs of `text`, in order."""
+    if "\n" not in text:  # one line (a record of a million short ones): not read line by line
+        trimmed = _trim(text, 0, len(text))
+        return [trimmed] if trimmed[0] < trimmed[1] else []
     blocks: list[list[Span]] = [[]]
     for start, end in _lines(text):
         if text[start:end].strip():
@@ -146,6 +149,8 @@ def is_heading(text: str, config: SegmentConfig = _DEFAULT) -> bool:
 
 def sections(text: str, paras: Sequence[Span], config: SegmentConfig = _DEFAULT) -> list[Span]:
     """Spans of the sections: a run of headings and the paragraphs up to the next heading."""
+    if len(paras) < 2:  # one paragraph is one section, a heading or not
+        return list(paras)
     out: list[Span] = []
     start: int | None = None
     end = 0
@@ -293,12 +298,9 @@ def spans(
     if "document" in levels:
         out["document"] = [trimmed] if trimmed[0] < trimmed[1] else []
     if any(level in levels for level in ("section", "paragraph", "sentence")):
-        # A text of one line is one paragraph, and one paragraph one section: a record
-        # of a million short ones is not looked at line by line.
-        one = [trimmed] if trimmed[0] < trimmed[1] else []
-        paras = paragraphs(text) if "\n" in text else one
+        paras = paragraphs(text)
         if "section" in levels:
-            out["section"] = sections(text, paras, config) if len(paras) > 1 else list(paras)
+            out["section"] = sections(text, paras, config)
         if "paragraph" in levels:
             out["paragraph"] = paras
         if "sentence" in levels:

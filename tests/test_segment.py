@@ -110,8 +110,11 @@ def test_segment_carries_offsets_and_lines() -> None:
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=60) | st.just(" \r"))
 def test_a_text_of_one_line_is_cut_as_its_lines_would_be(text: str) -> None:
-    # One line is one paragraph and one section, without looking at it line by line.
-    found = spans(text, LEVELS)
+    # One line is one paragraph, not read line by line: as the same text with a line break
+    # after it is, read so.  One paragraph is one section, a heading or not.
     paras = paragraphs(text)
+    assert paras == paragraphs(text + "\n")
+    found = spans(text, LEVELS)
     assert found["paragraph"] == paras
-    assert found["section"] == sections(text, paras)
+    assert found["section"] == paras
+    assert sections("## Titre", [(0, 8)]) == [(0, 8)]
