@@ -132,16 +132,11 @@ def other_numbers(a: Any, b: Any) -> Any:
     return ((a & ~b) != 0) & ((b & ~a) != 0)
 
 
-def _numbers(text: str) -> frozenset[tuple[str, int]]:
-    """The numbers of a text (NFKC already), casefolded, each with its occurrence."""
-    return _counted(Counter(word.casefold() for word in _NUMBER.findall(text)))
-
-
 def facts(text: str) -> Facts:
     """The numbers, months and names of a text, casefolded."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    numbers = _numbers(text)
+    numbers = Counter(word.casefold() for word in _NUMBER.findall(text))
     months = Counter(_MONTHS[month.casefold()] for month in _MONTH.findall(text))
     names: Counter[str] = Counter()
     capitals = len(_UPPER.findall(text))  # not a line in capitals: as many lower case letters
@@ -149,7 +144,7 @@ def facts(text: str) -> Facts:
         for before, word in _CAPITALIZED.findall(text):
             if before not in _OPENERS and not word.isupper() and word.casefold() not in _MONTHS:
                 names[word.casefold()] += 1
-    return numbers, _counted(months), _counted(names)
+    return _counted(numbers), _counted(months), _counted(names)
 
 
 def _counted(counts: Counter[str]) -> frozenset[tuple[str, int]]:
