@@ -5,6 +5,7 @@ Segments carry offsets into the raw document text; nothing here holds normalized
 
 from __future__ import annotations
 
+import copy
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -341,23 +342,10 @@ class DocFigures(MadeOnRead[DocStats]):
 
     def with_written(self, dropped: dict[int, str], escaped: set[int]) -> DocFigures:
         """These figures with what writing the cleaned documents told (see `DocStats`)."""
-        return DocFigures(
-            self.ids,
-            self.files,
-            self.lines,
-            self.offsets,
-            self.chars,
-            self.units,
-            self.duplicates,
-            self.records,
-            self.names,
-            self.paths,
-            self.labels,
-            self.cuts,
-            self.quotes,
-            {**self.dropped, **dropped},
-            self.escaped | escaped,
-        )
+        figures = copy.copy(self)
+        figures.dropped = {**self.dropped, **dropped}
+        figures.escaped = self.escaped | escaped
+        return figures
 
     def totals(self) -> dict[str, int]:
         """Documents, units, duplicate units, characters in and removed: summed columns."""

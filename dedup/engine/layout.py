@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from dedup.clean import gap
 from dedup.config import Config
-from dedup.engine.table import COLUMNS, I64
+from dedup.engine.table import COLUMNS, I64, narrowed
 from dedup.errors import InputError
 from dedup.facts import number_marks
 from dedup.model import Level
@@ -31,7 +31,6 @@ from dedup.segment import Span, spans, suppressed
 _NEWLINE = re.compile("\n")
 _DIGIT = re.compile(r"\d")
 _MARKS = COLUMNS.index("marks")
-_INT32_MAX = np.iinfo(np.int32).max
 
 
 @dataclass
@@ -92,7 +91,7 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
             name, level, finest, each, batch, joined, base, lengths, breaks, quiet, config
         )
         cut_level.rows[:, _MARKS] = marks.of(cut_level)
-        cut_level.rows = _narrow(cut_level.rows)
+        cut_level.rows = narrowed(cut_level.rows)  # rows wait in the main process
         out.append(cut_level)
     return Layout(out, each)
 
@@ -243,15 +242,6 @@ def _level(
     runs = np.stack((lo, hi), axis=1) * whole_run[:, None]
     whole = (before == first) & (after == last)
     return LevelUnits(rows, norms, whole, runs, joined, starts, ends, hushed)
-
-
-def _narrow(rows: I64) -> I64:
-    """Rows as int32 when every value fits (they do but in a text past two billion
-    characters): a batch's rows wait in the main process until every one is read, half
-    the memory (a million one-line records: four rows each)."""
-    if len(rows) and (int(rows.max()) > _INT32_MAX or int(rows.min()) < -_INT32_MAX):
-        return rows
-    return rows.astype(np.int32)
 
 
 def _joined(each: list[str], lo: int, hi: int) -> str:

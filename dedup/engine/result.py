@@ -8,7 +8,6 @@ import dataclasses
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +16,7 @@ from dedup.clean import clean, merge, pieces
 from dedup.cluster import Link
 from dedup.engine.quote import EarlyQuotes, quote
 from dedup.engine.resolve import Resolution
-from dedup.engine.table import Table, uid
+from dedup.engine.table import Table, narrowed, uid
 from dedup.engine.verify import Related
 from dedup.io.documents import InputFile
 from dedup.io.records import escaped
@@ -185,20 +184,15 @@ def _doc_stats(
         docs.line,
         docs.offset,
         docs.chars,
-        _narrow(units),
-        _narrow(dups),
-        _narrow(records),
+        narrowed(units),
+        narrowed(dups),
+        narrowed(records),
         [file.name for file in table.corpus.files],
         docs.paths,
         [file.label for file in table.corpus.files],
         {number: cut for number, cut in doc_cuts.items() if cut},
         {number: text for number, text in removed_text.items() if text},
     )
-
-
-def _narrow(column: npt.NDArray[np.int64]) -> npt.NDArray[np.signedinteger[Any]]:
-    """A column of counts as int32 where they fit (they do but past two billion)."""
-    return column.astype(np.int32) if column.max(initial=0) < 2**31 else column
 
 
 def _lsh(table: Table, related: list[Related]) -> dict[str, object]:
