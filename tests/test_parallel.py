@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
@@ -320,6 +321,26 @@ def test_pair_batches_give_every_pair_once_with_its_keys() -> None:
         split.append((len(group), len(inside)))
     assert all(n == 1 for size, n in split if size * 1000 <= table.BATCH_CHARS)
     assert max(split)[0] > 1900 and max(split)[1] > 1  # 2 MB of text: cut
+
+
+def test_a_large_group_is_cut_where_its_keys_meet() -> None:
+    """Families of near copies scattered over the key numbers, chained into one group
+    too large for a batch: each batch holds whole families, so each key is read about
+    once, not once for every batch its pairs fall in."""
+    from dedup.engine import candidates
+
+    rng = random.Random(7)
+    numbers = list(range(6000))
+    rng.shuffle(numbers)
+    families = [sorted(numbers[i : i + 20]) for i in range(0, 6000, 20)]
+    linked = {(a, b) for family in families for a in family for b in family if a < b}
+    for one, other in itertools.pairwise(families):  # a chain through every family
+        linked.add((min(one[0], other[0]), max(one[0], other[0])))
+    pairs = np.array(sorted(linked), dtype=np.int64)
+    batches = list(candidates.pair_batches(pairs, np.full(6000, 1000, dtype=np.int64)))
+    assert len(batches) > 4
+    assert sorted(pair for _, these in batches for pair in these) == sorted(linked)
+    assert sum(len(keys) for keys, _ in batches) < 1.2 * 6000
 
 
 @pickled_as_call

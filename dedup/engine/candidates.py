@@ -148,10 +148,11 @@ def pair_batches(pairs: I64, chars: I64) -> Iterator[tuple[list[int], list[tuple
                 yield batch(k1, p1)
                 k_start, p_start, size = k1, p1, 0
             continue
-        # A group too large for a batch, cut along its pairs (the batch is empty here).
+        # A group too large for a batch, cut along its pairs in an order that keeps
+        # neighbours together (the batch is empty here).
         held: dict[int, None] = {}
         cut: list[tuple[int, int]] = []
-        for a, b in grouped_pairs[p0:p1].tolist():
+        for a, b in near_first(grouped_keys[k0:k1], grouped_pairs[p0:p1]).tolist():
             for key in (a, b):
                 if key not in held:
                     held[key] = None
@@ -165,6 +166,40 @@ def pair_batches(pairs: I64, chars: I64) -> Iterator[tuple[list[int], list[tuple
         k_start, p_start, size = k1, p1, 0
     if p_start < len(grouped_pairs):
         yield batch(len(grouped_keys), len(grouped_pairs))
+
+
+def near_first(keys: I64, pairs: I64) -> I64:
+    """The pairs of one connected group (`keys` its keys, ascending) in an order where
+    each pair's keys were met by few pairs before: batches cut from it in that order read
+    each key about once.
+
+    Keys are numbered in breadth-first order from the smallest (a key's neighbours next
+    to it, as Cuthill and McKee number the rows of a sparse matrix), and pairs are taken
+    by their later key's number.  Cut in key order instead, the sentences of 100,000
+    French documents verified in the second wave (125,689 texts, 89,872 of them in one
+    group) were read 4.4 times each; in this order, 1.3 times.
+    """
+    local = np.searchsorted(keys, pairs)
+    both = np.concatenate((local, local[:, ::-1]))
+    both = both[np.argsort(both[:, 0], kind="stable")]
+    starts = np.searchsorted(both[:, 0], np.arange(len(keys) + 1))
+    number = np.full(len(keys), -1, dtype=np.int64)
+    number[0] = 0
+    frontier = np.zeros(1, dtype=np.int64)
+    met = 1
+    while len(frontier):
+        # Every neighbour of the frontier, in the frontier's order, then the first
+        # sight of each one not numbered yet.
+        counts = starts[frontier + 1] - starts[frontier]
+        at = np.repeat(starts[frontier] - np.cumsum(counts) + counts, counts)
+        seen = both[at + np.arange(int(counts.sum())), 1]
+        seen = seen[number[seen] < 0]
+        fresh, first = np.unique(seen, return_index=True)
+        frontier = fresh[np.argsort(first, kind="stable")]
+        number[frontier] = np.arange(met, met + len(frontier))
+        met += len(frontier)
+    x, y = number[local[:, 0]], number[local[:, 1]]
+    return pairs[np.lexsort((np.minimum(x, y), np.maximum(x, y)))]
 
 
 def components(edges: I64, count: int) -> I64:
