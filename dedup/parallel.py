@@ -205,18 +205,6 @@ class Workers:
         with _worker_environment():
             self._workers = [_Worker(context) for _ in range(self.jobs)]
 
-    def each(self, function: Callable[[None], object]) -> None:
-        """Call `function(None)` once in this process and in every worker started: to drop
-        what a stage kept in them between its batches."""
-        function(None)
-        for worker in self._workers:
-            worker.settle()
-            worker.give(0, (function, None))
-        for worker in self._workers:
-            _, (ok, value) = worker.answer()
-            if not ok:
-                raise value
-
     def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """`map(function, items)` over the workers, in order, bounded.
 

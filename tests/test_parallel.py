@@ -47,19 +47,14 @@ def _kept(_: object) -> tuple[int, int]:
     return os.getpid(), len(_KEPT)
 
 
-def _forget(_: object) -> None:
-    _KEPT.clear()
-
-
-def test_each_reaches_this_process_and_every_worker_once() -> None:
+def test_workers_closed_start_afresh_when_needed_again() -> None:
     with Workers(2) as workers:
-        pids = set(workers.map(_keep, range(40)))
-        assert len(pids) == 2 and os.getpid() not in pids
-        _KEPT.append(1)
-        workers.each(_forget)
-        assert _KEPT == []
-        assert {kept for _, kept in workers.map(_kept, range(8))} == {0}
-        assert list(workers.map(_square, range(5))) == [0, 1, 4, 9, 16]  # served as before
+        before = set(workers.map(_keep, range(40)))
+        assert len(before) == 2 and os.getpid() not in before
+        workers.close()  # a stage done: what it kept in them goes with them
+        after = {pid for pid, kept in workers.map(_kept, range(8)) if kept == 0}
+        assert len(after) == 2 and not after & before and os.getpid() not in after
+        assert list(workers.map(_square, range(50))) == [x * x for x in range(50)]
 
 
 def test_restart_gives_fresh_workers_and_starts_none_unasked() -> None:

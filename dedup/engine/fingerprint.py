@@ -70,9 +70,10 @@ _BANDED: dict[str, dict[bytes, int]] = {}
 _BANDED_MAX = 1 << 19
 
 
-def forget_banded(_: object = None) -> None:
+def forget_banded() -> None:
     """Drop this process's record of texts banded, its heap given back: the fingerprint
-    stage is over (a million one-line records: about 65 MB a worker)."""
+    stage is over (a million one-line records: about 65 MB in a process that banded them
+    all)."""
     if _BANDED:
         _BANDED.clear()
         give_back_freed()
@@ -336,7 +337,11 @@ def fingerprint(
         fingerprint_indexed(table, workers, store)
     else:
         _fingerprint_all(table, workers, progress)
-    workers.each(forget_banded)
+    # The workers' part is over: they go, with the texts they banded and the heap their
+    # batches left (2 x 83 MiB for a million one-line records), and fresh ones load for
+    # verification while this process freezes the table and finds the candidates.
+    forget_banded()
+    workers.restart()
     table.freeze()
     progress("documents read", len(table.docs))
     progress("units fingerprinted", sum(level.units for level in table.levels))
