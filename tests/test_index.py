@@ -171,3 +171,23 @@ def test_candidate_pairs_in_threads_are_those_found_a_band_at_a_time() -> None:
         assert len(alone) > 100_000
         assert np.array_equal(candidate_pairs(keys, subset, threads=2), alone)
         assert np.array_equal(candidate_pairs(keys, subset, threads=3), alone)
+
+
+def test_long_bands_taken_a_quarter_at_a_time_give_the_same_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dedup.index
+
+    rng = np.random.default_rng(11)
+    rows = 20_000
+    values = rng.integers(0, 2**63, 6_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    keys = values[rng.integers(0, len(values), (rows, 3))]  # buckets in every quarter
+    keys[::5, 1] = values[0]  # one bucket past the cap
+    marks = rng.integers(0, 2**31, rows).astype(np.int32)
+    marks[::2] = 0  # states no number: pairs with anything
+    some = np.sort(rng.choice(rows, size=15_000, replace=False))
+    whole = [candidate_pairs(keys, subset, 1, marks) for subset in (None, some)]
+    assert len(whole[0]) > 1000 and (np.unique(keys >> np.uint64(62)) == range(4)).all()
+    monkeypatch.setattr(dedup.index, "_PART_ROWS", 1000)
+    for subset, found in zip((None, some), whole, strict=True):
+        assert np.array_equal(candidate_pairs(keys, subset, 1, marks), found)
