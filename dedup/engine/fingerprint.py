@@ -16,7 +16,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ import numpy.typing as npt
 import xxhash
 
 from dedup.config import Config
+from dedup.engine.banded import Banded, forget_banded
 from dedup.engine.prints import fingerprint_batch
 from dedup.engine.table import (
     BATCH_CHARS,
@@ -44,7 +45,7 @@ from dedup.io.readers import SETTLED_NS, Chunk, Corpus
 from dedup.io.stat import stat_all
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS
-from dedup.parallel import Workers, give_back_freed
+from dedup.parallel import Workers
 
 logger = logging.getLogger(__name__)
 
@@ -63,55 +64,6 @@ class _ChunkPrints:
     copy_file: str | None = None
 
 
-#: The texts this process has banded in the run it works for (see `fingerprint_batch`),
-#: by run: each text's exact key and the first chunk, in corpus order, it was banded for.
-_BANDED: dict[str, dict[bytes, int]] = {}
-#: Past this many texts the record starts again: about 100 bytes a text.
-_BANDED_MAX = 1 << 19
-
-
-def forget_banded() -> None:
-    """Drop this process's record of texts banded, its heap given back: the fingerprint
-    stage is over (a million one-line records: about 65 MB in a process that banded them
-    all)."""
-    if _BANDED:
-        _BANDED.clear()
-        give_back_freed()
-
-
-class _Banded:
-    """The texts chunk `number` of a run may leave unbanded: those this process banded
-    for an earlier chunk, or for an earlier batch of this one.
-
-    Local workers take chunks in corpus order, Spark's executors may not (a task
-    retried, or rescheduled): a text banded for a later chunk is banded again.  So the
-    first chunk that has a text never leaves it out, and the table, which keeps a text's
-    band keys from the first batch that has them, has them whatever the order.
-    """
-
-    def __init__(self, run: str, number: int) -> None:
-        first = _BANDED.get(run)
-        if first is None or len(first) > _BANDED_MAX:
-            _BANDED.clear()  # an earlier run's, or too many
-            first = _BANDED[run] = {}
-        self.first = first
-        self.number = number
-        self.mine: set[bytes] = set()  # banded for this chunk, by this call
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.mine or self.first.get(key, self.number) < self.number  # type: ignore[call-overload]
-
-    def update(self, keys: Iterable[bytes]) -> None:
-        self.mine.update(keys)
-
-    def close(self) -> None:
-        """Record this chunk's texts (a text banded for an earlier one stays recorded so)."""
-        first, number = self.first, self.number
-        for key in self.mine:
-            if first.setdefault(key, number) > number:
-                first[key] = number
-
-
 def _fingerprint_chunk(
     chunk: Chunk,
     config: Config,
@@ -126,7 +78,7 @@ def _fingerprint_chunk(
     banded again.  With `copies`, the texts are copied to the file of that name for the
     stages that read them again (see `io.copies`)."""
     lines, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
-    known = _Banded(run, number) if run is not None else None
+    known = Banded(run, number) if run is not None else None
     out = _ChunkPrints(lines, [], [], [], copy_file=copies)
     batch: list[tuple[int, str, str]] = []
 

@@ -32,7 +32,7 @@ _UNNORMALIZED = "\x00"
 class BandedTexts(Protocol):
     """Texts banded already (their exact keys), and where to add those banded now."""
 
-    def __contains__(self, key: object) -> bool: ...
+    def banded(self, keys: list[bytes]) -> list[bool]: ...
 
     def update(self, keys: Iterable[bytes]) -> None: ...
 
@@ -55,7 +55,7 @@ def fingerprint_batch(
     pool_raw: list[str] = []  # and the first raw text of each
     pool_norms: list[str] = []
     pool_runs: list[tuple[int, int]] = []  # and the finest units it is made of
-    seen_before: BandedTexts = known if known is not None else set()
+    seen_before: BandedTexts = known if known is not None else _NoneBanded()
     layout = cut(batch, levels, config)
     for level in layout.levels:
         table = level.rows
@@ -71,16 +71,21 @@ def fingerprint_batch(
         # batch has had already (a byline, a footer) is not shingled again.  Nor is one
         # compared as an exact copy only: a record shorter than --min-chars, or one that
         # normalizes to nothing (emoji, punctuation), whose raw text holds any character.
-        for i, norm, key in zip(units.tolist(), compared, keys, strict=True):
-            if (
-                key not in pool
-                and len(norm) >= m.min_chars
-                and norm[0] != _UNNORMALIZED
-                and key not in seen_before
-            ):
+        # Which of the others an earlier batch banded is asked once a level, at once.
+        maybe = [
+            n
+            for n, (norm, key) in enumerate(zip(compared, keys, strict=True))
+            if key not in pool and len(norm) >= m.min_chars and norm[0] != _UNNORMALIZED
+        ]
+        before = seen_before.banded([keys[n] for n in maybe])
+        at = units.tolist()
+        for n, banded in zip(maybe, before, strict=True):
+            key = keys[n]
+            if not banded and key not in pool:  # a text twice in this level: once
+                i = at[n]
                 pool[key] = len(pool)
                 pool_raw.append(level.raw(i))
-                pool_norms.append(norm)
+                pool_norms.append(compared[n])
                 pool_runs.append(level.runs[i])
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
@@ -95,6 +100,16 @@ def fingerprint_batch(
     return BatchPrints(
         out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config, (words, runs)))
     )
+
+
+class _NoneBanded:
+    """No text banded before (a batch fingerprinted on its own)."""
+
+    def banded(self, keys: list[bytes]) -> list[bool]:
+        return [False] * len(keys)
+
+    def update(self, keys: Iterable[bytes]) -> None:
+        pass
 
 
 def _as_above(prints: LevelPrints, above: LevelPrints | None) -> LevelPrints:
