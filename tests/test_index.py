@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 from conftest import verify
 
+from dedup.coverage import covered, covered_many
 from dedup.fingerprint import signatures
 from dedup.index import (
     LshParams,
     band_keys,
     candidate_pairs,
-    covered,
-    covered_many,
     lsh_params,
 )
 
@@ -109,8 +108,8 @@ def test_covered_many_answers_for_each_unit_as_covered_does_alone(
 ) -> None:
     """Whether survivors are compared one at a time, several or all together, and when a
     survivor's children fill several groups; each answer is the rule's on k-gram strings."""
-    monkeypatch.setattr("dedup.index._GROUP_CHARS", group_chars)
-    monkeypatch.setattr("dedup.index._GROUP_UNITS", group_units)
+    monkeypatch.setattr("dedup.coverage._GROUP_CHARS", group_chars)
+    monkeypatch.setattr("dedup.coverage._GROUP_UNITS", group_units)
     rng = random.Random(4)
     words = [
         "the",

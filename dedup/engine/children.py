@@ -11,9 +11,9 @@ import bisect
 
 from dedup.clean import gap
 from dedup.config import Config
+from dedup.coverage import coverage_many
 from dedup.engine.table import Place, read_places
 from dedup.facts import Facts, facts, states_more
-from dedup.index import coverage_many
 from dedup.model import Level
 from dedup.normalize import normalize_many
 from dedup.segment import paragraphs, sentences
