@@ -41,7 +41,7 @@ def candidates(table: Table, li: int, memo: Memo) -> I64:
     for space, keys, texts, rows in table.texts.of_level(li, level.texts):  # a space at a time
         last = memo.get(space)
         marks = level.marks[keys]
-        hashed = xxhash.xxh3_128(np.ascontiguousarray(texts, dtype=np.int64).data)
+        hashed = xxhash.xxh3_128(np.ascontiguousarray(texts).data)
         hashed.update(np.ascontiguousarray(marks).data)  # not a copy of both joined
         digest = hashed.digest()
         del texts, hashed  # before LSH: 46 MB for the 5.7 million typo keys of a million records
@@ -53,7 +53,7 @@ def candidates(table: Table, li: int, memo: Memo) -> I64:
             )
         memo[space] = digest, pairs
         level.candidates[space] = len(pairs)
-        found.append(keys[pairs].reshape(-1, 2))
+        found.append(keys[pairs].reshape(-1, 2).astype(np.int64))
     return distinct_pairs(np.concatenate(found) if found else np.empty((0, 2), np.int64))
 
 

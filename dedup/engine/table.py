@@ -29,7 +29,7 @@ from dedup.io.copies import Copy, CopyReader
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
 from dedup.io.spill import DiskColumn
-from dedup.model import LEVELS, Document, Level, Quote, Segment, Source
+from dedup.model import LEVELS, Document, Level, Quote, Segment, Source, Strings
 from dedup.parallel import GiveBack, give_back_freed
 
 I64 = npt.NDArray[np.int64]
@@ -258,7 +258,7 @@ class Docs:
     one-line records took 800 bytes a document as objects (#27)."""
 
     def __init__(self, files: Sequence[InputFile]) -> None:
-        self.ids: list[str] = []
+        self.ids = Strings()
         self.file = array.array("i")
         self.line = array.array("q")  # 1-based JSONL line, 0 for a whole file
         self.offset = array.array("q")  # byte offset of that line
