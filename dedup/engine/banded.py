@@ -92,29 +92,27 @@ class Record:
     def first_chunks(self, high: U64, low: U64) -> I64:
         """The first chunk each digest was banded for; -1 for one not recorded."""
         first = np.full(len(high), -1, dtype=np.int64)
+        order = np.argsort(high)  # looked up in order, each search starts where the last ended
+        high, low = high[order], low[order]
         for tier in self.tiers:
             at = tier.find(high, low)
             found = at >= 0
-            first[found] = tier.chunk[at[found]]
+            first[order[found]] = tier.chunk[at[found]]
         return first
 
     def add(self, high: U64, low: U64, number: int) -> None:
         """Record distinct digests banded for chunk `number`; one recorded for a later
         chunk takes this one."""
+        order = np.argsort(high)
+        high, low = high[order], low[order]
         fresh = np.ones(len(high), dtype=bool)
         for tier in self.tiers:
             at = tier.find(high, low)
             found = at >= 0
             tier.chunk[at[found]] = np.minimum(tier.chunk[at[found]], number)
             fresh &= ~found
-        order = np.argsort(high[fresh], kind="stable")
-        self.tiers.append(
-            _Tier(
-                high[fresh][order],
-                low[fresh][order],
-                np.full(len(order), number, dtype=np.int32),
-            )
-        )
+        count = int(fresh.sum())
+        self.tiers.append(_Tier(high[fresh], low[fresh], np.full(count, number, dtype=np.int32)))
         while len(self.tiers) > 1 and len(self.tiers[-2].high) < 2 * len(self.tiers[-1].high):
             last = self.tiers.pop()
             self.tiers[-1] = self.tiers[-1].merged(last)
@@ -130,14 +128,15 @@ class _Tier:
 
     def find(self, high: U64, low: U64) -> I64:
         """Where each digest is; -1 where it is not."""
-        left = np.searchsorted(self.high, high, "left")
-        right = np.searchsorted(self.high, high, "right")
         at = np.full(len(high), -1, dtype=np.int64)
-        one = np.flatnonzero(right - left == 1)
-        same = one[self.low[left[one]] == low[one]]
-        at[same] = left[same]
-        for i in np.flatnonzero(right - left > 1).tolist():  # first halves alike: rare
-            match = np.flatnonzero(self.low[left[i] : right[i]] == low[i])
+        left = np.searchsorted(self.high, high)
+        maybe = np.flatnonzero(left < len(self.high))
+        maybe = maybe[self.high[left[maybe]] == high[maybe]]
+        same = self.low[left[maybe]] == low[maybe]
+        at[maybe[same]] = left[maybe[same]]
+        for i in maybe[~same].tolist():  # first halves alike, the second not: rare
+            end = int(np.searchsorted(self.high, high[i], "right"))
+            match = np.flatnonzero(self.low[left[i] : end] == low[i])
             if len(match):
                 at[i] = left[i] + match[0]
         return at
