@@ -250,6 +250,17 @@ class Strings(MadeOnRead[str]):
     def __len__(self) -> int:
         return self._count
 
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
+        if isinstance(i, int) and 0 <= i < self._count:  # the common case, without checks
+            return self._made(i)
+        return super().__getitem__(i)
+
     def _made(self, i: int) -> str:
         block, at = divmod(i, self.BLOCK)
         if block == len(self._blocks):

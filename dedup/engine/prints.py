@@ -57,7 +57,11 @@ def fingerprint_batch(
     pool_runs: list[tuple[int, int]] = []  # and the finest units it is made of
     seen_before: BandedTexts = known if known is not None else _NoneBanded()
     layout = cut(batch, levels, config)
-    for level in layout.levels:
+    for n, level in enumerate(layout.levels):
+        if n and level is layout.levels[n - 1]:  # the level above's units (one-line records):
+            above = out[-1]  # its arrays, held once (see `_as_above`)
+            out.append(LevelPrints(above.rows, above.digests, above.mask))
+            continue
         table = level.rows
         # A unit a marker hushes is not compared; nor is a part of a document too short
         # once normalized.  A whole document is compared at any length, as an exact
