@@ -290,10 +290,10 @@ def fingerprint(
     else:
         _fingerprint_all(table, workers, progress)
     # The workers' part is over: they go, with the texts they banded and the heap their
-    # batches left (2 x 83 MiB for a million one-line records), and fresh ones load for
-    # verification while this process freezes the table and finds the candidates.
+    # batches left, while this process freezes the table and finds the candidates; fresh
+    # ones start when verification has enough batches for them (see `Workers.map`).
     forget_banded()
-    workers.restart()
+    workers.close()
     table.freeze()
     progress("documents read", len(table.docs))
     progress("units fingerprinted", sum(level.units for level in table.levels))
