@@ -345,7 +345,7 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
             table.docs.add(doc_id, table.file_index[path], line + first, offset, chars, number, at)
         for batch in read.prints:
             numbered: dict[int, npt.NDArray[np.int64] | npt.NDArray[np.int32]] = {}
-            for prints in batch.levels:  # levels may share their rows (see _as_above)
+            for prints in batch.levels:  # levels may share their rows (see fingerprint_batch)
                 rows = numbered.get(id(prints.rows))
                 if rows is None:
                     rows = prints.rows

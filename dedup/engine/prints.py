@@ -6,7 +6,7 @@ level's unit rows and exact keys, and the LSH band keys of the batch's distinct 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 
@@ -21,8 +21,6 @@ from dedup.index import LshParams, band_keys, lsh_params
 from dedup.model import LEVELS
 from dedup.normalize import normalize_many
 from dedup.segment import labelled_parts
-
-T = TypeVar("T", bound="np.ndarray[Any, Any]")
 
 #: Before the raw text of a whole document that normalizes to nothing ("»", "..."): its
 #: exact key then is its text's, and no normalized text's.
@@ -57,9 +55,13 @@ def fingerprint_batch(
     pool_runs: list[tuple[int, int]] = []  # and the finest units it is made of
     seen_before: BandedTexts = known if known is not None else _NoneBanded()
     layout = cut(batch, levels, config)
-    for n, level in enumerate(layout.levels):
-        if n and level is layout.levels[n - 1]:  # the level above's units (one-line records):
-            above = out[-1]  # its arrays, held once (see `_as_above`)
+    for li, level in enumerate(layout.levels):
+        if li and level is layout.levels[li - 1]:
+            # The level above's units (a record of one sentence is its paragraph, section
+            # and document): its arrays, sent and held once, as pickling sends an object
+            # once.  A million one-line records were 630 MB of prints in the main process
+            # before they were frozen, four copies of each unit's row.
+            above = out[-1]
             out.append(LevelPrints(above.rows, above.digests, above.mask))
             continue
         table = level.rows
@@ -95,7 +97,7 @@ def fingerprint_batch(
         mask[units] = True
         digests = np.zeros((len(table), 16), dtype=np.uint8)
         digests[units] = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 16)
-        out.append(_as_above(LevelPrints(table, digests, mask), out[-1] if out else None))
+        out.append(LevelPrints(table, digests, mask))
     texts = np.frombuffer(b"".join(pool), np.uint8).reshape(-1, 16)
     if known is not None:
         known.update(pool)
@@ -114,24 +116,6 @@ class _NoneBanded:
 
     def update(self, keys: Iterable[bytes]) -> None:
         pass
-
-
-def _as_above(prints: LevelPrints, above: LevelPrints | None) -> LevelPrints:
-    """A level's prints, its arrays those of the level above where they are equal (a
-    record of one sentence is its paragraph, section and document): sent and held once,
-    as pickling sends an object once.  A million one-line records were 630 MB of prints
-    in the main process before they were frozen, four copies of each unit's row."""
-    if above is None:
-        return prints
-
-    def same(mine: T, theirs: T) -> T:
-        return theirs if np.array_equal(mine, theirs) else mine
-
-    return LevelPrints(
-        same(prints.rows, above.rows),
-        same(prints.digests, above.digests),
-        same(prints.mask, above.mask),
-    )
 
 
 def _print_texts(

@@ -165,7 +165,7 @@ class LevelTable:
 
     def same_as(self, coarser: LevelTable) -> bool:
         """Whether every batch gave this level the coarser one's arrays (one-line records:
-        see prints._as_above).  Asked before either freezes."""
+        see prints.fingerprint_batch).  Asked before either freezes."""
         return len(self.blocks) == len(coarser.blocks) and all(
             mine.rows is theirs.rows and mine.digests is theirs.digests and mine.mask is theirs.mask
             for mine, theirs in zip(self.blocks, coarser.blocks, strict=True)
