@@ -304,7 +304,8 @@ class KeptCopies(MadeOnRead[Kept]):
 
     @property
     def doc_ids(self) -> list[str]:
-        return [self.doc_ids_of[doc] for doc in self.docs]
+        docs = self.docs.tolist() if isinstance(self.docs, np.ndarray) else self.docs
+        return [self.doc_ids_of[doc] for doc in docs]  # Python ints: `Strings`' fast path
 
     def __len__(self) -> int:
         return len(self.docs)
