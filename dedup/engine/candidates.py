@@ -14,7 +14,7 @@ import numpy as np
 import xxhash
 
 from dedup.engine.table import BATCH_CHARS, I64, Table
-from dedup.fingerprint import distinct
+from dedup.fingerprint import distinct, first_places
 from dedup.index import candidate_pairs
 from dedup.parallel import default_jobs
 
@@ -194,8 +194,7 @@ def near_first(keys: I64, pairs: I64) -> I64:
         at = np.repeat(starts[frontier] - np.cumsum(counts) + counts, counts)
         seen = both[at + np.arange(int(counts.sum())), 1]
         seen = seen[number[seen] < 0]
-        fresh, first = np.unique(seen, return_index=True)
-        frontier = fresh[np.argsort(first, kind="stable")]
+        frontier = seen[first_places(seen)]
         number[frontier] = np.arange(met, met + len(frontier))
         met += len(frontier)
     x, y = number[local[:, 0]], number[local[:, 1]]

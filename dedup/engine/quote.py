@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from dedup.cluster import Links
 from dedup.engine.table import I64, Table, read_places, uid
+from dedup.fingerprint import first_places
 from dedup.io.texts import TextSpool
 from dedup.model import Quote, Segment, text_of
 
@@ -107,7 +108,7 @@ def _add_units(
     members = links.members if spared is None else links.members[~spared]
     units = np.concatenate((links.survivors, members))
     # Each unit once, where it first comes: a boilerplate survivor is named by every link.
-    units = units[np.sort(np.unique(units, return_index=True)[1])]
+    units = units[first_places(units)]
     for number, u in zip(docs[units].tolist(), units.tolist(), strict=True):
         wanted.setdefault(number, {})[li, u] = None
 

@@ -22,7 +22,7 @@ from dedup.cluster import Link, Links, clusters
 from dedup.engine.children import Child, LinkPlace, repeated_batch
 from dedup.engine.table import BATCH_DOCS, I64, REMOVAL_COLUMNS, Table, uid
 from dedup.engine.verify import Verifier
-from dedup.fingerprint import distinct
+from dedup.fingerprint import distinct, first_places
 from dedup.model import REMOVING
 from dedup.parallel import Workers
 
@@ -194,7 +194,7 @@ def _spare_boilerplate(
     is_flagged[flagged_units] = True
     boiler = np.flatnonzero(is_flagged[survivors])
     pages = doc[members[boiler]]
-    chosen = np.sort(np.unique(survivors[boiler] * width + pages, return_index=True)[1])
+    chosen = first_places(survivors[boiler] * width + pages)
     chosen = chosen[pages[chosen] != doc[survivors[boiler[chosen]]]]
     spare = members[boiler[chosen]]
     done.spared[li] = np.sort(spare)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dedup.fingerprint import I64, SPACES, U64, unique_digests
+from dedup.fingerprint import I64, SPACES, U64, first_places, unique_digests
 from dedup.io import spill
 from dedup.io.spill import Columns, Spool, Stored
 from dedup.parallel import GiveBack, give_back_freed
@@ -104,7 +104,7 @@ class Texts:
             self.levels[mine] |= np.uint8(1 << li)
         ids = inverse[bounds[-2] :]
         fresh = np.zeros(len(ids), dtype=bool)  # a text's first row: the first batch's
-        fresh[np.unique(ids, return_index=True)[1]] = True
+        fresh[first_places(ids)] = True
         # Each space's rows copied straight into one array, a batch's after another's,
         # each batch's freed as it goes and given back now and then.
         kept = [

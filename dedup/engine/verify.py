@@ -327,12 +327,14 @@ def _read_ones(
     size = int(keys.max(initial=0)) + 1
     # Of each text, the place of its first copy and of its last (int32 while they fit).
     place = np.int32 if len(order) < 2**31 else np.int64
-    rank: npt.NDArray[np.signedinteger[Any]] = np.zeros(size, dtype=place)
+    # Unbuffered ufunc.at, not np.unique's stable sorts (4.5 million units: 1.7 s).
+    at = np.arange(len(order), dtype=place)
+    rank: npt.NDArray[np.signedinteger[Any]] = np.full(size, len(order), dtype=place)
+    np.minimum.at(rank, order, at)
+    rank[rank == len(order)] = 0  # a text no unit taking part has
     last: npt.NDArray[np.signedinteger[Any]] = np.zeros(size, dtype=place)
-    distinct_keys, first = np.unique(order, return_index=True)
-    rank[distinct_keys] = first
-    distinct_keys, from_end = np.unique(order[::-1], return_index=True)
-    last[distinct_keys] = len(order) - 1 - from_end
+    np.maximum.at(last, order, at)
+    del at
 
     def in_order(these: I64) -> tuple[I64, I64]:
         a, b = these[:, 0], these[:, 1]
