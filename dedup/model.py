@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import array
 import copy
-import itertools
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar
 
 import numpy as np
-import numpy.typing as npt
+
+from dedup.columns import Column, MadeOnRead
 
 Level = Literal["document", "section", "paragraph", "sentence"]
 #: Units from the largest to the smallest; `--unit all` works through them in this order.
@@ -166,10 +166,106 @@ class Cluster:
     cluster_id: str
     level: Level
     survivor: Segment
-    members: tuple[Member, ...]  # of a boilerplate cluster: the copies it removes
+    members: Sequence[Member]  # of a boilerplate cluster: the copies it removes
     boilerplate: bool = False  # spread over many documents (a byline, a cookie notice)
     #: A boilerplate cluster's copies kept (one a page): where they are, not what they say.
     kept: KeptCopies = field(default_factory=lambda: KeptCopies.empty())
+
+
+class MemberRows:
+    """The members of one level's clusters, as columns: a `Member` (and its Segment) is
+    made when read, through a cluster's `Members`.  A million records removed whole took
+    about 500 bytes each as objects (#27).  `cut_at` bounds each member's removed spans
+    in `cut_starts` and `cut_ends`."""
+
+    __slots__ = ("cuts", "doc_ids_of", "evidence", "level", "places", "quoted")
+
+    def __init__(
+        self,
+        doc_ids_of: Sequence[str],
+        level: Level,
+        places: Sequence[Column],  # docs, index, starts, ends, lines, end_lines, columns
+        quoted: Sequence[str | Quote],
+        evidence: Sequence[Evidence],
+        cuts: tuple[Column, Column, Column],  # cut_at, cut_starts, cut_ends
+    ) -> None:
+        self.doc_ids_of, self.level = doc_ids_of, level
+        self.places = [_python_ints(column) for column in places]
+        self.quoted, self.evidence = quoted, evidence
+        self.cuts = [_python_ints(column) for column in cuts]
+
+    def member(self, k: int) -> Member:
+        return next(self.members(k, k + 1))
+
+    def members(self, lo: int, hi: int) -> Iterator[Member]:
+        """Rows `lo` to `hi`, made (about 1.5 us a member)."""
+        ids, level, quoted, evidence = self.doc_ids_of, self.level, self.quoted, self.evidence
+        docs, index, starts, ends, lines, end_lines, columns = self.places
+        cut_at, cut_starts, cut_ends = self.cuts
+        for k in range(lo, hi):
+            first, last = cut_at[k], cut_at[k + 1]
+            if last == first + 1:
+                removed: tuple[tuple[int, int], ...] = ((cut_starts[first], cut_ends[first]),)
+            else:
+                removed = tuple(zip(cut_starts[first:last], cut_ends[first:last], strict=True))
+            segment = Segment(
+                ids[docs[k]], level, index[k], starts[k], ends[k], lines[k], end_lines[k],
+                quoted[k], columns[k],
+            )  # fmt: skip
+            yield Member(segment, evidence[k], removed)
+
+
+def _python_ints(column: Column) -> array.array[int]:
+    """A column as an array of the same width that reads as Python ints."""
+    if isinstance(column, np.ndarray) and column.dtype == np.int32:
+        return array.array("i", column.tobytes())
+    return array.array("q", np.asarray(column, dtype=np.int64).tobytes())
+
+
+class Members(MadeOnRead[Member]):
+    """A cluster's members: rows `lo` to `hi` of a level's `MemberRows`."""
+
+    __slots__ = ("hi", "lo", "rows")
+
+    def __init__(self, rows: MemberRows | None, lo: int, hi: int) -> None:
+        self.rows, self.lo, self.hi = rows, lo, hi
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def __iter__(self) -> Iterator[Member]:
+        return iter(()) if self.rows is None else self.rows.members(self.lo, self.hi)
+
+    def _made(self, i: int) -> Member:
+        assert self.rows is not None
+        return self.rows.member(self.lo + i)
+
+    @property
+    def evidence(self) -> Sequence[Evidence]:
+        """Each member's evidence, without making the members."""
+        return () if self.rows is None else self.rows.evidence[self.lo : self.hi]
+
+    @property
+    def doc_ids(self) -> list[str]:
+        """Each member's document id, without making the members."""
+        if self.rows is None:
+            return []
+        ids = self.rows.doc_ids_of
+        return [ids[doc] for doc in self.rows.places[0][self.lo : self.hi]]
+
+
+def evidence_of(members: Sequence[Member]) -> Sequence[Evidence]:
+    """The evidence of each of these members (of `Members` without making them)."""
+    if isinstance(members, Members):
+        return members.evidence
+    return [member.evidence for member in members]
+
+
+def doc_ids_of(members: Sequence[Member]) -> list[str]:
+    """The document id of each of these members (of `Members` without making them)."""
+    if isinstance(members, Members):
+        return members.doc_ids
+    return [member.segment.doc_id for member in members]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,100 +277,6 @@ class Kept:
     start: int
     end: int
     evidence: Evidence
-
-
-#: Whole numbers, one an item: a list, a range, or an array.
-Column = Sequence[int] | npt.NDArray[np.signedinteger[Any]]
-
-
-class MadeOnRead(Sequence[_T]):
-    """A sequence of values held as columns, each value made when it is read (`_made`):
-    it reads, slices and compares as the tuple of its values."""
-
-    __slots__ = ()
-
-    def _made(self, i: int) -> _T:
-        raise NotImplementedError
-
-    @overload
-    def __getitem__(self, i: int) -> _T: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> tuple[_T, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> _T | tuple[_T, ...]:
-        if isinstance(i, slice):
-            return tuple(map(self._made, range(*i.indices(len(self)))))
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        return self._made(i)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(map(operator.eq, self, other))
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({len(self)} values)"
-
-
-class Strings(MadeOnRead[str]):
-    """Many short strings (the documents' ids), appended one by one and held as blocks of
-    their text joined, with where each ends: a million ids of a few characters took 52 MB
-    as objects, about 10 so (#27)."""
-
-    __slots__ = ("_blocks", "_count", "_ends", "_open")
-
-    #: Strings a block.
-    BLOCK = 1 << 14
-
-    def __init__(self) -> None:
-        self._blocks: list[str] = []
-        self._ends: list[array.array[int]] = []  # each block's strings' ends in it
-        self._open: list[str] = []  # the last block's, until it is full
-        self._count = 0
-
-    def append(self, value: str) -> None:
-        self._open.append(value)
-        self._count += 1
-        if len(self._open) == self.BLOCK:
-            self._blocks.append("".join(self._open))
-            self._ends.append(array.array("q", itertools.accumulate(map(len, self._open))))
-            self._open = []
-
-    def __len__(self) -> int:
-        return self._count
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
-        if isinstance(i, int) and 0 <= i < self._count:  # the common case, without checks
-            return self._made(i)
-        return super().__getitem__(i)
-
-    def _made(self, i: int) -> str:
-        block, at = divmod(i, self.BLOCK)
-        if block == len(self._blocks):
-            return self._open[at]
-        ends = self._ends[block]
-        return self._blocks[block][ends[at - 1] if at else 0 : ends[at]]
-
-    def __iter__(self) -> Iterator[str]:
-        for text, ends in zip(self._blocks, self._ends, strict=True):
-            start = 0
-            for end in ends:
-                yield text[start:end]
-                start = end
-        yield from self._open
 
 
 class KeptCopies(MadeOnRead[Kept]):

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from dedup import model
 from dedup.index import LshParams
 from dedup.model import REMOVING, Cluster, DocStats, Evidence, Member, Result, Segment
 from dedup.version import __version__
@@ -126,7 +127,8 @@ def stats(result: Result) -> dict[str, int]:
         "clusters": sum(
             1
             for c in result.clusters
-            if not c.boilerplate and any(m.evidence.relation in REMOVING for m in c.members)
+            if not c.boilerplate
+            and any(e.relation in REMOVING for e in model.evidence_of(c.members))
         ),
         "boilerplate_clusters": sum(1 for c in result.clusters if c.boilerplate),
         "boilerplate_units": sum(
@@ -152,7 +154,7 @@ def calibration(result: Result) -> dict[str, Any]:
     grid = sorted({round(x / 20, 2) for x in range(4, 21)} | {threshold})
     jaccard = [0] * 20
     containment = [0] * 20
-    copies = [m.evidence for c in result.clusters for m in c.members]
+    copies = [evidence for c in result.clusters for evidence in model.evidence_of(c.members)]
     copies += [evidence for c in result.clusters for evidence in c.kept.evidence]
     counted = list(result.verified) + [e for e in copies if e.relation == "exact"]
     # Counted by object, then binned once each: the exact copies of a run share one.
@@ -247,11 +249,13 @@ def _with_findings(result: Result, every: bool) -> Iterator[DocStats]:
     """The documents a report lists: those with text removed, or with a unit its clusters
     list (a survivor, a member kept as an overlap).  The others are counted in the stats
     only: a corpus of a million distinct records has a report of a few lines."""
-    named = {
-        segment.doc_id
-        for cluster in result.clusters
-        for segment in (cluster.survivor, *(m.segment for m in _listed(cluster, every)))
-    }
+    named: set[str] = set()
+    for cluster in result.clusters:
+        named.add(cluster.survivor.doc_id)
+        if every or not cluster.boilerplate:  # every member listed
+            named.update(model.doc_ids_of(cluster.members))
+        else:
+            named.update(m.segment.doc_id for m in _listed(cluster, every))
     return result.documents.listed(named)
 
 

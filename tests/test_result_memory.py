@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import dedup
-from dedup.model import Strings
+from dedup.columns import Strings
 from dedup.report import build_report, render_json
 
 #: Bytes a Result may hold per document that has no findings: its id (its characters, and

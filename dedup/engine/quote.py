@@ -6,18 +6,21 @@ workers still check children (`EarlyQuotes`, document level alone), else at the 
 
 from __future__ import annotations
 
+import array
+import itertools
 import queue
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from dedup.cluster import Links
-from dedup.engine.table import I64, Table, read_places, uid
-from dedup.fingerprint import first_places
+from dedup.engine.table import I64, Table, read_places
+from dedup.fingerprint import distinct, first_places
 from dedup.io.texts import TextSpool
-from dedup.model import Quote, Segment, text_of
+from dedup.model import Quote, text_of
 
 
 class EarlyQuotes:
@@ -88,12 +91,13 @@ class EarlyQuotes:
                 self.quotes[unit] = self.spool.keep(text[start:end])
 
 
-def _texts(table: Table, numbers: list[int]) -> Iterator[str]:
+def _texts(table: Table, numbers: Sequence[int] | I64) -> Iterator[str]:
     """The texts of these documents, in order, read again (from the run's copies where it
     has them: 12 us for a French page of 4.8 KB, against 22 us for its JSONL record parsed
     again) a thousand at a time."""
     for lo in range(0, len(numbers), 1024):
-        yield from read_places([table.place(n) for n in numbers[lo : lo + 1024]], table.config)
+        some = numbers[lo : lo + 1024]
+        yield from read_places([table.place(int(n)) for n in some], table.config)
 
 
 def _add_units(
@@ -132,11 +136,11 @@ def from_quotes(
     units: list[tuple[int, int]],
     spans: list[tuple[int, int]],
     cuts: Sequence[tuple[int, int]],
-    spool: TextSpool,
+    keep: Callable[[str], str | Quote],
 ) -> list[str | Quote] | None:
     """A document's unit texts then cut texts, from the quotes of its units; None if
     a unit has none or a cut lies outside every unit.  A cut that is a whole unit is
-    that unit's quote; a part of one is kept in `spool` anew."""
+    that unit's quote; a part of one is kept anew (`keep`, a TextSpool's)."""
     if not all(unit in quotes for unit in units):
         return None
     quoted = [quotes[unit] for unit in units]
@@ -147,7 +151,7 @@ def from_quotes(
                 out.append(text)
                 break
             if us <= start and end <= ue:
-                out.append(spool.keep(text_of(text)[start - us : end - us]))
+                out.append(keep(text_of(text)[start - us : end - us]))
                 break
         else:
             return None
@@ -160,58 +164,172 @@ def quote(
     doc_cuts: Mapping[int, Sequence[tuple[int, int]]],
     early: EarlyQuotes,
     spared: list[npt.NDArray[np.bool_]] | None = None,
-) -> tuple[dict[int, Segment], dict[int, tuple[str | Quote, ...]], list[tuple[str, str]]]:
-    """Segments (with text) of every unit named by a link, the text of every cut, and
-    the documents' whole texts if the run wants them (for the HTML report).
+) -> tuple[Quoted, dict[int, tuple[str | Quote, ...]], list[tuple[str, str]]]:
+    """The text of every unit named by a link and of every cut of a document that has
+    any, and the documents' whole texts if the run wants them (for the HTML report).
 
     The texts come from the quotes `EarlyQuotes` read while the workers worked,
     where they hold the document's units and cuts, else from the corpus, read
     again here: sending the texts back from workers took longer (100,000
-    documents: 1.6 -> 1.1 s).
+    documents: 1.6 -> 1.1 s).  The units and cuts wanted are columns sorted by
+    document, each document's taken as its text is read: a million records removed
+    whole took 1.1 GB more, and 10 s, as a dictionary of units a document.
     """
-    documents: list[tuple[str, str]] = []  # (id, text) of every document wanted whole
-    # Each unit once: a boilerplate survivor is named by every link to it.
-    wanted: dict[int, dict[tuple[int, int], None]] = {n: {} for n in doc_cuts}
-    for li, links in enumerate(links_per_level):
-        quiet = None if spared is None else spared[li]
-        _add_units(wanted, li, table.levels[li].arrays["doc"], links, quiet)
-    numbers = sorted(wanted)
+    units = _Wanted.of_links(table, links_per_level, spared)
+    cuts = _Wanted.of_cuts(doc_cuts)
+    numbers = np.union1d(units.docs, cuts.docs)
+    spans = (*units.bounds(numbers), *cuts.bounds(numbers))  # each document's, both kinds
     read_early = early.finish()
     whole = table.config.run.document_texts  # every document is wanted whole, too
-    spans_of = dict(zip(numbers, _spans_of(table, wanted, numbers), strict=True))
-    held = {
-        number: None
-        if whole or not read_early
-        else from_quotes(
-            read_early,
-            list(wanted[number]),
-            spans_of[number],
-            doc_cuts.get(number, ()),
-            early.spool,
-        )
-        for number in numbers
-    }
-    again = _texts(table, [number for number in numbers if held[number] is None])
-    quotes: dict[tuple[int, int], str | Quote] = {}
-    texts: dict[int, tuple[str | Quote, ...]] = {}
     keep = early.spool.keep
-    for number in numbers:
-        units = list(wanted[number])
-        cut = held[number]
-        if cut is None:  # an early quote, where there is one, is the same text
-            text = next(again)
-            spans = spans_of[number]
-            cut = [
-                read_early.get(u) or keep(text[s:e]) for u, (s, e) in zip(units, spans, strict=True)
+    unit_texts: list[str | Quote] = [""] * len(units.docs)
+    removed: dict[int, tuple[str | Quote, ...]] = {}
+    again = np.arange(len(numbers))  # the documents read again: those the early quotes lack
+    if read_early and not whole:
+        again = again[
+            [
+                not _from_early(i, spans, units, cuts, read_early, keep, unit_texts, removed)
+                for i in range(len(numbers))
             ]
-            cut += [keep(text[s:e]) for s, e in doc_cuts.get(number, ())]
-            if table.config.run.document_texts:
-                documents.append((table.docs.ids[number], text))
-        quotes.update(zip(units, cut, strict=False))
-        texts[number] = tuple(cut[len(units) :])
-    out: dict[int, Segment] = {}
+        ]
+    documents: list[tuple[str, str]] = []  # (id, text) of every document wanted whole
+    for i, text in zip(again.tolist(), _texts(table, numbers[again]), strict=True):
+        for k in range(spans[0][i], spans[1][i]):
+            # An early quote, where there is one, is the same text.
+            early_text = read_early.get(units.unit(k)) if read_early else None
+            unit_texts[k] = early_text or keep(text[units.starts[k] : units.ends[k]])
+        if spans[3][i] > spans[2][i]:
+            removed[int(numbers[i])] = tuple(
+                keep(text[cuts.starts[k] : cuts.ends[k]]) for k in range(spans[2][i], spans[3][i])
+            )
+        if whole:
+            documents.append((table.docs.ids[int(numbers[i])], text))
+    quoted = Quoted([], [])
     for li in range(len(table.levels)):
-        mine = [u for (level, u) in quotes if level == li]
-        found = table.segments(li, mine, [quotes[li, u] for u in mine])
-        out.update((uid(li, u), segment) for u, segment in zip(mine, found, strict=True))
-    return out, texts, documents
+        mine = np.flatnonzero(units.levels == li)
+        mine = mine[np.argsort(units.units[mine], kind="stable")]
+        quoted.units.append(units.units[mine])
+        quoted.texts.append([unit_texts[k] for k in mine.tolist()])
+    return quoted, removed, documents
+
+
+@dataclass
+class Quoted:
+    """The texts of the units the links name: each level's units, sorted, and theirs."""
+
+    units: list[I64]
+    texts: list[list[str | Quote]]
+
+    def of(self, li: int, units: I64) -> list[str | Quote]:
+        """The texts of these units of level `li`."""
+        texts = self.texts[li]
+        return [texts[k] for k in np.searchsorted(self.units[li], units).tolist()]
+
+
+@dataclass
+class _Wanted:
+    """Spans to quote, as columns sorted by document: of units (their level and number),
+    or of cuts (level and number -1)."""
+
+    docs: I64
+    levels: I64
+    units: I64
+    starts: array.array[int]
+    ends: array.array[int]
+
+    @classmethod
+    def of_links(
+        cls, table: Table, links_per_level: list[Links], spared: list[npt.NDArray[np.bool_]] | None
+    ) -> _Wanted:
+        """Every unit these links name, once (a boilerplate survivor is named by every
+        link to it), but the boilerplate copies `spared` (kept, and not quoted: see
+        model.Kept)."""
+        parts = []
+        for li, links in enumerate(links_per_level):
+            members = links.members if spared is None else links.members[~spared[li]]
+            named = distinct(np.concatenate((links.survivors, members)).astype(np.int64))
+            a = table.levels[li].arrays
+            parts.append(
+                (
+                    a["doc"][named],
+                    np.full(len(named), li),
+                    named,
+                    a["start"][named],
+                    a["end"][named],
+                )
+            )
+        return cls.sorted(
+            *(
+                np.concatenate([part[c] for part in parts]) if parts else np.empty(0, np.int64)
+                for c in range(5)
+            )
+        )
+
+    @classmethod
+    def of_cuts(cls, doc_cuts: Mapping[int, Sequence[tuple[int, int]]]) -> _Wanted:
+        """Every cut of every document, in order."""
+        counts = [len(cut) for cut in doc_cuts.values()]
+        flat = np.fromiter(
+            itertools.chain.from_iterable(itertools.chain.from_iterable(doc_cuts.values())),
+            dtype=np.int64,
+            count=2 * sum(counts),
+        ).reshape(-1, 2)
+        docs = np.repeat(np.fromiter(doc_cuts, np.int64, len(doc_cuts)), counts)
+        minus = np.full(len(docs), -1, dtype=np.int64)
+        return cls.sorted(docs, minus, minus, flat[:, 0], flat[:, 1])
+
+    @classmethod
+    def sorted(cls, docs: I64, levels: I64, units: I64, starts: I64, ends: I64) -> _Wanted:
+        order = np.argsort(docs, kind="stable")
+        return cls(
+            docs[order].astype(np.int64),
+            levels[order].astype(np.int64),
+            units[order].astype(np.int64),
+            _ints(starts[order]),
+            _ints(ends[order]),
+        )
+
+    def bounds(self, numbers: I64) -> tuple[array.array[int], array.array[int]]:
+        """Where the spans of each of these documents begin and end among the columns."""
+        return (
+            _ints(np.searchsorted(self.docs, numbers, "left")),
+            _ints(np.searchsorted(self.docs, numbers, "right")),
+        )
+
+    def unit(self, k: int) -> tuple[int, int]:
+        """The (level, unit) of the `k`th span."""
+        return int(self.levels[k]), int(self.units[k])
+
+
+def _ints(values: I64) -> array.array[int]:
+    """Whole numbers that read as Python ints, 8 bytes each (a list's take 36)."""
+    return array.array("q", values.astype(np.int64).tobytes())
+
+
+def _from_early(
+    i: int,
+    spans: tuple[array.array[int], ...],
+    units: _Wanted,
+    cuts: _Wanted,
+    read_early: dict[tuple[int, int], str | Quote],
+    keep: Callable[[str], str | Quote],
+    unit_texts: list[str | Quote],
+    removed: dict[int, tuple[str | Quote, ...]],
+) -> bool:
+    """Quote the `i`th document's units and cuts from the early quotes, if they hold them."""
+    mine = range(spans[0][i], spans[1][i])
+    cut = range(spans[2][i], spans[3][i])
+    texts = from_quotes(
+        read_early,
+        [units.unit(k) for k in mine],
+        [(units.starts[k], units.ends[k]) for k in mine],
+        [(cuts.starts[k], cuts.ends[k]) for k in cut],
+        keep,
+    )
+    if texts is None:
+        return False
+    for k, text in zip(mine, texts, strict=False):
+        unit_texts[k] = text
+    if len(cut):
+        removed[int(cuts.docs[cut[0]])] = tuple(texts[len(mine) :])
+    return True

@@ -4,6 +4,7 @@ document's figures, pairs, LSH figures); then the cleaned documents, for the wri
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import itertools
 from collections.abc import Iterator
@@ -13,10 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.clean import clean, merge, pieces
-from dedup.cluster import Link
-from dedup.engine.quote import EarlyQuotes, quote
+from dedup.engine.quote import EarlyQuotes, Quoted, quote
 from dedup.engine.resolve import Resolution
-from dedup.engine.table import Table, narrowed, uid
+from dedup.engine.table import I64, Table, narrowed, uid
 from dedup.engine.verify import Related
 from dedup.io.documents import InputFile
 from dedup.io.records import escaped
@@ -26,8 +26,10 @@ from dedup.model import (
     Cluster,
     DocFigures,
     Document,
+    Evidence,
     KeptCopies,
-    Member,
+    MemberRows,
+    Members,
     Pair,
     Quote,
     Result,
@@ -49,13 +51,14 @@ def build_result(
     `done.removals` is consumed: each document's are freed as its cuts are made, before
     the quotes and clusters are (a million records removed whole: 200 MB of them).
     """
-    cuts: dict[int, list[tuple[int, int]]] = {}
+    cuts = UnitCuts()
     doc_cuts: dict[int, Cut] = {}  # the same tuples as the result's documents hold
     removals, done.removals = done.removals, {}
     for number in list(removals):
         per_unit = pieces(removals.pop(number), table.docs.chars[number])
-        cuts.update(per_unit)
+        cuts.add(per_unit)
         doc_cuts[number] = tuple(merge([span for spans_ in per_unit.values() for span in spans_]))
+    cuts.freeze()
     spared = [done.spared_of(li, links) for li, links in enumerate(done.links)]
     quoted, removed_text, documents = quote(table, done.links, doc_cuts, early, spared)
     return Result(
@@ -81,73 +84,136 @@ def _clusters(
     table: Table,
     done: Resolution,
     spared: list[npt.NDArray[np.bool_]],
-    quoted: dict[int, Segment],
-    cuts: dict[int, list[tuple[int, int]]],
+    quoted: Quoted,
+    cuts: UnitCuts,
     doc_cuts: dict[int, Cut],
 ) -> list[Cluster]:
-    grouped: dict[tuple[int, int], list[Link]] = {}  # the links of each cluster, by member
-    kept_of: dict[tuple[int, int], KeptCopies] = {}
+    found: dict[tuple[int, int], tuple[Members, KeptCopies]] = {}  # by (level, survivor)
     ids = table.docs.ids
     for li, links in enumerate(done.links):
         # The links to copies kept apart from the others, each by survivor, then member:
-        # a cluster's removed (or overlapping) members are a run, its kept copies another.
+        # a cluster's removed (or overlapping) members are a run, its kept copies another,
+        # and every run of members comes before every run of kept copies.
         quiet = spared[li]
         order = np.lexsort((links.members, links.survivors, quiet))
         quiet, survivors, linked = quiet[order], links.survivors[order], links.members[order]
         change = np.diff(survivors, prepend=-1) != 0
         change[1:] |= quiet[1:] != quiet[:-1]
         bounds = [*np.flatnonzero(change).tolist(), len(order)]
+        loud = int(np.count_nonzero(~quiet))
+        evidence = [links.evidence[i] for i in order[:loud].tolist()]
+        rows = _member_rows(table, li, linked[:loud], evidence, quoted, cuts, doc_cuts)
         a = table.levels[li].arrays
         docs, begins, ends = (a[c][linked] for c in ("doc", "start", "end"))
         for start, end in itertools.pairwise(bounds):
             key = li, int(survivors[start])
+            members, kept = found.get(key, (Members(None, 0, 0), KeptCopies.empty()))
             if quiet[start]:  # kept, not quoted: their places as columns (see KeptCopies)
-                kept_of[key] = KeptCopies(
+                kept = KeptCopies(
                     ids,
                     docs[start:end],
                     begins[start:end],
                     ends[start:end],
                     [links.evidence[i] for i in order[start:end].tolist()],
                 )
-                grouped.setdefault(key, [])
             else:
-                grouped[key] = [
-                    Link(key[1], member, links.evidence[i])
-                    for member, i in zip(
-                        linked[start:end].tolist(), order[start:end].tolist(), strict=True
-                    )
-                ]
+                members = Members(rows, start, end)
+            found[key] = members, kept
+    keys = sorted(found)
+    survivor_of: dict[tuple[int, int], Segment] = {}
+    for li in range(len(table.levels)):
+        mine = np.array([survivor for level, survivor in keys if level == li], dtype=np.int64)
+        segments = table.segments(li, mine.tolist(), quoted.of(li, mine))
+        survivor_of.update(
+            ((li, s), segment) for s, segment in zip(mine.tolist(), segments, strict=True)
+        )
     out: list[Cluster] = []
-    for number, (li, survivor) in enumerate(sorted(grouped), start=1):
-        members = []
-        kept = kept_of.get((li, survivor)) or KeptCopies.empty()
-        a = table.levels[li].arrays
-        for link in grouped[li, survivor]:
-            segment = quoted[uid(li, link.member)]
-            if link.evidence.relation in REMOVING:  # its children's cuts, touching ones joined
-                removed = tuple(merge(cuts.get(uid(li, link.member), ())))
-            else:  # overlap: what lower levels cut inside it
-                doc = int(a["doc"][link.member])
-                removed = tuple(
-                    (s, e)
-                    for s, e in doc_cuts.get(doc, ())
-                    if s >= segment.start and e <= segment.end
-                )
-            members.append(Member(segment, link.evidence, removed))
+    for number, key in enumerate(keys, start=1):
+        li, survivor = key
         boilerplate = survivor in done.boilerplate[li]
         if boilerplate and table.config.cluster.boilerplate == "keep":
             continue  # kept without a word, as asked
-        out.append(
-            Cluster(
-                f"c{number:05d}",
-                table.levels[li].name,
-                quoted[uid(li, survivor)],
-                tuple(members),
-                boilerplate,
-                kept,
-            )
-        )
+        members, kept = found[key]
+        level = table.levels[li].name
+        out.append(Cluster(f"c{number:05d}", level, survivor_of[key], members, boilerplate, kept))
     return out
+
+
+def _member_rows(
+    table: Table,
+    li: int,
+    units: I64,
+    evidence: list[Evidence],
+    quoted: Quoted,
+    cuts: UnitCuts,
+    doc_cuts: dict[int, Cut],
+) -> MemberRows:
+    """The members of level `li`'s clusters (`units`, with their `evidence`) as columns:
+    where they are, their texts, and what was removed of each (its children's cuts,
+    touching ones joined; of one that overlaps, what lower levels cut inside it)."""
+    level = table.levels[li]
+    names = ("doc", "start", "end", "line", "end_line", "column")
+    docs, starts, ends, lines, end_lines, columns = level.take(names, units)
+    # A unit's index in its document: its number less its document's first unit's.
+    index = units - np.searchsorted(level.arrays["doc"], docs, side="left")
+    cut_at, cut_starts, cut_ends = array.array("q", [0]), array.array("q"), array.array("q")
+    firsts, lasts = cuts.bounds(uid(li, units))  # each member's spans
+    for first, last, doc, start, end, found in zip(
+        firsts, lasts, docs.tolist(), starts.tolist(), ends.tolist(), evidence, strict=True
+    ):
+        if found.relation in REMOVING:
+            removed = merge(cuts.spans(first, last))
+        else:
+            removed = [(s, e) for s, e in doc_cuts.get(doc, ()) if s >= start and e <= end]
+        for s, e in removed:
+            cut_starts.append(s)
+            cut_ends.append(e)
+        cut_at.append(len(cut_starts))
+    places = (docs, narrowed(index), starts, ends, lines, end_lines, columns)
+    return MemberRows(
+        table.docs.ids,
+        level.name,
+        places,
+        quoted.of(li, units),
+        evidence,
+        (cut_at, cut_starts, cut_ends),
+    )
+
+
+class UnitCuts:
+    """The spans each removed unit cuts (see `clean.pieces`), by its uid, as columns: a
+    million records removed whole took 250 MB as a dictionary of lists."""
+
+    def __init__(self) -> None:
+        self.uids, self.starts, self.ends = array.array("q"), array.array("q"), array.array("q")
+        self.sorted: I64 = np.empty(0, dtype=np.int64)  # the uids, once frozen
+
+    def add(self, per_unit: dict[int, list[tuple[int, int]]]) -> None:
+        for unit, spans in per_unit.items():
+            for start, end in spans:
+                self.uids.append(unit)
+                self.starts.append(start)
+                self.ends.append(end)
+
+    def freeze(self) -> None:
+        """Sort the spans by uid (a unit's stay in their order)."""
+        uids = np.frombuffer(self.uids, dtype=np.int64)
+        order = np.argsort(uids, kind="stable")
+        self.sorted = uids[order]
+        self.starts, self.ends = (
+            array.array("q", np.frombuffer(c, dtype=np.int64)[order].tobytes())
+            for c in (self.starts, self.ends)
+        )
+
+    def bounds(self, uids: I64) -> tuple[list[int], list[int]]:
+        """Where the spans of each of these units begin and end."""
+        return (
+            np.searchsorted(self.sorted, uids, "left").tolist(),
+            np.searchsorted(self.sorted, uids, "right").tolist(),
+        )
+
+    def spans(self, first: int, last: int) -> list[tuple[int, int]]:
+        return list(zip(self.starts[first:last], self.ends[first:last], strict=True))
 
 
 def _pairs(table: Table, related: list[Related]) -> Iterator[Pair]:

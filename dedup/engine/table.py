@@ -13,12 +13,13 @@ import array
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import xxhash
 
+from dedup.columns import Strings
 from dedup.config import Config
 from dedup.engine.texts import KEY_SPACES, TextPrints, Texts
 from dedup.errors import InputError
@@ -29,10 +30,11 @@ from dedup.io.copies import Copy, CopyReader
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
 from dedup.io.spill import DiskColumn
-from dedup.model import LEVELS, Document, Level, Quote, Segment, Source, Strings
+from dedup.model import LEVELS, Document, Level, Quote, Segment, Source
 from dedup.parallel import GiveBack, give_back_freed
 
 I64 = npt.NDArray[np.int64]
+_Unit = TypeVar("_Unit", int, I64)  # a unit, or an array of them
 #: Called as progress(stage, count) while a run goes on: "documents read", ...
 Progress = Callable[[str, int], None]
 
@@ -94,10 +96,11 @@ class LevelTable:
 
     def gather(self, names: Sequence[str], at: I64) -> list[list[int]]:
         """The values of these columns (in memory or `cold`) at the units `at`."""
-        return [
-            (self.cold[name] if name in self.cold else self.arrays[name])[at].tolist()
-            for name in names
-        ]
+        return [column.tolist() for column in self.take(names, at)]
+
+    def take(self, names: Sequence[str], at: I64) -> list[I64]:
+        """`gather`, as arrays."""
+        return [(self.cold[name] if name in self.cold else self.arrays[name])[at] for name in names]
 
     def merge(self, prints: LevelPrints) -> None:
         """Add one batch's units, in corpus order; keys are given at `freeze`."""
@@ -492,6 +495,6 @@ def read_spans(spans: Sequence[tuple[Place, int, int | None]], config: Config) -
     return out
 
 
-def uid(level: int, unit: int) -> int:
-    """One integer id for a unit of any level."""
+def uid(level: int, unit: _Unit) -> _Unit:
+    """One integer id for a unit of any level (or for each of an array of units)."""
     return unit * len(LEVELS) + level
