@@ -16,6 +16,8 @@ _T = TypeVar("_T")
 
 #: Whole numbers, one an item: a list, a range, or an array.
 Column = Sequence[int] | npt.NDArray[np.signedinteger[Any]]
+#: Places in an array, or numbers of documents, as numpy gives them.
+Numbers = npt.NDArray[np.intp]
 
 
 class MadeOnRead(Sequence[_T]):

@@ -8,13 +8,13 @@ from __future__ import annotations
 import array
 import copy
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from dedup.columns import Column, MadeOnRead
+from dedup.columns import Column, MadeOnRead, Numbers
 
 Level = Literal["document", "section", "paragraph", "sentence"]
 #: Units from the largest to the smallest; `--unit all` works through them in this order.
@@ -246,12 +246,9 @@ class Members(MadeOnRead[Member]):
         return () if self.rows is None else self.rows.evidence[self.lo : self.hi]
 
     @property
-    def doc_ids(self) -> list[str]:
-        """Each member's document id, without making the members."""
-        if self.rows is None:
-            return []
-        ids = self.rows.doc_ids_of
-        return [ids[doc] for doc in self.rows.places[0][self.lo : self.hi]]
+    def docs(self) -> Column:
+        """Each member's document number."""
+        return () if self.rows is None else self.rows.places[0][self.lo : self.hi]
 
 
 def evidence_of(members: Sequence[Member]) -> Sequence[Evidence]:
@@ -259,13 +256,6 @@ def evidence_of(members: Sequence[Member]) -> Sequence[Evidence]:
     if isinstance(members, Members):
         return members.evidence
     return [member.evidence for member in members]
-
-
-def doc_ids_of(members: Sequence[Member]) -> list[str]:
-    """The document id of each of these members (of `Members` without making them)."""
-    if isinstance(members, Members):
-        return members.doc_ids
-    return [member.segment.doc_id for member in members]
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,13 +406,21 @@ class DocFigures(MadeOnRead[DocStats]):
             "chars_removed": sum(e - s for cut in self.cuts.values() for s, e in cut),
         }
 
-    def listed(self, named: set[str]) -> Iterator[DocStats]:
-        """In corpus order, the documents that lost text, were left out, or whose id is
-        in `named`."""
-        numbers = set(self.cuts) | set(self.dropped)
+    def listed(self, named: set[str], numbered: Iterable[Column] = ()) -> Numbers:
+        """The numbers, in corpus order, of the documents that lost text, were left out,
+        or whose id is in `named` or number in `numbered`."""
+        marked = np.zeros(len(self), dtype=bool)
+        for numbers in (self.cuts, self.dropped, *numbered):
+            marked[np.fromiter(numbers, dtype=np.int64, count=len(numbers))] = True
         if named:
-            numbers.update(n for n, doc_id in enumerate(self.ids) if doc_id in named)
-        return map(self._made, sorted(numbers))
+            marked[[n for n, doc_id in enumerate(self.ids) if doc_id in named]] = True
+        return np.flatnonzero(marked)
+
+    def files_of(self, numbers: Numbers) -> list[str]:
+        """The names of these documents' files, each once, in the order they first come."""
+        files = np.asarray(self.files)[numbers]
+        first = np.sort(np.unique(files, return_index=True)[1])
+        return list(dict.fromkeys(self.names[file] for file in files[first].tolist()))
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from dedup import model
+from dedup.columns import Column, Numbers
 from dedup.index import LshParams
 from dedup.model import REMOVING, Cluster, DocStats, Evidence, Member, Result, Segment
 from dedup.version import __version__
@@ -245,18 +246,20 @@ def _document(d: DocStats, file: str | int, quotes: bool, whole: bool) -> dict[s
     return entry
 
 
-def _with_findings(result: Result, every: bool) -> Iterator[DocStats]:
-    """The documents a report lists: those with text removed, or with a unit its clusters
-    list (a survivor, a member kept as an overlap).  The others are counted in the stats
-    only: a corpus of a million distinct records has a report of a few lines."""
+def _with_findings(result: Result, every: bool) -> Numbers:
+    """The numbers of the documents a report lists: those with text removed, or with a
+    unit its clusters list (a survivor, a member kept as an overlap).  The others are
+    counted in the stats only: a corpus of a million distinct records has a report of a
+    few lines."""
     named: set[str] = set()
+    numbered: list[Column] = []  # the documents of members held as columns
     for cluster in result.clusters:
         named.add(cluster.survivor.doc_id)
-        if every or not cluster.boilerplate:  # every member listed
-            named.update(model.doc_ids_of(cluster.members))
+        if isinstance(cluster.members, model.Members) and (every or not cluster.boilerplate):
+            numbered.append(cluster.members.docs)  # every member listed
         else:
             named.update(m.segment.doc_id for m in _listed(cluster, every))
-    return result.documents.listed(named)
+    return result.documents.listed(named, numbered)
 
 
 def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Report:
@@ -281,8 +284,10 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
         return items if lazy else list(items)
 
     quotes = bool(result.options.get("quotes", True))
-    documents = list(_with_findings(result, texts))
-    files = list(dict.fromkeys(d.file for d in documents))
+    # Numbers, not DocStats: a million records removed whole took 400 MB as a list of them.
+    listed_numbers = _with_findings(result, texts)
+    files = result.documents.files_of(listed_numbers)
+    documents = (result.documents[n] for n in listed_numbers.tolist())
     number = {name: name for name in files} if texts else {name: n for n, name in enumerate(files)}
     report: Report = {
         "dedup_report": REPORT_VERSION,

@@ -101,7 +101,7 @@ def _clusters(
         change[1:] |= quiet[1:] != quiet[:-1]
         bounds = [*np.flatnonzero(change).tolist(), len(order)]
         loud = int(np.count_nonzero(~quiet))
-        evidence = [links.evidence[i] for i in order[:loud].tolist()]
+        evidence = links.take(order[:loud]).evidence
         rows = _member_rows(table, li, linked[:loud], evidence, quoted, cuts, doc_cuts)
         a = table.levels[li].arrays
         docs, begins, ends = (a[c][linked] for c in ("doc", "start", "end"))
@@ -157,18 +157,24 @@ def _member_rows(
     # A unit's index in its document: its number less its document's first unit's.
     index = units - np.searchsorted(level.arrays["doc"], docs, side="left")
     cut_at, cut_starts, cut_ends = array.array("q", [0]), array.array("q"), array.array("q")
-    firsts, lasts = cuts.bounds(uid(li, units))  # each member's spans
-    for first, last, doc, start, end, found in zip(
-        firsts, lasts, docs.tolist(), starts.tolist(), ends.tolist(), evidence, strict=True
-    ):
-        if found.relation in REMOVING:
-            removed = merge(cuts.spans(first, last))
-        else:
-            removed = [(s, e) for s, e in doc_cuts.get(doc, ()) if s >= start and e <= end]
-        for s, e in removed:
-            cut_starts.append(s)
-            cut_ends.append(e)
-        cut_at.append(len(cut_starts))
+    for lo in range(0, len(units), _MEMBERS_AT_ONCE):
+        at = slice(lo, lo + _MEMBERS_AT_ONCE)
+        firsts, lasts = cuts.bounds(uid(li, units[at]))  # each member's spans
+        for first, last, doc, start, end, found in zip(
+            firsts,
+            lasts,
+            *(c[at].tolist() for c in (docs, starts, ends)),
+            evidence[at],
+            strict=True,
+        ):
+            if found.relation in REMOVING:
+                removed = merge(cuts.spans(first, last))
+            else:
+                removed = [(s, e) for s, e in doc_cuts.get(doc, ()) if s >= start and e <= end]
+            for s, e in removed:
+                cut_starts.append(s)
+                cut_ends.append(e)
+            cut_at.append(len(cut_starts))
     places = (docs, narrowed(index), starts, ends, lines, end_lines, columns)
     return MemberRows(
         table.docs.ids,
@@ -178,6 +184,10 @@ def _member_rows(
         evidence,
         (cut_at, cut_starts, cut_ends),
     )
+
+
+#: Members whose removed spans are found at once (Python lists of their places, a few MB).
+_MEMBERS_AT_ONCE = 1 << 16
 
 
 class UnitCuts:
