@@ -5,7 +5,6 @@ Segments carry offsets into the raw document text; nothing here holds normalized
 
 from __future__ import annotations
 
-import array
 import copy
 import operator
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from dedup.columns import Column, MadeOnRead, Numbers
+from dedup.columns import Column, KeyedSpans, MadeOnRead, Numbers, python_ints
 
 Level = Literal["document", "section", "paragraph", "sentence"]
 #: Units from the largest to the smallest; `--unit all` works through them in this order.
@@ -190,9 +189,9 @@ class MemberRows:
         cuts: tuple[Column, Column, Column],  # cut_at, cut_starts, cut_ends
     ) -> None:
         self.doc_ids_of, self.level = doc_ids_of, level
-        self.places = [_python_ints(column) for column in places]
+        self.places = [python_ints(column) for column in places]
         self.quoted, self.evidence = quoted, evidence
-        self.cuts = [_python_ints(column) for column in cuts]
+        self.cuts = [python_ints(column) for column in cuts]
 
     def member(self, k: int) -> Member:
         return next(self.members(k, k + 1))
@@ -213,13 +212,6 @@ class MemberRows:
                 quoted[k], columns[k],
             )  # fmt: skip
             yield Member(segment, evidence[k], removed)
-
-
-def _python_ints(column: Column) -> array.array[int]:
-    """A column as an array of the same width that reads as Python ints."""
-    if isinstance(column, np.ndarray) and column.dtype == np.int32:
-        return array.array("i", column.tobytes())
-    return array.array("q", np.asarray(column, dtype=np.int64).tobytes())
 
 
 class Members(MadeOnRead[Member]):
@@ -341,8 +333,8 @@ class DocFigures(MadeOnRead[DocStats]):
     million distinct records held 330 MB of them as objects at the end of a run (#27);
     as columns, their ids and 40 bytes a document.
 
-    `cuts` and `quotes` hold the removed spans and their texts of the documents that
-    lost any; `dropped` and `escaped` what writing the cleaned output told (see
+    `cuts` holds the removed spans of the documents that lost any, and their texts;
+    `dropped` and `escaped` what writing the cleaned output told (see
     `DocStats`).  A document's file is its number in `names`, `paths` and `labels`.
     """
 
@@ -359,7 +351,6 @@ class DocFigures(MadeOnRead[DocStats]):
         "names",
         "offsets",
         "paths",
-        "quotes",
         "records",
         "units",
     )
@@ -377,15 +368,14 @@ class DocFigures(MadeOnRead[DocStats]):
         names: Sequence[str],
         paths: Sequence[str],
         labels: Sequence[str],
-        cuts: dict[int, tuple[tuple[int, int], ...]],
-        quotes: dict[int, tuple[str | Quote, ...]],
+        cuts: KeyedSpans,
         dropped: dict[int, str] | None = None,
         escaped: frozenset[int] = frozenset(),
     ) -> None:
         self.ids, self.files, self.lines, self.offsets = ids, files, lines, offsets
         self.chars, self.units, self.duplicates, self.records = chars, units, duplicates, records
         self.names, self.paths, self.labels = names, paths, labels
-        self.cuts, self.quotes = cuts, quotes
+        self.cuts = cuts
         self.dropped = dropped or {}
         self.escaped = escaped
 
@@ -403,7 +393,7 @@ class DocFigures(MadeOnRead[DocStats]):
             "units": int(np.sum(self.units, dtype=np.int64)),
             "duplicate_units": int(np.sum(self.duplicates, dtype=np.int64)),
             "chars_in": int(np.sum(self.chars, dtype=np.int64)),
-            "chars_removed": sum(e - s for cut in self.cuts.values() for s, e in cut),
+            "chars_removed": self.cuts.total(),
         }
 
     def listed(self, named: set[str], numbered: Iterable[Column] = ()) -> Numbers:
@@ -426,7 +416,7 @@ class DocFigures(MadeOnRead[DocStats]):
         return len(self.ids)
 
     def _made(self, i: int) -> DocStats:
-        cut = self.cuts.get(i, ())
+        cut = self.cuts.get(i)
         file = int(self.files[i])
         return DocStats(
             self.ids[i],
@@ -435,7 +425,7 @@ class DocFigures(MadeOnRead[DocStats]):
             int(self.duplicates[i]),
             sum(e - s for s, e in cut),
             cut,
-            self.quotes.get(i, ()),
+            self.cuts.values_of(i),
             self.names[file],
             Source(self.paths[file], int(self.lines[i]), int(self.offsets[i])),
             self.dropped.get(i),

@@ -7,16 +7,16 @@ workers still check children (`EarlyQuotes`, document level alone), else at the 
 from __future__ import annotations
 
 import array
-import itertools
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from dedup.cluster import Links
+from dedup.columns import KeyedSpans, python_ints
 from dedup.engine.table import I64, Table, read_places
 from dedup.fingerprint import distinct, first_places
 from dedup.io.texts import TextSpool
@@ -161,12 +161,13 @@ def from_quotes(
 def quote(
     table: Table,
     links_per_level: list[Links],
-    doc_cuts: Mapping[int, Sequence[tuple[int, int]]],
+    doc_cuts: KeyedSpans,
     early: EarlyQuotes,
     spared: list[npt.NDArray[np.bool_]] | None = None,
-) -> tuple[Quoted, dict[int, tuple[str | Quote, ...]], list[tuple[str, str]]]:
-    """The text of every unit named by a link and of every cut of a document that has
-    any, and the documents' whole texts if the run wants them (for the HTML report).
+) -> tuple[Quoted, list[str | Quote], list[tuple[str, str]]]:
+    """The text of every unit named by a link and of every cut of the documents (frozen
+    `doc_cuts`, in their order), and the documents' whole texts if the run wants them (for
+    the HTML report).
 
     The texts come from the quotes `EarlyQuotes` read while the workers worked,
     where they hold the document's units and cuts, else from the corpus, read
@@ -183,7 +184,7 @@ def quote(
     whole = table.config.run.document_texts  # every document is wanted whole, too
     keep = early.spool.keep
     unit_texts: list[str | Quote] = [""] * len(units.docs)
-    removed: dict[int, tuple[str | Quote, ...]] = {}
+    removed: list[str | Quote] = [""] * len(cuts.docs)
     again = np.arange(len(numbers))  # the documents read again: those the early quotes lack
     if read_early and not whole:
         again = again[
@@ -198,10 +199,8 @@ def quote(
             # An early quote, where there is one, is the same text.
             early_text = read_early.get(units.unit(k)) if read_early else None
             unit_texts[k] = early_text or keep(text[units.starts[k] : units.ends[k]])
-        if spans[3][i] > spans[2][i]:
-            removed[int(numbers[i])] = tuple(
-                keep(text[cuts.starts[k] : cuts.ends[k]]) for k in range(spans[2][i], spans[3][i])
-            )
+        for k in range(spans[2][i], spans[3][i]):
+            removed[k] = keep(text[cuts.starts[k] : cuts.ends[k]])
         if whole:
             documents.append((table.docs.ids[int(numbers[i])], text))
     quoted = Quoted([], [])
@@ -266,17 +265,14 @@ class _Wanted:
         )
 
     @classmethod
-    def of_cuts(cls, doc_cuts: Mapping[int, Sequence[tuple[int, int]]]) -> _Wanted:
-        """Every cut of every document, in order."""
-        counts = [len(cut) for cut in doc_cuts.values()]
-        flat = np.fromiter(
-            itertools.chain.from_iterable(itertools.chain.from_iterable(doc_cuts.values())),
-            dtype=np.int64,
-            count=2 * sum(counts),
-        ).reshape(-1, 2)
-        docs = np.repeat(np.fromiter(doc_cuts, np.int64, len(doc_cuts)), counts)
+    def of_cuts(cls, doc_cuts: KeyedSpans) -> _Wanted:
+        """Every cut of every document, in their order (sorted by document already)."""
+        docs, starts, ends = (
+            np.frombuffer(c, dtype=np.int64)
+            for c in (doc_cuts.span_keys, doc_cuts.starts, doc_cuts.ends)
+        )
         minus = np.full(len(docs), -1, dtype=np.int64)
-        return cls.sorted(docs, minus, minus, flat[:, 0], flat[:, 1])
+        return cls.sorted(docs, minus, minus, starts, ends)
 
     @classmethod
     def sorted(cls, docs: I64, levels: I64, units: I64, starts: I64, ends: I64) -> _Wanted:
@@ -285,25 +281,20 @@ class _Wanted:
             docs[order].astype(np.int64),
             levels[order].astype(np.int64),
             units[order].astype(np.int64),
-            _ints(starts[order]),
-            _ints(ends[order]),
+            python_ints(starts[order]),
+            python_ints(ends[order]),
         )
 
     def bounds(self, numbers: I64) -> tuple[array.array[int], array.array[int]]:
         """Where the spans of each of these documents begin and end among the columns."""
         return (
-            _ints(np.searchsorted(self.docs, numbers, "left")),
-            _ints(np.searchsorted(self.docs, numbers, "right")),
+            python_ints(np.searchsorted(self.docs, numbers, "left")),
+            python_ints(np.searchsorted(self.docs, numbers, "right")),
         )
 
     def unit(self, k: int) -> tuple[int, int]:
         """The (level, unit) of the `k`th span."""
         return int(self.levels[k]), int(self.units[k])
-
-
-def _ints(values: I64) -> array.array[int]:
-    """Whole numbers that read as Python ints, 8 bytes each (a list's take 36)."""
-    return array.array("q", values.astype(np.int64).tobytes())
 
 
 def _from_early(
@@ -314,7 +305,7 @@ def _from_early(
     read_early: dict[tuple[int, int], str | Quote],
     keep: Callable[[str], str | Quote],
     unit_texts: list[str | Quote],
-    removed: dict[int, tuple[str | Quote, ...]],
+    removed: list[str | Quote],
 ) -> bool:
     """Quote the `i`th document's units and cuts from the early quotes, if they hold them."""
     mine = range(spans[0][i], spans[1][i])
@@ -330,6 +321,6 @@ def _from_early(
         return False
     for k, text in zip(mine, texts, strict=False):
         unit_texts[k] = text
-    if len(cut):
-        removed[int(cuts.docs[cut[0]])] = tuple(texts[len(mine) :])
+    for k, text in zip(cut, texts[len(mine) :], strict=True):
+        removed[k] = text
     return True

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.clean import clean, merge, pieces
+from dedup.columns import KeyedSpans
 from dedup.engine.quote import EarlyQuotes, Quoted, quote
 from dedup.engine.resolve import Resolution
 from dedup.engine.table import I64, Table, narrowed, uid
@@ -31,13 +32,9 @@ from dedup.model import (
     MemberRows,
     Members,
     Pair,
-    Quote,
     Result,
     Segment,
 )
-
-#: A document's removed spans, in order, touching ones joined.
-Cut = tuple[tuple[int, int], ...]
 
 
 def build_result(
@@ -51,19 +48,21 @@ def build_result(
     `done.removals` is consumed: each document's are freed as its cuts are made, before
     the quotes and clusters are (a million records removed whole: 200 MB of them).
     """
-    cuts = UnitCuts()
-    doc_cuts: dict[int, Cut] = {}  # the same tuples as the result's documents hold
+    cuts = KeyedSpans()  # by unit (uid)
+    doc_cuts = KeyedSpans()  # by document, touching ones joined: the result's documents'
     removals, done.removals = done.removals, {}
     for number in list(removals):
         per_unit = pieces(removals.pop(number), table.docs.chars[number])
-        cuts.add(per_unit)
-        doc_cuts[number] = tuple(merge([span for spans_ in per_unit.values() for span in spans_]))
+        for unit, spans in per_unit.items():
+            cuts.add(unit, spans)
+        doc_cuts.add(number, merge([span for spans_ in per_unit.values() for span in spans_]))
     cuts.freeze()
+    doc_cuts.freeze()
     spared = [done.spared_of(li, links) for li, links in enumerate(done.links)]
-    quoted, removed_text, documents = quote(table, done.links, doc_cuts, early, spared)
+    quoted, doc_cuts.values, documents = quote(table, done.links, doc_cuts, early, spared)
     return Result(
         table.config.as_dict(),
-        _doc_stats(table, done, spared, doc_cuts, removed_text),
+        _doc_stats(table, done, spared, doc_cuts),
         tuple(_clusters(table, done, spared, quoted, cuts, doc_cuts)),
         _lsh(table, related),
         # The pairs' places only when they are to be listed: the calibration needs their
@@ -85,8 +84,8 @@ def _clusters(
     done: Resolution,
     spared: list[npt.NDArray[np.bool_]],
     quoted: Quoted,
-    cuts: UnitCuts,
-    doc_cuts: dict[int, Cut],
+    cuts: KeyedSpans,
+    doc_cuts: KeyedSpans,
 ) -> list[Cluster]:
     found: dict[tuple[int, int], tuple[Members, KeptCopies]] = {}  # by (level, survivor)
     ids = table.docs.ids
@@ -145,8 +144,8 @@ def _member_rows(
     units: I64,
     evidence: list[Evidence],
     quoted: Quoted,
-    cuts: UnitCuts,
-    doc_cuts: dict[int, Cut],
+    cuts: KeyedSpans,
+    doc_cuts: KeyedSpans,
 ) -> MemberRows:
     """The members of level `li`'s clusters (`units`, with their `evidence`) as columns:
     where they are, their texts, and what was removed of each (its children's cuts,
@@ -170,7 +169,7 @@ def _member_rows(
             if found.relation in REMOVING:
                 removed = merge(cuts.spans(first, last))
             else:
-                removed = [(s, e) for s, e in doc_cuts.get(doc, ()) if s >= start and e <= end]
+                removed = [(s, e) for s, e in doc_cuts.get(doc) if s >= start and e <= end]
             for s, e in removed:
                 cut_starts.append(s)
                 cut_ends.append(e)
@@ -190,42 +189,6 @@ def _member_rows(
 _MEMBERS_AT_ONCE = 1 << 16
 
 
-class UnitCuts:
-    """The spans each removed unit cuts (see `clean.pieces`), by its uid, as columns: a
-    million records removed whole took 250 MB as a dictionary of lists."""
-
-    def __init__(self) -> None:
-        self.uids, self.starts, self.ends = array.array("q"), array.array("q"), array.array("q")
-        self.sorted: I64 = np.empty(0, dtype=np.int64)  # the uids, once frozen
-
-    def add(self, per_unit: dict[int, list[tuple[int, int]]]) -> None:
-        for unit, spans in per_unit.items():
-            for start, end in spans:
-                self.uids.append(unit)
-                self.starts.append(start)
-                self.ends.append(end)
-
-    def freeze(self) -> None:
-        """Sort the spans by uid (a unit's stay in their order)."""
-        uids = np.frombuffer(self.uids, dtype=np.int64)
-        order = np.argsort(uids, kind="stable")
-        self.sorted = uids[order]
-        self.starts, self.ends = (
-            array.array("q", np.frombuffer(c, dtype=np.int64)[order].tobytes())
-            for c in (self.starts, self.ends)
-        )
-
-    def bounds(self, uids: I64) -> tuple[list[int], list[int]]:
-        """Where the spans of each of these units begin and end."""
-        return (
-            np.searchsorted(self.sorted, uids, "left").tolist(),
-            np.searchsorted(self.sorted, uids, "right").tolist(),
-        )
-
-    def spans(self, first: int, last: int) -> list[tuple[int, int]]:
-        return list(zip(self.starts[first:last], self.ends[first:last], strict=True))
-
-
 def _pairs(table: Table, related: list[Related]) -> Iterator[Pair]:
     for li, found in enumerate(related):
         firsts = table.segments(li, [a for a, _, _ in found])
@@ -238,8 +201,7 @@ def _doc_stats(
     table: Table,
     done: Resolution,
     spared: list[npt.NDArray[np.bool_]],
-    doc_cuts: dict[int, Cut],
-    removed_text: dict[int, tuple[str | Quote, ...]],
+    doc_cuts: KeyedSpans,
 ) -> DocFigures:
     units = np.zeros(len(table.docs), dtype=np.int64)
     dups = np.zeros(len(table.docs), dtype=np.int64)
@@ -266,8 +228,7 @@ def _doc_stats(
         [file.name for file in table.corpus.files],
         docs.paths,
         [file.label for file in table.corpus.files],
-        {number: cut for number, cut in doc_cuts.items() if cut},
-        {number: text for number, text in removed_text.items() if text},
+        doc_cuts,
     )
 
 
@@ -302,7 +263,7 @@ def cleaned(
     fields = table.config.input.text_field, table.config.input.id_field
     for number, doc in table.reread(range(len(table.docs))):
         file = table.corpus.files[table.docs.file[number]]
-        removed = cuts.get(number, ())
+        removed = cuts.get(number)
         text = clean(doc.text, removed)
         if removed and doc.line is not None and escaped(doc.line, doc.text):
             written.escaped.add(number)
