@@ -106,7 +106,7 @@ def test_leaving_out_pairs_inside_removed_units_changes_no_decision(
                     (links.survivors.tolist(), links.members.tolist(), links.evidence)
                     for links in done.links
                 ],
-                dict(done.removals),
+                dict(done.removals.by_document()),
                 done.boilerplate,
                 [spared.tolist() for spared in done.spared],
             )
