@@ -9,7 +9,7 @@ from __future__ import annotations
 import array
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy.typing as npt
 from dedup.cluster import Links
 from dedup.columns import KeyedSpans, python_ints
 from dedup.engine.table import I64, Table, read_places
-from dedup.fingerprint import distinct, first_places
+from dedup.fingerprint import distinct
 from dedup.io.texts import TextSpool
 from dedup.model import Quote, text_of
 
@@ -80,15 +80,14 @@ class EarlyQuotes:
             self.error = exc
 
     def _read(self, li: int, links: Links) -> None:
-        wanted: dict[int, dict[tuple[int, int], None]] = {}
-        _add_units(wanted, li, self.table.levels[li].arrays["doc"], links)
-        numbers = sorted(wanted)
-        spans = _spans_of(self.table, wanted, numbers)
-        for number, text, found in zip(numbers, _texts(self.table, numbers), spans, strict=True):
+        units = _Wanted.of_links(self.table, [(li, links)], None)
+        numbers = np.unique(units.docs)
+        firsts, lasts = units.bounds(numbers)
+        for i, text in enumerate(_texts(self.table, numbers)):
             if self.stop.is_set():
                 return
-            for unit, (start, end) in zip(wanted[number], found, strict=True):
-                self.quotes[unit] = self.spool.keep(text[start:end])
+            for k in range(firsts[i], lasts[i]):
+                self.quotes[units.unit(k)] = self.spool.keep(text[units.starts[k] : units.ends[k]])
 
 
 def _texts(table: Table, numbers: Sequence[int] | I64) -> Iterator[str]:
@@ -98,37 +97,6 @@ def _texts(table: Table, numbers: Sequence[int] | I64) -> Iterator[str]:
     for lo in range(0, len(numbers), 1024):
         some = numbers[lo : lo + 1024]
         yield from read_places([table.place(int(n)) for n in some], table.config)
-
-
-def _add_units(
-    wanted: dict[int, dict[tuple[int, int], None]],
-    li: int,
-    docs: I64,
-    links: Links,
-    spared: npt.NDArray[np.bool_] | None = None,
-) -> None:
-    """Add the (level, unit)s these links name to `wanted`, under their documents; not
-    the boilerplate copies `spared` (kept, and not quoted: see model.Kept)."""
-    members = links.members if spared is None else links.members[~spared]
-    units = np.concatenate((links.survivors, members))
-    # Each unit once, where it first comes: a boilerplate survivor is named by every link.
-    units = units[first_places(units)]
-    for number, u in zip(docs[units].tolist(), units.tolist(), strict=True):
-        wanted.setdefault(number, {})[li, u] = None
-
-
-def _spans_of(
-    table: Table, wanted: dict[int, dict[tuple[int, int], None]], numbers: list[int]
-) -> list[list[tuple[int, int]]]:
-    """The spans of the units wanted, a list a document (of `numbers`, in that order),
-    gathered at once: a document at a time cost a numpy call each."""
-    every = table.spans([unit for number in numbers for unit in wanted[number]])
-    out = []
-    at = 0
-    for number in numbers:
-        out.append(every[at : at + len(wanted[number])])
-        at += len(wanted[number])
-    return out
 
 
 def from_quotes(
@@ -176,7 +144,7 @@ def quote(
     document, each document's taken as its text is read: a million records removed
     whole took 1.1 GB more, and 10 s, as a dictionary of units a document.
     """
-    units = _Wanted.of_links(table, links_per_level, spared)
+    units = _Wanted.of_links(table, enumerate(links_per_level), spared)
     cuts = _Wanted.of_cuts(doc_cuts)
     numbers = np.union1d(units.docs, cuts.docs)
     spans = (*units.bounds(numbers), *cuts.bounds(numbers))  # each document's, both kinds
@@ -238,13 +206,16 @@ class _Wanted:
 
     @classmethod
     def of_links(
-        cls, table: Table, links_per_level: list[Links], spared: list[npt.NDArray[np.bool_]] | None
+        cls,
+        table: Table,
+        levels: Iterable[tuple[int, Links]],
+        spared: list[npt.NDArray[np.bool_]] | None,
     ) -> _Wanted:
-        """Every unit these links name, once (a boilerplate survivor is named by every
-        link to it), but the boilerplate copies `spared` (kept, and not quoted: see
-        model.Kept)."""
+        """Every unit these links of these levels name, once (a boilerplate survivor is
+        named by every link to it), but the boilerplate copies `spared` (kept, and not
+        quoted: see model.Kept)."""
         parts = []
-        for li, links in enumerate(links_per_level):
+        for li, links in levels:
             members = links.members if spared is None else links.members[~spared[li]]
             named = distinct(np.concatenate((links.survivors, members)).astype(np.int64))
             a = table.levels[li].arrays

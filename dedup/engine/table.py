@@ -417,16 +417,6 @@ class Table:
         docs = self.corpus.load(self.docs.source(n) for n in numbers)
         yield from zip(numbers, docs, strict=True)
 
-    def spans(self, units: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """(start, end) of these (level, unit)s, gathered a level at a time."""
-        at = np.array(units, dtype=np.int64).reshape(-1, 2)
-        starts, ends = np.empty(len(at), np.int64), np.empty(len(at), np.int64)
-        for li, level in enumerate(self.levels):
-            mine = at[:, 0] == li
-            starts[mine] = level.arrays["start"][at[mine, 1]]
-            ends[mine] = level.arrays["end"][at[mine, 1]]
-        return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
     def segments(
         self, li: int, units: list[int], texts: Sequence[str | Quote] | None = None
     ) -> list[Segment]:
