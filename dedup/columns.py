@@ -1,5 +1,6 @@
 """Sequences held as columns, each value made when it is read: a run's many small
-values (document ids, a cluster's members) without an object each."""
+values (document ids, a cluster's members) without an object each; and the helpers that
+make and read such columns."""
 
 from __future__ import annotations
 
@@ -207,3 +208,42 @@ def python_ints(column: Column) -> array.array[int]:
     if isinstance(column, np.ndarray) and column.dtype == np.int32:
         return array.array("i", column.tobytes())
     return array.array("q", np.asarray(column, dtype=np.int64).tobytes())
+
+
+def numbers_type(count: int) -> type[np.signedinteger[Any]]:
+    """The integers that number `count` things: int32 while they fit (the 5.7 million typo
+    keys of a million records: 23 MB an array, not 46)."""
+    return np.int32 if count < 2**31 else np.int64
+
+
+def first_places(values: npt.NDArray[np.signedinteger[Any]]) -> npt.NDArray[np.int64]:
+    """Where each distinct value first occurs, in increasing order: what
+    np.sort(np.unique(values, return_index=True)[1]) gives, without its stable sort
+    (2.8 million values: 0.53 s so, 0.08 s here; 0.60 and 0.20 s for sparse values).
+    Values within four times their count of each other (unit or document numbers) are
+    marked in a table; wider ones are sorted with their places, one 64-bit key each,
+    where both fit."""
+    n = len(values)
+    if not n:
+        return np.empty(0, dtype=np.int64)
+    low = int(values.min())
+    span = int(values.max()) - low + 1
+    places = np.arange(n, dtype=np.int64)
+    shift = n.bit_length()
+    if span <= 4 * n:
+        first = np.full(span, n, dtype=np.int64)
+        np.minimum.at(first, values - low, places)
+        found = first[first < n]
+    elif span.bit_length() + shift <= 63:
+        keys = (values - low).astype(np.int64) << shift
+        keys |= places
+        keys.sort()
+        heads = np.empty(n, dtype=bool)
+        heads[0] = True
+        np.not_equal(keys[1:] >> shift, keys[:-1] >> shift, out=heads[1:])
+        found = keys[heads] & ((1 << shift) - 1)
+    else:
+        found = np.unique(values, return_index=True)[1]
+    marked = np.zeros(n, dtype=bool)
+    marked[found] = True
+    return np.flatnonzero(marked)

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from dedup.columns import Column, KeyedSpans, MadeOnRead, Numbers, python_ints
+from dedup.columns import Column, KeyedSpans, MadeOnRead, Numbers, first_places, python_ints
 
 Level = Literal["document", "section", "paragraph", "sentence"]
 #: Units from the largest to the smallest; `--unit all` works through them in this order.
@@ -409,7 +409,7 @@ class DocFigures(MadeOnRead[DocStats]):
     def files_of(self, numbers: Numbers) -> list[str]:
         """The names of these documents' files, each once, in the order they first come."""
         files = np.asarray(self.files)[numbers]
-        first = np.sort(np.unique(files, return_index=True)[1])
+        first = first_places(files)
         return list(dict.fromkeys(self.names[file] for file in files[first].tolist()))
 
     def __len__(self) -> int:

@@ -1,4 +1,5 @@
-"""Spans under keys as columns read as the dictionary of tuples they stand for."""
+"""Spans under keys as columns read as the dictionary of tuples they stand for; first
+places found without a stable sort are numpy's."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.columns import KeyedSpans
+from dedup.columns import KeyedSpans, first_places
 
 spans = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), max_size=4)
 
@@ -36,3 +37,18 @@ def test_keyed_spans_read_as_a_dictionary_of_tuples(
     keys = np.array(asked, dtype=np.int64)
     for key, first, last in zip(asked, *held.bounds(keys), strict=True):
         assert held.spans(first, last) == expected.get(key, [])
+
+
+@given(
+    st.lists(st.integers(-(2**62), 2**62), max_size=60),
+    st.sampled_from([1, 3, 1000, 2**40, 2**62]),
+)
+def test_first_places_are_numpys_unique(values: list[int], spread: int) -> None:
+    """Each of its three ways (a table, one sorted key, np.unique) gives where each
+    distinct value first occurs, in order."""
+    column = np.array([v % spread for v in values], dtype=np.int64)
+    expected = np.sort(np.unique(column, return_index=True)[1])
+    assert first_places(column).tolist() == expected.tolist()
+    assert first_places(np.array(values, dtype=np.int64)).tolist() == (
+        np.sort(np.unique(np.array(values, dtype=np.int64), return_index=True)[1]).tolist()
+    )

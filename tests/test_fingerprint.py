@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 import xxhash
 from datasketch import LeanMinHash, MinHash
-from hypothesis import given
-from hypothesis import strategies as st
 
 from dedup.config import MinHashConfig
 from dedup.fingerprint import (
@@ -206,20 +204,3 @@ def test_unique_digests_are_numpys_unique() -> None:
         found_first, found_inverse = unique_digests(part)
         assert found_first.tolist() == first.tolist()
         assert found_inverse.tolist() == inverse.ravel().tolist()
-
-
-@given(
-    st.lists(st.integers(-(2**62), 2**62), max_size=60),
-    st.sampled_from([1, 3, 1000, 2**40, 2**62]),
-)
-def test_first_places_are_numpys_unique(values: list[int], spread: int) -> None:
-    """Each of its three ways (a table, one sorted key, np.unique) gives where each
-    distinct value first occurs, in order."""
-    from dedup.fingerprint import first_places
-
-    column = np.array([v % spread for v in values], dtype=np.int64)
-    expected = np.sort(np.unique(column, return_index=True)[1])
-    assert first_places(column).tolist() == expected.tolist()
-    assert first_places(np.array(values, dtype=np.int64)).tolist() == (
-        np.sort(np.unique(np.array(values, dtype=np.int64), return_index=True)[1]).tolist()
-    )

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import xxhash
 
+from dedup.columns import first_places
 from dedup.engine.table import BATCH_CHARS, I64, Table
-from dedup.fingerprint import distinct, first_places
+from dedup.fingerprint import distinct
 from dedup.index import candidate_pairs
 from dedup.parallel import default_jobs
 

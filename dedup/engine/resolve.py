@@ -20,10 +20,11 @@ import numpy.typing as npt
 
 from dedup.clean import Removal
 from dedup.cluster import Link, Links, clusters
+from dedup.columns import first_places
 from dedup.engine.children import Child, LinkPlace, repeated_batch
 from dedup.engine.table import BATCH_DOCS, I64, REMOVAL_COLUMNS, Table, uid
 from dedup.engine.verify import Verifier
-from dedup.fingerprint import distinct, first_places
+from dedup.fingerprint import distinct
 from dedup.model import REMOVING
 from dedup.parallel import Workers
 

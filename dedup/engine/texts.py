@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from dedup.fingerprint import I64, SPACES, U64, first_places, unique_digests
+from dedup.columns import first_places, numbers_type
+from dedup.fingerprint import I64, SPACES, U64, unique_digests
 from dedup.io import spill
 from dedup.io.spill import Columns, Spool, Stored
 from dedup.parallel import GiveBack, give_back_freed
@@ -120,7 +120,7 @@ class Texts:
             total = sum(int(keep.sum()) for _, keep in found)
             if not total:
                 continue
-            keys = np.empty(total, dtype=_numbers(len(first)))
+            keys = np.empty(total, dtype=numbers_type(len(first)))
             self.spaces[name] = Space([keys], [Columns(total, found[0][0].shape[-1])])
         at = dict.fromkeys(KEY_SPACES, 0)
         giving = GiveBack()
@@ -144,12 +144,12 @@ class Texts:
     def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, I64, I64]]:
         """Per key space, the level's keys that have band keys, in key order, their texts,
         and their rows in the space (see `bands`): what LSH over that level alone sees."""
-        key_of = np.full(len(self.levels), -1, dtype=_numbers(len(level_texts)))
+        key_of = np.full(len(self.levels), -1, dtype=numbers_type(len(level_texts)))
         key_of[level_texts] = np.arange(len(level_texts))
         bit = np.uint8(1 << li)
         for name, space in self.spaces.items():
             texts = space.keys[0] if space.keys else np.empty(0, np.int64)
-            rows = np.flatnonzero(self.levels[texts] & bit).astype(_numbers(len(texts)))
+            rows = np.flatnonzero(self.levels[texts] & bit).astype(numbers_type(len(texts)))
             keys = key_of[texts[rows]]
             order = np.argsort(keys, kind="stable")
             rows = rows[order]
@@ -163,9 +163,3 @@ class Texts:
         """The band keys of every row of a key space (see `of_level` for a level's)."""
         blocks = self.spaces[space].blocks
         return blocks[0] if blocks else np.empty((0, 0), np.uint64)
-
-
-def _numbers(count: int) -> type[np.signedinteger[Any]]:
-    """The integers that number `count` things: int32 while they fit (the 5.7 million typo
-    keys of a million records: 23 MB an array, not 46)."""
-    return np.int32 if count < 2**31 else np.int64

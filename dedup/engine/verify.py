@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from dedup.columns import numbers_type
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import SEGMENT_MAX
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
@@ -326,7 +327,7 @@ def _read_ones(
     order = keys[np.asarray(units, dtype=np.int64)]
     size = int(keys.max(initial=0)) + 1
     # Of each text, the place of its first copy and of its last (int32 while they fit).
-    place = np.int32 if len(order) < 2**31 else np.int64
+    place = numbers_type(len(order))
     # Unbuffered ufunc.at, not np.unique's stable sorts (4.5 million units: 1.7 s).
     at = np.arange(len(order), dtype=place)
     rank: npt.NDArray[np.signedinteger[Any]] = np.full(size, len(order), dtype=place)
