@@ -20,7 +20,7 @@ from dedup.io.memory import plain
 from dedup.io.parquet import is_parquet
 from dedup.io.readers import is_jsonl
 from dedup.io.records import record_line
-from dedup.io.writers import inside, write_bytes
+from dedup.io.writers import Files, inside
 from dedup.jsonfiles import read_json
 from dedup.report import REPORT_VERSION, unpacked
 
@@ -69,30 +69,32 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
         raise OutputError(f"{out}: restore would overwrite the cleaned documents")
     documents = report.get("documents", [])
     written: set[Path] = set()
-    for name, group in itertools.groupby(documents, key=lambda d: str(d.get("file", ""))):
-        docs = list(group)
-        source, target = inside(cleaned, name), inside(out, name)
-        if is_parquet(source):  # read by pyarrow
-            write_bytes(target, restored_parquet(source, docs, text_field))
+    with Files() as files:  # synced together
+        for name, group in itertools.groupby(documents, key=lambda d: str(d.get("file", ""))):
+            docs = list(group)
+            source, target = inside(cleaned, name), inside(out, name)
+            if is_parquet(source):  # read by pyarrow
+                files.write(target, restored_parquet(source, docs, text_field))
+                written.add(target)
+                continue
+            try:
+                data = source.read_bytes()
+            except OSError as exc:
+                raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
+            if is_jsonl(source):  # as the reader tells them
+                lines = _lines(data)
+                files.write(target, _restored_records(lines, docs, text_field, str(source)))
+            else:
+                (doc,) = docs
+                text, bom = decode(data, str(source), None, encoding)
+                restored = ("\ufeff" if bom else "") + _restored(text, doc)
+                files.write(target, restored.encode(encoding))
             written.add(target)
-            continue
-        try:
-            data = source.read_bytes()
-        except OSError as exc:
-            raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
-        if is_jsonl(source):  # as the reader tells them
-            lines = _lines(data)
-            write_bytes(target, _restored_records(lines, docs, text_field, str(source)))
-        else:
-            (doc,) = docs
-            text, bom = decode(data, str(source), None, encoding)
-            write_bytes(target, (("\ufeff" if bom else "") + _restored(text, doc)).encode(encoding))
-        written.add(target)
-    for source in sorted(cleaned.rglob("*")):  # the files without findings, as they are
-        target = inside(out, str(source.relative_to(cleaned)))
-        if source.is_file() and target not in written:
-            write_bytes(target, source.read_bytes())
-            written.add(target)
+        for source in sorted(cleaned.rglob("*")):  # the files without findings, as they are
+            target = inside(out, str(source.relative_to(cleaned)))
+            if source.is_file() and target not in written:
+                files.write(target, source.read_bytes())
+                written.add(target)
     return len(written)
 
 

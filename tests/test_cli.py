@@ -121,6 +121,22 @@ def test_clean_refuses_to_write_into_the_input_tree(tmp_path: Path) -> None:
     ).read_text() == "Same line here, twice over.\n\nSame line here, twice over.\n"
 
 
+def test_clean_refuses_to_write_over_an_input_through_a_link(tmp_path: Path) -> None:
+    text = "Same line here, twice over.\n\nSame line here, twice over.\n"
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.txt").write_text(text)  # the input a link in the corpus leads to
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").symlink_to(tmp_path / "out" / "a.txt")
+    (tmp_path / "via").symlink_to(tmp_path / "out")  # the output folder, through a link
+    for out in ("out", "via"):
+        result = CliRunner().invoke(
+            main, ["clean", str(tmp_path / "corpus"), "--out", str(tmp_path / out)]
+        )
+        assert result.exit_code == 2, out
+        assert "a.txt: writing there would overwrite an input" in result.stderr
+    assert (tmp_path / "out" / "a.txt").read_text() == text
+
+
 def test_jsonl_round_trip_keeps_ids_and_fields(tmp_path: Path) -> None:
     result = invoke("clean", str(NEWS), "--out", str(tmp_path))
     assert result.exit_code == 0

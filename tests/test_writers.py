@@ -75,3 +75,73 @@ def test_write_pieces_names_the_file_it_cannot_write(tmp_path: Path) -> None:
     folder.mkdir()
     with pytest.raises(OutputError, match="taken"):
         write_pieces(folder, iter([b"x"]))  # a folder cannot be replaced by a file
+
+
+def test_many_files_are_synced_before_they_are_placed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writers, "_GROUP", 4)
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    real_fsync, real_replace = writers.os.fsync, writers.os.replace
+
+    def fsync(fd: int) -> None:
+        with lock:
+            events.append(("sync", Path(f"/proc/self/fd/{fd}").resolve().name))
+        real_fsync(fd)
+
+    def replace(src: str, dst: Path) -> None:
+        events.append(("place", Path(src).name))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(writers.os, "fsync", fsync)
+    monkeypatch.setattr(writers.os, "replace", replace)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "3.txt").write_bytes(b"old")
+    (tmp_path / "a" / "3.txt").chmod(0o640)
+    with writers.Files() as files:
+        for n in range(10):
+            files.write(tmp_path / "a" / f"{n}.txt", f"text {n}".encode())
+    assert [(tmp_path / "a" / f"{n}.txt").read_bytes() for n in range(10)] == [
+        f"text {n}".encode() for n in range(10)
+    ]
+    assert (tmp_path / "a" / "3.txt").stat().st_mode & 0o777 == 0o640  # the mode it had
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(
+        f"{n}.txt" for n in range(10)
+    )
+    # Groups of 4, 4 and 2: every file of a group synced before the first is placed, the
+    # files placed in the order they were written.
+    kinds = "".join("s" if kind == "sync" else "p" for kind, _ in events)
+    assert kinds == "sssspppp" + "sssspppp" + "sspp"
+    synced = [name for kind, name in events if kind == "sync"]
+    placed = [name for kind, name in events if kind == "place"]
+    assert sorted(synced) == sorted(placed)
+    assert [name.split(".")[1] for name in placed] == [str(n) for n in range(10)]
+
+
+def test_an_error_places_nothing_more_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writers, "_GROUP", 4)
+    for n in range(6):
+        (tmp_path / f"{n}.txt").write_bytes(b"old")
+    with pytest.raises(RuntimeError), writers.Files() as files:
+        for n in range(6):
+            files.write(tmp_path / f"{n}.txt", b"new")
+        raise RuntimeError("the next document could not be cleaned")
+    # The first group of four was placed; the two written after it were not.
+    assert [(tmp_path / f"{n}.txt").read_bytes() for n in range(6)] == [b"new"] * 4 + [b"old"] * 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{n}.txt" for n in range(6)]
+
+
+def test_a_failed_sync_names_the_file_and_places_none_of_its_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(writers.os, "fsync", fsync)
+    failed = pytest.raises(OutputError, match=r"b\.txt: cannot write: Input/output error")
+    with failed, writers.Files() as files:
+        files.write(tmp_path / "b.txt", b"new")
+    assert list(tmp_path.iterdir()) == []
