@@ -28,6 +28,19 @@ class Removal:
     nl_before: int  # line breaks in text[ws_before:start]
     nl_after: int  # line breaks in text[end:ws_after]
 
+    def fields(self) -> tuple[int, int, int, int, int, int, int]:
+        """The fields in order (`dataclasses.astuple`, which copies deep, took 1.9 s of
+        the default run's main process on 100,000 French documents)."""
+        return (
+            self.unit,
+            self.start,
+            self.end,
+            self.ws_before,
+            self.ws_after,
+            self.nl_before,
+            self.nl_after,
+        )
+
 
 def gap(text: str, start: int, end: int) -> tuple[int, int, int, int]:
     """(ws_before, ws_after, nl_before, nl_after) of the unit text[start:end]."""

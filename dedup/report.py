@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from types import GeneratorType
 from typing import Any
 
@@ -155,12 +156,16 @@ def calibration(result: Result) -> dict[str, Any]:
     grid = sorted({round(x / 20, 2) for x in range(4, 21)} | {threshold})
     jaccard = [0] * 20
     containment = [0] * 20
-    copies = [evidence for c in result.clusters for evidence in model.evidence_of(c.members)]
-    copies += [evidence for c in result.clusters for evidence in c.kept.evidence]
-    counted = list(result.verified) + [e for e in copies if e.relation == "exact"]
     # Counted by object, then binned once each: the exact copies of a run share one.
-    by_object = {id(evidence): evidence for evidence in counted}
-    for key, count in Counter(map(id, counted)).items():
+    copies = [model.evidence_of(c.members) for c in result.clusters]
+    copies += [c.kept.evidence for c in result.clusters]
+    by_object = dict(zip(map(id, chain(*copies)), chain(*copies), strict=True))
+    counts = Counter(map(id, chain(*copies)))
+    counts = Counter({key: n for key, n in counts.items() if by_object[key].relation == "exact"})
+    verified = list(result.verified)
+    counts.update(map(id, verified))
+    by_object.update(zip(map(id, verified), verified, strict=True))
+    for key, count in counts.items():
         evidence = by_object[key]
         jaccard[min(19, int(evidence.jaccard * 20))] += count
         containment[
@@ -213,13 +218,7 @@ def _cluster(cluster: Cluster, texts: bool) -> dict[str, Any]:
     entry["duplicates"] = duplicates
     if cluster.boilerplate:
         entry["kept"] = len(cluster.kept) + len(cluster.members) - len(listed)
-        entry["documents"] = len(
-            {
-                cluster.survivor.doc_id,
-                *(m.segment.doc_id for m in cluster.members),
-                *cluster.kept.doc_ids,
-            }
-        )
+        entry["documents"] = cluster.documents()
     return entry
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from dedup.clean import Removal, clean, gap, merge, pieces
@@ -69,3 +71,8 @@ def test_cuts_of_two_levels_that_nest_are_their_union_each_span_cut_once(order: 
     if order == "coarse first":  # the fine cuts lie inside the coarse ones: none of their own
         assert 1 not in cut
     assert sum(e - s for s, e in spans) == len(text) - len("Epsilon five.")
+
+
+def test_a_removals_fields_are_its_dataclass_fields_in_order() -> None:
+    removal = Removal(unit=1, start=2, end=3, ws_before=4, ws_after=5, nl_before=6, nl_after=7)
+    assert removal.fields() == dataclasses.astuple(removal) == (1, 2, 3, 4, 5, 6, 7)

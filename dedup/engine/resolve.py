@@ -10,7 +10,6 @@ children its survivor repeats (see `children`).
 from __future__ import annotations
 
 import array
-import dataclasses
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -95,7 +94,7 @@ def resolve(
                     taken.append((number, whole[0], whole[1]))
                 continue
             for removal in cut:
-                done.removals.add(number, *dataclasses.astuple(removal))
+                done.removals.add(number, *removal.fields())
             if finer:
                 taken += ((number, removal.start, removal.end) for removal in cut)
         if finer:

@@ -112,6 +112,7 @@ def _clusters(
                     begins[start:end],
                     ends[start:end],
                     [links.evidence[i] for i in order[start:end].tolist()],
+                    int(a["doc"][survivors[start]]),
                 )
             else:
                 members = Members(rows, start, end)
