@@ -7,6 +7,8 @@ import random
 import pytest
 
 from dedup.cluster import EXACT, clusters
+from dedup.engine.verify import BothWays
+from dedup.index import reverse
 from dedup.model import REMOVING, Evidence
 
 
@@ -116,3 +118,15 @@ def test_clusters_link_as_the_rule_reads(seed: int) -> None:
     links = clusters(order, keys, neighbours, evidence)
     expected = _plain_clusters(order, keys, neighbours, evidence)
     assert [(k.survivor, k.member, k.evidence) for k in links] == expected
+
+
+def test_a_pair_read_the_other_way_is_turned_once() -> None:
+    found = {(1, 2): Evidence(0.5, 0.95, 0.4, "contained"), (2, 3): Evidence(0.9, 0.9, 0.9, "near")}
+    both = BothWays(found, 0.8)
+    assert both[1, 2] is found[1, 2]
+    turned = both[2, 1]
+    assert turned == reverse(found[1, 2], 0.8)
+    assert (turned.containment, turned.containment_survivor) == (0.4, 0.95)
+    assert both[2, 1] is turned  # the same object: turned once
+    assert both[3, 2] == found[2, 3]
+    assert sorted(both) == [(1, 2), (2, 1), (2, 3), (3, 2)]
