@@ -115,7 +115,7 @@ class Files:
 def _sync(tmp: str, path: Path) -> None:
     """Sync the data of the temporary file `tmp`, written for `path`, to the disk."""
     try:
-        fd = os.open(tmp, os.O_RDONLY)
+        fd = os.open(tmp, os.O_RDWR)  # Windows flushes no file opened to read only
         try:
             os.fsync(fd)
         finally:
