@@ -159,8 +159,9 @@ def calibration(result: Result) -> dict[str, Any]:
     # Counted by object, then binned once each: the exact copies of a run share one.
     copies = [model.evidence_of(c.members) for c in result.clusters]
     copies += [c.kept.evidence for c in result.clusters]
-    by_object = dict(zip(map(id, chain(*copies)), chain(*copies), strict=True))
-    counts = Counter(map(id, chain(*copies)))
+    every = chain.from_iterable
+    by_object = dict(zip(map(id, every(copies)), every(copies), strict=True))
+    counts = Counter(map(id, every(copies)))
     counts = Counter({key: n for key, n in counts.items() if by_object[key].relation == "exact"})
     verified = list(result.verified)
     counts.update(map(id, verified))

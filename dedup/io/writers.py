@@ -46,9 +46,10 @@ class Files:
     one.  The files wait, written, until `_GROUP` of them are (or the block is left);
     then threads sync them at once and they are renamed into place in the order they
     were written.  One `fsync` after another, 5,000 files of 4.8 KB took 1.43 s here;
-    synced sixteen at a time, once written, 0.63 s (the disk's journal takes the
-    concurrent syncs in fewer commits).  Leaving the block by an error renames nothing
-    more and removes the temporary files waiting.
+    synced sixteen at a time, once written, 0.63 s (the disk's journal takes concurrent
+    syncs in fewer commits; such timings move several-fold with the disk's writeback).
+    Leaving the block by an error renames nothing more and removes the temporary files
+    waiting.
     """
 
     def __init__(self) -> None:
