@@ -120,6 +120,33 @@ LANGUAGES = {
         manuals=Path("/usr/share/man"),
         name_section="NAME",
     ),
+    # German web text: nouns in capitals (a dot after a day or an abbreviation is followed
+    # by one), umlauts and ß, „low-high“ quotes (`apt-get install manpages-de`).
+    "de": Language(
+        first="Anna Lukas Marie Jonas Lena Felix Sophie Paul Jürgen Björn Käthe Günther Özlem "
+        "Maximilian",
+        last="Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schäfer Koch Groß "
+        "Hoffmann",
+        months="Januar Februar März April Mai Juni Juli August September Oktober November "
+        "Dezember",
+        sites="Das Notizbuch|Im Terminal|Systemchroniken|{first}s Blog|Notizen von {first}|"
+        "Die Linux-Werkstatt|Freie Seiten|Die Shell-Ecke",
+        labels="Dossier|Anleitung|Tipp|Leitfaden|Lesenswert|Praxis",
+        boilerplate=(
+            "Teilen: Facebook · Twitter · LinkedIn · E-Mail",
+            "Schreibe einen Kommentar",
+            "Deine E-Mail-Adresse wird nicht veröffentlicht. Erforderliche Felder sind mit * "
+            "markiert",
+        ),
+        practice="{name} in der Praxis verstehen",
+        byline="Veröffentlicht am {day}. {month} {year} von {author} · {minutes} Min. Lesezeit",
+        archive="Beiträge mit dem Schlagwort „{label} {number}“",
+        labelled="{label}: {title}",
+        more="Weiterlesen",
+        shout="!",
+        manuals=Path("/usr/share/man/de"),
+        name_section="BEZEICHNUNG",
+    ),
 }
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«])")
 
@@ -453,7 +480,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="also write corpus.jsonl and labels.jsonl here")
     parser.add_argument(
-        "--lang", choices=sorted(LANGUAGES), default="fr", help="the blogs' language (en: English)"
+        "--lang", choices=sorted(LANGUAGES), default="fr", help="the blogs' language (en: English, de: German)"
     )
     args, dedup_args = parser.parse_known_args()
     dedup_args = [a for a in dedup_args if a != "--"]

@@ -33,6 +33,13 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(\s+)")
 #: that opens a paragraph (a numbered item, "1. Ouvrir"), while "égal à 0. Afficher" is two.
 _INITIAL = re.compile(r"\s[^\W\d_]\.")
 _OPENING = re.compile(r"\w\.")
+#: Nor does the dot of a day before its month, as German writes a date ("am 20. August
+#: 2018"): a month is a capitalized noun, so the dot would cut every byline in three.
+_DAY = re.compile(r"(?<!\d)\d{1,2}\.")
+_MONTH = re.compile(
+    r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November"
+    r"|Dezember|Jan|Feb|Mär|Apr|Jun|Jul|Aug|Sep|Sept|Okt|Nov|Dez)\b"
+)
 
 
 _MARKER = re.compile(
@@ -231,6 +238,10 @@ def sentences(text: str, span: Span, marks: list[int] | None = None) -> list[Spa
                 continue
         elif gap_start - 3 >= start and _INITIAL.match(text, gap_start - 3, gap_start):
             continue
+        if text[gap_start - 2].isdigit() and _MONTH.match(text, gap_end, end):
+            day = max(start, gap_start - 3)
+            if _DAY.search(text, day, gap_start) is not None:
+                continue
         out.append((first, gap_start))
         first = gap_end
     out.append((first, end))

@@ -85,6 +85,15 @@ def test_sentences_split_on_final_punctuation_only() -> None:
         # an initial, and the number of an item opening its paragraph, end nothing
         ("Par J. Dupont. Il dit.", ["Par J. Dupont.", "Il dit."]),
         ("1. Installer le paquet. Puis le lancer.", ["1. Installer le paquet.", "Puis le lancer."]),
+        # a day before its month (German dates) ends nothing; a year, or a day before
+        # anything else, still ends its sentence
+        (
+            "Veröffentlicht am 20. August 2018 von Jonas. Am 3. Mär. kam er.",
+            ["Veröffentlicht am 20. August 2018 von Jonas.", "Am 3. Mär. kam er."],
+        ),
+        ("Es war 2018. August kam.", ["Es war 2018.", "August kam."]),
+        ("Er wurde 20. Augusta blieb.", ["Er wurde 20.", "Augusta blieb."]),
+        ("Seite 12. Dann mehr.", ["Seite 12.", "Dann mehr."]),
     ],
 )
 def test_a_dot_after_one_character(text: str, expected: list[str]) -> None:
