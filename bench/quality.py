@@ -127,8 +127,7 @@ LANGUAGES = {
         "Maximilian",
         last="Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schäfer Koch Groß "
         "Hoffmann",
-        months="Januar Februar März April Mai Juni Juli August September Oktober November "
-        "Dezember",
+        months="Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
         sites="Das Notizbuch|Im Terminal|Systemchroniken|{first}s Blog|Notizen von {first}|"
         "Die Linux-Werkstatt|Freie Seiten|Die Shell-Ecke",
         labels="Dossier|Anleitung|Tipp|Leitfaden|Lesenswert|Praxis",
@@ -480,7 +479,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="also write corpus.jsonl and labels.jsonl here")
     parser.add_argument(
-        "--lang", choices=sorted(LANGUAGES), default="fr", help="the blogs' language (en: English, de: German)"
+        "--lang",
+        choices=sorted(LANGUAGES),
+        default="fr",
+        help="the blogs' language (en: English, de: German)",
     )
     args, dedup_args = parser.parse_known_args()
     dedup_args = [a for a in dedup_args if a != "--"]
