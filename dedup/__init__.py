@@ -10,9 +10,10 @@ from __future__ import annotations
 from dedup.api import clean, scan
 from dedup.config import Config
 from dedup.errors import ConfigError, DedupError, InputError, OutputError
+from dedup.markdown import render_markdown
 from dedup.model import Cluster, Document, Evidence, Member, Result, Segment
 from dedup.normalize import normalize
-from dedup.report import build_report, render_json, render_markdown
+from dedup.report import build_report, render_json
 from dedup.segment import segment
 from dedup.version import __version__
 

@@ -9,7 +9,8 @@ from conftest import PAGES
 from markdown_it import MarkdownIt
 
 import dedup
-from dedup.report import FIELDS, build_report, md_escape, render_json, render_markdown, unpacked
+from dedup.markdown import md_escape, render_markdown
+from dedup.report import FIELDS, build_report, render_json, unpacked
 
 UNIT_FIELDS = {"doc", "start", "end", "line"}
 
