@@ -27,7 +27,7 @@ from dedup.model import (
     Cluster,
     DocFigures,
     Evidence,
-    Member,
+    Placed,
     Result,
     Segment,
     text_of,
@@ -192,12 +192,16 @@ def calibration(result: Result) -> dict[str, Any]:
     }
 
 
-def _listed(cluster: Cluster, every: bool) -> list[Member]:
-    """The members a report lists: all of them, or of a boilerplate cluster (unless
-    `every`) those removed only.  The copies kept, one a page, are counted (`Kept`)."""
-    if every or not cluster.boilerplate:
-        return list(cluster.members)
-    return [m for m in cluster.members if m.removed]
+def _placed(cluster: Cluster) -> list[Placed]:
+    """The members the JSON report lists: all of them, or of a boilerplate cluster those
+    removed only (the copies kept, one a page, are counted), made from the level's columns
+    where they are held so."""
+    members = cluster.members
+    if isinstance(members, model.Members):
+        placed = list(members.placed())
+    else:
+        placed = [(*_place(m.segment), m.removed, m.evidence) for m in members]
+    return [p for p in placed if p[4]] if cluster.boilerplate else placed
 
 
 def _row(entry: dict[str, Any], kind: str) -> list[Any]:
@@ -209,24 +213,25 @@ def _row(entry: dict[str, Any], kind: str) -> list[Any]:
 
 
 def _cluster(cluster: Cluster, texts: bool) -> dict[str, Any]:
-    """A cluster for the report; see `build_report` for `texts`."""
-    listed = _listed(cluster, texts)
+    """A cluster for the report; see `build_report` for `texts` (with it, every member is
+    listed, kept boilerplate copies too)."""
     duplicates: list[Any] = []
-    for member in listed:
-        removed = [[s, e] for s, e in member.removed]
-        if texts:
+    if texts:
+        for member in cluster.members:
             entry = _unit(member.segment, "text")
             entry.update(_scores(member.evidence))
-            entry["removed"] = removed
+            entry["removed"] = [[s, e] for s, e in member.removed]
             entry["removed_chars"] = sum(e - s for s, e in member.removed)
             duplicates.append(entry)
-        else:
-            duplicates.append([*_place(member.segment), removed, *_packed(member.evidence)])
+    else:
+        for doc_id, start, end, line, removed, found in _placed(cluster):
+            spans = [[s, e] for s, e in removed]
+            duplicates.append([doc_id, start, end, line, spans, *_packed(found)])
     survivor: Any = _unit(cluster.survivor, "text") if texts else _place(cluster.survivor)
     entry = {"id": cluster.cluster_id, "unit": cluster.level, "survivor": survivor}
     entry["duplicates"] = duplicates
     if cluster.boilerplate:
-        entry["kept"] = len(cluster.kept) + len(cluster.members) - len(listed)
+        entry["kept"] = len(cluster.kept) + len(cluster.members) - len(duplicates)
         entry["documents"] = cluster.documents()
     return entry
 
@@ -274,8 +279,9 @@ def _with_findings(result: Result, every: bool) -> Numbers:
         named.add(cluster.survivor.doc_id)
         if isinstance(cluster.members, model.Members) and (every or not cluster.boilerplate):
             numbered.append(cluster.members.docs)  # every member listed
-        else:
-            named.update(m.segment.doc_id for m in _listed(cluster, every))
+        else:  # those the report lists
+            every_one = every or not cluster.boilerplate
+            named.update(m.segment.doc_id for m in cluster.members if every_one or m.removed)
     return result.documents.listed(named, numbered)
 
 
