@@ -214,7 +214,7 @@ def _row(entry: dict[str, Any], kind: str) -> list[Any]:
 
 def _cluster(cluster: Cluster, texts: bool) -> dict[str, Any]:
     """A cluster for the report; see `build_report` for `texts` (with it, every member is
-    listed, kept boilerplate copies too)."""
+    listed, those a boilerplate cluster does not remove too)."""
     duplicates: list[Any] = []
     if texts:
         for member in cluster.members:
