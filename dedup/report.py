@@ -279,9 +279,10 @@ def _with_findings(result: Result, every: bool) -> Numbers:
         named.add(cluster.survivor.doc_id)
         if isinstance(cluster.members, model.Members) and (every or not cluster.boilerplate):
             numbered.append(cluster.members.docs)  # every member listed
-        else:  # those the report lists
-            every_one = every or not cluster.boilerplate
-            named.update(m.segment.doc_id for m in cluster.members if every_one or m.removed)
+        elif every:
+            named.update(m.segment.doc_id for m in cluster.members)
+        else:  # those the JSON report lists
+            named.update(place[0] for place in _placed(cluster))
     return result.documents.listed(named, numbered)
 
 

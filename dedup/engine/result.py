@@ -98,8 +98,8 @@ def _clusters(
         change[1:] |= quiet[1:] != quiet[:-1]
         bounds = [*np.flatnonzero(change).tolist(), len(order)]
         loud = int(np.count_nonzero(~quiet))
-        evidence = links.take(order[:loud]).evidence
-        rows = _member_rows(table, li, linked[:loud], evidence, quoted, cuts, doc_cuts)
+        evidence = links.take(order).evidence  # in that order: members', then kept copies'
+        rows = _member_rows(table, li, linked[:loud], evidence[:loud], quoted, cuts, doc_cuts)
         a = table.levels[li].arrays
         docs, begins, ends = (a[c][linked] for c in ("doc", "start", "end"))
         for start, end in itertools.pairwise(bounds):
@@ -111,7 +111,7 @@ def _clusters(
                     docs[start:end],
                     begins[start:end],
                     ends[start:end],
-                    [links.evidence[i] for i in order[start:end].tolist()],
+                    evidence[start:end],
                     int(a["doc"][survivors[start]]),
                 )
             else:
