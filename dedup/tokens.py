@@ -7,6 +7,8 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
+from dedup.native import native
+
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 
@@ -20,7 +22,22 @@ def _rotl(x: U32, bits: int) -> U32:
 
 
 def xxh32_spans(data: bytes, starts: I64, ends: I64) -> U32:
-    """xxh32 (seed 0) of `data[s:e]` for every span, exactly as xxhash computes it.
+    """xxh32 (seed 0) of `data[s:e]` for every span, exactly as xxhash computes it: in C
+    where it was built (`dedup.native`), else `_xxh32_spans_numpy`."""
+    if native is None:
+        return _xxh32_spans_numpy(data, starts, ends)
+    out = np.empty(len(starts), dtype=np.uint32)
+    native.xxh32_spans(
+        data,
+        np.ascontiguousarray(starts, dtype=np.int64),
+        np.ascontiguousarray(ends, dtype=np.int64),
+        out,
+    )
+    return out
+
+
+def _xxh32_spans_numpy(data: bytes, starts: I64, ends: I64) -> U32:
+    """`xxh32_spans` in numpy.
 
     Spans under 16 bytes (nearly every word) take xxh32's short-input path in
     numpy, all at once: 4-byte lanes, then single bytes, then the avalanche.

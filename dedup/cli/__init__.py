@@ -25,6 +25,7 @@ from dedup.errors import DedupError, WorkerError
 from dedup.html import render_html
 from dedup.io.writers import write_pieces, write_text
 from dedup.model import Result
+from dedup.native import native
 from dedup.report import RENDERERS, build_report, json_pieces, stats
 from dedup.restore import restore_corpus
 from dedup.version import __version__
@@ -160,7 +161,11 @@ class _Warnings(logging.Handler):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="dedup")
+@click.version_option(
+    __version__,
+    prog_name="dedup",
+    message=f"%(prog)s %(version)s ({'C' if native is not None else 'numpy'} loops)",
+)
 def main() -> None:
     """Find and remove duplicate and near-duplicate text.
 

@@ -1,0 +1,26 @@
+"""The C loops of `dedup._native`, where they were built: `native` is the module, or None.
+
+Installing dedup builds them from dedup/_native.c when a C compiler and Python's headers
+are there; without them, or with DEDUP_NATIVE=0 in the environment, dedup runs the numpy
+code those loops stand for (`fingerprint.part_minima`, `tokens.xxh32_spans`), which gives
+the same values, slower.  `dedup --version` says which one runs.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+
+def _load() -> ModuleType | None:
+    if os.environ.get("DEDUP_NATIVE", "1") == "0":
+        return None
+    try:
+        from dedup import _native  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    module: ModuleType = _native
+    return module
+
+
+native = _load()

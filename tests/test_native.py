@@ -1,0 +1,130 @@
+"""The C loops (dedup/_native.c) compute what their numpy twins compute, and dedup gives the
+same output with either."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xxhash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup import fingerprint, tokens
+from dedup.fingerprint import Sets, signatures
+from dedup.native import native
+
+ROOT = Path(__file__).resolve().parent.parent
+
+needs_native = pytest.mark.skipif(native is None, reason="dedup._native was not built here")
+
+
+def test_ci_builds_the_c_loops() -> None:
+    """CI installs a compiler and Python's headers: there, the C loops must be what runs,
+    or every other test here would pass on the numpy code alone."""
+    if os.environ.get("CI") != "true":
+        pytest.skip("checked in CI")
+    assert native is not None
+
+
+def _minima_of(cuts: np.ndarray, parts: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The minima of the parts cut at `starts` from finer parts (`cuts`, `parts`)."""
+    at = np.searchsorted(cuts, starts)
+    return np.minimum.reduceat(np.asarray(parts), at, axis=1)
+
+
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=1500),
+    st.sets(st.integers(1, 1499), max_size=40),
+    st.sampled_from([2, 7, 64, 128]),
+    st.integers(0, 2**16),
+)
+def test_part_minima_is_the_numpy_one(
+    values: list[int], cuts: set[int], num_perm: int, seed: int
+) -> None:
+    hashes = np.array(values, dtype=np.uint32)
+    starts = np.array(sorted({0} | {c for c in cuts if c < len(values)}), dtype=np.int64)
+    got_cuts, got = fingerprint.part_minima(hashes, starts, num_perm, seed)
+    want_cuts, want = fingerprint._part_minima_numpy(hashes, starts, num_perm, seed)
+    assert got.shape == (num_perm, len(got_cuts))
+    assert np.array_equal(got_cuts, starts)
+    assert np.array_equal(_minima_of(got_cuts, got, starts), _minima_of(want_cuts, want, starts))
+
+
+@needs_native
+def test_signatures_are_the_numpy_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(0, 1200, 300)  # some empty, some past a numpy block of 512
+    sets = Sets(
+        np.arange(len(sizes), dtype=np.int64),
+        np.concatenate(([0], np.cumsum(sizes))),
+        rng.integers(0, 2**32, int(sizes.sum()), dtype=np.uint64).astype(np.uint32),
+    )
+    got = signatures(sets, 128, 1)
+    monkeypatch.setattr(fingerprint, "native", None)
+    assert np.array_equal(got, signatures(sets, 128, 1))
+
+
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.lists(st.tuples(st.integers(0, 300), st.integers(0, 80))))
+def test_xxh32_spans_is_xxhash(data: bytes, spans: list[tuple[int, int]]) -> None:
+    spans = [(min(s, len(data)), min(s + n, len(data))) for s, n in spans]
+    starts = np.array([s for s, _ in spans], dtype=np.int64)
+    ends = np.array([e for _, e in spans], dtype=np.int64)
+    got = tokens.xxh32_spans(data, starts, ends)
+    assert got.tolist() == [xxhash.xxh32_intdigest(data[s:e]) for s, e in spans]
+    assert got.tolist() == tokens._xxh32_spans_numpy(data, starts, ends).tolist()
+
+
+@needs_native
+def test_bad_buffers_are_refused_not_read() -> None:
+    assert native is not None
+    out = np.empty(1, dtype=np.uint32)
+    span = np.array([0], dtype=np.int64)
+    with pytest.raises(ValueError, match="outside"):
+        native.xxh32_spans(b"abc", span, np.array([4], dtype=np.int64), out)
+    with pytest.raises(ValueError, match="out"):
+        native.xxh32_spans(b"abc", span, span, np.empty(2, dtype=np.uint32))
+    a = b = np.ones(4, dtype=np.uint32)
+    with pytest.raises(ValueError, match="cuts"):
+        native.part_minima(
+            np.ones(3, np.uint32), np.array([0, 5], np.int64), a, b, np.empty(8, np.uint32)
+        )
+    with pytest.raises(ValueError, match="out"):
+        native.part_minima(np.ones(3, np.uint32), span, a, b, np.empty(3, np.uint32))
+
+
+@needs_native
+def test_a_run_is_the_same_without_the_c_loops(tmp_path: Path) -> None:
+    """The default run over the blog fixture, its report and cleaned pages, byte for byte."""
+    outputs = []
+    for flag in ("1", "0"):
+        out, report = tmp_path / f"out{flag}", tmp_path / f"report{flag}.json"
+        env = {**os.environ, "DEDUP_NATIVE": flag}
+        pages = str(ROOT / "fixtures/blog/pages")
+        command = ["clean", pages, "--out", str(out), "--report", str(report), "--jobs", "1"]
+        subprocess.run(
+            [sys.executable, "-m", "dedup", *command],
+            check=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        version = subprocess.run(
+            [sys.executable, "-m", "dedup", "--version"],
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert ("C loops" if flag == "1" else "numpy loops") in version
+        cleaned = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+        outputs.append((report.read_bytes(), cleaned))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0].count(b'"cluster"') > 0  # the fixture has duplicates to agree on
