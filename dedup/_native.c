@@ -8,6 +8,11 @@
  *
  *   part_minima(values, cuts, a, b, out)   the affine32 MinHash of every part of a run
  *   xxh32_spans(data, starts, ends, out)   xxh32 (seed 0) of every span of a byte string
+ *   gram_keys(atoms, bounds, k, salt, tags, shift, out)
+ *                                          the k-gram keys of segments of atoms, in order
+ *   kgram_sets(atoms, bounds, k, salt, bags, offsets, out)
+ *                                          each segment's k-gram hashes, as a set or a bag
+ *   shared(pairs)                          the values each pair of sorted sets shares
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -192,9 +197,283 @@ done:
     return result;
 }
 
+#define POLY 0x100000001B3ull
+#define UNUSED UINT64_MAX
+
+/* SplitMix64's finalizer. */
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+/* The 64-bit hash of atoms [lo, hi) as a k-gram: a polynomial over atom + 1 from salt. */
+static inline uint64_t gram(const uint32_t *atoms, Py_ssize_t lo, Py_ssize_t hi, uint64_t salt) {
+    uint64_t acc = salt;
+    for (Py_ssize_t i = lo; i < hi; i++) acc = acc * POLY + ((uint64_t)atoms[i] + 1);
+    return mix64(acc);
+}
+
+/* Whether segment bounds are ascending from 0 to n. */
+static int bounded(const int64_t *bounds, Py_ssize_t count, Py_ssize_t n) {
+    if (count < 1 || bounds[0] != 0 || bounds[count - 1] != n) {
+        PyErr_SetString(PyExc_ValueError, "bounds: not from 0 to the atoms' end");
+        return 0;
+    }
+    for (Py_ssize_t i = 1; i < count; i++) {
+        if (bounds[i] < bounds[i - 1]) {
+            PyErr_SetString(PyExc_ValueError, "bounds: not ascending");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+PyDoc_STRVAR(gram_keys_doc,
+             "gram_keys(atoms, bounds, k, salt, tags, shift, out)\n\n"
+             "fingerprint.gram_keys into `out` (uint64): every window of k atoms in order\n"
+             "(UNUSED where it runs past its segment's end), then one gram for each segment\n"
+             "of fewer than k atoms but one or more; each hash << shift | its segment's tag\n"
+             "(`tags`: uint64, one a segment, or None).");
+
+static PyObject *gram_keys(PyObject *self, PyObject *args) {
+    Py_buffer atoms, bounds, out, tags = {0};
+    Py_ssize_t k;
+    unsigned long long salt;
+    int shift;
+    PyObject *tag_object;
+    if (!PyArg_ParseTuple(args, "y*y*nKOiw*", &atoms, &bounds, &k, &salt, &tag_object, &shift,
+                          &out))
+        return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t n = atoms.len / 4, count = bounds.len / 8;
+    const int64_t *at = bounds.buf;
+    const uint32_t *a = atoms.buf;
+    const uint64_t *tag = NULL;
+    if (tag_object != Py_None) {
+        if (PyObject_GetBuffer(tag_object, &tags, PyBUF_SIMPLE) < 0) goto done;
+        if (!sized(&tags, 8, count - 1, "tags")) goto done;
+        tag = tags.buf;
+    }
+    if (!sized(&atoms, 4, n, "atoms") || !sized(&bounds, 8, count, "bounds") ||
+        !bounded(at, count, n))
+        goto done;
+    if (k < 1 || shift < 0 || shift > 32) {
+        PyErr_SetString(PyExc_ValueError, "k below 1, or shift past 32");
+        goto done;
+    }
+    const Py_ssize_t windows = n >= k ? n - k + 1 : 0;
+    Py_ssize_t shorts = 0;
+    for (Py_ssize_t s = 0; s + 1 < count; s++) {
+        const Py_ssize_t size = at[s + 1] - at[s];
+        shorts += size > 0 && size < k;
+    }
+    if (!sized(&out, 8, windows + shorts, "out")) goto done;
+    uint64_t *keys = out.buf;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t s = 0;
+    for (Py_ssize_t i = 0; i < windows; i++) {
+        while (at[s + 1] <= i) s++;  /* the segment window i starts in */
+        if (i + k > at[s + 1]) {
+            keys[i] = UNUSED;
+            continue;
+        }
+        const uint64_t key = (gram(a, i, i + k, salt) >> 32) << shift;
+        keys[i] = tag ? key | tag[s] : key;
+    }
+    Py_ssize_t w = windows;
+    for (Py_ssize_t s2 = 0; s2 + 1 < count; s2++) {
+        const Py_ssize_t size = at[s2 + 1] - at[s2];
+        if (size > 0 && size < k) {
+            const uint64_t key = (gram(a, at[s2], at[s2 + 1], salt) >> 32) << shift;
+            keys[w++] = tag ? key | tag[s2] : key;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&atoms);
+    PyBuffer_Release(&bounds);
+    PyBuffer_Release(&out);
+    if (tag) PyBuffer_Release(&tags);
+    return result;
+}
+
+/* Sorts values[0:n] ascending: insertion for a few, else a radix sort by bytes through
+ * `scratch` (room for n). */
+static void sort32(uint32_t *values, Py_ssize_t n, uint32_t *scratch) {
+    if (n <= 48) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            const uint32_t v = values[i];
+            Py_ssize_t j = i;
+            for (; j > 0 && values[j - 1] > v; j--) values[j] = values[j - 1];
+            values[j] = v;
+        }
+        return;
+    }
+    uint32_t *from = values, *to = scratch;
+    for (int byte = 0; byte < 4; byte++) {
+        Py_ssize_t counts[257] = {0};
+        const int shift = 8 * byte;
+        for (Py_ssize_t i = 0; i < n; i++) counts[((from[i] >> shift) & 0xFF) + 1]++;
+        for (int d = 0; d < 256; d++) counts[d + 1] += counts[d];
+        for (Py_ssize_t i = 0; i < n; i++) to[counts[(from[i] >> shift) & 0xFF]++] = from[i];
+        uint32_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    /* four passes: the sorted values are back in `values` */
+}
+
+PyDoc_STRVAR(kgram_sets_doc,
+             "kgram_sets(atoms, bounds, k, salt, bags, offsets, out) -> int\n\n"
+             "fingerprint.segment_kgrams: the 32-bit k-gram hashes of every segment of atoms\n"
+             "(segment i: atoms[bounds[i]:bounds[i + 1]]; one gram of all of a segment of\n"
+             "fewer than k), sorted and distinct, or with `bags` in window order. Fills\n"
+             "`offsets` (int64, one more than segments) and `out` (uint32, room for every\n"
+             "window); returns the values written.");
+
+static PyObject *kgram_sets(PyObject *self, PyObject *args) {
+    Py_buffer atoms, bounds, offsets, out;
+    Py_ssize_t k;
+    unsigned long long salt;
+    int bags;
+    if (!PyArg_ParseTuple(args, "y*y*nKpw*w*", &atoms, &bounds, &k, &salt, &bags, &offsets,
+                          &out))
+        return NULL;
+    PyObject *result = NULL;
+    uint32_t *scratch = NULL;
+    const Py_ssize_t n = atoms.len / 4, count = bounds.len / 8;
+    const int64_t *at = bounds.buf;
+    const uint32_t *a = atoms.buf;
+    if (!sized(&atoms, 4, n, "atoms") || !sized(&bounds, 8, count, "bounds") ||
+        !bounded(at, count, n) || !sized(&offsets, 8, count, "offsets"))
+        goto done;
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "k below 1");
+        goto done;
+    }
+    Py_ssize_t room = 0, widest = 0;
+    for (Py_ssize_t s = 0; s + 1 < count; s++) {
+        const Py_ssize_t size = at[s + 1] - at[s];
+        const Py_ssize_t grams = size >= k ? size - k + 1 : size > 0;
+        room += grams;
+        widest = grams > widest ? grams : widest;
+    }
+    if (out.len / 4 < room) {
+        PyErr_Format(PyExc_ValueError, "out: room for %zd values, %zd needed", out.len / 4, room);
+        goto done;
+    }
+    scratch = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(uint32_t));
+    if (scratch == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int64_t *first = offsets.buf;
+    uint32_t *values = out.buf;
+    Py_ssize_t used = 0;
+    Py_BEGIN_ALLOW_THREADS
+    first[0] = 0;
+    for (Py_ssize_t s = 0; s + 1 < count; s++) {
+        const Py_ssize_t lo = at[s], hi = at[s + 1];
+        uint32_t *mine = values + used;
+        Py_ssize_t grams = 0;
+        if (hi - lo >= k) {
+            for (Py_ssize_t i = lo; i + k <= hi; i++) mine[grams++] = gram(a, i, i + k, salt) >> 32;
+        } else if (hi > lo) {
+            mine[grams++] = gram(a, lo, hi, salt) >> 32;
+        }
+        if (!bags && grams > 1) {
+            sort32(mine, grams, scratch);
+            Py_ssize_t kept = 1;
+            for (Py_ssize_t i = 1; i < grams; i++)
+                if (mine[i] != mine[kept - 1]) mine[kept++] = mine[i];
+            grams = kept;
+        }
+        used += grams;
+        first[s + 1] = used;
+    }
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromSsize_t(used);
+done:
+    PyMem_RawFree(scratch);
+    PyBuffer_Release(&atoms);
+    PyBuffer_Release(&bounds);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* A C-contiguous buffer of 4-byte unsigned integers (a uint32 array), or an error. */
+static int uint32_view(PyObject *object, Py_buffer *view) {
+    if (PyObject_GetBuffer(object, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return 0;
+    const char *format = view->format ? view->format : "B";
+    if (*format == '<' || *format == '=' || *format == '@') format++;
+    if (view->itemsize != 4 || (strcmp(format, "I") != 0 && strcmp(format, "L") != 0)) {
+        PyErr_Format(PyExc_TypeError, "a set must be uint32, not format '%s'", view->format);
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
+PyDoc_STRVAR(shared_doc,
+             "shared(pairs) -> list[int]\n\n"
+             "index.shared_many: for each (a, b) of sorted sets of distinct uint32 values,\n"
+             "how many values both hold.");
+
+static PyObject *shared(PyObject *self, PyObject *pairs) {
+    PyObject *seq = PySequence_Fast(pairs, "pairs: a sequence of (a, b)");
+    if (seq == NULL) return NULL;
+    const Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = PyList_New(count);
+    for (Py_ssize_t p = 0; result != NULL && p < count; p++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(seq, p);
+        Py_buffer x, y;
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "pairs: a sequence of (a, b)");
+            Py_CLEAR(result);
+            break;
+        }
+        if (!uint32_view(PyTuple_GET_ITEM(pair, 0), &x)) {
+            Py_CLEAR(result);
+            break;
+        }
+        if (!uint32_view(PyTuple_GET_ITEM(pair, 1), &y)) {
+            PyBuffer_Release(&x);
+            Py_CLEAR(result);
+            break;
+        }
+        const uint32_t *u = x.buf, *v = y.buf;
+        const Py_ssize_t nu = x.len / 4, nv = y.len / 4;
+        Py_ssize_t i = 0, j = 0, both = 0;
+        while (i < nu && j < nv) {
+            const uint32_t a = u[i], b = v[j];
+            both += a == b;
+            i += a <= b;
+            j += b <= a;
+        }
+        PyBuffer_Release(&x);
+        PyBuffer_Release(&y);
+        PyObject *number = PyLong_FromSsize_t(both);
+        if (number == NULL) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, p, number);
+    }
+    Py_DECREF(seq);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"part_minima", part_minima, METH_VARARGS, part_minima_doc},
     {"xxh32_spans", xxh32_spans, METH_VARARGS, xxh32_spans_doc},
+    {"gram_keys", gram_keys, METH_VARARGS, gram_keys_doc},
+    {"kgram_sets", kgram_sets, METH_VARARGS, kgram_sets_doc},
+    {"shared", shared, METH_O, shared_doc},
     {NULL, NULL, 0, NULL},
 };
 

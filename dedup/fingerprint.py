@@ -99,8 +99,18 @@ def segment_kgrams(
     (but at least one) is one gram of all of them.  Returns (offsets, values):
     segment i's hashes are values[offsets[i]:offsets[i + 1]].  With `bags`, a
     segment's hashes are its windows' in order, repeats and all: enough for a
-    MinHash, which a repeat leaves alone, and spared the sort.
+    MinHash, which a repeat leaves alone, and spared the sort.  In C where it was built
+    (`dedup.native`): each segment's grams sorted on their own, not all of them at once.
     """
+    if native is not None:
+        sizes = np.diff(bounds)
+        room = int(np.maximum(sizes - (k - 1), 0).sum() + ((sizes > 0) & (sizes < k)).sum())
+        offsets = np.empty(len(bounds), dtype=np.int64)
+        values = np.empty(room, dtype=np.uint32)
+        atoms = np.ascontiguousarray(atoms, dtype=np.uint32)
+        bounds = np.ascontiguousarray(bounds, dtype=np.int64)
+        used = native.kgram_sets(atoms, bounds, k, salt, bags, offsets, values)
+        return offsets, values[:used]
     if not bags:
         offsets, keys = keyed_kgrams(atoms, bounds, k, salt)
         return offsets, keys.astype(np.uint32)
@@ -140,10 +150,23 @@ def gram_keys(atoms: U32, bounds: I64, k: int, salt: int, tags: U64 | None, shif
     """The k-grams of every segment of `atoms`, each as `hash << shift | tags[segment]`
     (no tag if `tags` is None), unsorted and with repeats: every window in order, one that
     runs past its segment's end UNUSED, then one gram for each segment of fewer than k
-    atoms (but at least one), of all of them.
+    atoms (but at least one), of all of them.  In C where it was built (`dedup.native`).
     """
     n = len(atoms)
     sizes = np.diff(bounds)
+    if native is not None:
+        windows = max(n - k + 1, 0)
+        out = np.empty(windows + int(((sizes > 0) & (sizes < k)).sum()), dtype=np.uint64)
+        native.gram_keys(
+            np.ascontiguousarray(atoms, dtype=np.uint32),
+            np.ascontiguousarray(bounds, dtype=np.int64),
+            k,
+            salt,
+            None if tags is None else np.ascontiguousarray(tags, dtype=np.uint64),
+            shift,
+            out,
+        )
+        return out
     keys: list[U64] = [np.empty(0, dtype=np.uint64)]
     if n >= k:
         windows = n - k + 1

@@ -23,6 +23,7 @@ from dedup.facts import other_numbers
 from dedup.fingerprint import I64, U32, U64, distinct
 from dedup.io.spill import Columns
 from dedup.model import Evidence, Relation
+from dedup.native import native
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
 #: Pairs per member of an LSH bucket at most (see candidate_pairs).
@@ -268,6 +269,9 @@ def shared_many(pairs: list[tuple[U32, U32]]) -> list[int]:
     of templated sentences at once took 266 MB (`_shared_run`)."""
     if not pairs:
         return []
+    if native is not None:  # one merge a pair, in C
+        found: list[int] = native.shared(pairs)
+        return found
     sides = ([a for a, _ in pairs], [b for _, b in pairs])
     sizes = [np.fromiter(map(len, sets), dtype=np.int64, count=len(pairs)) for sets in sides]
     ends = np.cumsum(sizes[0] + sizes[1])

@@ -14,7 +14,7 @@ import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import fingerprint, tokens
+from dedup import fingerprint, index, tokens
 from dedup.fingerprint import Sets, signatures
 from dedup.native import native
 
@@ -83,6 +83,54 @@ def test_xxh32_spans_is_xxhash(data: bytes, spans: list[tuple[int, int]]) -> Non
     assert got.tolist() == tokens._xxh32_spans_numpy(data, starts, ends).tolist()
 
 
+def _without_native(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in (fingerprint, tokens, index):
+        monkeypatch.setattr(module, "native", None)
+
+
+segments = st.lists(st.lists(st.integers(0, 40), max_size=30), min_size=1, max_size=12)
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(segments, st.integers(1, 6), st.booleans(), st.booleans(), st.integers(0, 16))
+def test_gram_keys_and_sets_are_the_numpy_ones(
+    parts: list[list[int]], k: int, bags: bool, tagged: bool, shift: int
+) -> None:
+    """Segments of any size (empty, under k, long; few distinct atoms, so that grams
+    repeat), as sets and as bags, with tags and shifts as the children check uses them."""
+    atoms = np.array([a for part in parts for a in part], dtype=np.uint32)
+    bounds = np.cumsum([0] + [len(part) for part in parts]).astype(np.int64)
+    tags = (np.arange(len(parts), dtype=np.uint64) << np.uint64(48)) if tagged else None
+    got = (
+        fingerprint.gram_keys(atoms, bounds, k, 7, tags, shift),
+        fingerprint.segment_kgrams(atoms, bounds, k, 7, bags),
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        _without_native(patch)
+        want = (
+            fingerprint.gram_keys(atoms, bounds, k, 7, tags, shift),
+            fingerprint.segment_kgrams(atoms, bounds, k, 7, bags),
+        )
+    assert got[0].tolist() == want[0].tolist()
+    assert [a.tolist() for a in got[1]] == [a.tolist() for a in want[1]]
+
+
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sets(st.integers(0, 60)), st.sets(st.integers(0, 60)))))
+def test_shared_is_the_numpy_one(pairs: list[tuple[set[int], set[int]]]) -> None:
+    arrays = [
+        (np.array(sorted(a), dtype=np.uint32), np.array(sorted(b), dtype=np.uint32))
+        for a, b in pairs
+    ]
+    got = index.shared_many(arrays)
+    assert got == [len(a & b) for a, b in pairs]
+    with pytest.MonkeyPatch.context() as patch:
+        _without_native(patch)
+        assert index.shared_many(arrays) == got
+
+
 @needs_native
 def test_bad_buffers_are_refused_not_read() -> None:
     assert native is not None
@@ -99,6 +147,13 @@ def test_bad_buffers_are_refused_not_read() -> None:
         )
     with pytest.raises(ValueError, match="out"):
         native.part_minima(np.ones(3, np.uint32), span, a, b, np.empty(3, np.uint32))
+    atoms, bounds = np.ones(3, np.uint32), np.array([0, 2], np.int64)
+    with pytest.raises(ValueError, match="bounds"):
+        native.gram_keys(atoms, bounds, 2, 0, None, 0, np.empty(2, np.uint64))
+    with pytest.raises(ValueError, match="room"):
+        native.kgram_sets(atoms, np.array([0, 3], np.int64), 2, 0, False, span.repeat(2), a[:1])
+    with pytest.raises(TypeError, match="uint32"):
+        native.shared([(np.ones(2, np.uint32), np.ones(2, np.int64))])
 
 
 @needs_native
