@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.config import NormalizeConfig
+from dedup.native import native
 
 _DEFAULT = NormalizeConfig()
 _APOSTROPHES = "'’‘ʼ`´′"
@@ -147,12 +148,38 @@ def _fold_simple(text: str, config: NormalizeConfig, ascii_table: bytes) -> str 
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate
         return None
+    if native is not None:
+        return _fold_native(data, len(data) != len(text), config, ascii_table)
     if len(data) != len(text):  # past ASCII
         replaced = _replace_wide(np.frombuffer(data, dtype=np.uint8), config)
         if replaced is None:
             return None
         data = replaced
     return _collapse_bytes(data.translate(ascii_table, b"'`"))
+
+
+def _fold_native(
+    data: bytes, wide: bool, config: NormalizeConfig, ascii_table: bytes
+) -> str | None:
+    """`_fold_simple` of a text's UTF-8 bytes in C (`dedup.native`): the images of its
+    characters past ASCII looked up (or made) here, once each, then two passes over the
+    bytes."""
+    assert native is not None
+    changed: dict[int, bytes] = {}
+    if wide:
+        images = _SIMPLE_ACCENTS if config.fold_accents else _SIMPLE
+        for code in native.wide_codes(data):
+            if code not in images:
+                images[code] = _simple(code, config)
+            image = images[code]
+            if image is None:
+                return None
+            if image != chr(code):
+                changed[code] = image.encode("utf-8")
+    codes = np.fromiter(changed, dtype=np.uint32, count=len(changed))  # ascending
+    ends = np.cumsum([len(image) for image in changed.values()], dtype=np.int64)
+    folded: str = native.fold(data, ascii_table, codes, b"".join(changed.values()), ends)
+    return folded
 
 
 def _replace_wide(data: npt.NDArray[np.uint8], config: NormalizeConfig) -> bytes | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import random
 
 import pytest
@@ -7,7 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import NormalizeConfig
+from dedup.native import native
 from dedup.normalize import _TABLE, _fold_plain, normalize, normalize_many
+
+
+@pytest.fixture(autouse=True, params=["C", "numpy"])
+def loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test with the C loops (dedup.native) and with the numpy ones."""
+    if request.param == "C" and native is None:
+        pytest.skip("dedup._native was not built here")
+    if request.param == "numpy":
+        monkeypatch.setattr(importlib.import_module("dedup.normalize"), "native", None)
 
 
 @pytest.mark.parametrize(
