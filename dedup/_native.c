@@ -13,6 +13,7 @@
  *   kgram_sets(atoms, bounds, k, salt, bags, offsets, out)
  *                                          each segment's k-gram hashes, as a set or a bag
  *   shared(pairs)                          the values each pair of sorted sets shares
+ *   covered(...)                           the k-grams of children their survivors have
  *   wide_codes(data)                       the distinct code points past ASCII of UTF-8
  *   fold(data, table, codes, images, ends) normalize._fold_simple's bytes to its string
  */
@@ -329,6 +330,40 @@ static void sort32(uint32_t *values, Py_ssize_t n, uint32_t *scratch) {
     /* four passes: the sorted values are back in `values` */
 }
 
+/* The 32-bit k-gram hashes of atoms [lo, hi) (one gram of them all if fewer than k, none
+ * if none) into out, in window order, or with `set` sorted and distinct (through
+ * `scratch`, room for as many); returns how many. */
+static Py_ssize_t segment_grams(const uint32_t *atoms, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t k,
+                                uint64_t salt, int set, uint32_t *out, uint32_t *scratch) {
+    Py_ssize_t grams = 0;
+    if (hi - lo >= k) {
+        for (Py_ssize_t i = lo; i + k <= hi; i++) out[grams++] = gram(atoms, i, i + k, salt) >> 32;
+    } else if (hi > lo) {
+        out[grams++] = gram(atoms, lo, hi, salt) >> 32;
+    }
+    if (set && grams > 1) {
+        sort32(out, grams, scratch);
+        Py_ssize_t kept = 1;
+        for (Py_ssize_t i = 1; i < grams; i++)
+            if (out[i] != out[kept - 1]) out[kept++] = out[i];
+        grams = kept;
+    }
+    return grams;
+}
+
+/* The room the k-grams of every segment need, and the most one segment needs. */
+static Py_ssize_t grams_room(const int64_t *at, Py_ssize_t count, Py_ssize_t k, Py_ssize_t *widest) {
+    Py_ssize_t room = 0;
+    *widest = 1;
+    for (Py_ssize_t s = 0; s + 1 < count; s++) {
+        const Py_ssize_t size = at[s + 1] - at[s];
+        const Py_ssize_t grams = size >= k ? size - k + 1 : size > 0;
+        room += grams;
+        *widest = grams > *widest ? grams : *widest;
+    }
+    return room;
+}
+
 PyDoc_STRVAR(kgram_sets_doc,
              "kgram_sets(atoms, bounds, k, salt, bags, offsets, out) -> int\n\n"
              "fingerprint.segment_kgrams: the 32-bit k-gram hashes of every segment of atoms\n"
@@ -357,18 +392,13 @@ static PyObject *kgram_sets(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "k below 1");
         goto done;
     }
-    Py_ssize_t room = 0, widest = 0;
-    for (Py_ssize_t s = 0; s + 1 < count; s++) {
-        const Py_ssize_t size = at[s + 1] - at[s];
-        const Py_ssize_t grams = size >= k ? size - k + 1 : size > 0;
-        room += grams;
-        widest = grams > widest ? grams : widest;
-    }
+    Py_ssize_t widest;
+    const Py_ssize_t room = grams_room(at, count, k, &widest);
     if (out.len / 4 < room) {
         PyErr_Format(PyExc_ValueError, "out: room for %zd values, %zd needed", out.len / 4, room);
         goto done;
     }
-    scratch = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(uint32_t));
+    scratch = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
     if (scratch == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -379,22 +409,7 @@ static PyObject *kgram_sets(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     first[0] = 0;
     for (Py_ssize_t s = 0; s + 1 < count; s++) {
-        const Py_ssize_t lo = at[s], hi = at[s + 1];
-        uint32_t *mine = values + used;
-        Py_ssize_t grams = 0;
-        if (hi - lo >= k) {
-            for (Py_ssize_t i = lo; i + k <= hi; i++) mine[grams++] = gram(a, i, i + k, salt) >> 32;
-        } else if (hi > lo) {
-            mine[grams++] = gram(a, lo, hi, salt) >> 32;
-        }
-        if (!bags && grams > 1) {
-            sort32(mine, grams, scratch);
-            Py_ssize_t kept = 1;
-            for (Py_ssize_t i = 1; i < grams; i++)
-                if (mine[i] != mine[kept - 1]) mine[kept++] = mine[i];
-            grams = kept;
-        }
-        used += grams;
+        used += segment_grams(a, at[s], at[s + 1], k, salt, !bags, values + used, scratch);
         first[s + 1] = used;
     }
     Py_END_ALLOW_THREADS
@@ -419,6 +434,91 @@ static int uint32_view(PyObject *object, Py_buffer *view) {
         return 0;
     }
     return 1;
+}
+
+PyDoc_STRVAR(covered_doc,
+             "covered(survivors, survivor_bounds, children, child_bounds, owners, k, salt,\n"
+             "        hits, counts)\n\n"
+             "coverage._covered_group: for each child (atoms[child_bounds[i]:...]), how many\n"
+             "distinct k-gram hashes it has (`counts`, int64) and how many of them its\n"
+             "survivor (number owners[i]) has too (`hits`).");
+
+static PyObject *covered(PyObject *self, PyObject *args) {
+    Py_buffer sa, sb, ca, cb, own, hits, counts;
+    Py_ssize_t k;
+    unsigned long long salt;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*nKw*w*", &sa, &sb, &ca, &cb, &own, &k, &salt, &hits,
+                          &counts))
+        return NULL;
+    PyObject *result = NULL;
+    uint32_t *sets = NULL, *mine = NULL, *scratch = NULL;
+    int64_t *starts = NULL;
+    const Py_ssize_t survivors = sb.len / 8 - 1, children = cb.len / 8 - 1;
+    const int64_t *s_at = sb.buf, *c_at = cb.buf, *owner = own.buf;
+    if (!sized(&sa, 4, sa.len / 4, "survivors") || !sized(&ca, 4, ca.len / 4, "children") ||
+        survivors < 0 || children < 0 || !bounded(s_at, survivors + 1, sa.len / 4) ||
+        !bounded(c_at, children + 1, ca.len / 4) || !sized(&own, 8, children, "owners") ||
+        !sized(&hits, 8, children, "hits") || !sized(&counts, 8, children, "counts"))
+        goto done;
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "k below 1");
+        goto done;
+    }
+    for (Py_ssize_t c = 0; c < children; c++) {
+        if (owner[c] < 0 || owner[c] >= survivors) {
+            PyErr_Format(PyExc_ValueError, "owners: child %zd of survivor %lld", c,
+                         (long long)owner[c]);
+            goto done;
+        }
+    }
+    Py_ssize_t s_widest, c_widest;
+    const Py_ssize_t room = grams_room(s_at, survivors + 1, k, &s_widest);
+    grams_room(c_at, children + 1, k, &c_widest);
+    const Py_ssize_t widest = s_widest > c_widest ? s_widest : c_widest;
+    sets = PyMem_RawMalloc((size_t)(room ? room : 1) * sizeof(uint32_t));
+    starts = PyMem_RawMalloc((size_t)(survivors + 1) * sizeof(int64_t));
+    mine = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
+    scratch = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
+    if (!sets || !starts || !mine || !scratch) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int64_t *hit = hits.buf, *size = counts.buf;
+    Py_BEGIN_ALLOW_THREADS
+    const uint32_t *s_atoms = sa.buf, *c_atoms = ca.buf;
+    starts[0] = 0;
+    for (Py_ssize_t s = 0; s < survivors; s++)
+        starts[s + 1] = starts[s] + segment_grams(s_atoms, s_at[s], s_at[s + 1], k, salt, 1,
+                                                  sets + starts[s], scratch);
+    for (Py_ssize_t c = 0; c < children; c++) {
+        const Py_ssize_t n = segment_grams(c_atoms, c_at[c], c_at[c + 1], k, salt, 1, mine, scratch);
+        const uint32_t *theirs = sets + starts[owner[c]];
+        const Py_ssize_t m = starts[owner[c] + 1] - starts[owner[c]];
+        Py_ssize_t i = 0, j = 0, both = 0;
+        while (i < n && j < m) {
+            const uint32_t x = mine[i], y = theirs[j];
+            both += x == y;
+            i += x <= y;
+            j += y <= x;
+        }
+        hit[c] = both;
+        size[c] = n;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_RawFree(sets);
+    PyMem_RawFree(starts);
+    PyMem_RawFree(mine);
+    PyMem_RawFree(scratch);
+    PyBuffer_Release(&sa);
+    PyBuffer_Release(&sb);
+    PyBuffer_Release(&ca);
+    PyBuffer_Release(&cb);
+    PyBuffer_Release(&own);
+    PyBuffer_Release(&hits);
+    PyBuffer_Release(&counts);
+    return result;
 }
 
 PyDoc_STRVAR(shared_doc,
@@ -620,6 +720,7 @@ static PyMethodDef methods[] = {
     {"gram_keys", gram_keys, METH_VARARGS, gram_keys_doc},
     {"kgram_sets", kgram_sets, METH_VARARGS, kgram_sets_doc},
     {"shared", shared, METH_O, shared_doc},
+    {"covered", covered, METH_VARARGS, covered_doc},
     {"wide_codes", wide_codes, METH_VARARGS, wide_codes_doc},
     {"fold", fold, METH_VARARGS, fold_doc},
     {NULL, NULL, 0, NULL},

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from dedup.fingerprint import UNUSED, code_points, distinct, gram_keys
+from dedup.native import native
 
 
 def covered(children: list[str], survivor: str, k: int, threshold: float) -> list[bool]:
@@ -86,6 +87,21 @@ def _covered_group(
     and those in runs so headed.
     """
     children = [(i, place) for place, (_, mine) in enumerate(group) for i in mine]
+    if native is not None:  # each set sorted on its own, in C
+        owners = np.array([place for _, place in children], dtype=np.int64)
+        hits, counts = np.empty((2, len(children)), dtype=np.int64)
+        native.covered(
+            *code_points([compact[owner] for owner, _ in group]),
+            *code_points([texts[i] for i, _ in children]),
+            owners,
+            k,
+            0,
+            hits,
+            counts,
+        )
+        for (i, _), shared, count in zip(children, hits.tolist(), counts.tolist(), strict=True):
+            out[i] = shared / count
+        return
     low = len(children).bit_length()
     high = np.uint64(32 + low)
     places = np.array([place for _, place in children], dtype=np.uint64)

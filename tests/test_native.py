@@ -14,7 +14,7 @@ import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import fingerprint, index, tokens
+from dedup import coverage, fingerprint, index, tokens
 from dedup.fingerprint import Sets, signatures
 from dedup.native import native
 
@@ -129,6 +129,26 @@ def test_shared_is_the_numpy_one(pairs: list[tuple[set[int], set[int]]]) -> None
     with pytest.MonkeyPatch.context() as patch:
         _without_native(patch)
         assert index.shared_many(arrays) == got
+
+
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text("abcé ", min_size=1, max_size=30), min_size=1, max_size=5),
+    st.lists(st.tuples(st.text("abcé", min_size=1, max_size=12), st.integers(0, 4)), max_size=20),
+    st.integers(1, 6),
+)
+def test_coverage_is_the_numpy_one(
+    survivors: list[str], children: list[tuple[str, int]], k: int
+) -> None:
+    """Children of any length (under k: one gram) against their survivors' k-grams."""
+    texts = [text for text, _ in children]
+    owners = [owner % len(survivors) for _, owner in children]
+    compact = [text.replace(" ", "") for text in survivors]
+    got = coverage.coverage_many(texts, owners, compact, k)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coverage, "native", None)
+        assert coverage.coverage_many(texts, owners, compact, k) == got
 
 
 @needs_native
