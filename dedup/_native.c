@@ -16,6 +16,7 @@
  *   covered(...)                           the k-grams of children their survivors have
  *   wide_codes(data)                       the distinct code points past ASCII of UTF-8
  *   fold(data, table, codes, images, ends) normalize._fold_simple's bytes to its string
+ *   sentences(text, paragraphs)            segment.sentences of every paragraph of a text
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -714,6 +715,133 @@ done:
     return result;
 }
 
+/* --- sentences: segment.sentences, a rule for a rule (see dedup/segment.py) ---------- */
+
+static inline int is_mark(Py_UCS4 c) { return c == '.' || c == '!' || c == '?' || c == 0x2026; }
+
+static inline int is_closer(Py_UCS4 c) {
+    return c == '"' || c == '\'' || c == 0xBB || c == 0x201D || c == 0x2019 || c == ')' ||
+           c == ']';
+}
+
+/* re's \w and \d on str (sre: Py_UNICODE_ISALNUM or "_", Py_UNICODE_ISDECIMAL). */
+static inline int is_word(Py_UCS4 c) { return Py_UNICODE_ISALNUM(c) || c == '_'; }
+
+static inline int is_letter(Py_UCS4 c) {  /* [^\W\d_] */
+    return Py_UNICODE_ISALNUM(c) && !Py_UNICODE_ISDECIMAL(c) && c != '_';
+}
+
+/* segment._MONTH: the German months, by name or abbreviated. */
+static const char *const MONTHS[] = {
+    "Januar", "J\xc3\xa4nner", "Februar", "M\xc3\xa4rz", "April", "Mai", "Juni", "Juli",
+    "August", "September", "Oktober", "November", "Dezember", "Jan", "Feb", "M\xc3\xa4r",
+    "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Okt", "Nov", "Dez", NULL};
+
+/* Whether a month's name starts at `at` and a word ends with it, before `end`. */
+static int month_at(int kind, const void *data, Py_ssize_t at, Py_ssize_t end) {
+    for (const char *const *name = MONTHS; *name; name++) {
+        const unsigned char *q = (const unsigned char *)*name;
+        Py_ssize_t i = at;
+        int same = 1;
+        while (*q && same) {
+            Py_UCS4 want = *q++;
+            if (want >= 0xC0) want = (want & 0x1F) << 6 | (*q++ & 0x3F);  /* two bytes: ä */
+            same = i < end && PyUnicode_READ(kind, data, i) == want;
+            i++;
+        }
+        if (same && (i == end || !is_word(PyUnicode_READ(kind, data, i)))) return 1;
+    }
+    return 0;
+}
+
+/* Whether segment._DAY, (?<!\d)\d{1,2}\., is found in [from, end). */
+static int day_in(int kind, const void *data, Py_ssize_t from, Py_ssize_t end) {
+    for (Py_ssize_t p = from; p < end; p++) {
+        if (!Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, p))) continue;
+        if (p > 0 && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, p - 1))) continue;
+        if (p + 2 < end && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, p + 1)) &&
+            PyUnicode_READ(kind, data, p + 2) == '.')
+            return 1;
+        if (p + 1 < end && PyUnicode_READ(kind, data, p + 1) == '.') return 1;
+    }
+    return 0;
+}
+
+/* Appends the span (a, b) to a list; 0 on error. */
+static int add_span(PyObject *list, Py_ssize_t a, Py_ssize_t b) {
+    PyObject *span = Py_BuildValue("(nn)", a, b);
+    if (span == NULL) return 0;
+    const int failed = PyList_Append(list, span);
+    Py_DECREF(span);
+    return failed == 0;
+}
+
+PyDoc_STRVAR(sentences_doc,
+             "sentences(text, paragraphs) -> list[tuple[int, int]]\n\n"
+             "segment.sentences of each paragraph span of `text` (int64, a (start, end) pair\n"
+             "each, in order), one list.");
+
+static PyObject *sentences(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer paras;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &paras)) return NULL;
+    PyObject *out = NULL;
+    const Py_ssize_t count = paras.len / 16, length = PyUnicode_GET_LENGTH(text);
+    const int64_t *span = paras.buf;
+    if (!sized(&paras, 16, count, "paragraphs")) goto done;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    out = PyList_New(0);
+    for (Py_ssize_t k = 0; out != NULL && k < count; k++) {
+        const Py_ssize_t start = span[2 * k], end = span[2 * k + 1];
+        if (start < 0 || start > end || end > length) {
+            PyErr_SetString(PyExc_ValueError, "paragraphs: a span outside the text");
+            Py_CLEAR(out);
+            break;
+        }
+        Py_ssize_t first = start, done = start;
+        for (Py_ssize_t at = start; at < end; at++) {
+            if (at < done || !is_mark(PyUnicode_READ(kind, data, at))) continue;
+            /* _SENTENCE_END: marks, closing quotes or brackets, then white space */
+            Py_ssize_t i = at;
+            while (i < end && is_mark(PyUnicode_READ(kind, data, i))) i++;
+            while (i < end && is_closer(PyUnicode_READ(kind, data, i))) i++;
+            const Py_ssize_t gap_start = i;
+            while (i < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
+            if (i == gap_start) continue;
+            const Py_ssize_t gap_end = i;
+            done = gap_end;
+            if (gap_end >= end || Py_UNICODE_ISLOWER(PyUnicode_READ(kind, data, gap_end))) continue;
+            if (gap_start - 2 == start) {  /* _OPENING: "1. Ouvrir" */
+                if (is_word(PyUnicode_READ(kind, data, start)) &&
+                    PyUnicode_READ(kind, data, start + 1) == '.')
+                    continue;
+            } else if (gap_start - 3 >= start &&  /* _INITIAL: "J. Dupont" */
+                       Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, gap_start - 3)) &&
+                       is_letter(PyUnicode_READ(kind, data, gap_start - 2)) &&
+                       PyUnicode_READ(kind, data, gap_start - 1) == '.') {
+                continue;
+            }
+            /* text[gap_start - 2] as Python reads it: from the end when negative */
+            const Py_ssize_t before = gap_start - 2 < 0 ? gap_start - 2 + length : gap_start - 2;
+            if (Py_UNICODE_ISDIGIT(PyUnicode_READ(kind, data, before)) &&
+                month_at(kind, data, gap_end, end)) {
+                const Py_ssize_t day = start > gap_start - 3 ? start : gap_start - 3;
+                if (day_in(kind, data, day, gap_start)) continue;  /* "am 20. August" */
+            }
+            if (!add_span(out, first, gap_start)) {
+                Py_CLEAR(out);
+                break;
+            }
+            first = gap_end;
+        }
+        if (out != NULL && !add_span(out, first, end)) Py_CLEAR(out);
+    }
+done:
+    PyBuffer_Release(&paras);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"part_minima", part_minima, METH_VARARGS, part_minima_doc},
     {"xxh32_spans", xxh32_spans, METH_VARARGS, xxh32_spans_doc},
@@ -723,6 +851,7 @@ static PyMethodDef methods[] = {
     {"covered", covered, METH_VARARGS, covered_doc},
     {"wide_codes", wide_codes, METH_VARARGS, wide_codes_doc},
     {"fold", fold, METH_VARARGS, fold_doc},
+    {"sentences", sentences, METH_VARARGS, sentences_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,8 +17,11 @@ import itertools
 import re
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 from dedup.config import SegmentConfig
 from dedup.model import Document, Level, Segment
+from dedup.native import native
 
 Span = tuple[int, int]
 
@@ -315,8 +318,12 @@ def spans(
         if "paragraph" in levels:
             out["paragraph"] = paras
         if "sentence" in levels:
-            marks = _marks(text)
-            out["sentence"] = [s for p in paras for s in sentences(text, p, marks)]
+            if native is not None:  # the same rules, in C
+                found: list[Span] = native.sentences(text, np.array(paras, dtype=np.int64))
+                out["sentence"] = found
+            else:
+                marks = _marks(text)
+                out["sentence"] = [s for p in paras for s in sentences(text, p, marks)]
     return out
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from dedup import coverage, fingerprint, index, tokens
 from dedup.fingerprint import Sets, signatures
 from dedup.native import native
+from dedup.segment import paragraphs, sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -149,6 +150,50 @@ def test_coverage_is_the_numpy_one(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(coverage, "native", None)
         assert coverage.coverage_many(texts, owners, compact, k) == got
+
+
+#: Where sentence rules meet: marks, closers, white space of several kinds, letters of
+#: either case, digits of other scripts ("٣" is a decimal digit, "²" a digit and no decimal
+#: one), and the German months (with words that start like one).
+_SENTENCE_PIECES = (
+    *".!?…»”’)]\"' \t\n\u00a0\u2028aAéÉß120٣²_",
+    *("Januar", "Jänner", "Februar", "März", "April", "Mai", "Juni", "Juli", "August"),
+    *("September", "Oktober", "November", "Dezember", "Jan", "Feb", "Mär", "Apr", "Jun"),
+    *("Jul", "Aug", "Sep", "Sept", "Okt", "Nov", "Dez", "Augusta", "Maier"),
+)
+
+
+def _python_sentences(text: str, paras: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return [span for para in paras for span in sentences(text, para)]
+
+
+@needs_native
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_SENTENCE_PIECES), max_size=30).map("".join) | st.text())
+def test_sentences_are_the_python_ones(text: str) -> None:
+    assert native is not None
+    for paras in (paragraphs(text), [(0, len(text))], [(1, len(text))] if text else []):
+        assert native.sentences(text, np.array(paras, dtype=np.int64)) == _python_sentences(
+            text, paras
+        )
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Er sah ². Aber",  # an "initial" that is a digit but no decimal one
+        "Am 120. August kam er. Am 20. August ging er.",  # a day is one or two digits
+        "Am 3. Apr. kam er. Am 3. Aprikosen.",  # every month, and only a whole word
+        "J. Dupont. _. Non. 1. Oui.",
+        "«Oui.» Non!” Si?’ Ja…) Nein.] Doch.\" Gut.' Ende.\u00a0Fin.\u2028Neu",  # closers, spaces
+    ],
+)
+def test_sentence_rules_in_c(text: str) -> None:
+    assert native is not None
+    paras = [(0, len(text))]
+    got = native.sentences(text, np.array(paras, dtype=np.int64))
+    assert got == _python_sentences(text, paras)
 
 
 @needs_native
