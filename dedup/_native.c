@@ -256,8 +256,10 @@ static PyObject *gram_keys(PyObject *self, PyObject *args) {
     const int64_t *at = bounds.buf;
     const uint32_t *a = atoms.buf;
     const uint64_t *tag = NULL;
+    int tagged = 0;  /* whether `tags` holds a buffer to release */
     if (tag_object != Py_None) {
         if (PyObject_GetBuffer(tag_object, &tags, PyBUF_SIMPLE) < 0) goto done;
+        tagged = 1;
         if (!sized(&tags, 8, count - 1, "tags")) goto done;
         tag = tags.buf;
     }
@@ -301,7 +303,7 @@ done:
     PyBuffer_Release(&atoms);
     PyBuffer_Release(&bounds);
     PyBuffer_Release(&out);
-    if (tag) PyBuffer_Release(&tags);
+    if (tagged) PyBuffer_Release(&tags);
     return result;
 }
 
@@ -456,8 +458,12 @@ static PyObject *covered(PyObject *self, PyObject *args) {
     int64_t *starts = NULL;
     const Py_ssize_t survivors = sb.len / 8 - 1, children = cb.len / 8 - 1;
     const int64_t *s_at = sb.buf, *c_at = cb.buf, *owner = own.buf;
+    if (survivors < 0 || children < 0) {
+        PyErr_SetString(PyExc_ValueError, "bounds: none");
+        goto done;
+    }
     if (!sized(&sa, 4, sa.len / 4, "survivors") || !sized(&ca, 4, ca.len / 4, "children") ||
-        survivors < 0 || children < 0 || !bounded(s_at, survivors + 1, sa.len / 4) ||
+        !bounded(s_at, survivors + 1, sa.len / 4) ||
         !bounded(c_at, children + 1, ca.len / 4) || !sized(&own, 8, children, "owners") ||
         !sized(&hits, 8, children, "hits") || !sized(&counts, 8, children, "counts"))
         goto done;

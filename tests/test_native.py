@@ -217,6 +217,13 @@ def test_bad_buffers_are_refused_not_read() -> None:
         native.gram_keys(atoms, bounds, 2, 0, None, 0, np.empty(2, np.uint64))
     with pytest.raises(ValueError, match="room"):
         native.kgram_sets(atoms, np.array([0, 3], np.int64), 2, 0, False, span.repeat(2), a[:1])
+    with pytest.raises(ValueError, match="tags"):
+        native.gram_keys(
+            atoms, np.array([0, 3], np.int64), 2, 0, span.repeat(2), 0, np.empty(2, np.uint64)
+        )
+    empty = np.empty(0, np.int64)
+    with pytest.raises(ValueError, match="bounds"):
+        native.covered(atoms, empty, atoms, empty, empty, 2, 0, empty, empty)
     with pytest.raises(TypeError, match="uint32"):
         native.shared([(np.ones(2, np.uint32), np.ones(2, np.int64))])
 
