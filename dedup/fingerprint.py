@@ -416,6 +416,8 @@ def part_minima(values: U32, starts: I64, num_perm: int, seed: int) -> tuple[I64
         return _part_minima_numpy(values, starts, num_perm, seed)
     a, b = permutations(num_perm, seed)
     cuts = np.ascontiguousarray(starts, dtype=np.int64)
+    if len(cuts) > 1 and not (cuts[1:] > cuts[:-1]).all():  # as the numpy way takes them
+        cuts = np.unique(cuts)
     if not len(cuts) or cuts[0] != 0:
         cuts = np.concatenate(([0], cuts))
     rows = np.empty((len(cuts), num_perm), dtype=np.uint32)  # a part a row

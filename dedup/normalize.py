@@ -165,17 +165,9 @@ def _fold_native(
     characters past ASCII looked up (or made) here, once each, then two passes over the
     bytes."""
     assert native is not None
-    changed: dict[int, bytes] = {}
-    if wide:
-        images = _SIMPLE_ACCENTS if config.fold_accents else _SIMPLE
-        for code in native.wide_codes(data):
-            if code not in images:
-                images[code] = _simple(code, config)
-            image = images[code]
-            if image is None:
-                return None
-            if image != chr(code):
-                changed[code] = image.encode("utf-8")
+    changed = _changed(native.wide_codes(data) if wide else [], config)
+    if changed is None:
+        return None
     codes = np.fromiter(changed, dtype=np.uint32, count=len(changed))  # ascending
     ends = np.cumsum([len(image) for image in changed.values()], dtype=np.int64)
     folded: str = native.fold(data, ascii_table, codes, b"".join(changed.values()), ends)
@@ -185,17 +177,10 @@ def _fold_native(
 def _replace_wide(data: npt.NDArray[np.uint8], config: NormalizeConfig) -> bytes | None:
     """UTF-8 bytes with every character past ASCII replaced by its image (see `_simple`);
     None if one of them does not fold on its own."""
-    images = _SIMPLE_ACCENTS if config.fold_accents else _SIMPLE
     codes, starts = _wide_codes(data)
-    changed: dict[int, bytes] = {}
-    for code in np.unique(codes).tolist():
-        if code not in images:
-            images[code] = _simple(code, config)
-        image = images[code]
-        if image is None:
-            return None
-        if image != chr(code):
-            changed[code] = image.encode("utf-8")
+    changed = _changed(np.unique(codes).tolist(), config)
+    if changed is None:
+        return None
     if not changed:
         return data.tobytes()
     targets = np.fromiter(changed, dtype=np.uint32, count=len(changed))  # sorted: from unique
@@ -220,6 +205,22 @@ def _replace_wide(data: npt.NDArray[np.uint8], config: NormalizeConfig) -> bytes
     return bytes(
         np.insert(data[keep], np.repeat(moved, lengths), blob[_ranges(first[which], lengths)])
     )
+
+
+def _changed(codes: list[int], config: NormalizeConfig) -> dict[int, bytes] | None:
+    """The UTF-8 image of each of these characters (ascending) that changes, in order; None
+    if one of them does not fold on its own (see `_simple`).  Each is looked at once a run."""
+    images = _SIMPLE_ACCENTS if config.fold_accents else _SIMPLE
+    changed: dict[int, bytes] = {}
+    for code in codes:
+        if code not in images:
+            images[code] = _simple(code, config)
+        image = images[code]
+        if image is None:
+            return None
+        if image != chr(code):
+            changed[code] = image.encode("utf-8")
+    return changed
 
 
 def _ranges(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

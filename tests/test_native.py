@@ -59,6 +59,17 @@ def test_part_minima_is_the_numpy_one(
 
 
 @needs_native
+def test_part_minima_takes_starts_as_the_numpy_one_does() -> None:
+    """Unsorted starts, one twice: cut where they are, as the numpy way cuts."""
+    hashes = np.arange(20, dtype=np.uint32) * np.uint32(2654435761)
+    starts = np.array([5, 0, 12, 5, 3], dtype=np.int64)
+    cuts, got = fingerprint.part_minima(hashes, starts, 16, 3)
+    want_cuts, want = fingerprint._part_minima_numpy(hashes, starts, 16, 3)
+    assert cuts.tolist() == [0, 3, 5, 12]
+    assert np.array_equal(_minima_of(cuts, got, cuts), _minima_of(want_cuts, want, cuts))
+
+
+@needs_native
 def test_signatures_are_the_numpy_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(5)
     sizes = rng.integers(0, 1200, 300)  # some empty, some past a numpy block of 512
