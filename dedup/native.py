@@ -18,10 +18,10 @@ def _load() -> ModuleType | None:
     if os.environ.get("DEDUP_NATIVE", "1") == "0":
         return None
     try:
-        from dedup import _native  # type: ignore[attr-defined]
+        import dedup._native as built  # type: ignore[import-not-found]
     except ImportError:
         return None
-    module: ModuleType = _native
+    module: ModuleType = built
     return module
 
 
