@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dedup.fingerprint import I64, POLY, U64, code_points, mix64
+from dedup.native import native
 from dedup.tokens import token_spans, xxh32_spans
 
 #: The longest text (code points, spaces removed) given deletion keys: a title, a heading.
@@ -42,6 +43,11 @@ def deletion_keys(texts: Sequence[str]) -> tuple[I64, U64]:
     costs n + 1 keys in a few numpy calls, not n slices and hashes.
     """
     spaced, spaced_bounds = code_points(texts)
+    if native is not None:  # term for term, in C
+        owners = np.empty(len(spaced) + len(texts), dtype=np.int64)
+        keys = np.empty(len(owners), dtype=np.uint64)
+        used = native.deletion_keys(spaced, spaced_bounds.astype(np.int64), owners, keys)
+        return owners[:used], keys[:used]
     space = spaced == ord(" ")
     starts = np.zeros(len(spaced), dtype=np.int64)  # a word starts after a space and a text
     np.add.at(starts, spaced_bounds[:-1][spaced_bounds[:-1] < len(spaced)], 1)
@@ -97,6 +103,11 @@ def segment_keys(norms: Sequence[str]) -> tuple[I64, U64]:
     if not norms:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
     data = "\n".join(norms).encode("utf-8")
+    if native is not None:  # term for term, in C
+        owners = np.empty(SEGMENTS * len(norms), dtype=np.int64)
+        keys = np.empty(len(owners), dtype=np.uint64)
+        used = native.segment_keys(data, len(norms), owners, keys)
+        return owners[:used], keys[:used]
     starts, ends, owner = token_spans(data)
     hashes = xxh32_spans(data, starts, ends).astype(np.uint64) + np.uint64(1)
     words = np.bincount(owner, minlength=len(norms))

@@ -14,7 +14,7 @@ import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import coverage, fingerprint, index, tokens
+from dedup import coverage, edit_keys, fingerprint, index, tokens
 from dedup.fingerprint import Sets, signatures
 from dedup.native import native
 from dedup.segment import paragraphs, sentences
@@ -164,6 +164,22 @@ def test_coverage_is_the_numpy_one(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(coverage, "native", None)
         assert coverage.coverage_many(texts, owners, compact, k) == got
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text("ab é1 ", max_size=14)), st.lists(st.text("abcé 1", max_size=60)))
+def test_edit_keys_are_the_numpy_ones(short: list[str], medium: list[str]) -> None:
+    """Deletion keys of any text (empty, spaces only, words with digits); segment keys of
+    texts of a word or more (as the engine gives them only texts of 15 words or more)."""
+    medium = [" ".join(text.split()) for text in medium if text.split()]
+    got = (edit_keys.deletion_keys(short), edit_keys.segment_keys(medium))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(edit_keys, "native", None)
+        want = (edit_keys.deletion_keys(short), edit_keys.segment_keys(medium))
+    for (got_rows, got_keys), (want_rows, want_keys) in zip(got, want, strict=True):
+        assert got_rows.tolist() == want_rows.tolist()
+        assert got_keys.tolist() == want_keys.tolist()
 
 
 #: Where sentence rules meet: marks, closers, white space of several kinds, letters of
