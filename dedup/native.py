@@ -4,7 +4,7 @@ Installing dedup builds them from dedup/_native.c when a C compiler and Python's
 are there; without them, or with DEDUP_NATIVE=0 in the environment, dedup runs the numpy
 and Python code those loops stand for (each function that calls one says so: the MinHash of
 shingle runs, word hashes, k-grams, shared values, normalization, the children check's
-shares, sentence splitting), which gives the same values, slower.  `dedup --version` says
+shares, sentence splitting, edit keys), which gives the same values, slower.  `dedup --version` says
 which one runs.
 """
 
