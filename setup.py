@@ -11,6 +11,12 @@ from setuptools import Extension, setup
 flags = [] if sys.platform == "win32" else ["-O3"]
 setup(
     ext_modules=[
-        Extension("dedup._native", ["dedup/_native.c"], extra_compile_args=flags, optional=True)
+        Extension(
+            "dedup._native",
+            [f"dedup/loops/{name}.c" for name in ("module", "shingles", "text", "edit_keys")],
+            depends=["dedup/loops/common.h"],
+            extra_compile_args=flags,
+            optional=True,
+        )
     ]
 )

@@ -1,6 +1,6 @@
 """The C loops of `dedup._native`, where they were built: `native` is the module, or None.
 
-Installing dedup builds them from dedup/_native.c when a C compiler and Python's headers
+Installing dedup builds them from dedup/loops/ when a C compiler and Python's headers
 are there; without them, or with DEDUP_NATIVE=0 in the environment, dedup runs the numpy
 and Python code those loops stand for (each function that calls one says so: the MinHash of
 shingle runs, word hashes, k-grams, shared values, normalization, the children check's

@@ -1,4 +1,4 @@
-"""The C loops (dedup/_native.c) compute what their numpy twins compute, and dedup gives the
+"""The C loops (dedup/loops/) compute what their numpy twins compute, and dedup gives the
 same output with either."""
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ def test_the_c_loops_under_sanitizers(tmp_path: Path) -> None:
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
     flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
     flags += ["-fno-omit-frame-pointer", "-fPIC", "-shared"]
-    flags += [f"-I{sysconfig.get_paths()['include']}", str(ROOT / "dedup/_native.c")]
+    flags += [f"-I{sysconfig.get_paths()['include']}"]
+    flags += [str(path) for path in sorted((ROOT / "dedup/loops").glob("*.c"))]
     subprocess.run(["gcc", *flags, "-o", str(tree / "dedup" / f"_native{suffix}")], check=True)
     env = {
         **os.environ,

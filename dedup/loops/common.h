@@ -1,0 +1,185 @@
+/* What the C loops of dedup._native share: Python's headers, the xxh32 and SplitMix64
+ * hashes, the k-gram hash, sorting, and the checks of the buffers they are given (see
+ * module.c). */
+#ifndef DEDUP_NATIVE_COMMON_H
+#define DEDUP_NATIVE_COMMON_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Where GCC or clang can build a function twice and pick the AVX2 one at load time (an
+ * ifunc: Linux on x86-64), the MinHash loop gets both: 8 permutations an instruction
+ * there, and still runs on any x86-64. */
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define DEDUP_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DEDUP_CLONES
+#endif
+
+#define P1 0x9E3779B1u
+#define P2 0x85EBCA77u
+#define P3 0xC2B2AE3Du
+#define P4 0x27D4EB2Fu
+#define P5 0x165667B1u
+
+/* The most permutations a signature may have here: the accumulator lives on the stack. */
+#define MAX_PERM 4096
+
+static inline uint32_t rotl32(uint32_t x, int bits) { return (x << bits) | (x >> (32 - bits)); }
+
+static inline uint32_t read32(const unsigned char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+/* MurmurHash3's 32-bit finalizer, as datasketch's affine32 scheme applies it. */
+static inline uint32_t fmix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static inline uint32_t xxh32_round(uint32_t acc, uint32_t input) {
+    acc += input * P2;
+    return rotl32(acc, 13) * P1;
+}
+
+/* xxh32 of len bytes with seed 0, as the xxHash specification defines it. */
+static inline uint32_t xxh32(const unsigned char *p, Py_ssize_t len) {
+    const unsigned char *end = p + len;
+    uint32_t h;
+    if (len >= 16) {
+        uint32_t v1 = P1 + P2, v2 = P2, v3 = 0, v4 = 0u - P1;
+        const unsigned char *limit = end - 16;
+        do {
+            v1 = xxh32_round(v1, read32(p));
+            v2 = xxh32_round(v2, read32(p + 4));
+            v3 = xxh32_round(v3, read32(p + 8));
+            v4 = xxh32_round(v4, read32(p + 12));
+            p += 16;
+        } while (p <= limit);
+        h = rotl32(v1, 1) + rotl32(v2, 7) + rotl32(v3, 12) + rotl32(v4, 18);
+    } else {
+        h = P5;
+    }
+    h += (uint32_t)len;
+    for (; p + 4 <= end; p += 4) h = rotl32(h + read32(p) * P3, 17) * P4;
+    for (; p < end; p++) h = rotl32(h + (uint32_t)(*p) * P5, 11) * P1;
+    h ^= h >> 15;
+    h *= P2;
+    h ^= h >> 13;
+    h *= P3;
+    h ^= h >> 16;
+    return h;
+}
+
+/* Whether a buffer holds `count` items of `size` bytes. */
+static inline int sized(Py_buffer *view, Py_ssize_t size, Py_ssize_t count, const char *name) {
+    if (view->len != size * count) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes, expected %zd", name, view->len,
+                     size * count);
+        return 0;
+    }
+    return 1;
+}
+
+#define POLY 0x100000001B3ull
+#define SEGMENT_COUNT 3  /* edit_keys.SEGMENTS */
+#define UNUSED UINT64_MAX
+
+/* SplitMix64's finalizer. */
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+/* The 64-bit hash of atoms [lo, hi) as a k-gram: a polynomial over atom + 1 from salt. */
+static inline uint64_t gram(const uint32_t *atoms, Py_ssize_t lo, Py_ssize_t hi, uint64_t salt) {
+    uint64_t acc = salt;
+    for (Py_ssize_t i = lo; i < hi; i++) acc = acc * POLY + ((uint64_t)atoms[i] + 1);
+    return mix64(acc);
+}
+
+/* Whether segment bounds are ascending from 0 to n. */
+static inline int bounded(const int64_t *bounds, Py_ssize_t count, Py_ssize_t n) {
+    if (count < 1 || bounds[0] != 0 || bounds[count - 1] != n) {
+        PyErr_SetString(PyExc_ValueError, "bounds: not from 0 to the atoms' end");
+        return 0;
+    }
+    for (Py_ssize_t i = 1; i < count; i++) {
+        if (bounds[i] < bounds[i - 1]) {
+            PyErr_SetString(PyExc_ValueError, "bounds: not ascending");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Sorts values[0:n] ascending: insertion for a few, else a radix sort by bytes through
+ * `scratch` (room for n). */
+static inline void sort32(uint32_t *values, Py_ssize_t n, uint32_t *scratch) {
+    if (n <= 48) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            const uint32_t v = values[i];
+            Py_ssize_t j = i;
+            for (; j > 0 && values[j - 1] > v; j--) values[j] = values[j - 1];
+            values[j] = v;
+        }
+        return;
+    }
+    uint32_t *from = values, *to = scratch;
+    for (int byte = 0; byte < 4; byte++) {
+        Py_ssize_t counts[257] = {0};
+        const int shift = 8 * byte;
+        for (Py_ssize_t i = 0; i < n; i++) counts[((from[i] >> shift) & 0xFF) + 1]++;
+        for (int d = 0; d < 256; d++) counts[d + 1] += counts[d];
+        for (Py_ssize_t i = 0; i < n; i++) to[counts[(from[i] >> shift) & 0xFF]++] = from[i];
+        uint32_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    /* four passes: the sorted values are back in `values` */
+}
+
+/* A C-contiguous buffer of 4-byte unsigned integers (a uint32 array), or an error. */
+static inline int uint32_view(PyObject *object, Py_buffer *view) {
+    if (PyObject_GetBuffer(object, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return 0;
+    const char *format = view->format ? view->format : "B";
+    if (*format == '<' || *format == '=' || *format == '@') format++;
+    if (view->itemsize != 4 || (strcmp(format, "I") != 0 && strcmp(format, "L") != 0)) {
+        PyErr_Format(PyExc_TypeError, "a set must be uint32, not format '%s'", view->format);
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
+/* The code point of the UTF-8 character starting at p (its lead byte >= 0xC0), and its
+ * width; the text is valid UTF-8 (Python encoded it). */
+static inline uint32_t decode(const unsigned char *p, const unsigned char *end, int *width) {
+    const unsigned char lead = p[0];
+    const int w = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    uint32_t code = w == 2 ? lead & 0x1F : w == 3 ? lead & 0x0F : lead & 0x07;
+    for (int i = 1; i < w && p + i < end; i++) code = code << 6 | (p[i] & 0x3F);
+    *width = w;
+    return code;
+}
+
+/* The functions of each source file, for the module (module.c). */
+extern PyMethodDef dedup_shingle_methods[];
+extern PyMethodDef dedup_text_methods[];
+extern PyMethodDef dedup_edit_key_methods[];
+
+#endif

@@ -1,0 +1,43 @@
+/* dedup._native: the innermost loops of fingerprinting and verification, in C.
+ *
+ * Each function takes C-contiguous buffers (numpy arrays, bytes) and fills an output
+ * buffer the caller allocated, so that the module needs nothing but Python's headers.
+ * Each computes exactly what the numpy or Python code it stands for computes (the
+ * function that calls it says so), which stays as the reference: tests/test_native.py
+ * holds the two to the same values, and dedup runs that code where this module was not
+ * built.  shingles.c holds the MinHash and shingle loops, text.c normalization and
+ * sentences, edit_keys.c the edit keys, common.h what they share; this file the module.
+ *
+ *   part_minima(values, cuts, a, b, out)   the affine32 MinHash of every part of a run
+ *   xxh32_spans(data, starts, ends, out)   xxh32 (seed 0) of every span of a byte string
+ *   gram_keys(atoms, bounds, k, salt, tags, shift, out)
+ *                                          the k-gram keys of segments of atoms, in order
+ *   kgram_sets(atoms, bounds, k, salt, bags, offsets, out)
+ *                                          each segment's k-gram hashes, as a set or a bag
+ *   shared(pairs)                          the values each pair of sorted sets shares
+ *   covered(...)                           the k-grams of children their survivors have
+ *   wide_codes(data)                       the distinct code points past ASCII of UTF-8
+ *   fold(data, table, codes, images, ends) normalize._fold_simple's bytes to its string
+ *   sentences(text, paragraphs)            segment.sentences of every paragraph of a text
+ *   deletion_keys(atoms, bounds, owners, keys)   edit_keys.deletion_keys
+ *   segment_keys(data, texts, owners, keys)      edit_keys.segment_keys
+ */
+#include "common.h"
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "dedup._native",
+    "The innermost loops of fingerprinting and verification, in C (see dedup.native).", -1,
+    NULL,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    PyObject *created = PyModule_Create(&module);
+    if (created == NULL) return NULL;
+    if (PyModule_AddFunctions(created, dedup_shingle_methods) < 0 ||
+        PyModule_AddFunctions(created, dedup_text_methods) < 0 ||
+        PyModule_AddFunctions(created, dedup_edit_key_methods) < 0) {
+        Py_DECREF(created);
+        return NULL;
+    }
+    return created;
+}

@@ -1,0 +1,411 @@
+/* MinHash and shingle sets: the MinHash of runs of shingle hashes, word hashes, k-gram
+ * keys and sets, the values sorted sets share, and the children check's shares. */
+#include "common.h"
+
+/* The minimum of a * fmix32(v) + b (mod 2**32) over values [lo, hi), for each of the
+ * num_perm (a, b), into row[0:num_perm]. */
+DEDUP_CLONES
+static void minhash_part(const uint32_t *values, Py_ssize_t lo, Py_ssize_t hi, const uint32_t *a,
+                         const uint32_t *b, Py_ssize_t num_perm, uint32_t *row) {
+    uint32_t acc[MAX_PERM];
+    for (Py_ssize_t p = 0; p < num_perm; p++) acc[p] = UINT32_MAX;
+    for (Py_ssize_t i = lo; i < hi; i++) {
+        const uint32_t h = fmix32(values[i]);
+        for (Py_ssize_t p = 0; p < num_perm; p++) {
+            const uint32_t v = a[p] * h + b[p];
+            acc[p] = v < acc[p] ? v : acc[p];
+        }
+    }
+    memcpy(row, acc, (size_t)num_perm * sizeof(uint32_t));
+}
+
+PyDoc_STRVAR(part_minima_doc,
+             "part_minima(values, cuts, a, b, out)\n\n"
+             "The affine32 MinHash of every part of `values` (uint32): part j runs from\n"
+             "cuts[j] to cuts[j + 1] (the last to the end; int64, ascending, from 0). Fills\n"
+             "`out` (uint32, a row of len(a) values per part) with each part's minima.");
+
+static PyObject *part_minima(PyObject *self, PyObject *args) {
+    Py_buffer values, cuts, a, b, out;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*w*", &values, &cuts, &a, &b, &out)) return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t n = values.len / 4, parts = cuts.len / 8, num_perm = a.len / 4;
+    const int64_t *at = cuts.buf;
+    if (!sized(&values, 4, n, "values") || !sized(&cuts, 8, parts, "cuts") ||
+        !sized(&b, 4, num_perm, "b") || !sized(&out, 4, num_perm * parts, "out"))
+        goto done;
+    if (num_perm > MAX_PERM) {
+        PyErr_Format(PyExc_ValueError, "at most %d permutations", MAX_PERM);
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < parts; j++) {
+        const int64_t hi = j + 1 < parts ? at[j + 1] : n;
+        if (at[j] < 0 || at[j] > hi || hi > n) {
+            PyErr_SetString(PyExc_ValueError, "cuts: not ascending within the values");
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = 0; j < parts; j++) {
+        const Py_ssize_t hi = j + 1 < parts ? (Py_ssize_t)at[j + 1] : n;
+        minhash_part(values.buf, (Py_ssize_t)at[j], hi, a.buf, b.buf, num_perm,
+                     (uint32_t *)out.buf + j * num_perm);
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&cuts);
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+PyDoc_STRVAR(xxh32_spans_doc,
+             "xxh32_spans(data, starts, ends, out)\n\n"
+             "xxh32 (seed 0) of data[starts[i]:ends[i]] for every span (int64 bounds), into\n"
+             "`out` (uint32, one a span).");
+
+static PyObject *xxh32_spans(PyObject *self, PyObject *args) {
+    Py_buffer data, starts, ends, out;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*", &data, &starts, &ends, &out)) return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t count = starts.len / 8;
+    const int64_t *lo = starts.buf, *hi = ends.buf;
+    if (!sized(&starts, 8, count, "starts") || !sized(&ends, 8, count, "ends") ||
+        !sized(&out, 4, count, "out"))
+        goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (lo[i] < 0 || lo[i] > hi[i] || hi[i] > data.len) {
+            PyErr_Format(PyExc_ValueError, "span %zd: [%lld, %lld) outside %zd bytes", i,
+                         (long long)lo[i], (long long)hi[i], data.len);
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const unsigned char *bytes = data.buf;
+    uint32_t *found = out.buf;
+    for (Py_ssize_t i = 0; i < count; i++) found[i] = xxh32(bytes + lo[i], hi[i] - lo[i]);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+PyDoc_STRVAR(gram_keys_doc,
+             "gram_keys(atoms, bounds, k, salt, tags, shift, out)\n\n"
+             "fingerprint.gram_keys into `out` (uint64): every window of k atoms in order\n"
+             "(UNUSED where it runs past its segment's end), then one gram for each segment\n"
+             "of fewer than k atoms but one or more; each hash << shift | its segment's tag\n"
+             "(`tags`: uint64, one a segment, or None).");
+
+static PyObject *gram_keys(PyObject *self, PyObject *args) {
+    Py_buffer atoms, bounds, out, tags = {0};
+    Py_ssize_t k;
+    unsigned long long salt;
+    int shift;
+    PyObject *tag_object;
+    if (!PyArg_ParseTuple(args, "y*y*nKOiw*", &atoms, &bounds, &k, &salt, &tag_object, &shift,
+                          &out))
+        return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t n = atoms.len / 4, count = bounds.len / 8;
+    const int64_t *at = bounds.buf;
+    const uint32_t *a = atoms.buf;
+    const uint64_t *tag = NULL;
+    int tagged = 0;  /* whether `tags` holds a buffer to release */
+    if (tag_object != Py_None) {
+        if (PyObject_GetBuffer(tag_object, &tags, PyBUF_SIMPLE) < 0) goto done;
+        tagged = 1;
+        if (!sized(&tags, 8, count - 1, "tags")) goto done;
+        tag = tags.buf;
+    }
+    if (!sized(&atoms, 4, n, "atoms") || !sized(&bounds, 8, count, "bounds") ||
+        !bounded(at, count, n))
+        goto done;
+    if (k < 1 || shift < 0 || shift > 32) {
+        PyErr_SetString(PyExc_ValueError, "k below 1, or shift past 32");
+        goto done;
+    }
+    const Py_ssize_t windows = n >= k ? n - k + 1 : 0;
+    Py_ssize_t shorts = 0;
+    for (Py_ssize_t s = 0; s + 1 < count; s++) {
+        const Py_ssize_t size = at[s + 1] - at[s];
+        shorts += size > 0 && size < k;
+    }
+    if (!sized(&out, 8, windows + shorts, "out")) goto done;
+    uint64_t *keys = out.buf;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t s = 0;
+    for (Py_ssize_t i = 0; i < windows; i++) {
+        while (at[s + 1] <= i) s++;  /* the segment window i starts in */
+        if (i + k > at[s + 1]) {
+            keys[i] = UNUSED;
+            continue;
+        }
+        const uint64_t key = (gram(a, i, i + k, salt) >> 32) << shift;
+        keys[i] = tag ? key | tag[s] : key;
+    }
+    Py_ssize_t w = windows;
+    for (Py_ssize_t s2 = 0; s2 + 1 < count; s2++) {
+        const Py_ssize_t size = at[s2 + 1] - at[s2];
+        if (size > 0 && size < k) {
+            const uint64_t key = (gram(a, at[s2], at[s2 + 1], salt) >> 32) << shift;
+            keys[w++] = tag ? key | tag[s2] : key;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&atoms);
+    PyBuffer_Release(&bounds);
+    PyBuffer_Release(&out);
+    if (tagged) PyBuffer_Release(&tags);
+    return result;
+}
+
+/* The 32-bit k-gram hashes of atoms [lo, hi) (one gram of them all if fewer than k, none
+ * if none) into out, in window order, or with `set` sorted and distinct (through
+ * `scratch`, room for as many); returns how many. */
+static Py_ssize_t segment_grams(const uint32_t *atoms, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t k,
+                                uint64_t salt, int set, uint32_t *out, uint32_t *scratch) {
+    Py_ssize_t grams = 0;
+    if (hi - lo >= k) {
+        for (Py_ssize_t i = lo; i + k <= hi; i++) out[grams++] = gram(atoms, i, i + k, salt) >> 32;
+    } else if (hi > lo) {
+        out[grams++] = gram(atoms, lo, hi, salt) >> 32;
+    }
+    if (set && grams > 1) {
+        sort32(out, grams, scratch);
+        Py_ssize_t kept = 1;
+        for (Py_ssize_t i = 1; i < grams; i++)
+            if (out[i] != out[kept - 1]) out[kept++] = out[i];
+        grams = kept;
+    }
+    return grams;
+}
+
+/* The room the k-grams of every segment need, and the most one segment needs. */
+static Py_ssize_t grams_room(const int64_t *at, Py_ssize_t count, Py_ssize_t k, Py_ssize_t *widest) {
+    Py_ssize_t room = 0;
+    *widest = 1;
+    for (Py_ssize_t s = 0; s + 1 < count; s++) {
+        const Py_ssize_t size = at[s + 1] - at[s];
+        const Py_ssize_t grams = size >= k ? size - k + 1 : size > 0;
+        room += grams;
+        *widest = grams > *widest ? grams : *widest;
+    }
+    return room;
+}
+
+PyDoc_STRVAR(kgram_sets_doc,
+             "kgram_sets(atoms, bounds, k, salt, bags, offsets, out) -> int\n\n"
+             "fingerprint.segment_kgrams: the 32-bit k-gram hashes of every segment of atoms\n"
+             "(segment i: atoms[bounds[i]:bounds[i + 1]]; one gram of all of a segment of\n"
+             "fewer than k), sorted and distinct, or with `bags` in window order. Fills\n"
+             "`offsets` (int64, one more than segments) and `out` (uint32, room for every\n"
+             "window); returns the values written.");
+
+static PyObject *kgram_sets(PyObject *self, PyObject *args) {
+    Py_buffer atoms, bounds, offsets, out;
+    Py_ssize_t k;
+    unsigned long long salt;
+    int bags;
+    if (!PyArg_ParseTuple(args, "y*y*nKpw*w*", &atoms, &bounds, &k, &salt, &bags, &offsets,
+                          &out))
+        return NULL;
+    PyObject *result = NULL;
+    uint32_t *scratch = NULL;
+    const Py_ssize_t n = atoms.len / 4, count = bounds.len / 8;
+    const int64_t *at = bounds.buf;
+    const uint32_t *a = atoms.buf;
+    if (!sized(&atoms, 4, n, "atoms") || !sized(&bounds, 8, count, "bounds") ||
+        !bounded(at, count, n) || !sized(&offsets, 8, count, "offsets"))
+        goto done;
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "k below 1");
+        goto done;
+    }
+    Py_ssize_t widest;
+    const Py_ssize_t room = grams_room(at, count, k, &widest);
+    if (out.len / 4 < room) {
+        PyErr_Format(PyExc_ValueError, "out: room for %zd values, %zd needed", out.len / 4, room);
+        goto done;
+    }
+    scratch = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
+    if (scratch == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int64_t *first = offsets.buf;
+    uint32_t *values = out.buf;
+    Py_ssize_t used = 0;
+    Py_BEGIN_ALLOW_THREADS
+    first[0] = 0;
+    for (Py_ssize_t s = 0; s + 1 < count; s++) {
+        used += segment_grams(a, at[s], at[s + 1], k, salt, !bags, values + used, scratch);
+        first[s + 1] = used;
+    }
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromSsize_t(used);
+done:
+    PyMem_RawFree(scratch);
+    PyBuffer_Release(&atoms);
+    PyBuffer_Release(&bounds);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+PyDoc_STRVAR(covered_doc,
+             "covered(survivors, survivor_bounds, children, child_bounds, owners, k, salt,\n"
+             "        hits, counts)\n\n"
+             "coverage._covered_group: for each child (atoms[child_bounds[i]:...]), how many\n"
+             "distinct k-gram hashes it has (`counts`, int64) and how many of them its\n"
+             "survivor (number owners[i]) has too (`hits`).");
+
+static PyObject *covered(PyObject *self, PyObject *args) {
+    Py_buffer sa, sb, ca, cb, own, hits, counts;
+    Py_ssize_t k;
+    unsigned long long salt;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*nKw*w*", &sa, &sb, &ca, &cb, &own, &k, &salt, &hits,
+                          &counts))
+        return NULL;
+    PyObject *result = NULL;
+    uint32_t *sets = NULL, *mine = NULL, *scratch = NULL;
+    int64_t *starts = NULL;
+    const Py_ssize_t survivors = sb.len / 8 - 1, children = cb.len / 8 - 1;
+    const int64_t *s_at = sb.buf, *c_at = cb.buf, *owner = own.buf;
+    if (survivors < 0 || children < 0) {
+        PyErr_SetString(PyExc_ValueError, "bounds: none");
+        goto done;
+    }
+    if (!sized(&sa, 4, sa.len / 4, "survivors") || !sized(&ca, 4, ca.len / 4, "children") ||
+        !bounded(s_at, survivors + 1, sa.len / 4) ||
+        !bounded(c_at, children + 1, ca.len / 4) || !sized(&own, 8, children, "owners") ||
+        !sized(&hits, 8, children, "hits") || !sized(&counts, 8, children, "counts"))
+        goto done;
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "k below 1");
+        goto done;
+    }
+    for (Py_ssize_t c = 0; c < children; c++) {
+        if (owner[c] < 0 || owner[c] >= survivors) {
+            PyErr_Format(PyExc_ValueError, "owners: child %zd of survivor %lld", c,
+                         (long long)owner[c]);
+            goto done;
+        }
+    }
+    Py_ssize_t s_widest, c_widest;
+    const Py_ssize_t room = grams_room(s_at, survivors + 1, k, &s_widest);
+    grams_room(c_at, children + 1, k, &c_widest);
+    const Py_ssize_t widest = s_widest > c_widest ? s_widest : c_widest;
+    sets = PyMem_RawMalloc((size_t)(room ? room : 1) * sizeof(uint32_t));
+    starts = PyMem_RawMalloc((size_t)(survivors + 1) * sizeof(int64_t));
+    mine = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
+    scratch = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
+    if (!sets || !starts || !mine || !scratch) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int64_t *hit = hits.buf, *size = counts.buf;
+    Py_BEGIN_ALLOW_THREADS
+    const uint32_t *s_atoms = sa.buf, *c_atoms = ca.buf;
+    starts[0] = 0;
+    for (Py_ssize_t s = 0; s < survivors; s++)
+        starts[s + 1] = starts[s] + segment_grams(s_atoms, s_at[s], s_at[s + 1], k, salt, 1,
+                                                  sets + starts[s], scratch);
+    for (Py_ssize_t c = 0; c < children; c++) {
+        const Py_ssize_t n = segment_grams(c_atoms, c_at[c], c_at[c + 1], k, salt, 1, mine, scratch);
+        const uint32_t *theirs = sets + starts[owner[c]];
+        const Py_ssize_t m = starts[owner[c] + 1] - starts[owner[c]];
+        Py_ssize_t i = 0, j = 0, both = 0;
+        while (i < n && j < m) {
+            const uint32_t x = mine[i], y = theirs[j];
+            both += x == y;
+            i += x <= y;
+            j += y <= x;
+        }
+        hit[c] = both;
+        size[c] = n;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_RawFree(sets);
+    PyMem_RawFree(starts);
+    PyMem_RawFree(mine);
+    PyMem_RawFree(scratch);
+    PyBuffer_Release(&sa);
+    PyBuffer_Release(&sb);
+    PyBuffer_Release(&ca);
+    PyBuffer_Release(&cb);
+    PyBuffer_Release(&own);
+    PyBuffer_Release(&hits);
+    PyBuffer_Release(&counts);
+    return result;
+}
+
+PyDoc_STRVAR(shared_doc,
+             "shared(pairs) -> list[int]\n\n"
+             "index.shared_many: for each (a, b) of sorted sets of distinct uint32 values,\n"
+             "how many values both hold.");
+
+static PyObject *shared(PyObject *self, PyObject *pairs) {
+    PyObject *seq = PySequence_Fast(pairs, "pairs: a sequence of (a, b)");
+    if (seq == NULL) return NULL;
+    const Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = PyList_New(count);
+    for (Py_ssize_t p = 0; result != NULL && p < count; p++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(seq, p);
+        Py_buffer x, y;
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "pairs: a sequence of (a, b)");
+            Py_CLEAR(result);
+            break;
+        }
+        if (!uint32_view(PyTuple_GET_ITEM(pair, 0), &x)) {
+            Py_CLEAR(result);
+            break;
+        }
+        if (!uint32_view(PyTuple_GET_ITEM(pair, 1), &y)) {
+            PyBuffer_Release(&x);
+            Py_CLEAR(result);
+            break;
+        }
+        const uint32_t *u = x.buf, *v = y.buf;
+        const Py_ssize_t nu = x.len / 4, nv = y.len / 4;
+        Py_ssize_t i = 0, j = 0, both = 0;
+        while (i < nu && j < nv) {
+            const uint32_t a = u[i], b = v[j];
+            both += a == b;
+            i += a <= b;
+            j += b <= a;
+        }
+        PyBuffer_Release(&x);
+        PyBuffer_Release(&y);
+        PyObject *number = PyLong_FromSsize_t(both);
+        if (number == NULL) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, p, number);
+    }
+    Py_DECREF(seq);
+    return result;
+}
+
+PyMethodDef dedup_shingle_methods[] = {
+    {"part_minima", part_minima, METH_VARARGS, part_minima_doc},
+    {"xxh32_spans", xxh32_spans, METH_VARARGS, xxh32_spans_doc},
+    {"gram_keys", gram_keys, METH_VARARGS, gram_keys_doc},
+    {"kgram_sets", kgram_sets, METH_VARARGS, kgram_sets_doc},
+    {"shared", shared, METH_O, shared_doc},
+    {"covered", covered, METH_VARARGS, covered_doc},
+    {NULL, NULL, 0, NULL},
+};

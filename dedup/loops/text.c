@@ -1,0 +1,270 @@
+/* Text: the normalization of text whose characters fold on their own, and sentence
+ * splitting. */
+#include "common.h"
+
+PyDoc_STRVAR(wide_codes_doc,
+             "wide_codes(data) -> list[int]\n\n"
+             "The distinct code points past ASCII of UTF-8 `data`, ascending.");
+
+static PyObject *wide_codes(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "y*", &data)) return NULL;
+    const unsigned char *p = data.buf, *end = p + data.len;
+    Py_ssize_t count = 0;
+    for (const unsigned char *q = p; q < end; q++) count += *q >= 0xC0;
+    uint32_t *codes = PyMem_RawMalloc((size_t)(count ? count : 1) * 2 * sizeof(uint32_t));
+    if (codes == NULL) {
+        PyBuffer_Release(&data);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t n = 0;
+    int width;
+    for (const unsigned char *q = p; q < end; q++)
+        if (*q >= 0xC0) codes[n++] = decode(q, end, &width);
+    sort32(codes, n, codes + count);
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
+        if (i && codes[i] == codes[i - 1]) continue;
+        PyObject *code = PyLong_FromUnsignedLong(codes[i]);
+        if (code == NULL || PyList_Append(out, code) < 0) Py_CLEAR(out);
+        Py_XDECREF(code);
+    }
+    PyMem_RawFree(codes);
+    PyBuffer_Release(&data);
+    return out;
+}
+
+#define SEPARATOR 0x1E
+
+PyDoc_STRVAR(fold_doc,
+             "fold(data, table, codes, images, ends) -> str\n\n"
+             "normalize._fold_simple on UTF-8 `data`: each character past ASCII among `codes`\n"
+             "(uint32, ascending) replaced by its image (image i: images[ends[i - 1]:ends[i]],\n"
+             "int64 ends), then every ASCII byte through `table` (256 bytes) with ' and `\n"
+             "deleted, then runs of spaces made one, none at the start or end of a piece\n"
+             "(pieces are cut by the byte 0x1E).");
+
+static PyObject *fold(PyObject *self, PyObject *args) {
+    Py_buffer data, table, codes, images, ends;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &data, &table, &codes, &images, &ends)) return NULL;
+    PyObject *result = NULL;
+    unsigned char *out = NULL;
+    const Py_ssize_t changed = codes.len / 4;
+    const uint32_t *code_of = codes.buf;
+    const int64_t *end_of = ends.buf;
+    if (!sized(&table, 1, 256, "table") || !sized(&codes, 4, changed, "codes") ||
+        !sized(&ends, 8, changed, "ends"))
+        goto done;
+    Py_ssize_t longest = 2;  /* the longest image: a character it replaces has 2 bytes or more */
+    for (Py_ssize_t i = 0; i < changed; i++) {
+        const int64_t lo = i ? end_of[i - 1] : 0;
+        if (lo > end_of[i] || end_of[i] > images.len) {
+            PyErr_SetString(PyExc_ValueError, "ends: not ascending within the images");
+            goto done;
+        }
+        longest = end_of[i] - lo > longest ? end_of[i] - lo : longest;
+    }
+    out = PyMem_RawMalloc((size_t)data.len * (size_t)((longest + 1) / 2) + 1);
+    if (out == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* Two passes, each free of branches on the common bytes (a space between words is as
+     * likely as a letter, and a mispredicted branch a byte cost more than the work): the
+     * bytes mapped, apostrophes deleted and images put in; then the spaces collapsed. */
+    unsigned char map[256], keep[256];
+    memcpy(map, table.buf, 256);
+    for (int b = 0; b < 256; b++) {
+        keep[b] = b != '\'' && b != '`';
+        if (b >= 0x80) map[b] = (unsigned char)b;
+    }
+    const unsigned char *image_bytes = images.buf;
+    const unsigned char *p = data.buf, *stop = p + data.len;
+    Py_ssize_t n = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (p < stop) {
+        const unsigned char byte = *p;
+        if (byte < 0xC0) {  /* ASCII (a continuation byte is never met here) */
+            out[n] = map[byte];
+            n += keep[byte];
+            p++;
+            continue;
+        }
+        int width;
+        const uint32_t code = decode(p, stop, &width);
+        Py_ssize_t lo = 0, hi = changed;  /* the code among those that change */
+        while (lo < hi) {
+            const Py_ssize_t mid = (lo + hi) / 2;
+            if (code_of[mid] < code) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo < changed && code_of[lo] == code) {
+            for (int64_t i = lo ? end_of[lo - 1] : 0; i < end_of[lo]; i++) {
+                const unsigned char b = image_bytes[i];
+                out[n] = map[b];
+                n += keep[b];
+            }
+        } else {
+            for (int i = 0; i < width && p + i < stop; i++) out[n++] = p[i];
+        }
+        p += width;
+    }
+    /* A space stays right after a solid byte (neither a space nor the separator), and
+     * goes again where the separator or the end follows it. */
+    Py_ssize_t m = 0;
+    int solid = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const unsigned char c = out[i];
+        const int space = c == ' ', cut = c == SEPARATOR;
+        if (cut && m && out[m - 1] == ' ') m--;
+        out[m] = c;
+        m += (!space) | solid;
+        solid = !space & !cut;
+    }
+    if (m && out[m - 1] == ' ') m--;
+    n = m;
+    Py_END_ALLOW_THREADS
+    result = PyUnicode_DecodeUTF8((const char *)out, n, "strict");
+done:
+    PyMem_RawFree(out);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&images);
+    PyBuffer_Release(&ends);
+    return result;
+}
+
+/* --- sentences: segment.sentences, a rule for a rule (see dedup/segment.py) ---------- */
+
+static inline int is_mark(Py_UCS4 c) { return c == '.' || c == '!' || c == '?' || c == 0x2026; }
+
+static inline int is_closer(Py_UCS4 c) {
+    return c == '"' || c == '\'' || c == 0xBB || c == 0x201D || c == 0x2019 || c == ')' ||
+           c == ']';
+}
+
+/* re's \w and \d on str (sre: Py_UNICODE_ISALNUM or "_", Py_UNICODE_ISDECIMAL). */
+static inline int is_word(Py_UCS4 c) { return Py_UNICODE_ISALNUM(c) || c == '_'; }
+
+static inline int is_letter(Py_UCS4 c) {  /* [^\W\d_] */
+    return Py_UNICODE_ISALNUM(c) && !Py_UNICODE_ISDECIMAL(c) && c != '_';
+}
+
+/* segment._MONTH: the German months, by name or abbreviated. */
+static const char *const MONTHS[] = {
+    "Januar", "J\xc3\xa4nner", "Februar", "M\xc3\xa4rz", "April", "Mai", "Juni", "Juli",
+    "August", "September", "Oktober", "November", "Dezember", "Jan", "Feb", "M\xc3\xa4r",
+    "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Okt", "Nov", "Dez", NULL};
+
+/* Whether a month's name starts at `at` and a word ends with it, before `end`. */
+static int month_at(int kind, const void *data, Py_ssize_t at, Py_ssize_t end) {
+    for (const char *const *name = MONTHS; *name; name++) {
+        const unsigned char *q = (const unsigned char *)*name;
+        Py_ssize_t i = at;
+        int same = 1;
+        while (*q && same) {
+            Py_UCS4 want = *q++;
+            if (want >= 0xC0) want = (want & 0x1F) << 6 | (*q++ & 0x3F);  /* two bytes: ä */
+            same = i < end && PyUnicode_READ(kind, data, i) == want;
+            i++;
+        }
+        if (same && (i == end || !is_word(PyUnicode_READ(kind, data, i)))) return 1;
+    }
+    return 0;
+}
+
+/* Whether segment._DAY, (?<!\d)\d{1,2}\., is found in [from, end). */
+static int day_in(int kind, const void *data, Py_ssize_t from, Py_ssize_t end) {
+    for (Py_ssize_t p = from; p < end; p++) {
+        if (!Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, p))) continue;
+        if (p > 0 && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, p - 1))) continue;
+        if (p + 2 < end && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, p + 1)) &&
+            PyUnicode_READ(kind, data, p + 2) == '.')
+            return 1;
+        if (p + 1 < end && PyUnicode_READ(kind, data, p + 1) == '.') return 1;
+    }
+    return 0;
+}
+
+/* Appends the span (a, b) to a list; 0 on error. */
+static int add_span(PyObject *list, Py_ssize_t a, Py_ssize_t b) {
+    PyObject *span = Py_BuildValue("(nn)", a, b);
+    if (span == NULL) return 0;
+    const int failed = PyList_Append(list, span);
+    Py_DECREF(span);
+    return failed == 0;
+}
+
+PyDoc_STRVAR(sentences_doc,
+             "sentences(text, paragraphs) -> list[tuple[int, int]]\n\n"
+             "segment.sentences of each paragraph span of `text` (int64, a (start, end) pair\n"
+             "each, in order), one list.");
+
+static PyObject *sentences(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer paras;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &paras)) return NULL;
+    PyObject *out = NULL;
+    const Py_ssize_t count = paras.len / 16, length = PyUnicode_GET_LENGTH(text);
+    const int64_t *span = paras.buf;
+    if (!sized(&paras, 16, count, "paragraphs")) goto done;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    out = PyList_New(0);
+    for (Py_ssize_t k = 0; out != NULL && k < count; k++) {
+        const Py_ssize_t start = span[2 * k], end = span[2 * k + 1];
+        if (start < 0 || start > end || end > length) {
+            PyErr_SetString(PyExc_ValueError, "paragraphs: a span outside the text");
+            Py_CLEAR(out);
+            break;
+        }
+        Py_ssize_t first = start, done = start;
+        for (Py_ssize_t at = start; at < end; at++) {
+            if (at < done || !is_mark(PyUnicode_READ(kind, data, at))) continue;
+            /* _SENTENCE_END: marks, closing quotes or brackets, then white space */
+            Py_ssize_t i = at;
+            while (i < end && is_mark(PyUnicode_READ(kind, data, i))) i++;
+            while (i < end && is_closer(PyUnicode_READ(kind, data, i))) i++;
+            const Py_ssize_t gap_start = i;
+            while (i < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
+            if (i == gap_start) continue;
+            const Py_ssize_t gap_end = i;
+            done = gap_end;
+            if (gap_end >= end || Py_UNICODE_ISLOWER(PyUnicode_READ(kind, data, gap_end))) continue;
+            if (gap_start - 2 == start) {  /* _OPENING: "1. Ouvrir" */
+                if (is_word(PyUnicode_READ(kind, data, start)) &&
+                    PyUnicode_READ(kind, data, start + 1) == '.')
+                    continue;
+            } else if (gap_start - 3 >= start &&  /* _INITIAL: "J. Dupont" */
+                       Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, gap_start - 3)) &&
+                       is_letter(PyUnicode_READ(kind, data, gap_start - 2)) &&
+                       PyUnicode_READ(kind, data, gap_start - 1) == '.') {
+                continue;
+            }
+            /* text[gap_start - 2] as Python reads it: from the end when negative */
+            const Py_ssize_t before = gap_start - 2 < 0 ? gap_start - 2 + length : gap_start - 2;
+            if (Py_UNICODE_ISDIGIT(PyUnicode_READ(kind, data, before)) &&
+                month_at(kind, data, gap_end, end)) {
+                const Py_ssize_t day = start > gap_start - 3 ? start : gap_start - 3;
+                if (day_in(kind, data, day, gap_start)) continue;  /* "am 20. August" */
+            }
+            if (!add_span(out, first, gap_start)) {
+                Py_CLEAR(out);
+                break;
+            }
+            first = gap_end;
+        }
+        if (out != NULL && !add_span(out, first, end)) Py_CLEAR(out);
+    }
+done:
+    PyBuffer_Release(&paras);
+    return out;
+}
+
+PyMethodDef dedup_text_methods[] = {
+    {"wide_codes", wide_codes, METH_VARARGS, wide_codes_doc},
+    {"fold", fold, METH_VARARGS, fold_doc},
+    {"sentences", sentences, METH_VARARGS, sentences_doc},
+    {NULL, NULL, 0, NULL},
+};
