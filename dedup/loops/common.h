@@ -10,9 +10,9 @@
 #include <string.h>
 
 /* Where GCC or clang can build a function twice and pick the AVX2 one at load time (an
- * ifunc: Linux on x86-64), the MinHash loop gets both: 8 permutations an instruction
- * there, and still runs on any x86-64. */
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+ * ifunc: glibc on x86-64; musl has none), the MinHash loop gets both: 8 permutations an
+ * instruction there, and still runs on any x86-64. */
+#if defined(__x86_64__) && defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__))
 #define DEDUP_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define DEDUP_CLONES
