@@ -15,7 +15,8 @@ static PyObject *deletion_keys(PyObject *self, PyObject *args) {
     Py_buffer atoms, bounds, owners, keys;
     if (!PyArg_ParseTuple(args, "y*y*w*w*", &atoms, &bounds, &owners, &keys)) return NULL;
     PyObject *result = NULL;
-    uint64_t *terms = NULL;
+    uint64_t *terms = NULL, *wholes = NULL;  /* wholes: each non-empty text's whole sum */
+    int64_t *whole_of = NULL;               /* and its number */
     unsigned char *goes = NULL;
     const Py_ssize_t n = atoms.len / 4, count = bounds.len / 8 - 1;
     const int64_t *at = bounds.buf;
@@ -30,14 +31,16 @@ static PyObject *deletion_keys(PyObject *self, PyObject *args) {
     }
     terms = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(uint64_t));
     goes = PyMem_RawMalloc((size_t)(n ? n : 1));
-    if (!terms || !goes) {
+    wholes = PyMem_RawMalloc((size_t)(count ? count : 1) * sizeof(uint64_t));
+    whole_of = PyMem_RawMalloc((size_t)(count ? count : 1) * sizeof(int64_t));
+    if (!terms || !goes || !wholes || !whole_of) {
         PyErr_NoMemory();
         goto done;
     }
     const uint32_t *a = atoms.buf;
     int64_t *owner = owners.buf;
     uint64_t *key = keys.buf;
-    Py_ssize_t used = 0;
+    Py_ssize_t used = 0, filled = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t t = 0; t < count; t++) {
         /* the text without its spaces, into terms[0:m], and which characters may go */
@@ -68,26 +71,21 @@ static PyObject *deletion_keys(PyObject *self, PyObject *args) {
             }
             prefix += terms[j];
         }
+        wholes[filled] = total;
+        whole_of[filled++] = t;
     }
-    /* then each non-empty text whole: its total again (cheap), after every deletion key */
-    for (Py_ssize_t t = 0; t < count; t++) {
-        uint64_t total = 0;
-        Py_ssize_t m = 0;
-        for (Py_ssize_t i = at[t]; i < at[t + 1]; i++) {
-            if (a[i] == ' ') continue;
-            total = total * POLY + ((uint64_t)a[i] + 1);
-            m++;
-        }
-        if (m) {
-            owner[used] = t;
-            key[used++] = mix64(total);
-        }
+    /* then each non-empty text whole, after every deletion key */
+    for (Py_ssize_t w = 0; w < filled; w++) {
+        owner[used] = whole_of[w];
+        key[used++] = mix64(wholes[w]);
     }
     Py_END_ALLOW_THREADS
     result = PyLong_FromSsize_t(used);
 done:
     PyMem_RawFree(terms);
     PyMem_RawFree(goes);
+    PyMem_RawFree(wholes);
+    PyMem_RawFree(whole_of);
     PyBuffer_Release(&atoms);
     PyBuffer_Release(&bounds);
     PyBuffer_Release(&owners);

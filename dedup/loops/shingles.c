@@ -262,6 +262,20 @@ done:
     return result;
 }
 
+/* How many values two sorted sets of distinct values, u[0:nu] and v[0:nv], both hold: one
+ * merge, branch-free. */
+static Py_ssize_t common_values(const uint32_t *u, Py_ssize_t nu, const uint32_t *v,
+                                Py_ssize_t nv) {
+    Py_ssize_t i = 0, j = 0, both = 0;
+    while (i < nu && j < nv) {
+        const uint32_t a = u[i], b = v[j];
+        both += a == b;
+        i += a <= b;
+        j += b <= a;
+    }
+    return both;
+}
+
 PyDoc_STRVAR(covered_doc,
              "covered(survivors, survivor_bounds, children, child_bounds, owners, k, salt,\n"
              "        hits, counts)\n\n"
@@ -324,14 +338,7 @@ static PyObject *covered(PyObject *self, PyObject *args) {
         const Py_ssize_t n = segment_grams(c_atoms, c_at[c], c_at[c + 1], k, salt, 1, mine, scratch);
         const uint32_t *theirs = sets + starts[owner[c]];
         const Py_ssize_t m = starts[owner[c] + 1] - starts[owner[c]];
-        Py_ssize_t i = 0, j = 0, both = 0;
-        while (i < n && j < m) {
-            const uint32_t x = mine[i], y = theirs[j];
-            both += x == y;
-            i += x <= y;
-            j += y <= x;
-        }
-        hit[c] = both;
+        hit[c] = common_values(mine, n, theirs, m);
         size[c] = n;
     }
     Py_END_ALLOW_THREADS
@@ -378,15 +385,7 @@ static PyObject *shared(PyObject *self, PyObject *pairs) {
             Py_CLEAR(result);
             break;
         }
-        const uint32_t *u = x.buf, *v = y.buf;
-        const Py_ssize_t nu = x.len / 4, nv = y.len / 4;
-        Py_ssize_t i = 0, j = 0, both = 0;
-        while (i < nu && j < nv) {
-            const uint32_t a = u[i], b = v[j];
-            both += a == b;
-            i += a <= b;
-            j += b <= a;
-        }
+        const Py_ssize_t both = common_values(x.buf, x.len / 4, y.buf, y.len / 4);
         PyBuffer_Release(&x);
         PyBuffer_Release(&y);
         PyObject *number = PyLong_FromSsize_t(both);
