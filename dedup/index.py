@@ -382,15 +382,23 @@ def typos_apart(a: str, b: str, threshold: float) -> bool:
     return _typo_words(a.split(), b.split())
 
 
-def words_replaced(a: str, b: str) -> bool:
+def words_replaced(a: str, b: str, few: bool = False) -> bool:
     """Whether two normalized texts of as many words differ in a word that is the other
     with a prefix of two letters: "Charger un module de noyau" / "Décharger un module de
     noyau", "boot" / "reboot", "mount" / "unmount" are two titles, 0.9 similar by
     characters (#19).  A typo does not add two letters before a word; longer additions
-    make compounds as often as opposites ("site" / "website")."""
+    make compounds as often as opposites ("site" / "website").
+
+    With `few` (the shorter has fewer than `char_below` words: a title, a heading), also
+    a word more than one typo from the other: "strftime" / "utime in der Praxis
+    verstehen" share every character 5-gram but the first word's (0.83 similar), and a
+    template whose variable part comes first joined every post's title in one cluster.
+    In a sentence, a word replaced is an edit like any other (see `edits_near`)."""
     x, y = a.split(), b.split()
     return len(x) == len(y) and any(
-        _prefixed(u, v) or _prefixed(v, u) for u, v in zip(x, y, strict=True) if u != v
+        _prefixed(u, v) or _prefixed(v, u) or (few and OSA.distance(u, v, score_cutoff=2) > 1)
+        for u, v in zip(x, y, strict=True)
+        if u != v
     )
 
 

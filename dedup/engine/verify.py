@@ -95,12 +95,12 @@ def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -
         # Short units (compared by characters) that state other facts, or where a word
         # is replaced by another, are other lines.
         other = False
+        few = min(words[i], words[j]) < m.char_below
         if space == "char":
             for unit in (i, j):
                 if unit not in stated:
                     stated[unit] = facts(raw[unit])
-            other = differ(stated[i], stated[j]) or words_replaced(norms[i], norms[j])
-        few = min(words[i], words[j]) < m.char_below
+            other = differ(stated[i], stated[j]) or words_replaced(norms[i], norms[j], few)
         a, b = sets[i][space], sets[j][space]
         found.append((i, j, scored(next(inter), len(a), len(b), m.threshold, False, few, other)))
     # A typo changes one word but five word shingles: a 30-word paragraph with one typo
