@@ -20,7 +20,7 @@ corpus.  Each blog has
 - whole pages crawled twice.
 
 What must stay: every first occurrence; the bylines of other posts, which differ from each
-other by a year, a day or an author; paragraphs of other posts on the same topic (the next
+other by a year, a day, a month or an author; paragraphs of other posts on the same topic (the next
 paragraphs of the same manual page); a short title that is part of a longer title of
 another post; the sentences a repost adds.  The share bar and comment form repeat on every
 page: boilerplate, not scored.
@@ -146,6 +146,31 @@ LANGUAGES = {
         manuals=Path("/usr/share/man/de"),
         name_section="BEZEICHNUNG",
     ),
+    # Spanish web text: months in lower case ("8 de enero de 2023"), ¿¡ before questions
+    # and exclamations, «» quotes, ñ and accents (`apt-get install manpages-es`).
+    "es": Language(
+        first="Lucía José María Ángel Sofía Martín Begoña Íñigo Álvaro Inés Raúl Nuria Óscar Jesús",
+        last="García Fernández López Martínez Sánchez Pérez Gómez Núñez Muñoz Jiménez Ruiz Díaz",
+        months="enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
+        "diciembre",
+        sites="El Cuaderno|Desde la terminal|Crónicas del sistema|El blog de {first}|"
+        "Notas de {first}|El Taller Linux|Páginas libres|El Rincón del shell",
+        labels="Dossier|Tutorial|Truco|Guía|Para leer|Práctica",
+        boilerplate=(
+            "Compartir: Facebook · Twitter · LinkedIn · Correo",
+            "Deja un comentario",
+            "Tu dirección de correo electrónico no será publicada. Los campos obligatorios "
+            "están marcados con *",
+        ),
+        practice="Entender {name} en la práctica",
+        byline="Publicado el {day} de {month} de {year} por {author} · {minutes} min de lectura",
+        archive="Entradas etiquetadas «{label} {number}»",
+        labelled="{label}: {title}",
+        more="Seguir leyendo",
+        shout="!",
+        manuals=Path("/usr/share/man/es"),
+        name_section="NOMBRE",
+    ),
 }
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«])")
 
@@ -263,6 +288,7 @@ def build(
             f"{rng.choice(lang.first.split())} {rng.choice(lang.last.split())}" for _ in range(2)
         ]
         days = [(rng.randrange(1, 29), rng.choice(lang.months.split())) for _ in range(3)]
+        days[1] = (days[0][0], days[1][1])  # a blog that posts on the same day of the month
         mine: list[Post] = []
         for number in range(rng.randrange(8, 14)):
             if not pages:
@@ -325,7 +351,8 @@ def _byline(
     seen: set[str],
     rng: random.Random,
 ) -> str:
-    """A byline no other post has: few days and two authors, so that many differ by a year."""
+    """A byline no other post has: few days and two authors, so that many differ by a year,
+    and some by the month alone."""
     while True:
         day, month = rng.choice(days)
         byline = lang.byline.format(
