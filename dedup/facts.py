@@ -17,15 +17,33 @@ from typing import Any
 import xxhash
 from rapidfuzz.distance import OSA
 
-#: Month names, French (with and without accents) and English: a date that changes its
-#: month is another date.
+#: Month names, January first, in the languages of most European web text (French and
+#: Portuguese also without accents; Polish as a date writes them, and alone): a date that
+#: changes its month is another date.  Most of these languages write months in lower
+#: case, and German's follow a day's dot, so no rule for names sees them (#19).
+_MONTH_NAMES = (
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
+    "january february march april may june july august september october november december",
+    "januar februar märz april mai juni juli august september oktober november dezember",
+    "jänner februar maerz april mai juni juli august september oktober november dezember",
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "enero febrero marzo abril mayo junio julio agosto setiembre octubre noviembre diciembre",
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+    "janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro dezembro",
+    "januari februari maart april mei juni juli augustus september oktober november december",
+    "januari februari mars april maj juni juli augusti september oktober november december",
+    "januar februar marts april maj juni juli august september oktober november december",
+    "januar februar mars april mai juni juli august september oktober november desember",
+    "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października "
+    "listopada grudnia",
+    "styczeń luty marzec kwiecień maj czerwiec lipiec sierpień wrzesień październik listopad "
+    "grudzień",
+)
 _MONTHS = {
     name: str(number % 12 + 1)
-    for names in (
-        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-        "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
-        "january february march april may june july august september october november december",
-    )
+    for names in _MONTH_NAMES
     for number, name in enumerate(names.split())
 }
 #: What ends a sentence or a label: the word after it is capitalized as a matter of course.
@@ -93,11 +111,28 @@ def states_more(part: Facts, whole: Facts) -> bool:
     return any(mine - theirs for mine, theirs in zip(part, whole, strict=True))
 
 
-#: Tried at word starts, and at months' first letters: 2.3 and 2.2 times faster on French.
+#: Tried at word starts: 2.3 times faster on French.
 _NUMBER = re.compile(r"(?<!\w)\w*\d\w*")
-_MONTH = re.compile(
-    rf"\b(?=[jfmasond])({'|'.join(sorted(_MONTHS, key=len, reverse=True))})\b", re.I
-)
+
+
+def _alternatives(words: list[str]) -> str:
+    """A pattern matching any of `words` (the longest first where one is another's start),
+    branching a letter at a time: the engine then tries a handful of letters at a word's
+    start, not every month of sixteen calendars (a whole document's facts took 1.7 times
+    as long)."""
+    if not words:
+        return ""
+    branches = []
+    for letter in sorted({word[0] for word in words if word}):
+        rest = _alternatives([word[1:] for word in words if word[:1] == letter])
+        branches.append(re.escape(letter) + rest)
+    group = "|".join(branches)
+    if "" in words:  # a word ends here: tried after every longer one
+        return f"(?:{group})?" if branches else ""
+    return f"(?:{group})" if len(branches) > 1 else group
+
+
+_MONTH = re.compile(rf"\b({_alternatives(sorted(_MONTHS))})\b", re.I)
 #: A capitalized word and the character before it (a name, unless that ends a sentence).
 _CAPITALIZED = re.compile(r"(\S)\s+(?=([A-ZÀ-ÖØ-Þ][^\W\d_]*))")
 _UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")

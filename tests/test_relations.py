@@ -68,6 +68,34 @@ def test_templated_lines_differ_in_their_facts() -> None:
     assert same_facts("the back of legs. Generally, lack of", "the back of legs. General lack of")
 
 
+@pytest.mark.parametrize(
+    ("line", "other_month"),
+    [
+        ("Veröffentlicht am 8. Januar 2023 von Jonas Fischer", "März"),
+        ("Publicado el 8 de enero de 2023 por Lucía Pérez", "marzo"),
+        ("Pubblicato il 8 gennaio 2023 da Marco Rossi", "luglio"),
+        ("Publicado em 8 de janeiro de 2023 por João Silva", "março"),
+        ("Gepubliceerd op 8 januari 2023 door Jan de Vries", "maart"),
+        ("Publicerad den 8 januari 2023 av Anna Berg", "mars"),
+        ("Opublikowano 8 stycznia 2023 przez Jana Kowalskiego", "marca"),
+    ],
+)
+def test_a_date_with_another_month_is_another_date_in_other_languages(
+    line: str, other_month: str
+) -> None:
+    """Months are facts in the languages of the web's blogs, not only French and English:
+    most write them in lower case, and German's in capitals follow a day's dot, so no
+    rule for names saw them (#19)."""
+    first = next(w for w in line.split() if w.lower() in _FIRST_MONTHS)
+    assert not same_facts(line, line.replace(first, other_month))
+    assert same_facts(line, line.replace(first, first.upper()))
+    assert same_facts(line, line)
+
+
+#: The January of each line above.
+_FIRST_MONTHS = {"januar", "enero", "gennaio", "janeiro", "januari", "stycznia"}
+
+
 def test_typos_are_not_words_replaced() -> None:
     assert typos_apart("desactiver les sons systeme", "desactiver les snos systeme", 0.8)
     assert typos_apart("threads menace twitter", "threads menace twiter", 0.8)
@@ -149,6 +177,19 @@ def test_dated_bylines_of_other_posts_are_not_removed(tmp_path: Path) -> None:
     )
     assert report["stats"]["chars_removed"] == 0, report["clusters"]
     assert report["pairs"] == []
+
+
+def test_bylines_of_other_posts_a_month_apart_are_not_removed(tmp_path: Path) -> None:
+    bodies = _posts(random.Random(8), 3)
+    months = ["enero", "marzo", "julio"]
+    report = _scan(
+        tmp_path,
+        [
+            f"Publicado el 8 de {month} de 2023 por Lucía Pérez · 5 min de lectura\n\n{body}"
+            for month, body in zip(months, bodies, strict=True)
+        ],
+    )
+    assert report["stats"]["chars_removed"] == 0, report["clusters"]
 
 
 def test_the_same_byline_with_a_typo_is_still_a_duplicate(tmp_path: Path) -> None:
