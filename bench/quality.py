@@ -171,8 +171,59 @@ LANGUAGES = {
         manuals=Path("/usr/share/man/es"),
         name_section="NOMBRE",
     ),
+    # Polish web text: ł, ś, ż and the other letters past Latin-1, months as a date writes
+    # them ("8 stycznia"), „low-high“ quotes (`apt-get install manpages-pl`).
+    "pl": Language(
+        first="Anna Piotr Katarzyna Łukasz Małgorzata Paweł Agnieszka Michał Zofia Krzysztof "
+        "Ewa Tomasz Joanna Grzegorz",
+        last="Nowak Kowalski Wiśniewski Wójcik Kowalczyk Kamiński Lewandowski Zieliński "
+        "Szymański Woźniak Dąbrowski Kozłowski",
+        months="stycznia lutego marca kwietnia maja czerwca lipca sierpnia września "
+        "października listopada grudnia",
+        sites="Notatnik|W terminalu|Kroniki systemu|Blog {first}|Notatki {first}|"
+        "Warsztat Linuksa|Wolne strony|Kącik powłoki",
+        labels="Dossier|Poradnik|Wskazówka|Przewodnik|Warto przeczytać|Praktyka",
+        boilerplate=(
+            "Udostępnij: Facebook · Twitter · LinkedIn · E-mail",
+            "Dodaj komentarz",
+            "Twój adres e-mail nie zostanie opublikowany. Wymagane pola są oznaczone *",
+        ),
+        practice="{name} w praktyce",
+        byline="Opublikowano {day} {month} {year} przez {author} · {minutes} min czytania",
+        archive="Wpisy z tagiem „{label} {number}”",
+        labelled="{label}: {title}",
+        more="Czytaj dalej",
+        shout="!",
+        manuals=Path("/usr/share/man/pl"),
+        name_section="NAZWA",
+    ),
+    # Russian web text: Cyrillic, months as a date writes them ("8 января"), «» quotes
+    # (`apt-get install manpages-ru`).
+    "ru": Language(
+        first="Анна Иван Мария Дмитрий Ольга Сергей Елена Алексей Наталья Михаил Юлия Андрей "
+        "Ксения Павел",
+        last="Иванов Смирнов Кузнецов Попов Соколов Лебедев Козлов Новиков Морозов Петров "
+        "Волков Соловьёв",
+        months="января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+        sites="Записная книжка|В терминале|Системные хроники|Блог {first}|Заметки {first}|"
+        "Мастерская Linux|Свободные страницы|Уголок оболочки",
+        labels="Статья|Руководство|Совет|Гид|Стоит прочесть|Практика",
+        boilerplate=(
+            "Поделиться: Facebook · Twitter · LinkedIn · E-mail",
+            "Оставить комментарий",
+            "Ваш адрес электронной почты не будет опубликован. Обязательные поля помечены *",
+        ),
+        practice="Разбираемся с {name} на практике",
+        byline="Опубликовано {day} {month} {year} г., автор {author} · {minutes} мин чтения",
+        archive="Записи с меткой «{label} {number}»",
+        labelled="{label}: {title}",
+        more="Читать далее",
+        shout="!",
+        manuals=Path("/usr/share/man/ru"),
+        name_section="ИМЯ",
+    ),
 }
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«])")
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-ÝĀ-ŽА-ЯЁ«„])")
 
 REMOVE, KEEP, EITHER = "remove", "keep", "either"
 
