@@ -78,6 +78,9 @@ def test_templated_lines_differ_in_their_facts() -> None:
         ("Gepubliceerd op 8 januari 2023 door Jan de Vries", "maart"),
         ("Publicerad den 8 januari 2023 av Anna Berg", "mars"),
         ("Opublikowano 8 stycznia 2023 przez Jana Kowalskiego", "marca"),
+        ("Опубликовано 8 января 2023, автор Иван Петров", "марта"),
+        ("Опубліковано 8 січня 2023, автор Олена Коваль", "березня"),
+        ("Publikováno 8. ledna 2023, autor Jan Novák", "března"),
     ],
 )
 def test_a_date_with_another_month_is_another_date_in_other_languages(
@@ -93,7 +96,34 @@ def test_a_date_with_another_month_is_another_date_in_other_languages(
 
 
 #: The January of each line above.
-_FIRST_MONTHS = {"januar", "enero", "gennaio", "janeiro", "januari", "stycznia"}
+_FIRST_MONTHS = {
+    "januar",
+    "enero",
+    "gennaio",
+    "janeiro",
+    "januari",
+    "stycznia",
+    "января",
+    "січня",
+    "ledna",
+}
+
+
+@pytest.mark.parametrize(
+    ("line", "other"),
+    [
+        ("Opublikowano przez Łukasza Nowaka", "Świętosława Nowaka"),
+        ("Publikováno 8. ledna 2023, autor Šimon Dvořák", "Tomáš Dvořák"),
+        ("Опубликовано 8 января 2023, автор Иван Петров", "Анна Петрова"),
+        ("Δημοσιεύτηκε από τον Γιώργο Παπαδόπουλο", "Νίκο Παπαδόπουλο"),
+    ],
+)
+def test_names_are_facts_in_any_alphabet(line: str, other: str) -> None:
+    """A capitalized word inside a sentence is a name in Polish, Czech, Cyrillic or Greek
+    text as in French: bylines by other authors are other lines."""
+    name = " ".join(line.split()[-2:])
+    assert not same_facts(line, line.replace(name, other))
+    assert same_facts(line, line.upper())  # a line in capitals states no names
 
 
 def test_typos_are_not_words_replaced() -> None:
