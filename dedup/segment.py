@@ -29,9 +29,16 @@ _DEFAULT = SegmentConfig()
 _MARKDOWN_BLOCK = re.compile(r"\s{0,3}(?:#{1,6}\s|[-*+]\s|\d{1,9}[.)]\s|>|```|~~~|\|)")
 _MARKDOWN_HEADING = re.compile(r"\s{0,3}#{1,6}\s")
 _NOT_HEADING_END = ".,;:…"
-# A sentence ends at . ! ? or … (with closing quotes or brackets) before white space,
-# unless the next word starts in lower case or the dot closes an initial ("M. Musk").
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(\s+)")
+# A sentence ends at . ! ? or … (or Arabic's ؟, Urdu's ۔, Devanagari's । and ॥), with
+# closing quotes or brackets, before white space, unless the next word starts in lower
+# case or the dot closes an initial ("M. Musk").
+_SENTENCE_END = re.compile(r"[.!?…؟۔।॥]+[\"'»”’)\]]*(\s+)")
+#: Chinese and Japanese end a sentence at 。！？ (or ｡), and their closing brackets or
+#: quotes, whether white space follows or not: no space is written between sentences.
+_CJK_MARKS = "。！？｡"
+_CJK_END = re.compile(r"[。！？｡][。！？｡.!?…؟۔।॥]*[\"'»”’)\]」』）】〕〉》〗〙〛｣]*(\s*)")
+#: Every mark a sentence may end at.
+_ALL_MARKS = ".!?…؟۔।॥" + _CJK_MARKS
 #: A dot after one letter (an initial, "J. Dupont") ends no sentence; nor one after a digit
 #: that opens a paragraph (a numbered item, "1. Ouvrir"), while "égal à 0. Afficher" is two.
 _INITIAL = re.compile(r"\s[^\W\d_]\.")
@@ -212,7 +219,7 @@ def labelled_parts(text: str) -> list[str]:
 
 def sentences(text: str, span: Span, marks: list[int] | None = None) -> list[Span]:
     """Spans of the sentences inside one paragraph span; `marks`, if given, holds the place
-    of every . ! ? and … of the text (see `_marks`), in order."""
+    of every mark a sentence may end at in the text (see `_marks`), in order."""
     start, end = span
     if marks is None:
         marks = _marks(text, start, end)
@@ -226,6 +233,14 @@ def sentences(text: str, span: Span, marks: list[int] | None = None) -> list[Spa
         if at >= end:
             break
         if at < done:
+            continue
+        if text[at] in _CJK_MARKS:
+            cjk = _CJK_END.match(text, at, end)
+            assert cjk is not None  # it starts with the mark at `at`
+            gap_start, done = cjk.span(1)
+            if done < end:
+                out.append((first, gap_start))
+                first = done
             continue
         match = _SENTENCE_END.match(text, at, end)
         if match is None:
@@ -252,9 +267,10 @@ def sentences(text: str, span: Span, marks: list[int] | None = None) -> list[Spa
 
 
 def _marks(text: str, start: int = 0, end: int | None = None) -> list[int]:
-    """The places of . ! ? and … in text[start:end], in order."""
+    """The places of the marks a sentence may end at (`_ALL_MARKS`) in text[start:end], in
+    order."""
     out: list[int] = []
-    for mark in ".!?…":
+    for mark in _ALL_MARKS:
         at = text.find(mark, start, end)
         while at != -1:
             out.append(at)

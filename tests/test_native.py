@@ -182,11 +182,13 @@ def test_edit_keys_are_the_numpy_ones(short: list[str], medium: list[str]) -> No
         assert got_keys.tolist() == want_keys.tolist()
 
 
-#: Where sentence rules meet: marks, closers, white space of several kinds, letters of
-#: either case, digits of other scripts ("٣" is a decimal digit, "²" a digit and no decimal
-#: one), and the German months (with words that start like one).
+#: Where sentence rules meet: marks and closers (Chinese and Japanese ones too), white
+#: space of several kinds, letters of either case and of no case, digits of other scripts
+#: ("٣" is a decimal digit, "²" a digit and no decimal one), and the German months (with
+#: words that start like one).
 _SENTENCE_PIECES = (
     *".!?…»”’)]\"' \t\n\u00a0\u2028aAéÉß120٣²_",
+    *"。！？｡」』）】〕〉》〗〙〛｣؟۔।॥东京",
     *("Januar", "Jänner", "Februar", "März", "April", "Mai", "Juni", "Juli", "August"),
     *("September", "Oktober", "November", "Dezember", "Jan", "Feb", "Mär", "Apr", "Jun"),
     *("Jul", "Aug", "Sep", "Sept", "Okt", "Nov", "Dez", "Augusta", "Maier"),
@@ -217,6 +219,10 @@ def test_sentences_are_the_python_ones(text: str) -> None:
         "Am 3. Apr. kam er. Am 3. Aprikosen.",  # every month, and only a whole word
         "J. Dupont. _. Non. 1. Oui.",
         "«Oui.» Non!” Si?’ Ja…) Nein.] Doch.\" Gut.' Ende.\u00a0Fin.\u2028Neu",  # closers, spaces
+        "东京。」京！』东？ 京｡）.东。!」 东",  # Chinese and Japanese marks, with or without space
+        "东。〕京。】东。〉京。》东。〗京。〙东。〛京。｣东。”京。’东。»京。)东。]京。\"东。'京",  # closers
+        "Oui.。Non!。京",  # a Latin mark before theirs
+        "هل؟ نعم۔ हाँ। ठीक॥ Ok",  # marks that need white space after them
     ],
 )
 def test_sentence_rules_in_c(text: str) -> None:

@@ -222,6 +222,18 @@ def test_bylines_of_other_posts_a_month_apart_are_not_removed(tmp_path: Path) ->
     assert report["stats"]["chars_removed"] == 0, report["clusters"]
 
 
+def test_a_chinese_sentence_copied_into_another_paragraph_is_removed(tmp_path: Path) -> None:
+    """Chinese and Japanese write no space between sentences: a sentence copied into a
+    paragraph of another page is found at the sentence level (it was one sentence with its
+    whole paragraph)."""
+    copied = "数据库服务器必须在目标主机上运行，并且接受来自客户端的连接。"
+    first = f"本程序用于备份整个数据库。{copied}备份文件以纯文本格式保存。"
+    second = f"恢复时请先停止所有写入操作。{copied}然后执行恢复命令并检查日志输出。"
+    report = _scan(tmp_path, [first, second])
+    removed = [t.strip() for d in report["documents"] for t in d["removed_text"]]
+    assert removed == [copied], report["clusters"]
+
+
 def test_the_same_byline_with_a_typo_is_still_a_duplicate(tmp_path: Path) -> None:
     first, second = _posts(random.Random(2), 2)
     report = _scan(

@@ -100,6 +100,32 @@ def test_a_dot_after_one_character(text: str, expected: list[str]) -> None:
     assert [text[s:e] for s, e in sentences(text, (0, len(text)))] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Chinese and Japanese end a sentence at 。！？ with no space after it
+        (
+            "东京是日本的首都。人口约一千四百万！你去过吗？我去过。",
+            ["东京是日本的首都。", "人口约一千四百万！", "你去过吗？", "我去过。"],
+        ),
+        # closing brackets and quotes stay with their sentence; a space after is between
+        (
+            "彼は「行きます。」と言った。 次の日、出発した｡最後です",
+            ["彼は「行きます。」", "と言った。", "次の日、出発した｡", "最後です"],
+        ),
+        # a run of marks, theirs or Latin ones, ends one sentence
+        ("真的吗？！真的。", ["真的吗？！", "真的。"]),
+        # Arabic, Urdu and Devanagari marks end a sentence before white space, as . does
+        ("هل أنت بخير؟ نعم", ["هل أنت بخير؟", "نعم"]),
+        ("यह पहला वाक्य है। यह दूसरा है।", ["यह पहला वाक्य है।", "यह दूसरा है।"]),
+    ],
+)
+def test_sentences_of_other_scripts(text: str, expected: list[str]) -> None:
+    assert [text[s:e] for s, e in sentences(text, (0, len(text)))] == expected
+    found = spans(text, ("sentence",))["sentence"]
+    assert [text[s:e] for s, e in found] == expected
+
+
 def test_spans_nest_and_quote_the_text() -> None:
     found = spans(PAGE, ("document", "section", "paragraph", "sentence"))
     ((doc_start, doc_end),) = found["document"]

@@ -137,11 +137,27 @@ done:
 
 /* --- sentences: segment.sentences, a rule for a rule (see dedup/segment.py) ---------- */
 
-static inline int is_mark(Py_UCS4 c) { return c == '.' || c == '!' || c == '?' || c == 0x2026; }
+/* _SENTENCE_END's marks: . ! ? … and Arabic's, Urdu's and Devanagari's (؟ ۔ । ॥) */
+static inline int is_mark(Py_UCS4 c) {
+    return c == '.' || c == '!' || c == '?' || c == 0x2026 || c == 0x061F || c == 0x06D4 ||
+           c == 0x0964 || c == 0x0965;
+}
+
+/* _CJK_MARKS: 。！？｡ */
+static inline int is_cjk_mark(Py_UCS4 c) {
+    return c == 0x3002 || c == 0xFF01 || c == 0xFF1F || c == 0xFF61;
+}
 
 static inline int is_closer(Py_UCS4 c) {
     return c == '"' || c == '\'' || c == 0xBB || c == 0x201D || c == 0x2019 || c == ')' ||
            c == ']';
+}
+
+/* _CJK_END's closers past is_closer's: 」』）】〕〉》〗〙〛｣ */
+static inline int is_cjk_closer(Py_UCS4 c) {
+    return c == 0x300D || c == 0x300F || c == 0xFF09 || c == 0x3011 || c == 0x3015 ||
+           c == 0x3009 || c == 0x300B || c == 0x3017 || c == 0x3019 || c == 0x301B ||
+           c == 0xFF63;
 }
 
 /* re's \w and \d on str (sre: Py_UNICODE_ISALNUM or "_", Py_UNICODE_ISDECIMAL). */
@@ -221,7 +237,30 @@ static PyObject *sentences(PyObject *self, PyObject *args) {
         }
         Py_ssize_t first = start, done = start;
         for (Py_ssize_t at = start; at < end; at++) {
-            if (at < done || !is_mark(PyUnicode_READ(kind, data, at))) continue;
+            if (at < done) continue;
+            const Py_UCS4 c = PyUnicode_READ(kind, data, at);
+            if (is_cjk_mark(c)) {
+                /* _CJK_END: marks, closers, then white space or none */
+                Py_ssize_t i = at + 1;
+                while (i < end && (is_cjk_mark(PyUnicode_READ(kind, data, i)) ||
+                                   is_mark(PyUnicode_READ(kind, data, i))))
+                    i++;
+                while (i < end && (is_closer(PyUnicode_READ(kind, data, i)) ||
+                                   is_cjk_closer(PyUnicode_READ(kind, data, i))))
+                    i++;
+                const Py_ssize_t gap_start = i;
+                while (i < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
+                done = i;
+                if (done < end) {
+                    if (!add_span(out, first, gap_start)) {
+                        Py_CLEAR(out);
+                        break;
+                    }
+                    first = done;
+                }
+                continue;
+            }
+            if (!is_mark(c)) continue;
             /* _SENTENCE_END: marks, closing quotes or brackets, then white space */
             Py_ssize_t i = at;
             while (i < end && is_mark(PyUnicode_READ(kind, data, i))) i++;
