@@ -19,9 +19,9 @@ from rapidfuzz.distance import OSA
 
 #: Month names, January first, in the languages of most European web text (French and
 #: Portuguese also without accents; Polish, Czech, Russian and Ukrainian as a date writes
-#: them, and alone): a date that
-#: changes its month is another date.  Most of these languages write months in lower
-#: case, and German's follow a day's dot, so no rule for names sees them (#19).
+#: them, and alone): a date that changes its month is another date.  Most of these
+#: languages write months in lower case, and German's follow a day's dot, so no rule for
+#: names sees them (#19).
 _MONTH_NAMES = (
     "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
     "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
