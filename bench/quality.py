@@ -12,7 +12,8 @@ corpus.  Each blog has
 - article pages: a title, a byline ("Publié le 8 janvier 2023 par Claire Dubois · 5 min de
   lecture"), paragraphs taken in order from one manual page, a share bar and comment form;
 - tag archive pages, after the articles: every post's title printed twice (the second
-  time exact, with the blog's name or a topic label added, in capitals, or with a typo),
+  time exact, with the blog's name or a topic label added, before it or in square
+  brackets, in capitals, or with a typo),
   its byline, and an excerpt (its first sentences) with "Lire la suite";
 - reposts: a post again under its title (as it was, with a typo, or in capitals) and a new
   byline, its paragraphs as they were, with one or two typos, or with a sentence added;
@@ -435,12 +436,12 @@ def _tag_pages(
             if how == 0:
                 doc.add(post.title, "title printed again", REMOVE)
             elif how == 1:
+                topic = rng.choice(lang.labels.split("|"))
                 label = rng.choice(
                     [
                         f"{post.title} | {name}",
-                        lang.labelled.format(
-                            label=rng.choice(lang.labels.split("|")), title=post.title
-                        ),
+                        lang.labelled.format(label=topic, title=post.title),
+                        f"[{topic}] {post.title}",
                     ]
                 )
                 doc.add(label, "title with a label added", REMOVE)
