@@ -190,31 +190,65 @@ def sections(text: str, paras: Sequence[Span], config: SegmentConfig = _DEFAULT)
 #: it ("Dossier : Titre"): the separators, and the longest label taken for one.
 _SUFFIX_LABEL = re.compile(r"\s*[|•·»]\s*|\s+[-–—/]\s+")
 _PREFIX_LABEL = re.compile(r"\s*:\s+|\s+:\s*")
-_ANY_SEPARATOR = re.compile(r"[|•·»:/\-–—]")
+_ANY_SEPARATOR = re.compile(r"[|•·»:/\-–—\[]")
 _LABEL_WORDS = 5
 _DIGIT = re.compile(r"\d")
 
 
 def labelled_parts(text: str) -> list[str]:
-    """The title a labelled title could be: the part before a site's name, after a topic.
+    """The title a labelled title could be: the part before a site's name, after a topic,
+    beside a label in square brackets (and, that label left out, before a site's name).
 
     >>> labelled_parts("Threads menace Twitter | Le Blog de Sophie")
     ['Threads menace Twitter']
     >>> labelled_parts("Dossier : Désactiver les sons système")
     ['Désactiver les sons système']
+    >>> labelled_parts("[Tuto] Désactiver les sons système")
+    ['Désactiver les sons système']
     """
     out: list[str] = []
     if not _ANY_SEPARATOR.search(text):
         return out
+    whole = text.strip()
+    out += _separated(whole)
+    bracketed = _bracketed(whole)
+    if bracketed is not None and _is_label(*bracketed):
+        title = bracketed[0]
+        out += [part for part in (title, *_separated(title)) if part not in out]
+    return out
+
+
+def _bracketed(text: str) -> tuple[str, str] | None:
+    """(title, label) of a text with a label in square brackets before it ("[Tuto] Titre")
+    or after it ("Titre [MAJ]"), the label holding no bracket; else None."""
+    if text.startswith("["):
+        end = text.find("]")
+        if end > 1 and "[" not in text[1:end]:
+            return text[end + 1 :].strip(), text[1:end]
+    if text.endswith("]"):
+        start = text.rfind("[")
+        if start > 0 and "]" not in text[start + 1 : -1]:
+            return text[:start].strip(), text[start + 1 : -1]
+    return None
+
+
+def _separated(text: str) -> list[str]:
+    """The titles of `text` beside a label after a separator, or before one."""
+    out: list[str] = []
     for separator, title_first in ((_SUFFIX_LABEL, True), (_PREFIX_LABEL, False)):
-        parts = separator.split(text.strip(), maxsplit=1)
+        parts = separator.split(text, maxsplit=1)
         if len(parts) == 2:
             title, label = parts if title_first else parts[::-1]
-            words = len(label.split())
-            # A label names: "5 min de lecture" after a byline is a fact, not a label.
-            if len(title.split()) >= 2 and 0 < words <= _LABEL_WORDS and not _DIGIT.search(label):
+            if _is_label(title, label):
                 out.append(title)
     return out
+
+
+def _is_label(title: str, label: str) -> bool:
+    """Whether `label` can label `title`: a title of two words or more, and a label of a
+    few words that states no number ("5 min de lecture" after a byline is a fact)."""
+    words = len(label.split())
+    return len(title.split()) >= 2 and 0 < words <= _LABEL_WORDS and not _DIGIT.search(label)
 
 
 def sentences(text: str, span: Span, marks: list[int] | None = None) -> list[Span]:

@@ -89,6 +89,18 @@ def test_labelled_parts_are_the_title_before_a_site_and_after_a_topic() -> None:
     # a byline's reading time is a fact, not a label; a label is a few words at most
     assert labelled_parts("Publié le 8 janvier 2023 par Claire Dubois · 5 min de lecture") == []
     assert labelled_parts("Titre | un long texte qui continue bien plus loin que tout label") == []
+    # a label in square brackets, before the title or after it
+    assert labelled_parts("[Tuto] Désactiver les sons système") == ["Désactiver les sons système"]
+    assert labelled_parts("Désactiver les sons système [MAJ]") == ["Désactiver les sons système"]
+    assert labelled_parts("[Vidéo] Threads menace Twitter | Le Blog de Sophie") == [
+        "[Vidéo] Threads menace Twitter",
+        "Threads menace Twitter | Le Blog de Sophie",
+        "Threads menace Twitter",
+    ]
+    # a reference or a number in brackets is no label; one word is no title
+    assert labelled_parts("Voir la page de manuel [1]") == []
+    assert labelled_parts("[Tuto] Désactiver") == []
+    assert labelled_parts("a[i] = b[j] pour tout i") == []
 
 
 def test_a_number_or_code_that_changes_is_not_a_typo() -> None:

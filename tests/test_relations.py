@@ -234,6 +234,18 @@ def test_a_chinese_sentence_copied_into_another_paragraph_is_removed(tmp_path: P
     assert removed == [copied], report["clusters"]
 
 
+def test_a_title_with_a_label_in_square_brackets_is_a_copy(tmp_path: Path) -> None:
+    first, second, third = _posts(random.Random(9), 3)
+    texts = [
+        f"Gestion des signaux\n\n{first}",
+        f"[À lire aussi] Gestion des signaux\n\n{second}",
+        f"Gestion des signaux [Mise à jour]\n\n{third}",
+    ]
+    report = _scan(tmp_path, texts)
+    removed = sorted(t.strip() for d in report["documents"] for t in d["removed_text"])
+    assert removed == sorted(texts[n].split("\n")[0] for n in (1, 2)), report["clusters"]
+
+
 def test_the_same_byline_with_a_typo_is_still_a_duplicate(tmp_path: Path) -> None:
     first, second = _posts(random.Random(2), 2)
     report = _scan(
