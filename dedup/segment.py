@@ -32,13 +32,19 @@ _NOT_HEADING_END = ".,;:…"
 # A sentence ends at . ! ? or … (or Arabic's ؟, Urdu's ۔, Devanagari's । and ॥), with
 # closing quotes or brackets, before white space, unless the next word starts in lower
 # case or the dot closes an initial ("M. Musk").
-_SENTENCE_END = re.compile(r"[.!?…؟۔।॥]+[\"'»”’)\]]*(\s+)")
+_MARKS = ".!?…؟۔।॥"
+_CLOSERS = "\"'»”’)]"
+_SENTENCE_END = re.compile(rf"[{re.escape(_MARKS)}]+[{re.escape(_CLOSERS)}]*(\s+)")
 #: Chinese and Japanese end a sentence at 。！？ (or ｡), and their closing brackets or
 #: quotes, whether white space follows or not: no space is written between sentences.
 _CJK_MARKS = "。！？｡"
-_CJK_END = re.compile(r"[。！？｡][。！？｡.!?…؟۔।॥]*[\"'»”’)\]」』）】〕〉》〗〙〛｣]*(\s*)")
+_CJK_CLOSERS = "」』）】〕〉》〗〙〛｣"
+_CJK_END = re.compile(
+    rf"[{_CJK_MARKS}][{_CJK_MARKS}{re.escape(_MARKS)}]*"
+    rf"[{re.escape(_CLOSERS)}{_CJK_CLOSERS}]*(\s*)"
+)
 #: Every mark a sentence may end at.
-_ALL_MARKS = ".!?…؟۔।॥" + _CJK_MARKS
+_ALL_MARKS = _MARKS + _CJK_MARKS
 #: A dot after one letter (an initial, "J. Dupont") ends no sentence; nor one after a digit
 #: that opens a paragraph (a numbered item, "1. Ouvrir"), while "égal à 0. Afficher" is two.
 _INITIAL = re.compile(r"\s[^\W\d_]\.")
