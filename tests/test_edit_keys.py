@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from dedup.edit_keys import deletion_keys, segment_keys
 from dedup.fingerprint import POLY, mix64
 from dedup.index import typos_apart
-from dedup.segment import labelled_parts
 
 
 def _hash(text: str) -> int:
@@ -75,32 +74,6 @@ def test_texts_of_as_many_words_with_two_words_changed_share_a_segment_key() -> 
         assert set(keys[owner == 0].tolist()) & set(keys[owner == 1].tolist())
     shifted = segment_keys([" ".join(words), " ".join([*words[1:], "fin"])])
     assert not set(shifted[1][shifted[0] == 0].tolist()) & set(shifted[1][shifted[0] == 1].tolist())
-
-
-def test_labelled_parts_are_the_title_before_a_site_and_after_a_topic() -> None:
-    assert labelled_parts("Threads menace Twitter | Le Blog de Sophie") == [
-        "Threads menace Twitter"
-    ]
-    assert labelled_parts("Dossier : Désactiver les sons système") == [
-        "Désactiver les sons système"
-    ]
-    assert labelled_parts("Threads menace Twitter – Pages libres") == ["Threads menace Twitter"]
-    assert labelled_parts("Elon Musk insulte les annonceurs") == []
-    # a byline's reading time is a fact, not a label; a label is a few words at most
-    assert labelled_parts("Publié le 8 janvier 2023 par Claire Dubois · 5 min de lecture") == []
-    assert labelled_parts("Titre | un long texte qui continue bien plus loin que tout label") == []
-    # a label in square brackets, before the title or after it
-    assert labelled_parts("[Tuto] Désactiver les sons système") == ["Désactiver les sons système"]
-    assert labelled_parts("Désactiver les sons système [MAJ]") == ["Désactiver les sons système"]
-    assert labelled_parts("[Vidéo] Threads menace Twitter | Le Blog de Sophie") == [
-        "[Vidéo] Threads menace Twitter",
-        "Threads menace Twitter | Le Blog de Sophie",
-        "Threads menace Twitter",
-    ]
-    # a reference or a number in brackets is no label; one word is no title
-    assert labelled_parts("Voir la page de manuel [1]") == []
-    assert labelled_parts("[Tuto] Désactiver") == []
-    assert labelled_parts("a[i] = b[j] pour tout i") == []
 
 
 def test_a_number_or_code_that_changes_is_not_a_typo() -> None:

@@ -19,8 +19,7 @@ from dedup.engine.windows import Words
 from dedup.fingerprint import U64, batch_shingle_sets, char_sets, exact_key, signatures
 from dedup.index import LshParams, band_keys, lsh_params
 from dedup.model import LEVELS
-from dedup.normalize import normalize_many
-from dedup.segment import labelled_parts
+from dedup.titles import META, normalized
 
 #: Before the raw text of a whole document that normalizes to nothing ("»", "..."): its
 #: exact key then is its text's, and no normalized text's.
@@ -154,7 +153,7 @@ def _print_texts(
         rows = np.concatenate((rows, mine))
         order = np.argsort(rows, kind="stable")
         by_space["word"] = (rows[order], np.concatenate((bands, band_keys(found, params)))[order])
-    add_title_prints(by_space, norms, spaces, raw, config, params)
+    add_title_prints(by_space, spaces, raw, config, params)
     add_typo_keys(by_space, norms, spaces, m)
     return by_space
 
@@ -169,37 +168,32 @@ def _spaces(norm: str, enough: int) -> int:
 
 def add_title_prints(
     by_space: dict[str, tuple[I64, U64]],
-    norms: list[str],
     spaces: list[int],
     raw: list[str],
     config: Config,
     params: LshParams,
 ) -> None:
-    """Give a labelled title ("Titre | Blog", "Dossier : Titre") the character band keys of
-    the title inside it too, so that the title printed alone is its LSH candidate (#19).
+    """Give each reading of a labelled title ("Titre | Blog", "Blog | Titre", "Dossier :
+    Titre") the character band keys of its title, so that the title printed alone is its
+    LSH candidate (#19): the "title" key space, whose rows hold the keys of the reading's
+    parts first (see `titles`); the table keeps those of the readings that hold.
     Rows are text numbers, as in `by_space`."""
     m = config.minhash
+    short = [k for k, n in enumerate(spaces) if n < 2 * m.char_below]
     found = [
-        (k, part)
-        for k, n in enumerate(spaces)
-        if n < 2 * m.char_below
-        for part in labelled_parts(raw[k])
+        (short[k], parts)
+        for k, parts in normalized([raw[k] for k in short], config.normalize)
+        if len(parts.title) >= m.min_chars
     ]
-    parts = normalize_many([part for _, part in found], config.normalize)
-    kept = [
-        (unit, part)
-        for (unit, _), part in zip(found, parts, strict=True)
-        if len(part) >= m.min_chars
-    ]
-    if not kept:
+    if not found:
         return
-    sets = char_sets([part for _, part in kept], m)
-    rows = np.array([unit for unit, _ in kept], dtype=np.int64)
+    sets = char_sets([parts.title for _, parts in found], m)
     bands = band_keys(signatures(sets, m.num_perm, m.seed), params)
-    if "char" in by_space:
-        rows = np.concatenate((by_space["char"][0], rows))
-        bands = np.concatenate((by_space["char"][1], bands))
-    by_space["char"] = (rows, bands)
+    meta = np.array(
+        [(parts.title_key, parts.label_key, parts.usual) for _, parts in found], dtype=np.uint64
+    ).reshape(-1, META)
+    rows = np.array([unit for unit, _ in found], dtype=np.int64)
+    by_space["title"] = (rows, np.concatenate((meta, bands), axis=1))
 
 
 def add_typo_keys(

@@ -20,11 +20,16 @@ from dedup.fingerprint import I64, SPACES, U64, unique_digests
 from dedup.io import spill
 from dedup.io.spill import Columns, Spool, Stored
 from dedup.parallel import GiveBack, give_back_freed
+from dedup.titles import META, holding, part_counts
 
-#: Where candidates come from: the LSH bands of each shingle space, and "typo", one key a
+#: Where candidates come from: the LSH bands of each shingle space; "typo", one key a
 #: row: the deletion keys of short units and the segment keys of medium ones (see
-#: `fingerprint.add_typo_keys`).
-KEY_SPACES = (*SPACES, "typo")
+#: `prints.add_typo_keys`); and "title", the character bands of the titles inside
+#: labelled lines, which join the character space where their reading holds (see
+#: `prints.add_title_prints`).
+KEY_SPACES = (*SPACES, "typo", "title")
+#: The spaces of the batches each space of the table is made of.
+_INTO = {"char": ("char", "title"), "word": ("word",), "typo": ("typo",)}
 
 
 @dataclass
@@ -66,6 +71,9 @@ class Texts:
     batch_bands: list[dict[str, tuple[I64, U64 | Stored]]] = field(default_factory=list)
     spool: Spool = field(default_factory=Spool)
     held: int = 0  # bytes of band keys in memory
+    #: In how many labelled texts each part of their titles is, of those in two or more
+    #: (see `titles`): known at `freeze`.
+    labels: dict[int, int] = field(default_factory=dict)
 
     def add(self, prints: TextPrints) -> None:
         """Keep a batch's texts until `freeze`, their band keys on disk past SPILL_BYTES."""
@@ -111,11 +119,15 @@ class Texts:
             {name: fresh[rows + start] for name, (rows, _) in bands.items()}
             for start, bands in zip(starts[:-1].tolist(), per_block, strict=True)
         ]
+        self.labels = _held_titles(per_block, kept, ids, starts[:-1].tolist())
         for name in KEY_SPACES:
+            if name == "title":
+                continue  # its rows that hold are the character space's
             found = [
-                (bands[name][1], keep_of[name])
+                (bands[given][1], keep_of[given])
                 for bands, keep_of in zip(per_block, kept, strict=True)
-                if name in keep_of
+                for given in _INTO[name]
+                if given in keep_of
             ]
             total = sum(int(keep.sum()) for _, keep in found)
             if not total:
@@ -125,9 +137,10 @@ class Texts:
         at = dict.fromkeys(KEY_SPACES, 0)
         giving = GiveBack()
         for start, spaces, keep_of in zip(starts[:-1].tolist(), per_block, kept, strict=True):
-            for name, (rows, bands) in spaces.items():
-                keep = keep_of[name]
+            for given, (rows, bands) in spaces.items():
+                keep = keep_of[given]
                 count = int(keep.sum())
+                name = "char" if given == "title" else given
                 space = self.spaces[name]
                 if count:
                     space.keys[0][at[name] : at[name] + count] = ids[rows[keep] + start]
@@ -139,6 +152,7 @@ class Texts:
                     giving.freed(rows.nbytes + bands.nbytes)
             spaces.clear()
         self.spool.close()
+        del self.spaces["title"]
         return texts
 
     def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, I64, I64]]:
@@ -163,3 +177,33 @@ class Texts:
         """The band keys of every row of a key space (see `of_level` for a level's)."""
         blocks = self.spaces[space].blocks
         return blocks[0] if blocks else np.empty((0, 0), np.uint64)
+
+
+def _held_titles(
+    per_block: list[dict[str, tuple[I64, U64 | Stored]]],
+    kept: list[dict[str, npt.NDArray[np.bool_]]],
+    ids: I64,
+    starts: list[int],
+) -> dict[int, int]:
+    """Count the parts of the labelled texts' readings (the batches' "title" rows that
+    are kept), leave in each batch the band keys of those that hold, and return the
+    counts (see `titles`)."""
+    found = []
+    for bands, keep_of, start in zip(per_block, kept, starts, strict=True):
+        if "title" in bands:
+            rows, keys = bands["title"]
+            if isinstance(keys, Stored):
+                keys = keys.read()
+            keep = keep_of["title"]
+            found.append((bands, keep_of, rows[keep], keys[keep], start))
+    if not found:
+        return {}
+    counts = part_counts(
+        np.concatenate([ids[rows + start] for _, _, rows, _, start in found]),
+        np.concatenate([keys[:, :META] for _, _, _, keys, _ in found]),
+    )
+    for bands, keep_of, rows, keys, _ in found:
+        holds = holding(keys[:, :META], counts)
+        bands["title"] = rows[holds], keys[holds, META:]
+        keep_of["title"] = np.ones(int(holds.sum()), dtype=bool)
+    return counts

@@ -29,7 +29,7 @@ from dedup.index import edits_near, reverse, scored, shared_many, typos_apart, w
 from dedup.model import REMOVING, Evidence
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers
-from dedup.segment import labelled_parts
+from dedup.titles import holds, normalized
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ Related = list[tuple[int, int, Evidence]]
 
 
 def verify_batch(
-    batch: tuple[list[KeyPlace], list[tuple[int, int]]], config: Config
+    batch: tuple[list[KeyPlace], list[tuple[int, int]]],
+    config: Config,
+    labels: Mapping[int, int] | None = None,
 ) -> tuple[list[tuple[int, int, Evidence]], I64]:
     """Exact evidence of candidate pairs of keys: the batch's units (key, document, span)
     are read once each, and each pair verified (`verify_texts`).  The related pairs come
@@ -49,7 +51,7 @@ def verify_batch(
     units, pairs = batch
     raw = read_spans([(place, start, end) for _, place, start, end in units], config)
     at = {key: i for i, (key, _, _, _) in enumerate(units)}
-    found = verify_texts(raw, [(at[a], at[b]) for a, b in pairs], config)
+    found = verify_texts(raw, [(at[a], at[b]) for a, b in pairs], config, labels)
     related = []
     unrelated = array.array("q")
     for (a, b), evidence in zip(pairs, found, strict=True):
@@ -61,10 +63,16 @@ def verify_batch(
     return related, np.frombuffer(unrelated, dtype=np.int64).reshape(-1, 2)
 
 
-def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -> list[Evidence]:
+def verify_texts(
+    raw: list[str],
+    pairs: list[tuple[int, int]],
+    config: Config,
+    labels: Mapping[int, int] | None = None,
+) -> list[Evidence]:
     """Exact evidence of pairs of texts (by number in `raw`, the earlier text first): each
     text normalized and shingled once, and each pair verified in the shingle space both
-    share (characters first: short units)."""
+    share (characters first: short units).  `labels` are the corpus's counts of the parts
+    of labelled titles (see `titles`); None: every reading of one holds."""
     norms = normalize_many(raw, config.normalize)
     words = [norm.count(" ") + 1 for norm in norms]
     sets: list[dict[str, U32]] = [{} for _ in raw]
@@ -117,11 +125,12 @@ def verify_texts(raw: list[str], pairs: list[tuple[int, int]], config: Config) -
     titled: dict[int, list[str]] = {}
 
     def titles(unit: int) -> list[str]:
-        """The titles inside a labelled unit, normalized (see `labelled_parts`)."""
+        """The titles inside a labelled unit, normalized, of the readings that hold (see
+        `titles`)."""
         if unit not in titled:
             short = words[unit] < 2 * m.char_below
-            parts = labelled_parts(raw[unit]) if short else []
-            titled[unit] = normalize_many(parts, config.normalize) if parts else []
+            found = normalized([raw[unit]], config.normalize) if short else []
+            titled[unit] = [parts.title for _, parts in found if holds(parts, labels)]
         return titled[unit]
 
     by_words = [n for n in again if not chars_first[n]]  # verified by characters now
@@ -266,7 +275,7 @@ class Verifier:
                 )
             ]
 
-        work = functools.partial(verify_batch, config=table.config)
+        work = functools.partial(verify_batch, config=table.config, labels=table.texts.labels)
         threshold = table.config.minhash.threshold
         unrelated: list[I64] = []  # pairs of keys, a batch's rows each
         finer = li + 1 < len(table.levels)  # a finer level may meet these pairs again

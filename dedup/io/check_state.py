@@ -29,6 +29,7 @@ from dedup.io.readers import Listing, Listings
 from dedup.io.store import Entry, Store
 from dedup.io.stored_findings import Placed, StoredFindings
 from dedup.model import LEVELS
+from dedup.titles import META
 
 U64 = npt.NDArray[np.uint64]
 
@@ -254,6 +255,12 @@ class Outside:
             yield from (row[0] for row in self.store.db.execute(query, (number,)))
 
 
+def entry_bands(name: str, array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The band keys of an entry's array `name`: a row of the "title" space holds the keys
+    of its reading's parts first (see `titles`), which are none."""
+    return array[:, META:] if name == "texts.title.bands" else array
+
+
 def text_postings(entries: Sequence[Entry]) -> tuple[U64, U64]:
     """Every text's band keys, each with the text (the first 8 bytes of its exact key),
     distinct pairs by key: which texts a band key stands for.  Gathered key space by key
@@ -265,7 +272,7 @@ def text_postings(entries: Sequence[Entry]) -> tuple[U64, U64]:
     for name in sorted(spaces):
         rows = name[: -len("bands")] + "rows"
         found = [
-            (e.arrays[name], e.arrays[rows], o)
+            (entry_bands(name, e.arrays[name]), e.arrays[rows], o)
             for e, o in zip(entries, owners, strict=True)
             if name in e.arrays
         ]
@@ -293,7 +300,7 @@ def postings(entries: Sequence[Entry]) -> tuple[U64, npt.NDArray[np.int32]]:
             ]
             values = key64(np.concatenate(arrays))
         elif name.endswith(".bands"):
-            arrays = [a.ravel() for _, a in found]
+            arrays = [entry_bands(name, a).ravel() for _, a in found]
             values = np.concatenate(arrays).astype(np.uint64)
         else:
             continue
@@ -338,7 +345,7 @@ def text_keys(entry: Entry) -> tuple[npt.NDArray[np.int64], U64]:
     keys = [key64(digests)]
     for name in sorted(entry.arrays):
         if name.startswith("texts.") and name.endswith(".bands"):
-            bands = entry.arrays[name]
+            bands = entry_bands(name, entry.arrays[name])
             rows.append(np.repeat(entry.arrays[name[: -len("bands")] + "rows"], bands.shape[1]))
             keys.append(bands.ravel().astype(np.uint64))
     return np.concatenate(rows), np.concatenate(keys)

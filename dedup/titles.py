@@ -1,0 +1,173 @@
+"""Labelled titles: "Titre | Blog", "Blog | Titre", "Dossier : Titre", "[Tuto] Titre".
+
+A short line with a separator may be a title beside its label (a site's name, a topic),
+printed alone elsewhere.  Which part is the label is told by repetition: a label stands
+beside many titles, a title beside a label or two.  Each way of reading a line
+(`readings`) names a title and a label; over the corpus, each part is counted in the
+labelled lines that hold it (`part_counts`), and a reading holds when its label is the
+part counted more or, counted as often, when the parts stand in the usual order: a title
+before a site's name, after a topic (`holds`).  A label in square brackets is one as
+written.  So `Le Blog de Sophie | Gestion des signaux` on every post's page reads as the
+title after the site's name, and a page header `Le Blog de Sophie` is no title's copy.
+
+Fingerprinting gives the title of every reading the character band keys its own line
+would have, so that the title printed alone is its candidate, and the keys of both parts
+(`TitleRows`); the table keeps the band keys of the readings that hold
+(`Texts.freeze`), and verification weighs them with the same counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+from dedup.config import NormalizeConfig
+from dedup.normalize import normalize_many
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+#: A label after a title ("Titre | Blog", "Titre – Blog", "Titre · Blog") and one before
+#: it ("Dossier : Titre"): the separators, and the longest label taken for one.
+_SUFFIX_LABEL = re.compile(r"\s*[|•·»]\s*|\s+[-–—/]\s+")
+_PREFIX_LABEL = re.compile(r"\s*:\s+|\s+:\s*")
+_ANY_SEPARATOR = re.compile(r"[|•·»:/\-–—\[]")
+_LABEL_WORDS = 5
+_DIGIT = re.compile(r"\d")
+
+#: Columns before the band keys in a row of the "title" key space: the keys of the
+#: reading's title and label (0: a label in brackets), and 1 for the usual order.
+META = 3
+
+
+class Reading(NamedTuple):
+    """One way to read a labelled line: its title, its label (None: one in square
+    brackets, a label as written), and whether the parts stand in the usual order."""
+
+    title: str
+    label: str | None
+    usual: bool
+
+
+class Parts(NamedTuple):
+    """A reading normalized: its title, and the keys of its title and label (0: none)."""
+
+    title: str
+    title_key: int
+    label_key: int
+    usual: bool
+
+
+def readings(text: str) -> list[Reading]:
+    """Every way `text` reads as a title beside a label, the usual order first.
+
+    >>> readings("Threads menace Twitter | Le Blog de Sophie")[0]
+    Reading(title='Threads menace Twitter', label='Le Blog de Sophie', usual=True)
+    >>> readings("Dossier : Désactiver les sons système")
+    [Reading(title='Désactiver les sons système', label='Dossier', usual=True)]
+    >>> readings("[Tuto] Désactiver les sons système")
+    [Reading(title='Désactiver les sons système', label=None, usual=True)]
+    """
+    if not _ANY_SEPARATOR.search(text):
+        return []
+    whole = text.strip()
+    out = _separated(whole)
+    bracketed = _bracketed(whole)
+    if bracketed is not None and _is_label(*bracketed):
+        title = bracketed[0]
+        out += [Reading(title, None, True), *_separated(title)]
+    return out
+
+
+def _bracketed(text: str) -> tuple[str, str] | None:
+    """(title, label) of a text with a label in square brackets before it ("[Tuto] Titre")
+    or after it ("Titre [MAJ]"), the label holding no bracket; else None."""
+    if text.startswith("["):
+        end = text.find("]")
+        if end > 1 and "[" not in text[1:end]:
+            return text[end + 1 :].strip(), text[1:end]
+    if text.endswith("]"):
+        start = text.rfind("[")
+        if start > 0 and "]" not in text[start + 1 : -1]:
+            return text[:start].strip(), text[start + 1 : -1]
+    return None
+
+
+def _separated(text: str) -> list[Reading]:
+    """The readings of `text` as two parts around a separator: the title before a label
+    after it ("Titre | Blog"), or after one before it ("Dossier : Titre"), and the other
+    way round."""
+    out: list[Reading] = []
+    for separator, title_first in ((_SUFFIX_LABEL, True), (_PREFIX_LABEL, False)):
+        parts = separator.split(text, maxsplit=1)
+        if len(parts) == 2:
+            first, second = parts
+            usual = (first, second) if title_first else (second, first)
+            for title, label in (usual, usual[::-1]):
+                if _is_label(title, label):
+                    out.append(Reading(title, label, (title, label) == usual))
+    return out
+
+
+def _is_label(title: str, label: str) -> bool:
+    """Whether `label` can label `title`: a title of two words or more, and a label of a
+    few words that states no number ("5 min de lecture" after a byline is a fact)."""
+    words = len(label.split())
+    return len(title.split()) >= 2 and 0 < words <= _LABEL_WORDS and not _DIGIT.search(label)
+
+
+def part_key(norm: str) -> int:
+    """The key of a normalized part: never 0, which stands for no label."""
+    return xxhash.xxh3_64_intdigest(norm.encode("utf-8", "surrogatepass")) or 1
+
+
+def normalized(texts: Sequence[str], config: NormalizeConfig) -> list[tuple[int, Parts]]:
+    """Each reading of each text (by its number in `texts`), normalized and keyed."""
+    found = [(k, reading) for k, text in enumerate(texts) for reading in readings(text)]
+    labels = [r.label for _, r in found if r.label is not None]
+    norms = normalize_many([r.title for _, r in found] + labels, config)
+    label_norms = iter(norms[len(found) :])
+    out = []
+    for (k, reading), title in zip(found, norms, strict=False):
+        label = 0 if reading.label is None else part_key(next(label_norms))
+        out.append((k, Parts(title, part_key(title), label, reading.usual)))
+    return out
+
+
+def holds(parts: Parts, counts: Mapping[int, int] | None) -> bool:
+    """Whether a reading holds, given in how many labelled texts each part is (`counts`,
+    of the parts in two or more; None: every reading holds, the corpus unknown)."""
+    if counts is None or not parts.label_key:
+        return True
+    title = counts.get(parts.title_key, 1)
+    label = counts.get(parts.label_key, 1)
+    return label > title or (label == title and parts.usual)
+
+
+def part_counts(texts: I64, meta: U64) -> dict[int, int]:
+    """In how many labelled texts each part is, of those in two or more: `texts` are the
+    texts of readings, `meta` their first META columns (see `TitleRows`)."""
+    keys = np.concatenate((meta[:, 0], meta[:, 1]))
+    owners = np.concatenate((texts, texts)).astype(np.uint64)
+    named = keys != 0
+    pairs = np.unique(np.stack((keys[named], owners[named]), axis=1), axis=0)
+    parts, counts = np.unique(pairs[:, 0], return_counts=True)
+    many = counts >= 2
+    return dict(zip(parts[many].tolist(), counts[many].tolist(), strict=True))
+
+
+def holding(meta: U64, counts: Mapping[int, int]) -> npt.NDArray[np.bool_]:
+    """`holds` of readings given as their first META columns."""
+    return np.fromiter(
+        (
+            holds(Parts("", title, label, bool(usual)), counts)
+            for title, label, usual in meta[:, :META].tolist()
+        ),
+        dtype=bool,
+        count=len(meta),
+    )

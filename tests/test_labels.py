@@ -1,0 +1,167 @@
+"""A labelled title ("Titre | Blog", "Blog | Titre", "Dossier : Titre"): which part is the
+label is told by repetition across the corpus, the label standing beside many titles."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_relations import _posts, _scan
+
+from dedup.config import NormalizeConfig
+from dedup.titles import META, Parts, Reading, holding, holds, normalized, part_counts, readings
+
+TITLES = [
+    "Gestion des signaux sous Linux",
+    "Comprendre les permissions de fichiers",
+    "Le planificateur cron expliqué",
+    "Écrire un script shell robuste",
+    "Les sockets réseau en pratique",
+    "Bien utiliser la commande find",
+]
+
+
+def _titles(text: str) -> list[str]:
+    return [reading.title for reading in readings(text)]
+
+
+def test_readings_name_each_part_as_title_and_as_label_the_usual_order_first() -> None:
+    assert readings("Threads menace Twitter | Le Blog de Sophie") == [
+        Reading("Threads menace Twitter", "Le Blog de Sophie", True),
+        Reading("Le Blog de Sophie", "Threads menace Twitter", False),
+    ]
+    assert readings("Dossier : Désactiver les sons système") == [
+        Reading("Désactiver les sons système", "Dossier", True)
+    ]
+    assert _titles("Threads menace Twitter – Pages libres") == [
+        "Threads menace Twitter",
+        "Pages libres",
+    ]
+    assert readings("Elon Musk insulte les annonceurs") == []
+    # a byline's reading time is a fact, not a label; a label is a few words at most
+    assert readings("Publié le 8 janvier 2023 par Claire Dubois · 5 min de lecture") == []
+    assert _titles("Titre | un long texte qui continue bien plus loin que tout label") == [
+        "un long texte qui continue bien plus loin que tout label"
+    ]
+    # a label in square brackets, before the title or after it, is one as written
+    assert readings("[Tuto] Désactiver les sons système") == [
+        Reading("Désactiver les sons système", None, True)
+    ]
+    assert _titles("Désactiver les sons système [MAJ]") == ["Désactiver les sons système"]
+    assert _titles("[Vidéo] Threads menace Twitter | Le Blog de Sophie") == [
+        "[Vidéo] Threads menace Twitter",
+        "Le Blog de Sophie",
+        "Threads menace Twitter | Le Blog de Sophie",
+        "Threads menace Twitter",
+        "Le Blog de Sophie",
+    ]
+    # a reference or a number in brackets is no label; one word is no title
+    assert readings("Voir la page de manuel [1]") == []
+    assert readings("[Tuto] Désactiver") == []
+    assert readings("a[i] = b[j] pour tout i") == []
+
+
+def test_a_reading_holds_when_its_label_is_the_part_more_repeated() -> None:
+    usual = Parts("titre", 1, 2, True)
+    other = Parts("blog", 2, 1, False)
+    # the corpus unknown, every reading holds; counted as often, the usual order
+    assert holds(usual, None) and holds(other, None)
+    assert holds(usual, {}) and not holds(other, {})
+    assert holds(usual, {1: 2, 2: 2}) and not holds(other, {1: 2, 2: 2})
+    # the part beside more titles is the label, whichever side it stands on
+    assert holds(usual, {2: 3}) and not holds(other, {2: 3})
+    assert not holds(usual, {1: 3}) and holds(other, {1: 3})
+    # a label in brackets is one as written
+    assert holds(Parts("titre", 1, 0, True), {1: 9})
+    meta = np.array([[1, 2, 1], [2, 1, 0]], dtype=np.uint64)
+    assert holding(meta, {1: 3}).tolist() == [False, True]
+
+
+def test_parts_are_counted_once_a_labelled_text() -> None:
+    texts = ["Le Blog de Sophie | Titre un", "Le Blog de Sophie | Titre deux", "Titre un | Autre"]
+    found = normalized(texts, NormalizeConfig())
+    owners = np.array([k for k, _ in found], dtype=np.int64)
+    meta = np.array(
+        [(p.title_key, p.label_key, p.usual) for _, p in found], dtype=np.uint64
+    ).reshape(-1, META)
+    counts = part_counts(np.concatenate((owners, owners)), np.concatenate((meta, meta)))
+    keys = {p.title: p.title_key for _, p in found}
+    assert counts == {keys["le blog de sophie"]: 2, keys["titre un"]: 2}
+
+
+def _removed(report: dict) -> list[str]:  # type: ignore[type-arg]
+    """The lines removed (every unit here is a line)."""
+    return sorted(
+        line.strip()
+        for d in report["documents"]
+        for text in d["removed_text"]
+        for line in text.splitlines()
+        if line.strip()
+    )
+
+
+@pytest.mark.parametrize("pages", [2, 3, 6])
+def test_a_site_name_before_every_title_is_its_label(tmp_path: Path, pages: int) -> None:
+    """A page header `Le Blog de Sophie` and page titles `Le Blog de Sophie | <title>`:
+    the site's name stands beside every title, so it is the label and the title the part
+    after it.  The header is no title of any page, and no title line is its copy (each
+    was removed: the part before the bar, read as the title, was the header)."""
+    posts = _posts(random.Random(11), pages)
+    texts = [
+        f"Le Blog de Sophie\n\nLe Blog de Sophie | {title}\n\n{post}"
+        for title, post in zip(TITLES, posts, strict=False)
+    ]
+    report = _scan(tmp_path, texts)
+    removed = _removed(report)
+    assert not [text for text in removed if "|" in text], report["clusters"]
+    # the header printed again is removed, or kept as boilerplate on five pages or more
+    assert removed == ([] if pages >= 5 else ["Le Blog de Sophie"] * (pages - 1))
+
+
+def test_a_title_after_a_site_name_printed_again_is_a_copy(tmp_path: Path) -> None:
+    """`Le Blog de Sophie | <title>` on each post's page, and the titles listed again
+    on an archive page: each is a copy of the title after the site's name."""
+    posts = _posts(random.Random(12), 4)
+    pages = [
+        f"Le Blog de Sophie | {title}\n\n{post}"
+        for title, post in zip(TITLES[:3], posts, strict=False)
+    ]
+    archive = "\n\n".join([*TITLES[:3], posts[3]])
+    texts = [*pages, archive]
+    report = _scan(tmp_path, texts)
+    assert _removed(report) == sorted(TITLES[:3]), report["clusters"]
+
+
+def test_a_title_before_a_site_name_is_still_the_title(tmp_path: Path) -> None:
+    """The usual order, `<title> | Le Blog de Sophie`, with the site's name as a page
+    header too: the headers are the only copies on the posts' pages, and the titles
+    listed on an archive page are copies of theirs."""
+    posts = _posts(random.Random(13), 4)
+    pages = [
+        f"Le Blog de Sophie\n\n{title} | Le Blog de Sophie\n\n{post}"
+        for title, post in zip(TITLES[:3], posts, strict=False)
+    ]
+    archive = "\n\n".join([*TITLES[:3], posts[3]])
+    texts = [*pages, archive]
+    report = _scan(tmp_path, texts)
+    expected = sorted([*TITLES[:3], "Le Blog de Sophie", "Le Blog de Sophie"])
+    assert _removed(report) == expected, report["clusters"]
+
+
+def test_a_title_under_two_labels_is_still_the_title(tmp_path: Path) -> None:
+    """A title printed under a topic and under the site's name, each label beside other
+    titles too: the title is the part each label stands beside, and printed alone it is
+    a copy.  (The two labelled lines are not each other's copy: a title is compared with
+    a whole line.)"""
+    posts = _posts(random.Random(14), 5)
+    texts = [
+        f"{TITLES[0]} | Le Blog de Sophie\n\n{posts[0]}",
+        f"{TITLES[1]} | Le Blog de Sophie\n\n{posts[1]}",
+        f"Dossier : {TITLES[0]}\n\n{posts[2]}",
+        f"Dossier : {TITLES[2]}\n\n{posts[3]}",
+        f"{TITLES[0]}\n\n{posts[4]}",
+    ]
+    report = _scan(tmp_path, texts)
+    assert _removed(report) == [TITLES[0]], report["clusters"]
