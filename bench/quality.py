@@ -11,6 +11,8 @@ corpus.  Each blog has
 
 - article pages: a title, a byline ("Publié le 8 janvier 2023 par Claire Dubois · 5 min de
   lecture"), paragraphs taken in order from one manual page, a share bar and comment form;
+  half the blogs print their name atop every page, and half print a title beside the
+  blog's name (`Titre | Le Carnet`, or `Le Carnet | Titre`);
 - tag archive pages, after the articles: every post's title printed twice (the second
   time exact, with the blog's name or a topic label added, before it or in square
   brackets, in capitals, or with a typo),
@@ -241,10 +243,14 @@ class Span:
 class PageText:
     """A page built a paragraph at a time, each labelled."""
 
-    def __init__(self, doc: str) -> None:
+    def __init__(self, doc: str, header: str | None = None) -> None:
+        """A page; `header`, if given, is its first line (a blog's name atop every page):
+        boilerplate, or a copy of it."""
         self.doc = doc
         self.text = ""
         self.spans: list[Span] = []
+        if header is not None:
+            self.add(header, "blog's name atop its page", EITHER)
 
     def add(self, text: str, kind: str, expect: str) -> None:
         self.paragraph([(text, kind, expect)])
@@ -336,6 +342,9 @@ def build(
             raise SystemExit(f"the manual pages make {site} blogs at most, not {sites}")
         first = rng.choice(lang.first.split())
         name = rng.choice(lang.sites.split("|")).format(first=first)
+        # How the blog prints a post's title on its page, and its name atop every page.
+        order = rng.choice(("{title}", "{title}", "{title} | {name}", "{name} | {title}"))
+        header = name if rng.random() < 0.5 else None
         authors = [
             f"{rng.choice(lang.first.split())} {rng.choice(lang.last.split())}" for _ in range(2)
         ]
@@ -356,18 +365,19 @@ def build(
                 title = page.title if not half else lang.practice.format(name=page.name)
                 kind = "original title"
                 longer = [t for t in titles_used if len(t.split()) >= 6]
-                if longer and rng.random() < 0.08:  # a short title inside a longer one
-                    inside = longer[rng.randrange(len(longer))]
+                # a short title inside a longer one, which is no other page's title
+                inside = longer[rng.randrange(len(longer))] if longer else ""
+                short = " ".join(inside.split()[-3:]).capitalize()
+                if inside and rng.random() < 0.08 and short.casefold() not in titles:
                     titles_used.remove(inside)
-                    title, kind = (
-                        " ".join(inside.split()[-3:]).capitalize(),
-                        "short title inside a longer one",
-                    )
+                    title, kind = short, "short title inside a longer one"
                 else:
                     titles_used.append(title)
                 byline = _byline(lang, days, authors, bylines, rng)
-                doc = PageText(f"{site:02d}/article-{number:02d}-{half}")
-                doc.add(title, kind, KEEP)
+                doc = PageText(f"{site:02d}/article-{number:02d}-{half}", header)
+                if order != "{title}" and kind == "original title":
+                    kind = "title beside the blog's name"
+                doc.add(order.format(title=title, name=name), kind, KEEP)
                 doc.add(byline, "byline of its post", KEEP)
                 for paragraph in paragraphs[:5]:
                     doc.add(
@@ -378,8 +388,9 @@ def build(
                 docs.append(doc)
                 mine.append(Post(site, title, byline, list(paragraphs[:5]), doc.doc))
         posts += mine
-        docs += _tag_pages(lang, site, name, mine, rng)
-        docs += _reposts(lang, site, mine, days, authors, bylines, spare, rng)
+        labelled = order if order != "{title}" else "{title} | {name}"
+        docs += _tag_pages(lang, site, labelled.replace("{name}", name), header, mine, rng)
+        docs += _reposts(lang, site, header, mine, days, authors, bylines, spare, rng)
         for copied in rng.sample(mine, 1):  # a page crawled twice
             source = next(d for d in docs if d.doc == copied.page)
             again = PageText(f"{site:02d}/copy-of-{source.doc.split('/')[1]}")
@@ -420,11 +431,17 @@ def _byline(
 
 
 def _tag_pages(
-    lang: Language, site: int, name: str, posts: list[Post], rng: random.Random
+    lang: Language,
+    site: int,
+    labelled: str,
+    header: str | None,
+    posts: list[Post],
+    rng: random.Random,
 ) -> list[PageText]:
+    """Tag pages; `labelled` is a title beside the blog's name, "{title}" its place."""
     out = []
     for tag in range(2):
-        doc = PageText(f"{site:02d}/tag-{tag}")
+        doc = PageText(f"{site:02d}/tag-{tag}", header)
         doc.add(
             lang.archive.format(label=rng.choice(lang.labels.split("|")).lower(), number=tag + 1),
             "tag page heading",
@@ -439,7 +456,7 @@ def _tag_pages(
                 topic = rng.choice(lang.labels.split("|"))
                 label = rng.choice(
                     [
-                        f"{post.title} | {name}",
+                        labelled.format(title=post.title),
                         lang.labelled.format(label=topic, title=post.title),
                         f"[{topic}] {post.title}",
                     ]
@@ -460,6 +477,7 @@ def _tag_pages(
 def _reposts(
     lang: Language,
     site: int,
+    header: str | None,
     posts: list[Post],
     days: list[tuple[int, str]],
     authors: list[str],
@@ -469,7 +487,7 @@ def _reposts(
 ) -> list[PageText]:
     out = []
     for number, post in enumerate(rng.sample(posts, max(1, len(posts) // 3))):
-        doc = PageText(f"{site:02d}/repost-{number:02d}")
+        doc = PageText(f"{site:02d}/repost-{number:02d}", header)
         how = rng.randrange(3)
         if how == 0:
             doc.add(post.title, "title printed again", REMOVE)
