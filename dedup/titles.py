@@ -40,8 +40,11 @@ _ANY_SEPARATOR = re.compile(r"[|•·»:/\-–—\[]")
 _LABEL_WORDS = 5
 _DIGIT = re.compile(r"\d")
 
-#: Columns before the band keys in a row of the "title" key space: the keys of the
-#: reading's title and label (0: a label in brackets), and 1 for the usual order.
+#: The key spaces of the titles inside labelled lines (their character bands, and their
+#: deletion keys), and the spaces their rows join where their reading holds.
+TITLE_SPACES = {"title": "char", "title-typo": "typo"}
+#: Columns before the keys in a row of a title space: the keys of the reading's title
+#: and label (0: a label in brackets), and 1 for the usual order.
 META = 3
 
 

@@ -152,9 +152,8 @@ def test_a_title_before_a_site_name_is_still_the_title(tmp_path: Path) -> None:
 
 def test_a_title_under_two_labels_is_still_the_title(tmp_path: Path) -> None:
     """A title printed under a topic and under the site's name, each label beside other
-    titles too: the title is the part each label stands beside, and printed alone it is
-    a copy.  (The two labelled lines are not each other's copy: a title is compared with
-    a whole line.)"""
+    titles too: the title is the part each label stands beside, so printed under the other
+    label or alone, it is a copy."""
     posts = _posts(random.Random(14), 5)
     texts = [
         f"{TITLES[0]} | Le Blog de Sophie\n\n{posts[0]}",
@@ -164,4 +163,18 @@ def test_a_title_under_two_labels_is_still_the_title(tmp_path: Path) -> None:
         f"{TITLES[0]}\n\n{posts[4]}",
     ]
     report = _scan(tmp_path, texts)
-    assert _removed(report) == [TITLES[0]], report["clusters"]
+    assert _removed(report) == sorted([f"Dossier : {TITLES[0]}", TITLES[0]]), report["clusters"]
+
+
+def test_a_title_printed_alone_with_a_typo_is_a_copy_of_the_labelled_one(tmp_path: Path) -> None:
+    """A short title's typo changes most of its character 5-grams, so it is no candidate by
+    them: the title inside a labelled line has the deletion keys a line of its own has."""
+    posts = _posts(random.Random(15), 6)
+    titles = ["Gestion des signaux", "Tubes et files", "Cron expliqué"]
+    typos = ["Gestion des sigaux", "Tubes et flies", "Cron expliué"]
+    labelled = [
+        f"{title} | Le Blog de Sophie\n\n{post}" for title, post in zip(titles, posts, strict=False)
+    ]
+    alone = [f"{typo}\n\n{post}" for typo, post in zip(typos, posts[3:], strict=True)]
+    report = _scan(tmp_path, labelled + alone)
+    assert _removed(report) == sorted(typos), report["clusters"]

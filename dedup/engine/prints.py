@@ -174,10 +174,10 @@ def add_title_prints(
     params: LshParams,
 ) -> None:
     """Give each reading of a labelled title ("Titre | Blog", "Blog | Titre", "Dossier :
-    Titre") the character band keys of its title, so that the title printed alone is its
-    LSH candidate (#19): the "title" key space, whose rows hold the keys of the reading's
-    parts first (see `titles`); the table keeps those of the readings that hold.
-    Rows are text numbers, as in `by_space`."""
+    Titre") the character band keys of its title, and the deletion keys of a short one, so
+    that the title printed alone is its candidate (#19): the title key spaces, whose rows
+    hold the keys of the reading's parts first (see `titles`); the table keeps those of
+    the readings that hold.  Rows are text numbers, as in `by_space`."""
     m = config.minhash
     short = [k for k, n in enumerate(spaces) if n < 2 * m.char_below]
     found = [
@@ -187,13 +187,21 @@ def add_title_prints(
     ]
     if not found:
         return
-    sets = char_sets([parts.title for _, parts in found], m)
+    titles = [parts.title for _, parts in found]
+    sets = char_sets(titles, m)
     bands = band_keys(signatures(sets, m.num_perm, m.seed), params)
     meta = np.array(
         [(parts.title_key, parts.label_key, parts.usual) for _, parts in found], dtype=np.uint64
     ).reshape(-1, META)
     rows = np.array([unit for unit, _ in found], dtype=np.int64)
     by_space["title"] = (rows, np.concatenate((meta, bands), axis=1))
+    # A title short enough for deletion keys (see `add_typo_keys`) gets them too: the
+    # title printed alone with a typo is a candidate of the labelled line.
+    typed = np.flatnonzero([_deletable(title, title.count(" "), m) for title in titles])
+    owner, keys = deletion_keys([titles[k] for k in typed.tolist()])
+    mine = typed[owner]
+    if len(mine):
+        by_space["title-typo"] = (rows[mine], np.concatenate((meta[mine], keys[:, None]), axis=1))
 
 
 def add_typo_keys(
@@ -205,9 +213,7 @@ def add_typo_keys(
     character 5-grams, and one typo changes 5; a typo changes 5 word 5-grams) (#19).
     Rows are text numbers, as in `by_space`."""
     short = [
-        k
-        for k, (norm, n) in enumerate(zip(norms, spaces, strict=True))
-        if n < m.char_below and len(norm) - n <= DELETION_MAX
+        k for k, (norm, n) in enumerate(zip(norms, spaces, strict=True)) if _deletable(norm, n, m)
     ]
     medium = [k for k, n in enumerate(spaces) if SEGMENT_MIN <= n + 1 < SEGMENT_MAX]
     owner, keys = deletion_keys([norms[k] for k in short])
@@ -220,3 +226,8 @@ def add_typo_keys(
     )
     if len(rows):
         by_space["typo"] = (rows, np.concatenate((keys, segments))[:, None])
+
+
+def _deletable(norm: str, spaces: int, m: MinHashConfig) -> bool:
+    """Whether a normalized text (of `spaces` spaces) is short enough for deletion keys."""
+    return spaces < m.char_below and len(norm) - spaces <= DELETION_MAX

@@ -20,16 +20,19 @@ from dedup.fingerprint import I64, SPACES, U64, unique_digests
 from dedup.io import spill
 from dedup.io.spill import Columns, Spool, Stored
 from dedup.parallel import GiveBack, give_back_freed
-from dedup.titles import META, holding, part_counts
+from dedup.titles import META, TITLE_SPACES, holding, part_counts
 
 #: Where candidates come from: the LSH bands of each shingle space; "typo", one key a
 #: row: the deletion keys of short units and the segment keys of medium ones (see
-#: `prints.add_typo_keys`); and "title", the character bands of the titles inside
-#: labelled lines, which join the character space where their reading holds (see
-#: `prints.add_title_prints`).
-KEY_SPACES = (*SPACES, "typo", "title")
+#: `prints.add_typo_keys`); and the character bands and deletion keys of the titles
+#: inside labelled lines, which join the character and typo spaces where their reading
+#: holds (see `prints.add_title_prints`).
+KEY_SPACES = (*SPACES, "typo", *TITLE_SPACES)
 #: The spaces of the batches each space of the table is made of.
-_INTO = {"char": ("char", "title"), "word": ("word",), "typo": ("typo",)}
+_INTO = {
+    name: (name, *(titled for titled, into in TITLE_SPACES.items() if into == name))
+    for name in (*SPACES, "typo")
+}
 
 
 @dataclass
@@ -120,9 +123,7 @@ class Texts:
             for start, bands in zip(starts[:-1].tolist(), per_block, strict=True)
         ]
         self.labels = _held_titles(per_block, kept, ids, starts[:-1].tolist())
-        for name in KEY_SPACES:
-            if name == "title":
-                continue  # its rows that hold are the character space's
+        for name in _INTO:
             found = [
                 (bands[given][1], keep_of[given])
                 for bands, keep_of in zip(per_block, kept, strict=True)
@@ -140,7 +141,7 @@ class Texts:
             for given, (rows, bands) in spaces.items():
                 keep = keep_of[given]
                 count = int(keep.sum())
-                name = "char" if given == "title" else given
+                name = TITLE_SPACES.get(given, given)
                 space = self.spaces[name]
                 if count:
                     space.keys[0][at[name] : at[name] + count] = ids[rows[keep] + start]
@@ -152,7 +153,8 @@ class Texts:
                     giving.freed(rows.nbytes + bands.nbytes)
             spaces.clear()
         self.spool.close()
-        del self.spaces["title"]
+        for titled in TITLE_SPACES:
+            del self.spaces[titled]
         return texts
 
     def of_level(self, li: int, level_texts: I64) -> Iterator[tuple[str, I64, I64, I64]]:
@@ -186,24 +188,28 @@ def _held_titles(
     starts: list[int],
 ) -> dict[int, int]:
     """Count the parts of the labelled texts' readings (the batches' "title" rows that
-    are kept), leave in each batch the band keys of those that hold, and return the
-    counts (see `titles`)."""
-    found = []
+    are kept), leave in each batch the keys of those that hold, without their parts'
+    keys, and return the counts (see `titles`)."""
+    found = []  # (a batch's spaces, which are kept, the titled space, its kept rows, keys)
     for bands, keep_of, start in zip(per_block, kept, starts, strict=True):
-        if "title" in bands:
-            rows, keys = bands["title"]
-            if isinstance(keys, Stored):
-                keys = keys.read()
-            keep = keep_of["title"]
-            found.append((bands, keep_of, rows[keep], keys[keep], start))
-    if not found:
+        for titled in TITLE_SPACES:
+            if titled in bands:
+                rows, keys = bands[titled]
+                if isinstance(keys, Stored):
+                    keys = keys.read()
+                keep = keep_of[titled]
+                found.append((bands, keep_of, titled, rows[keep], keys[keep], start))
+    readings = [
+        (rows + start, keys) for *_, titled, rows, keys, start in found if titled == "title"
+    ]
+    if not readings:
         return {}
     counts = part_counts(
-        np.concatenate([ids[rows + start] for _, _, rows, _, start in found]),
-        np.concatenate([keys[:, :META] for _, _, _, keys, _ in found]),
+        ids[np.concatenate([rows for rows, _ in readings])],
+        np.concatenate([keys[:, :META] for _, keys in readings]),
     )
-    for bands, keep_of, rows, keys, _ in found:
+    for bands, keep_of, titled, rows, keys, _ in found:
         holds = holding(keys[:, :META], counts)
-        bands["title"] = rows[holds], keys[holds, META:]
-        keep_of["title"] = np.ones(int(holds.sum()), dtype=bool)
+        bands[titled] = rows[holds], keys[holds, META:]
+        keep_of[titled] = np.ones(int(holds.sum()), dtype=bool)
     return counts

@@ -154,13 +154,14 @@ def verify_texts(
 
 
 def _titled(titles_a: list[str], norm_b: str, titles_b: list[str], norm_a: str, t: float) -> bool:
-    """Whether one of two short units is the other with a label (a site's name, a topic)
-    added: a title inside it (`titles_a`, normalized) is the other, or the other with typos
-    only."""
+    """Whether two short units print one title, with a label (a site's name, a topic)
+    beside it in one or both: a title inside one (`titles_a`, normalized) is the other, or
+    a title inside it, or one of them with typos only."""
     return any(
         part == other or typos_apart(part, other, t)
-        for parts, other in ((titles_a, norm_b), (titles_b, norm_a))
+        for parts, others in ((titles_a, [norm_b, *titles_b]), (titles_b, [norm_a]))
         for part in parts
+        for other in others
     )
 
 

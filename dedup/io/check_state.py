@@ -29,7 +29,7 @@ from dedup.io.readers import Listing, Listings
 from dedup.io.store import Entry, Store
 from dedup.io.stored_findings import Placed, StoredFindings
 from dedup.model import LEVELS
-from dedup.titles import META
+from dedup.titles import META, TITLE_SPACES
 
 U64 = npt.NDArray[np.uint64]
 
@@ -256,9 +256,10 @@ class Outside:
 
 
 def entry_bands(name: str, array: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """The band keys of an entry's array `name`: a row of the "title" space holds the keys
-    of its reading's parts first (see `titles`), which are none."""
-    return array[:, META:] if name == "texts.title.bands" else array
+    """The band keys of an entry's array `name`: a row of a title space holds the keys of
+    its reading's parts first (see `titles`), which are none."""
+    titled = name.startswith("texts.") and name[6 : -len(".bands")] in TITLE_SPACES
+    return array[:, META:] if titled else array
 
 
 def text_postings(entries: Sequence[Entry]) -> tuple[U64, U64]:
