@@ -60,6 +60,25 @@ def test_scan_writes_the_report_to_stdout_and_a_summary_to_stderr() -> None:
     assert "duplicates" in result.stderr and "characters removed" in result.stderr
 
 
+def test_a_report_to_dash_is_written_to_stdout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--report -` is standard output, as `-` is for input and `--out`; a file named `-`
+    was written in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    scanned = invoke("scan", str(PAGES), "--report", "-", "--format", "markdown")
+    assert scanned.exit_code == 0
+    assert scanned.stdout.startswith("# dedup report")
+    cleaned = invoke("clean", str(PAGES), "--out", str(tmp_path / "out"), "--report", "-")
+    assert cleaned.exit_code == 0
+    assert json.loads(cleaned.stdout)["stats"]["documents"] == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    # the cleaned JSONL and the report cannot share standard output
+    both = invoke("clean", "-", "--out", "-", "--report", "-", input=NEWS.read_text("utf-8"))
+    assert both.exit_code == 2
+    assert "standard output" in both.stderr
+
+
 def test_scan_markdown_to_a_file_writes_nothing_else(tmp_path: Path) -> None:
     target = tmp_path / "report.md"
     result = invoke("scan", str(PAGES), "--format", "markdown", "--report", str(target))

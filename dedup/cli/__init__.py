@@ -119,13 +119,18 @@ def _render(result: Result, fmt: str) -> str:
     return RENDERERS[fmt](build_report(result, texts=fmt != "json"))
 
 
+#: `--report -`: the report on standard output.
+STDOUT = Path("-")
+
+
 def _emit_report(result: Result, fmt: str, report: Path | None) -> None:
-    """Write the report to a file (atomically) or stdout; JSON is streamed a piece at a time."""
+    """Write the report to a file (atomically) or stdout (None, or -); JSON is streamed a
+    piece at a time."""
     if fmt == "json":
         pieces = json_pieces(build_report(result, lazy=True))
     else:
         pieces = iter([_render(result, fmt).encode("utf-8")])
-    if report is None:
+    if report is None or report == STDOUT:
         for piece in pieces:
             click.echo(piece, nl=False)
         return
@@ -186,7 +191,7 @@ def main() -> None:
 @main.command()
 @corpus_options
 @output_options
-@report_options("Write the report here instead of to standard output.")
+@report_options("Write the report to this file instead of to standard output.")
 def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any) -> None:
     """Find duplicates and write the report; never writes anything else.
 
@@ -215,7 +220,7 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
     metavar="DIR|-",
     help="Folder for the cleaned documents (same relative paths), or - for JSONL on stdout.",
 )
-@report_options("Also write the report here.")
+@report_options("Also write the report here (- for standard output).")
 @click.option(
     "--keep-empty",
     is_flag=True,
@@ -236,6 +241,8 @@ def clean(
       dedup clean data.jsonl --out cleaned/          # writes cleaned/data.jsonl
       cat data.jsonl | dedup clean - --out - > cleaned.jsonl
     """
+    if out == "-" and report == STDOUT:
+        raise click.UsageError("--out - and --report - cannot both write to standard output")
     overrides["document_texts"] = fmt == "html" or None
     paths, config, _ = _config(paths, overrides)
     if out == "-":

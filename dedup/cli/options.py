@@ -205,8 +205,9 @@ def _report_options(command: F, where: str) -> F:
     options = [
         click.option(
             "--report",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
             default=None,
+            metavar="FILE|-",
             help=where,
         ),
         click.option(
