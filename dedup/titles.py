@@ -38,6 +38,8 @@ _SUFFIX_LABEL = re.compile(r"\s*[|•·»]\s*|\s+[-–—/]\s+")
 _PREFIX_LABEL = re.compile(r"\s*:\s+|\s+:\s*")
 _ANY_SEPARATOR = re.compile(r"[|•·»:/\-–—\[]")
 _LABEL_WORDS = 5
+#: The fewest characters of a title of one word.
+_ONE_WORD_TITLE = 12
 _DIGIT = re.compile(r"\d")
 
 #: The key spaces of the titles inside labelled lines (their character bands, and their
@@ -58,12 +60,14 @@ class Reading(NamedTuple):
 
 
 class Parts(NamedTuple):
-    """A reading normalized: its title, and the keys of its title and label (0: none)."""
+    """A reading normalized: its title, the keys of its title and label (0: none), and
+    its title as written."""
 
     title: str
     title_key: int
     label_key: int
     usual: bool
+    raw: str = ""
 
 
 def readings(text: str) -> list[Reading]:
@@ -118,10 +122,12 @@ def _separated(text: str) -> list[Reading]:
 
 
 def _is_label(title: str, label: str) -> bool:
-    """Whether `label` can label `title`: a title of two words or more, and a label of a
-    few words that states no number ("5 min de lecture" after a byline is a fact)."""
+    """Whether `label` can label `title`: a title of two words or more, or a long one (a
+    compound: `Prozessverfolgung`), and a label of a few words that states no number ("5
+    min de lecture" after a byline is a fact)."""
     words = len(label.split())
-    return len(title.split()) >= 2 and 0 < words <= _LABEL_WORDS and not _DIGIT.search(label)
+    named = len(title.split()) >= 2 or len(title) >= _ONE_WORD_TITLE
+    return named and 0 < words <= _LABEL_WORDS and not _DIGIT.search(label)
 
 
 def part_key(norm: str) -> int:
@@ -138,7 +144,7 @@ def normalized(texts: Sequence[str], config: NormalizeConfig) -> list[tuple[int,
     out = []
     for (k, reading), title in zip(found, norms, strict=False):
         label = 0 if reading.label is None else part_key(next(label_norms))
-        out.append((k, Parts(title, part_key(title), label, reading.usual)))
+        out.append((k, Parts(title, part_key(title), label, reading.usual, reading.title)))
     return out
 
 

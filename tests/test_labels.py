@@ -178,3 +178,21 @@ def test_a_title_printed_alone_with_a_typo_is_a_copy_of_the_labelled_one(tmp_pat
     alone = [f"{typo}\n\n{post}" for typo, post in zip(typos, posts[3:], strict=True)]
     report = _scan(tmp_path, labelled + alone)
     assert _removed(report) == sorted(typos), report["clusters"]
+
+
+def test_a_label_that_names_someone_does_not_make_the_title_another(tmp_path: Path) -> None:
+    """`Titre | Notes de Paul` states a name the title alone does not, and short lines
+    that state other facts are other lines: the title inside states none, so the title
+    printed alone (with a typo, too) is its copy.  Bylines that differ by their author
+    stay, labelled or not."""
+    posts = _posts(random.Random(16), 6)
+    texts = [
+        f"Ein einfaches Programm zur Lüftersteuerung | Notizen von Paul\n\n{posts[0]}",
+        f"Gestion des signaux sous Linux | Notizen von Paul\n\n{posts[1]}",
+        f"Ein einfaches Pogramm zur Lüftersteuerung\n\n{posts[2]}",
+        f"Par Claire Dubois | 8 janvier 2023\n\n{posts[3]}",
+        f"Par Marc Lefèvre | 8 janvier 2023\n\n{posts[4]}",
+        f"Par Claire Dubois | 9 mars 2021\n\n{posts[5]}",
+    ]
+    report = _scan(tmp_path, texts)
+    assert _removed(report) == ["Ein einfaches Pogramm zur Lüftersteuerung"], report["clusters"]

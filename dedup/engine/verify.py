@@ -12,6 +12,7 @@ import array
 import dataclasses
 import functools
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -29,9 +30,11 @@ from dedup.index import edits_near, reverse, scored, shared_many, typos_apart, w
 from dedup.model import REMOVING, Evidence
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers
-from dedup.titles import holds, normalized
+from dedup.titles import Parts, holds, normalized
 
 logger = logging.getLogger(__name__)
+
+_DIGIT = re.compile(r"\d")
 
 #: Per level: the pairs found related, as key -> its related keys, and their evidence.
 Verified = tuple[dict[int, list[int]], "BothWays"]
@@ -122,16 +125,18 @@ def verify_texts(
         if ev.jaccard < m.threshold and not ev.differ and max(words[i], words[j]) < SEGMENT_MAX
     ]
     _add_char_sets(sets, sorted({unit for n in again for unit in found[n][:2]}), norms, m)
-    titled: dict[int, list[str]] = {}
+    titled: dict[int, list[Parts]] = {}
 
-    def titles(unit: int) -> list[str]:
-        """The titles inside a labelled unit, normalized, of the readings that hold (see
-        `titles`)."""
+    def parts_of(unit: int) -> list[Parts]:
+        """The titles inside a labelled unit, of the readings that hold (see `titles`)."""
         if unit not in titled:
             short = words[unit] < 2 * m.char_below
             found = normalized([raw[unit]], config.normalize) if short else []
-            titled[unit] = [parts.title for _, parts in found if holds(parts, labels)]
+            titled[unit] = [parts for _, parts in found if holds(parts, labels)]
         return titled[unit]
+
+    def titles(unit: int) -> list[str]:
+        return [parts.title for parts in parts_of(unit)]
 
     by_words = [n for n in again if not chars_first[n]]  # verified by characters now
     in_chars = shared_many(
@@ -150,6 +155,24 @@ def verify_texts(
             titles(i), norms[j], titles(j), norms[i], m.threshold
         ):
             found[n] = (i, j, dataclasses.replace(by_chars, relation="near"))
+
+    # A labelled line whose label states a fact ("Titre | Notes de Paul" names Paul)
+    # differs from its title printed alone or beside another label, which is its copy all
+    # the same when the titles state the same facts, and no number (dates are facts, and
+    # "Par Claire Dubois | 8 janvier 2023" is no title).
+    def stating(unit: int) -> list[tuple[str, Facts]]:
+        """The titles inside a unit that state no number, and their facts."""
+        return [(p.title, facts(p.raw)) for p in parts_of(unit) if not _DIGIT.search(p.title)]
+
+    for n, (i, j, evidence) in enumerate(found):
+        if (
+            evidence.differ
+            and evidence.relation is None
+            and _labelled_copy(
+                stating(i), (norms[i], stated[i]), stating(j), (norms[j], stated[j]), m.threshold
+            )
+        ):
+            found[n] = (i, j, dataclasses.replace(evidence, relation="near"))
     return [evidence for _, _, evidence in found]
 
 
@@ -162,6 +185,24 @@ def _titled(titles_a: list[str], norm_b: str, titles_b: list[str], norm_a: str, 
         for parts, others in ((titles_a, [norm_b, *titles_b]), (titles_b, [norm_a]))
         for part in parts
         for other in others
+    )
+
+
+def _labelled_copy(
+    titles_a: list[tuple[str, Facts]],
+    whole_a: tuple[str, Facts],
+    titles_b: list[tuple[str, Facts]],
+    whole_b: tuple[str, Facts],
+    t: float,
+) -> bool:
+    """Whether two short units that state other facts print one title all the same: a
+    title inside one (normalized, and its facts) is the other unit, or a title inside it,
+    stating the same facts (see `_titled`)."""
+    return any(
+        (a == b or typos_apart(a, b, t)) and not differ(facts_a, facts_b)
+        for parts, others in ((titles_a, [whole_b, *titles_b]), (titles_b, [whole_a]))
+        for a, facts_a in parts
+        for b, facts_b in others
     )
 
 
