@@ -370,6 +370,7 @@ def build(
                 short = " ".join(inside.split()[-3:]).capitalize()
                 if inside and rng.random() < 0.08 and short.casefold() not in titles:
                     titles_used.remove(inside)
+                    titles.add(short.casefold())  # not made again from another title
                     title, kind = short, "short title inside a longer one"
                 else:
                     titles_used.append(title)
