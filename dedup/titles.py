@@ -10,10 +10,10 @@ before a site's name, after a topic (`holds`).  A label in square brackets is on
 written.  So `Le Blog de Sophie | Gestion des signaux` on every post's page reads as the
 title after the site's name, and a page header `Le Blog de Sophie` is no title's copy.
 
-Fingerprinting gives the title of every reading the character band keys its own line
-would have, so that the title printed alone is its candidate, and the keys of both parts
-(`TitleRows`); the table keeps the band keys of the readings that hold
-(`Texts.freeze`), and verification weighs them with the same counts.
+Fingerprinting gives the title of every reading the character band keys and deletion keys
+its own line would have, so that the title printed alone is its candidate, each row after
+the keys of both parts (`META`, `TITLE_SPACES`); the table keeps the keys of the readings
+that hold (`Texts.freeze`), and verification weighs them with the same counts.
 """
 
 from __future__ import annotations
@@ -116,7 +116,9 @@ def _separated(text: str) -> list[Reading]:
             first, second = parts
             usual = (first, second) if title_first else (second, first)
             for title, label in (usual, usual[::-1]):
-                if _is_label(title, label):
+                # A title holds no separator of the kind: "Titre — page 12 — 8 mai 2023"
+                # is a list of fields, not a title beside a label.
+                if _is_label(title, label) and not separator.search(title):
                     out.append(Reading(title, label, (title, label) == usual))
     return out
 
@@ -160,23 +162,42 @@ def holds(parts: Parts, counts: Mapping[int, int] | None) -> bool:
 
 def part_counts(texts: I64, meta: U64) -> dict[int, int]:
     """In how many labelled texts each part is, of those in two or more: `texts` are the
-    texts of readings, `meta` their first META columns (see `TitleRows`)."""
+    texts of readings, `meta` their first META columns (see `META`)."""
     keys = np.concatenate((meta[:, 0], meta[:, 1]))
-    owners = np.concatenate((texts, texts)).astype(np.uint64)
+    owners = np.concatenate((texts, texts))
     named = keys != 0
-    pairs = np.unique(np.stack((keys[named], owners[named]), axis=1), axis=0)
-    parts, counts = np.unique(pairs[:, 0], return_counts=True)
+    keys, owners = keys[named], owners[named]
+    order = np.lexsort((owners, keys))
+    keys, owners = keys[order], owners[order]
+    new = np.ones(len(keys), dtype=bool)  # a (part, text) not the one before it
+    new[1:] = (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])
+    parts, counts = np.unique(keys[new], return_counts=True)
     many = counts >= 2
     return dict(zip(parts[many].tolist(), counts[many].tolist(), strict=True))
 
 
-def holding(meta: U64, counts: Mapping[int, int]) -> npt.NDArray[np.bool_]:
-    """`holds` of readings given as their first META columns."""
-    return np.fromiter(
-        (
-            holds(Parts("", title, label, bool(usual)), counts)
-            for title, label, usual in meta[:, :META].tolist()
-        ),
-        dtype=bool,
-        count=len(meta),
+class Counted:
+    """`part_counts` as sorted arrays, for `holding` of many readings at once."""
+
+    def __init__(self, counts: Mapping[int, int]) -> None:
+        self.keys = np.fromiter(counts, dtype=np.uint64, count=len(counts))
+        order = np.argsort(self.keys)
+        self.keys = self.keys[order]
+        self.values = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))[order]
+
+    def of(self, keys: U64) -> I64:
+        """The count of each part (1: in one labelled text)."""
+        if not len(self.keys):
+            return np.ones(len(keys), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        found: I64 = np.where(self.keys[at] == keys, self.values[at], 1)
+        return found
+
+
+def holding(meta: U64, counted: Counted) -> npt.NDArray[np.bool_]:
+    """`holds`, of readings given as their first META columns."""
+    title, label = counted.of(meta[:, 0]), counted.of(meta[:, 1])
+    held: npt.NDArray[np.bool_] = (
+        (meta[:, 1] == 0) | (label > title) | ((label == title) & (meta[:, 2] == 1))
     )
+    return held

@@ -11,7 +11,17 @@ import pytest
 from test_relations import _posts, _scan
 
 from dedup.config import NormalizeConfig
-from dedup.titles import META, Parts, Reading, holding, holds, normalized, part_counts, readings
+from dedup.titles import (
+    META,
+    Counted,
+    Parts,
+    Reading,
+    holding,
+    holds,
+    normalized,
+    part_counts,
+    readings,
+)
 
 TITLES = [
     "Gestion des signaux sous Linux",
@@ -57,6 +67,8 @@ def test_readings_name_each_part_as_title_and_as_label_the_usual_order_first() -
         "Threads menace Twitter",
         "Le Blog de Sophie",
     ]
+    # fields in a row are no title beside a label
+    assert readings("Commandes utilisateur — page 12 — publié le 8 mai 2023") == []
     # a reference or a number in brackets is no label; one word is no title
     assert readings("Voir la page de manuel [1]") == []
     assert readings("[Tuto] Désactiver") == []
@@ -75,8 +87,11 @@ def test_a_reading_holds_when_its_label_is_the_part_more_repeated() -> None:
     assert not holds(usual, {1: 3}) and holds(other, {1: 3})
     # a label in brackets is one as written
     assert holds(Parts("titre", 1, 0, True), {1: 9})
-    meta = np.array([[1, 2, 1], [2, 1, 0]], dtype=np.uint64)
-    assert holding(meta, {1: 3}).tolist() == [False, True]
+    # many at once, as the table weighs them: the same answers
+    meta = np.array([[1, 2, 1], [2, 1, 0], [1, 0, 1], [3, 4, 1], [4, 3, 0]], dtype=np.uint64)
+    for counts in ({}, {1: 3}, {2: 3}, {1: 2, 2: 2}, {3: 5, 4: 5}):
+        one_by_one = [holds(Parts("", *map(int, row[:2]), bool(row[2])), counts) for row in meta]
+        assert holding(meta, Counted(counts)).tolist() == one_by_one
 
 
 def test_parts_are_counted_once_a_labelled_text() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +21,7 @@ from dedup.fingerprint import I64, SPACES, U64, unique_digests
 from dedup.io import spill
 from dedup.io.spill import Columns, Spool, Stored
 from dedup.parallel import GiveBack, give_back_freed
-from dedup.titles import META, TITLE_SPACES, holding, part_counts
+from dedup.titles import META, TITLE_SPACES, Counted, holding, part_counts
 
 #: Where candidates come from: the LSH bands of each shingle space; "typo", one key a
 #: row: the deletion keys of short units and the segment keys of medium ones (see
@@ -124,17 +125,16 @@ class Texts:
         ]
         self.labels = _held_titles(per_block, kept, ids, starts[:-1].tolist())
         for name in _INTO:
-            found = [
-                (bands[given][1], keep_of[given])
-                for bands, keep_of in zip(per_block, kept, strict=True)
+            total = sum(
+                int(keep_of[given].sum())
+                for keep_of in kept
                 for given in _INTO[name]
                 if given in keep_of
-            ]
-            total = sum(int(keep.sum()) for _, keep in found)
+            )
             if not total:
                 continue
             keys = np.empty(total, dtype=numbers_type(len(first)))
-            self.spaces[name] = Space([keys], [Columns(total, found[0][0].shape[-1])])
+            self.spaces[name] = Space([keys], [Columns(total, _width(_INTO[name], per_block))])
         at = dict.fromkeys(KEY_SPACES, 0)
         giving = GiveBack()
         for start, spaces, keep_of in zip(starts[:-1].tolist(), per_block, kept, strict=True):
@@ -147,7 +147,8 @@ class Texts:
                     space.keys[0][at[name] : at[name] + count] = ids[rows[keep] + start]
                     if isinstance(bands, Stored):
                         bands = bands.read()
-                    space.blocks[0].write(at[name], bands[keep])
+                    # a title's row, its parts' keys left out (see `titles`)
+                    space.blocks[0].write(at[name], bands[keep, META if name != given else 0 :])
                 at[name] += count
                 if isinstance(bands, np.ndarray):
                     giving.freed(rows.nbytes + bands.nbytes)
@@ -181,6 +182,16 @@ class Texts:
         return blocks[0] if blocks else np.empty((0, 0), np.uint64)
 
 
+def _width(given: tuple[str, ...], per_block: list[dict[str, tuple[I64, Any]]]) -> int:
+    """The columns of the keys of a table's space, made of the batches' spaces `given`:
+    the batches' own, or their titles' less their parts' keys."""
+    for name in given:
+        for bands in per_block:
+            if name in bands:
+                return int(bands[name][1].shape[-1]) - (META if name in TITLE_SPACES else 0)
+    raise ValueError(f"no keys in spaces {given}")
+
+
 def _held_titles(
     per_block: list[dict[str, tuple[I64, U64 | Stored]]],
     kept: list[dict[str, npt.NDArray[np.bool_]]],
@@ -188,28 +199,32 @@ def _held_titles(
     starts: list[int],
 ) -> dict[int, int]:
     """Count the parts of the labelled texts' readings (the batches' "title" rows that
-    are kept), leave in each batch the keys of those that hold, without their parts'
-    keys, and return the counts (see `titles`)."""
-    found = []  # (a batch's spaces, which are kept, the titled space, its kept rows, keys)
-    for bands, keep_of, start in zip(per_block, kept, starts, strict=True):
-        for titled in TITLE_SPACES:
-            if titled in bands:
-                rows, keys = bands[titled]
-                if isinstance(keys, Stored):
-                    keys = keys.read()
-                keep = keep_of[titled]
-                found.append((bands, keep_of, titled, rows[keep], keys[keep], start))
-    readings = [
-        (rows + start, keys) for *_, titled, rows, keys, start in found if titled == "title"
+    are kept), keep of the batches' title rows those whose reading holds, and return the
+    counts (see `titles`).  The rows are read a batch at a time: a million labelled
+    records have hundreds of MB of them."""
+
+    def rows_of(bands: dict[str, tuple[I64, U64 | Stored]], titled: str) -> U64:
+        keys = bands[titled][1]
+        return keys.read() if isinstance(keys, Stored) else keys
+
+    meta = [
+        (
+            ids[bands["title"][0][keep_of["title"]] + start],
+            rows_of(bands, "title")[keep_of["title"], :META],
+        )
+        for bands, keep_of, start in zip(per_block, kept, starts, strict=True)
+        if "title" in bands
     ]
-    if not readings:
+    if not meta:
         return {}
     counts = part_counts(
-        ids[np.concatenate([rows for rows, _ in readings])],
-        np.concatenate([keys[:, :META] for _, keys in readings]),
+        np.concatenate([texts for texts, _ in meta]), np.concatenate([m for _, m in meta])
     )
-    for bands, keep_of, titled, rows, keys, _ in found:
-        holds = holding(keys[:, :META], counts)
-        bands[titled] = rows[holds], keys[holds, META:]
-        keep_of[titled] = np.ones(int(holds.sum()), dtype=bool)
+    del meta
+    counted = Counted(counts)
+    for bands, keep_of in zip(per_block, kept, strict=True):
+        for titled in TITLE_SPACES:
+            if titled in bands:
+                keep = keep_of[titled]
+                keep[keep] = holding(rows_of(bands, titled)[keep, :META], counted)
     return counts
