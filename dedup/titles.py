@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -160,9 +160,9 @@ def holds(parts: Parts, counts: Mapping[int, int] | None) -> bool:
     return label > title or (label == title and parts.usual)
 
 
-def part_counts(texts: I64, meta: U64) -> dict[int, int]:
+def part_counts(texts: npt.NDArray[np.integer[Any]], meta: U64) -> dict[int, int]:
     """In how many labelled texts each part is, of those in two or more: `texts` are the
-    texts of readings, `meta` their first META columns (see `META`)."""
+    texts of readings (any numbers), `meta` their first META columns (see `META`)."""
     keys = np.concatenate((meta[:, 0], meta[:, 1]))
     owners = np.concatenate((texts, texts))
     named = keys != 0
@@ -201,3 +201,21 @@ def holding(meta: U64, counted: Counted) -> npt.NDArray[np.bool_]:
         (meta[:, 1] == 0) | (label > title) | ((label == title) & (meta[:, 2] == 1))
     )
     return held
+
+
+def settled(meta: U64, counts: Mapping[int, int]) -> bool:
+    """Whether the readings (their first META columns) of texts a change adds or takes
+    away hold as they would with any part counted once more or once less: their parts'
+    counts (`counts`) at least two apart.  Else the change may move which part of a
+    labelled title is its label, here or in a text beside the same part."""
+    counted = Counted(counts)
+    named = meta[meta[:, 1] != 0]
+    return bool(np.all(np.abs(counted.of(named[:, 0]) - counted.of(named[:, 1])) >= 2))
+
+
+def merged(counts: Mapping[int, int], prior: Mapping[int, int]) -> dict[int, int]:
+    """Counts of a part of a corpus, each at least its count in the whole (`prior`)."""
+    out = dict(counts)
+    for key, count in prior.items():
+        out[key] = max(count, out.get(key, 1))
+    return out

@@ -48,7 +48,9 @@ def _sentences() -> list[str]:
 
 
 class Corpus:
-    def __init__(self, root: Path, rng: random.Random) -> None:
+    def __init__(self, root: Path, rng: random.Random, titled: bool = False) -> None:
+        """`titled`: half the pages' titles beside the blog's name or a topic."""
+        self.titled = titled
         self.root = root
         self.pages = root / "pages"
         self.pages.mkdir()
@@ -66,7 +68,18 @@ class Corpus:
         return " ".join(sentences)
 
     def page(self) -> str:
-        parts = [f"# Titre de la page {self.made}", BYLINE if self.rng.random() < 0.6 else ""]
+        heading = f"# Titre de la page {self.made}"
+        if self.titled and self.rng.random() < 0.5:
+            # a title beside the blog's name or a topic, in either order
+            title = " ".join(self.paragraph().split()[:4]).rstrip(".")
+            heading = self.rng.choice(
+                [
+                    f"{title} | Le Carnet de Marc",
+                    f"Le Carnet de Marc | {title}",
+                    f"Dossier : {title}",
+                ]
+            )
+        parts = [heading, BYLINE if self.rng.random() < 0.6 else ""]
         parts += [self.paragraph() for _ in range(self.rng.randint(3, 6))]
         if self.rng.random() < 0.4:
             parts.append(NOTICE)
@@ -106,6 +119,7 @@ class Corpus:
                 "add",
                 "add_copy",
                 "notice",
+                *(["title"] if self.titled else []),
             ]
         )
         if kind == "append":
@@ -136,6 +150,9 @@ class Corpus:
         elif kind == "add_copy":
             (self.pages / f"c{self.rng.randrange(10**6):06d}.md").write_bytes(path.read_bytes())
             return kind
+        elif kind == "title":  # the title of another page printed again, alone
+            heading = self.paragraphs(self.rng.choice(files))[0]
+            parts.append(heading.split(" | ")[-1 if heading.startswith("Le Carnet") else 0])
         elif kind == "notice":
             parts.append(NOTICE)
         self.write(path, parts)
@@ -166,7 +183,14 @@ def told() -> Iterator[Told]:
 
 
 @pytest.mark.parametrize(
-    ("unit", "seed", "least"), [("paragraph", 1, 10), ("all", 2, 10), ("paragraph", 3, 10)]
+    ("unit", "seed", "least", "titled"),
+    [
+        ("paragraph", 1, 10, False),
+        ("all", 2, 10, False),
+        ("paragraph", 3, 10, False),
+        ("paragraph", 4, 10, True),
+        ("all", 5, 10, True),
+    ],
 )
 def test_incremental_equals_full_over_random_edits(
     tmp_path: Path,
@@ -175,9 +199,10 @@ def test_incremental_equals_full_over_random_edits(
     unit: str,
     seed: int,
     least: int,
+    titled: bool,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    corpus = Corpus(tmp_path, random.Random(seed))
+    corpus = Corpus(tmp_path, random.Random(seed), titled)
     for _ in range(12):
         corpus.add()
     config = Config().with_overrides({"unit": unit, "jobs": 1})
@@ -481,3 +506,50 @@ def test_a_new_page_with_the_notice_every_page_carries_is_checked_from_that_page
         assert found == engine.check(["pages"], config, None) == Checked([], 0)
         assert len(told.messages) == 1, told.messages
         assert told.messages[0].startswith("checked 1 changed files alone")
+
+
+@pytest.mark.parametrize("order", ["{title} | {name}", "{name} | {title}"])
+def test_a_new_post_titled_beside_the_blogs_name_is_checked_from_that_page_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, told: Told, order: str
+) -> None:
+    """`Titre | Le Carnet de Marc` (or the name first) on every post: the name stands
+    beside every title, so a new post's title line, read with the counts of the last full
+    check, is related to no other post's (each line's title was the blog's name, read the
+    other way round), and the run over the new page alone reads its title as the whole
+    corpus does."""
+    monkeypatch.chdir(tmp_path)
+    corpus = Corpus(tmp_path, random.Random(29))
+    name = "Le Carnet de Marc"
+    titles = [" ".join(corpus.paragraph().split()[:4]) for _ in range(11)]
+    for number, title in enumerate(titles[:10]):
+        line = order.format(title=title, name=name)
+        corpus.write(corpus.pages / f"p{number:02d}.md", [line, corpus.paragraph()])
+    config = Config().with_overrides({"unit": "paragraph", "jobs": 1})
+    index = tmp_path / ".dedup" / "index.sqlite"
+    engine.check(["pages"], config, index)
+    line = order.format(title=titles[10], name=name)
+    corpus.write(corpus.pages / "p20.md", [line, corpus.paragraph()])
+    told.messages.clear()
+    found = engine.check(["pages"], config, index)
+    assert found == engine.check(["pages"], config, None) == Checked([], 0)
+    assert len(told.messages) == 1 and told.messages[0].startswith("checked 1 changed files alone")
+
+
+def test_a_label_counted_nearly_as_often_as_its_title_means_a_full_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, told: Told
+) -> None:
+    """Two posts under `Dossier : …`: one more moves which part is the label as surely
+    as the title, so the check is a full one."""
+    monkeypatch.chdir(tmp_path)
+    corpus = Corpus(tmp_path, random.Random(31))
+    titles = [" ".join(corpus.paragraph().split()[:4]) for _ in range(3)]
+    for number, title in enumerate(titles[:2]):
+        corpus.write(corpus.pages / f"p{number:02d}.md", [f"Dossier : {title}", corpus.paragraph()])
+    config = Config().with_overrides({"jobs": 1})
+    index = tmp_path / ".dedup" / "index.sqlite"
+    engine.check(["pages"], config, index)
+    corpus.write(corpus.pages / "p20.md", [f"Dossier : {titles[2]}", corpus.paragraph()])
+    told.messages.clear()
+    found = engine.check(["pages"], config, index)
+    assert found == engine.check(["pages"], config, None)
+    assert any("counted nearly as often" in m for m in told.messages), told.messages

@@ -183,7 +183,7 @@ class Copying:
         entry = change.new if after else change.old
         assert entry is not None
         text = text_key(digest)
-        bands = band_keys(entry, digest)
+        bands = band_keys(entry, digest, self.resembling.labels)
         count, firsts = self.outside.holding(text)
         held = self.outside.store.entry(firsts[0]) if firsts else None
         span = None if held is None else span_of(held, digest)
@@ -224,7 +224,7 @@ class Copying:
         that no file outside holds (those are verified with the texts outside)."""
         for change in self.work:
             if change.new is not None:
-                rows, keys = text_keys(change.new)
+                rows, keys = text_keys(change.new, self.resembling.labels)
                 owner = key64(change.new.arrays["texts.digests"])[rows]
                 meet = np.unique(owner[np.isin(keys, bands) & (owner != np.uint64(text))])
                 if len(meet) and not self.outside.holds(meet).all():
@@ -276,6 +276,7 @@ class Resembling:
     store: Store
     config: Config
     file_of: Callable[[str], InputFile]  # a file outside, by key
+    labels: dict[int, int]  # the counts of labelled titles' parts (see `titles`)
     verdicts: dict[bytes, bool] = dataclasses.field(default_factory=dict)
 
     def unrelated(self, change: Changed, digest: bytes, new: list[Unit]) -> bool:
@@ -289,7 +290,7 @@ class Resembling:
         if unit is None or change.new is None or change.file is None:
             return False  # taken away: its text cannot be read any more
         text = text_key(digest)
-        bands = band_keys(change.new, digest)
+        bands = band_keys(change.new, digest, self.labels)
         if bands is None or self.outside.holds(np.array([text], np.uint64))[0]:
             return False  # a copy of a text outside
         raw = text_document(change.file, self.config.input).text[unit.start : unit.end]
@@ -317,7 +318,7 @@ class Resembling:
         threshold = self.config.minhash.threshold
         return any(
             found.relation is not None or reverse(found, threshold).relation is not None
-            for found in verify_texts(texts, pairs, self.config)
+            for found in verify_texts(texts, pairs, self.config, self.labels)
         )
 
     def read(self, key: str, span: tuple[int, int]) -> str:
@@ -325,9 +326,10 @@ class Resembling:
         return text_document(self.file_of(key), self.config.input).text[span[0] : span[1]]
 
 
-def band_keys(entry: Entry, digest: bytes) -> U64 | None:
-    """The band keys of a text of a file's entry (None if the entry has no such text)."""
-    rows, keys = text_keys(entry)
+def band_keys(entry: Entry, digest: bytes, labels: dict[int, int]) -> U64 | None:
+    """The band keys of a text of a file's entry (None if the entry has no such text),
+    with the corpus's counts of labelled titles' parts (see `check_state.entry_spaces`)."""
+    rows, keys = text_keys(entry, labels)
     number = np.flatnonzero(
         (entry.arrays["texts.digests"] == np.frombuffer(digest, np.uint8)).all(axis=1)
     )
@@ -387,7 +389,7 @@ def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying
     # A text is shared when a file outside the change holds one of its keys.
     shared: set[bytes] = set()
     for entry in versions:
-        rows, keys = text_keys(entry)
+        rows, keys = text_keys(entry, copying.resembling.labels)
         digests = entry.arrays["texts.digests"]
         for number in np.unique(rows[outside.holds(keys)]).tolist():
             shared.add(bytes(digests[number]))

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.check import NO_BASELINE, Baseline, Checked, Finding, code_of, findings, place, repeats
 from dedup.config import Config
@@ -71,6 +72,7 @@ from dedup.io.stat import Ahead
 from dedup.io.store import Store
 from dedup.io.stored_findings import Placed
 from dedup.model import Result
+from dedup.titles import META, settled
 
 logger = logging.getLogger(__name__)
 
@@ -248,13 +250,18 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
     ] + [Changed(key, None, store.entry(key), None) for key in deleted]
     if any(c.old is None and store.stamp(c.key) is not None for c in work):
         raise Whole("a damaged entry")
-    outside = beside.outside(dirty | touched, dirty - touched)
+    labels = saved.labels()
+    outside = beside.outside(dirty | touched, dirty - touched, labels)
     docs, below = _corpus_docs(state, work, config)
     rule = config.cluster
     levels = len(config.segment.levels)
     survivors = {(key, f.survivor_at[1], f.survivor_at[2]) for _, key, f in stored}
     # A file outside is read by its number in corpus order, which Copying makes once.
-    resembling = Resembling(outside, store, config, lambda key: listing.file(copying.order[key]))
+    if not all(settled(_titles_changed(change), labels) for change in work):
+        raise Whole("a labelled title whose parts are counted nearly as often as each other")
+    resembling = Resembling(
+        outside, store, config, lambda key: listing.file(copying.order[key]), labels
+    )
     copying = Copying(
         outside,
         keys,
@@ -270,7 +277,7 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
     )
     for change in work:
         close(change, outside, saved, copying)
-    found, removed = _alone(work, config, docs)
+    found, removed = _alone(work, config, docs, labels)
     found += _copied(work, listing, store, copying)
     placed = _placed(stored, {c.key: c for c in work})
     changed = [(c.key, c.stamp, c.new) for c in work]
@@ -282,6 +289,22 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
     saved.keep(listings)
     logger.info("checked %d changed files alone (%d stored findings read)", len(work), len(stored))
     return checked
+
+
+def _titles_changed(change: Changed) -> npt.NDArray[np.uint64]:
+    """The readings of the labelled texts a change adds or takes away: the first META
+    columns of their "title" rows (see `titles`)."""
+    held = [entry for entry in (change.old, change.new) if entry is not None]
+    texts = [{bytes(d) for d in entry.arrays["texts.digests"]} for entry in held]
+    moved = texts[0] ^ texts[1] if len(texts) == 2 else texts[0]
+    found = [np.empty((0, META), dtype=np.uint64)]
+    for entry in held:
+        if "texts.title.rows" in entry.arrays:
+            digests = entry.arrays["texts.digests"]
+            rows = entry.arrays["texts.title.rows"]
+            mine = np.array([bytes(digests[r]) in moved for r in rows.tolist()], dtype=bool)
+            found.append(entry.arrays["texts.title.bands"][mine.reshape(-1), :META])
+    return np.concatenate(found)
 
 
 def _corpus_docs(state: dict[str, Any], work: list[Changed], config: Config) -> tuple[int, int]:
@@ -299,15 +322,16 @@ def _corpus_docs(state: dict[str, Any], work: list[Changed], config: Config) -> 
 
 
 def _alone(
-    work: list[Changed], config: Config, docs: int
+    work: list[Changed], config: Config, docs: int, labels: dict[int, int]
 ) -> tuple[list[Placed], dict[str, list[list[int]]]]:
     """The findings of private units, and the spans the changed files lose, from a run
-    over the changed files alone; raises Whole if that run cuts a unit that must stand."""
+    over the changed files alone (with the corpus's documents and counts of labelled
+    titles' parts); raises Whole if that run cuts a unit that must stand."""
     files = {c.file.label: c.file for c in work if c.file is not None}
     if not files:
         return [], {}
     alone = dataclasses.replace(config, run=dataclasses.replace(config.run, jobs=1))
-    result = run([], alone, files=list(files.values()), corpus_docs=docs)
+    result = run([], alone, files=list(files.values()), corpus_docs=docs, labels=labels)
     by_label = {c.file.label: c for c in work if c.file is not None}
     removed: dict[str, list[list[int]]] = {}
     for doc in result.documents:

@@ -49,13 +49,15 @@ def run(
     progress: Progress | None = None,
     files: Sequence[InputFile] | None = None,
     corpus_docs: int | None = None,
+    labels: dict[int, int] | None = None,
 ) -> Result:
     """Find duplicates in the corpus at `paths`; with `out` or `stream`, also write it cleaned.
 
     With `index`, fingerprints of unchanged files come from that SQLite index, which is
     brought up to date; the result is the same as without it.  `files`, already listed,
     stand for `paths`; `corpus_docs` is the document count of a whole corpus of which
-    they are a part (see `Table.corpus_docs`).
+    they are a part, and `labels` the counts of its labelled titles' parts (see
+    `Table.corpus_docs`).
     """
     config.validate()
     told: Progress = progress or (lambda stage, count: None)
@@ -69,7 +71,7 @@ def run(
     ):
         if out is not None:
             check_output_dir(out, corpus.files, paths)
-        table = Table(corpus, config, corpus_docs)
+        table = Table(corpus, config, corpus_docs, labels)
         early = EarlyQuotes(table)
         stack.callback(early.close)
         if index is not None:

@@ -315,14 +315,21 @@ KeyPlace = tuple[int, Place, int, int]
 class Table:
     """Every document's place and length, and every level's units (see LevelTable)."""
 
-    def __init__(self, corpus: Corpus, config: Config, corpus_docs: int | None = None) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        config: Config,
+        corpus_docs: int | None = None,
+        labels: dict[int, int] | None = None,
+    ) -> None:
         self.corpus = corpus
         self.config = config
         #: The documents of the whole corpus, when this table holds a part of it (the
-        #: incremental check): the boilerplate share counts them.
+        #: incremental check): the boilerplate share counts them; and the counts of its
+        #: labelled titles' parts (see `Texts.labels`).
         self.corpus_docs = corpus_docs
         self.levels = [LevelTable(name) for name in LEVELS if name in config.segment.levels]
-        self.texts = Texts()
+        self.texts = Texts(labels=dict(labels or {}))
         self.docs = Docs(corpus.files)
         self.doc_chars: I64 = np.empty(0, np.int64)  # every document's length, once read
         self.file_index = {str(f.path): i for i, f in enumerate(corpus.files)}

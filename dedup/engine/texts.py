@@ -21,7 +21,7 @@ from dedup.fingerprint import I64, SPACES, U64, unique_digests
 from dedup.io import spill
 from dedup.io.spill import Columns, Spool, Stored
 from dedup.parallel import GiveBack, give_back_freed
-from dedup.titles import META, TITLE_SPACES, Counted, holding, part_counts
+from dedup.titles import META, TITLE_SPACES, Counted, holding, merged, part_counts
 
 #: Where candidates come from: the LSH bands of each shingle space; "typo", one key a
 #: row: the deletion keys of short units and the segment keys of medium ones (see
@@ -76,7 +76,8 @@ class Texts:
     spool: Spool = field(default_factory=Spool)
     held: int = 0  # bytes of band keys in memory
     #: In how many labelled texts each part of their titles is, of those in two or more
-    #: (see `titles`): known at `freeze`.
+    #: (see `titles`): known at `freeze`; before it, those of the whole corpus when the
+    #: table holds a part of it (the incremental check), which no count falls below.
     labels: dict[int, int] = field(default_factory=dict)
 
     def add(self, prints: TextPrints) -> None:
@@ -123,7 +124,7 @@ class Texts:
             {name: fresh[rows + start] for name, (rows, _) in bands.items()}
             for start, bands in zip(starts[:-1].tolist(), per_block, strict=True)
         ]
-        self.labels = _held_titles(per_block, kept, ids, starts[:-1].tolist())
+        self.labels = _held_titles(per_block, kept, ids, starts[:-1].tolist(), self.labels)
         for name in _INTO:
             total = sum(
                 int(keep_of[given].sum())
@@ -197,6 +198,7 @@ def _held_titles(
     kept: list[dict[str, npt.NDArray[np.bool_]]],
     ids: I64,
     starts: list[int],
+    prior: dict[int, int],
 ) -> dict[int, int]:
     """Count the parts of the labelled texts' readings (the batches' "title" rows that
     are kept), keep of the batches' title rows those whose reading holds, and return the
@@ -216,9 +218,12 @@ def _held_titles(
         if "title" in bands
     ]
     if not meta:
-        return {}
-    counts = part_counts(
-        np.concatenate([texts for texts, _ in meta]), np.concatenate([m for _, m in meta])
+        return prior
+    counts = merged(
+        part_counts(
+            np.concatenate([texts for texts, _ in meta]), np.concatenate([m for _, m in meta])
+        ),
+        prior,
     )
     del meta
     counted = Counted(counts)

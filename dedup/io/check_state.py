@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from dedup.io.readers import Listing, Listings
 from dedup.io.store import Entry, Store
 from dedup.io.stored_findings import Placed, StoredFindings
 from dedup.model import LEVELS
-from dedup.titles import META, TITLE_SPACES
+from dedup.titles import META, TITLE_SPACES, Counted, holding, part_counts
 
 U64 = npt.NDArray[np.uint64]
 
@@ -103,7 +103,8 @@ class CheckState:
         is stored if a state is there that is not the one of generation `before` (another
         check stored it since this one began: it stands)."""
         token = uuid.uuid4().hex
-        Beside(self.store, token).write(keys, entries)
+        labels = label_counts(entries)
+        Beside(self.store, token).write(keys, entries, labels)
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             now = self.state()
@@ -125,6 +126,7 @@ class CheckState:
                     "generation": uuid.uuid4().hex,
                     "corpus": corpus,
                     "baseline": baseline.digest,
+                    "labels": sorted(labels.items()),
                 }
             )
         # Those of earlier full checks, this one's state told or not (an entry stored since
@@ -174,6 +176,11 @@ class CheckState:
             self.db.rollback()
             raise
         return checked
+
+    def labels(self) -> dict[int, int]:
+        """The counts of labelled titles' parts at the last full check (see `titles`)."""
+        state = self.state() or {}
+        return {int(key): int(count) for key, count in state.get("labels", [])}
 
     def beside(self) -> Beside:
         """The files the last full check wrote beside the index."""
@@ -255,43 +262,58 @@ class Outside:
             yield from (row[0] for row in self.store.db.execute(query, (number,)))
 
 
-def entry_bands(name: str, array: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """The band keys of an entry's array `name`: a row of a title space holds the keys of
-    its reading's parts first (see `titles`), which are none."""
-    titled = name.startswith("texts.") and name[6 : -len(".bands")] in TITLE_SPACES
-    return array[:, META:] if titled else array
+def entry_spaces(
+    arrays: dict[str, npt.NDArray[Any]], labels: Mapping[int, int] | None
+) -> Iterator[tuple[str, npt.NDArray[np.int64], U64]]:
+    """Per key space of an entry's texts, by name: each row's text number and band keys.
+    A title space's rows are those whose reading holds with the corpus's `labels` (all
+    of them: None), without their parts' keys (see `titles`)."""
+    counted = None if labels is None else Counted(labels)
+    for name in sorted(arrays):
+        if name.startswith("texts.") and name.endswith(".bands"):
+            rows, bands = arrays[name[: -len("bands")] + "rows"], arrays[name]
+            if name[len("texts.") : -len(".bands")] in TITLE_SPACES:
+                holds = slice(None) if counted is None else holding(bands[:, :META], counted)
+                rows, bands = rows[holds], bands[holds, META:]
+            yield name, rows, bands
 
 
-def text_postings(entries: Sequence[Entry]) -> tuple[U64, U64]:
+def text_postings(
+    entries: Sequence[Entry], labels: Mapping[int, int] | None = None
+) -> tuple[U64, U64]:
     """Every text's band keys, each with the text (the first 8 bytes of its exact key),
     distinct pairs by key: which texts a band key stands for.  Gathered key space by key
-    space over the files, as `postings` does."""
+    space over the files, as `postings` does; `labels` as `entry_spaces` takes them."""
     bands: list[U64] = []
     texts: list[U64] = []
-    owners = [key64(entry.arrays["texts.digests"]) for entry in entries]
-    spaces = {n for entry in entries for n in entry.arrays if n.endswith(".bands")}
+    spaces: dict[str, list[tuple[npt.NDArray[np.int64], U64, U64]]] = {}
+    for entry in entries:
+        owners = key64(entry.arrays["texts.digests"])
+        for name, rows, keys in entry_spaces(entry.arrays, labels):
+            spaces.setdefault(name, []).append((rows, keys, owners))
     for name in sorted(spaces):
-        rows = name[: -len("bands")] + "rows"
-        found = [
-            (entry_bands(name, e.arrays[name]), e.arrays[rows], o)
-            for e, o in zip(entries, owners, strict=True)
-            if name in e.arrays
-        ]
-        width = found[0][0].shape[1]
-        bands.append(np.concatenate([b.ravel() for b, _, _ in found]).astype(np.uint64))
-        texts.append(np.repeat(np.concatenate([o[r] for _, r, o in found]), width))
+        found = spaces[name]
+        width = found[0][1].shape[1]
+        bands.append(np.concatenate([b.ravel() for _, b, _ in found]).astype(np.uint64))
+        texts.append(np.repeat(np.concatenate([o[r] for r, _, o in found]), width))
     return _by_key(bands, texts, np.uint64)
 
 
-def postings(entries: Sequence[Entry]) -> tuple[U64, npt.NDArray[np.int32]]:
+def postings(
+    entries: Sequence[Entry], labels: Mapping[int, int] | None = None
+) -> tuple[U64, npt.NDArray[np.int32]]:
     """Every file's keys (`entry_keys`), with the file's number, by key: each kind of key
-    gathered over the files and handled at once (a pass a file took 0.4 s for 10,000)."""
+    gathered over the files and handled at once (a pass a file took 0.4 s for 10,000);
+    `labels` as `entry_spaces` takes them."""
     keys: list[U64] = []
     files: list[npt.NDArray[np.int32]] = []
     kinds: dict[str, list[tuple[int, npt.NDArray[Any]]]] = {}
     for number, entry in enumerate(entries):
         for name, array in entry.arrays.items():
-            kinds.setdefault(name, []).append((number, array))
+            if name.endswith(".digests"):
+                kinds.setdefault(name, []).append((number, array))
+        for name, _, bands in entry_spaces(entry.arrays, labels):
+            kinds.setdefault(name, []).append((number, bands))
     for name, found in kinds.items():
         if name.endswith(".digests"):
             level = name[: -len(".digests")]
@@ -300,11 +322,9 @@ def postings(entries: Sequence[Entry]) -> tuple[U64, npt.NDArray[np.int32]]:
                 for n, a in found
             ]
             values = key64(np.concatenate(arrays))
-        elif name.endswith(".bands"):
-            arrays = [entry_bands(name, a).ravel() for _, a in found]
-            values = np.concatenate(arrays).astype(np.uint64)
         else:
-            continue
+            arrays = [a.ravel() for _, a in found]
+            values = np.concatenate(arrays).astype(np.uint64)
         counts = [len(a) for a in arrays]
         keys.append(values)
         files.append(np.repeat(np.array([n for n, _ in found], np.int32), counts))
@@ -322,9 +342,9 @@ def _by_key(keys: list[U64], owners: list[npt.NDArray[Any]], kind: Any) -> tuple
     return flat[fresh], owner[fresh]
 
 
-def entry_keys(entry: Entry) -> U64:
+def entry_keys(entry: Entry, labels: Mapping[int, int] | None = None) -> U64:
     """An entry's distinct keys: of its units and of its texts (its postings)."""
-    return postings([entry])[0]
+    return postings([entry], labels)[0]
 
 
 def unit_keys(entry: Entry) -> U64:
@@ -337,18 +357,19 @@ def unit_keys(entry: Entry) -> U64:
     return np.concatenate(found) if found else np.empty(0, np.uint64)
 
 
-def text_keys(entry: Entry) -> tuple[npt.NDArray[np.int64], U64]:
+def text_keys(
+    entry: Entry, labels: Mapping[int, int] | None = None
+) -> tuple[npt.NDArray[np.int64], U64]:
     """(text number, key) of every key of an entry's texts: its exact key and its LSH band
-    keys of every key space.  A band key stands for its band: one of another band or
-    space that happens to be equal only makes a check a full one."""
+    keys of every key space (`labels` as `entry_spaces` takes them).  A band key stands
+    for its band: one of another band or space that happens to be equal only makes a
+    check a full one."""
     digests = entry.arrays["texts.digests"]
     rows = [np.arange(len(digests), dtype=np.int64)]
     keys = [key64(digests)]
-    for name in sorted(entry.arrays):
-        if name.startswith("texts.") and name.endswith(".bands"):
-            bands = entry_bands(name, entry.arrays[name])
-            rows.append(np.repeat(entry.arrays[name[: -len("bands")] + "rows"], bands.shape[1]))
-            keys.append(bands.ravel().astype(np.uint64))
+    for _, numbers, bands in entry_spaces(entry.arrays, labels):
+        rows.append(np.repeat(numbers, bands.shape[1]))
+        keys.append(bands.ravel().astype(np.uint64))
     return np.concatenate(rows), np.concatenate(keys)
 
 
@@ -366,11 +387,13 @@ class Beside:
         suffix = "txt" if kind == "paths" else "npy"
         return self.store.path.with_name(f"{name}.{self.token}.{kind}.{suffix}")
 
-    def write(self, keys: Sequence[str], entries: Sequence[Entry]) -> None:
-        flat, holders = postings(entries)
+    def write(
+        self, keys: Sequence[str], entries: Sequence[Entry], labels: Mapping[int, int]
+    ) -> None:
+        flat, holders = postings(entries, labels)
         np.save(self.path("keys"), flat)
         np.save(self.path("files"), holders)
-        bands, texts = text_postings(entries)
+        bands, texts = text_postings(entries, labels)
         np.save(self.path("tkeys"), bands)
         np.save(self.path("texts"), texts)
         stamps = self.store.stamps()
@@ -400,10 +423,10 @@ class Beside:
             return None
         return stamps if stamps.shape == (count, 2) else None
 
-    def outside(self, stale: set[str], fresh: set[str]) -> Outside:
+    def outside(self, stale: set[str], fresh: set[str], labels: Mapping[int, int]) -> Outside:
         """The keys held outside a change: the postings less the `stale` files (changed
         since they were made, or now), plus the `fresh` ones (changed since, not now) as
-        the index holds them now."""
+        the index holds them now (`labels`: the counts the postings were made with)."""
         try:
             kinds = ("keys", "files", "tkeys", "texts")
             arrays = [np.load(self.path(kind), mmap_mode="r") for kind in kinds]
@@ -418,9 +441,28 @@ class Beside:
             entry = self.store.entry(key)
             if entry is None:
                 raise Stale(f"{key}: changed since the last full check, and not held")
-            now[key] = (entry_keys(entry), *text_postings([entry]))
+            now[key] = (entry_keys(entry, labels), *text_postings([entry], labels))
         keys, holders, bands, texts = arrays
         return Outside(self.store, keys, holders, bands, texts, excluded, now)
+
+
+def label_counts(entries: Sequence[Entry]) -> dict[int, int]:
+    """`titles.part_counts` of the labelled texts of these files, a text counted once
+    whatever the files that hold it."""
+    found = [
+        (
+            key64(e.arrays["texts.digests"])[e.arrays["texts.title.rows"]],
+            e.arrays["texts.title.bands"],
+        )
+        for e in entries
+        if "texts.title.rows" in e.arrays
+    ]
+    if not found:
+        return {}
+    return part_counts(
+        np.concatenate([texts for texts, _ in found]),
+        np.concatenate([bands[:, :META] for _, bands in found]),
+    )
 
 
 def key64(digests: npt.NDArray[np.uint8]) -> U64:
