@@ -160,17 +160,21 @@ def verify_texts(
     # differs from its title printed alone or beside another label, which is its copy all
     # the same when the titles state the same facts, and no number (dates are facts, and
     # "Par Claire Dubois | 8 janvier 2023" is no title).
+    said: dict[int, list[tuple[str, Facts]]] = {}
+
     def stating(unit: int) -> list[tuple[str, Facts]]:
         """The titles inside a unit that state no number, and their facts."""
-        return [(p.title, facts(p.raw)) for p in parts_of(unit) if not _DIGIT.search(p.title)]
+        if unit not in said:
+            found = parts_of(unit)
+            said[unit] = [(p.title, facts(p.raw)) for p in found if not _DIGIT.search(p.title)]
+        return said[unit]
 
     for n, (i, j, evidence) in enumerate(found):
-        if (
-            evidence.differ
-            and evidence.relation is None
-            and _labelled_copy(
-                stating(i), (norms[i], stated[i]), stating(j), (norms[j], stated[j]), m.threshold
-            )
+        if not evidence.differ or evidence.relation is not None:
+            continue
+        mine, others = stating(i), stating(j)
+        if (mine or others) and _labelled_copy(
+            mine, (norms[i], stated[i]), others, (norms[j], stated[j]), m.threshold
         ):
             found[n] = (i, j, dataclasses.replace(evidence, relation="near"))
     return [evidence for _, _, evidence in found]
