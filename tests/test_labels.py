@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_relations import _posts, _scan
 
 from dedup.config import NormalizeConfig
@@ -211,3 +213,43 @@ def test_a_label_that_names_someone_does_not_make_the_title_another(tmp_path: Pa
     ]
     report = _scan(tmp_path, texts)
     assert _removed(report) == ["Ein einfaches Pogramm zur Lüftersteuerung"], report["clusters"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 5), st.integers(0, 5), st.booleans()), min_size=1, max_size=30
+    ),
+    st.dictionaries(st.integers(1, 5), st.integers(2, 6), max_size=5),
+)
+def test_readings_weighed_at_once_hold_as_one_by_one(
+    rows: list[tuple[int, int, bool]], counts: dict[int, int]
+) -> None:
+    meta = np.array([(t, label, usual) for t, label, usual in rows], dtype=np.uint64)
+    one_by_one = [holds(Parts("", t, label, usual), counts) for t, label, usual in rows]
+    assert holding(meta, Counted(counts)).tolist() == one_by_one
+
+
+_WORDS = st.sampled_from(
+    ["Titre", "Le", "Carnet", "de", "Marc", "Dossier", "2023", "[Tuto]", "été"]
+)
+_SEPARATORS = st.sampled_from([" | ", " : ", " – ", " · ", " ", " ", " — ", "/"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_WORDS, _SEPARATORS), min_size=1, max_size=10))
+def test_a_reading_is_made_of_the_line_a_title_and_a_few_words_of_label(
+    pieces: list[tuple[str, str]],
+) -> None:
+    text = "".join(word + separator for word, separator in pieces).strip()
+    found = readings(text)
+    for reading in found:
+        assert reading.title and reading.title in text
+        if reading.label is not None:
+            assert reading.label in text
+            assert 0 < len(reading.label.split()) <= 5
+            assert not any(c.isdigit() for c in reading.label)
+    # a title holds no separator of the kind it was split at: "A | B | C" is no title
+    # "B | C" beside a label "A" (the label may hold one: a path of sections)
+    if not any(mark in text for mark in ":–·—/["):
+        assert all("|" not in reading.title for reading in found)
