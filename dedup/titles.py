@@ -150,14 +150,12 @@ def normalized(texts: Sequence[str], config: NormalizeConfig) -> list[tuple[int,
     return out
 
 
-def holds(parts: Parts, counts: Mapping[int, int] | None) -> bool:
-    """Whether a reading holds, given in how many labelled texts each part is (`counts`,
-    of the parts in two or more; None: every reading holds, the corpus unknown)."""
-    if counts is None or not parts.label_key:
+def holds(parts: Parts, counted: Counted | None) -> bool:
+    """`holding`, of one reading (None: every reading holds, the corpus unknown)."""
+    if counted is None:
         return True
-    title = counts.get(parts.title_key, 1)
-    label = counts.get(parts.label_key, 1)
-    return label > title or (label == title and parts.usual)
+    row = np.array([(parts.title_key, parts.label_key, parts.usual)], dtype=np.uint64)
+    return bool(holding(row, counted)[0])
 
 
 def part_counts(texts: npt.NDArray[np.integer[Any]], meta: U64) -> dict[int, int]:
@@ -195,7 +193,9 @@ class Counted:
 
 
 def holding(meta: U64, counted: Counted) -> npt.NDArray[np.bool_]:
-    """`holds`, of readings given as their first META columns."""
+    """Whether readings (their first META columns) hold, given in how many labelled texts
+    each part is (`counted`): where the label is the part counted more or, counted as
+    often, the parts stand in the usual order; a label in brackets always."""
     title, label = counted.of(meta[:, 0]), counted.of(meta[:, 1])
     held: npt.NDArray[np.bool_] = (
         (meta[:, 1] == 0) | (label > title) | ((label == title) & (meta[:, 2] == 1))
@@ -203,12 +203,11 @@ def holding(meta: U64, counted: Counted) -> npt.NDArray[np.bool_]:
     return held
 
 
-def settled(meta: U64, counts: Mapping[int, int]) -> bool:
+def settled(meta: U64, counted: Counted) -> bool:
     """Whether the readings (their first META columns) of texts a change adds or takes
     away hold as they would with any part counted once more or once less: their parts'
-    counts (`counts`) at least two apart.  Else the change may move which part of a
+    counts (`counted`) at least two apart.  Else the change may move which part of a
     labelled title is its label, here or in a text beside the same part."""
-    counted = Counted(counts)
     named = meta[meta[:, 1] != 0]
     return bool(np.all(np.abs(counted.of(named[:, 0]) - counted.of(named[:, 1])) >= 2))
 

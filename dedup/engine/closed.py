@@ -38,6 +38,7 @@ from dedup.io.check_state import (
 from dedup.io.documents import InputFile, text_document
 from dedup.io.store import Entry, Store
 from dedup.model import LEVELS
+from dedup.titles import Counted
 
 _DOC, _START, _END, _LINE, _WS_BEFORE, _WS_AFTER, _COLUMN = (
     COLUMNS.index(name)
@@ -276,7 +277,7 @@ class Resembling:
     store: Store
     config: Config
     file_of: Callable[[str], InputFile]  # a file outside, by key
-    labels: dict[int, int]  # the counts of labelled titles' parts (see `titles`)
+    labels: Counted  # the counts of labelled titles' parts (see `titles`)
     verdicts: dict[bytes, bool] = dataclasses.field(default_factory=dict)
 
     def unrelated(self, change: Changed, digest: bytes, new: list[Unit]) -> bool:
@@ -326,7 +327,7 @@ class Resembling:
         return text_document(self.file_of(key), self.config.input).text[span[0] : span[1]]
 
 
-def band_keys(entry: Entry, digest: bytes, labels: dict[int, int]) -> U64 | None:
+def band_keys(entry: Entry, digest: bytes, labels: Counted) -> U64 | None:
     """The band keys of a text of a file's entry (None if the entry has no such text),
     with the corpus's counts of labelled titles' parts (see `check_state.entry_spaces`)."""
     rows, keys = text_keys(entry, labels)

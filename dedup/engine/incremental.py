@@ -72,7 +72,7 @@ from dedup.io.stat import Ahead
 from dedup.io.store import Store
 from dedup.io.stored_findings import Placed
 from dedup.model import Result
-from dedup.titles import META, settled
+from dedup.titles import META, Counted, settled
 
 logger = logging.getLogger(__name__)
 
@@ -251,16 +251,17 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
     if any(c.old is None and store.stamp(c.key) is not None for c in work):
         raise Whole("a damaged entry")
     labels = saved.labels()
-    outside = beside.outside(dirty | touched, dirty - touched, labels)
+    counted = Counted(labels)
+    outside = beside.outside(dirty | touched, dirty - touched, counted)
     docs, below = _corpus_docs(state, work, config)
     rule = config.cluster
     levels = len(config.segment.levels)
     survivors = {(key, f.survivor_at[1], f.survivor_at[2]) for _, key, f in stored}
     # A file outside is read by its number in corpus order, which Copying makes once.
-    if not all(settled(_titles_changed(change), labels) for change in work):
+    if not all(settled(_titles_changed(change), counted) for change in work):
         raise Whole("a labelled title whose parts are counted nearly as often as each other")
     resembling = Resembling(
-        outside, store, config, lambda key: listing.file(copying.order[key]), labels
+        outside, store, config, lambda key: listing.file(copying.order[key]), counted
     )
     copying = Copying(
         outside,

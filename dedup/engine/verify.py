@@ -30,7 +30,7 @@ from dedup.index import edits_near, reverse, scored, shared_many, typos_apart, w
 from dedup.model import REMOVING, Evidence
 from dedup.normalize import normalize_many
 from dedup.parallel import Workers
-from dedup.titles import Parts, holds, normalized
+from dedup.titles import Counted, Parts, holds, normalized
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ Related = list[tuple[int, int, Evidence]]
 def verify_batch(
     batch: tuple[list[KeyPlace], list[tuple[int, int]]],
     config: Config,
-    labels: Mapping[int, int] | None = None,
+    labels: Counted | None = None,
 ) -> tuple[list[tuple[int, int, Evidence]], I64]:
     """Exact evidence of candidate pairs of keys: the batch's units (key, document, span)
     are read once each, and each pair verified (`verify_texts`).  The related pairs come
@@ -70,7 +70,7 @@ def verify_texts(
     raw: list[str],
     pairs: list[tuple[int, int]],
     config: Config,
-    labels: Mapping[int, int] | None = None,
+    labels: Counted | None = None,
 ) -> list[Evidence]:
     """Exact evidence of pairs of texts (by number in `raw`, the earlier text first): each
     text normalized and shingled once, and each pair verified in the shingle space both
@@ -135,8 +135,8 @@ def verify_texts(
             titled[unit] = [parts for _, parts in found if holds(parts, labels)]
         return titled[unit]
 
-    def titles(unit: int) -> list[str]:
-        return [parts.title for parts in parts_of(unit)]
+    def titles(unit: int) -> list[Titled]:
+        return [(parts.title, None) for parts in parts_of(unit)]
 
     by_words = [n for n in again if not chars_first[n]]  # verified by characters now
     in_chars = shared_many(
@@ -151,8 +151,8 @@ def verify_texts(
             by_chars = scored(by_chars_of[n], len(a), len(b), m.threshold, False, evidence.few)
         if by_chars.relation == "near":
             found[n] = (i, j, by_chars)
-        elif edits_near(norms[i], norms[j], m.threshold, m.char_below) or _titled(
-            titles(i), norms[j], titles(j), norms[i], m.threshold
+        elif edits_near(norms[i], norms[j], m.threshold, m.char_below) or _one_title(
+            titles(i), (norms[i], None), titles(j), (norms[j], None), m.threshold
         ):
             found[n] = (i, j, dataclasses.replace(by_chars, relation="near"))
 
@@ -160,9 +160,9 @@ def verify_texts(
     # differs from its title printed alone or beside another label, which is its copy all
     # the same when the titles state the same facts, and no number (dates are facts, and
     # "Par Claire Dubois | 8 janvier 2023" is no title).
-    said: dict[int, list[tuple[str, Facts]]] = {}
+    said: dict[int, list[Titled]] = {}
 
-    def stating(unit: int) -> list[tuple[str, Facts]]:
+    def stating(unit: int) -> list[Titled]:
         """The titles inside a unit that state no number, and their facts."""
         if unit not in said:
             found = parts_of(unit)
@@ -173,37 +173,27 @@ def verify_texts(
         if not evidence.differ or evidence.relation is not None:
             continue
         mine, others = stating(i), stating(j)
-        if (mine or others) and _labelled_copy(
+        if (mine or others) and _one_title(
             mine, (norms[i], stated[i]), others, (norms[j], stated[j]), m.threshold
         ):
             found[n] = (i, j, dataclasses.replace(evidence, relation="near"))
     return [evidence for _, _, evidence in found]
 
 
-def _titled(titles_a: list[str], norm_b: str, titles_b: list[str], norm_a: str, t: float) -> bool:
-    """Whether two short units print one title, with a label (a site's name, a topic)
-    beside it in one or both: a title inside one (`titles_a`, normalized) is the other, or
-    a title inside it, or one of them with typos only."""
-    return any(
-        part == other or typos_apart(part, other, t)
-        for parts, others in ((titles_a, [norm_b, *titles_b]), (titles_b, [norm_a]))
-        for part in parts
-        for other in others
-    )
+#: A title inside a unit, or the unit: its normalized text, and the facts it states (None:
+#: not weighed).
+Titled = tuple[str, Facts | None]
 
 
-def _labelled_copy(
-    titles_a: list[tuple[str, Facts]],
-    whole_a: tuple[str, Facts],
-    titles_b: list[tuple[str, Facts]],
-    whole_b: tuple[str, Facts],
-    t: float,
+def _one_title(
+    titles_a: list[Titled], whole_a: Titled, titles_b: list[Titled], whole_b: Titled, t: float
 ) -> bool:
-    """Whether two short units that state other facts print one title all the same: a
-    title inside one (normalized, and its facts) is the other unit, or a title inside it,
-    stating the same facts (see `_titled`)."""
+    """Whether two short units print one title, with a label (a site's name, a topic)
+    beside it in one or both: a title inside one is the other unit, or a title inside it,
+    or one of them with typos only; stating the same facts, where they are weighed."""
     return any(
-        (a == b or typos_apart(a, b, t)) and not differ(facts_a, facts_b)
+        (a == b or typos_apart(a, b, t))
+        and (facts_a is None or facts_b is None or not differ(facts_a, facts_b))
         for parts, others in ((titles_a, [whole_b, *titles_b]), (titles_b, [whole_a]))
         for a, facts_a in parts
         for b, facts_b in others
@@ -321,7 +311,8 @@ class Verifier:
                 )
             ]
 
-        work = functools.partial(verify_batch, config=table.config, labels=table.texts.labels)
+        labels = Counted(table.texts.labels)
+        work = functools.partial(verify_batch, config=table.config, labels=labels)
         threshold = table.config.minhash.threshold
         unrelated: list[I64] = []  # pairs of keys, a batch's rows each
         finer = li + 1 < len(table.levels)  # a finer level may meet these pairs again

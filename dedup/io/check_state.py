@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ class CheckState:
         check stored it since this one began: it stands)."""
         token = uuid.uuid4().hex
         labels = label_counts(entries)
-        Beside(self.store, token).write(keys, entries, labels)
+        Beside(self.store, token).write(keys, entries, Counted(labels))
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             now = self.state()
@@ -263,12 +263,11 @@ class Outside:
 
 
 def entry_spaces(
-    arrays: dict[str, npt.NDArray[Any]], labels: Mapping[int, int] | None
+    arrays: dict[str, npt.NDArray[Any]], counted: Counted | None
 ) -> Iterator[tuple[str, npt.NDArray[np.int64], U64]]:
     """Per key space of an entry's texts, by name: each row's text number and band keys.
-    A title space's rows are those whose reading holds with the corpus's `labels` (all
-    of them: None), without their parts' keys (see `titles`)."""
-    counted = None if labels is None else Counted(labels)
+    A title space's rows are those whose reading holds with the corpus's counts
+    (`counted`; all of them: None), without their parts' keys (see `titles`)."""
     for name in sorted(arrays):
         if name.startswith("texts.") and name.endswith(".bands"):
             rows, bands = arrays[name[: -len("bands")] + "rows"], arrays[name]
@@ -278,18 +277,16 @@ def entry_spaces(
             yield name, rows, bands
 
 
-def text_postings(
-    entries: Sequence[Entry], labels: Mapping[int, int] | None = None
-) -> tuple[U64, U64]:
+def text_postings(entries: Sequence[Entry], counted: Counted | None = None) -> tuple[U64, U64]:
     """Every text's band keys, each with the text (the first 8 bytes of its exact key),
     distinct pairs by key: which texts a band key stands for.  Gathered key space by key
-    space over the files, as `postings` does; `labels` as `entry_spaces` takes them."""
+    space over the files, as `postings` does; `counted` as `entry_spaces` takes it."""
     bands: list[U64] = []
     texts: list[U64] = []
     spaces: dict[str, list[tuple[npt.NDArray[np.int64], U64, U64]]] = {}
     for entry in entries:
         owners = key64(entry.arrays["texts.digests"])
-        for name, rows, keys in entry_spaces(entry.arrays, labels):
+        for name, rows, keys in entry_spaces(entry.arrays, counted):
             spaces.setdefault(name, []).append((rows, keys, owners))
     for name in sorted(spaces):
         found = spaces[name]
@@ -300,11 +297,11 @@ def text_postings(
 
 
 def postings(
-    entries: Sequence[Entry], labels: Mapping[int, int] | None = None
+    entries: Sequence[Entry], counted: Counted | None = None
 ) -> tuple[U64, npt.NDArray[np.int32]]:
     """Every file's keys (`entry_keys`), with the file's number, by key: each kind of key
     gathered over the files and handled at once (a pass a file took 0.4 s for 10,000);
-    `labels` as `entry_spaces` takes them."""
+    `counted` as `entry_spaces` takes it."""
     keys: list[U64] = []
     files: list[npt.NDArray[np.int32]] = []
     kinds: dict[str, list[tuple[int, npt.NDArray[Any]]]] = {}
@@ -312,7 +309,7 @@ def postings(
         for name, array in entry.arrays.items():
             if name.endswith(".digests"):
                 kinds.setdefault(name, []).append((number, array))
-        for name, _, bands in entry_spaces(entry.arrays, labels):
+        for name, _, bands in entry_spaces(entry.arrays, counted):
             kinds.setdefault(name, []).append((number, bands))
     for name, found in kinds.items():
         if name.endswith(".digests"):
@@ -342,9 +339,9 @@ def _by_key(keys: list[U64], owners: list[npt.NDArray[Any]], kind: Any) -> tuple
     return flat[fresh], owner[fresh]
 
 
-def entry_keys(entry: Entry, labels: Mapping[int, int] | None = None) -> U64:
+def entry_keys(entry: Entry, counted: Counted | None = None) -> U64:
     """An entry's distinct keys: of its units and of its texts (its postings)."""
-    return postings([entry], labels)[0]
+    return postings([entry], counted)[0]
 
 
 def unit_keys(entry: Entry) -> U64:
@@ -357,17 +354,15 @@ def unit_keys(entry: Entry) -> U64:
     return np.concatenate(found) if found else np.empty(0, np.uint64)
 
 
-def text_keys(
-    entry: Entry, labels: Mapping[int, int] | None = None
-) -> tuple[npt.NDArray[np.int64], U64]:
+def text_keys(entry: Entry, counted: Counted | None = None) -> tuple[npt.NDArray[np.int64], U64]:
     """(text number, key) of every key of an entry's texts: its exact key and its LSH band
-    keys of every key space (`labels` as `entry_spaces` takes them).  A band key stands
+    keys of every key space (`counted` as `entry_spaces` takes it).  A band key stands
     for its band: one of another band or space that happens to be equal only makes a
     check a full one."""
     digests = entry.arrays["texts.digests"]
     rows = [np.arange(len(digests), dtype=np.int64)]
     keys = [key64(digests)]
-    for _, numbers, bands in entry_spaces(entry.arrays, labels):
+    for _, numbers, bands in entry_spaces(entry.arrays, counted):
         rows.append(np.repeat(numbers, bands.shape[1]))
         keys.append(bands.ravel().astype(np.uint64))
     return np.concatenate(rows), np.concatenate(keys)
@@ -387,13 +382,11 @@ class Beside:
         suffix = "txt" if kind == "paths" else "npy"
         return self.store.path.with_name(f"{name}.{self.token}.{kind}.{suffix}")
 
-    def write(
-        self, keys: Sequence[str], entries: Sequence[Entry], labels: Mapping[int, int]
-    ) -> None:
-        flat, holders = postings(entries, labels)
+    def write(self, keys: Sequence[str], entries: Sequence[Entry], counted: Counted) -> None:
+        flat, holders = postings(entries, counted)
         np.save(self.path("keys"), flat)
         np.save(self.path("files"), holders)
-        bands, texts = text_postings(entries, labels)
+        bands, texts = text_postings(entries, counted)
         np.save(self.path("tkeys"), bands)
         np.save(self.path("texts"), texts)
         stamps = self.store.stamps()
@@ -423,10 +416,10 @@ class Beside:
             return None
         return stamps if stamps.shape == (count, 2) else None
 
-    def outside(self, stale: set[str], fresh: set[str], labels: Mapping[int, int]) -> Outside:
+    def outside(self, stale: set[str], fresh: set[str], counted: Counted) -> Outside:
         """The keys held outside a change: the postings less the `stale` files (changed
         since they were made, or now), plus the `fresh` ones (changed since, not now) as
-        the index holds them now (`labels`: the counts the postings were made with)."""
+        the index holds them now (`counted`: the counts the postings were made with)."""
         try:
             kinds = ("keys", "files", "tkeys", "texts")
             arrays = [np.load(self.path(kind), mmap_mode="r") for kind in kinds]
@@ -441,7 +434,7 @@ class Beside:
             entry = self.store.entry(key)
             if entry is None:
                 raise Stale(f"{key}: changed since the last full check, and not held")
-            now[key] = (entry_keys(entry, labels), *text_postings([entry], labels))
+            now[key] = (entry_keys(entry, counted), *text_postings([entry], counted))
         keys, holders, bands, texts = arrays
         return Outside(self.store, keys, holders, bands, texts, excluded, now)
 
