@@ -209,27 +209,32 @@ def _held_titles(
         keys = bands[titled][1]
         return keys.read() if isinstance(keys, Stored) else keys
 
+    # Each batch's readings (their first META columns), read once for the counts and
+    # kept for the "title" rows' verdicts.
     meta = [
-        (
-            ids[bands["title"][0][keep_of["title"]] + start],
-            rows_of(bands, "title")[keep_of["title"], :META],
-        )
+        rows_of(bands, "title")[keep_of["title"], :META] if "title" in bands else None
+        for bands, keep_of in zip(per_block, kept, strict=True)
+    ]
+    owners = [
+        ids[bands["title"][0][keep_of["title"]] + start]
         for bands, keep_of, start in zip(per_block, kept, starts, strict=True)
         if "title" in bands
     ]
-    if not meta:
+    if not owners:
         return prior
     counts = merged(
-        part_counts(
-            np.concatenate([texts for texts, _ in meta]), np.concatenate([m for _, m in meta])
-        ),
+        part_counts(np.concatenate(owners), np.concatenate([m for m in meta if m is not None])),
         prior,
     )
-    del meta
+    del owners
     counted = Counted(counts)
-    for bands, keep_of in zip(per_block, kept, strict=True):
+    for bands, keep_of, readings in zip(per_block, kept, meta, strict=True):
         for titled in TITLE_SPACES:
             if titled in bands:
                 keep = keep_of[titled]
-                keep[keep] = holding(rows_of(bands, titled)[keep, :META], counted)
+                if titled == "title" and readings is not None:
+                    rows = readings
+                else:
+                    rows = rows_of(bands, titled)[keep, :META]
+                keep[keep] = holding(rows, counted)
     return counts
