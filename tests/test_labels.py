@@ -146,33 +146,30 @@ def test_a_site_name_before_every_title_is_its_label(tmp_path: Path, pages: int)
     assert removed == ([] if pages >= 5 else ["Le Blog de Sophie"] * (pages - 1))
 
 
-def test_a_title_after_a_site_name_printed_again_is_a_copy(tmp_path: Path) -> None:
-    """`Le Blog de Sophie | <title>` on each post's page, and the titles listed again
-    on an archive page: each is a copy of the title after the site's name."""
-    posts = _posts(random.Random(12), 4)
+@pytest.mark.parametrize(
+    ("page", "headers"),
+    [
+        # the site's name first: each title after it is the title
+        ("Le Blog de Sophie | {title}", 0),
+        # the usual order, with the site's name as a page header too: the headers are
+        # the only copies on the posts' pages
+        ("Le Blog de Sophie\n\n{title} | Le Blog de Sophie", 2),
+    ],
+)
+def test_a_title_beside_a_site_name_printed_again_is_a_copy(
+    tmp_path: Path, page: str, headers: int
+) -> None:
+    """Each post's page prints its title beside the site's name, before it or after it,
+    and an archive page lists the titles again: each is a copy of the title beside the
+    site's name."""
+    posts = _posts(random.Random(12 if not headers else 13), 4)
     pages = [
-        f"Le Blog de Sophie | {title}\n\n{post}"
+        page.format(title=title) + f"\n\n{post}"
         for title, post in zip(TITLES[:3], posts, strict=False)
     ]
     archive = "\n\n".join([*TITLES[:3], posts[3]])
-    texts = [*pages, archive]
-    report = _scan(tmp_path, texts)
-    assert _removed(report) == sorted(TITLES[:3]), report["clusters"]
-
-
-def test_a_title_before_a_site_name_is_still_the_title(tmp_path: Path) -> None:
-    """The usual order, `<title> | Le Blog de Sophie`, with the site's name as a page
-    header too: the headers are the only copies on the posts' pages, and the titles
-    listed on an archive page are copies of theirs."""
-    posts = _posts(random.Random(13), 4)
-    pages = [
-        f"Le Blog de Sophie\n\n{title} | Le Blog de Sophie\n\n{post}"
-        for title, post in zip(TITLES[:3], posts, strict=False)
-    ]
-    archive = "\n\n".join([*TITLES[:3], posts[3]])
-    texts = [*pages, archive]
-    report = _scan(tmp_path, texts)
-    expected = sorted([*TITLES[:3], "Le Blog de Sophie", "Le Blog de Sophie"])
+    report = _scan(tmp_path, [*pages, archive])
+    expected = sorted([*TITLES[:3], *["Le Blog de Sophie"] * headers])
     assert _removed(report) == expected, report["clusters"]
 
 
