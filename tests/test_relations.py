@@ -432,3 +432,32 @@ def test_a_child_stating_nothing_is_repeated_without_reading_its_survivor(
     found = children._covered([templated], [0], [survivor], compact, config)
     assert read[1:] == [templated, survivor]
     assert found == [0]
+
+
+def test_a_sentence_of_a_few_words_inside_a_paragraph_is_no_copy_on_its_own() -> None:
+    from dedup import api
+
+    records = [
+        {
+            "id": "a",
+            "text": "L’association aide les familles du quartier. Fondée en 1995. Elle "
+            "compte aujourd’hui trois cents bénévoles.\n\nMerci pour vos dons !",
+        },
+        {
+            "id": "b",
+            "text": "Le club de voile accueille les débutants chaque été. Fondée en 1995. "
+            "Ses moniteurs sont tous diplômés.\n\nMerci pour vos dons !",
+        },
+        {
+            "id": "c",
+            "text": "Le club de voile accueille les débutants chaque été. Une nouvelle "
+            "phrase suit.",
+        },
+    ]
+    cleaned, _ = api.clean(records)
+    texts = {record["id"]: record["text"] for record in cleaned}
+    # Three words inside two unrelated paragraphs: both stay.
+    assert "Fondée en 1995." in texts["b"]
+    # A line of its own is compared as ever, and a longer sentence too.
+    assert not texts["b"].endswith("Merci pour vos dons !")
+    assert texts["c"] == "Une nouvelle phrase suit."

@@ -45,6 +45,7 @@ class LevelUnits:
     starts: I64  # and each unit's place in them
     ends: I64
     hushed: npt.NDArray[np.bool_]
+    inside: npt.NDArray[np.bool_]  # a unit that shares its unit of the level above
 
     def raw(self, unit: int) -> str:
         """A unit's text, "" where a marker hushes it."""
@@ -90,6 +91,8 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
         cut_level = _level(
             name, level, finest, each, batch, joined, base, lengths, breaks, quiet, config
         )
+        if above is not None:
+            cut_level.inside = _inside(level, _Spans(found[above], base))
         cut_level.rows[:, _MARKS] = marks.of(cut_level)
         cut_level.rows = narrowed(cut_level.rows)  # rows wait in the main process
         out.append(cut_level)
@@ -241,7 +244,19 @@ def _level(
         norms[i] = normalize(joined[starts[i] : ends[i]], config.normalize)
     runs = np.stack((lo, hi), axis=1) * whole_run[:, None]
     whole = (before == first) & (after == last)
-    return LevelUnits(rows, norms, whole, runs, joined, starts, ends, hushed)
+    inside = np.zeros(len(starts), dtype=bool)  # set by `cut` from the level above
+    return LevelUnits(rows, norms, whole, runs, joined, starts, ends, hushed, inside)
+
+
+def _inside(units: _Spans, above: _Spans) -> npt.NDArray[np.bool_]:
+    """Which units are not the whole of the unit of the level above that holds them."""
+    if not len(above.starts):
+        return np.zeros(len(units.starts), dtype=bool)
+    at = np.maximum(np.searchsorted(above.starts, units.starts, "right") - 1, 0)
+    inside: npt.NDArray[np.bool_] = (above.starts[at] != units.starts) | (
+        above.ends[at] != units.ends
+    )
+    return inside
 
 
 def _joined(each: list[str], lo: int, hi: int) -> str:

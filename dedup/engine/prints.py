@@ -9,10 +9,11 @@ from collections.abc import Iterable
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import DELETION_MAX, SEGMENT_MAX, SEGMENT_MIN, deletion_keys, segment_keys
-from dedup.engine.layout import cut
+from dedup.engine.layout import LevelUnits, cut
 from dedup.engine.table import I64, BatchPrints, LevelPrints
 from dedup.engine.texts import TextPrints
 from dedup.engine.windows import Words
@@ -65,11 +66,15 @@ def fingerprint_batch(
             continue
         table = level.rows
         # A unit a marker hushes is not compared; nor is a part of a document too short
-        # once normalized.  A whole document is compared at any length, as an exact
-        # copy only: a record repeated whole is a duplicate however short, even one of
-        # punctuation alone (#27), by its raw text if nothing of it is left normalized.
+        # once normalized, nor a short sentence of a longer paragraph (see `_FEW_CHARS`).
+        # A whole document is compared at any length, as an exact copy only: a record
+        # repeated whole is a duplicate however short, even one of punctuation alone
+        # (#27), by its raw text if nothing of it is left normalized.
         lengths = np.fromiter(map(len, level.norms), dtype=np.int64, count=len(level.norms))
-        units = np.flatnonzero(~level.hushed & ((lengths >= m.min_chars) | level.whole))
+        weighed = ~level.hushed & ((lengths >= m.min_chars) | level.whole)
+        if levels[li] == "sentence":
+            weighed &= ~_few_chars(level, lengths)
+        units = np.flatnonzero(weighed)
         compared = [level.norms[i] or _UNNORMALIZED + level.raw(i).strip() for i in units.tolist()]
         keys = [digest.get(norm) or digest.setdefault(norm, exact_key(norm)) for norm in compared]
         # A text is shingled once a batch, at its first unit of any level: a text the
@@ -105,6 +110,23 @@ def fingerprint_batch(
     return BatchPrints(
         out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config, (words, runs)))
     )
+
+
+#: A sentence shorter than this once normalized is no duplicate on its own when its
+#: paragraph holds more: "Founded in 1995.", "Thanks, Emma!" or "Tested on Debian." in two
+#: posts is a coincidence, not a copy.  Copied with its neighbours, it goes with the
+#: paragraph or section they make.  Not so in scripts written without spaces, where a
+#: sentence of that many characters says much more (U+2E80 on: CJK, kana, hangul).
+_FEW_CHARS = 24
+
+
+def _few_chars(level: LevelUnits, lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """The sentences too short to be compared on their own (see `_FEW_CHARS`)."""
+    few = level.inside & (lengths < _FEW_CHARS)
+    for i in np.flatnonzero(few).tolist():
+        norm = level.norms[i]
+        few[i] = not norm or max(norm) < "\u2e80"
+    return few
 
 
 class _NoneBanded:
