@@ -10,7 +10,9 @@ Builds blogs from real French prose (Debian's French manual pages, see frenchpro
 corpus.  Each blog has
 
 - article pages: a title, a byline ("Publié le 8 janvier 2023 par Claire Dubois · 5 min de
-  lecture"), paragraphs taken in order from one manual page, a share bar and comment form;
+  lecture"), paragraphs taken in order from one manual page (one in seven posts ends a
+  paragraph with a few words of its own: "Testé sous Debian.", "Merci Léa !"), a share bar
+  and comment form;
   half the blogs print their name atop every page, and half print a title beside the
   blog's name (`Titre | Le Carnet`, or `Le Carnet | Titre`);
 - tag archive pages, after the articles: every post's title printed twice (the second
@@ -25,7 +27,8 @@ corpus.  Each blog has
 What must stay: every first occurrence; the bylines of other posts, which differ from each
 other by a year, a day, a month or an author; paragraphs of other posts on the same topic (the next
 paragraphs of the same manual page); a short title that is part of a longer title of
-another post; the sentences a repost adds.  The share bar and comment form repeat on every
+another post; the sentences a repost adds; the few words a post ends a paragraph with,
+which other posts print too by chance.  The share bar and comment form repeat on every
 page: boilerplate, not scored.
 
 A labelled span counts as removed when half of its non-space characters lie in spans the
@@ -70,6 +73,7 @@ class Language:
     labelled: str  # a title with a label: "{label} {title}"
     more: str  # "Read more"
     shout: str  # what a title in capitals ends with
+    asides: str  # a few words a post may end a paragraph with, "|" between them
     manuals: Path
     name_section: str  # the manual pages' section that holds their title
 
@@ -97,6 +101,7 @@ LANGUAGES = {
         labelled="{label} : {title}",
         more="Lire la suite",
         shout=" !",
+        asides="Testé sous {distro}.|Merci {first} !|Mis à jour en {year}.|Vu sur {distro}.",
         manuals=MANUALS,
         name_section="NOM",
     ),
@@ -120,6 +125,7 @@ LANGUAGES = {
         labelled="{label}: {title}",
         more="Read more",
         shout="!",
+        asides="Tested on {distro}.|Thanks, {first}!|Updated in {year}.|Works on {distro}.",
         manuals=Path("/usr/share/man"),
         name_section="NAME",
     ),
@@ -146,6 +152,8 @@ LANGUAGES = {
         labelled="{label}: {title}",
         more="Weiterlesen",
         shout="!",
+        asides="Getestet unter {distro}.|Danke, {first}!|"
+        "Aktualisiert {year}.|Läuft unter {distro}.",
         manuals=Path("/usr/share/man/de"),
         name_section="BEZEICHNUNG",
     ),
@@ -171,6 +179,8 @@ LANGUAGES = {
         labelled="{label}: {title}",
         more="Seguir leyendo",
         shout="!",
+        asides="Probado en {distro}.|¡Gracias, {first}!|"
+        "Actualizado en {year}.|Funciona en {distro}.",
         manuals=Path("/usr/share/man/es"),
         name_section="NOMBRE",
     ),
@@ -197,6 +207,8 @@ LANGUAGES = {
         labelled="{label}: {title}",
         more="Czytaj dalej",
         shout="!",
+        asides="Testowane na {distro}.|Dzięki, {first}!|"
+        "Zaktualizowano w {year}.|Działa na {distro}.",
         manuals=Path("/usr/share/man/pl"),
         name_section="NAZWA",
     ),
@@ -222,6 +234,7 @@ LANGUAGES = {
         labelled="{label}: {title}",
         more="Читать далее",
         shout="!",
+        asides="Проверено на {distro}.|Спасибо, {first}!|Обновлено в {year}.|Работает на {distro}.",
         manuals=Path("/usr/share/man/ru"),
         name_section="ИМЯ",
     ),
@@ -380,10 +393,15 @@ def build(
                     kind = "title beside the blog's name"
                 doc.add(order.format(title=title, name=name), kind, KEEP)
                 doc.add(byline, "byline of its post", KEEP)
-                for paragraph in paragraphs[:5]:
-                    doc.add(
-                        paragraph, "same topic, other post" if half else "original paragraph", KEEP
-                    )
+                # A few words a paragraph may end with, which other posts print by chance.
+                aside = rng.randrange(len(paragraphs[:5])) if rng.random() < 0.15 else -1
+                for n, paragraph in enumerate(paragraphs[:5]):
+                    kind = "same topic, other post" if half else "original paragraph"
+                    if n == aside and ends(paragraph):
+                        words = (paragraph, kind, KEEP), (_aside(lang, rng), ASIDE, KEEP)
+                        doc.paragraph(list(words))
+                    else:
+                        doc.add(paragraph, kind, KEEP)
                 for line in lang.boilerplate:
                     doc.add(line, "boilerplate", EITHER)
                 docs.append(doc)
@@ -401,6 +419,20 @@ def build(
             ]
             docs.append(again)
     return [(d.doc, d.text) for d in docs], [s for d in docs for s in d.spans]
+
+
+#: A few words two posts print by chance ("Tested on Debian.", "Thanks, Emma!"): what
+#: one post says is no copy of the other.
+ASIDE = "a few words two posts share"
+DISTROS = ["Debian", "Ubuntu", "Fedora", "Arch", "Mint", "Gentoo"]
+
+
+def _aside(lang: Language, rng: random.Random) -> str:
+    return rng.choice(lang.asides.split("|")).format(
+        distro=rng.choice(DISTROS),
+        first=rng.choice(lang.first.split()),
+        year=rng.randrange(2012, 2025),
+    )
 
 
 def _grams(text: str) -> set[str]:
