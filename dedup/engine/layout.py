@@ -45,7 +45,7 @@ class LevelUnits:
     starts: I64  # and each unit's place in them
     ends: I64
     hushed: npt.NDArray[np.bool_]
-    inside: npt.NDArray[np.bool_]  # a unit that shares its unit of the level above
+    inside: npt.NDArray[np.bool_]  # a sentence that is not the whole of its paragraph
 
     def raw(self, unit: int) -> str:
         """A unit's text, "" where a marker hushes it."""
@@ -66,10 +66,12 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
     lengths = np.array([len(text) for text in texts], dtype=np.int64)
     base = np.concatenate(([0], np.cumsum(lengths)))  # where each text starts in `joined`
     joined = "".join(texts)
-    found: dict[str, list[list[Span]]] = {name: [] for name in levels}
+    # A sentence's paragraph, whether paragraphs are asked for or not (see `inside`).
+    wanted = (*levels, "paragraph") if "sentence" in levels else levels
+    found: dict[str, list[list[Span]]] = {name: [] for name in wanted}
     quiet: list[tuple[int, int]] = []  # spans a marker hushes, in `joined`
     for k, text in enumerate(texts):
-        for name, units in spans(text, levels, config.segment).items():
+        for name, units in spans(text, wanted, config.segment).items():
             found[name].append(units)
         quiet += [(int(base[k]) + s, int(base[k]) + e) for s, e in suppressed(text)]
     breaks = np.array([m.start() for m in _NEWLINE.finditer(joined)], dtype=np.int64)
@@ -91,8 +93,8 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
         cut_level = _level(
             name, level, finest, each, batch, joined, base, lengths, breaks, quiet, config
         )
-        if above is not None:
-            cut_level.inside = _inside(level, _Spans(found[above], base))
+        if name == "sentence":
+            cut_level.inside = _inside(level, _Spans(found["paragraph"], base))
         cut_level.rows[:, _MARKS] = marks.of(cut_level)
         cut_level.rows = narrowed(cut_level.rows)  # rows wait in the main process
         out.append(cut_level)
@@ -244,12 +246,12 @@ def _level(
         norms[i] = normalize(joined[starts[i] : ends[i]], config.normalize)
     runs = np.stack((lo, hi), axis=1) * whole_run[:, None]
     whole = (before == first) & (after == last)
-    inside = np.zeros(len(starts), dtype=bool)  # set by `cut` from the level above
+    inside = np.zeros(len(starts), dtype=bool)  # set by `cut` for sentences
     return LevelUnits(rows, norms, whole, runs, joined, starts, ends, hushed, inside)
 
 
 def _inside(units: _Spans, above: _Spans) -> npt.NDArray[np.bool_]:
-    """Which units are not the whole of the unit of the level above that holds them."""
+    """Which units are not the whole of the unit of `above` that holds them."""
     if not len(above.starts):
         return np.zeros(len(units.starts), dtype=bool)
     at = np.maximum(np.searchsorted(above.starts, units.starts, "right") - 1, 0)
