@@ -59,6 +59,9 @@ class MinHashConfig:
     char_below: int = 10
     #: Units whose normalized text is shorter than this are never duplicates.
     min_chars: int = 10
+    #: A sentence shorter than this (normalized) inside a longer paragraph is no duplicate
+    #: on its own: "Founded 1995." in two unrelated posts is a coincidence.  0: off.
+    min_sentence_chars: int = 24
     #: A unit longer than this (characters) is an error rather than a run out of memory.
     max_unit_chars: int = 1 << 28
     #: Probability that a pair at exactly `threshold` Jaccard becomes an LSH candidate.
@@ -163,6 +166,8 @@ class Config:
         for name in ("shingle_size", "char_shingle_size", "min_chars"):
             if getattr(m, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+        if m.min_sentence_chars < 0:
+            raise ConfigError("min-sentence-chars must be 0 (off) or more")
         if self.segment.unit not in UNITS:
             raise ConfigError(f"unit must be one of {', '.join(UNITS)}, got {self.segment.unit!r}")
         if self.input.errors not in ("strict", "replace", "skip-file"):

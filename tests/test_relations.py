@@ -461,3 +461,11 @@ def test_a_sentence_of_a_few_words_inside_a_paragraph_is_no_copy_on_its_own() ->
     # A line of its own is compared as ever, and a longer sentence too.
     assert not texts["b"].endswith("Merci pour vos dons !")
     assert texts["c"] == "Une nouvelle phrase suit."
+    # --min-sentence-chars 0: every sentence is weighed on its own, as --min-chars says.
+    cleaned, _ = api.clean(records, min_sentence_chars=0)
+    assert "Fondée en 1995." not in {r["id"]: r["text"] for r in cleaned}["b"]
+    runner = CliRunner()
+    shown = runner.invoke(main, ["scan", "--help"])
+    assert "--min-sentence-chars" in shown.output
+    refused = runner.invoke(main, ["scan", "--min-sentence-chars", "-1", "."])
+    assert refused.exit_code == 2

@@ -69,6 +69,13 @@ def corpus_options(command: F) -> F:
             help=f"Shorter units (normalized) are never duplicates. [default: {_M.min_chars}]",
         ),
         click.option(
+            "--min-sentence-chars",
+            type=click.IntRange(0),
+            default=None,
+            help="A shorter sentence (normalized) inside a longer paragraph is no duplicate "
+            f"on its own; 0: off. [default: {_M.min_sentence_chars}]",
+        ),
+        click.option(
             "--recall",
             type=click.FloatRange(0, 1, min_open=True, max_open=True),
             default=None,

@@ -66,14 +66,14 @@ def fingerprint_batch(
             continue
         table = level.rows
         # A unit a marker hushes is not compared; nor is a part of a document too short
-        # once normalized, nor a short sentence of a longer paragraph (see `_FEW_CHARS`).
+        # once normalized, nor a short sentence of a longer paragraph (see `_few_chars`).
         # A whole document is compared at any length, as an exact copy only: a record
         # repeated whole is a duplicate however short, even one of punctuation alone
         # (#27), by its raw text if nothing of it is left normalized.
         lengths = np.fromiter(map(len, level.norms), dtype=np.int64, count=len(level.norms))
         weighed = ~level.hushed & ((lengths >= m.min_chars) | level.whole)
         if levels[li] == "sentence":
-            weighed &= ~_few_chars(level, lengths)
+            weighed &= ~_few_chars(level, lengths, m)
         units = np.flatnonzero(weighed)
         compared = [level.norms[i] or _UNNORMALIZED + level.raw(i).strip() for i in units.tolist()]
         keys = [digest.get(norm) or digest.setdefault(norm, exact_key(norm)) for norm in compared]
@@ -112,17 +112,16 @@ def fingerprint_batch(
     )
 
 
-#: A sentence shorter than this once normalized is no duplicate on its own when its
-#: paragraph holds more: "Founded in 1995.", "Thanks, Emma!" or "Tested on Debian." in two
-#: posts is a coincidence, not a copy.  Copied with its neighbours, it goes with the
-#: paragraph or section they make.  Not so in scripts written without spaces, where a
-#: sentence of that many characters says much more (U+2E80 on: CJK, kana, hangul).
-_FEW_CHARS = 24
-
-
-def _few_chars(level: LevelUnits, lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """The sentences too short to be compared on their own (see `_FEW_CHARS`)."""
-    few = level.inside & (lengths < _FEW_CHARS)
+def _few_chars(
+    level: LevelUnits, lengths: npt.NDArray[np.int64], m: MinHashConfig
+) -> npt.NDArray[np.bool_]:
+    """The sentences too short to be compared on their own: shorter than
+    --min-sentence-chars once normalized, inside a paragraph that holds more ("Founded
+    1995.", "Thanks, Emma!" or "Tested on Debian." in two posts is a coincidence, not a
+    copy; copied with its neighbours, it goes with the paragraph or section they make).
+    Not so in scripts written without spaces, where a sentence of that many characters
+    says much more (U+2E80 on: CJK, kana, hangul)."""
+    few = level.inside & (lengths < m.min_sentence_chars)
     for i in np.flatnonzero(few).tolist():
         norm = level.norms[i]
         few[i] = not norm or max(norm) < "\u2e80"
