@@ -35,6 +35,8 @@ U64 = npt.NDArray[np.uint64]
 #: A label after a title ("Titre | Blog", "Titre – Blog", "Titre · Blog") and one before
 #: it ("Dossier : Titre"): the separators, and the longest label taken for one.
 _SUFFIX_LABEL = re.compile(r"\s*[|•·»]\s*|\s+[-–—/]\s+")
+#: The same in a text that opens a French quote: its » closes it.
+_SUFFIX_LABEL_QUOTING = re.compile(r"\s*[|•·]\s*|\s+[-–—/]\s+")
 _PREFIX_LABEL = re.compile(r"\s*:\s+|\s+:\s*")
 _ANY_SEPARATOR = re.compile(r"[|•·»:/\-–—\[]")
 _LABEL_WORDS = 5
@@ -110,7 +112,8 @@ def _separated(text: str) -> list[Reading]:
     after it ("Titre | Blog"), or after one before it ("Dossier : Titre"), and the other
     way round."""
     out: list[Reading] = []
-    for separator, title_first in ((_SUFFIX_LABEL, True), (_PREFIX_LABEL, False)):
+    suffix = _SUFFIX_LABEL_QUOTING if "«" in text else _SUFFIX_LABEL
+    for separator, title_first in ((suffix, True), (_PREFIX_LABEL, False)):
         parts = separator.split(text, maxsplit=1)
         if len(parts) == 2:
             first, second = parts
@@ -125,11 +128,13 @@ def _separated(text: str) -> list[Reading]:
 
 def _is_label(title: str, label: str) -> bool:
     """Whether `label` can label `title`: a title of two words or more, or a long one (a
-    compound: `Prozessverfolgung`), and a label of a few words that states no number ("5
-    min de lecture" after a byline is a fact)."""
-    words = len(label.split())
+    compound: `Prozessverfolgung`), and a label of a few words, one a word of letters at
+    least (a "." after a quote closed is none), that states no number ("5 min de lecture"
+    after a byline is a fact)."""
+    words = label.split()
     named = len(title.split()) >= 2 or len(title) >= _ONE_WORD_TITLE
-    return named and 0 < words <= _LABEL_WORDS and not _DIGIT.search(label)
+    lettered = any(character.isalpha() for character in label)
+    return named and lettered and 0 < len(words) <= _LABEL_WORDS and not _DIGIT.search(label)
 
 
 def part_key(norm: str) -> int:

@@ -75,6 +75,10 @@ def test_readings_name_each_part_as_title_and_as_label_the_usual_order_first() -
     assert readings("Voir la page de manuel [1]") == []
     assert readings("[Tuto] Désactiver") == []
     assert readings("a[i] = b[j] pour tout i") == []
+    # a French quote's » closes it, and a label holds a word: no title in a quoted term
+    assert readings("Créer des fichiers «\u00a0.changes\u00a0».") == []
+    assert readings("Accueil » Blog de Marc") == [Reading("Blog de Marc", "Accueil", False)]
+    assert _titles("Le «\u00a0diff\u00a0» | Le Carnet") == ["Le «\u00a0diff\u00a0»", "Le Carnet"]
 
 
 def test_a_reading_holds_when_its_label_is_the_part_more_repeated() -> None:
