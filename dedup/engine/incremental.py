@@ -65,7 +65,7 @@ from dedup.engine.closed import (
 from dedup.engine.fingerprint import changes, fingerprint_files
 from dedup.engine.run import index_params, run
 from dedup.engine.table import COLUMNS
-from dedup.io.check_state import CheckState, Stale
+from dedup.io.check_state import CheckState, Outside, Stale, key64
 from dedup.io.documents import InputFile
 from dedup.io.readers import STDIN, Listings, expand
 from dedup.io.stat import Ahead
@@ -258,7 +258,7 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
     levels = len(config.segment.levels)
     survivors = {(key, f.survivor_at[1], f.survivor_at[2]) for _, key, f in stored}
     # A file outside is read by its number in corpus order, which Copying makes once.
-    if not all(settled(_titles_changed(change), counted) for change in work):
+    if not all(settled(_titles_changed(change, outside), counted) for change in work):
         raise Whole("a labelled title whose parts are counted nearly as often as each other")
     resembling = Resembling(
         outside, store, config, lambda key: listing.file(copying.order[key]), counted
@@ -292,12 +292,18 @@ def _incremental(paths: Sequence[str], config: Config, store: Store, baseline: B
     return checked
 
 
-def _titles_changed(change: Changed) -> npt.NDArray[np.uint64]:
-    """The readings of the labelled texts a change adds or takes away: the first META
-    columns of their "title" rows (see `titles`)."""
+def _titles_changed(change: Changed, outside: Outside) -> npt.NDArray[np.uint64]:
+    """The readings of the labelled texts a change adds to the corpus or takes away from
+    it: the first META columns of their "title" rows (see `titles`).  A text that files
+    outside the change hold before and after (the share bar of every page) moves no
+    count: a part is counted once a text that holds it."""
     held = [entry for entry in (change.old, change.new) if entry is not None]
     texts = [{bytes(d) for d in entry.arrays["texts.digests"]} for entry in held]
     moved = texts[0] ^ texts[1] if len(texts) == 2 else texts[0]
+    if moved:
+        ordered = sorted(moved)
+        kept = outside.holds(key64(np.frombuffer(b"".join(ordered), np.uint8).reshape(-1, 16)))
+        moved = {digest for digest, there in zip(ordered, kept.tolist(), strict=True) if not there}
     found = [np.empty((0, META), dtype=np.uint64)]
     for entry in held:
         if "texts.title.rows" in entry.arrays:
