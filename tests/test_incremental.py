@@ -36,6 +36,12 @@ NOTICE = (
     "le modifier et le redistribuer, à condition d’en citer l’auteur."
 )
 BYLINE = "Publié le 8 janvier 2023 par Claire Dubois"
+#: The share and comment section a blog's every post ends with.
+BLOCK = [
+    "Partager\u00a0: Facebook · Twitter · LinkedIn · E-mail",
+    "Laisser un commentaire",
+    "Votre adresse e-mail ne sera pas publiée. Les champs obligatoires sont indiqués avec *",
+]
 
 
 def _sentences() -> list[str]:
@@ -48,9 +54,13 @@ def _sentences() -> list[str]:
 
 
 class Corpus:
-    def __init__(self, root: Path, rng: random.Random, titled: bool = False) -> None:
-        """`titled`: half the pages' titles beside the blog's name or a topic."""
+    def __init__(
+        self, root: Path, rng: random.Random, titled: bool = False, blocked: bool = False
+    ) -> None:
+        """`titled`: half the pages' titles beside the blog's name or a topic; `blocked`:
+        most pages end with the share and comment section (`BLOCK`)."""
         self.titled = titled
+        self.blocked = blocked
         self.root = root
         self.pages = root / "pages"
         self.pages.mkdir()
@@ -83,6 +93,8 @@ class Corpus:
         parts += [self.paragraph() for _ in range(self.rng.randint(3, 6))]
         if self.rng.random() < 0.4:
             parts.append(NOTICE)
+        if self.blocked and self.rng.random() < 0.7:
+            parts += BLOCK
         self.made += 1
         return "\n\n".join(p for p in parts if p) + "\n"
 
@@ -120,6 +132,7 @@ class Corpus:
                 "add_copy",
                 "notice",
                 *(["title"] if self.titled else []),
+                *(["block", "unblock"] if self.blocked else []),
             ]
         )
         if kind == "append":
@@ -155,6 +168,10 @@ class Corpus:
             parts.append(heading.split(" | ")[-1 if heading.startswith("Le Carnet") else 0])
         elif kind == "notice":
             parts.append(NOTICE)
+        elif kind == "block":
+            parts += BLOCK
+        elif kind == "unblock" and parts[-len(BLOCK) :] == BLOCK:
+            del parts[-len(BLOCK) :]
         self.write(path, parts)
         return kind
 
@@ -183,13 +200,14 @@ def told() -> Iterator[Told]:
 
 
 @pytest.mark.parametrize(
-    ("unit", "seed", "least", "titled"),
+    ("unit", "seed", "least", "titled", "blocked"),
     [
-        ("paragraph", 1, 10, False),
-        ("all", 2, 10, False),
-        ("paragraph", 3, 10, False),
-        ("paragraph", 4, 10, True),
-        ("all", 5, 10, True),
+        ("paragraph", 1, 10, False, False),
+        ("all", 2, 10, False, False),
+        ("paragraph", 3, 10, False, False),
+        ("paragraph", 4, 10, True, False),
+        ("all", 5, 10, True, False),
+        ("all", 6, 5, False, True),
     ],
 )
 def test_incremental_equals_full_over_random_edits(
@@ -200,9 +218,10 @@ def test_incremental_equals_full_over_random_edits(
     seed: int,
     least: int,
     titled: bool,
+    blocked: bool,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    corpus = Corpus(tmp_path, random.Random(seed), titled)
+    corpus = Corpus(tmp_path, random.Random(seed), titled, blocked)
     for _ in range(12):
         corpus.add()
     config = Config().with_overrides({"unit": unit, "jobs": 1})
@@ -506,6 +525,45 @@ def test_a_new_page_with_the_notice_every_page_carries_is_checked_from_that_page
         assert found == engine.check(["pages"], config, None) == Checked([], 0)
         assert len(told.messages) == 1, told.messages
         assert told.messages[0].startswith("checked 1 changed files alone")
+
+
+def test_a_new_post_ending_in_the_share_and_comment_section_is_checked_alone_at_every_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, told: Told
+) -> None:
+    """Read at every level, the share and comment block every post ends with is a section
+    of its own, boilerplate over the files outside the change: a post that adds a copy of
+    it, or takes one away, keeps every copy, and the block's paragraphs and sentences,
+    inside it, are out of their levels' clusters.  A copy of the block's comment line
+    elsewhere on the page is a full check, as before."""
+    monkeypatch.chdir(tmp_path)
+    corpus = Corpus(tmp_path, random.Random(31))
+    block = BLOCK
+
+    def post() -> list[str]:
+        title = " ".join(corpus.paragraph().split()[:4]).rstrip(".,;:")
+        return [title, corpus.paragraph(), corpus.paragraph(), *block]
+
+    for number in range(8):
+        corpus.write(corpus.pages / f"p{number:02d}.md", post())
+    config = Config().with_overrides({"jobs": 1})
+    index = tmp_path / ".dedup" / "index.sqlite"
+    engine.check(["pages"], config, index)
+    for page, parts in (
+        ("p20.md", post()),  # a new post
+        ("p05.md", post()[:3]),  # a post that loses its block
+        ("p21.md", [*post()[:3], "Laissez un mot, il sera lu.", *block]),  # a private line
+    ):
+        corpus.write(corpus.pages / page, parts)
+        told.messages.clear()
+        found = engine.check(["pages"], config, index)
+        assert found == engine.check(["pages"], config, None), page
+        assert len(told.messages) == 1, told.messages
+        assert told.messages[0].startswith("checked 1 changed files alone"), told.messages
+    corpus.write(corpus.pages / "p22.md", [*post()[:3], block[1], *block])
+    told.messages.clear()
+    found = engine.check(["pages"], config, index)
+    assert found == engine.check(["pages"], config, None)
+    assert any("whole corpus" in m for m in told.messages), told.messages
 
 
 @pytest.mark.parametrize("order", ["{title} | {name}", "{name} | {title}"])

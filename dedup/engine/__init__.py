@@ -12,6 +12,7 @@ result       6. the Result, and the cleaned documents
 run          the stages composed on one machine
 incremental  the check of a change: only the changed files read when that is enough
 closed       whether a change is closed: what the incremental check asks of a changed file
+             (its entries read unit by unit: entries; texts it adds verified: resembling)
 """
 
 from dedup.engine.incremental import check

@@ -15,17 +15,25 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from dedup.check import place, repeats
-from dedup.config import Config
+from dedup.engine.entries import (
+    Changed,
+    Unit,
+    all_digests,
+    band_keys,
+    levels_of,
+    sequence,
+    span_of,
+    units_of,
+)
+from dedup.engine.resembling import Resembling
 from dedup.engine.table import COLUMNS
-from dedup.engine.verify import verify_texts
-from dedup.index import reverse
 from dedup.io.check_state import (
     U64,
     CheckState,
@@ -35,39 +43,16 @@ from dedup.io.check_state import (
     text_keys,
     unit_keys,
 )
-from dedup.io.documents import InputFile, text_document
-from dedup.io.store import Entry, Store
+from dedup.io.store import Entry
 from dedup.model import LEVELS
-from dedup.titles import Counted
 
-_DOC, _START, _END, _LINE, _WS_BEFORE, _WS_AFTER, _COLUMN = (
-    COLUMNS.index(name)
-    for name in ("doc", "start", "end", "line", "ws_before", "ws_after", "column")
+_DOC, _START, _END, _LINE, _COLUMN = (
+    COLUMNS.index(name) for name in ("doc", "start", "end", "line", "column")
 )
 
 
 class Whole(Exception):
     """Why the change alone cannot tell the findings: a full check finds them."""
-
-
-@dataclass
-class Changed:
-    """A changed file: its key, its file (None: deleted), and its entries before and after
-    (None: none)."""
-
-    key: str
-    file: InputFile | None
-    old: Entry | None
-    new: Entry | None
-    stamp: tuple[int, int] | None = None  # size and mtime
-    #: Per level, (document, start) of a stable unit before the change -> its row after.
-    moved: dict[str, dict[tuple[int, int], int]] = dataclasses.field(default_factory=dict)
-    #: Per level, (document, start) after the change of each unit whose text is shared.
-    shared: dict[str, set[tuple[int, int]]] = dataclasses.field(default_factory=dict)
-    #: The same for the levels with finer ones below: the units that must stand.
-    standing: dict[str, set[tuple[int, int]]] = dataclasses.field(default_factory=dict)
-    #: Units added that copy a text found earlier outside: (level, row, the survivor's file).
-    copies: list[tuple[str, int, str]] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -135,6 +120,45 @@ def cuts(change: Changed, record: int, s: int, e: int) -> bool:
 
 
 @dataclass
+class Kept:
+    """The copies of boilerplate that changes add or take away, read at every level (see
+    `Copying.closed`): by file key, the spans (doc, start, end) of each version's."""
+
+    spans: dict[str, dict[str, list[tuple[int, int, int]]]] = dataclasses.field(
+        default_factory=dict
+    )
+
+    def add(self, key: str, before: list[Unit], after: list[Unit]) -> None:
+        mine = self.spans.setdefault(key, {"old": [], "new": []})
+        mine["old"] += [(u.doc, u.start, u.end) for u in before]
+        mine["new"] += [(u.doc, u.start, u.end) for u in after]
+
+    def hold(self, key: str, old: list[Unit], new: list[Unit]) -> bool:
+        """Whether every unit of a file's entries before and after its change lies inside
+        one of those copies."""
+        return all(self._inside(key, version, units) for version, units in self._of(old, new))
+
+    def apart(self, key: str, old: list[Unit], new: list[Unit]) -> bool:
+        """Whether no unit of a file's entries before and after its change does."""
+        return not any(
+            self._inside(key, version, units, any) for version, units in self._of(old, new)
+        )
+
+    @staticmethod
+    def _of(old: list[Unit], new: list[Unit]) -> list[tuple[str, list[Unit]]]:
+        return [("old", old), ("new", new)]
+
+    def _inside(
+        self, key: str, version: str, units: list[Unit], how: Callable[[Iterable[bool]], bool] = all
+    ) -> bool:
+        """Whether all units (or any, with `how`) lie inside a copy of that version's."""
+        spans = self.spans.get(key, {}).get(version, [])
+        return how(
+            any(d == u.doc and s <= u.start and u.end <= e for d, s, e in spans) for u in units
+        )
+
+
+@dataclass
 class Copying:
     """Exact copies of a text found outside, added to a changed file or taken away from
     it, decided without a run: in a corpus read at one level (no unit is inside a removed
@@ -159,6 +183,7 @@ class Copying:
     saved: CheckState
     resembling: Resembling  # which verifies the texts that meet a copied one
     survivor: dict[bytes, str] = dataclasses.field(default_factory=dict)  # text -> file key
+    kept: Kept = dataclasses.field(default_factory=lambda: Kept())  # boilerplate copies moved
 
     @functools.cached_property
     def order(self) -> dict[str, int]:
@@ -171,16 +196,22 @@ class Copying:
         digest: bytes,
         old: list[Unit],
         new: list[Unit],
+        level: str,
+        levels: Sequence[str],
     ) -> bool:
         """Whether a text copied (or no longer) in a changed file is decided so."""
-        if self.level_count > 1:
-            # A unit inside a coarser boilerplate or removed one is out of its level's
-            # clusters: a copy added or taken away at one level moves the others.
-            return False
         before = [u for u in old if u.digest == digest]
         after = [u for u in new if u.digest == digest]
         if any(u.whole for u in (*before, *after)):
             return False  # a whole document: keyed by its raw text if it normalizes to nothing
+        # Read at several levels, a unit inside a coarser boilerplate or removed one is out
+        # of its level's clusters: a copy added or taken away at one level moves the
+        # others.  What is decided still: a copy of boilerplate at the level under the
+        # documents (a document is never boilerplate, and one removed is a removed span),
+        # and a unit of a finer level inside such a copy, out of its level's clusters.
+        top = levels.index(level) == int(levels[0] == "document")
+        if self.level_count > 1 and not top:
+            return self.kept.hold(change.key, before, after)
         entry = change.new if after else change.old
         assert entry is not None
         text = text_key(digest)
@@ -193,6 +224,12 @@ class Copying:
         raw = self.resembling.read(firsts[0], span)
         if self.resembling.meets(raw, bands, text, levels_of(entry, digest)):
             return False  # related to another text: a cluster of more than its copies
+        if self.level_count > 1:
+            boilerplate = self.boilerplate != "remove" and count >= self.below
+            if not boilerplate or not self._spread(digest, level):
+                return False
+            self.kept.add(change.key, before, after)
+            return True
         if self.boilerplate != "remove" and count >= self.below and self._spread(digest):
             return True  # boilerplate before and after, whatever the change: every copy kept
         if self.keep != "first":
@@ -232,11 +269,11 @@ class Copying:
                     return True
         return False
 
-    def _spread(self, digest: bytes) -> bool:
+    def _spread(self, digest: bytes, level: str | None = None) -> bool:
         """Whether files outside the change hold a text as a part of their document (a
         whole document does not count towards a cluster's spread), outside the spans they
         lose, in as many documents as boilerplate needs (a file is a document: the
-        incremental check reads no records)."""
+        incremental check reads no records); as a unit of `level` only, if given."""
         found = 0
         for key in self.outside.holding_files(text_key(digest)):
             entry = self.outside.store.entry(key)
@@ -248,137 +285,12 @@ class Copying:
                 and not u.whole
                 and not any(r == u.doc and s <= u.start and u.end <= e for r, s, e in removed)
                 for name in LEVELS
-                if f"{name}.rows" in entry.arrays
+                if f"{name}.rows" in entry.arrays and level in (None, name)
                 for u in sequence(entry, name)
             )
             if found >= self.below:
                 return True
         return False
-
-
-#: Texts outside a change, at most, that an added text is verified against before its
-#: change is left to a full check (each is read from its file).
-RESEMBLING_MAX = 64
-#: Files outside, at most, searched for a text at a level of the one it meets.
-HOLDERS_MAX = 16
-
-
-@dataclass
-class Resembling:
-    """Texts added that resemble texts outside the change only by LSH band keys (no file
-    outside holds the text itself): each is verified exactly against every text outside
-    that shares one of its band keys, by the engine's own verification (read from its file
-    as the engine reads it).  A text related to none of them is as good as private: no
-    unit outside is related to it, so its clusters lie wholly inside the changed files.
-    That is the usual new page: its byline or date line templated like every other post's
-    (other facts: not duplicates), its paragraphs on the same topic as others."""
-
-    outside: Outside
-    store: Store
-    config: Config
-    file_of: Callable[[str], InputFile]  # a file outside, by key
-    labels: Counted  # the counts of labelled titles' parts (see `titles`)
-    verdicts: dict[bytes, bool] = dataclasses.field(default_factory=dict)
-
-    def unrelated(self, change: Changed, digest: bytes, new: list[Unit]) -> bool:
-        """Whether a text that `change` adds is related to no text outside it."""
-        if digest not in self.verdicts:
-            self.verdicts[digest] = self._unrelated(change, digest, new)
-        return self.verdicts[digest]
-
-    def _unrelated(self, change: Changed, digest: bytes, new: list[Unit]) -> bool:
-        unit = next((u for u in new if u.digest == digest), None)
-        if unit is None or change.new is None or change.file is None:
-            return False  # taken away: its text cannot be read any more
-        text = text_key(digest)
-        bands = band_keys(change.new, digest, self.labels)
-        if bands is None or self.outside.holds(np.array([text], np.uint64))[0]:
-            return False  # a copy of a text outside
-        raw = text_document(change.file, self.config.input).text[unit.start : unit.end]
-        return not self.meets(raw, bands, text, levels_of(change.new, digest))
-
-    def meets(self, raw: str, bands: U64, text: int, levels: set[str]) -> bool:
-        """Whether a text (its raw form, band keys, key, and the levels it is a unit of) is
-        related to a text outside the change that shares one of its band keys and a level
-        (each level compares its own texts), or may be: too many to verify, or one that
-        cannot be read."""
-        texts = [raw]
-        for other in self.outside.neighbours(bands, text):
-            # A file outside that holds it at one of these levels (none: held inside the
-            # change only, which the run alone verifies, or a unit of other levels only,
-            # never compared with this one).
-            for number, key in enumerate(self.outside.holding_files(other)):
-                entry = self.store.entry(key)
-                if entry is None or number == HOLDERS_MAX or len(texts) > RESEMBLING_MAX:
-                    return True  # cannot tell
-                span = span_of(entry, other, levels)
-                if span is not None:
-                    texts.append(self.read(key, span))
-                    break
-        pairs = [(0, n) for n in range(1, len(texts))] + [(n, 0) for n in range(1, len(texts))]
-        threshold = self.config.minhash.threshold
-        return any(
-            found.relation is not None or reverse(found, threshold).relation is not None
-            for found in verify_texts(texts, pairs, self.config, self.labels)
-        )
-
-    def read(self, key: str, span: tuple[int, int]) -> str:
-        """A span of a file outside the change (by key), read as the engine reads it."""
-        return text_document(self.file_of(key), self.config.input).text[span[0] : span[1]]
-
-
-def band_keys(entry: Entry, digest: bytes, labels: Counted) -> U64 | None:
-    """The band keys of a text of a file's entry (None if the entry has no such text),
-    with the corpus's counts of labelled titles' parts (see `check_state.entry_spaces`)."""
-    rows, keys = text_keys(entry, labels)
-    number = np.flatnonzero(
-        (entry.arrays["texts.digests"] == np.frombuffer(digest, np.uint8)).all(axis=1)
-    )
-    if len(number) != 1:
-        return None
-    found: U64 = keys[(rows == number[0]) & (keys != np.uint64(text_key(digest)))]
-    return found
-
-
-def levels_of(entry: Entry, digest: bytes | int) -> set[str]:
-    """The levels a text (by its exact key, or its first 8 bytes) is a compared unit of in
-    a file's entry."""
-    found: set[str] = set()
-    for name in LEVELS:
-        if f"{name}.rows" in entry.arrays and span_of(entry, digest, {name}) is not None:
-            found.add(name)
-    return found
-
-
-def span_of(
-    entry: Entry, text: bytes | int, levels: set[str] | None = None
-) -> tuple[int, int] | None:
-    """The (start, end) of a compared unit of a text (by its exact key, or its first 8
-    bytes), at one of `levels` (any if None), in a file's entry of one document."""
-    digests = entry.arrays["texts.digests"]
-    number = text_key(text) if isinstance(text, bytes) else text
-    for key in digests[key64(digests) == np.uint64(number)]:
-        for row in _rows_of(entry, bytes(key), levels)[:1]:
-            return int(row[_START]), int(row[_END])
-    return None
-
-
-def units_of(entry: Entry, digest: bytes) -> list[tuple[int, int]]:
-    """(document, start) of a file's compared units of a text, at any level."""
-    return [(int(row[_DOC]), int(row[_START])) for row in _rows_of(entry, digest)]
-
-
-def _rows_of(entry: Entry, digest: bytes, levels: set[str] | None = None) -> list[Any]:
-    """The rows of a file's compared units of a text, at `levels` (any if None), level by
-    level from the coarsest."""
-    key = np.frombuffer(digest, np.uint8)
-    found: list[Any] = []
-    for name in LEVELS:
-        if f"{name}.rows" in entry.arrays and (levels is None or name in levels):
-            mask = entry.arrays[f"{name}.mask"].astype(bool)
-            same = (entry.arrays[f"{name}.digests"] == key).all(axis=1) & mask
-            found += list(entry.arrays[f"{name}.rows"][same])
-    return found
 
 
 def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying) -> None:
@@ -405,7 +317,7 @@ def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying
         )
         copied = {d for d in delta if d in shared}
         for digest in sorted(copied):
-            if copying.closed(change, digest, old, new):
+            if copying.closed(change, digest, old, new, name, levels):
                 continue
             if not copying.resembling.unrelated(change, digest, new):
                 raise Whole(
@@ -423,6 +335,10 @@ def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying
         # in the same order and documents: their units stand where they stood.
         if [u.written() for u in stable_old] != [u.written() for u in stable_new]:
             raise Whole(f"{name_of}: a {name} repeated or resembled elsewhere was edited or moved")
+        # One inside a copy of boilerplate the change adds or takes away leaves its level's
+        # clusters, or joins them.
+        if not copying.kept.apart(change.key, stable_old, stable_new):
+            raise Whole(f"{name_of}: a {name} repeated elsewhere is now in or out of boilerplate")
         # A unit that a coarser one contains is out of its level's clusters once that one
         # goes: a shared unit with finer levels below must stand, before and after.
         for u in stable_old if name != levels[-1] else ():
@@ -434,57 +350,3 @@ def close(change: Changed, outside: Outside, saved: CheckState, copying: Copying
         change.shared[name] = {(n.doc, n.start) for n in stable_new} | copies
         if name != levels[-1]:
             change.standing[name] = change.shared[name]
-
-
-def all_digests(entry: Entry, levels: Sequence[str]) -> list[bytes]:
-    """The digests of an entry's compared units, every level, in `_unit_keys` order."""
-    return [
-        bytes(d)
-        for name in levels
-        for d in entry.arrays[f"{name}.digests"][entry.arrays[f"{name}.mask"].astype(bool)]
-    ]
-
-
-class Unit(NamedTuple):
-    """A compared unit of a changed file's entry, at one level."""
-
-    digest: bytes  # its text's exact key
-    raw: int  # the hash of its raw text
-    doc_id: str
-    whole: bool  # it is its whole document
-    doc: int  # its document among the file's
-    start: int
-    end: int
-    row: int  # its row in the entry's level
-
-    def written(self) -> tuple[bytes, int, str, bool]:
-        """What must not change for the unit of a shared text to stand where it stood."""
-        return self.digest, self.raw, self.doc_id, self.whole
-
-
-def sequence(entry: Entry | None, level: str) -> list[Unit]:
-    """An entry's compared units of a level, in order."""
-    if entry is None:
-        return []
-    rows = entry.arrays[f"{level}.rows"]
-    digests = entry.arrays[f"{level}.digests"]
-    raw = entry.arrays[f"{level}.raw"]
-    docs = entry.docs["docs"]
-    out = []
-    for number in np.flatnonzero(entry.arrays[f"{level}.mask"]).tolist():
-        row = rows[number]
-        doc = int(row[_DOC])
-        whole = int(row[_WS_BEFORE]) == 0 and int(row[_WS_AFTER]) == int(docs[doc]["chars"])
-        out.append(
-            Unit(
-                bytes(digests[number]),
-                int(raw[number]),
-                docs[doc]["id"],
-                whole,
-                doc,
-                int(row[_START]),
-                int(row[_END]),
-                number,
-            )
-        )
-    return out

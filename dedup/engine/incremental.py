@@ -52,17 +52,10 @@ import numpy.typing as npt
 
 from dedup.check import NO_BASELINE, Baseline, Checked, Finding, code_of, findings, place, repeats
 from dedup.config import Config
-from dedup.engine.closed import (
-    Changed,
-    Copying,
-    Resembling,
-    Whole,
-    close,
-    cuts,
-    moved,
-    place_of,
-)
+from dedup.engine.closed import Copying, Whole, close, cuts, moved, place_of
+from dedup.engine.entries import Changed
 from dedup.engine.fingerprint import changes, fingerprint_files
+from dedup.engine.resembling import Resembling
 from dedup.engine.run import index_params, run
 from dedup.engine.table import COLUMNS
 from dedup.io.check_state import CheckState, Outside, Stale, key64

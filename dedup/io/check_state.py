@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from dedup.check import Baseline, Checked, Finding
 from dedup.io.readers import Listing, Listings
@@ -323,9 +324,26 @@ def postings(
             arrays = [a.ravel() for _, a in found]
             values = np.concatenate(arrays).astype(np.uint64)
         counts = [len(a) for a in arrays]
+        owners = np.repeat(np.array([n for n, _ in found], np.int32), counts)
         keys.append(values)
-        files.append(np.repeat(np.array([n for n, _ in found], np.int32), counts))
+        files.append(owners)
+        if name.endswith(".digests") and level != "texts":  # and as a unit of its level
+            keys.append(level_key(values, level))
+            files.append(owners)
     return _by_key(keys, files, np.int32)
+
+
+#: Per level, what a text's key is mixed with to say it is a unit of that level.
+_LEVEL_SALTS: dict[str, np.uint64] = {
+    name: np.uint64(xxhash.xxh3_64_intdigest(f"level:{name}".encode())) for name in LEVELS
+}
+
+
+def level_key(texts: U64, level: str) -> U64:
+    """The postings' keys of texts (the first 8 bytes of their exact keys) as units of one
+    level: which files hold a text at the levels a text it resembles is compared at."""
+    keyed: U64 = texts ^ _LEVEL_SALTS[level]
+    return keyed
 
 
 def _by_key(keys: list[U64], owners: list[npt.NDArray[Any]], kind: Any) -> tuple[U64, Any]:
