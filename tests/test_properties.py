@@ -277,6 +277,35 @@ def test_every_unit_is_keyed_by_its_own_normalized_text(docs: list[str]) -> None
                 assert not norm or not compared
 
 
+@SETTINGS
+@given(st.lists(_UNIT_TEXTS, min_size=1, max_size=4), st.sampled_from([0, 5, 24]))
+def test_a_sentence_is_weighed_alone_as_its_length_and_paragraph_say(
+    docs: list[str], least: int
+) -> None:
+    # The rule written out: a sentence is compared alone unless it is shorter than
+    # --min-sentence-chars once normalized, inside a paragraph that holds more, and
+    # holds no character of a script written without spaces (U+2E80 on).
+    from dedup.config import Config
+    from dedup.engine.prints import fingerprint_batch
+    from dedup.engine.table import COLUMNS
+    from dedup.segment import spans
+
+    config = Config().with_overrides({"min_chars": 1, "min_sentence_chars": least})
+    found = fingerprint_batch([(n, str(n), text) for n, text in enumerate(docs)], config)
+    sentences = found.levels[LEVELS.index("sentence")]
+    paragraphs = [set(spans(text, ("paragraph",))["paragraph"]) for text in docs]
+    hushed = COLUMNS.index("suppressed")
+    for row, compared in zip(sentences.rows, sentences.mask, strict=True):
+        doc, start, end = int(row[0]), int(row[1]), int(row[2])
+        norm = normalize(docs[doc][start:end])
+        inside = (start, end) not in paragraphs[doc]
+        few = inside and len(norm) < least and (not norm or max(norm) < "\u2e80")
+        if few:
+            assert not compared, (docs[doc][start:end], norm)
+        elif norm and not row[hushed]:
+            assert compared, (docs[doc][start:end], norm)
+
+
 def _plain_rows(number: int, text: str, level: Level) -> list[list[int]]:
     """The rows (see COLUMNS) of one level's units of a text, read one unit at a time."""
     from dedup.clean import gap
