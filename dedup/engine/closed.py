@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from dedup.io.check_state import (
     CheckState,
     Outside,
     key64,
+    level_key,
     text_key,
     text_keys,
     unit_keys,
@@ -136,26 +137,22 @@ class Kept:
     def hold(self, key: str, old: list[Unit], new: list[Unit]) -> bool:
         """Whether every unit of a file's entries before and after its change lies inside
         one of those copies."""
-        return all(self._inside(key, version, units) for version, units in self._of(old, new))
+        return all(self._within(key, version, u) for version, u in _versions(old, new))
 
     def apart(self, key: str, old: list[Unit], new: list[Unit]) -> bool:
         """Whether no unit of a file's entries before and after its change does."""
-        return not any(
-            self._inside(key, version, units, any) for version, units in self._of(old, new)
-        )
+        return not any(self._within(key, version, u) for version, u in _versions(old, new))
 
-    @staticmethod
-    def _of(old: list[Unit], new: list[Unit]) -> list[tuple[str, list[Unit]]]:
-        return [("old", old), ("new", new)]
-
-    def _inside(
-        self, key: str, version: str, units: list[Unit], how: Callable[[Iterable[bool]], bool] = all
-    ) -> bool:
-        """Whether all units (or any, with `how`) lie inside a copy of that version's."""
+    def _within(self, key: str, version: str, unit: Unit) -> bool:
+        """Whether a unit lies inside a copy of that version's."""
         spans = self.spans.get(key, {}).get(version, [])
-        return how(
-            any(d == u.doc and s <= u.start and u.end <= e for d, s, e in spans) for u in units
-        )
+        return any(d == unit.doc and s <= unit.start and unit.end <= e for d, s, e in spans)
+
+
+def _versions(old: list[Unit], new: list[Unit]) -> Iterator[tuple[str, Unit]]:
+    """Each unit of a file's entries before and after a change, with its version."""
+    yield from (("old", u) for u in old)
+    yield from (("new", u) for u in new)
 
 
 @dataclass
@@ -224,14 +221,13 @@ class Copying:
         raw = self.resembling.read(firsts[0], span)
         if self.resembling.meets(raw, bands, text, levels_of(entry, digest)):
             return False  # related to another text: a cluster of more than its copies
-        if self.level_count > 1:
-            boilerplate = self.boilerplate != "remove" and count >= self.below
-            if not boilerplate or not self._spread(digest, level):
-                return False
+        if self.boilerplate != "remove" and count >= self.below and self._spread(digest, level):
+            # Boilerplate before and after, whatever the change: every copy kept (and read
+            # at several levels, the units inside them out of their levels' clusters).
             self.kept.add(change.key, before, after)
             return True
-        if self.boilerplate != "remove" and count >= self.below and self._spread(digest):
-            return True  # boilerplate before and after, whatever the change: every copy kept
+        if self.level_count > 1:
+            return False
         if self.keep != "first":
             return False
         if before and after:
@@ -269,13 +265,14 @@ class Copying:
                     return True
         return False
 
-    def _spread(self, digest: bytes, level: str | None = None) -> bool:
+    def _spread(self, digest: bytes, level: str) -> bool:
         """Whether files outside the change hold a text as a part of their document (a
-        whole document does not count towards a cluster's spread), outside the spans they
-        lose, in as many documents as boilerplate needs (a file is a document: the
-        incremental check reads no records); as a unit of `level` only, if given."""
+        whole document does not count towards a cluster's spread), as a unit of `level`,
+        outside the spans they lose, in as many documents as boilerplate needs (a file is
+        a document: the incremental check reads no records)."""
         found = 0
-        for key in self.outside.holding_files(text_key(digest)):
+        held = level_key(np.array([text_key(digest)], np.uint64), level)
+        for key in self.outside.holding_files(int(held[0])):  # those holding it at `level`
             entry = self.outside.store.entry(key)
             if entry is None:
                 return False
@@ -284,9 +281,7 @@ class Copying:
                 u.digest == digest
                 and not u.whole
                 and not any(r == u.doc and s <= u.start and u.end <= e for r, s, e in removed)
-                for name in LEVELS
-                if f"{name}.rows" in entry.arrays and level in (None, name)
-                for u in sequence(entry, name)
+                for u in sequence(entry, level)
             )
             if found >= self.below:
                 return True

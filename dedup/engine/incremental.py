@@ -293,17 +293,14 @@ def _titles_changed(change: Changed, outside: Outside) -> npt.NDArray[np.uint64]
     held = [entry for entry in (change.old, change.new) if entry is not None]
     texts = [{bytes(d) for d in entry.arrays["texts.digests"]} for entry in held]
     moved = texts[0] ^ texts[1] if len(texts) == 2 else texts[0]
-    if moved:
-        ordered = sorted(moved)
-        kept = outside.holds(key64(np.frombuffer(b"".join(ordered), np.uint8).reshape(-1, 16)))
-        moved = {digest for digest, there in zip(ordered, kept.tolist(), strict=True) if not there}
     found = [np.empty((0, META), dtype=np.uint64)]
     for entry in held:
         if "texts.title.rows" in entry.arrays:
             digests = entry.arrays["texts.digests"]
-            rows = entry.arrays["texts.title.rows"]
+            rows = entry.arrays["texts.title.rows"].reshape(-1)
             mine = np.array([bytes(digests[r]) in moved for r in rows.tolist()], dtype=bool)
-            found.append(entry.arrays["texts.title.bands"][mine.reshape(-1), :META])
+            mine[mine] = ~outside.holds(key64(digests[rows[mine]]))
+            found.append(entry.arrays["texts.title.bands"][mine, :META])
     return np.concatenate(found)
 
 
