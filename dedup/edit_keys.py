@@ -36,7 +36,7 @@ def deletion_keys(texts: Sequence[str]) -> tuple[I64, U64]:
     """The keys of every text, spaces left out, with one character left out, and of the
     text whole: two texts one typo apart (a letter dropped, doubled, replaced, or two
     swapped) share one.  A character of a word with a digit is never left out: a number
-    or a code that changes is another fact, not a typo (see `index.typos_apart`).
+    or a code that changes is another fact, not a typo (see `edits.typos_apart`).
 
     Returns (text number, key) rows.  A text's polynomial hash with character i left out
     is made from the sums of the terms before and after i, so a text of n characters

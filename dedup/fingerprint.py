@@ -341,6 +341,20 @@ def char_sets(norms: Sequence[str], config: MinHashConfig = _DEFAULT) -> Sets:
     return Sets(np.arange(len(norms), dtype=np.int64), offsets, values)
 
 
+def word_bags(norms: Sequence[str]) -> Sets:
+    """Each non-empty normalized text's words as a bag: their 32-bit hashes, sorted, with
+    repeats.  `index.shared_many` of two bags counts the words the texts share, repeats
+    counted (a word twice in each is two), or more where two words' hashes collide."""
+    filled = [i for i, norm in enumerate(norms) if norm]
+    data = "\n".join(norms[i] for i in filled).encode("utf-8")
+    starts, ends, owner = token_spans(data)
+    hashes = xxh32_spans(data, starts, ends)
+    keyed = (owner.astype(np.uint64) << np.uint64(32)) | hashes  # each text's words, sorted:
+    keyed.sort()  # one sort of all of them
+    offsets = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=len(filled)))))
+    return Sets(np.asarray(filled, dtype=np.int64), offsets, keyed.astype(np.uint32))
+
+
 def shingle_sets(norm: str, config: MinHashConfig = _DEFAULT) -> dict[str, U32]:
     """The shingle sets of a normalized text in each space it belongs to."""
     return {space: sets[0] for space, sets in batch_shingle_sets([norm], config).items()}

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz.distance import OSA, Levenshtein
 
 from dedup.facts import other_numbers
-from dedup.fingerprint import I64, U32, U64, distinct
+from dedup.fingerprint import I64, U32, U64, Sets, distinct
 from dedup.io.spill import Columns
 from dedup.model import Evidence, Relation
 from dedup.native import native
@@ -257,6 +255,40 @@ def scored(
     return Evidence(jaccard, contained, covers, found, few, differ)
 
 
+def scored_many(
+    inter: I64,
+    survivor: I64,
+    member: I64,
+    threshold: float,
+    few: npt.NDArray[np.bool_],
+    differ: npt.NDArray[np.bool_],
+) -> list[Evidence]:
+    """`scored` of many pairs of texts that are not the same text, in numpy: the same
+    scores (each a division of the same two numbers) and relations, by `relation`'s rules.
+    """
+    union = survivor + member - inter
+    jaccard = np.divide(inter, union, out=np.ones(len(inter)), where=union > 0)
+    contained = np.divide(inter, member, out=np.zeros(len(inter)), where=member > 0)
+    covers = np.divide(inter, survivor, out=np.zeros(len(inter)), where=survivor > 0)
+    near = jaccard >= threshold
+    inside = ~few & (contained >= threshold) & (covers <= threshold * contained)
+    over = ~few & (covers >= threshold) & (contained <= threshold * covers)
+    kinds = np.select([differ, near, inside, over], [0, 1, 2, 3], 0).tolist()
+    names: list[Relation | None] = [None, "near", "contained", "overlap"]
+    return [
+        Evidence(j, c, v, names[kind], f, d)
+        for j, c, v, kind, f, d in zip(
+            jaccard.tolist(),
+            contained.tolist(),
+            covers.tolist(),
+            kinds,
+            few.tolist(),
+            differ.tolist(),
+            strict=True,
+        )
+    ]
+
+
 #: At most about this many values of a batch's sets are looked up at once (see
 #: `shared_many`): 16 MB an array.
 _SHARED_VALUES = 1 << 21
@@ -285,6 +317,38 @@ def shared_many(pairs: list[tuple[U32, U32]]) -> list[int]:
             [(sets[run], size[run]) for sets, size in zip(sides, sizes, strict=True)]
         )
         start = end
+    return out
+
+
+def shared_between(sets: Sets, firsts: I64, seconds: I64) -> I64:
+    """How many values sets firsts[k] and seconds[k] of `sets` both hold, for each k:
+    `shared` of each pair, and of sorted bags too (a value held twice by each counts
+    twice).  In C where it was built (no view of each set made, nor a list of them)."""
+    firsts = np.ascontiguousarray(firsts, dtype=np.int64)
+    seconds = np.ascontiguousarray(seconds, dtype=np.int64)
+    out = np.empty(len(firsts), dtype=np.int64)
+    if native is not None:
+        offsets = np.ascontiguousarray(sets.offsets, dtype=np.int64)
+        native.shared_at(np.ascontiguousarray(sets.values), offsets, firsts, seconds, out)
+        return out
+    out[:] = 0
+    step = 1 << 12  # pairs at a time: their values as (pair, value) keys, counted each side
+    offsets = sets.offsets
+    for lo in range(0, len(firsts), step):
+        sides = []
+        for units in (firsts[lo : lo + step], seconds[lo : lo + step]):
+            sizes = offsets[units + 1] - offsets[units]
+            pair = np.repeat(np.arange(len(units), dtype=np.uint64), sizes)
+            place = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            values = sets.values[np.repeat(offsets[units], sizes) + place]
+            sides.append(np.unique((pair << np.uint64(32)) | values, return_counts=True))
+        (a, a_counts), (b, b_counts) = sides
+        _, at_a, at_b = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+        np.add.at(
+            out,
+            lo + (a[at_a] >> np.uint64(32)).astype(np.int64),
+            np.minimum(a_counts[at_a], b_counts[at_b]),
+        )
     return out
 
 
@@ -346,79 +410,3 @@ def _related(
     if exact:
         return "exact"
     return None if differ else relation(jaccard, contained, covers, threshold, few)
-
-
-def edits_near(a: str, b: str, threshold: float, char_below: int) -> bool:
-    """Whether two normalized texts that miss the threshold in shingles are near by their
-    edits: units under 2 * `char_below` words when they differ by typos only (see
-    `typos_apart`: 20 characters have 16 character 5-grams, and one typo changes 5 of
-    them, "sons" / "snos": Jaccard 0.6); units of `char_below` words or more also when a
-    word or two of every ten are replaced, added or left out (edit similarity over words,
-    1 - word edits / the longer length, >= threshold).
-    """
-    words = max(a.count(" "), b.count(" ")) + 1
-    if words < 2 * char_below and typos_apart(a, b, threshold):
-        return True
-    if min(a.count(" "), b.count(" ")) + 1 < char_below:
-        return False
-    similar = Levenshtein.normalized_similarity(a.split(), b.split(), score_cutoff=threshold)
-    return bool(similar >= threshold)
-
-
-def typos_apart(a: str, b: str, threshold: float) -> bool:
-    """Whether two normalized short texts differ by typos only: one typo (a letter dropped,
-    doubled or replaced, or two letters swapped) for each five words or part of five, spaces
-    left out, and an edit similarity (1 - typos / the longer length) >= threshold.
-
-    A word replaced by another is more than a typo: "Comprendre boot en pratique" and
-    "Comprendre reboot en pratique" are two titles, 0.92 similar by characters (#19).
-    """
-    x, y = a.replace(" ", ""), b.replace(" ", "")
-    typos = 1 + max(a.count(" "), b.count(" ")) // 5
-    distance = OSA.distance(x, y, score_cutoff=typos)
-    longer = max(len(x), len(y))
-    if distance > typos or not longer or 1 - distance / longer < threshold:
-        return False
-    return _typo_words(a.split(), b.split())
-
-
-def words_replaced(a: str, b: str, few: bool = False) -> bool:
-    """Whether two normalized texts of as many words differ in a word that is the other
-    with a prefix of two letters: "Charger un module de noyau" / "Décharger un module de
-    noyau", "boot" / "reboot", "mount" / "unmount" are two titles, 0.9 similar by
-    characters (#19).  A typo does not add two letters before a word; longer additions
-    make compounds as often as opposites ("site" / "website").
-
-    With `few` (the shorter has fewer than `char_below` words: a title, a heading), also
-    a word more than one typo from the other: "strftime" / "utime in der Praxis
-    verstehen" share every character 5-gram but the first word's (0.83 similar), and a
-    template whose variable part comes first joined every post's title in one cluster.
-    In a sentence, a word replaced is an edit like any other (see `edits_near`)."""
-    x, y = a.split(), b.split()
-    return len(x) == len(y) and any(
-        _prefixed(u, v) or _prefixed(v, u) or (few and OSA.distance(u, v, score_cutoff=2) > 1)
-        for u, v in zip(x, y, strict=True)
-        if u != v
-    )
-
-
-def _prefixed(word: str, base: str) -> bool:
-    return len(word) == len(base) + 2 and len(base) >= 3 and word.endswith(base)
-
-
-def _typo_words(a: list[str], b: list[str]) -> bool:
-    """Whether the words that differ, where both texts have as many, can hold typos: a
-    typo keeps a word's first letter and leaves a word of four letters or more (one letter
-    more or less makes another word of "fork" / "vfork", "at" / "apt", "sed" / "send"),
-    and has no digit (a number or a code that changes, "aaa0" / "aaaa", is another fact);
-    texts with words glued or split ("sociauxlarnaque") are taken as they are."""
-    if len(a) != len(b):
-        return True
-    return all(
-        x[0] == y[0] and min(len(x), len(y)) >= 4 and not _DIGIT.search(x + y)
-        for x, y in zip(a, b, strict=True)
-        if x != y
-    )
-
-
-_DIGIT = re.compile(r"\d")

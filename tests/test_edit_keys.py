@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.edit_keys import deletion_keys, segment_keys
+from dedup.edits import typos_apart
 from dedup.fingerprint import POLY, mix64
-from dedup.index import typos_apart
 
 
 def _hash(text: str) -> int:

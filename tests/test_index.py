@@ -5,14 +5,19 @@ import random
 import numpy as np
 import pytest
 from conftest import verify
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.coverage import covered, covered_many
+from dedup.edits import beyond_edits, edits_near
 from dedup.fingerprint import signatures
 from dedup.index import (
     LshParams,
     band_keys,
     candidate_pairs,
     lsh_params,
+    scored,
+    scored_many,
 )
 
 
@@ -190,3 +195,65 @@ def test_long_bands_taken_a_quarter_at_a_time_give_the_same_pairs(
     monkeypatch.setattr(dedup.index, "_PART_ROWS", 1000)
     for subset, found in zip((None, some), whole, strict=True):
         assert np.array_equal(candidate_pairs(keys, subset, 1, marks), found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40), st.booleans()),
+        max_size=20,
+    ),
+    st.sampled_from([0.5, 0.8, 0.9]),
+    st.booleans(),
+)
+def test_scored_many_is_scored_for_each_pair(
+    rows: list[tuple[int, int, int, bool]], threshold: float, few: bool
+) -> None:
+    """Scores and relations of many pairs at once are those of `scored`, pair by pair
+    (sizes from 0: an empty set, too)."""
+    rows = [(min(shared, a, b), a, b, stated) for shared, a, b, stated in rows]
+    inter, survivor, member = (np.array([row[k] for row in rows], np.int64) for k in range(3))
+    differ = np.array([row[3] for row in rows], dtype=bool)
+    got = scored_many(inter, survivor, member, threshold, np.full(len(rows), few), differ)
+    assert got == [scored(*row[:3], threshold, False, few, row[3]) for row in rows]
+
+
+_WORDS = ["le", "noyau", "charge", "un", "module", "de", "la", "mémoire", "à", "chaud"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_WORDS), min_size=1, max_size=40),
+            st.lists(st.tuples(st.integers(0, 40), st.sampled_from([*_WORDS, ""])), max_size=8),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([0.7, 0.8, 0.9]),
+)
+def test_beyond_edits_never_hides_a_pair_edits_find_near(
+    texts: list[tuple[list[str], list[tuple[int, str]]]], threshold: float
+) -> None:
+    """A pair told beyond edits by the words it shares is one `edits_near` finds not near;
+    texts drawn from ten words (shared words abound) and their copies with words replaced,
+    added or left out."""
+    norms = []
+    for words, edits in texts:
+        norms.append(" ".join(words))
+        edited = list(words)
+        for at, word in edits:
+            at %= len(edited) + 1
+            if word:
+                edited.insert(at, word)
+            elif at < len(edited) and len(edited) > 1:
+                del edited[at]
+        norms.append(" ".join(edited))
+    pairs = np.array([(a, b) for a in range(len(norms)) for b in range(len(norms)) if a != b])
+    words = np.array([norm.count(" ") + 1 for norm in norms], dtype=np.int64)
+    beyond = beyond_edits(norms, words, pairs, threshold, 10)
+    for (a, b), told in zip(pairs.tolist(), beyond.tolist(), strict=True):
+        if told:
+            assert not edits_near(norms[a], norms[b], threshold, 10)
+    assert beyond[words[pairs].min(axis=1) < 20].sum() == 0  # the typo rule's: not told

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +150,34 @@ def test_shared_is_the_numpy_one(pairs: list[tuple[set[int], set[int]]]) -> None
 @needs_native
 @settings(max_examples=200, deadline=None)
 @given(
+    st.lists(st.lists(st.integers(0, 9), max_size=30), min_size=1, max_size=8),
+    st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=30),
+)
+def test_shared_between_counts_bags_as_the_numpy_one(
+    bags: list[list[int]], pairs: list[tuple[int, int]]
+) -> None:
+    """Sorted bags of one array, repeats and all: a value held twice by each side counts
+    twice, in C as in numpy."""
+    pairs = [(x % len(bags), y % len(bags)) for x, y in pairs]
+    sizes = [len(bag) for bag in bags]
+    sets = Sets(
+        np.arange(len(bags), dtype=np.int64),
+        np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+        np.array([v for bag in bags for v in sorted(bag)], dtype=np.uint32),
+    )
+    firsts = np.array([x for x, _ in pairs], dtype=np.int64)
+    seconds = np.array([y for _, y in pairs], dtype=np.int64)
+    got = index.shared_between(sets, firsts, seconds)
+    want = [sum((Counter(bags[x]) & Counter(bags[y])).values()) for x, y in pairs]
+    assert got.tolist() == want
+    with pytest.MonkeyPatch.context() as patch:
+        _without_native(patch)
+        assert index.shared_between(sets, firsts, seconds).tolist() == want
+
+
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(
     st.lists(st.text("abcé ", min_size=1, max_size=30), min_size=1, max_size=5),
     st.lists(st.tuples(st.text("abcé", min_size=1, max_size=12), st.integers(0, 4)), max_size=20),
     st.integers(1, 6),
@@ -262,6 +291,11 @@ def test_bad_buffers_are_refused_not_read() -> None:
         native.covered(atoms, empty, atoms, empty, empty, 2, 0, empty, empty)
     with pytest.raises(TypeError, match="uint32"):
         native.shared([(np.ones(2, np.uint32), np.ones(2, np.int64))])
+    values, offsets = np.ones(3, np.uint32), np.array([0, 3], np.int64)
+    with pytest.raises(ValueError, match="no set"):
+        native.shared_at(values, offsets, span, np.array([1], np.int64), np.empty(1, np.int64))
+    with pytest.raises(ValueError, match="bounds"):
+        native.shared_at(values, np.array([0, 4], np.int64), span, span, np.empty(1, np.int64))
 
 
 @needs_native

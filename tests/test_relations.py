@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from conftest import verify
 
 from dedup.cli import main
+from dedup.edits import edits_near, typos_apart, words_replaced
 from dedup.facts import same_facts
-from dedup.index import edits_near, relation, reverse, typos_apart, words_replaced
+from dedup.index import relation, reverse
 from dedup.report import unpacked
 
 

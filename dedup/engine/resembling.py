@@ -13,7 +13,7 @@ import numpy as np
 
 from dedup.config import Config
 from dedup.engine.entries import Changed, Unit, band_keys, levels_of, span_of
-from dedup.engine.verify import verify_texts
+from dedup.engine.evidence import verify_texts
 from dedup.index import reverse
 from dedup.io.check_state import U64, Outside, level_key, text_key
 from dedup.io.documents import InputFile, text_document

@@ -1,18 +1,15 @@
 """Stage 3, verify: candidate pairs in, the evidence of each pair out, exact.
 
-Workers re-read the candidate texts in batches of connected candidates, normalize and
-shingle each once, and verify every pair on exact shingle sets (characters for short
-units, word 5-grams for longer ones, then typos and word edits): `verify_batch`.  A pair
-of texts verified at a coarser level takes the evidence found there.
+Workers re-read the candidate texts in batches of connected candidates and verify every
+pair exactly (`evidence.verify_texts`): `verify_batch`.  A pair of texts verified at a
+coarser level takes the evidence found there.
 """
 
 from __future__ import annotations
 
 import array
-import dataclasses
 import functools
 import logging
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -20,21 +17,17 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.columns import numbers_type
-from dedup.config import Config, MinHashConfig
-from dedup.edit_keys import SEGMENT_MAX
+from dedup.config import Config
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
+from dedup.engine.evidence import verify_texts
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_spans
-from dedup.facts import Facts, differ, facts
-from dedup.fingerprint import U32, batch_shingle_sets, char_sets, distinct
-from dedup.index import edits_near, reverse, scored, shared_many, typos_apart, words_replaced
+from dedup.fingerprint import distinct
+from dedup.index import reverse
 from dedup.model import REMOVING, Evidence
-from dedup.normalize import normalize_many
 from dedup.parallel import Workers
-from dedup.titles import Counted, Parts, holds, normalized
+from dedup.titles import Counted
 
 logger = logging.getLogger(__name__)
-
-_DIGIT = re.compile(r"\d")
 
 #: Per level: the pairs found related, as key -> its related keys, and their evidence.
 Verified = tuple[dict[int, list[int]], "BothWays"]
@@ -64,151 +57,6 @@ def verify_batch(
         else:
             related.append((a, b, evidence))
     return related, np.frombuffer(unrelated, dtype=np.int64).reshape(-1, 2)
-
-
-def verify_texts(
-    raw: list[str],
-    pairs: list[tuple[int, int]],
-    config: Config,
-    labels: Counted | None = None,
-) -> list[Evidence]:
-    """Exact evidence of pairs of texts (by number in `raw`, the earlier text first): each
-    text normalized and shingled once, and each pair verified in the shingle space both
-    share (characters first: short units).  `labels` are the corpus's counts of the parts
-    of labelled titles (see `titles`); None: every reading of one holds."""
-    norms = normalize_many(raw, config.normalize)
-    words = [norm.count(" ") + 1 for norm in norms]
-    sets: list[dict[str, U32]] = [{} for _ in raw]
-    for space, shingled in batch_shingle_sets(norms, config.minhash).items():
-        for i, unit in enumerate(shingled.units.tolist()):
-            sets[unit][space] = shingled[i]
-    m = config.minhash
-    stated: dict[int, Facts] = {}  # the facts of each short unit, once
-    found: list[tuple[int, int, Evidence]] = []
-    chars_first: list[bool] = []  # whether a pair was verified by characters
-    spaces = ["char" if "char" in sets[i] and "char" in sets[j] else "word" for i, j in pairs]
-    inter = iter(
-        shared_many(
-            [
-                (sets[i][space], sets[j][space])
-                for (i, j), space in zip(pairs, spaces, strict=True)
-                if space in sets[i] and space in sets[j]
-            ]
-        )
-    )
-    for (i, j), space in zip(pairs, spaces, strict=True):
-        chars_first.append(space == "char")
-        if space not in sets[i] or space not in sets[j]:
-            # A short unit against one of twice its words or more, met through a title
-            # or typo key: no space in common, and no duplicate unless by edits (below).
-            found.append((i, j, Evidence(0.0, 0.0, 0.0, None)))
-            continue
-        # Short units (compared by characters) that state other facts, or where a word
-        # is replaced by another, are other lines.
-        other = False
-        few = min(words[i], words[j]) < m.char_below
-        if space == "char":
-            for unit in (i, j):
-                if unit not in stated:
-                    stated[unit] = facts(raw[unit])
-            other = differ(stated[i], stated[j]) or words_replaced(norms[i], norms[j], few)
-        a, b = sets[i][space], sets[j][space]
-        found.append((i, j, scored(next(inter), len(a), len(b), m.threshold, False, few, other)))
-    # A typo changes one word but five word shingles: a 30-word paragraph with one typo
-    # has word Jaccard 0.71.  Pairs of units under SEGMENT_MAX words below the threshold in
-    # words are also measured in characters, which see a typo as a typo, then by their
-    # edits (#19).  Longer units are near by word 5-grams alone: a document with one word
-    # in ten replaced is 0.9 similar by its word edits, but only 0.4 by its 5-grams.
-    again = [
-        n
-        for n, (i, j, ev) in enumerate(found)
-        if ev.jaccard < m.threshold and not ev.differ and max(words[i], words[j]) < SEGMENT_MAX
-    ]
-    _add_char_sets(sets, sorted({unit for n in again for unit in found[n][:2]}), norms, m)
-    titled: dict[int, list[Parts]] = {}
-
-    def parts_of(unit: int) -> list[Parts]:
-        """The titles inside a labelled unit, of the readings that hold (see `titles`)."""
-        if unit not in titled:
-            short = words[unit] < 2 * m.char_below
-            found = normalized([raw[unit]], config.normalize) if short else []
-            titled[unit] = [parts for _, parts in found if holds(parts, labels)]
-        return titled[unit]
-
-    def titles(unit: int) -> list[Titled]:
-        return [(parts.title, None) for parts in parts_of(unit)]
-
-    by_words = [n for n in again if not chars_first[n]]  # verified by characters now
-    in_chars = shared_many(
-        [(sets[found[n][0]]["char"], sets[found[n][1]]["char"]) for n in by_words]
-    )
-    by_chars_of = dict(zip(by_words, in_chars, strict=True))
-    for n in again:
-        i, j, evidence = found[n]
-        by_chars = evidence  # the pair was verified by characters already, unless:
-        if not chars_first[n]:
-            a, b = sets[i]["char"], sets[j]["char"]
-            by_chars = scored(by_chars_of[n], len(a), len(b), m.threshold, False, evidence.few)
-        if by_chars.relation == "near":
-            found[n] = (i, j, by_chars)
-        elif edits_near(norms[i], norms[j], m.threshold, m.char_below) or _one_title(
-            titles(i), (norms[i], None), titles(j), (norms[j], None), m.threshold
-        ):
-            found[n] = (i, j, dataclasses.replace(by_chars, relation="near"))
-
-    # A labelled line whose label states a fact ("Titre | Notes de Paul" names Paul)
-    # differs from its title printed alone or beside another label, which is its copy all
-    # the same when the titles state the same facts, and no number (dates are facts, and
-    # "Par Claire Dubois | 8 janvier 2023" is no title).
-    said: dict[int, list[Titled]] = {}
-
-    def stating(unit: int) -> list[Titled]:
-        """The titles inside a unit that state no number, and their facts."""
-        if unit not in said:
-            found = parts_of(unit)
-            said[unit] = [(p.title, facts(p.raw)) for p in found if not _DIGIT.search(p.title)]
-        return said[unit]
-
-    for n, (i, j, evidence) in enumerate(found):
-        if not evidence.differ or evidence.relation is not None:
-            continue
-        mine, others = stating(i), stating(j)
-        if (mine or others) and _one_title(
-            mine, (norms[i], stated[i]), others, (norms[j], stated[j]), m.threshold
-        ):
-            found[n] = (i, j, dataclasses.replace(evidence, relation="near"))
-    return [evidence for _, _, evidence in found]
-
-
-#: A title inside a unit, or the unit: its normalized text, and the facts it states (None:
-#: not weighed).
-Titled = tuple[str, Facts | None]
-
-
-def _one_title(
-    titles_a: list[Titled], whole_a: Titled, titles_b: list[Titled], whole_b: Titled, t: float
-) -> bool:
-    """Whether two short units print one title, with a label (a site's name, a topic)
-    beside it in one or both: a title inside one is the other unit, or a title inside it,
-    or one of them with typos only; stating the same facts, where they are weighed."""
-    return any(
-        (a == b or typos_apart(a, b, t))
-        and (facts_a is None or facts_b is None or not differ(facts_a, facts_b))
-        for parts, others in ((titles_a, [whole_b, *titles_b]), (titles_b, [whole_a]))
-        for a, facts_a in parts
-        for b, facts_b in others
-    )
-
-
-def _add_char_sets(
-    sets: list[dict[str, U32]], units: list[int], norms: list[str], config: MinHashConfig
-) -> None:
-    """Give these units their character shingle sets, whatever their length, if they have
-    none yet."""
-    need = [i for i in units if "char" not in sets[i]]
-    found = char_sets([norms[i] for i in need], config)
-    for n, i in enumerate(need):
-        sets[i]["char"] = found[n]
 
 
 class BothWays(Mapping[tuple[int, int], Evidence]):

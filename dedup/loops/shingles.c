@@ -263,7 +263,7 @@ done:
 }
 
 /* How many values two sorted sets of distinct values, u[0:nu] and v[0:nv], both hold: one
- * merge, branch-free. */
+ * merge, branch-free (of sorted bags, a value held twice by each counts twice). */
 static Py_ssize_t common_values(const uint32_t *u, Py_ssize_t nu, const uint32_t *v,
                                 Py_ssize_t nv) {
     Py_ssize_t i = 0, j = 0, both = 0;
@@ -399,12 +399,58 @@ static PyObject *shared(PyObject *self, PyObject *pairs) {
     return result;
 }
 
+PyDoc_STRVAR(shared_at_doc,
+             "shared_at(values, offsets, firsts, seconds, out)\n\n"
+             "index.shared_between: for each k, how many values sets firsts[k] and seconds[k]\n"
+             "of one array both hold (set i is values[offsets[i]:offsets[i + 1]], sorted),\n"
+             "into out[k] (int64); a value held twice by each counts twice.");
+
+static PyObject *shared_at(PyObject *self, PyObject *args) {
+    Py_buffer val, off, fst, snd, out;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*w*", &val, &off, &fst, &snd, &out)) return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t sets = off.len / 8 - 1, pairs = fst.len / 8;
+    const int64_t *at = off.buf, *first = fst.buf, *second = snd.buf;
+    if (sets < 0) {
+        PyErr_SetString(PyExc_ValueError, "offsets: none");
+        goto done;
+    }
+    if (!sized(&val, 4, val.len / 4, "values") || !bounded(at, sets + 1, val.len / 4) ||
+        !sized(&fst, 8, pairs, "firsts") || !sized(&snd, 8, pairs, "seconds") || !sized(&out, 8, pairs, "out"))
+        goto done;
+    for (Py_ssize_t k = 0; k < pairs; k++) {
+        if (first[k] < 0 || first[k] >= sets || second[k] < 0 || second[k] >= sets) {
+            PyErr_Format(PyExc_ValueError, "pair %zd: no set %lld or %lld", k,
+                         (long long)first[k], (long long)second[k]);
+            goto done;
+        }
+    }
+    int64_t *both = out.buf;
+    const uint32_t *values = val.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < pairs; k++) {
+        const int64_t x = first[k], y = second[k];
+        both[k] = common_values(values + at[x], at[x + 1] - at[x], values + at[y],
+                                at[y + 1] - at[y]);
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&val);
+    PyBuffer_Release(&off);
+    PyBuffer_Release(&fst);
+    PyBuffer_Release(&snd);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 PyMethodDef dedup_shingle_methods[] = {
     {"part_minima", part_minima, METH_VARARGS, part_minima_doc},
     {"xxh32_spans", xxh32_spans, METH_VARARGS, xxh32_spans_doc},
     {"gram_keys", gram_keys, METH_VARARGS, gram_keys_doc},
     {"kgram_sets", kgram_sets, METH_VARARGS, kgram_sets_doc},
     {"shared", shared, METH_O, shared_doc},
+    {"shared_at", shared_at, METH_VARARGS, shared_at_doc},
     {"covered", covered, METH_VARARGS, covered_doc},
     {NULL, NULL, 0, NULL},
 };
