@@ -57,6 +57,18 @@ def test_spans_across_and_at_the_marks(tmp_path: Path) -> None:
         assert reader.span((path, places[2], 0), 0, 0) == ""
 
 
+def test_a_copy_written_to_after_a_read_reads_its_new_texts(tmp_path: Path) -> None:
+    """A reader maps a file once; texts appended after its first read are read too."""
+    path = str(tmp_path / "0")
+    texts = ["Première page, écrite d’abord.", "plain", "Seconde page « ajoutée » après."]
+    places = write_copies(path, texts[:2])
+    with CopyReader() as reader:
+        assert reader.span((path, places[0], len(texts[0])), 0, 8) == "Première"
+        places += write_copies(path, texts[2:])
+        for text, place in zip(texts, places, strict=True):
+            assert reader.span((path, place, len(text)), 0, len(text)) == text
+
+
 def test_a_truncated_copy_is_an_error_not_a_short_text(tmp_path: Path) -> None:
     path = tmp_path / "0"
     place = write_copies(str(path), ["é" * 1000])[0]
