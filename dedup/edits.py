@@ -54,7 +54,7 @@ def beyond_edits(
     units, place = np.unique(pairs[at], return_inverse=True)
     bags = word_bags([norms[unit] for unit in units.tolist()])  # none empty: they have words
     place = place.reshape(-1, 2)
-    common = shared_between(bags, place[:, 0], place[:, 1])
+    common = shared_between(bags, place[:, 0], place[:, 1], bags=True)
     # Similarity at most common / longer; a hair under the threshold, for rounding.
     beyond[at] = common < (threshold - 1e-9) * counts[at].max(axis=1)
     return beyond

@@ -320,18 +320,21 @@ def shared_many(pairs: list[tuple[U32, U32]]) -> list[int]:
     return out
 
 
-def shared_between(sets: Sets, firsts: I64, seconds: I64) -> I64:
+def shared_between(sets: Sets, firsts: I64, seconds: I64, bags: bool = False) -> I64:
     """How many values sets firsts[k] and seconds[k] of `sets` both hold, for each k:
-    `shared` of each pair, and of sorted bags too (a value held twice by each counts
+    `shared` of each pair; with `bags`, of sorted bags (a value held twice by each counts
     twice).  In C where it was built (no view of each set made, nor a list of them)."""
     firsts = np.ascontiguousarray(firsts, dtype=np.int64)
     seconds = np.ascontiguousarray(seconds, dtype=np.int64)
-    out = np.empty(len(firsts), dtype=np.int64)
+    out = np.zeros(len(firsts), dtype=np.int64)
     if native is not None:
         offsets = np.ascontiguousarray(sets.offsets, dtype=np.int64)
         native.shared_at(np.ascontiguousarray(sets.values), offsets, firsts, seconds, out)
         return out
-    out[:] = 0
+    if not bags:
+        views = zip(firsts.tolist(), seconds.tolist(), strict=True)
+        out[:] = shared_many([(sets[x], sets[y]) for x, y in views])
+        return out
     step = 1 << 12  # pairs at a time: their values as (pair, value) keys, counted each side
     offsets = sets.offsets
     for lo in range(0, len(firsts), step):
