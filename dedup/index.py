@@ -255,6 +255,43 @@ def scored(
     return Evidence(jaccard, contained, covers, found, few, differ)
 
 
+#: The relations of `Scores.kinds`, by number.
+KINDS: tuple[Relation | None, ...] = (None, "near", "contained", "overlap")
+NEAR = KINDS.index("near")
+
+
+@dataclass
+class Scores:
+    """Exact scores of many pairs, as columns (see `scored`): an Evidence is made only for
+    the pairs that are read (most pairs a run verifies are unrelated, and sent back as
+    rows of numbers)."""
+
+    jaccard: npt.NDArray[np.float64]
+    contained: npt.NDArray[np.float64]
+    covers: npt.NDArray[np.float64]
+    kinds: npt.NDArray[np.int8]  # the relation's number in KINDS
+    few: npt.NDArray[np.bool_]
+    differ: npt.NDArray[np.bool_]
+
+    def evidence(self, at: I64 | None = None) -> list[Evidence]:
+        """The Evidence of the pairs at these places (None: every pair), in order."""
+        columns = self.columns()
+        if at is not None:
+            columns = [column[at] for column in columns]
+        return [
+            Evidence(j, c, v, KINDS[kind], f, d)
+            for j, c, v, kind, f, d in zip(*(column.tolist() for column in columns), strict=True)
+        ]
+
+    def take(self, at: I64, other: Scores, these: I64) -> None:
+        """Give the pairs at `at` the scores of `other`'s pairs at `these`."""
+        for mine, theirs in zip(self.columns(), other.columns(), strict=True):
+            mine[at] = theirs[these]
+
+    def columns(self) -> list[npt.NDArray[Any]]:
+        return [self.jaccard, self.contained, self.covers, self.kinds, self.few, self.differ]
+
+
 def scored_many(
     inter: I64,
     survivor: I64,
@@ -262,7 +299,7 @@ def scored_many(
     threshold: float,
     few: npt.NDArray[np.bool_],
     differ: npt.NDArray[np.bool_],
-) -> list[Evidence]:
+) -> Scores:
     """`scored` of many pairs of texts that are not the same text, in numpy: the same
     scores (each a division of the same two numbers) and relations, by `relation`'s rules.
     """
@@ -273,20 +310,8 @@ def scored_many(
     near = jaccard >= threshold
     inside = ~few & (contained >= threshold) & (covers <= threshold * contained)
     over = ~few & (covers >= threshold) & (contained <= threshold * covers)
-    kinds = np.select([differ, near, inside, over], [0, 1, 2, 3], 0).tolist()
-    names: list[Relation | None] = [None, "near", "contained", "overlap"]
-    return [
-        Evidence(j, c, v, names[kind], f, d)
-        for j, c, v, kind, f, d in zip(
-            jaccard.tolist(),
-            contained.tolist(),
-            covers.tolist(),
-            kinds,
-            few.tolist(),
-            differ.tolist(),
-            strict=True,
-        )
-    ]
+    kinds = np.select([differ, near, inside, over], [0, 1, 2, 3], 0).astype(np.int8)
+    return Scores(jaccard, contained, covers, kinds, few.copy(), differ.copy())
 
 
 #: At most about this many values of a batch's sets are looked up at once (see

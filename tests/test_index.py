@@ -214,7 +214,9 @@ def test_scored_many_is_scored_for_each_pair(
     rows = [(min(shared, a, b), a, b, stated) for shared, a, b, stated in rows]
     inter, survivor, member = (np.array([row[k] for row in rows], np.int64) for k in range(3))
     differ = np.array([row[3] for row in rows], dtype=bool)
-    got = scored_many(inter, survivor, member, threshold, np.full(len(rows), few), differ)
+    got = scored_many(
+        inter, survivor, member, threshold, np.full(len(rows), few), differ
+    ).evidence()
     assert got == [scored(*row[:3], threshold, False, few, row[3]) for row in rows]
 
 

@@ -10,7 +10,6 @@ it.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import re
@@ -24,7 +23,7 @@ from dedup.edits import beyond_edits, edits_near, typos_apart, words_replaced
 from dedup.engine.table import I64
 from dedup.facts import Facts, differ, facts
 from dedup.fingerprint import Sets, batch_shingle_sets, char_sets
-from dedup.index import scored, scored_many, shared_between
+from dedup.index import NEAR, Scores, scored_many, shared_between
 from dedup.model import Evidence
 from dedup.normalize import normalize_many
 from dedup.titles import Counted, Parts, holds, normalized
@@ -42,6 +41,25 @@ def verify_texts(
     text normalized and shingled once, and each pair verified in the shingle space both
     share (characters first: short units).  `labels` are the corpus's counts of the parts
     of labelled titles (see `titles`); None: every reading of one holds."""
+    return _scores(raw, pairs, config, labels).evidence()
+
+
+def verify_related(
+    raw: list[str],
+    pairs: list[tuple[int, int]],
+    config: Config,
+    labels: Counted | None = None,
+) -> tuple[I64, list[Evidence]]:
+    """`verify_texts`, but only the related pairs' evidence: their places among `pairs`,
+    and their Evidence."""
+    found = _scores(raw, pairs, config, labels)
+    related = np.flatnonzero(found.kinds)
+    return related, found.evidence(related)
+
+
+def _scores(
+    raw: list[str], pairs: list[tuple[int, int]], config: Config, labels: Counted | None
+) -> Scores:
     m = config.minhash
     norms = normalize_many(raw, config.normalize)
     count = len(norms)
@@ -75,10 +93,11 @@ def verify_texts(
                 stated[unit] = facts(raw[unit])
         other[n] = differ(stated[x], stated[y]) or words_replaced(norms[x], norms[y], f)
     found = scored_many(inter, sizes[:, 0], sizes[:, 1], m.threshold, few, other)
-    for n in np.flatnonzero(~by_chars & ~by_words).tolist():
-        found[n] = Evidence(0.0, 0.0, 0.0, None)
+    apart = ~by_chars & ~by_words  # no space in common: no scores
+    for column in found.columns():
+        column[apart] = 0
     titles = _Titles(raw, words, m, config.normalize, labels)
-    found = _again(found, both, by_chars, norms, words, chars, titles, m)
+    _again(found, both, by_chars, norms, words, chars, titles, m)
     # A labelled line whose label states a fact ("Titre | Notes de Paul" names Paul)
     # differs from its title printed alone or beside another label, which is its copy all
     # the same when the titles state the same facts, and no number (dates are facts, and
@@ -97,12 +116,12 @@ def verify_texts(
         if (mine or others) and _one_title(
             mine, (norms[x], stated[x]), others, (norms[y], stated[y]), m.threshold
         ):
-            found[n] = dataclasses.replace(found[n], relation="near")
+            found.kinds[n] = NEAR
     return found
 
 
 def _again(
-    found: list[Evidence],
+    found: Scores,
     both: I64,
     by_chars: np.ndarray,
     norms: list[str],
@@ -110,7 +129,7 @@ def _again(
     chars: _Space,
     titles: _Titles,
     m: MinHashConfig,
-) -> list[Evidence]:
+) -> None:
     """The pairs below the threshold measured again (see `verify_texts`).
 
     A typo changes one word but five word shingles: a 30-word paragraph with one typo
@@ -119,46 +138,38 @@ def _again(
     edits (#19).  Longer units are near by word 5-grams alone: a document with one word
     in ten replaced is 0.9 similar by its word edits, but only 0.4 by its 5-grams.
     """
-    jaccard = np.array([evidence.jaccard for evidence in found])
-    stated_other = np.array([evidence.differ for evidence in found], dtype=bool)
     again = np.flatnonzero(
-        (jaccard < m.threshold) & ~stated_other & (words[both].max(axis=1) < SEGMENT_MAX)
+        (found.jaccard < m.threshold) & ~found.differ & (words[both].max(axis=1) < SEGMENT_MAX)
     )
     if not len(again):
-        return found
+        return
     chars.add(np.unique(both[again]), norms, m)
-    # Pairs verified by words so far, now by characters: near, or else measured by edits.
+    # Pairs verified by words so far, now by characters: near, or else measured by edits
+    # (and near so, with their scores by characters).
     by_words = again[~by_chars[again]]
     x, y = both[by_words, 0], both[by_words, 1]
-    inter = chars.shared(x, y)
     sizes = chars.sizes(both[by_words])
-    union = sizes.sum(axis=1) - inter
-    char_jaccard = np.divide(inter, union, out=np.ones(len(union)), where=union > 0)
-    in_chars: dict[int, tuple[int, int, int]] = {}  # pair -> (shared, sizes) by characters
-    for n, shared, a, b, near in zip(
-        by_words.tolist(),
-        inter.tolist(),
-        *sizes.T.tolist(),
-        (char_jaccard >= m.threshold).tolist(),
-        strict=True,
-    ):
-        if near:
-            found[n] = scored(shared, a, b, m.threshold, False, found[n].few)
-        else:
-            in_chars[n] = shared, a, b
-    near_by_chars = np.zeros(len(found), dtype=bool)
-    near_by_chars[by_words] = char_jaccard >= m.threshold
-    left = again[~near_by_chars[again]]
+    in_chars = scored_many(
+        chars.shared(x, y),
+        sizes[:, 0],
+        sizes[:, 1],
+        m.threshold,
+        found.few[by_words],
+        np.zeros(len(by_words), dtype=bool),
+    )
+    near = np.flatnonzero(in_chars.jaccard >= m.threshold)
+    found.take(by_words[near], in_chars, near)
+    rescored = np.full(len(found.kinds), -1, dtype=np.int64)  # a pair's place in in_chars
+    rescored[by_words] = np.arange(len(by_words))
+    left = again[found.kinds[again] != NEAR]
     left = left[~beyond_edits(norms, words, both[left], m.threshold, m.char_below)]
     for n, a, b in zip(left.tolist(), *both[left].T.tolist(), strict=True):
         if edits_near(norms[a], norms[b], m.threshold, m.char_below) or _one_title(
             titles.of(a), (norms[a], None), titles.of(b), (norms[b], None), m.threshold
         ):
-            by_characters = found[n]  # the pair was verified by characters already, unless:
-            if n in in_chars:
-                by_characters = scored(*in_chars[n], m.threshold, False, found[n].few)
-            found[n] = dataclasses.replace(by_characters, relation="near")
-    return found
+            if rescored[n] >= 0:  # verified by words: its scores by characters
+                found.take(np.array([n]), in_chars, rescored[n : n + 1])
+            found.kinds[n] = NEAR
 
 
 @dataclass

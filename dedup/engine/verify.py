@@ -7,7 +7,6 @@ coarser level takes the evidence found there.
 
 from __future__ import annotations
 
-import array
 import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
@@ -19,7 +18,7 @@ import numpy.typing as npt
 from dedup.columns import numbers_type
 from dedup.config import Config
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
-from dedup.engine.evidence import verify_texts
+from dedup.engine.evidence import verify_related
 from dedup.engine.table import I64, KeyPlace, Progress, Table, read_spans
 from dedup.fingerprint import distinct
 from dedup.index import reverse
@@ -47,16 +46,14 @@ def verify_batch(
     units, pairs = batch
     raw = read_spans([(place, start, end) for _, place, start, end in units], config)
     at = {key: i for i, (key, _, _, _) in enumerate(units)}
-    found = verify_texts(raw, [(at[a], at[b]) for a, b in pairs], config, labels)
-    related = []
-    unrelated = array.array("q")
-    for (a, b), evidence in zip(pairs, found, strict=True):
-        if evidence.relation is None:
-            unrelated.append(a)
-            unrelated.append(b)
-        else:
-            related.append((a, b, evidence))
-    return related, np.frombuffer(unrelated, dtype=np.int64).reshape(-1, 2)
+    places, found = verify_related(raw, [(at[a], at[b]) for a, b in pairs], config, labels)
+    keys = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    unrelated = np.ones(len(keys), dtype=bool)
+    unrelated[places] = False
+    related = [
+        (a, b, evidence) for (a, b), evidence in zip(keys[places].tolist(), found, strict=True)
+    ]
+    return related, keys[unrelated]
 
 
 class BothWays(Mapping[tuple[int, int], Evidence]):
