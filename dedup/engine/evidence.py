@@ -60,6 +60,7 @@ def verify_related(
 def _scores(
     raw: list[str], pairs: list[tuple[int, int]], config: Config, labels: Counted | None
 ) -> Scores:
+    """The scores and relations of every pair, as columns (see `verify_texts`)."""
     m = config.minhash
     norms = normalize_many(raw, config.normalize)
     count = len(norms)

@@ -1,7 +1,7 @@
 """Stage 3, verify: candidate pairs in, the evidence of each pair out, exact.
 
 Workers re-read the candidate texts in batches of connected candidates and verify every
-pair exactly (`evidence.verify_texts`): `verify_batch`.  A pair of texts verified at a
+pair exactly (`evidence.verify_related`): `verify_batch`.  A pair of texts verified at a
 coarser level takes the evidence found there.
 """
 
@@ -40,9 +40,10 @@ def verify_batch(
     labels: Counted | None = None,
 ) -> tuple[list[tuple[int, int, Evidence]], I64]:
     """Exact evidence of candidate pairs of keys: the batch's units (key, document, span)
-    are read once each, and each pair verified (`verify_texts`).  The related pairs come
-    back with their evidence, the others (most candidates of a large corpus) as rows of
-    an array: their evidence is never read, and sent back it was most of the answer."""
+    are read once each, and each pair verified (`evidence.verify_related`).  The related
+    pairs come back with their evidence, the others (most candidates of a large corpus) as
+    rows of an array: their evidence is never made, and sent back it was most of the
+    answer."""
     units, pairs = batch
     raw = read_spans([(place, start, end) for _, place, start, end in units], config)
     at = {key: i for i, (key, _, _, _) in enumerate(units)}
