@@ -3,7 +3,7 @@
 Candidates come from a MinHash LSH band index (b bands of r rows, the same
 banding as datasketch's `MinHashLSH`), tuned for recall: (b, r) is chosen so a
 pair at exactly the threshold becomes a candidate with probability >= `recall`.
-An LSH hit is only a candidate; `scored` gives the exact Jaccard and both
+An LSH hit is only a candidate; `scored_many` gives the exact Jaccard and both
 containments of the two shingle sets before anything is called a duplicate.
 """
 
@@ -231,30 +231,6 @@ def _head_pairs(head: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]
     return i, j
 
 
-def scored(
-    inter: int,
-    survivor: int,
-    member: int,
-    threshold: float,
-    same_text: bool,
-    few: bool = False,
-    differ: bool = False,
-) -> Evidence:
-    """Exact Jaccard and containments of two shingle sets of these sizes that share
-    `inter` values (see `shared`, `shared_many`), and their relation.
-
-    `same_text` is True when the normalized texts are identical (relation `exact`);
-    `few` when the smaller of the two has only a few words (see `relation`);
-    `differ` when they state different facts (see `same_facts`): no relation then.
-    """
-    union = survivor + member - inter
-    jaccard = inter / union if union else 1.0
-    contained = inter / member if member else 0.0
-    covers = inter / survivor if survivor else 0.0
-    found = _related(jaccard, contained, covers, same_text, threshold, few, differ)
-    return Evidence(jaccard, contained, covers, found, few, differ)
-
-
 #: The relations of `Scores.kinds`, by number.
 KINDS: tuple[Relation | None, ...] = (None, "near", "contained", "overlap")
 NEAR = KINDS.index("near")
@@ -262,7 +238,7 @@ NEAR = KINDS.index("near")
 
 @dataclass
 class Scores:
-    """Exact scores of many pairs, as columns (see `scored`): an Evidence is made only for
+    """Exact scores of many pairs, as columns (see `scored_many`): an Evidence is made only for
     the pairs that are read (most pairs a run verifies are unrelated, and sent back as
     rows of numbers)."""
 
@@ -300,9 +276,11 @@ def scored_many(
     few: npt.NDArray[np.bool_],
     differ: npt.NDArray[np.bool_],
 ) -> Scores:
-    """`scored` of many pairs of texts that are not the same text, in numpy: the same
-    scores (each a division of the same two numbers) and relations, by `relation`'s rules.
-    """
+    """Exact Jaccard and containments of pairs of shingle sets of these sizes that share
+    `inter` values (see `shared_between`), and their relations, in numpy: `relation`'s
+    rules; `few` where the smaller of two has only a few words (see `relation`), `differ`
+    where they state different facts: no relation then.  Pairs of identical texts are
+    `exact` copies, told apart before (`cluster.EXACT`)."""
     union = survivor + member - inter
     jaccard = np.divide(inter, union, out=np.ones(len(inter)), where=union > 0)
     contained = np.divide(inter, member, out=np.zeros(len(inter)), where=member > 0)
@@ -421,20 +399,5 @@ def reverse(evidence: Evidence, threshold: float) -> Evidence:
     few, differ = evidence.few, evidence.differ
     found = evidence.relation
     if found not in ("exact", "near"):  # both symmetric, whatever measure found them
-        found = _related(jaccard, contained, covers, False, threshold, few, differ)
+        found = None if differ else relation(jaccard, contained, covers, threshold, few)
     return Evidence(jaccard, contained, covers, found, few, differ)
-
-
-def _related(
-    jaccard: float,
-    contained: float,
-    covers: float,
-    exact: bool,
-    threshold: float,
-    few: bool,
-    differ: bool,
-) -> Relation | None:
-    """`exact`, else the relation the scores and rules give (none for other facts)."""
-    if exact:
-        return "exact"
-    return None if differ else relation(jaccard, contained, covers, threshold, few)

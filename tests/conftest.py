@@ -45,10 +45,17 @@ def restore_cli(cleaned: Path, report: Path, out: Path) -> Any:
 
 
 def verify(survivor: Any, member: Any, threshold: float, same_text: bool, few: bool = False) -> Any:
-    """The evidence of a pair of sorted shingle-hash sets, as verification scores it."""
-    from dedup.index import scored, shared
+    """The evidence of a pair of sorted shingle-hash sets, as verification scores it
+    (`same_text`: the normalized texts are identical, an exact copy)."""
+    import dataclasses
 
-    return scored(shared(survivor, member), len(survivor), len(member), threshold, same_text, few)
+    import numpy as np
+
+    from dedup.index import scored_many, shared
+
+    one = [np.array([n], np.int64) for n in (shared(survivor, member), len(survivor), len(member))]
+    found = scored_many(*one, threshold, np.array([few]), np.array([False])).evidence()[0]
+    return dataclasses.replace(found, relation="exact") if same_text else found
 
 
 @contextlib.contextmanager

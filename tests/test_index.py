@@ -5,7 +5,7 @@ import random
 import numpy as np
 import pytest
 from conftest import verify
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedup.coverage import covered, covered_many
@@ -16,9 +16,10 @@ from dedup.index import (
     band_keys,
     candidate_pairs,
     lsh_params,
-    scored,
+    relation,
     scored_many,
 )
+from dedup.model import Evidence
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
@@ -206,18 +207,27 @@ def test_long_bands_taken_a_quarter_at_a_time_give_the_same_pairs(
     st.sampled_from([0.5, 0.8, 0.9]),
     st.booleans(),
 )
-def test_scored_many_is_scored_for_each_pair(
+@example([(4, 5, 7, False), (4, 7, 5, False)], 0.8, False)  # 0.8 inside: at the bounds
+def test_scored_many_scores_each_pair_by_the_rules_of_relation(
     rows: list[tuple[int, int, int, bool]], threshold: float, few: bool
 ) -> None:
-    """Scores and relations of many pairs at once are those of `scored`, pair by pair
-    (sizes from 0: an empty set, too)."""
+    """Scores of many pairs at once are the divisions of their own numbers, and their
+    relations those `relation` gives (which `reverse` applies to one pair), none where the
+    texts state other facts (sizes from 0: an empty set, too)."""
     rows = [(min(shared, a, b), a, b, stated) for shared, a, b, stated in rows]
     inter, survivor, member = (np.array([row[k] for row in rows], np.int64) for k in range(3))
     differ = np.array([row[3] for row in rows], dtype=bool)
     got = scored_many(
         inter, survivor, member, threshold, np.full(len(rows), few), differ
     ).evidence()
-    assert got == [scored(*row[:3], threshold, False, few, row[3]) for row in rows]
+    want = []
+    for shared, a, b, stated in rows:
+        union = a + b - shared
+        jaccard = shared / union if union else 1.0
+        contained, covers = (shared / b if b else 0.0), (shared / a if a else 0.0)
+        found = None if stated else relation(jaccard, contained, covers, threshold, few)
+        want.append(Evidence(jaccard, contained, covers, found, few, stated))
+    assert got == want
 
 
 _WORDS = ["le", "noyau", "charge", "un", "module", "de", "la", "mémoire", "à", "chaud"]
