@@ -36,7 +36,7 @@ U64 = npt.NDArray[np.uint64]
 #: it ("Dossier : Titre"): the separators, and the longest label taken for one.
 _SUFFIX_LABEL = re.compile(r"\s*[|•·»]\s*|\s+[-–—/]\s+")
 #: The same in a text that opens a French quote: its » closes it.
-_SUFFIX_LABEL_QUOTING = re.compile(r"\s*[|•·]\s*|\s+[-–—/]\s+")
+_SUFFIX_LABEL_QUOTING = re.compile(_SUFFIX_LABEL.pattern.replace("»", ""))
 _PREFIX_LABEL = re.compile(r"\s*:\s+|\s+:\s*")
 _ANY_SEPARATOR = re.compile(r"[|•·»:/\-–—\[]")
 _LABEL_WORDS = 5
