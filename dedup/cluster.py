@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup.columns import first_places
+from dedup.columns import Coded, first_places
 from dedup.model import REMOVING, Evidence
 
 EXACT = Evidence(1.0, 1.0, 1.0, "exact")
@@ -34,43 +34,30 @@ class Link:
 @dataclass
 class Links:
     """Links as columns, in visiting order: the survivor and member of each, and its
-    evidence (exact copies share one).  A boilerplate line on every page of a large
-    corpus is a link a page: an object each cost the run as much again (#27)."""
+    evidence, as codes into the distinct ones (exact copies share one).  A boilerplate
+    line on every page of a large corpus is a link a page: an object each cost the run as
+    much again (#27)."""
 
     survivors: npt.NDArray[np.int64]
     members: npt.NDArray[np.int64]
-    evidence: list[Evidence]
+    evidence: Coded[Evidence]
 
     def __len__(self) -> int:
         return len(self.members)
 
     def __iter__(self) -> Iterator[Link]:
         for survivor, member, found in zip(
-            self.survivors.tolist(), self.members.tolist(), self.evidence, strict=True
+            self.survivors.tolist(), self.members.tolist(), iter(self.evidence), strict=True
         ):
             yield Link(survivor, member, found)
 
     def take(self, which: npt.NDArray[np.int64] | npt.NDArray[np.bool_]) -> Links:
         """The links at these positions (or where this mask is set), in order."""
-        at = np.flatnonzero(which) if which.dtype == np.bool_ else which
-        return Links(self.survivors[at], self.members[at], _pick(self.evidence, at))
+        return Links(self.survivors[which], self.members[which], self.evidence.take(which))
 
     def relations(self, names: Collection[str | None]) -> npt.NDArray[np.bool_]:
         """Which links have one of these relations."""
-        return np.fromiter(
-            (found.relation in names for found in self.evidence), dtype=bool, count=len(self)
-        )
-
-
-def _pick(
-    items: list[Evidence], at: npt.NDArray[np.int64] | npt.NDArray[np.bool_]
-) -> list[Evidence]:
-    """`[items[i] for i in at]`, gathered by numpy: a list of positions as Python ints
-    took 100 MB for the 2.8 million sentence links of 100,000 documents."""
-    found = np.empty(len(items), dtype=object)
-    found[:] = items
-    picked: list[Evidence] = found[at].tolist()
-    return picked
+        return self.evidence.where(lambda found: found.relation in names)
 
 
 def clusters(
@@ -106,7 +93,9 @@ def clusters(
     at = array.array("q")  # the positions, survivors and members of the links made here
     survivors = array.array("q")
     members = array.array("q")
-    found_of: list[Evidence] = []
+    codes = array.array("i")  # of each link's evidence, in `table`
+    table = [EXACT]  # the distinct evidence of the links, the exact copies' first
+    code_of = {EXACT: 0}
 
     def visit(position: int, key: int, unit: int) -> None:
         best: tuple[float, int, int, Evidence] | None = None
@@ -133,7 +122,11 @@ def clusters(
             at.append(position)
             survivors.append(chosen[2])
             members.append(unit)
-            found_of.append(chosen[3])
+            code = code_of.get(chosen[3])
+            if code is None:
+                code = code_of[chosen[3]] = len(table)
+                table.append(chosen[3])
+            codes.append(code)
 
     # A text survives or not at its first copy: survivors are made only there, so the
     # first copies are visited first, in order, and then the later copies of the texts
@@ -169,7 +162,12 @@ def clusters(
             visited
         ],
         np.concatenate((np.frombuffer(members, dtype=np.int64), units[copies]))[visited],
-        _pick(found_of + [EXACT] * len(copies), visited),
+        Coded(
+            np.concatenate(
+                (np.frombuffer(codes, dtype=np.int32), np.zeros(len(copies), dtype=np.int32))
+            )[visited],
+            table,
+        ),
     )
 
 

@@ -8,7 +8,7 @@ import array
 import bisect
 import itertools
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar, overload
 
 import numpy as np
@@ -110,6 +110,71 @@ class Strings(MadeOnRead[str]):
                 yield text[start:end]
                 start = end
         yield from self._open
+
+
+class Coded(Sequence[_T]):
+    """Values drawn from a few distinct ones (`table`), held as each one's place in it
+    (`codes`): a run's links, millions of them exact copies that share one evidence, took
+    8 bytes a link as a list, and a gather of them an object array as large again (#27).
+    A slice is another such sequence over the same table, not a tuple of values; it
+    compares as the list of its values."""
+
+    __slots__ = ("codes", "table")
+
+    def __init__(self, codes: npt.NDArray[np.int32], table: Sequence[_T]) -> None:
+        self.codes = codes
+        self.table = table
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, i: int) -> _T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Coded[_T]: ...
+
+    def __getitem__(self, i: int | slice) -> _T | Coded[_T]:
+        if isinstance(i, slice):
+            return Coded(self.codes[i], self.table)
+        return self.table[int(self.codes[i])]
+
+    def __iter__(self) -> Iterator[_T]:
+        return map(self.table.__getitem__, self.codes.tolist())
+
+    def take(self, at: npt.NDArray[np.int64] | npt.NDArray[np.bool_]) -> Coded[_T]:
+        """The values at these places (or where this mask is set), in order."""
+        return Coded(self.codes[at], self.table)
+
+    def counts(self) -> list[tuple[_T, int]]:
+        """Each value of the table that is held, and how many times."""
+        held, counts = np.unique(self.codes, return_counts=True)
+        return [
+            (self.table[code], n) for code, n in zip(held.tolist(), counts.tolist(), strict=True)
+        ]
+
+    def where(self, test: Callable[[_T], bool]) -> npt.NDArray[np.bool_]:
+        """Which values pass `test`, asked once a distinct value."""
+        passed = np.fromiter(map(test, self.table), dtype=bool, count=len(self.table))
+        found: npt.NDArray[np.bool_] = passed[self.codes]
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(map(operator.eq, self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Coded({len(self)} values, {len(self.table)} distinct)"
+
+
+def coded(values: Iterable[_T]) -> Coded[_T]:
+    """`values` as codes into a table of the distinct ones, in order of first use."""
+    places: dict[_T, int] = {}
+    codes = array.array("i", (places.setdefault(value, len(places)) for value in values))
+    return Coded(np.frombuffer(codes, dtype=np.int32), list(places))
 
 
 class KeyedSpans:

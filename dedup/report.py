@@ -10,16 +10,17 @@ and their places are arrays whose fields the report names once (`FIELDS`;
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from types import GeneratorType
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 
 from dedup import model
-from dedup.columns import Column, Numbers
+from dedup.columns import Coded, Column, Numbers
 from dedup.index import LshParams
 from dedup.markdown import render_markdown
 from dedup.model import (
@@ -167,10 +168,21 @@ def calibration(result: Result) -> dict[str, Any]:
     # Counted by object, then binned once each: the exact copies of a run share one.
     copies = [model.evidence_of(c.members) for c in result.clusters]
     copies += [c.kept.evidence for c in result.clusters]
-    every = chain.from_iterable
-    by_object = dict(zip(map(id, every(copies)), every(copies), strict=True))
-    counts = Counter(map(id, every(copies)))
-    counts = Counter({key: n for key, n in counts.items() if by_object[key].relation == "exact"})
+    # Those held as codes (see `Coded`) are counted a table at a time.
+    tables: dict[int, tuple[Sequence[model.Evidence], list[npt.NDArray[np.int32]]]] = {}
+    loose: Counter[model.Evidence] = Counter()
+    for held in copies:
+        if isinstance(held, Coded):
+            tables.setdefault(id(held.table), (held.table, []))[1].append(held.codes)
+        else:
+            loose.update(held)
+    found = [Coded(np.concatenate(codes), table).counts() for table, codes in tables.values()]
+    by_object: dict[int, model.Evidence] = {}
+    counts: Counter[int] = Counter()
+    for evidence, n in chain(loose.items(), *found):
+        if evidence.relation == "exact":
+            by_object[id(evidence)] = evidence
+            counts[id(evidence)] += n
     verified = list(result.verified)
     counts.update(map(id, verified))
     by_object.update(zip(map(id, verified), verified, strict=True))

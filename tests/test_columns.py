@@ -1,13 +1,15 @@
 """Spans under keys as columns read as the dictionary of tuples they stand for; first
-places found without a stable sort are numpy's."""
+places found without a stable sort are numpy's; values held as codes read as their list."""
 
 from __future__ import annotations
+
+import collections
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.columns import KeyedSpans, first_places
+from dedup.columns import KeyedSpans, coded, first_places
 
 spans = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), max_size=4)
 
@@ -52,3 +54,26 @@ def test_first_places_are_numpys_unique(values: list[int], spread: int) -> None:
     assert first_places(np.array(values, dtype=np.int64)).tolist() == (
         np.sort(np.unique(np.array(values, dtype=np.int64), return_index=True)[1]).tolist()
     )
+
+
+@given(st.lists(st.sampled_from(["exact", "near", "contained", None]), max_size=40), st.data())
+def test_values_held_as_codes_read_as_their_list(
+    values: list[str | None], data: st.DataObject
+) -> None:
+    held = coded(values)
+    assert len(held) == len(values) and list(held) == values and held == values
+    assert len(held.table) == len(set(values))
+    assert [held[i] for i in range(len(values))] == values
+    lo, hi = data.draw(st.integers(0, len(values))), data.draw(st.integers(0, len(values)))
+    assert list(held[lo:hi]) == values[lo:hi] and held[lo:hi].table is held.table
+    mask = np.array(
+        data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))), dtype=bool
+    )
+    assert list(held.take(mask)) == [v for v, m in zip(values, mask, strict=True) if m]
+    at = np.array(data.draw(st.lists(st.integers(0, max(len(values) - 1, 0)))), dtype=np.int64)
+    if values:
+        assert list(held.take(at)) == [values[i] for i in at.tolist()]
+    assert held.where(lambda v: v in ("near", None)).tolist() == [
+        v in ("near", None) for v in values
+    ]
+    assert dict(held.counts()) == collections.Counter(values)

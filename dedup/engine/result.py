@@ -7,7 +7,7 @@ from __future__ import annotations
 import array
 import dataclasses
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -141,7 +141,7 @@ def _member_rows(
     table: Table,
     li: int,
     units: I64,
-    evidence: list[Evidence],
+    evidence: Sequence[Evidence],
     quoted: Quoted,
     cuts: KeyedSpans,
     doc_cuts: KeyedSpans,
