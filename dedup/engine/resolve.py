@@ -21,7 +21,7 @@ from dedup.clean import Removal
 from dedup.cluster import Link, Links, clusters
 from dedup.columns import first_places
 from dedup.engine.children import Child, LinkPlace, repeated_batch
-from dedup.engine.table import BATCH_DOCS, I64, REMOVAL_COLUMNS, Table, uid
+from dedup.engine.table import BATCH_DOCS, I64, REMOVAL_COLUMNS, LevelTable, Table, uid
 from dedup.engine.verify import Verifier
 from dedup.fingerprint import distinct
 from dedup.model import REMOVING
@@ -81,25 +81,43 @@ def resolve(
         parts = _repeated_parts(
             table, workers, li, list(removing.take(~removing.relations(["exact"]))), weighed
         )
-        members = removing.members.tolist()
-        finer = li + 1 < len(table.levels)  # only finer levels look at what is gone
-        taken: list[tuple[int, int, int]] = []  # (document, start, end) of every cut
-        for u, number, *whole in zip(
-            members, *level.gather(("doc", *REMOVAL_COLUMNS), removing.members), strict=True
-        ):
-            cut = parts.get(u)  # an empty list: the survivor repeats none of its parts
-            if cut is None:  # the unit goes whole
-                done.removals.add(number, uid(li, u), *whole)
-                if finer:
-                    taken.append((number, whole[0], whole[1]))
-                continue
-            for removal in cut:
-                done.removals.add(number, *removal.fields())
-            if finer:
-                taken += ((number, removal.start, removal.end) for removal in cut)
-        if finer:
-            gone.add(*np.array(taken, dtype=np.int64).reshape(-1, 3).T)
+        rows = _removal_rows(level, li, removing.members, parts)
+        done.removals.extend(rows)
+        if li + 1 < len(table.levels):  # only finer levels look at what is gone
+            gone.add(rows[0], rows[2], rows[3])  # (document, start, end) of every cut
     return done
+
+
+def _removal_rows(
+    level: LevelTable, li: int, members: I64, parts: dict[int, list[Removal]]
+) -> list[I64]:
+    """The removals of a level's members, in their order, as the columns of `Removals`:
+    each member goes whole but those `parts` names, which lose the children it gives (an
+    empty list: the survivor repeats none of its parts).  Columns, not a row a member:
+    the lists of Python ints and tuples took 400 MB for a million records removed whole."""
+    doc, *whole = level.take(("doc", *REMOVAL_COLUMNS), members)
+    cut = np.isin(members, np.fromiter(parts, dtype=np.int64, count=len(parts)))
+    at = np.flatnonzero(cut)
+    cuts = [parts[u] for u in members[at].tolist()]
+    counts = np.ones(len(members), dtype=np.int64)
+    counts[at] = [len(removals) for removals in cuts]
+    first = np.cumsum(counts) - counts  # each member's first row
+    rows = np.empty((8, int(counts.sum())), dtype=np.int64)
+    alone = np.flatnonzero(~cut)
+    rows[0, first[alone]] = doc[alone]
+    rows[1, first[alone]] = uid(li, members[alone])
+    for row, column in enumerate(whole, start=2):
+        rows[row, first[alone]] = column[alone]
+    given = [
+        (number, *removal.fields())
+        for number, removals in zip(doc[at].tolist(), cuts, strict=True)
+        for removal in removals
+    ]
+    if given:
+        sizes = counts[at]
+        runs = np.repeat(first[at] - (np.cumsum(sizes) - sizes), sizes)
+        rows[:, runs + np.arange(len(given))] = np.array(given, dtype=np.int64).T
+    return list(rows)
 
 
 class Removals:
@@ -111,16 +129,11 @@ class Removals:
         # document, unit (uid), start, end, ws_before, ws_after, nl_before, nl_after
         self.columns = [array.array("q") for _ in range(8)]
 
-    def add(self, doc: int, unit: int, start: int, end: int, *around: int) -> None:
-        """A removal: its document, then the fields of its `Removal` (the white space
-        around it last: ws_before, ws_after, nl_before, nl_after)."""
-        columns = self.columns
-        columns[0].append(doc)
-        columns[1].append(unit)
-        columns[2].append(start)
-        columns[3].append(end)
-        for column, value in zip(columns[4:], around, strict=True):
-            column.append(value)
+    def extend(self, rows: list[I64]) -> None:
+        """Removals, as columns: their documents, then the fields of their `Removal`s (the
+        white space around them last: ws_before, ws_after, nl_before, nl_after)."""
+        for column, values in zip(self.columns, rows, strict=True):
+            column.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
 
     def by_document(self) -> Iterator[tuple[int, list[Removal]]]:
         """Each document's removals, in the order they were added, document by document;
