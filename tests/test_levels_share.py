@@ -365,3 +365,30 @@ def test_what_is_gone_is_found_past_two_billion_from_narrow_columns() -> None:
         np.array([50_010, 61_000, 10], np.int32),
     )
     assert gone.covers(*asked).tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize("asked", [1, 3, 1 << 20])
+def test_what_is_gone_is_what_a_span_holds_whatever_the_block_asked(
+    monkeypatch: pytest.MonkeyPatch, asked: int
+) -> None:
+    """Units are asked about a block at a time: every block gives what one scan of the
+    spans says (a unit is inside the span of its document starting last at or before it,
+    of those starting there the first added)."""
+    import dedup.engine.resolve as resolve
+
+    monkeypatch.setattr(resolve, "_ASKED", asked)
+    rng = np.random.default_rng(5)
+    gone = resolve.Gone()
+    spans = []
+    for _ in range(3):  # spans added in parts, some starting at the same place
+        docs, starts = rng.integers(0, 4, 6), rng.integers(0, 40, 6)
+        ends = starts + rng.integers(0, 15, 6)
+        gone.add(docs.astype(np.int32), starts.astype(np.int32), ends.astype(np.int32))
+        spans += list(zip(docs.tolist(), starts.tolist(), ends.tolist(), strict=True))
+    docs, starts = rng.integers(0, 5, 50), rng.integers(0, 50, 50)
+    ends = starts + rng.integers(1, 8, 50)
+    expected = []
+    for d, s, e in zip(docs.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        before = [(ss, -n, se) for n, (sd, ss, se) in enumerate(spans) if sd == d and ss <= s]
+        expected.append(bool(before) and max(before)[2] >= e)
+    assert gone.covers(docs, starts, ends).tolist() == expected
