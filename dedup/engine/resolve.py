@@ -256,11 +256,14 @@ def _spare_boilerplate(
     doc = a["doc"]
     is_flagged = np.zeros(len(doc), dtype=bool)
     is_flagged[flagged_units] = True
-    boiler = np.flatnonzero(is_flagged[survivors])
-    pages = doc[members[boiler]]
-    chosen = first_places(survivors[boiler] * width + pages)
-    chosen = chosen[pages[chosen] != doc[survivors[boiler[chosen]]]]
-    spare = members[boiler[chosen]]
+    boiler = is_flagged[survivors]  # the links of boilerplate clusters, the others let go
+    survivors, members = survivors[boiler], members[boiler]
+    del boiler, is_flagged
+    pages = doc[members]
+    chosen = first_places(survivors * width + pages)
+    chosen = chosen[pages[chosen] != doc[survivors[chosen]]]
+    spare = members[chosen]
+    del survivors, members, pages, chosen
     done.spared[li] = np.sort(spare)
     if li + 1 < len(table.levels):  # only finer levels look at what is gone
         kept = np.concatenate((flagged_units, spare))
