@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup.columns import Coded, first_places
+from dedup.columns import Coded, coded, first_places
 from dedup.model import REMOVING, Evidence
 
 EXACT = Evidence(1.0, 1.0, 1.0, "exact")
@@ -93,9 +93,7 @@ def clusters(
     at = array.array("q")  # the positions, survivors and members of the links made here
     survivors = array.array("q")
     members = array.array("q")
-    codes = array.array("i")  # of each link's evidence, in `table`
-    table = [EXACT]  # the distinct evidence of the links, the exact copies' first
-    code_of = {EXACT: 0}
+    found_of: list[Evidence] = []
 
     def visit(position: int, key: int, unit: int) -> None:
         best: tuple[float, int, int, Evidence] | None = None
@@ -122,11 +120,7 @@ def clusters(
             at.append(position)
             survivors.append(chosen[2])
             members.append(unit)
-            code = code_of.get(chosen[3])
-            if code is None:
-                code = code_of[chosen[3]] = len(table)
-                table.append(chosen[3])
-            codes.append(code)
+            found_of.append(chosen[3])
 
     # A text survives or not at its first copy: survivors are made only there, so the
     # first copies are visited first, in order, and then the later copies of the texts
@@ -157,16 +151,15 @@ def clusters(
     copies = np.flatnonzero(np.arange(len(units)) > first[order_keys])
     positions = np.concatenate((np.frombuffer(at, dtype=np.int64), copies))
     visited = np.argsort(positions, kind="stable")
+    held = coded([EXACT, *found_of])  # the exact copies' is code 0
     return Links(
         np.concatenate((np.frombuffer(survivors, dtype=np.int64), survivor_at[order_keys[copies]]))[
             visited
         ],
         np.concatenate((np.frombuffer(members, dtype=np.int64), units[copies]))[visited],
         Coded(
-            np.concatenate(
-                (np.frombuffer(codes, dtype=np.int32), np.zeros(len(copies), dtype=np.int32))
-            )[visited],
-            table,
+            np.concatenate((held.codes[1:], np.zeros(len(copies), dtype=np.int32)))[visited],
+            held.table,
         ),
     )
 
