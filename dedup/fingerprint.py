@@ -27,7 +27,7 @@ import xxhash
 from dedup.config import MinHashConfig, NormalizeConfig
 from dedup.native import native
 from dedup.normalize import normalize
-from dedup.tokens import token_spans, xxh32_spans
+from dedup.tokens import token_spans, word_hashes, xxh32_spans
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
@@ -345,13 +345,11 @@ def word_bags(norms: Sequence[str]) -> Sets:
     """Each non-empty normalized text's words as a bag: their 32-bit hashes, sorted, with
     repeats.  `index.shared_many` of two bags counts the words the texts share, repeats
     counted (a word twice in each is two), or more where two words' hashes collide."""
-    filled = [i for i, norm in enumerate(norms) if norm]
-    data = "\n".join(norms[i] for i in filled).encode("utf-8")
-    starts, ends, owner = token_spans(data)
-    hashes = xxh32_spans(data, starts, ends)
-    keyed = (owner.astype(np.uint64) << np.uint64(32)) | hashes  # each text's words, sorted:
-    keyed.sort()  # one sort of all of them
-    offsets = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=len(filled)))))
+    filled, hashes, counts = word_hashes(norms)
+    owner = np.repeat(np.arange(len(filled), dtype=np.uint64), counts)
+    keyed = (owner << np.uint64(32)) | hashes  # each text's words, sorted: one sort of all
+    keyed.sort()
+    offsets = np.concatenate(([0], np.cumsum(counts)))
     return Sets(np.asarray(filled, dtype=np.int64), offsets, keyed.astype(np.uint32))
 
 

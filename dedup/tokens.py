@@ -3,6 +3,8 @@ xxhash (`xxh32_spans`), the atoms of word shingles and of edit keys."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import numpy.typing as npt
 import xxhash
@@ -86,6 +88,19 @@ def token_spans(data: bytes) -> tuple[I64, I64, I64]:
     ends = np.concatenate((cuts, [len(data)]))
     text = np.concatenate(([0], np.cumsum(buf[cuts] == 10)))
     return starts, ends, text
+
+
+def word_hashes(
+    texts: Sequence[str], numbers: Iterable[int] | None = None
+) -> tuple[list[int], U32, I64]:
+    """Of normalized texts (those at `numbers`, else all): the numbers of those that are not
+    empty, the xxh32 of every word of theirs in order, and how many words each has."""
+    filled = [i for i in (range(len(texts)) if numbers is None else numbers) if texts[i]]
+    if not filled:
+        return filled, np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
+    data = "\n".join([texts[i] for i in filled]).encode("utf-8")
+    starts, ends, owner = token_spans(data)
+    return filled, xxh32_spans(data, starts, ends), np.bincount(owner, minlength=len(filled))
 
 
 def token_hashes(norm: str) -> U32:

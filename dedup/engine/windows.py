@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from dedup.config import MinHashConfig
 from dedup.fingerprint import I64, U32, WORD_SALT, gram_keys, part_minima
-from dedup.tokens import token_spans, xxh32_spans
+from dedup.tokens import word_hashes
 
 _EMPTY = np.iinfo(np.uint32).max
 
@@ -31,15 +31,9 @@ class Words:
         them (hi <= lo: none)."""
         # Only the pieces inside a run: two runs apart meet no window between them.
         inside = _covered(runs[:, 0], runs[:, 1], len(pieces))
-        filled = [i for i in np.flatnonzero(inside).tolist() if pieces[i]]
-        data = "\n".join([pieces[i] for i in filled]).encode("utf-8")
+        filled, self.atoms, words = word_hashes(pieces, np.flatnonzero(inside).tolist())
         counts = np.zeros(len(pieces), dtype=np.int64)
-        if filled:
-            starts, ends, owner = token_spans(data)
-            self.atoms = xxh32_spans(data, starts, ends)
-            counts[filled] = np.bincount(owner, minlength=len(filled))
-        else:
-            self.atoms = np.empty(0, dtype=np.uint32)
+        counts[filled] = words
         self.first = np.concatenate(([0], np.cumsum(counts)))  # each piece's first word
 
     def count(self, runs: I64) -> I64:
