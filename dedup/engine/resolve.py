@@ -293,6 +293,11 @@ def _repeated_parts(
     if level.name == "sentence" or not links:
         return {}
     a = level.arrays
+    # A later copy of a member's text goes whole: what its first copy keeps, and what the
+    # survivor repeats, hold all of it.  Cut as its first copy, it kept twice a part the
+    # finer levels do not weigh (a short sentence), and cleaning again removed one.
+    firsts = first_places(a["key"][np.array([link.member for link in links])])
+    links = [links[i] for i in firsts.tolist()]
     sides = [np.array([link.survivor for link in links]), np.array([k.member for k in links])]
     places = np.stack([a[c][side] for side in sides for c in ("doc", "start", "end")], 1).tolist()
     keys = {link.member: tuple(place) for link, place in zip(links, places, strict=True)}
