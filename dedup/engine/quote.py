@@ -11,6 +11,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,7 @@ from dedup.cluster import Links
 from dedup.columns import KeyedSpans, python_ints
 from dedup.engine.table import I64, Table, read_places
 from dedup.fingerprint import distinct
-from dedup.io.texts import TextSpool
+from dedup.io.texts import SHORT, TextSpool
 from dedup.model import Quote, text_of
 
 
@@ -150,7 +151,7 @@ def quote(
     spans = (*units.bounds(numbers), *cuts.bounds(numbers))  # each document's, both kinds
     read_early = early.finish()
     whole = table.config.run.document_texts  # every document is wanted whole, too
-    keep = early.spool.keep
+    keep = _once(early.spool.keep)
     unit_texts: list[str | Quote] = [""] * len(units.docs)
     removed: list[str | Quote] = [""] * len(cuts.docs)
     again = np.arange(len(numbers))  # the documents read again: those the early quotes lack
@@ -180,6 +181,21 @@ def quote(
     return quoted, removed, documents
 
 
+def _once(keep: Callable[[str], str | Quote]) -> Callable[[str], str | Quote]:
+    """`keep`, but a short text kept once: its copies are the same string.  A million
+    records of 5,000 texts, removed whole, quoted each as a unit and as a cut, held two
+    million strings (180 MB at the peak of the run); those are most of what a run quotes.
+    """
+    held: dict[str, str | Quote] = {}
+
+    def kept(text: str) -> str | Quote:
+        if len(text) >= SHORT:
+            return keep(text)
+        return held.setdefault(text, text)
+
+    return kept
+
+
 @dataclass
 class Quoted:
     """The texts of the units the links name: each level's units, sorted, and theirs."""
@@ -196,10 +212,10 @@ class Quoted:
 @dataclass
 class _Wanted:
     """Spans to quote, as columns sorted by document: of units (their level and number),
-    or of cuts (level and number -1)."""
+    or of cuts (no level or number: empty columns)."""
 
     docs: I64
-    levels: I64
+    levels: npt.NDArray[np.signedinteger[Any]]
     units: I64
     starts: array.array[int]
     ends: array.array[int]
@@ -222,7 +238,7 @@ class _Wanted:
             parts.append(
                 (
                     a["doc"][named],
-                    np.full(len(named), li),
+                    np.full(len(named), li, dtype=np.int8),
                     named,
                     a["start"][named],
                     a["end"][named],
@@ -237,20 +253,26 @@ class _Wanted:
 
     @classmethod
     def of_cuts(cls, doc_cuts: KeyedSpans) -> _Wanted:
-        """Every cut of every document, in their order (sorted by document already)."""
-        docs, starts, ends = (
-            np.frombuffer(c, dtype=np.int64)
-            for c in (doc_cuts.span_keys, doc_cuts.starts, doc_cuts.ends)
-        )
-        minus = np.full(len(docs), -1, dtype=np.int64)
-        return cls.sorted(docs, minus, minus, starts, ends)
+        """Every cut of every document, in their order: the frozen columns as they are
+        (sorted by document already), no level or unit (a copy of each column took 38 MB
+        at the peak of a million records removed whole)."""
+        docs = np.frombuffer(doc_cuts.span_keys, dtype=np.int64)
+        none = np.empty(0, dtype=np.int64)
+        return cls(docs, none, none, doc_cuts.starts, doc_cuts.ends)
 
     @classmethod
-    def sorted(cls, docs: I64, levels: I64, units: I64, starts: I64, ends: I64) -> _Wanted:
+    def sorted(
+        cls,
+        docs: I64,
+        levels: npt.NDArray[np.signedinteger[Any]],
+        units: I64,
+        starts: I64,
+        ends: I64,
+    ) -> _Wanted:
         order = np.argsort(docs, kind="stable")
         return cls(
             docs[order].astype(np.int64),
-            levels[order].astype(np.int64),
+            levels[order],
             units[order].astype(np.int64),
             python_ints(starts[order]),
             python_ints(ends[order]),
