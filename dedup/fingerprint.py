@@ -16,7 +16,7 @@ signature row is a valid `LeanMinHash` for datasketch's LSH and storage.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,11 @@ _GROUP_CHARS = 1 << 18
 def exact_key(norm: str) -> bytes:
     """The exact-duplicate key of a normalized text: its 128-bit xxh3 digest."""
     return xxhash.xxh3_128_digest(norm.encode("utf-8"))
+
+
+def exact_keys(norms: Iterable[str]) -> list[bytes]:
+    """`exact_key` of each text, through map: no Python frame a text."""
+    return list(map(xxhash.xxh3_128_digest, map(str.encode, norms)))
 
 
 def mix64(x: U64) -> U64:

@@ -5,6 +5,7 @@ level's unit rows and exact keys, and the LSH band keys of the batch's distinct 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -17,7 +18,7 @@ from dedup.engine.layout import LevelUnits, cut
 from dedup.engine.table import I64, BatchPrints, LevelPrints
 from dedup.engine.texts import TextPrints
 from dedup.engine.windows import Words
-from dedup.fingerprint import U64, batch_shingle_sets, char_sets, exact_key, signatures
+from dedup.fingerprint import U64, batch_shingle_sets, char_sets, exact_keys, signatures
 from dedup.index import LshParams, band_keys, lsh_params
 from dedup.model import LEVELS
 from dedup.titles import META, normalized
@@ -52,7 +53,7 @@ def fingerprint_batch(
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
     pool_raw: list[str] = []  # and the first raw text of each
     pool_norms: list[str] = []
-    pool_runs: list[tuple[int, int]] = []  # and the finest units it is made of
+    pool_runs: list[I64] = []  # and the finest units it is made of, a level's at once
     seen_before: BandedTexts = known if known is not None else _NoneBanded()
     layout = cut(batch, levels, config)
     for li, level in enumerate(layout.levels):
@@ -75,28 +76,36 @@ def fingerprint_batch(
         if levels[li] == "sentence":
             weighed &= ~_few_chars(level, lengths, m)
         units = np.flatnonzero(weighed)
-        compared = [level.norms[i] or _UNNORMALIZED + level.raw(i).strip() for i in units.tolist()]
-        keys = [digest.get(norm) or digest.setdefault(norm, exact_key(norm)) for norm in compared]
+        at = units.tolist()
+        compared = _compared(level, at)
+        # Each text keyed once a batch, at its first unit of any level, through map (no
+        # Python frame a unit): a text that is a sentence, its paragraph and its document
+        # is keyed once.
+        fresh_texts = set(compared).difference(digest)
+        digest.update(zip(fresh_texts, exact_keys(fresh_texts), strict=True))
+        keys = list(map(digest.__getitem__, compared))
         # A text is shingled once a batch, at its first unit of any level: a text the
         # batch has had already (a byline, a footer) is not shingled again.  Nor is one
         # compared as an exact copy only: a record shorter than --min-chars, or one that
         # normalizes to nothing (emoji, punctuation), whose raw text holds any character.
         # Which of the others an earlier batch banded is asked once a level, at once.
-        maybe = [
-            n
-            for n, (norm, key) in enumerate(zip(compared, keys, strict=True))
-            if key not in pool and len(norm) >= m.min_chars and norm[0] != _UNNORMALIZED
-        ]
+        sizes = lengths[units]
+        pooled = np.fromiter(map(pool.__contains__, keys), dtype=bool, count=len(keys))
+        maybe = np.flatnonzero((sizes > 0) & (sizes >= m.min_chars) & ~pooled).tolist()
         before = seen_before.banded([keys[n] for n in maybe])
-        at = units.tolist()
+        fresh = []  # the units whose texts join the pool, by place among `units`
         for n, banded in zip(maybe, before, strict=True):
             key = keys[n]
             if not banded and key not in pool:  # a text twice in this level: once
-                i = at[n]
                 pool[key] = len(pool)
-                pool_raw.append(level.raw(i))
-                pool_norms.append(compared[n])
-                pool_runs.append(level.runs[i])
+                fresh.append(n)
+        mine = units[fresh]  # never hushed: their raw texts are their spans
+        pool_raw += [
+            level.joined[s:e]
+            for s, e in zip(level.starts[mine].tolist(), level.ends[mine].tolist(), strict=True)
+        ]
+        pool_norms += [compared[n] for n in fresh]
+        pool_runs.append(level.runs[mine])
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
         digests = np.zeros((len(table), 16), dtype=np.uint8)
@@ -105,11 +114,26 @@ def fingerprint_batch(
     texts = np.frombuffer(b"".join(pool), np.uint8).reshape(-1, 16)
     if known is not None:
         known.update(pool)
-    runs = np.array(pool_runs, dtype=np.int64).reshape(-1, 2)
+    runs = np.concatenate(pool_runs or [np.empty((0, 2), np.int64)]).astype(np.int64)
     words = Words(layout.pieces, runs)
     return BatchPrints(
         out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config, (words, runs)))
     )
+
+
+def _compared(level: LevelUnits, units: list[int]) -> list[str]:
+    """The texts these units are compared by: their normalized texts, or, where nothing of
+    one is left normalized, its raw text, stripped, behind `_UNNORMALIZED`."""
+    if not units:
+        return []
+    compared = (
+        list(operator.itemgetter(*units)(level.norms))
+        if len(units) > 1
+        else [level.norms[units[0]]]
+    )
+    for n in [n for n, norm in enumerate(compared) if not norm]:
+        compared[n] = _UNNORMALIZED + level.raw(units[n]).strip()
+    return compared
 
 
 def _few_chars(
