@@ -111,7 +111,7 @@ def test_the_run_reads_units_from_the_copies_with_the_same_findings(
     # The same run with no copies made: every unit read from the corpus again.
     monkeypatch.setattr(copies_module, "write_copies", _refuse)
     monkeypatch.setattr("dedup.engine.fingerprint.write_copies", _refuse)
-    monkeypatch.setattr("dedup.engine.table.CopyReader", _Refused)
+    monkeypatch.setattr("dedup.engine.places.CopyReader", _Refused)
     config = Config().with_overrides({"jobs": 1})  # the patches hold in this process only
     without, table = _scan([str(records), str(PAGES)], config)
     assert max(table.docs.copy) == -1
@@ -156,7 +156,7 @@ def test_a_page_a_batch_names_often_is_read_once(
 ) -> None:
     # The children check names a large page twice a link: read each time, a batch of a
     # thousand links held a thousand copies of it (a 1 MB page took 2.5 GB).
-    from dedup.engine.table import read_spans
+    from dedup.engine.places import read_spans
 
     page = "é" * 300_000
     path = str(tmp_path / "0")

@@ -12,7 +12,7 @@ import bisect
 from dedup.clean import gap
 from dedup.config import Config
 from dedup.coverage import coverage_many
-from dedup.engine.table import Place, read_places
+from dedup.engine.places import Place, read_places
 from dedup.facts import Facts, facts, states_more
 from dedup.model import Level
 from dedup.normalize import normalize_many

@@ -9,7 +9,6 @@ fills it, batch by batch in corpus order; the others read it.
 
 from __future__ import annotations
 
-import array
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,18 +18,16 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from dedup.columns import Strings
 from dedup.config import Config
+from dedup.engine.places import Docs, Place
 from dedup.engine.texts import KEY_SPACES, TextPrints, Texts
 from dedup.errors import InputError
 from dedup.fingerprint import unique_digests
 from dedup.index import lsh_params
 from dedup.io import spill
-from dedup.io.copies import Copy, CopyReader
-from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
 from dedup.io.spill import DiskColumn
-from dedup.model import LEVELS, Document, Level, Quote, Segment, Source
+from dedup.model import LEVELS, Document, Level, Quote, Segment
 from dedup.parallel import GiveBack, give_back_freed
 
 I64 = npt.NDArray[np.int64]
@@ -256,62 +253,6 @@ def _dtype(name: str, highest: int) -> type[np.signedinteger[Any]]:
     return narrow
 
 
-class Docs:
-    """Every document's id, file, place in it and length, as compact columns: a million
-    one-line records took 800 bytes a document as objects (#27)."""
-
-    def __init__(self, files: Sequence[InputFile]) -> None:
-        self.ids = Strings()
-        self.file = array.array("i")
-        self.line = array.array("q")  # 1-based JSONL line, 0 for a whole file
-        self.offset = array.array("q")  # byte offset of that line
-        self.chars = array.array("q")
-        self.paths = [str(f.path) for f in files]
-        # Where each text was copied (see io.copies): the number of its copy file, -1
-        # for none, and its place there; the copy files by number.
-        self.copy = array.array("i")
-        self.copy_at = array.array("q")
-        self.copy_paths: dict[int, str] = {}
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def add(
-        self, doc_id: str, file: int, line: int, offset: int, chars: int, copy: int, at: int
-    ) -> None:
-        """Number the next document (`line`, `offset`: its JSONL record's, or 0), and say
-        where its text was copied: copy file `copy` (see `copy_paths`), place `at` (see
-        io.copies; -1: not copied).  A document id may occur once in a corpus (see
-        `Table.freeze`)."""
-        self.ids.append(doc_id)
-        self.file.append(file)
-        self.line.append(line)
-        self.offset.append(offset)
-        self.chars.append(chars)
-        self.copy.append(copy if at >= 0 else -1)
-        self.copy_at.append(at)
-
-    def place(self, number: int, files: Sequence[InputFile]) -> Place:
-        """Where a worker finds document `number` again, `files` the corpus's."""
-        copy = None
-        if self.copy[number] >= 0:
-            copy = self.copy_paths[self.copy[number]], self.copy_at[number], self.chars[number]
-        return files[self.file[number]], self.line[number], self.offset[number], copy
-
-    def source(self, number: int) -> Source:
-        """Where document `number` can be read again."""
-        return Source(self.paths[self.file[number]], self.line[number], self.offset[number])
-
-
-#: Where a worker reads a document again: its file, its line and byte offset there (see
-#: Source), and where its text was copied (see io.copies).  Plain values, not a Source: a
-#: batch's places are pickled to the worker, and 4,096 Sources took 4 ms to pickle and as
-#: long again to read, numbers a tenth.
-Place = tuple[InputFile, int, int, Copy | None]
-#: A key to verify and where its text is: (key, document, start, end).
-KeyPlace = tuple[int, Place, int, int]
-
-
 class Table:
     """Every document's place and length, and every level's units (see LevelTable)."""
 
@@ -454,42 +395,6 @@ class Table:
                 strict=True,
             )
         ]
-
-
-def read_places(places: Sequence[Place], config: Config) -> list[str]:
-    """The texts of these documents, read again, each distinct one once."""
-    return read_spans([(place, 0, None) for place in places], config)
-
-
-def read_spans(spans: Sequence[tuple[Place, int, int | None]], config: Config) -> list[str]:
-    """The text of each (document, start, end) (end None: to the document's end), each
-    distinct one read once: from the run's copy of the texts where it has one, else from
-    the corpus."""
-    out: list[str] = [""] * len(spans)
-    unread: list[int] = []
-    read: dict[tuple[Copy, int, int], str] = {}  # each span once: a page a batch names often
-    with CopyReader() as copies:
-        for i, ((_, _, _, copy), start, end) in enumerate(spans):
-            if copy is None:
-                unread.append(i)
-                continue
-            span = copy, start, copy[2] if end is None else end
-            if span not in read:
-                read[span] = copies.span(*span)
-            out[i] = read[span]
-    if not unread:
-        return out
-    places = [spans[i][0] for i in unread]
-    corpus = Corpus.of({file.path: file for file, _, _, _ in places}.values(), config.input)
-    sources = sorted(
-        {Source(str(file.path), line, offset) for file, line, offset, _ in places},
-        key=lambda s: (s.path, s.offset),
-    )
-    texts = {source: doc.text for source, doc in zip(sources, corpus.load(sources), strict=True)}
-    for i, (file, line, offset, _) in zip(unread, places, strict=True):
-        _, start, end = spans[i]
-        out[i] = texts[Source(str(file.path), line, offset)][start:end]
-    return out
 
 
 def uid(level: int, unit: _Unit) -> _Unit:

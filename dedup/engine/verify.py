@@ -19,7 +19,8 @@ from dedup.columns import numbers_type
 from dedup.config import Config
 from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
 from dedup.engine.evidence import verify_related
-from dedup.engine.table import I64, KeyPlace, Progress, Table, read_spans
+from dedup.engine.places import KeyPlace, read_spans
+from dedup.engine.table import I64, Progress, Table
 from dedup.fingerprint import distinct
 from dedup.index import reverse
 from dedup.model import REMOVING, Evidence
