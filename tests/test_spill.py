@@ -96,13 +96,15 @@ def test_a_run_with_every_band_key_on_disk_finds_what_it_finds_in_memory(
 
     path = PAGES if corpus == "pages" else _records(tmp_path / "records.jsonl")
     in_memory = render_json(build_report(dedup.scan(path, jobs=1, pairs=True)))
-    # Every batch's keys spooled, every space spilled, and the cold columns of the table.
+    # Every batch's keys and units spooled, every space spilled, and the cold columns of
+    # the table.
     monkeypatch.setattr(spill, "SPILL_BYTES", 0)
     written = []
     monkeypatch.setattr(spill.DiskColumn, "CHUNK", 16)
     monkeypatch.setattr(spill, "temporary_file", _counted(spill.temporary_file, written))
     on_disk = render_json(build_report(dedup.scan(path, jobs=1, pairs=True)))
     assert "dedup-column-" in written
+    assert written.count("dedup-spool-") == 2  # the band keys', and the units' until frozen
     assert on_disk == in_memory
     assert ',"near",' in on_disk  # a near duplicate's relation
 

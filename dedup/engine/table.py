@@ -26,7 +26,7 @@ from dedup.fingerprint import unique_digests
 from dedup.index import lsh_params
 from dedup.io import spill
 from dedup.io.readers import Corpus
-from dedup.io.spill import DiskColumn
+from dedup.io.spill import DiskColumn, Spool, Stored
 from dedup.model import LEVELS, Document, Level, Quote, Segment
 from dedup.parallel import GiveBack, give_back_freed
 
@@ -61,11 +61,20 @@ BATCH_CHARS = 1 << 20
 @dataclass
 class LevelPrints:
     """One level's units from one batch: columns (key still -1; int32 where they fit, see
-    `layout`) and exact keys (16 bytes a unit, valid where `mask`)."""
+    `layout`) and exact keys (16 bytes a unit, valid where `mask`).  In the table, until
+    it is frozen, each array may wait on disk (see `_Waiting`)."""
 
     rows: npt.NDArray[np.int64] | npt.NDArray[np.int32]
     digests: npt.NDArray[np.uint8]
     mask: npt.NDArray[np.bool_]
+
+    def held(self) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+        """The rows, digests and mask, in memory (read back from disk if they wait there)."""
+        parts: list[npt.NDArray[Any]] = [
+            part.read() if isinstance(part, Stored) else part
+            for part in (self.rows, self.digests, self.mask)
+        ]
+        return parts[0], parts[1], parts[2]
 
 
 @dataclass
@@ -90,6 +99,7 @@ class LevelTable:
     arrays: dict[str, I64] = field(default_factory=dict)  # int64, but the NARROW columns
     cold: dict[str, DiskColumn] = field(default_factory=dict)  # the COLD ones, on disk
     units: int = 0
+    highest: I64 | None = None  # the largest value of each column in the blocks
 
     def gather(self, names: Sequence[str], at: I64) -> list[list[int]]:
         """The values of these columns (in memory or `cold`) at the units `at`."""
@@ -103,6 +113,9 @@ class LevelTable:
         """Add one batch's units, in corpus order; keys are given at `freeze`."""
         self.blocks.append(prints)
         self.units += len(prints.rows)
+        if len(prints.rows):
+            most = prints.rows.max(axis=0).astype(np.int64)
+            self.highest = most if self.highest is None else np.maximum(self.highest, most)
 
     def freeze(self) -> None:
         """Give every distinct text a key, in order of first appearance (vectorized, no
@@ -112,9 +125,8 @@ class LevelTable:
         and released one by one, so that freezing never holds two copies of the rows.
         """
         blocks, self.blocks = self.blocks, []
-        total = sum(len(b.rows) for b in blocks)
-        filled = [b.rows.max(axis=0) for b in blocks if len(b.rows)]
-        highest = np.max(filled, axis=0).tolist() if filled else [0] * len(COLUMNS)
+        total = self.units
+        highest = [0] * len(COLUMNS) if self.highest is None else self.highest.tolist()
         columns = {
             name: np.empty(total, dtype=_dtype(name, most))
             for name, most in zip(COLUMNS, highest, strict=True)
@@ -125,14 +137,16 @@ class LevelTable:
         start = 0
         giving = GiveBack()
         for block in blocks:
-            end = start + len(block.rows)
+            rows, digests, mask = block.held()
+            end = start + len(rows)
             for i, column in enumerate(columns.values()):  # every column but "key", the last
-                column[start:end] = block.rows[:, i]
-            valid_parts.append(np.flatnonzero(block.mask) + start)
-            digest_parts.append(block.digests[block.mask])
+                column[start:end] = rows[:, i]
+            valid_parts.append(np.flatnonzero(mask) + start)
+            digest_parts.append(digests[mask])
             start = end
-            giving.freed(block.rows.nbytes + block.digests.nbytes)
+            giving.freed(rows.nbytes + digests.nbytes)
             block.rows = block.digests = np.empty(0, np.int64)
+            del rows, digests, mask
         valid = np.concatenate(valid_parts) if valid_parts else np.empty(0, np.int64)
         texts = (
             np.ascontiguousarray(
@@ -253,6 +267,35 @@ def _dtype(name: str, highest: int) -> type[np.signedinteger[Any]]:
     return narrow
 
 
+class _Waiting:
+    """The batches' units until the table is frozen: past SPILL_BYTES of them in memory, a
+    batch's arrays wait on disk, and `freeze` reads them back a batch at a time (a million
+    one-line records held 215 MB of them in the main process, beside the workers)."""
+
+    def __init__(self) -> None:
+        self.spool = Spool()
+        self.held = 0  # bytes in memory
+
+    def keep(self, levels: list[LevelPrints]) -> None:
+        """Hold a batch's arrays, every level's, in memory or on disk; levels that share
+        an array (see `LevelTable.same_as`) share it stored."""
+        stored: dict[int, Any] = {}  # by id
+        for prints in levels:
+            for name in ("rows", "digests", "mask"):
+                part = getattr(prints, name)
+                if id(part) not in stored:
+                    if self.held + part.nbytes <= spill.SPILL_BYTES:
+                        self.held += part.nbytes
+                        stored[id(part)] = part
+                    else:
+                        stored[id(part)] = self.spool.put(part)
+                setattr(prints, name, stored[id(part)])
+
+    def close(self) -> None:
+        self.spool.close()
+        self.held = 0
+
+
 class Table:
     """Every document's place and length, and every level's units (see LevelTable)."""
 
@@ -272,6 +315,7 @@ class Table:
         self.levels = [LevelTable(name) for name in LEVELS if name in config.segment.levels]
         self.texts = Texts(labels=dict(labels or {}))
         self.docs = Docs(corpus.files)
+        self.waiting = _Waiting()  # the batches' units, until `freeze`
         self.doc_chars: I64 = np.empty(0, np.int64)  # every document's length, once read
         self.file_index = {str(f.path): i for i, f in enumerate(corpus.files)}
         m = config.minhash
@@ -308,6 +352,7 @@ class Table:
         for level, prints in zip(self.levels, batch.levels, strict=True):
             level.merge(prints)
         self.texts.add(batch.texts)
+        self.waiting.keep(batch.levels)
 
     def merge_arrays(
         self, files: Sequence[dict[str, npt.NDArray[Any]]], bases: Sequence[int]
@@ -351,6 +396,7 @@ class Table:
         digests = [level.key_digests for level in self.levels]
         for level in self.levels:
             level.key_digests = np.empty(0, "V16")
+        self.waiting.close()  # every batch's units read back
         for level, texts in zip(self.levels, self.texts.freeze(digests), strict=True):
             level.texts = texts
         _spill_cold(self.levels)
