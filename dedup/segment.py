@@ -119,6 +119,10 @@ def paragraphs(text: str) -> list[Span]:
     if "\n" not in text:  # one line (a record of a million short ones): not read line by line
         trimmed = _trim(text, 0, len(text))
         return [trimmed] if trimmed[0] < trimmed[1] else []
+    if native is not None:  # the same rules, in C, but around a marker
+        found: list[Span] | None = native.paragraphs(text)
+        if found is not None:
+            return found
     blocks: list[list[Span]] = [[]]
     for start, end in _lines(text):
         if text[start:end].strip():

@@ -241,6 +241,46 @@ def test_sentences_are_the_python_ones(text: str) -> None:
         )
 
 
+#: Where paragraph rules meet: line breaks of both kinds, blank lines of white space of
+#: several kinds, Markdown's block starts (and near misses: seven #, ten digits, "--"
+#: alone), letters of either case and of none, and lines long and short (wrapped or not).
+_PARAGRAPH_PIECES = (
+    *("\n", "\r\n", "\n\n", " \n", "\t", " ", "\u00a0", "\u2028", "\u3000"),
+    *("# ", "###### ", "####### ", "#", "- ", "* ", "+ ", "-", "1. ", "12) ", "1234567890. "),
+    *("٣. ", "> ", "```", "~~~", "``", "| ", "a", "A", "é", "É", "1", "东", "."),
+    *("word " * 12, "Word " * 9, "mot " * 3),
+)
+
+
+def _python_paragraphs(text: str) -> list[tuple[int, int]]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys.modules["dedup.segment"], "native", None)
+        return paragraphs(text)
+
+
+@needs_native
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_PARAGRAPH_PIECES), max_size=40).map("".join) | st.text())
+def test_paragraphs_are_the_python_ones(text: str) -> None:
+    assert paragraphs(text) == _python_paragraphs(text)
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Un.\nDeux.\n\nTrois\nquatre",  # a break the next line continues in lower case
+        "ligne une assez longue\nligne deux assez longue\nligne trois longue\nfin",  # widths
+        "Titre\n# Chapitre\ntexte\n- point\n1. un\n12) deux\n> cité\n```\n~~~\n| a |",
+        "####### sept\nsuite\n1234567890. dix\nsuite\n٣. trois\nsuite",  # no block starts
+        "a\r\nb\r\n\r\nc \u00a0\n\u2028\nd",  # CR LF, and blank lines of other spaces
+    ],
+)
+def test_paragraph_rules_in_c(text: str) -> None:
+    assert native is not None
+    assert native.paragraphs(text) == _python_paragraphs(text)
+
+
 @needs_native
 @pytest.mark.parametrize(
     "text",

@@ -181,5 +181,6 @@ static inline uint32_t decode(const unsigned char *p, const unsigned char *end, 
 extern PyMethodDef dedup_shingle_methods[];
 extern PyMethodDef dedup_text_methods[];
 extern PyMethodDef dedup_edit_key_methods[];
+extern PyMethodDef dedup_paragraph_methods[];
 
 #endif

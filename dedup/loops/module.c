@@ -6,7 +6,8 @@
  * function that calls it says so), which stays as the reference: tests/test_native.py
  * holds the two to the same values, and dedup runs that code where this module was not
  * built.  shingles.c holds the MinHash and shingle loops, text.c normalization and
- * sentences, edit_keys.c the edit keys, common.h what they share; this file the module.
+ * sentences, paragraphs.c paragraphs, edit_keys.c the edit keys, common.h what they
+ * share; this file the module.
  *
  *   part_minima(values, cuts, a, b, out)   the affine32 MinHash of every part of a run
  *   xxh32_spans(data, starts, ends, out)   xxh32 (seed 0) of every span of a byte string
@@ -19,6 +20,7 @@
  *   wide_codes(data)                       the distinct code points past ASCII of UTF-8
  *   fold(data, table, codes, images, ends) normalize._fold_simple's bytes to its string
  *   sentences(text, paragraphs)            segment.sentences of every paragraph of a text
+ *   paragraphs(text)                       segment.paragraphs of a text without a marker
  *   deletion_keys(atoms, bounds, owners, keys)   edit_keys.deletion_keys
  *   segment_keys(data, texts, owners, keys)      edit_keys.segment_keys
  */
@@ -35,7 +37,8 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (created == NULL) return NULL;
     if (PyModule_AddFunctions(created, dedup_shingle_methods) < 0 ||
         PyModule_AddFunctions(created, dedup_text_methods) < 0 ||
-        PyModule_AddFunctions(created, dedup_edit_key_methods) < 0) {
+        PyModule_AddFunctions(created, dedup_edit_key_methods) < 0 ||
+        PyModule_AddFunctions(created, dedup_paragraph_methods) < 0) {
         Py_DECREF(created);
         return NULL;
     }

@@ -1,0 +1,184 @@
+/* Paragraphs: segment.paragraphs, a rule for a rule (see dedup/segment.py), for a text
+ * without a `dedup:` marker (None for one: the caller reads those in Python). */
+#include "common.h"
+
+typedef struct {
+    int kind;
+    const void *data;
+} Text;
+
+static inline Py_UCS4 at(const Text *t, Py_ssize_t i) { return PyUnicode_READ(t->kind, t->data, i); }
+
+static inline int space(Py_UCS4 c) { return Py_UNICODE_ISSPACE(c); }
+
+/* Whether [start, end) holds a character that is not white space (str.strip() keeps any). */
+static int filled(const Text *t, Py_ssize_t start, Py_ssize_t end) {
+    for (Py_ssize_t i = start; i < end; i++)
+        if (!space(at(t, i))) return 1;
+    return 0;
+}
+
+/* Where `\s{0,3}` leaves off from `start` (none of what follows it can be white space, so
+ * taking the most is what the regex does). */
+static Py_ssize_t indent(const Text *t, Py_ssize_t start, Py_ssize_t end) {
+    Py_ssize_t i = start;
+    while (i < end && i - start < 3 && space(at(t, i))) i++;
+    return i;
+}
+
+/* `#{1,6}\s` at i (before end). */
+static int hashes(const Text *t, Py_ssize_t i, Py_ssize_t end) {
+    Py_ssize_t j = i;
+    while (j < end && at(t, j) == '#') j++;
+    return j > i && j - i <= 6 && j < end && space(at(t, j));
+}
+
+/* _MARKDOWN_HEADING.match(text, start, end). */
+static int heading_line(const Text *t, Py_ssize_t start, Py_ssize_t end) {
+    return hashes(t, indent(t, start, end), end);
+}
+
+/* _MARKDOWN_BLOCK.match(text, start, end): a heading, item, quote, fence or table row. */
+static int block_start(const Text *t, Py_ssize_t start, Py_ssize_t end) {
+    const Py_ssize_t i = indent(t, start, end);
+    if (i >= end) return 0;
+    const Py_UCS4 c = at(t, i);
+    if (c == '#') return hashes(t, i, end);
+    if (c == '-' || c == '*' || c == '+') return i + 1 < end && space(at(t, i + 1));
+    if (c == '>' || c == '|') return 1;
+    if (c == '`' || c == '~')
+        return i + 2 < end && at(t, i + 1) == c && at(t, i + 2) == c;
+    Py_ssize_t j = i;
+    while (j < end && Py_UNICODE_ISDECIMAL(at(t, j))) j++;
+    if (j == i || j - i > 9 || j + 1 >= end) return 0;
+    return (at(t, j) == '.' || at(t, j) == ')') && space(at(t, j + 1));
+}
+
+static int ascending(const void *a, const void *b) {
+    const Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* segment._wrapped over the breaks that are not forced: the widths of their lines and
+ * whether the line after each starts in lower case. */
+static int wrapped(Py_ssize_t *widths, Py_ssize_t count, Py_ssize_t continued) {
+    if (!count) return 0;
+    if (continued && continued >= 0.2 * (double)count) return 1;
+    if (count < 3) return 0;
+    qsort(widths, (size_t)count, sizeof(Py_ssize_t), ascending);
+    Py_ssize_t k = (Py_ssize_t)((double)count * 0.9);
+    if (k > count - 1) k = count - 1;
+    const double width = (double)widths[k];
+    Py_ssize_t wide = 0;
+    for (Py_ssize_t i = 0; i < count; i++) wide += (double)widths[i] >= 0.7 * width;
+    return (double)wide >= 0.7 * (double)count;
+}
+
+/* Appends _trim(text, start, end) to a list; 0 on error. */
+static int add_trimmed(PyObject *list, const Text *t, Py_ssize_t start, Py_ssize_t end) {
+    while (start < end && space(at(t, start))) start++;
+    while (end > start && space(at(t, end - 1))) end--;
+    PyObject *span = Py_BuildValue("(nn)", start, end);
+    if (span == NULL) return 0;
+    const int failed = PyList_Append(list, span);
+    Py_DECREF(span);
+    return failed == 0;
+}
+
+/* Whether "dedup:", in any case, ends at `colon` (segment._has_marker: no character past
+ * ASCII lowers to one of its letters). */
+static int marker_at(const Text *t, Py_ssize_t colon) {
+    static const char word[] = "dedup";
+    if (colon < 5) return 0;
+    for (Py_ssize_t k = 0; k < 5; k++) {
+        const Py_UCS4 c = at(t, colon - 5 + k);
+        if (c != (Py_UCS4)word[k] && c != (Py_UCS4)(word[k] - 'a' + 'A')) return 0;
+    }
+    return 1;
+}
+
+PyDoc_STRVAR(paragraphs_doc,
+             "paragraphs(text) -> list[tuple[int, int]] | None\n\n"
+             "segment.paragraphs of a text; None if it holds a `dedup:` marker.");
+
+static PyObject *paragraphs(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    const Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    /* The lines that are not blank, [start, end) without "\r\n", and where each block
+     * (of lines between blank ones) begins among them. */
+    Py_ssize_t lines = 1, marked = 0;
+#define COUNT(T)                                                   \
+    for (Py_ssize_t i = 0; i < length; i++) {                      \
+        const T c = ((const T *)t.data)[i];                        \
+        lines += c == '\n';                                        \
+        if (c == ':' && marker_at(&t, i)) marked = 1;              \
+    }
+    if (t.kind == PyUnicode_1BYTE_KIND) {
+        COUNT(Py_UCS1)
+    } else if (t.kind == PyUnicode_2BYTE_KIND) {
+        COUNT(Py_UCS2)
+    } else {
+        COUNT(Py_UCS4)
+    }
+#undef COUNT
+    if (marked) Py_RETURN_NONE;
+    Py_ssize_t *starts = PyMem_RawMalloc((size_t)lines * 4 * sizeof(Py_ssize_t));
+    char *flags = PyMem_RawMalloc((size_t)lines);  /* 1: a block's first line; 2: a hard break */
+    if (starts == NULL || flags == NULL) {
+        PyMem_RawFree(starts);
+        PyMem_RawFree(flags);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t *ends = starts + lines, *widths = starts + 2 * lines;
+    Py_ssize_t count = 0, breaks = 0, continued = 0;
+    int blank_before = 1;
+    for (Py_ssize_t start = 0; start <= length;) {
+        Py_ssize_t end = start;
+        while (end < length && at(&t, end) != '\n') end++;
+        const Py_ssize_t next = end + 1;
+        if (end > start && at(&t, end - 1) == '\r') end--;
+        if (filled(&t, start, end)) {
+            flags[count] = blank_before;
+            if (!blank_before) {  /* a break inside a block, after line count - 1 */
+                const Py_ssize_t s = starts[count - 1], e = ends[count - 1];
+                if (block_start(&t, start, end) || heading_line(&t, s, e)) {
+                    flags[count] = 2;
+                } else {
+                    widths[breaks++] = e - s;
+                    Py_ssize_t first = start;
+                    while (space(at(&t, first))) first++;
+                    continued += Py_UNICODE_ISLOWER(at(&t, first)) != 0;
+                }
+            }
+            starts[count] = start;
+            ends[count] = end;
+            count++;
+            blank_before = 0;
+        } else {
+            blank_before = 1;
+        }
+        start = next;
+    }
+    const int wrap = wrapped(widths, breaks, continued);
+    PyObject *out = PyList_New(0);
+    Py_ssize_t first = 0;
+    for (Py_ssize_t i = 0; out != NULL && i < count; i++) {
+        /* A paragraph ends before a block's first line, and before a line after a break
+         * that is forced, or any break of a text whose lines are not wrapped. */
+        const int hard = flags[i] == 1 || flags[i] == 2 || !wrap;
+        if (i && hard && !add_trimmed(out, &t, starts[first], ends[i - 1])) Py_CLEAR(out);
+        if (hard) first = i;
+    }
+    if (out != NULL && count && !add_trimmed(out, &t, starts[first], ends[count - 1]))
+        Py_CLEAR(out);
+    PyMem_RawFree(starts);
+    PyMem_RawFree(flags);
+    return out;
+}
+
+PyMethodDef dedup_paragraph_methods[] = {
+    {"paragraphs", paragraphs, METH_VARARGS, paragraphs_doc},
+    {NULL, NULL, 0, NULL},
+};
