@@ -249,6 +249,7 @@ _PARAGRAPH_PIECES = (
     *("# ", "###### ", "####### ", "#", "- ", "* ", "+ ", "-", "1. ", "12) ", "1234567890. "),
     *("٣. ", "> ", "```", "~~~", "``", "| ", "a", "A", "é", "É", "1", "东", "."),
     *("word " * 12, "Word " * 9, "mot " * 3),
+    *("dedup: off", "<!-- DeDuP: ignore -->", "dedup: on", "dedu", "p:", "P:", "DEDUP:"),
 )
 
 
@@ -262,6 +263,14 @@ def _python_paragraphs(text: str) -> list[tuple[int, int]]:
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(st.sampled_from(_PARAGRAPH_PIECES), max_size=40).map("".join) | st.text())
 def test_paragraphs_are_the_python_ones(text: str) -> None:
+    """Paragraphs, and whether a marker is there (the C reads none: Python does)."""
+    segment_module = sys.modules["dedup.segment"]
+    assert native is not None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segment_module, "native", None)
+        marked = segment_module._has_marker(text)
+    assert native.has_marker(text) == marked
+    assert (native.paragraphs(text) is None) == marked
     assert paragraphs(text) == _python_paragraphs(text)
 
 

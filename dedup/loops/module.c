@@ -21,6 +21,7 @@
  *   fold(data, table, codes, images, ends) normalize._fold_simple's bytes to its string
  *   sentences(text, paragraphs)            segment.sentences of every paragraph of a text
  *   paragraphs(text)                       segment.paragraphs of a text without a marker
+ *   has_marker(text)                       segment._has_marker
  *   deletion_keys(atoms, bounds, owners, keys)   edit_keys.deletion_keys
  *   segment_keys(data, texts, owners, keys)      edit_keys.segment_keys
  */

@@ -97,6 +97,33 @@ static int marker_at(const Text *t, Py_ssize_t colon) {
     return 1;
 }
 
+/* Whether the text holds "dedup:" in any case. */
+static int marked(const Text *t, Py_ssize_t length) {
+#define FIND(T)                                                                \
+    for (Py_ssize_t i = 5; i < length; i++)                                    \
+        if (((const T *)t->data)[i] == ':' && marker_at(t, i)) return 1;
+    if (t->kind == PyUnicode_1BYTE_KIND) {
+        FIND(Py_UCS1)
+    } else if (t->kind == PyUnicode_2BYTE_KIND) {
+        FIND(Py_UCS2)
+    } else {
+        FIND(Py_UCS4)
+    }
+#undef FIND
+    return 0;
+}
+
+PyDoc_STRVAR(has_marker_doc,
+             "has_marker(text) -> bool\n\n"
+             "segment._has_marker: whether `dedup:` is in the text, in any case.");
+
+static PyObject *has_marker(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    const Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
+    return PyBool_FromLong(marked(&t, PyUnicode_GET_LENGTH(text)));
+}
+
 PyDoc_STRVAR(paragraphs_doc,
              "paragraphs(text) -> list[tuple[int, int]] | None\n\n"
              "segment.paragraphs of a text; None if it holds a `dedup:` marker.");
@@ -108,13 +135,10 @@ static PyObject *paragraphs(PyObject *self, PyObject *args) {
     const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
     /* The lines that are not blank, [start, end) without "\r\n", and where each block
      * (of lines between blank ones) begins among them. */
-    Py_ssize_t lines = 1, marked = 0;
-#define COUNT(T)                                                   \
-    for (Py_ssize_t i = 0; i < length; i++) {                      \
-        const T c = ((const T *)t.data)[i];                        \
-        lines += c == '\n';                                        \
-        if (c == ':' && marker_at(&t, i)) marked = 1;              \
-    }
+    if (marked(&t, length)) Py_RETURN_NONE;
+    Py_ssize_t lines = 1;
+#define COUNT(T) \
+    for (Py_ssize_t i = 0; i < length; i++) lines += ((const T *)t.data)[i] == '\n';
     if (t.kind == PyUnicode_1BYTE_KIND) {
         COUNT(Py_UCS1)
     } else if (t.kind == PyUnicode_2BYTE_KIND) {
@@ -123,7 +147,6 @@ static PyObject *paragraphs(PyObject *self, PyObject *args) {
         COUNT(Py_UCS4)
     }
 #undef COUNT
-    if (marked) Py_RETURN_NONE;
     Py_ssize_t *starts = PyMem_RawMalloc((size_t)lines * 4 * sizeof(Py_ssize_t));
     char *flags = PyMem_RawMalloc((size_t)lines);  /* 1: a block's first line; 2: a hard break */
     if (starts == NULL || flags == NULL) {
@@ -180,5 +203,6 @@ static PyObject *paragraphs(PyObject *self, PyObject *args) {
 
 PyMethodDef dedup_paragraph_methods[] = {
     {"paragraphs", paragraphs, METH_VARARGS, paragraphs_doc},
+    {"has_marker", has_marker, METH_VARARGS, has_marker_doc},
     {NULL, NULL, 0, NULL},
 };
