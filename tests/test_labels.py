@@ -4,11 +4,12 @@ label is told by repetition across the corpus, the label standing beside many ti
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_relations import _posts, _scan
 
@@ -37,6 +38,35 @@ TITLES = [
 
 def _titles(text: str) -> list[str]:
     return [reading.title for reading in readings(text)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *" |•·»:/-–—[]«\u00a0\t",
+                *(" : ", ": ", " :", " - ", " — ", " / ", " | ", "[Tuto] "),
+                *("Gestion des signaux", "Le Blog de Sophie", "Prozessverfolgung", "peut-être"),
+                *("10:30", "5 min", "Titre"),
+            ]
+        ),
+        max_size=8,
+    ).map("".join)
+)
+@example("Gestion des signaux / Le Blog de Sophie")
+@example("Gestion des signaux — Le Blog de Sophie")
+@example("Le Blog de Sophie | Gestion des signaux")
+@example("Dossier : Gestion des signaux")
+@example("Dossier: Gestion des signaux")
+@example("[Tuto] Gestion des signaux")
+def test_the_text_without_a_separator_is_not_read_further(text: str) -> None:
+    """The search that spares most sentences the reading finds every text with one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("dedup.titles._ANY_SEPARATOR", re.compile(""))  # every text read
+        patch.setattr("dedup.titles._SEPARATOR", re.compile(""))
+        every = readings(text)
+    assert readings(text) == every
 
 
 def test_readings_name_each_part_as_title_and_as_label_the_usual_order_first() -> None:
