@@ -178,6 +178,9 @@ def sections(text: str, paras: Sequence[Span], config: SegmentConfig = _DEFAULT)
     """Spans of the sections: a run of headings and the paragraphs up to the next heading."""
     if len(paras) < 2:  # one paragraph is one section, a heading or not
         return list(paras)
+    if native is not None:  # the same rules, in C
+        found: list[Span] = native.sections(text, list(paras), config.heading_max_words)
+        return found
     out: list[Span] = []
     start: int | None = None
     end = 0

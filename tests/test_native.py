@@ -275,6 +275,31 @@ def test_paragraphs_are_the_python_ones(text: str) -> None:
 
 
 @needs_native
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *_PARAGRAPH_PIECES,
+                *("\n\n", "\n\n", "Titre court", "Fin.", "Fin…", "Fin:", "fin,", "x;", "12"),
+                *(" ".join(["mot"] * 15), " ".join(["mot"] * 16), "٣٣", "東京"),
+            ]
+        ),
+        max_size=30,
+    ).map("".join)
+    | st.text()
+)
+def test_sections_are_the_python_ones(text: str) -> None:
+    """Headings (Markdown's, or short lines: up to 15 words, no final stop, a letter)."""
+    segment_module = sys.modules["dedup.segment"]
+    paras = _python_paragraphs(text)
+    got = segment_module.sections(text, paras)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segment_module, "native", None)
+        assert got == segment_module.sections(text, paras)
+
+
+@needs_native
 @pytest.mark.parametrize(
     "text",
     [

@@ -178,6 +178,15 @@ static inline uint32_t decode(const unsigned char *p, const unsigned char *end, 
 }
 
 /* The functions of each source file, for the module (module.c). */
+/* Appends the span (a, b) to a list; 0 on error. */
+static inline int add_span(PyObject *list, Py_ssize_t a, Py_ssize_t b) {
+    PyObject *span = Py_BuildValue("(nn)", a, b);
+    if (span == NULL) return 0;
+    const int failed = PyList_Append(list, span);
+    Py_DECREF(span);
+    return failed == 0;
+}
+
 extern PyMethodDef dedup_shingle_methods[];
 extern PyMethodDef dedup_text_methods[];
 extern PyMethodDef dedup_edit_key_methods[];

@@ -6,7 +6,7 @@
  * function that calls it says so), which stays as the reference: tests/test_native.py
  * holds the two to the same values, and dedup runs that code where this module was not
  * built.  shingles.c holds the MinHash and shingle loops, text.c normalization and
- * sentences, paragraphs.c paragraphs, edit_keys.c the edit keys, common.h what they
+ * sentences, paragraphs.c paragraphs and sections, edit_keys.c the edit keys, common.h what they
  * share; this file the module.
  *
  *   part_minima(values, cuts, a, b, out)   the affine32 MinHash of every part of a run
@@ -22,6 +22,7 @@
  *   sentences(text, paragraphs)            segment.sentences of every paragraph of a text
  *   paragraphs(text)                       segment.paragraphs of a text without a marker
  *   has_marker(text)                       segment._has_marker
+ *   sections(text, paragraphs, most)       segment.sections of a text's paragraphs
  *   deletion_keys(atoms, bounds, owners, keys)   edit_keys.deletion_keys
  *   segment_keys(data, texts, owners, keys)      edit_keys.segment_keys
  */

@@ -1,5 +1,6 @@
-/* Paragraphs: segment.paragraphs, a rule for a rule (see dedup/segment.py), for a text
- * without a `dedup:` marker (None for one: the caller reads those in Python). */
+/* Paragraphs and sections: segment.paragraphs, a rule for a rule (see dedup/segment.py),
+ * for a text without a `dedup:` marker (None for one: the caller reads those in Python),
+ * and segment.sections. */
 #include "common.h"
 
 typedef struct {
@@ -78,11 +79,7 @@ static int wrapped(Py_ssize_t *widths, Py_ssize_t count, Py_ssize_t continued) {
 static int add_trimmed(PyObject *list, const Text *t, Py_ssize_t start, Py_ssize_t end) {
     while (start < end && space(at(t, start))) start++;
     while (end > start && space(at(t, end - 1))) end--;
-    PyObject *span = Py_BuildValue("(nn)", start, end);
-    if (span == NULL) return 0;
-    const int failed = PyList_Append(list, span);
-    Py_DECREF(span);
-    return failed == 0;
+    return add_span(list, start, end);
 }
 
 /* Whether "dedup:", in any case, ends at `colon` (segment._has_marker: no character past
@@ -201,7 +198,77 @@ static PyObject *paragraphs(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* segment.is_heading of text[start:end], a paragraph (trimmed, not empty): one line, and
+ * a Markdown heading or at most `most` words, not ending in .,;:… and holding a letter.
+ * The line is looked at last: a long paragraph is told by its first words. */
+static int is_heading(const Text *t, Py_ssize_t start, Py_ssize_t end, Py_ssize_t most) {
+    if (start >= end) return 0;
+    if (!heading_line(t, start, end)) {
+        const Py_UCS4 last = at(t, end - 1);
+        if (last == '.' || last == ',' || last == ';' || last == ':' || last == 0x2026)
+            return 0;
+        Py_ssize_t words = 0;
+        int letter = 0, in_word = 0;
+        for (Py_ssize_t i = start; i < end; i++) {
+            const Py_UCS4 c = at(t, i);
+            if (space(c)) {
+                in_word = 0;
+                continue;
+            }
+            if (!in_word && ++words > most) return 0;
+            in_word = 1;
+            letter = letter || Py_UNICODE_ISALPHA(c);
+        }
+        if (!letter) return 0;
+    }
+    for (Py_ssize_t i = start; i < end; i++)
+        if (at(t, i) == '\n') return 0;
+    return 1;
+}
+
+PyDoc_STRVAR(sections_doc,
+             "sections(text, paragraphs, most) -> list[tuple[int, int]]\n\n"
+             "segment.sections of a text's paragraphs (a list of (start, end), trimmed and\n"
+             "not empty, as segment.paragraphs gives them), headings of at most `most` words.");
+
+static PyObject *sections(PyObject *self, PyObject *args) {
+    PyObject *text, *paras;
+    Py_ssize_t most;
+    if (!PyArg_ParseTuple(args, "UO!n", &text, &PyList_Type, &paras, &most)) return NULL;
+    const Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
+    const Py_ssize_t count = PyList_GET_SIZE(paras), length = PyUnicode_GET_LENGTH(text);
+    PyObject *out = PyList_New(0);
+    Py_ssize_t first = -1, end = 0;
+    int previous = 0;
+    for (Py_ssize_t k = 0; out != NULL && k < count; k++) {
+        Py_ssize_t s, e;
+        PyObject *span = PyList_GET_ITEM(paras, k);
+        if (!PyArg_ParseTuple(span, "nn", &s, &e)) {
+            Py_CLEAR(out);
+            break;
+        }
+        if (s < 0 || s > e || e > length) {
+            PyErr_SetString(PyExc_ValueError, "paragraphs: a span outside the text");
+            Py_CLEAR(out);
+            break;
+        }
+        /* One paragraph is one section, a heading or not: it is not read. */
+        const int heading = count > 1 && is_heading(&t, s, e, most);
+        if (first < 0) {
+            first = s;
+        } else if (heading && !previous) {
+            if (!add_span(out, first, end)) Py_CLEAR(out);
+            first = s;
+        }
+        end = e;
+        previous = heading;
+    }
+    if (out != NULL && first >= 0 && !add_span(out, first, end)) Py_CLEAR(out);
+    return out;
+}
+
 PyMethodDef dedup_paragraph_methods[] = {
+    {"sections", sections, METH_VARARGS, sections_doc},
     {"paragraphs", paragraphs, METH_VARARGS, paragraphs_doc},
     {"has_marker", has_marker, METH_VARARGS, has_marker_doc},
     {NULL, NULL, 0, NULL},

@@ -203,15 +203,6 @@ static int day_in(int kind, const void *data, Py_ssize_t from, Py_ssize_t end) {
     return 0;
 }
 
-/* Appends the span (a, b) to a list; 0 on error. */
-static int add_span(PyObject *list, Py_ssize_t a, Py_ssize_t b) {
-    PyObject *span = Py_BuildValue("(nn)", a, b);
-    if (span == NULL) return 0;
-    const int failed = PyList_Append(list, span);
-    Py_DECREF(span);
-    return failed == 0;
-}
-
 PyDoc_STRVAR(sentences_doc,
              "sentences(text, paragraphs) -> list[tuple[int, int]]\n\n"
              "segment.sentences of each paragraph span of `text` (int64, a (start, end) pair\n"
