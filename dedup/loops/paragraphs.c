@@ -12,6 +12,19 @@ static inline Py_UCS4 at(const Text *t, Py_ssize_t i) { return PyUnicode_READ(t-
 
 static inline int space(Py_UCS4 c) { return Py_UNICODE_ISSPACE(c); }
 
+/* LOOP(T), T the type of the text's characters: a loop over them without PyUnicode_READ's
+ * switch at every character. */
+#define BY_KIND(t, LOOP)                              \
+    do {                                              \
+        if ((t)->kind == PyUnicode_1BYTE_KIND) {      \
+            LOOP(Py_UCS1)                             \
+        } else if ((t)->kind == PyUnicode_2BYTE_KIND) { \
+            LOOP(Py_UCS2)                             \
+        } else {                                      \
+            LOOP(Py_UCS4)                             \
+        }                                             \
+    } while (0)
+
 /* Whether [start, end) holds a character that is not white space (str.strip() keeps any). */
 static int filled(const Text *t, Py_ssize_t start, Py_ssize_t end) {
     for (Py_ssize_t i = start; i < end; i++)
@@ -96,16 +109,10 @@ static int marker_at(const Text *t, Py_ssize_t colon) {
 
 /* Whether the text holds "dedup:" in any case. */
 static int marked(const Text *t, Py_ssize_t length) {
-#define FIND(T)                                                                \
-    for (Py_ssize_t i = 5; i < length; i++)                                    \
+#define FIND(T)                                 \
+    for (Py_ssize_t i = 5; i < length; i++)     \
         if (((const T *)t->data)[i] == ':' && marker_at(t, i)) return 1;
-    if (t->kind == PyUnicode_1BYTE_KIND) {
-        FIND(Py_UCS1)
-    } else if (t->kind == PyUnicode_2BYTE_KIND) {
-        FIND(Py_UCS2)
-    } else {
-        FIND(Py_UCS4)
-    }
+    BY_KIND(t, FIND);
 #undef FIND
     return 0;
 }
@@ -136,13 +143,7 @@ static PyObject *paragraphs(PyObject *self, PyObject *args) {
     Py_ssize_t lines = 1;
 #define COUNT(T) \
     for (Py_ssize_t i = 0; i < length; i++) lines += ((const T *)t.data)[i] == '\n';
-    if (t.kind == PyUnicode_1BYTE_KIND) {
-        COUNT(Py_UCS1)
-    } else if (t.kind == PyUnicode_2BYTE_KIND) {
-        COUNT(Py_UCS2)
-    } else {
-        COUNT(Py_UCS4)
-    }
+    BY_KIND(&t, COUNT);
 #undef COUNT
     Py_ssize_t *starts = PyMem_RawMalloc((size_t)lines * 4 * sizeof(Py_ssize_t));
     char *flags = PyMem_RawMalloc((size_t)lines);  /* 1: a block's first line; 2: a hard break */
