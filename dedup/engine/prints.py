@@ -5,6 +5,7 @@ level's unit rows and exact keys, and the LSH band keys of the batch's distinct 
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Iterable
 from typing import Protocol
@@ -180,10 +181,15 @@ def _print_texts(
     made = spans[:, 1] > spans[:, 0]
     counted = words.count(spans)
     composed = made & (counted >= max(m.char_below, m.shingle_size))
-    spaces = [
-        n - 1 if whole_run else _spaces(norm, enough)
-        for n, whole_run, norm in zip(counted.tolist(), made.tolist(), norms, strict=True)
-    ]
+    # Each text's spaces (its words less one): of a run, from its words; of any other,
+    # counted through map, no Python frame a text.
+    spaces = counted - 1
+    alone = np.flatnonzero(~made)
+    spaces[alone] = np.fromiter(
+        map(_spaces, [norms[k] for k in alone.tolist()], itertools.repeat(enough)),
+        np.int64,
+        len(alone),
+    )
     bags = batch_shingle_sets(norms, m, bags=True, word_sets=~composed)
     by_space = {
         space: (sets.units, band_keys(signatures(sets, m.num_perm, m.seed), params))
@@ -213,7 +219,7 @@ def _spaces(norm: str, enough: int) -> int:
 
 def add_title_prints(
     by_space: dict[str, tuple[I64, U64]],
-    spaces: list[int],
+    spaces: I64,
     raw: list[str],
     config: Config,
     params: LshParams,
@@ -224,7 +230,7 @@ def add_title_prints(
     hold the keys of the reading's parts first (see `titles`); the table keeps those of
     the readings that hold.  Rows are text numbers, as in `by_space`."""
     m = config.minhash
-    short = [k for k, n in enumerate(spaces) if n < 2 * m.char_below]
+    short = np.flatnonzero(spaces < 2 * m.char_below).tolist()
     found = [
         (short[k], parts)
         for k, parts in normalized([raw[k] for k in short], config.normalize)
@@ -242,7 +248,8 @@ def add_title_prints(
     by_space["title"] = (rows, np.concatenate((meta, bands), axis=1))
     # A title short enough for deletion keys (see `add_typo_keys`) gets them too: the
     # title printed alone with a typo is a candidate of the labelled line.
-    typed = np.flatnonzero([_deletable(title, title.count(" "), m) for title in titles])
+    gaps = np.fromiter(map(str.count, titles, itertools.repeat(" ")), np.int64, len(titles))
+    typed = _deletable(titles, gaps, m)
     owner, keys = deletion_keys([titles[k] for k in typed.tolist()])
     mine = typed[owner]
     if len(mine):
@@ -250,29 +257,25 @@ def add_title_prints(
 
 
 def add_typo_keys(
-    by_space: dict[str, tuple[I64, U64]], norms: list[str], spaces: list[int], m: MinHashConfig
+    by_space: dict[str, tuple[I64, U64]], norms: list[str], spaces: I64, m: MinHashConfig
 ) -> None:
     """Give short texts (a title, a heading) their deletion keys, and medium ones (a
     sentence, a short paragraph) their segment keys, one a row: a unit a typo or two from
     another is its candidate, which 5-grams cannot promise (20 characters have 16
     character 5-grams, and one typo changes 5; a typo changes 5 word 5-grams) (#19).
     Rows are text numbers, as in `by_space`."""
-    short = [
-        k for k, (norm, n) in enumerate(zip(norms, spaces, strict=True)) if _deletable(norm, n, m)
-    ]
-    medium = [k for k, n in enumerate(spaces) if SEGMENT_MIN <= n + 1 < SEGMENT_MAX]
-    owner, keys = deletion_keys([norms[k] for k in short])
-    by_segment, segments = segment_keys([norms[k] for k in medium])
-    rows = np.concatenate(
-        (
-            np.array(short, dtype=np.int64)[owner],
-            np.array(medium, dtype=np.int64)[by_segment],
-        )
-    )
+    short = _deletable(norms, spaces, m)
+    medium = np.flatnonzero((spaces + 1 >= SEGMENT_MIN) & (spaces + 1 < SEGMENT_MAX))
+    owner, keys = deletion_keys([norms[k] for k in short.tolist()])
+    by_segment, segments = segment_keys([norms[k] for k in medium.tolist()])
+    rows = np.concatenate((short[owner], medium[by_segment]))
     if len(rows):
         by_space["typo"] = (rows, np.concatenate((keys, segments))[:, None])
 
 
-def _deletable(norm: str, spaces: int, m: MinHashConfig) -> bool:
-    """Whether a normalized text (of `spaces` spaces) is short enough for deletion keys."""
-    return spaces < m.char_below and len(norm) - spaces <= DELETION_MAX
+def _deletable(norms: list[str], spaces: I64, m: MinHashConfig) -> I64:
+    """Which normalized texts (of `spaces` spaces each) are short enough for deletion
+    keys, by place: those of few words are measured, through map."""
+    few = np.flatnonzero(spaces < m.char_below)
+    lengths = np.fromiter(map(len, [norms[k] for k in few.tolist()]), np.int64, len(few))
+    return few[lengths - spaces[few] <= DELETION_MAX]
