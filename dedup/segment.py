@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.config import SegmentConfig
 from dedup.model import Document, Level, Segment
@@ -327,6 +328,51 @@ def spans(
                 marks = _marks(text)
                 out["sentence"] = [s for p in paras for s in sentences(text, p, marks)]
     return out
+
+
+#: A level's units in a batch of texts: their spans in the texts joined ((n, 2) int64), and
+#: how many each text has.
+BatchSpans = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+#: Each level's bit, for the C loop's `levels`.
+_LEVEL_BITS: dict[Level, int] = {"document": 1, "section": 2, "paragraph": 4, "sentence": 8}
+
+
+def batch_spans(
+    texts: Sequence[str], levels: Sequence[Level], config: SegmentConfig = _DEFAULT
+) -> tuple[dict[Level, BatchSpans], list[Span]]:
+    """`spans` of every text of a batch, each level's as arrays, and the spans `suppressed`
+    covers, in the texts joined.  In C where it was built, for a batch without a `dedup:`
+    marker: one call, not one a text and a list of tuples a level (a third of cutting a
+    batch of French documents into units)."""
+    wanted = [level for level in _LEVEL_BITS if level in levels]
+    if native is not None:
+        bits = sum(_LEVEL_BITS[level] for level in wanted)
+        found = native.segment_batch(list(texts), bits, config.heading_max_words)
+        if found is not None:
+            out: dict[Level, BatchSpans] = {}
+            for level in wanted:
+                data, counts = found[list(_LEVEL_BITS).index(level)]
+                out[level] = (
+                    np.frombuffer(data, dtype=np.int64).reshape(-1, 2),
+                    np.frombuffer(counts, dtype=np.int64),
+                )
+            return out, []
+    each: dict[Level, list[list[Span]]] = {level: [] for level in wanted}
+    quiet: list[Span] = []
+    base = 0
+    for text in texts:
+        for level, units in spans(text, wanted, config).items():
+            each[level].append([(base + s, base + e) for s, e in units])
+        quiet += [(base + s, base + e) for s, e in suppressed(text)]
+        base += len(text)
+    return {
+        level: (
+            np.array([span for units in per_text for span in units], dtype=np.int64).reshape(-1, 2),
+            np.array([len(units) for units in per_text], dtype=np.int64),
+        )
+        for level, per_text in each.items()
+    }, quiet
 
 
 def segment(doc: Document, unit: Level, config: SegmentConfig = _DEFAULT) -> Iterator[Segment]:

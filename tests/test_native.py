@@ -299,6 +299,33 @@ def test_sections_are_the_python_ones(text: str) -> None:
         assert got == segment_module.sections(text, paras)
 
 
+_BATCH_TEXTS = st.lists(
+    st.lists(st.sampled_from([*_PARAGRAPH_PIECES, *_SENTENCE_PIECES]), max_size=30).map("".join)
+    | st.text(),
+    max_size=6,
+)
+
+
+@needs_native
+@settings(max_examples=500, deadline=None)
+@given(_BATCH_TEXTS, st.sets(st.sampled_from(["document", "section", "paragraph", "sentence"])))
+def test_a_batch_is_cut_as_each_text_in_python(texts: list[str], levels: set[str]) -> None:
+    """`batch_spans` in one C call: every level's spans of each text, in the texts joined,
+    as the Python rules find them text by text; a batch with a marker goes to Python."""
+    segment_module = sys.modules["dedup.segment"]
+    asked = [level for level in ("document", "section", "paragraph", "sentence") if level in levels]
+    got, quiet = segment_module.batch_spans(texts, asked)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segment_module, "native", None)
+        want, want_quiet = segment_module.batch_spans(texts, asked)
+    assert list(got) == list(want) == asked
+    for level in asked:
+        assert np.array_equal(got[level][0], want[level][0])
+        assert np.array_equal(got[level][1], want[level][1])
+        assert got[level][1].sum() == len(got[level][0])
+    assert quiet == want_quiet
+
+
 @needs_native
 @pytest.mark.parametrize(
     "text",

@@ -26,7 +26,7 @@ from dedup.errors import InputError
 from dedup.facts import number_marks
 from dedup.model import Level
 from dedup.normalize import normalize, normalize_many
-from dedup.segment import Span, spans, suppressed
+from dedup.segment import batch_spans
 
 _NEWLINE = re.compile("\n")
 _DIGIT = re.compile(r"\d")
@@ -68,14 +68,9 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
     joined = "".join(texts)
     # A sentence's paragraph, whether paragraphs are asked for or not (see `inside`).
     wanted = (*levels, "paragraph") if "sentence" in levels else levels
-    found: dict[str, list[list[Span]]] = {name: [] for name in wanted}
-    quiet: list[tuple[int, int]] = []  # spans a marker hushes, in `joined`
-    for k, text in enumerate(texts):
-        for name, units in spans(text, wanted, config.segment).items():
-            found[name].append(units)
-        quiet += [(int(base[k]) + s, int(base[k]) + e) for s, e in suppressed(text)]
+    found, quiet = batch_spans(texts, wanted, config.segment)  # quiet: what a marker hushes
     breaks = np.array([m.start() for m in _NEWLINE.finditer(joined)], dtype=np.int64)
-    finest = _Spans(found[levels[-1]], base)
+    finest = _Spans(*found[levels[-1]])
     pieces = [
         joined[s:e] for s, e in zip(finest.starts.tolist(), finest.ends.tolist(), strict=True)
     ]
@@ -87,15 +82,15 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
     marks = _NumberMarks(normalized, numbers, joined, config.minhash.char_below)
     out: list[LevelUnits] = []
     for name, above in zip(levels, [None, *levels[:-1]], strict=True):
-        if above is not None and found[name] == found[above]:
+        if above is not None and all(map(np.array_equal, found[name], found[above])):
             out.append(out[-1])  # the level above's units (records of one line): the same
             continue
-        level = _Spans(found[name], base)
+        level = _Spans(*found[name])
         cut_level = _level(
             name, level, finest, texts_of, batch, joined, base, lengths, breaks, quiet, config
         )
         if name == "sentence":
-            cut_level.inside = _inside(level, _Spans(found["paragraph"], base))
+            cut_level.inside = _inside(level, _Spans(*found["paragraph"]))
         cut_level.rows[:, _MARKS] = marks.of(cut_level)
         cut_level.rows = narrowed(cut_level.rows)  # rows wait in the main process
         out.append(cut_level)
@@ -150,15 +145,12 @@ class _NumberMarks:
 
 class _Spans:
     """One level's units of a batch: their documents (by place in the batch), and their
-    starts and ends in the batch's texts joined."""
+    starts and ends in the batch's texts joined (see `segment.batch_spans`)."""
 
-    def __init__(self, per_doc: list[list[Span]], base: I64) -> None:
-        counts = [len(units) for units in per_doc]
-        every = itertools.chain.from_iterable(itertools.chain.from_iterable(per_doc))
-        flat = np.fromiter(every, dtype=np.int64, count=2 * sum(counts)).reshape(-1, 2)
-        self.docs = np.repeat(np.arange(len(per_doc), dtype=np.int64), counts)
-        self.starts = flat[:, 0] + base[self.docs]
-        self.ends = flat[:, 1] + base[self.docs]
+    def __init__(self, spans: I64, counts: I64) -> None:
+        self.docs = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        self.starts = np.ascontiguousarray(spans[:, 0])
+        self.ends = np.ascontiguousarray(spans[:, 1])
 
 
 def _level(

@@ -177,15 +177,54 @@ static inline uint32_t decode(const unsigned char *p, const unsigned char *end, 
     return code;
 }
 
-/* The functions of each source file, for the module (module.c). */
-/* Appends the span (a, b) to a list; 0 on error. */
-static inline int add_span(PyObject *list, Py_ssize_t a, Py_ssize_t b) {
-    PyObject *span = Py_BuildValue("(nn)", a, b);
-    if (span == NULL) return 0;
-    const int failed = PyList_Append(list, span);
-    Py_DECREF(span);
-    return failed == 0;
+/* Spans (start, end) as they are found: int64 pairs in a buffer that grows. */
+typedef struct {
+    int64_t *at;
+    Py_ssize_t count, room;
+} Spans;
+
+/* Appends the span (a, b); 0 (and MemoryError) if there is no room for it. */
+static inline int add_span(Spans *spans, Py_ssize_t a, Py_ssize_t b) {
+    if (spans->count == spans->room) {
+        const Py_ssize_t room = spans->room ? 2 * spans->room : 64;
+        int64_t *grown = PyMem_RawRealloc(spans->at, (size_t)room * 2 * sizeof(int64_t));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return 0;
+        }
+        spans->at = grown;
+        spans->room = room;
+    }
+    spans->at[2 * spans->count] = a;
+    spans->at[2 * spans->count + 1] = b;
+    spans->count++;
+    return 1;
 }
+
+/* The spans as a list of (start, end) tuples, the buffer freed; NULL on error. */
+static inline PyObject *span_list(Spans *spans) {
+    PyObject *out = PyList_New(spans->count);
+    for (Py_ssize_t i = 0; out != NULL && i < spans->count; i++) {
+        PyObject *span = Py_BuildValue("(LL)", (long long)spans->at[2 * i],
+                                       (long long)spans->at[2 * i + 1]);
+        if (span == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, span);
+    }
+    PyMem_RawFree(spans->at);
+    spans->at = NULL;
+    spans->count = spans->room = 0;
+    return out;
+}
+
+/* segment.sentences of each paragraph (count (start, end) pairs, in order) of a text,
+ * appended to `out`; 0 on error (a span outside the text: ValueError). text.c. */
+int dedup_sentence_spans(int kind, const void *data, Py_ssize_t length, const int64_t *paras,
+                         Py_ssize_t count, Spans *out);
+
+/* The functions of each source file, for the module (module.c). */
 
 extern PyMethodDef dedup_shingle_methods[];
 extern PyMethodDef dedup_text_methods[];

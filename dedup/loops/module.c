@@ -23,6 +23,7 @@
  *   paragraphs(text)                       segment.paragraphs of a text without a marker
  *   has_marker(text)                       segment._has_marker
  *   sections(text, paragraphs, most)       segment.sections of a text's paragraphs
+ *   segment_batch(texts, levels, most)     segment.batch_spans: every level of a batch at once
  *   deletion_keys(atoms, bounds, owners, keys)   edit_keys.deletion_keys
  *   segment_keys(data, texts, owners, keys)      edit_keys.segment_keys
  */

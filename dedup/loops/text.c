@@ -208,23 +208,13 @@ PyDoc_STRVAR(sentences_doc,
              "segment.sentences of each paragraph span of `text` (int64, a (start, end) pair\n"
              "each, in order), one list.");
 
-static PyObject *sentences(PyObject *self, PyObject *args) {
-    PyObject *text;
-    Py_buffer paras;
-    if (!PyArg_ParseTuple(args, "Uy*", &text, &paras)) return NULL;
-    PyObject *out = NULL;
-    const Py_ssize_t count = paras.len / 16, length = PyUnicode_GET_LENGTH(text);
-    const int64_t *span = paras.buf;
-    if (!sized(&paras, 16, count, "paragraphs")) goto done;
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    out = PyList_New(0);
-    for (Py_ssize_t k = 0; out != NULL && k < count; k++) {
+int dedup_sentence_spans(int kind, const void *data, Py_ssize_t length, const int64_t *span,
+                         Py_ssize_t count, Spans *out) {
+    for (Py_ssize_t k = 0; k < count; k++) {
         const Py_ssize_t start = span[2 * k], end = span[2 * k + 1];
         if (start < 0 || start > end || end > length) {
             PyErr_SetString(PyExc_ValueError, "paragraphs: a span outside the text");
-            Py_CLEAR(out);
-            break;
+            return 0;
         }
         Py_ssize_t first = start, done = start;
         for (Py_ssize_t at = start; at < end; at++) {
@@ -243,10 +233,7 @@ static PyObject *sentences(PyObject *self, PyObject *args) {
                 while (i < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
                 done = i;
                 if (done < end) {
-                    if (!add_span(out, first, gap_start)) {
-                        Py_CLEAR(out);
-                        break;
-                    }
+                    if (!add_span(out, first, gap_start)) return 0;
                     first = done;
                 }
                 continue;
@@ -279,15 +266,26 @@ static PyObject *sentences(PyObject *self, PyObject *args) {
                 const Py_ssize_t day = start > gap_start - 3 ? start : gap_start - 3;
                 if (day_in(kind, data, day, gap_start)) continue;  /* "am 20. August" */
             }
-            if (!add_span(out, first, gap_start)) {
-                Py_CLEAR(out);
-                break;
-            }
+            if (!add_span(out, first, gap_start)) return 0;
             first = gap_end;
         }
-        if (out != NULL && !add_span(out, first, end)) Py_CLEAR(out);
+        if (!add_span(out, first, end)) return 0;
     }
-done:
+    return 1;
+}
+
+static PyObject *sentences(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer paras;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &paras)) return NULL;
+    PyObject *out = NULL;
+    Spans found = {NULL, 0, 0};
+    const Py_ssize_t count = paras.len / 16;
+    if (sized(&paras, 16, count, "paragraphs") &&
+        dedup_sentence_spans(PyUnicode_KIND(text), PyUnicode_DATA(text),
+                             PyUnicode_GET_LENGTH(text), paras.buf, count, &found))
+        out = span_list(&found);
+    PyMem_RawFree(found.at);
     PyBuffer_Release(&paras);
     return out;
 }
