@@ -13,6 +13,7 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import xxhash
@@ -120,6 +121,96 @@ def states_more(part: Facts, whole: Facts) -> bool:
     return any(mine - theirs for mine, theirs in zip(part, whole, strict=True))
 
 
+class Stating:
+    """A text (a near duplicate's survivor, a whole page maybe) asked whether it lacks
+    facts a part states: `Stating(text).lacks(part)` is `states_more(part, facts(text))`.
+
+    The text is read only for the numbers and names the part states, each looked for
+    where it occurs (`str.find`) and taken as `facts` would take it there: the facts of
+    a French page of 4.8 KB took 0.6 ms, a few searches of it a few us.  Where a letter of
+    the text folds to more than one (see `facts`), the text's facts are read whole.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = unicodedata.normalize("NFKC", text) if not text.isascii() else text
+        self.folded = self.text.casefold()
+        self._whole: Facts | None = None
+        self._months: Counter[str] | None = None
+        self._names: bool | None = None
+
+    def lacks(self, part: Facts) -> bool:
+        """Whether the part states a fact this text does not (`states_more`)."""
+        if len(self.folded) != len(self.text):  # positions differ once folded
+            if self._whole is None:
+                self._whole = facts(self.text)
+            return states_more(part, self._whole)
+        numbers, months, names = (_most(kind) for kind in part)
+        if months:
+            if self._months is None:
+                self._months = Counter(_MONTHS[month] for month in _MONTH.findall(self.folded))
+            if any(self._months[month] < count for month, count in months.items()):
+                return True
+        if any(self._count(word, _is_number, count) < count for word, count in numbers.items()):
+            return True
+        if names and not self._names_read():
+            return True
+        return any(self._count(word, self._is_name, count) < count for word, count in names.items())
+
+    def _count(self, word: str, taken: Callable[[str, int, int], bool], enough: int) -> int:
+        """How many of the places `word` occurs at in the folded text `taken` says a fact
+        is, counted up to `enough`."""
+        found, at = 0, self.folded.find(word)
+        while at != -1 and found < enough:
+            found += taken(self.text, at, at + len(word))
+            at = self.folded.find(word, at + 1)
+        return found
+
+    def _names_read(self) -> bool:
+        """Whether `facts` reads names in the text: not a text in capitals."""
+        if self._names is None:
+            capitals = len(_UPPER.findall(self.text))
+            lower = sum(1 for _ in itertools.islice(_LOWER.finditer(self.text), capitals))
+            self._names = lower >= capitals
+        return self._names
+
+    @staticmethod
+    def _is_name(text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] is a name `facts` counts: a capitalized word after white
+        space after a character that ends no sentence, not all of it in capitals."""
+        word = _CAPITALIZED_WORD.match(text, start)
+        if word is None or word.end() != end:
+            return False
+        before = start
+        while before > 0 and _SPACE.match(text, before - 1):
+            before -= 1
+        if before == start or before == 0:  # no white space before it, or only that
+            return False
+        return text[before - 1] not in _OPENERS and not text[start:end].isupper()
+
+
+def _most(kind: frozenset[tuple[str, int]]) -> dict[str, int]:
+    """Each word of a kind of facts and its count (its occurrences are 0, 1, ...)."""
+    counts: dict[str, int] = {}
+    for word, n in kind:
+        counts[word] = max(counts.get(word, 0), n + 1)
+    return counts
+
+
+def _is_number(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end], a place a number occurs at once folded (so holding its
+    digit), is a number `facts` counts: a whole word."""
+    return (
+        (start == 0 or not _WORD.match(text, start - 1))
+        and (end == len(text) or not _WORD.match(text, end))
+        and _WORDS.fullmatch(text, start, end) is not None
+    )
+
+
+_WORD = re.compile(r"\w")
+_WORDS = re.compile(r"\w+")
+_SPACE = re.compile(r"\s")
+
+
 #: Tried at word starts: 2.3 times faster on French.
 _NUMBER = re.compile(r"(?<!\w)\w*\d\w*")
 
@@ -184,7 +275,8 @@ def _letters(category: str) -> str:
 _UPPER = re.compile(_letters("Lu"))
 _LOWER = re.compile(_letters("Ll"))
 #: A capitalized word and the character before it (a name, unless that ends a sentence).
-_CAPITALIZED = re.compile(rf"(\S)\s+(?=({_UPPER.pattern}[^\W\d_]*))")
+_CAPITALIZED_WORD = re.compile(rf"{_UPPER.pattern}[^\W\d_]*")
+_CAPITALIZED = re.compile(rf"(\S)\s+(?=({_CAPITALIZED_WORD.pattern}))")
 
 
 def number_marks(text: str) -> int:

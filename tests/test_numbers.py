@@ -14,11 +14,11 @@ import re
 from pathlib import Path
 
 from conftest import said
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import dedup
-from dedup.facts import differ, facts, number_marks, other_numbers
+from dedup.facts import Stating, differ, facts, number_marks, other_numbers, states_more
 from dedup.report import build_report, render_json
 
 #: Words, numbers of every kind (compatibility digits, digits of other scripts, numbers
@@ -110,3 +110,29 @@ def test_templated_records_are_not_candidates(tmp_path: Path) -> None:
     report = json.loads(render_json(build_report(result)))
     removed = sorted(doc[0] for doc in report["documents"] if len(doc) > 4 and doc[4])
     assert removed == ["r2001", "r2003"]  # the typos and the final stop; not the 9 of May
+
+
+#: Where the facts of a text meet: numbers (of other scripts too, and words holding
+#: digits), months of several calendars, capitalized words after every kind of opener,
+#: words in capitals, and letters that fold to more than one ("ß", "ŉ") or that NFKC
+#: changes ("ﬁ", "²").
+_FACT_PIECES = (
+    *(" ", "  ", "\n", "\u00a0", ". ", ": ", "| ", "« ", "» ", "- ", "(", ")", "_", ","),
+    *("8", "2023", "v2", "2e", "٣", "²", "1er", "12h30", "x1y"),
+    *("janvier", "Janvier", "mars", "mai", "März", "august", "sierpnia", "января", "juin"),
+    *("Paul", "Élise", "DUPONT", "McKay", "Linux", "Lnux", "Straße", "ŉa", "ﬁn", "İo"),
+    *("le", "de", "Par", "À", "Ça", "chez"),
+)
+_FACT_TEXTS = st.lists(st.sampled_from(_FACT_PIECES), max_size=24).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_FACT_TEXTS, _FACT_TEXTS, st.integers(0, 24), st.integers(0, 24))
+@example("vu chez Paul", "Fin. Paul", 0, 0)  # a capital after a full stop names no one
+@example("vu chez Paul", "DUPONT DUPONT chez Paul", 0, 0)  # a text in capitals names no one
+def test_a_text_lacks_what_its_facts_lack(part: str, whole: str, lo: int, hi: int) -> None:
+    """`Stating(text).lacks`, which reads the text only where the part's facts occur, says
+    what the facts of the whole text say; of a part of the text too."""
+    for piece in (part, whole[lo:hi], whole[lo:] + part):
+        mine = facts(piece)
+        assert Stating(whole).lacks(mine) == states_more(mine, facts(whole)), piece

@@ -13,7 +13,7 @@ from dedup.clean import gap
 from dedup.config import Config
 from dedup.coverage import coverage_many
 from dedup.engine.places import Place, read_places
-from dedup.facts import Facts, facts, states_more
+from dedup.facts import Stating, facts
 from dedup.model import Level
 from dedup.normalize import normalize_many
 from dedup.segment import paragraphs, sentences
@@ -123,7 +123,7 @@ def _covered(
     texts = normalize_many(pieces, config.normalize, spaces=False)
     shares = coverage_many(texts, owners, compact, m.char_shingle_size)
     out: list[int] = []
-    stated: dict[int, Facts] = {}
+    stated: dict[int, Stating] = {}
     for piece, share, owner in zip(pieces, shares, owners, strict=True):
         if share < m.threshold:
             out.append(0)
@@ -134,9 +134,9 @@ def _covered(
             if not any(mine):  # states nothing: nothing the survivor lacks
                 out.append(2)
                 continue
-            if owner not in stated:  # a whole document, maybe: read only when asked
-                stated[owner] = facts(survivors[owner])
-            out.append(0 if states_more(mine, stated[owner]) else 2)
+            if owner not in stated:  # a whole document, maybe: read only where asked
+                stated[owner] = Stating(survivors[owner])
+            out.append(0 if stated[owner].lacks(mine) else 2)
         else:
             out.append(_NEARLY if share < _WHOLE else 2)
     return out
