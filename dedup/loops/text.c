@@ -42,11 +42,13 @@ PyDoc_STRVAR(fold_doc,
              "(uint32, ascending) replaced by its image (image i: images[ends[i - 1]:ends[i]],\n"
              "int64 ends), then every ASCII byte through `table` (256 bytes) with ' and `\n"
              "deleted, then runs of spaces made one, none at the start or end of a piece\n"
-             "(pieces are cut by the byte 0x1E).");
+             "(pieces are cut by the byte 0x1E); with `spaces` false, no space at all.");
 
 static PyObject *fold(PyObject *self, PyObject *args) {
     Py_buffer data, table, codes, images, ends;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &data, &table, &codes, &images, &ends)) return NULL;
+    int spaces = 1;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*|p", &data, &table, &codes, &images, &ends, &spaces))
+        return NULL;
     PyObject *result = NULL;
     unsigned char *out = NULL;
     const Py_ssize_t changed = codes.len / 4;
@@ -110,15 +112,16 @@ static PyObject *fold(PyObject *self, PyObject *args) {
         p += width;
     }
     /* A space stays right after a solid byte (neither a space nor the separator), and
-     * goes again where the separator or the end follows it. */
+     * goes again where the separator or the end follows it; none stays without `spaces`. */
     Py_ssize_t m = 0;
     int solid = 0;
+    const int stays = spaces != 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         const unsigned char c = out[i];
         const int space = c == ' ', cut = c == SEPARATOR;
         if (cut && m && out[m - 1] == ' ') m--;
         out[m] = c;
-        m += (!space) | solid;
+        m += (!space) | (solid & stays);
         solid = !space & !cut;
     }
     if (m && out[m - 1] == ' ') m--;
