@@ -351,6 +351,7 @@ def _plain_rows(number: int, text: str, level: Level) -> list[list[int]]:
 @given(st.lists(_UNIT_TEXTS | texts, min_size=1, max_size=4))
 @example(["\n\nUn. Deux !\r\n\r\n  <!-- dedup: ignore -->\nTrois.\n", "", " \n"])
 @example(["Billet n° 12 : l’été ². Page ① de 3.\n\nLe 8 mai 2023, 12h <!-- dedup: ignore -->"])
+@example(["x" * 600 + " a" * 30 + " 12", "x" * 600 + " a 12"])  # spaces past a long head
 def test_every_units_row_is_the_one_it_has_alone(docs: list[str]) -> None:
     # A batch's rows are found all at once, from its finest units (see engine.layout).
     from dedup.config import Config
