@@ -87,7 +87,7 @@ def _covered_group(
     and those in runs so headed.
     """
     children = [(i, place) for place, (_, mine) in enumerate(group) for i in mine]
-    if native is not None:  # each set sorted on its own, in C
+    if native is not None:  # in C: a child's grams looked up in its survivor's, hashed
         owners = np.array([place for _, place in children], dtype=np.int64)
         hits, counts = np.empty((2, len(children)), dtype=np.int64)
         native.covered(

@@ -276,6 +276,34 @@ static Py_ssize_t common_values(const uint32_t *u, Py_ssize_t nu, const uint32_t
     return both;
 }
 
+/* A survivor's k-gram hashes as an open-addressing set (value + 1 a slot, 0 empty) of
+ * mask + 1 slots, a power of two at least twice the grams: a child's grams are looked up
+ * in it, each in a probe or two, not merged with all of the survivor's. */
+static void fill_set(uint64_t *slots, size_t mask, const uint32_t *values, Py_ssize_t n) {
+    memset(slots, 0, (mask + 1) * sizeof(uint64_t));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint64_t v = (uint64_t)values[i] + 1;
+        size_t at = (size_t)(values[i] * 0x9E3779B1u) & mask;
+        while (slots[at] && slots[at] != v) at = (at + 1) & mask;
+        slots[at] = v;
+    }
+}
+
+static int in_set(const uint64_t *slots, size_t mask, uint32_t value) {
+    const uint64_t v = (uint64_t)value + 1;
+    for (size_t at = (size_t)(value * 0x9E3779B1u) & mask;; at = (at + 1) & mask) {
+        if (slots[at] == v) return 1;
+        if (!slots[at]) return 0;
+    }
+}
+
+/* The set's size for n values: a power of two, at least 2n (and 16). */
+static size_t set_mask(Py_ssize_t n) {
+    size_t size = 16;
+    while (size < 2 * (size_t)n) size *= 2;
+    return size - 1;
+}
+
 PyDoc_STRVAR(covered_doc,
              "covered(survivors, survivor_bounds, children, child_bounds, owners, k, salt,\n"
              "        hits, counts)\n\n"
@@ -291,8 +319,8 @@ static PyObject *covered(PyObject *self, PyObject *args) {
                           &counts))
         return NULL;
     PyObject *result = NULL;
-    uint32_t *sets = NULL, *mine = NULL, *scratch = NULL;
-    int64_t *starts = NULL;
+    uint64_t *sets = NULL;
+    uint32_t *mine = NULL, *scratch = NULL;
     const Py_ssize_t survivors = sb.len / 8 - 1, children = cb.len / 8 - 1;
     const int64_t *s_at = sb.buf, *c_at = cb.buf, *owner = own.buf;
     if (survivors < 0 || children < 0) {
@@ -316,36 +344,40 @@ static PyObject *covered(PyObject *self, PyObject *args) {
         }
     }
     Py_ssize_t s_widest, c_widest;
-    const Py_ssize_t room = grams_room(s_at, survivors + 1, k, &s_widest);
+    grams_room(s_at, survivors + 1, k, &s_widest);
     grams_room(c_at, children + 1, k, &c_widest);
     const Py_ssize_t widest = s_widest > c_widest ? s_widest : c_widest;
-    sets = PyMem_RawMalloc((size_t)(room ? room : 1) * sizeof(uint32_t));
-    starts = PyMem_RawMalloc((size_t)(survivors + 1) * sizeof(int64_t));
+    const size_t most = set_mask(s_widest);
+    sets = PyMem_RawMalloc((most + 1) * sizeof(uint64_t));
     mine = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
     scratch = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
-    if (!sets || !starts || !mine || !scratch) {
+    if (!sets || !mine || !scratch) {
         PyErr_NoMemory();
         goto done;
     }
     int64_t *hit = hits.buf, *size = counts.buf;
     Py_BEGIN_ALLOW_THREADS
     const uint32_t *s_atoms = sa.buf, *c_atoms = ca.buf;
-    starts[0] = 0;
-    for (Py_ssize_t s = 0; s < survivors; s++)
-        starts[s + 1] = starts[s] + segment_grams(s_atoms, s_at[s], s_at[s + 1], k, salt, 1,
-                                                  sets + starts[s], scratch);
+    Py_ssize_t filled = -1;  /* the survivor in the set */
+    size_t mask = 0;
     for (Py_ssize_t c = 0; c < children; c++) {
+        if (owner[c] != filled) {  /* children come by survivor: each set made once */
+            filled = owner[c];
+            const Py_ssize_t n = segment_grams(s_atoms, s_at[filled], s_at[filled + 1], k, salt,
+                                               0, mine, scratch);
+            mask = set_mask(n);
+            fill_set(sets, mask, mine, n);
+        }
         const Py_ssize_t n = segment_grams(c_atoms, c_at[c], c_at[c + 1], k, salt, 1, mine, scratch);
-        const uint32_t *theirs = sets + starts[owner[c]];
-        const Py_ssize_t m = starts[owner[c] + 1] - starts[owner[c]];
-        hit[c] = common_values(mine, n, theirs, m);
+        Py_ssize_t shared = 0;
+        for (Py_ssize_t i = 0; i < n; i++) shared += in_set(sets, mask, mine[i]);
+        hit[c] = shared;
         size[c] = n;
     }
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
     PyMem_RawFree(sets);
-    PyMem_RawFree(starts);
     PyMem_RawFree(mine);
     PyMem_RawFree(scratch);
     PyBuffer_Release(&sa);
