@@ -428,3 +428,29 @@ def test_a_run_is_the_same_without_the_c_loops(tmp_path: Path) -> None:
         outputs.append((report.read_bytes(), cleaned))
     assert outputs[0] == outputs[1]
     assert outputs[0][0].count(b'"cluster"') > 0  # the fixture has duplicates to agree on
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(st.characters(blacklist_categories=()), max_size=700)
+        | st.sampled_from(["", "a" * 256, "é" * 256, "é" * 257, "\ud800\udc00", "😀" * 300]),
+        max_size=6,
+    )
+)
+def test_copies_are_the_python_ones(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str]
+) -> None:
+    """The copies of texts of any characters (lone surrogates, past the plane, runs of
+    marks ending at a text's end) are the bytes and places the Python makes."""
+    from dedup.io import copies
+
+    folder = tmp_path_factory.mktemp("copies")
+    got = copies._write(str(folder / "c"), texts) + copies._write(str(folder / "c"), texts[::-1])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(copies, "native", None)
+        want = copies._write(str(folder / "p"), texts)
+        want += copies._write(str(folder / "p"), texts[::-1])
+    assert got == want
+    assert (folder / "c").read_bytes() == (folder / "p").read_bytes()

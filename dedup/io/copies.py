@@ -22,6 +22,8 @@ from types import TracebackType
 
 import numpy as np
 
+from dedup.native import native
+
 #: Characters between two byte places noted in a text that is not ASCII: 8 bytes each,
 #: 3 % of a French text; a span is read with at most STEP - 1 characters more each side.
 STEP = 256
@@ -53,6 +55,13 @@ def write_copies(path: str, texts: Sequence[str]) -> list[int]:
 
 
 def _write(path: str, texts: Sequence[str]) -> list[int]:
+    if native is not None:  # the same bytes, made in C: a third of a French batch's copying
+        blob, relative = native.copies(list(texts), STEP)
+        with open(path, "ab") as handle:
+            at = handle.tell()
+            handle.write(blob)
+        found: list[int] = (np.frombuffer(relative, dtype=np.int64) + (at << 1)).tolist()
+        return found
     wide = [i for i, text in enumerate(texts) if not text.isascii()]
     heads, bodies = _marked([texts[i] for i in wide])
     marked = dict(zip(wide, zip(heads, bodies, strict=True), strict=True))

@@ -18,7 +18,9 @@
  *   shared(pairs)                          the values each pair of sorted sets shares
  *   covered(...)                           the k-grams of children their survivors have
  *   wide_codes(data)                       the distinct code points past ASCII of UTF-8
- *   fold(data, table, codes, images, ends) normalize._fold_simple's bytes to its string
+ *   fold(data, table, codes, images, ends[, spaces])
+ *                                          normalize._fold_simple's bytes to its string
+ *   copies(texts, step)                    io.copies._write's bytes and places
  *   sentences(text, paragraphs)            segment.sentences of every paragraph of a text
  *   paragraphs(text)                       segment.paragraphs of a text without a marker
  *   has_marker(text)                       segment._has_marker

@@ -293,7 +293,95 @@ static PyObject *sentences(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* The UTF-8 width of a code point, a lone surrogate as "surrogatepass" writes it. */
+static inline int utf8_width(Py_UCS4 c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
+
+static inline unsigned char *put_utf8(unsigned char *out, Py_UCS4 c) {
+    if (c < 0x80) {
+        *out++ = (unsigned char)c;
+    } else if (c < 0x800) {
+        *out++ = (unsigned char)(0xC0 | c >> 6);
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        *out++ = (unsigned char)(0xE0 | c >> 12);
+        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else {
+        *out++ = (unsigned char)(0xF0 | c >> 18);
+        *out++ = (unsigned char)(0x80 | (c >> 12 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    return out;
+}
+
+PyDoc_STRVAR(copies_doc,
+             "copies(texts, step) -> (bytes, bytes)\n\n"
+             "io.copies._write's bytes for a list of texts, one after another: an ASCII text\n"
+             "as it is; any other preceded by its marks (int64, little-endian: the UTF-8 byte\n"
+             "place of every step-th character, and of its end) and in UTF-8, a lone\n"
+             "surrogate as 'surrogatepass' writes it. Also each text's place among them\n"
+             "(int64): its first byte's, shifted left once, the lowest bit set for ASCII.");
+
+static PyObject *copies(PyObject *self, PyObject *args) {
+    PyObject *texts;
+    Py_ssize_t step;
+    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &texts, &step)) return NULL;
+    if (step < 1) return PyErr_Format(PyExc_ValueError, "step below 1");
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    Py_ssize_t size = 0;  /* the bytes of them all */
+    for (Py_ssize_t t = 0; t < n; t++) {
+        PyObject *text = PyList_GET_ITEM(texts, t);
+        if (!PyUnicode_Check(text)) return PyErr_Format(PyExc_TypeError, "texts: not a str");
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        if (PyUnicode_IS_ASCII(text)) {
+            size += length;
+            continue;
+        }
+        size += 8 * ((length + step - 1) / step + 1);
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        for (Py_ssize_t i = 0; i < length; i++) size += utf8_width(PyUnicode_READ(kind, data, i));
+    }
+    PyObject *blob = PyBytes_FromStringAndSize(NULL, size);
+    PyObject *places = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
+    if (blob == NULL || places == NULL) {
+        Py_XDECREF(blob);
+        Py_XDECREF(places);
+        return NULL;
+    }
+    unsigned char *start = (unsigned char *)PyBytes_AS_STRING(blob), *out = start;
+    int64_t *place = (int64_t *)PyBytes_AS_STRING(places);
+    for (Py_ssize_t t = 0; t < n; t++) {
+        PyObject *text = PyList_GET_ITEM(texts, t);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        if (PyUnicode_IS_ASCII(text)) {
+            place[t] = (int64_t)(out - start) << 1 | 1;
+            memcpy(out, PyUnicode_DATA(text), (size_t)length);
+            out += length;
+            continue;
+        }
+        place[t] = (int64_t)(out - start) << 1;
+        const Py_ssize_t count = (length + step - 1) / step + 1;
+        unsigned char *marks = out, *body = out + 8 * count, *at = body;
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        Py_ssize_t mark = 0;
+        for (Py_ssize_t i = 0; i <= length; i++) {
+            if (i % step == 0 || i == length) {
+                const int64_t bytes = at - body;  /* little-endian, as int.from_bytes reads */
+                for (int b = 0; b < 8; b++) marks[8 * mark + b] = (unsigned char)(bytes >> (8 * b));
+                mark++;
+            }
+            if (i < length) at = put_utf8(at, PyUnicode_READ(kind, data, i));
+        }
+        out = at;
+    }
+    return Py_BuildValue("(NN)", blob, places);
+}
+
 PyMethodDef dedup_text_methods[] = {
+    {"copies", copies, METH_VARARGS, copies_doc},
     {"wide_codes", wide_codes, METH_VARARGS, wide_codes_doc},
     {"fold", fold, METH_VARARGS, fold_doc},
     {"sentences", sentences, METH_VARARGS, sentences_doc},
