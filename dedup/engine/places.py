@@ -83,16 +83,22 @@ def read_spans(spans: Sequence[tuple[Place, int, int | None]], config: Config) -
     the corpus."""
     out: list[str] = [""] * len(spans)
     unread: list[int] = []
-    read: dict[tuple[Copy, int, int], str] = {}  # each span once: a page a batch names often
+    copied: dict[Copy, list[tuple[int, int, int]]] = {}  # (start, end, i) of each copy's spans
+    for i, ((_, _, _, copy), start, end) in enumerate(spans):
+        if copy is None:
+            unread.append(i)
+        else:
+            copied.setdefault(copy, []).append((start, copy[2] if end is None else end, i))
     with CopyReader() as copies:
-        for i, ((_, _, _, copy), start, end) in enumerate(spans):
-            if copy is None:
-                unread.append(i)
-                continue
-            span = copy, start, copy[2] if end is None else end
-            if span not in read:
-                read[span] = copies.span(*span)
-            out[i] = read[span]
+        for copy, wanted in copied.items():
+            for lo, hi, members in _nearby(wanted):
+                text = copies.span(copy, lo, hi)
+                read: dict[tuple[int, int], str] = {}  # each span once: a page named often
+                for start, end, i in members:
+                    span = read.get((start, end))
+                    if span is None:
+                        span = read[start, end] = text[start - lo : end - lo]
+                    out[i] = span
     if not unread:
         return out
     places = [spans[i][0] for i in unread]
@@ -106,3 +112,24 @@ def read_spans(spans: Sequence[tuple[Place, int, int | None]], config: Config) -
         _, start, end = spans[i]
         out[i] = texts[Source(str(file.path), line, offset)][start:end]
     return out
+
+
+#: Characters between two spans of a copied text past which they are read apart.
+_NEARBY = 4096
+
+
+def _nearby(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, list[tuple[int, int, int]]]]:
+    """Spans (start, end, i) of one text as runs read at once, [lo, hi) and the spans in
+    it: those that overlap or lie less than _NEARBY characters apart.  Units of one page
+    are most of a batch's reads (a sentence and its paragraph, a link's two documents):
+    one read each took twice the reads, and a page's marks read again each time."""
+    spans.sort()
+    runs: list[tuple[int, int, list[tuple[int, int, int]]]] = []
+    for span in spans:
+        if runs and span[0] <= runs[-1][1] + _NEARBY:
+            lo, hi, members = runs[-1]
+            members.append(span)
+            runs[-1] = lo, max(hi, span[1]), members
+        else:
+            runs.append((span[0], span[1], [span]))
+    return runs
