@@ -293,28 +293,6 @@ static PyObject *sentences(PyObject *self, PyObject *args) {
     return out;
 }
 
-/* The UTF-8 width of a code point, a lone surrogate as "surrogatepass" writes it. */
-static inline int utf8_width(Py_UCS4 c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
-
-static inline unsigned char *put_utf8(unsigned char *out, Py_UCS4 c) {
-    if (c < 0x80) {
-        *out++ = (unsigned char)c;
-    } else if (c < 0x800) {
-        *out++ = (unsigned char)(0xC0 | c >> 6);
-        *out++ = (unsigned char)(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        *out++ = (unsigned char)(0xE0 | c >> 12);
-        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-        *out++ = (unsigned char)(0x80 | (c & 0x3F));
-    } else {
-        *out++ = (unsigned char)(0xF0 | c >> 18);
-        *out++ = (unsigned char)(0x80 | (c >> 12 & 0x3F));
-        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-        *out++ = (unsigned char)(0x80 | (c & 0x3F));
-    }
-    return out;
-}
-
 PyDoc_STRVAR(copies_doc,
              "copies(texts, step) -> (bytes, bytes)\n\n"
              "io.copies._write's bytes for a list of texts, one after another: an ASCII text\n"
@@ -329,54 +307,75 @@ static PyObject *copies(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &texts, &step)) return NULL;
     if (step < 1) return PyErr_Format(PyExc_ValueError, "step below 1");
     const Py_ssize_t n = PyList_GET_SIZE(texts);
-    Py_ssize_t size = 0;  /* the bytes of them all */
+    /* Each text past ASCII in UTF-8, by CPython's encoder; the bytes of them all. */
+    PyObject *encoded = PyList_New(n);
+    if (encoded == NULL) return NULL;
+    Py_ssize_t size = 0;
     for (Py_ssize_t t = 0; t < n; t++) {
         PyObject *text = PyList_GET_ITEM(texts, t);
-        if (!PyUnicode_Check(text)) return PyErr_Format(PyExc_TypeError, "texts: not a str");
+        if (!PyUnicode_Check(text)) {
+            Py_DECREF(encoded);
+            return PyErr_Format(PyExc_TypeError, "texts: not a str");
+        }
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         if (PyUnicode_IS_ASCII(text)) {
             size += length;
+            PyList_SET_ITEM(encoded, t, Py_NewRef(Py_None));
             continue;
         }
-        size += 8 * ((length + step - 1) / step + 1);
-        const int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
-        for (Py_ssize_t i = 0; i < length; i++) size += utf8_width(PyUnicode_READ(kind, data, i));
+        PyObject *utf8 = PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
+        if (utf8 == NULL) {
+            Py_DECREF(encoded);
+            return NULL;
+        }
+        PyList_SET_ITEM(encoded, t, utf8);
+        size += 8 * ((length + step - 1) / step + 1) + PyBytes_GET_SIZE(utf8);
     }
     PyObject *blob = PyBytes_FromStringAndSize(NULL, size);
     PyObject *places = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
     if (blob == NULL || places == NULL) {
         Py_XDECREF(blob);
         Py_XDECREF(places);
+        Py_DECREF(encoded);
         return NULL;
     }
     unsigned char *start = (unsigned char *)PyBytes_AS_STRING(blob), *out = start;
     int64_t *place = (int64_t *)PyBytes_AS_STRING(places);
     for (Py_ssize_t t = 0; t < n; t++) {
-        PyObject *text = PyList_GET_ITEM(texts, t);
+        PyObject *text = PyList_GET_ITEM(texts, t), *utf8 = PyList_GET_ITEM(encoded, t);
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-        if (PyUnicode_IS_ASCII(text)) {
+        if (utf8 == Py_None) {
             place[t] = (int64_t)(out - start) << 1 | 1;
             memcpy(out, PyUnicode_DATA(text), (size_t)length);
             out += length;
             continue;
         }
         place[t] = (int64_t)(out - start) << 1;
-        const Py_ssize_t count = (length + step - 1) / step + 1;
-        unsigned char *marks = out, *body = out + 8 * count, *at = body;
-        const int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
-        Py_ssize_t mark = 0;
-        for (Py_ssize_t i = 0; i <= length; i++) {
-            if (i % step == 0 || i == length) {
-                const int64_t bytes = at - body;  /* little-endian, as int.from_bytes reads */
-                for (int b = 0; b < 8; b++) marks[8 * mark + b] = (unsigned char)(bytes >> (8 * b));
+        /* The marks: the byte place of characters 0, step, 2 step ... (each character's
+         * first byte is no continuation byte), then of the end; little-endian. */
+        const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(utf8);
+        const Py_ssize_t count = (length + step - 1) / step + 1, nbytes = PyBytes_GET_SIZE(utf8);
+        Py_ssize_t mark = 0, left = 0;
+        for (Py_ssize_t i = 0; i <= nbytes; i++) {
+            const int end = i == nbytes;
+            if (!end && (bytes[i] & 0xC0) == 0x80) continue;
+            if (end || left == 0) {
+                for (int b = 0; b < 8; b++) out[8 * mark + b] = (unsigned char)((uint64_t)i >> (8 * b));
                 mark++;
+                left = step;
             }
-            if (i < length) at = put_utf8(at, PyUnicode_READ(kind, data, i));
+            left--;
         }
-        out = at;
+        if (mark != count) {  /* a text and its UTF-8 that disagree: never, but not written */
+            Py_DECREF(blob);
+            Py_DECREF(places);
+            Py_DECREF(encoded);
+            return PyErr_Format(PyExc_RuntimeError, "copies: %zd marks, %zd expected", mark, count);
+        }
+        memcpy(out + 8 * count, bytes, (size_t)nbytes);
+        out += 8 * count + nbytes;
     }
+    Py_DECREF(encoded);
     return Py_BuildValue("(NN)", blob, places);
 }
 
