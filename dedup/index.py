@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.facts import other_numbers
-from dedup.fingerprint import I64, U32, U64, Sets, distinct
+from dedup.fingerprint import I64, U32, U64, Sets, distinct, key_order
 from dedup.io.spill import Columns
 from dedup.model import Evidence, Relation
 from dedup.native import native
@@ -144,9 +144,8 @@ def _bucket_pairs(
     marks: npt.NDArray[np.signedinteger[Any]] | None,
 ) -> list[npt.NDArray[np.int64]]:
     """`_band_pairs` of the keys of some rows (`rows`, ascending; None: every row)."""
-    # Any order of equal keys will do: members are sorted below (and the default
-    # sort is vectorized: 21 bands of 100,000 keys 0.14 -> 0.03 s against "stable").
-    order = np.argsort(column)
+    # Any order of equal keys will do: members are sorted below.
+    order = key_order(column)
     ordered = column[order]
     del column
     if rows is not None:

@@ -454,3 +454,20 @@ def test_copies_are_the_python_ones(
         want += copies._write(str(folder / "p"), texts[::-1])
     assert got == want
     assert (folder / "c").read_bytes() == (folder / "p").read_bytes()
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**11, 2**63, 2**64 - 1]), max_size=300
+    ),
+    st.integers(0, 64),
+)
+def test_key_order_is_numpys_stable_argsort(values: list[int], shift: int) -> None:
+    """Keys of any bits, repeats, and digits every key shares (a pass left out)."""
+    assert native is not None
+    keys = np.array(values, dtype=np.uint64) >> np.uint64(min(shift, 63))
+    order = np.empty(len(keys), dtype=np.int64)
+    native.key_order(keys, order)
+    assert order.tolist() == np.argsort(keys, kind="stable").tolist()

@@ -17,6 +17,7 @@
  *                                          each segment's k-gram hashes, as a set or a bag
  *   shared(pairs)                          the values each pair of sorted sets shares
  *   covered(...)                           the k-grams of children their survivors have
+ *   key_order(keys, order)                 the stable order of 64-bit keys (a radix sort)
  *   wide_codes(data)                       the distinct code points past ASCII of UTF-8
  *   fold(data, table, codes, images, ends[, spaces])
  *                                          normalize._fold_simple's bytes to its string

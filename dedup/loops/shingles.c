@@ -390,6 +390,78 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(key_order_doc,
+             "key_order(keys, order)\n\n"
+             "fingerprint.key_order: the stable ascending order of uint64 `keys` into `order`\n"
+             "(int64), by a least-significant-digit radix sort, 11 bits a pass.");
+
+#define RADIX_BITS 11
+#define RADIX (1 << RADIX_BITS)
+#define PASSES 6 /* 66 bits: all of a key's 64 */
+
+static PyObject *key_order(PyObject *self, PyObject *args) {
+    Py_buffer keys, order;
+    if (!PyArg_ParseTuple(args, "y*w*", &keys, &order)) return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t n = keys.len / 8;
+    uint64_t *k = NULL, *k2 = NULL;
+    int64_t *o2 = NULL;
+    Py_ssize_t(*counts)[RADIX] = NULL;
+    if (!sized(&keys, 8, n, "keys") || !sized(&order, 8, n, "order")) goto done;
+    k = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(uint64_t));
+    k2 = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(uint64_t));
+    o2 = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    counts = PyMem_RawCalloc(PASSES, sizeof(*counts));
+    if (!k || !k2 || !o2 || !counts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const uint64_t *given = keys.buf;
+    int64_t *o = order.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint64_t key = given[i];
+        k[i] = key;
+        o[i] = i;
+        for (int p = 0; p < PASSES; p++) counts[p][(key >> (RADIX_BITS * p)) & (RADIX - 1)]++;
+    }
+    uint64_t *from_k = k, *to_k = k2;
+    int64_t *from_o = o, *to_o = o2;
+    for (int p = 0; p < PASSES; p++) {
+        const int shift = RADIX_BITS * p;
+        Py_ssize_t at = 0, skip = 0;
+        for (int d = 0; d < RADIX; d++) {  /* each digit's first place */
+            const Py_ssize_t c = counts[p][d];
+            skip |= c == n;  /* every key has this digit: the pass changes nothing */
+            counts[p][d] = at;
+            at += c;
+        }
+        if (skip) continue;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const Py_ssize_t to = counts[p][(from_k[i] >> shift) & (RADIX - 1)]++;
+            to_k[to] = from_k[i];
+            to_o[to] = from_o[i];
+        }
+        uint64_t *swap_k = from_k;
+        from_k = to_k;
+        to_k = swap_k;
+        int64_t *swap_o = from_o;
+        from_o = to_o;
+        to_o = swap_o;
+    }
+    if (from_o != o) memcpy(o, from_o, (size_t)n * sizeof(int64_t));
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_RawFree(k);
+    PyMem_RawFree(k2);
+    PyMem_RawFree(o2);
+    PyMem_RawFree(counts);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&order);
+    return result;
+}
+
 PyDoc_STRVAR(shared_doc,
              "shared(pairs) -> list[int]\n\n"
              "index.shared_many: for each (a, b) of sorted sets of distinct uint32 values,\n"
@@ -484,5 +556,6 @@ PyMethodDef dedup_shingle_methods[] = {
     {"shared", shared, METH_O, shared_doc},
     {"shared_at", shared_at, METH_VARARGS, shared_at_doc},
     {"covered", covered, METH_VARARGS, covered_doc},
+    {"key_order", key_order, METH_VARARGS, key_order_doc},
     {NULL, NULL, 0, NULL},
 };
