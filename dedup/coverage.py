@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup.fingerprint import UNUSED, code_points, distinct, gram_keys
+from dedup.fingerprint import UNUSED, code_points, gram_keys
 from dedup.native import native
+from dedup.order import distinct
 
 
 def covered(children: list[str], survivor: str, k: int, threshold: float) -> list[bool]:

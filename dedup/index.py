@@ -18,10 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.facts import other_numbers
-from dedup.fingerprint import I64, U32, U64, Sets, distinct, key_order
+from dedup.fingerprint import I64, U32, U64, Sets
 from dedup.io.spill import Columns
 from dedup.model import Evidence, Relation
 from dedup.native import native
+from dedup.order import distinct, key_order
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
 #: Pairs per member of an LSH bucket at most (see candidate_pairs).

@@ -191,7 +191,7 @@ def test_a_batch_of_bags_has_the_signatures_of_its_sets() -> None:
 
 
 def test_unique_digests_are_numpys_unique() -> None:
-    from dedup.fingerprint import unique_digests
+    from dedup.order import unique_digests
 
     rng = np.random.default_rng(3)
     halves = rng.integers(0, 2**63, size=(2000, 2), dtype=np.uint64)

@@ -15,8 +15,8 @@ import xxhash
 
 from dedup.columns import first_places
 from dedup.engine.table import BATCH_CHARS, I64, Table
-from dedup.fingerprint import distinct
 from dedup.index import candidate_pairs
+from dedup.order import distinct
 from dedup.parallel import default_jobs
 
 #: A batch of candidate pairs to verify: at most this many distinct texts.

@@ -20,9 +20,9 @@ from dedup.cluster import Links
 from dedup.columns import KeyedSpans, python_ints
 from dedup.engine.places import read_places
 from dedup.engine.table import I64, Table
-from dedup.fingerprint import distinct
 from dedup.io.texts import SHORT, TextSpool
 from dedup.model import Quote, text_of
+from dedup.order import distinct
 
 
 class EarlyQuotes:

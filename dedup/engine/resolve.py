@@ -23,8 +23,8 @@ from dedup.columns import first_places
 from dedup.engine.children import Child, LinkPlace, repeated_batch
 from dedup.engine.table import BATCH_DOCS, I64, REMOVAL_COLUMNS, LevelTable, Table, uid
 from dedup.engine.verify import Verifier
-from dedup.fingerprint import distinct
 from dedup.model import REMOVING
+from dedup.order import distinct
 from dedup.parallel import Workers
 
 

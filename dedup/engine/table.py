@@ -22,12 +22,12 @@ from dedup.config import Config
 from dedup.engine.places import Docs, Place
 from dedup.engine.texts import KEY_SPACES, TextPrints, Texts
 from dedup.errors import InputError
-from dedup.fingerprint import unique_digests
 from dedup.index import lsh_params
 from dedup.io import spill
 from dedup.io.readers import Corpus
 from dedup.io.spill import DiskColumn, Spool, Stored
 from dedup.model import LEVELS, Document, Level, Quote, Segment
+from dedup.order import unique_digests
 from dedup.parallel import GiveBack, give_back_freed
 
 I64 = npt.NDArray[np.int64]

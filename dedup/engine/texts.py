@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.columns import first_places, numbers_type
-from dedup.fingerprint import I64, SPACES, U64, unique_digests
+from dedup.fingerprint import I64, SPACES, U64
 from dedup.io import spill
 from dedup.io.spill import Columns, Spool, Stored
+from dedup.order import unique_digests
 from dedup.parallel import GiveBack, give_back_freed
 from dedup.titles import META, TITLE_SPACES, Counted, holding, merged, part_counts
 

@@ -21,9 +21,9 @@ from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_
 from dedup.engine.evidence import verify_related
 from dedup.engine.places import KeyPlace, read_spans
 from dedup.engine.table import I64, Progress, Table
-from dedup.fingerprint import distinct
 from dedup.index import reverse
 from dedup.model import REMOVING, Evidence
+from dedup.order import distinct
 from dedup.parallel import Workers
 from dedup.titles import Counted
 
