@@ -406,20 +406,28 @@ def test_a_short_unit_met_with_one_of_twice_its_words_has_no_space_in_common(
 def test_a_child_stating_nothing_is_repeated_without_reading_its_survivor(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The facts of a survivor (a whole document, maybe) are read only for a short child
-    that states a number, a month or a name; a templated child still stays."""
+    """A survivor (a whole document, maybe) is asked for facts only for a short child that
+    states a number, a month or a name, and then only where those occur (`facts.Stating`,
+    its facts never read whole); a templated child still stays."""
     from dedup.config import Config
     from dedup.engine import children
     from dedup.normalize import normalize_many
 
     read: list[str] = []
-    facts = children.facts
+    asked: list[str] = []
+    facts, stating = children.facts, children.Stating
 
     def counted(text: str) -> object:
         read.append(text)
         return facts(text)
 
+    def made(text: str) -> object:
+        asked.append(text)
+        return stating(text)
+
     monkeypatch.setattr(children, "facts", counted)
+    monkeypatch.setattr(children, "Stating", made)
+    monkeypatch.setattr("dedup.facts.facts", counted)  # what Stating would read whole
     config = Config()
     survivor = (
         "le chat dort sur le canapé du salon tout l’après-midi. "
@@ -429,9 +437,9 @@ def test_a_child_stating_nothing_is_repeated_without_reading_its_survivor(
     plain = "le chat dort sur le canapé du salan tout l’après-midi"  # a typo: nearly
     templated = "Publié le 9 janvier 2023 par Claire Dubois dans la rubrique Cuisine"
     found = children._covered([plain], [0], [survivor], compact, config)
-    assert found == [2] and read == [plain]
+    assert found == [2] and read == [plain] and not asked
     found = children._covered([templated], [0], [survivor], compact, config)
-    assert read[1:] == [templated, survivor]
+    assert read[1:] == [templated] and asked == [survivor]
     assert found == [0]
 
 
