@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from dedup.columns import first_places
+from dedup.columns import first_places, numbers_type
 from dedup.engine.table import BATCH_CHARS, I64, Table
 from dedup.index import candidate_pairs
 from dedup.order import distinct
@@ -114,46 +114,74 @@ def pair_batches(pairs: I64, chars: I64) -> Iterator[tuple[list[int], list[tuple
     if not len(pairs):
         return
     keys = distinct(pairs.ravel().copy())  # the keys that have a candidate, ascending
-    local = np.searchsorted(keys, pairs)
+    key_type = numbers_type(int(keys[-1]) + 1)
+    # Numbers as narrow as they fit, and each array freed once read: the sentences of
+    # 200,000 French documents verified 6 million pairs in one wave, 100 MB an int64 copy.
+    local = np.searchsorted(keys, pairs).astype(numbers_type(len(keys)))
     root = components(local, len(keys))
     is_root = np.zeros(len(keys), dtype=bool)
     is_root[root] = True
     count = int(is_root.sum())
-    group = (np.cumsum(is_root) - 1)[root]  # of each key: groups by their smallest keys
-    del is_root
+    # Of each key, and each pair, its group: groups numbered by their smallest keys.
+    group = (np.cumsum(is_root) - 1).astype(numbers_type(count))[root]
+    del is_root, root
+    pair_group = group[local[:, 0]]
+    del local
     key_order = np.argsort(group, kind="stable")  # by group, then key
-    pair_order = np.argsort(group[local[:, 0]], kind="stable")  # by group, then (a, b)
-    key_bounds = np.searchsorted(group[key_order], np.arange(count + 1)).tolist()
-    pair_bounds = np.searchsorted(group[local[pair_order, 0]], np.arange(count + 1)).tolist()
+    key_bounds = np.searchsorted(group[key_order], np.arange(count + 1))
+    del group
+    pair_order = np.argsort(pair_group, kind="stable")  # by group, then (a, b)
+    pair_bounds = np.searchsorted(pair_group[pair_order], np.arange(count + 1))
+    del pair_group
     grouped_keys = keys[key_order]
-    sizes = np.add.reduceat(chars[grouped_keys], key_bounds[:-1]).tolist()
-    grouped_pairs = pairs[pair_order]
-    del local, root, group, key_order, pair_order
-    # Whole groups in a row make a batch: a range of the grouped keys and pairs.
-    k_start = p_start = size = 0
-
-    def batch(k_end: int, p_end: int) -> tuple[list[int], list[tuple[int, int]]]:
-        return grouped_keys[k_start:k_end].tolist(), list(
-            map(tuple, grouped_pairs[p_start:p_end].tolist())
-        )
-
-    for g, whole in enumerate(sizes):
-        k0, k1 = key_bounds[g], key_bounds[g + 1]
-        p0, p1 = pair_bounds[g], pair_bounds[g + 1]
-        if p0 > p_start and (size + whole > BATCH_CHARS or k1 - k_start > BATCH_KEYS):
-            yield batch(k0, p0)
-            k_start, p_start, size = k0, p0, 0
-        if whole <= BATCH_CHARS and k1 - k0 <= BATCH_KEYS:  # the group whole
-            size += whole
-            if size >= BATCH_CHARS or k1 - k_start >= BATCH_KEYS:
-                yield batch(k1, p1)
-                k_start, p_start, size = k1, p1, 0
+    del keys, key_order
+    grouped_pairs = pairs[pair_order].astype(key_type)
+    del pair_order
+    sizes = np.add.reduceat(chars[grouped_keys], key_bounds[:-1])
+    # Whole groups in a row make a batch, up to about BATCH_CHARS characters or
+    # BATCH_KEYS keys; a group larger than that is a batch of its own, cut below.
+    small = (sizes <= BATCH_CHARS) & (np.diff(key_bounds) <= BATCH_KEYS)
+    # A batch holds at most BATCH_KEYS // 2 groups (two keys or more each): where it
+    # ends is found among as many groups after its first, in numpy, not a group at a time.
+    reach = BATCH_KEYS // 2 + 2
+    g = 0
+    while g < count:
+        if not small[g]:
+            yield from _cut_group(
+                grouped_keys[key_bounds[g] : key_bounds[g + 1]],
+                grouped_pairs[pair_bounds[g] : pair_bounds[g + 1]],
+                chars,
+            )
+            g += 1
             continue
-        # A group too large for a batch, cut along its pairs in an order that keeps
-        # neighbours together (the batch is empty here).
-        held: dict[int, None] = {}
-        cut: list[tuple[int, int]] = []
-        for a, b in near_first(grouped_keys[k0:k1], grouped_pairs[p0:p1]).tolist():
+        last = min(count, g + reach)
+        filled = np.cumsum(sizes[g:last])  # the batch's characters up to each group
+        held = key_bounds[g + 1 : last + 1] - key_bounds[g]  # and its keys
+        full = (filled >= BATCH_CHARS) | (held >= BATCH_KEYS)
+        # ... or the next group would overflow it, or goes alone.
+        full[:-1] |= (filled[1:] > BATCH_CHARS) | (held[1:] > BATCH_KEYS) | ~small[g + 1 : last]
+        full[-1] |= last == count
+        end = g + int(np.argmax(full)) + 1
+        yield (
+            grouped_keys[key_bounds[g] : key_bounds[end]].tolist(),
+            list(map(tuple, grouped_pairs[pair_bounds[g] : pair_bounds[end]].tolist())),
+        )
+        g = end
+
+
+def _cut_group(
+    keys: I64, pairs: I64, chars: I64
+) -> Iterator[tuple[list[int], list[tuple[int, int]]]]:
+    """A group too large for a batch, cut along its pairs in an order that keeps
+    neighbours together (see `near_first`)."""
+    held: dict[int, None] = {}
+    cut: list[tuple[int, int]] = []
+    size = 0
+    ordered = near_first(keys, pairs)
+    # A slice at a time as Python ints: the whole group's as a list of lists took 300 MB
+    # (the sentences of 200,000 French documents, one group of millions of pairs).
+    for lo in range(0, len(ordered), 1 << 16):
+        for a, b in ordered[lo : lo + (1 << 16)].tolist():
             for key in (a, b):
                 if key not in held:
                     held[key] = None
@@ -162,11 +190,8 @@ def pair_batches(pairs: I64, chars: I64) -> Iterator[tuple[list[int], list[tuple
             if size >= BATCH_CHARS or len(held) >= BATCH_KEYS:
                 yield list(held), cut
                 held, cut, size = {}, [], 0
-        if cut:
-            yield list(held), cut
-        k_start, p_start, size = k1, p1, 0
-    if p_start < len(grouped_pairs):
-        yield batch(len(grouped_keys), len(grouped_pairs))
+    if cut:
+        yield list(held), cut
 
 
 def near_first(keys: I64, pairs: I64) -> I64:
@@ -180,11 +205,12 @@ def near_first(keys: I64, pairs: I64) -> I64:
     French documents verified in the second wave (125,689 texts, 89,872 of them in one
     group) were read 4.4 times each; in this order, 1.3 times.
     """
-    local = np.searchsorted(keys, pairs)
+    narrow = numbers_type(len(keys))  # keys by place among `keys`, narrow while they fit
+    local = np.searchsorted(keys, pairs).astype(narrow)
     both = np.concatenate((local, local[:, ::-1]))
     both = both[np.argsort(both[:, 0], kind="stable")]
     starts = np.searchsorted(both[:, 0], np.arange(len(keys) + 1))
-    number = np.full(len(keys), -1, dtype=np.int64)
+    number = np.full(len(keys), -1, dtype=narrow)
     number[0] = 0
     frontier = np.zeros(1, dtype=np.int64)
     met = 1
