@@ -293,15 +293,18 @@ def first_places(values: npt.NDArray[np.signedinteger[Any]]) -> npt.NDArray[np.i
         return np.empty(0, dtype=np.int64)
     low = int(values.min())
     span = int(values.max()) - low + 1
-    places = np.arange(n, dtype=np.int64)
     shift = n.bit_length()
     if span <= 4 * n:
         first = np.full(span, n, dtype=np.int64)
-        np.minimum.at(first, values - low, places)
+        np.minimum.at(first, values - low, np.arange(n, dtype=np.int64))
         found = first[first < n]
     elif span.bit_length() + shift <= 63:
-        keys = (values - low).astype(np.int64) << shift
-        keys |= places
+        # One key a value, made in place: 5.5 million sentence links of 200,000 French
+        # documents held four arrays of them at once, 180 MB.
+        keys = values.astype(np.int64)  # a copy, whatever the type
+        keys -= low
+        keys <<= shift
+        keys |= np.arange(n, dtype=np.int64)
         keys.sort()
         heads = np.empty(n, dtype=bool)
         heads[0] = True

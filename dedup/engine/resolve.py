@@ -260,7 +260,10 @@ def _spare_boilerplate(
     survivors, members = survivors[boiler], members[boiler]
     del boiler, is_flagged
     pages = doc[members]
-    chosen = first_places(survivors * width + pages)
+    page_of = survivors * width  # (survivor, page), made in place
+    page_of += pages
+    chosen = first_places(page_of)
+    del page_of
     chosen = chosen[pages[chosen] != doc[survivors[chosen]]]
     spare = members[chosen]
     del survivors, members, pages, chosen
