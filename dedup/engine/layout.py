@@ -97,8 +97,17 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
     return Layout(out, each)
 
 
-#: Characters of a normalized text its spaces are counted in first (see `_NumberMarks`).
-_HEAD = 512
+def space_counts(texts: list[str], enough: int) -> I64:
+    """Each text's spaces, exact below `enough`: a text with that many in its head (512
+    characters, or eight a space asked for) is not counted further, through map, no Python
+    frame a text (counting every space of 100,000 French pages took 0.7 s)."""
+    head = max(512, 8 * enough)
+    heads = map(str.count, texts, *(itertools.repeat(x) for x in (" ", 0, head)))
+    counts = np.fromiter(heads, np.int64, len(texts))
+    sizes = np.fromiter(map(len, texts), np.int64, len(texts))
+    longer = np.flatnonzero((counts < enough) & (sizes > head)).tolist()
+    counts[longer] = [texts[i].count(" ") for i in longer]
+    return counts
 
 
 class _NumberMarks:
@@ -115,15 +124,10 @@ class _NumberMarks:
         self.spaces = 2 * char_below - 1  # fewer, in a normalized text: compared by characters
         # Through map, no Python frame an item; digits looked for in the texts short
         # enough alone (a longer one makes every unit it is in too long): a search over
-        # every text took a fifth of `cut`.  Spaces are counted in a text's head, and on
-        # only where that holds too few: a whole page's count is no more use than that
-        # (counting every space of 100,000 French pages took 0.7 s).
-        heads = map(str.count, distinct, *(itertools.repeat(x) for x in (" ", 0, _HEAD)))
-        spaces = np.fromiter(heads, np.int64, count)
-        sizes = np.fromiter(map(len, distinct), np.int64, count)
-        longer = np.flatnonzero((spaces < self.spaces) & (sizes > _HEAD)).tolist()
-        spaces[longer] = [distinct[i].count(" ") for i in longer]
-        filled = (sizes > 0).astype(np.int64)
+        # every text took a fifth of `cut`.  A text's spaces are exact only below the
+        # count that makes it long: a run holding it is long then, too.
+        spaces = space_counts(distinct, self.spaces)
+        filled = np.fromiter(map(bool, distinct), np.int64, count)
         short = np.flatnonzero(spaces < self.spaces)
         digits = np.zeros(count, dtype=np.int64)
         found = map(_DIGIT.search, [distinct[i] for i in short.tolist()])

@@ -5,7 +5,6 @@ level's unit rows and exact keys, and the LSH band keys of the batch's distinct 
 
 from __future__ import annotations
 
-import itertools
 import operator
 from collections.abc import Iterable
 from typing import Protocol
@@ -15,7 +14,7 @@ import numpy.typing as npt
 
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import DELETION_MAX, SEGMENT_MAX, SEGMENT_MIN, deletion_keys, segment_keys
-from dedup.engine.layout import LevelUnits, cut
+from dedup.engine.layout import LevelUnits, cut, space_counts
 from dedup.engine.table import I64, BatchPrints, LevelPrints
 from dedup.engine.texts import TextPrints
 from dedup.engine.windows import Words
@@ -182,14 +181,10 @@ def _print_texts(
     counted = words.count(spans)
     composed = made & (counted >= max(m.char_below, m.shingle_size))
     # Each text's spaces (its words less one): of a run, from its words; of any other,
-    # counted through map, no Python frame a text.
+    # counted.
     spaces = counted - 1
     alone = np.flatnonzero(~made)
-    spaces[alone] = np.fromiter(
-        map(_spaces, [norms[k] for k in alone.tolist()], itertools.repeat(enough)),
-        np.int64,
-        len(alone),
-    )
+    spaces[alone] = space_counts([norms[k] for k in alone.tolist()], enough)
     bags = batch_shingle_sets(norms, m, bags=True, word_sets=~composed)
     by_space = {
         space: (sets.units, band_keys(signatures(sets, m.num_perm, m.seed), params))
@@ -207,14 +202,6 @@ def _print_texts(
     add_title_prints(by_space, spaces, raw, config, params)
     add_typo_keys(by_space, norms, spaces, m)
     return by_space
-
-
-def _spaces(norm: str, enough: int) -> int:
-    """The spaces of a normalized text (its words less one), exact below `enough`: a long
-    text with that many in its first 4,096 characters is not counted further (a whole
-    document took 7 us)."""
-    head = norm.count(" ", 0, 4096)
-    return head if head >= enough or len(norm) <= 4096 else norm.count(" ")
 
 
 def add_title_prints(
@@ -248,8 +235,7 @@ def add_title_prints(
     by_space["title"] = (rows, np.concatenate((meta, bands), axis=1))
     # A title short enough for deletion keys (see `add_typo_keys`) gets them too: the
     # title printed alone with a typo is a candidate of the labelled line.
-    gaps = np.fromiter(map(str.count, titles, itertools.repeat(" ")), np.int64, len(titles))
-    typed = _deletable(titles, gaps, m)
+    typed = _deletable(titles, space_counts(titles, m.char_below), m)
     owner, keys = deletion_keys([titles[k] for k in typed.tolist()])
     mine = typed[owner]
     if len(mine):
