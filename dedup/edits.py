@@ -1,5 +1,5 @@
 """Edits: whether two normalized texts that miss the threshold in shingles are near by
-their edits, typos in a short text or words replaced, added or left out in a longer one
+their edits, typos in a short text or words mistyped, added or left out in a longer one
 (#19), and the pairs their shared words tell far apart before any edit is counted.
 """
 
