@@ -2,10 +2,13 @@
 
 Unicode NFKC, casefold, optional accent folding, apostrophes of every kind
 deleted (so "company's" and "companys", "l’arnaque" and "larnaque" compare
-equal), then every run of characters that is not a letter, digit or combining
-mark (punctuation, symbols, spaces of any kind including no-break spaces,
-quotes and dashes) becomes one space.  The result is only ever compared or
-hashed; output always quotes the raw text.  `normalize` is pure and idempotent.
+equal), and so are the invisible format characters (soft hyphens a hyphenating
+site prints inside words, zero-width spaces and joiners, direction marks, byte
+order marks: "répon\u00adse" and "réponse" compare equal), then every run of
+characters that is not a letter, digit or combining mark (punctuation, symbols,
+spaces of any kind including no-break spaces, quotes and dashes) becomes one space.
+The result is only ever compared or hashed; output always quotes the raw text.
+`normalize` is pure and idempotent.
 """
 
 from __future__ import annotations
@@ -26,15 +29,15 @@ _APOSTROPHES = "'’‘ʼ`´′"
 
 class _Table(dict[int, int | None]):
     """str.translate table, filled on first sight of each character: letters,
-    digits and marks map to themselves, apostrophes to nothing, the rest to a
-    space (but the characters given at creation).  One translate pass is several
-    times faster than a regex that keeps combining marks."""
+    digits and marks map to themselves, apostrophes and format characters (Cf) to
+    nothing, the rest to a space (but the characters given at creation).  One
+    translate pass is several times faster than a regex that keeps combining marks."""
 
     def __missing__(self, code: int) -> int | None:
         char = chr(code)
         value: int | None
-        if char in _APOSTROPHES:
-            value = None
+        if char in _APOSTROPHES or unicodedata.category(char) == "Cf":
+            value = None  # an apostrophe, or invisible (a soft hyphen, a zero-width space)
         elif unicodedata.category(char)[0] in "LNM" and char != "_":
             value = code
         else:

@@ -39,10 +39,25 @@ def loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> No
         ("नमस्ते दुनिया", "नमस्ते दुनिया"),  # combining marks stay inside words
         ("", ""),
         ("!!! ...", ""),
+        # invisible format characters: a soft hyphen, a zero-width space, a zero-width
+        # non-joiner and joiner, a word joiner, direction marks, a byte order mark
+        ("répon\u00adse con\u200bnue", "réponse connue"),
+        ("\ufeffmi\u200cx\u200dte\u2060s \u200eab\u200f", "mixtes ab"),
     ],
 )
 def test_normalize(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("words", [5, 2000])
+def test_a_text_a_hyphenating_site_prints_is_its_plain_text(words: int) -> None:
+    """Soft hyphens inside long words, as a site that hyphenates prints them: the same
+    comparison form as the plain text, short or long (the fast paths), one or many."""
+    plain = " ".join(["Réponse", "développement", "l’arnaque", "caractères"] * words)
+    printed = plain.replace("ponse", "\u00adponse").replace("veloppe", "ve\u00adloppe")
+    assert "\u00ad" in printed
+    assert normalize(printed) == normalize(plain)
+    assert normalize_many([printed, "x", printed]) == normalize_many([plain, "x", plain])
 
 
 def test_accent_folding_is_an_option() -> None:

@@ -184,6 +184,22 @@ def test_templated_lines_one_word_apart_stay(tmp_path: Path) -> None:
     assert [d["doc"] for d in removed] == ["3"], report["clusters"]
 
 
+def test_a_page_reposted_by_a_hyphenating_site_is_an_exact_copy(tmp_path: Path) -> None:
+    """A site that hyphenates prints soft hyphens inside long words (U+00AD, invisible):
+    its copy of a long page is the same text, not one whose every long word is split."""
+    sentence = (
+        "Chaque page de manuel comporte une courte description qui résume ce que fait la"
+        " commande et apropos recherche cette description pour afficher chaque page qui"
+        " correspond au motif indiqué par l’utilisateur"
+    )
+    words = sentence.split()
+    plain = " ".join(words * 6)  # 150 words: compared by word shingles alone
+    printed = " ".join(w[:4] + "\u00ad" + w[4:] if len(w) > 7 else w for w in words * 6)
+    report = _scan(tmp_path, [plain, printed], "--unit", "document")
+    removed = [d for c in report["clusters"] for d in c["duplicates"] if d["removed"]]
+    assert [(d["doc"], d["relation"]) for d in removed] == [("1", "exact")], report["clusters"]
+
+
 def _scan(tmp_path: Path, texts: list[str], *options: str) -> dict:  # type: ignore[type-arg]
     source = tmp_path / "in.jsonl"
     lines = [json.dumps({"id": str(i), "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
