@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import verify
 
 from dedup.cli import main
-from dedup.edits import edits_near, typos_apart, words_replaced
+from dedup.edits import edits_near, typos_apart, word_of_its_own, words_replaced
 from dedup.facts import same_facts
 from dedup.index import relation, reverse
 from dedup.report import unpacked
@@ -182,6 +182,31 @@ def test_templated_lines_one_word_apart_stay(tmp_path: Path) -> None:
     report = _scan(tmp_path, texts, "--unit", "paragraph")
     removed = [d for c in report["clusters"] for d in c["duplicates"] if d["removed"]]
     assert [d["doc"] for d in removed] == ["3"], report["clusters"]
+
+
+def test_a_sentence_with_a_word_of_its_own_is_another_line(tmp_path: Path) -> None:
+    """Sentences of one template, inside or near another but for a word of their own,
+    stay; a copy with a typo, or one whose every word the other has, goes."""
+    texts = [
+        "ID of the rbacrolebinding or fully qualified identifier for the rbacrolebinding.",
+        "ID of the repo or fully qualified identifier for the repo.",  # contained by chars
+        "Retrieve VMware NSX sign-in credentials associated with a Google Cloud VMware"
+        " Engine private cloud.",
+        "Reset VMware NSX sign-in credentials associated with a Google Cloud VMware Engine"
+        " private cloud.",  # near by chars
+        "Retrieve VMware NSX sign-in credentials associated with a Google Cloud VMware"
+        " Engine privte cloud.",  # a typo
+        "Includes arbitrary headers in storage API calls and accepts a comma separated list"
+        " of key value pairs, in every call.",
+        "Includes arbitrary headers in storage API calls and accepts a comma separated list"
+        " of key value pairs.",  # every word in the other
+    ]
+    report = _scan(tmp_path, texts, "--unit", "paragraph")
+    removed = [d["doc"] for c in report["clusters"] for d in c["duplicates"] if d["removed"]]
+    assert sorted(removed) == ["4", "6"], report["clusters"]
+    assert word_of_its_own("id of the repo", "id of the rbacrolebinding")
+    assert not word_of_its_own("les opéra tions possibles", "les opérations possibles")
+    assert not word_of_its_own("sociauxlarnaque de twitter", "sociaux larnaque de twitter")
 
 
 def test_a_page_reposted_by_a_hyphenating_site_is_an_exact_copy(tmp_path: Path) -> None:

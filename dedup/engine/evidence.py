@@ -19,7 +19,13 @@ import numpy as np
 
 from dedup.config import Config, MinHashConfig, NormalizeConfig
 from dedup.edit_keys import SEGMENT_MAX
-from dedup.edits import beyond_edits, edits_near, typos_apart, words_replaced
+from dedup.edits import (
+    beyond_edits,
+    edits_near,
+    typos_apart,
+    word_of_its_own,
+    words_replaced,
+)
 from dedup.engine.table import I64
 from dedup.facts import Facts, differ, facts
 from dedup.fingerprint import Sets, batch_shingle_sets, char_sets
@@ -81,8 +87,10 @@ def _scores(
         sizes[mask] = space.sizes(both[mask])
     few = words[both].min(axis=1) < m.char_below
     # Short units (compared by characters) that state other facts, or where a word is
-    # replaced by another, are other lines.
+    # replaced by another, are other lines; so are those of `char_below` words or more
+    # whose shorter holds a word of its own (a title's label is told by `_one_title`).
     stated: dict[int, Facts] = {}  # the facts of each short unit, once
+    titles = _Titles(raw, words, m, config.normalize, labels)
     other = np.zeros(len(both), dtype=bool)
     for n, x, y, f in zip(
         *(a.tolist() for a in (np.flatnonzero(by_chars), i[by_chars], j[by_chars])),
@@ -92,12 +100,15 @@ def _scores(
         for unit in (x, y):
             if unit not in stated:
                 stated[unit] = facts(raw[unit])
-        other[n] = differ(stated[x], stated[y]) or words_replaced(norms[x], norms[y], f)
+        other[n] = (
+            differ(stated[x], stated[y])
+            or words_replaced(norms[x], norms[y], f)
+            or (not f and _own_word(norms, titles, x, y))
+        )
     found = scored_many(inter, sizes[:, 0], sizes[:, 1], m.threshold, few, other)
     apart = ~by_chars & ~by_words  # no space in common: no scores
     for column in found.columns():
         column[apart] = 0
-    titles = _Titles(raw, words, m, config.normalize, labels)
     _again(found, both, by_chars, norms, words, chars, titles, m)
     # A labelled line whose label states a fact ("Titre | Notes de Paul" names Paul)
     # differs from its title printed alone or beside another label, which is its copy all
@@ -119,6 +130,16 @@ def _scores(
         ):
             found.kinds[n] = NEAR
     return found
+
+
+def _own_word(norms: list[str], titles: _Titles, x: int, y: int) -> bool:
+    """Whether the shorter of two units holds a word of its own (see `word_of_its_own`),
+    each also read as the title inside it, if it is a labelled one: `[Lesenswert] Titel`
+    and `Titel | Das Notizbuch` print one title."""
+    if not word_of_its_own(norms[x], norms[y]):
+        return False
+    forms = [[norms[u], *(p.title for p in titles.parts_of(u))] for u in (x, y)]
+    return all(word_of_its_own(a, b) for a in forms[0] for b in forms[1])
 
 
 def _again(
