@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import verify
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.cli import main
 from dedup.edits import edits_near, typos_apart, word_of_its_own, words_replaced
 from dedup.facts import same_facts
 from dedup.index import relation, reverse
+from dedup.normalize import normalize
 from dedup.report import unpacked
 
 
@@ -158,6 +161,14 @@ def test_a_word_mistyped_added_or_left_out_is_an_edit_but_not_one_replaced() -> 
     assert not edits_near(a, a.replace("calculating", "computing"), 0.8, 10)
     assert not edits_near(a, a.replace("researchers", "students"), 0.8, 10)
     assert not edits_near(a, a.replace("calculating", "xalculating"), 0.8, 10)  # first letter
+    # A doubled ß, which casefolding makes four s ("außßer"), is one typo; so is a swap in a
+    # word that holds an "ss" ("adrsese").
+    g = normalize(
+        "Der Systemaufruf linkat() funktioniert genau wie link() außer den hier beschriebenen"
+        " Unterschieden und gibt die Adresse zurück, wie es die Norm für alle Fälle verlangt."
+    )
+    assert edits_near(g, g.replace("ausser", normalize("außßer")), 0.8, 10)
+    assert edits_near(g, g.replace("adresse", "adrsese"), 0.8, 10)
     b = (
         "if the absolute value of x is less than 1 and y is a negative infinity the result is"
         " a positive infinity"
@@ -168,6 +179,38 @@ def test_a_word_mistyped_added_or_left_out_is_an_edit_but_not_one_replaced() -> 
     assert not edits_near("comprendre mmap en pratique", "comprendre mremap en pratique", 0.8, 10)
     d = "several methods exist to compute these weights and the most popular one is called tf idf"
     assert not edits_near(a, d, 0.8, 10)
+
+
+_WORDS = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàç", min_size=4, max_size=11),
+    min_size=20,
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=_WORDS, data=st.data())
+def test_one_typo_in_any_word_is_an_edit_and_no_word_of_its_own(
+    words: list[str], data: st.DataObject
+) -> None:
+    """A letter dropped, doubled, replaced or two swapped, its first letter kept, in any
+    word of a sentence of 20 words or more: near by its edits, and no word of its own."""
+    at = data.draw(st.integers(0, len(words) - 1))
+    word = words[at]
+    i = data.draw(st.integers(1, len(word) - 1))
+    how = data.draw(st.sampled_from(["dropped", "doubled", "replaced", "swapped"]))
+    if how == "dropped":
+        typo = word[:i] + word[i + 1 :]
+    elif how == "doubled":
+        typo = word[:i] + word[i] + word[i:]
+    elif how == "replaced":
+        typo = word[:i] + data.draw(st.sampled_from("abcdefghijklmnopqrstuvwxyzé")) + word[i + 1 :]
+    else:
+        typo = word[: i - 1] + word[i] + word[i - 1] + word[i + 1 :] if i > 1 else word
+    a = " ".join(words)
+    b = " ".join([*words[:at], typo, *words[at + 1 :]])
+    assert edits_near(a, b, 0.8, 10)
+    assert not word_of_its_own(a, b) and not word_of_its_own(b, a)
 
 
 def test_templated_lines_one_word_apart_stay(tmp_path: Path) -> None:
