@@ -35,10 +35,11 @@ class _Table(dict[int, int | None]):
 
     def __missing__(self, code: int) -> int | None:
         char = chr(code)
+        category = unicodedata.category(char)
         value: int | None
-        if char in _APOSTROPHES or unicodedata.category(char) == "Cf":
+        if char in _APOSTROPHES or category == "Cf":
             value = None  # an apostrophe, or invisible (a soft hyphen, a zero-width space)
-        elif unicodedata.category(char)[0] in "LNM" and char != "_":
+        elif category[0] in "LNM" and char != "_":
             value = code
         else:
             value = 32

@@ -139,7 +139,9 @@ def _own_word(norms: list[str], titles: _Titles, x: int, y: int) -> bool:
     if not word_of_its_own(norms[x], norms[y]):
         return False
     forms = [[norms[u], *(p.title for p in titles.parts_of(u))] for u in (x, y)]
-    return all(word_of_its_own(a, b) for a in forms[0] for b in forms[1])
+    read = itertools.product(*forms)
+    next(read)  # the two whole units: asked above
+    return all(word_of_its_own(a, b) for a, b in read)
 
 
 def _again(
