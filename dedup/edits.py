@@ -6,7 +6,8 @@ their edits, typos in a short text or words mistyped, added or left out in a lon
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,12 +39,36 @@ def edits_near(a: str, b: str, threshold: float, char_below: int) -> bool:
     if min(a.count(" "), b.count(" ")) + 1 < char_below:
         return False
     x, y = a.split(), b.split()
-    similar = Levenshtein.normalized_similarity(x, y, score_cutoff=threshold)
-    return similar >= threshold and all(
-        _one_typo(x[op.src_pos], y[op.dest_pos])
-        for op in Levenshtein.editops(x, y)
-        if op.tag == "replace"
-    )
+    if Levenshtein.normalized_similarity(x, y, score_cutoff=threshold) < threshold:
+        return False
+    ops = Levenshtein.editops(x, y)
+    return all(
+        _one_typo(x[op.src_pos], y[op.dest_pos]) for op in ops if op.tag == "replace"
+    ) and not _slot_filled(ops, x, y)
+
+
+def _slot_filled(ops: Iterable[Any], x: list[str], y: list[str]) -> bool:
+    """Whether the words added to `x` (or left out of it) to make `y` hold one word added
+    beside the same word at two places: a template's slot filled twice, "id of the entry
+    type or ... for the entry type" / "id of the entry or ... for the entry",
+    "--update-namespace-labels ... --clear-namespace-labels" / "--update-labels ...
+    --clear-labels", is another line.  An editor adds a word once, or beside other words."""
+    seen: set[tuple[str, str, int, str]] = set()
+    for op in ops:
+        if op.tag == "insert":
+            words, at = y, op.dest_pos
+        elif op.tag == "delete":
+            words, at = x, op.src_pos
+        else:
+            continue
+        word = words[at]
+        for side in (-1, 1):
+            beside = words[at + side] if 0 <= at + side < len(words) else ""
+            key = (op.tag, word, side, beside)
+            if key in seen:
+                return True
+            seen.add(key)
+    return False
 
 
 def _one_typo(x: str, y: str) -> bool:

@@ -181,6 +181,41 @@ def test_a_word_mistyped_added_or_left_out_is_an_edit_but_not_one_replaced() -> 
     assert not edits_near(a, d, 0.8, 10)
 
 
+def test_a_word_added_twice_in_one_slot_is_another_line(tmp_path: Path) -> None:
+    """The same word added (or left out) beside the same word at two places is a template's
+    slot filled twice ("the entry" / "the entry type", "--update-labels" / "--update-
+    namespace-labels"): another line, not an edit; a word added once, or two words added
+    beside others, are edits as before."""
+    a = "id of the entry type or fully qualified identifier for the entry type"
+    b = "id of the entry or fully qualified identifier for the entry"
+    assert not edits_near(a, b, 0.8, 10) and not edits_near(b, a, 0.8, 10)
+    c = "if update labels is also specified then clear labels is applied first"
+    d = c.replace("update labels", "update namespace labels").replace(
+        "clear labels", "clear namespace labels"
+    )
+    assert not edits_near(c, d, 0.8, 10) and not edits_near(d, c, 0.8, 10)
+    e = "custom target type resource the name of the custom target type the arguments apply"
+    f = "target resource the name of the target the arguments apply"
+    assert not edits_near(e, f, 0.5, 10)
+    g = (
+        "many different ways of calculating these values also known as term weights have been"
+        " developed over the years by researchers in the field"
+    )
+    assert edits_near(g, g.replace("known as", "known as the"), 0.8, 10)  # once
+    h = g.replace("known as", "known as the").replace("over the", "over all the")
+    assert edits_near(g, h, 0.8, 10)  # two words added, each in its own place
+    k = g.replace("known as", "known as the").replace("by researchers", "by the researchers")
+    assert edits_near(g, k, 0.8, 10)  # one word added twice, beside other words
+    texts = [
+        "ID of the entry type or fully qualified identifier for the entry type.",
+        "ID of the entry or fully qualified identifier for the entry.",
+        "ID of the entry type or fully qualified identifier for the entry.",  # a word left out
+    ]
+    report = _scan(tmp_path, texts, "--unit", "paragraph")
+    removed = [d["doc"] for c in report["clusters"] for d in c["duplicates"] if d["removed"]]
+    assert removed == ["2"], report["clusters"]
+
+
 _WORDS = st.lists(
     st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàç", min_size=4, max_size=11),
     min_size=20,
