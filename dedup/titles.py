@@ -101,16 +101,20 @@ def readings(text: str) -> list[Reading]:
 
 def _bracketed(text: str) -> tuple[str, str] | None:
     """(title, label) of a text with a label in square brackets before it ("[Tuto] Titre")
-    or after it ("Titre [MAJ]"), the label holding no bracket; else None."""
+    or after it ("Titre [MAJ]"), the label holding no bracket, the title not in brackets
+    itself (a synopsis's options, "[--async] [--labels=[KEY=VALUE,...]]"); else None."""
+    found = None
     if text.startswith("["):
         end = text.find("]")
         if end > 1 and "[" not in text[1:end]:
-            return text[end + 1 :].strip(), text[1:end]
-    if text.endswith("]"):
+            found = text[end + 1 :].strip(), text[1:end]
+    if found is None and text.endswith("]"):
         start = text.rfind("[")
         if start > 0 and "]" not in text[start + 1 : -1]:
-            return text[:start].strip(), text[start + 1 : -1]
-    return None
+            found = text[:start].strip(), text[start + 1 : -1]
+    if found is not None and found[0].startswith("[") and found[0].endswith("]"):
+        return None
+    return found
 
 
 def _separated(text: str) -> list[Reading]:

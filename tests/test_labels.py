@@ -105,6 +105,9 @@ def test_readings_name_each_part_as_title_and_as_label_the_usual_order_first() -
     assert readings("Voir la page de manuel [1]") == []
     assert readings("[Tuto] Désactiver") == []
     assert readings("a[i] = b[j] pour tout i") == []
+    # options in brackets, one after another, are a synopsis, not a label and a title
+    assert readings("[--environment-size=SIZE] [--labels=[KEY=VALUE,...]]") == []
+    assert readings("[--labels=[KEY=VALUE,...]] [--async]") == []
     # a French quote's » closes it, and a label holds a word: no title in a quoted term
     assert readings("Créer des fichiers «\u00a0.changes\u00a0».") == []
     assert readings("Accueil » Blog de Marc") == [Reading("Blog de Marc", "Accueil", False)]

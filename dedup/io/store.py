@@ -28,8 +28,9 @@ logger = logging.getLogger(__name__)
 #: 2: whole documents keyed at any length; 3: band keys once a text (#27); 4: raw hashes;
 #: 5: the baseline's accounting kept with the findings; 6: the number marks of short units;
 #: 7: a short sentence inside a paragraph not compared; 8: format characters (soft hyphens,
-#: zero-width spaces) deleted by normalization
-FORMAT = 8
+#: zero-width spaces) deleted by normalization; 9: no title read inside a synopsis's
+#: bracketed options
+FORMAT = 9
 _TOUCH = "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?"
 #: How long a run waits for another to let go of the index.
 BUSY_SECONDS = 30.0
