@@ -30,7 +30,7 @@ from dedup.normalize import normalize
 from dedup.order import I64 as I64
 from dedup.order import U64 as U64
 from dedup.order import distinct
-from dedup.tokens import token_spans, word_hashes, xxh32_spans
+from dedup.tokens import joined_hashes, word_hashes
 
 U32 = npt.NDArray[np.uint32]
 
@@ -275,9 +275,7 @@ def _group_shingle_sets(
     texts = np.array([i for i, norm in enumerate(norms) if norm], dtype=np.int64)
     if not len(texts):
         return {}
-    data = "\n".join(norms[i] for i in texts.tolist()).encode("utf-8")
-    starts, ends, owner = token_spans(data)
-    words = np.bincount(owner, minlength=len(texts))
+    hashes, words = joined_hashes("\n".join(norms[i] for i in texts.tolist()).encode("utf-8"))
     out: dict[str, Sets] = {}
     short = np.flatnonzero(words < 2 * config.char_below)
     if len(short):
@@ -288,8 +286,7 @@ def _group_shingle_sets(
     if word_sets is not None:
         long &= word_sets[texts]
     if long.any():
-        mine = long[owner]
-        atoms = xxh32_spans(data, starts[mine], ends[mine])
+        atoms = hashes[np.repeat(long, words)]
         bounds = np.concatenate(([0], np.cumsum(words[long])))
         offsets, values = segment_kgrams(atoms, bounds, config.shingle_size, WORD_SALT, bags)
         out["word"] = Sets(texts[long], offsets, values)

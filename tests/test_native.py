@@ -99,6 +99,21 @@ def test_xxh32_spans_is_xxhash(data: bytes, spans: list[tuple[int, int]]) -> Non
     assert got.tolist() == tokens._xxh32_spans_numpy(data, starts, ends).tolist()
 
 
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(" \t\nab\u00e9\u4e2d\x01", max_size=40), min_size=1, max_size=8))
+def test_token_hashes_are_every_token_xxh32_and_each_text_count(texts: list[str]) -> None:
+    """Tokens cut at every byte <= 32 (so empty ones too, between two such bytes), texts
+    at newlines: as `token_spans` and `xxh32_spans` make them."""
+    data = "\n".join(texts).encode("utf-8")
+    hashes, counts = tokens.joined_hashes(data)
+    starts, ends, owner = tokens.token_spans(data)
+    expected = [xxhash.xxh32_intdigest(data[s:e]) for s, e in zip(starts, ends, strict=True)]
+    assert hashes.tolist() == expected
+    assert counts.tolist() == np.bincount(owner, minlength=len(texts)).tolist()
+    assert len(counts) == data.count(b"\n") + 1
+
+
 def _without_native(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in (fingerprint, tokens, index):
         monkeypatch.setattr(module, "native", None)

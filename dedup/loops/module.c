@@ -11,6 +11,7 @@
  *
  *   part_minima(values, cuts, a, b, out)   the affine32 MinHash of every part of a run
  *   xxh32_spans(data, starts, ends, out)   xxh32 (seed 0) of every span of a byte string
+ *   token_hashes(data, out, counts)        xxh32 of every token, and each text's count
  *   gram_keys(atoms, bounds, k, salt, tags, shift, out)
  *                                          the k-gram keys of segments of atoms, in order
  *   kgram_sets(atoms, bounds, k, salt, bags, offsets, out)

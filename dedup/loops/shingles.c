@@ -97,6 +97,57 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(token_hashes_doc,
+             "token_hashes(data, out, counts)\n\n"
+             "tokens.token_spans and xxh32_spans in one pass: the xxh32 (seed 0) of every token\n"
+             "of `data` cut at each byte <= 32, into `out` (uint32, one a token: the bytes <= 32\n"
+             "and one), and how many tokens each text has (texts end at newlines) into `counts`\n"
+             "(int64, one a text: the newlines and one).");
+
+static PyObject *token_hashes(PyObject *self, PyObject *args) {
+    Py_buffer data, out, counts;
+    if (!PyArg_ParseTuple(args, "y*w*w*", &data, &out, &counts)) return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t tokens = out.len / 4, texts = counts.len / 8;
+    if (!sized(&out, 4, tokens, "out") || !sized(&counts, 8, texts, "counts")) goto done;
+    const unsigned char *bytes = data.buf;
+    Py_ssize_t token = 0, text = 0;
+    int fits = 1;
+    Py_BEGIN_ALLOW_THREADS
+    uint32_t *found = out.buf;
+    int64_t *count = counts.buf;
+    Py_ssize_t start = 0, first = 0;  /* the token's first byte; the text's first token */
+    for (Py_ssize_t i = 0; i <= data.len && fits; i++) {
+        if (i < data.len && bytes[i] > 32) continue;
+        if (token == tokens) {
+            fits = 0;
+            break;
+        }
+        found[token++] = xxh32(bytes + start, i - start);
+        start = i + 1;
+        if (i == data.len || bytes[i] == '\n') {
+            if (text == texts) {
+                fits = 0;
+                break;
+            }
+            count[text++] = token - first;
+            first = token;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (!fits || token != tokens || text != texts) {
+        PyErr_Format(PyExc_ValueError, "%zd tokens and %zd texts, not %zd and %zd", token, text,
+                     tokens, texts);
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&counts);
+    return result;
+}
+
 PyDoc_STRVAR(gram_keys_doc,
              "gram_keys(atoms, bounds, k, salt, tags, shift, out)\n\n"
              "fingerprint.gram_keys into `out` (uint64): every window of k atoms in order\n"
@@ -551,6 +602,7 @@ done:
 PyMethodDef dedup_shingle_methods[] = {
     {"part_minima", part_minima, METH_VARARGS, part_minima_doc},
     {"xxh32_spans", xxh32_spans, METH_VARARGS, xxh32_spans_doc},
+    {"token_hashes", token_hashes, METH_VARARGS, token_hashes_doc},
     {"gram_keys", gram_keys, METH_VARARGS, gram_keys_doc},
     {"kgram_sets", kgram_sets, METH_VARARGS, kgram_sets_doc},
     {"shared", shared, METH_O, shared_doc},
