@@ -157,9 +157,15 @@ def word_of_its_own(a: str, b: str) -> bool:
     word, is another statement of one template: "ID of the repo or fully qualified
     identifier for the repo." / "... the rbacrolebinding ...", 0.83 of its character
     5-grams inside; "Reset VMware NSX sign-in credentials ..." / "Retrieve ...", 0.84
-    similar."""
-    if a.count(" ") > b.count(" "):
-        a, b = b, a
+    similar.  Of two texts of as many words, either may hold one: "la commande ed(1)" /
+    "la commande sed(1)", "ed" inside "sed" but not "sed" inside "ed"."""
+    if a.count(" ") == b.count(" "):
+        return _own_word(a, b) or _own_word(b, a)
+    return _own_word(a, b) if a.count(" ") < b.count(" ") else _own_word(b, a)
+
+
+def _own_word(a: str, b: str) -> bool:
+    """Whether `a` holds a word found nowhere in `b` (see `word_of_its_own`)."""
     words = set(b.split())
     compact = b.replace(" ", "")
     return any(

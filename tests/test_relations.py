@@ -278,11 +278,21 @@ def test_a_sentence_with_a_word_of_its_own_is_another_line(tmp_path: Path) -> No
         " of key value pairs, in every call.",
         "Includes arbitrary headers in storage API calls and accepts a comma separated list"
         " of key value pairs.",  # every word in the other
+        "La commande ed(1) peut remplacer toutes les instances de « REGEX » par « TEXTE »"
+        " dans le fichier :",
+        "La commande sed(1) peut remplacer toutes les instances de « REGEX » par « TEXTE »"
+        " dans le fichier :",  # as many words, one its own: 0.9 similar
     ]
     report = _scan(tmp_path, texts, "--unit", "paragraph")
     removed = [d["doc"] for c in report["clusters"] for d in c["duplicates"] if d["removed"]]
     assert sorted(removed) == ["4", "6"], report["clusters"]
     assert word_of_its_own("id of the repo", "id of the rbacrolebinding")
+    # of as many words each, either holds a word of its own: "ed" is inside "sed", not so
+    # "sed" inside "ed"
+    ed = "la commande ed 1 peut remplacer toutes les instances de regex source par texte"
+    assert word_of_its_own(ed, ed.replace(" ed ", " sed "))
+    assert word_of_its_own(ed.replace(" ed ", " sed "), ed)
+    assert not word_of_its_own(ed, ed.replace("remplacer", "remplaecr"))
     assert not word_of_its_own("les opéra tions possibles", "les opérations possibles")
     assert not word_of_its_own("sociauxlarnaque de twitter", "sociaux larnaque de twitter")
 
