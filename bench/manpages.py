@@ -68,14 +68,24 @@ def main() -> int:
     return 0
 
 
-def summary(lang: str, pages: int, path: Path, report: Path, threshold: float, show: int) -> None:
+def summary(
+    lang: str,
+    pages: int,
+    path: Path,
+    report: Path,
+    threshold: float,
+    show: int,
+    every: bool = False,
+) -> None:
+    """Print what the report removed, by level and relation, and a sample of `show` pairs
+    found by edits alone (with `every`, of every removal that is no exact copy)."""
     texts = {}
     for line in path.open(encoding="utf-8"):
         record = json.loads(line)
         texts[record["id"]] = record["text"]
     found = json.loads(report.read_text(encoding="utf-8"))
     removed: collections.Counter[tuple[str, str, str]] = collections.Counter()
-    by_edits = []
+    by_edits = []  # the pairs to show
     for cluster in found["clusters"]:
         level, survivor = cluster[1], cluster[2]
         for member in cluster[3]:
@@ -85,7 +95,7 @@ def summary(lang: str, pages: int, path: Path, report: Path, threshold: float, s
             jaccard = member[6] if len(member) > 6 else None
             low = relation == "near" and jaccard is not None and jaccard < threshold
             removed[level, relation, "by edits" if low else ""] += 1
-            if low:
+            if low or (every and relation != "exact"):
                 by_edits.append((survivor, (doc, start, end), jaccard))
     print(f"{lang}: {pages} pages, {found['stats']['chars_removed']:,} characters removed")
     for (level, relation, how), count in sorted(removed.items()):
