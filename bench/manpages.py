@@ -85,7 +85,7 @@ def summary(
         texts[record["id"]] = record["text"]
     found = json.loads(report.read_text(encoding="utf-8"))
     removed: collections.Counter[tuple[str, str, str]] = collections.Counter()
-    by_edits = []  # the pairs to show
+    shown = []  # the pairs to show
     for cluster in found["clusters"]:
         level, survivor = cluster[1], cluster[2]
         for member in cluster[3]:
@@ -96,12 +96,12 @@ def summary(
             low = relation == "near" and jaccard is not None and jaccard < threshold
             removed[level, relation, "by edits" if low else ""] += 1
             if low or (every and relation != "exact"):
-                by_edits.append((survivor, (doc, start, end), jaccard))
+                shown.append((survivor, (doc, start, end), jaccard))
     print(f"{lang}: {pages} pages, {found['stats']['chars_removed']:,} characters removed")
     for (level, relation, how), count in sorted(removed.items()):
         print(f"  {level:9} {relation:9} {how:8} {count:6}")
-    random.Random(1).shuffle(by_edits)
-    for (sdoc, sstart, send, *_), (doc, start, end), jaccard in by_edits[:show]:
+    random.Random(1).shuffle(shown)
+    for (sdoc, sstart, send, *_), (doc, start, end), jaccard in shown[:show]:
         print(f"  --- Jaccard {jaccard}")
         print("    kept:    ", " ".join(texts[sdoc][sstart:send].split())[:200])
         print("    removed: ", " ".join(texts[doc][start:end].split())[:200])

@@ -159,9 +159,10 @@ def word_of_its_own(a: str, b: str) -> bool:
     5-grams inside; "Reset VMware NSX sign-in credentials ..." / "Retrieve ...", 0.84
     similar.  Of two texts of as many words, either may hold one: "la commande ed(1)" /
     "la commande sed(1)", "ed" inside "sed" but not "sed" inside "ed"."""
-    if a.count(" ") == b.count(" "):
+    spaces_a, spaces_b = a.count(" "), b.count(" ")
+    if spaces_a == spaces_b:
         return _own_word(a, b) or _own_word(b, a)
-    return _own_word(a, b) if a.count(" ") < b.count(" ") else _own_word(b, a)
+    return _own_word(a, b) if spaces_a < spaces_b else _own_word(b, a)
 
 
 def _own_word(a: str, b: str) -> bool:

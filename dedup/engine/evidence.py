@@ -133,9 +133,9 @@ def _scores(
 
 
 def _own_word(norms: list[str], titles: _Titles, x: int, y: int) -> bool:
-    """Whether the shorter of two units holds a word of its own (see `word_of_its_own`),
-    each also read as the title inside it, if it is a labelled one: `[Lesenswert] Titel`
-    and `Titel | Das Notizbuch` print one title."""
+    """Whether the shorter of two units (either, of as many words) holds a word of its own
+    (see `word_of_its_own`), each also read as the title inside it, if it is a labelled
+    one: `[Lesenswert] Titel` and `Titel | Das Notizbuch` print one title."""
     if not word_of_its_own(norms[x], norms[y]):
         return False
     forms = [[norms[u], *(p.title for p in titles.parts_of(u))] for u in (x, y)]

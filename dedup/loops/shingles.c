@@ -117,7 +117,7 @@ static PyObject *token_hashes(PyObject *self, PyObject *args) {
     uint32_t *found = out.buf;
     int64_t *count = counts.buf;
     Py_ssize_t start = 0, first = 0;  /* the token's first byte; the text's first token */
-    for (Py_ssize_t i = 0; i <= data.len && fits; i++) {
+    for (Py_ssize_t i = 0; i <= data.len; i++) {
         if (i < data.len && bytes[i] > 32) continue;
         if (token == tokens) {
             fits = 0;
