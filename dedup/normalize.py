@@ -91,6 +91,19 @@ def normalize_many(
     them joined: 8,500 paragraphs took half the time of one call each.  Without
     spaces, each comes without its spaces (the form `covered_many` compares), and
     the collapse of spaces is skipped."""
+    if native is not None:
+        out = _fold_texts(list(texts), config, spaces)
+        rest = [i for i, folded in enumerate(out) if folded is None]
+        if rest:
+            slow = _normalize_joined([texts[i] for i in rest], config, spaces)
+            for i, folded in zip(rest, slow, strict=True):
+                out[i] = folded
+        return out  # type: ignore[return-value]  # none is None now
+    return _normalize_joined(texts, config, spaces)
+
+
+def _normalize_joined(texts: Sequence[str], config: NormalizeConfig, spaces: bool) -> list[str]:
+    """`normalize_many` without the C loops: the texts joined, each step taken once."""
     joined = _SEPARATOR.join(texts)
     if len(texts) >= 2:
         # The separator passes _fold_simple as it is: more pieces than texts, one of
@@ -105,6 +118,39 @@ def normalize_many(
             return (_collapse_spaces(folded) if spaces else _spaceless(folded)).split(_SEPARATOR)
     one_by_one = [normalize(text, config) for text in texts]
     return one_by_one if spaces else [_spaceless(norm) for norm in one_by_one]
+
+
+def _fold_texts(texts: list[str], config: NormalizeConfig, spaces: bool) -> list[str | None]:
+    """`normalize_many` in C (`dedup.native`) of each text whose characters fold on their
+    own (see `_fold_simple`), None for the others: the distinct characters past ASCII of
+    them all looked up here, once each, then each text folded straight from its own
+    code points.  Nothing is joined, encoded or split again: on French pages, a third of
+    the time of folding them joined."""
+    assert native is not None
+    images = _SIMPLE_ACCENTS if config.fold_accents else _SIMPLE
+    codes = native.wide_set(texts)
+    bad = bytearray(len(codes))
+    parts: list[bytes] = []
+    for i, code in enumerate(codes):
+        if code not in images:
+            images[code] = _simple(code, config)
+        image = images[code]
+        if image is None:
+            bad[i] = 1
+            parts.append(b"")
+        else:
+            parts.append(image.encode("utf-8"))
+    ends = np.cumsum([len(part) for part in parts], dtype=np.int64)
+    folded: list[str | None] = native.fold_texts(
+        texts,
+        _ASCII,
+        np.array(codes, dtype=np.uint32),
+        b"".join(parts),
+        ends,
+        bytes(bad),
+        spaces,
+    )
+    return folded
 
 
 def _spaceless(text: str) -> str:

@@ -3,6 +3,7 @@ same output with either."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import coverage, edit_keys, fingerprint, index, tokens
+from dedup.config import NormalizeConfig
 from dedup.fingerprint import Sets, signatures
 from dedup.native import native
 from dedup.segment import paragraphs, sentences
@@ -469,6 +471,31 @@ def test_copies_are_the_python_ones(
         want += copies._write(str(folder / "p"), texts[::-1])
     assert got == want
     assert (folder / "c").read_bytes() == (folder / "p").read_bytes()
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(st.characters(blacklist_categories=()), max_size=300)
+        | st.sampled_from(["", " \x1e ", "\ud800é", "l\u2019été\u00a0!", "ﬁ…’\u0301", "😀 A"]),
+        max_size=8,
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_texts_fold_one_by_one_as_they_fold_joined(
+    texts: list[str], fold_accents: bool, spaces: bool
+) -> None:
+    """normalize_many over each str on its own (any characters: lone surrogates, marks,
+    the separator the Python joins with) gives what the Python gives joined."""
+    normalize = importlib.import_module("dedup.normalize")
+
+    config = NormalizeConfig(fold_accents=fold_accents)
+    got = normalize.normalize_many(texts, config, spaces=spaces)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(normalize, "native", None)
+        assert got == normalize.normalize_many(texts, config, spaces=spaces)
 
 
 @needs_native

@@ -138,6 +138,222 @@ done:
     return result;
 }
 
+/* --- the same fold, over a list of str (normalize.normalize_many) ------------------- */
+
+PyDoc_STRVAR(wide_set_doc,
+             "wide_set(texts) -> list[int]\n\n"
+             "The distinct code points past ASCII of a list of str, ascending.");
+
+static PyObject *wide_set(PyObject *self, PyObject *args) {
+    PyObject *texts;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &texts)) return NULL;
+    /* A bit a code point seen: 0x110000 bits, 136 KB. */
+    uint64_t *seen = PyMem_RawCalloc(0x110000 / 64, sizeof(uint64_t));
+    if (seen == NULL) return PyErr_NoMemory();
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    for (Py_ssize_t t = 0; t < n; t++) {
+        PyObject *text = PyList_GET_ITEM(texts, t);
+        if (!PyUnicode_Check(text)) {
+            PyMem_RawFree(seen);
+            return PyErr_Format(PyExc_TypeError, "texts: not a str");
+        }
+        if (PyUnicode_IS_ASCII(text)) continue;
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        if (kind == PyUnicode_1BYTE_KIND) {
+            const Py_UCS1 *c = data;
+            for (Py_ssize_t i = 0; i < length; i++)
+                if (c[i] >= 0x80) seen[c[i] >> 6] |= 1ull << (c[i] & 63);
+        } else if (kind == PyUnicode_2BYTE_KIND) {
+            const Py_UCS2 *c = data;
+            for (Py_ssize_t i = 0; i < length; i++)
+                if (c[i] >= 0x80) seen[c[i] >> 6] |= 1ull << (c[i] & 63);
+        } else {
+            const Py_UCS4 *c = data;
+            for (Py_ssize_t i = 0; i < length; i++)
+                if (c[i] >= 0x80 && c[i] < 0x110000) seen[c[i] >> 6] |= 1ull << (c[i] & 63);
+        }
+    }
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t w = 0; out != NULL && w < 0x110000 / 64; w++) {
+        for (uint64_t bits = seen[w]; bits && out != NULL; bits &= bits - 1) {
+            PyObject *code = PyLong_FromLong((long)(w * 64 + __builtin_ctzll(bits)));
+            if (code == NULL || PyList_Append(out, code) < 0) Py_CLEAR(out);
+            Py_XDECREF(code);
+        }
+    }
+    PyMem_RawFree(seen);
+    return out;
+}
+
+/* What fold_texts does with the characters past ASCII of a call: their images, looked up
+ * directly below 0x800 and by bisection above. */
+typedef struct {
+    const uint32_t *codes;
+    const int64_t *ends;
+    const unsigned char *images, *bad;
+    Py_ssize_t count;
+    int16_t direct[0x800];  /* a code point's place among codes, -1 for none */
+} Images;
+
+static inline Py_ssize_t image_of(const Images *im, uint32_t code) {
+    if (code < 0x800) return im->direct[code];
+    Py_ssize_t lo = 0, hi = im->count;
+    while (lo < hi) {
+        const Py_ssize_t mid = (lo + hi) / 2;
+        if (im->codes[mid] < code) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < im->count && im->codes[lo] == code ? lo : -1;
+}
+
+/* One text's characters folded into `out` (UTF-8); its length, or -1 where a character
+ * is not among the codes or does not fold on its own. */
+#define FOLD_LOOP(TYPE)                                                                  \
+    do {                                                                             \
+        const TYPE *c = data;                                                        \
+        for (Py_ssize_t i = 0; i < length; i++) {                                    \
+            const uint32_t code = c[i];                                              \
+            if (code < 0x80) {                                                       \
+                out[n] = map[code];                                                  \
+                n += keep[code];                                                     \
+                continue;                                                            \
+            }                                                                        \
+            const Py_ssize_t at = image_of(im, code);                                \
+            if (at < 0 || im->bad[at]) return -1;                                    \
+            for (int64_t b = at ? im->ends[at - 1] : 0; b < im->ends[at]; b++) {     \
+                const unsigned char byte = im->images[b];                            \
+                out[n] = map[byte];                                                  \
+                n += keep[byte];                                                     \
+            }                                                                        \
+        }                                                                            \
+    } while (0)
+
+static Py_ssize_t fold_one(PyObject *text, const Images *im, const unsigned char *map,
+                           const unsigned char *keep, unsigned char *out) {
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t n = 0;
+    if (kind == PyUnicode_1BYTE_KIND) FOLD_LOOP(Py_UCS1);
+    else if (kind == PyUnicode_2BYTE_KIND) FOLD_LOOP(Py_UCS2);
+    else FOLD_LOOP(Py_UCS4);
+    return n;
+}
+
+PyDoc_STRVAR(fold_texts_doc,
+             "fold_texts(texts, table, codes, images, ends, bad[, spaces]) -> list[str | None]\n\n"
+             "fold over each str of `texts` on its own: each character past ASCII is one of\n"
+             "`codes` (uint32, ascending), replaced by its image (image i:\n"
+             "images[ends[i - 1]:ends[i]], int64 ends), then every ASCII byte through `table`\n"
+             "(256 bytes) with ' and ` deleted, then runs of spaces made one, none at the\n"
+             "start or end; with `spaces` false, no space at all.  None for a text with a\n"
+             "character not among `codes`, or marked in `bad` (one byte a code).");
+
+static PyObject *fold_texts(PyObject *self, PyObject *args) {
+    PyObject *texts;
+    Py_buffer table, codes, images, ends, bad;
+    int spaces = 1;
+    if (!PyArg_ParseTuple(args, "O!y*y*y*y*y*|p", &PyList_Type, &texts, &table, &codes,
+                          &images, &ends, &bad, &spaces))
+        return NULL;
+    PyObject *result = NULL;
+    unsigned char *out = NULL;
+    Images *im = NULL;
+    const Py_ssize_t changed = codes.len / 4;
+    const int64_t *end_of = ends.buf;
+    if (!sized(&table, 1, 256, "table") || !sized(&codes, 4, changed, "codes") ||
+        !sized(&ends, 8, changed, "ends") || !sized(&bad, 1, changed, "bad"))
+        goto done;
+    Py_ssize_t longest = 4;  /* the most bytes a character's image may take */
+    for (Py_ssize_t i = 0; i < changed; i++) {
+        const int64_t lo = i ? end_of[i - 1] : 0;
+        if (lo > end_of[i] || end_of[i] > images.len) {
+            PyErr_SetString(PyExc_ValueError, "ends: not ascending within the images");
+            goto done;
+        }
+        longest = end_of[i] - lo > longest ? end_of[i] - lo : longest;
+    }
+    im = PyMem_RawMalloc(sizeof(Images));
+    if (im == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    im->codes = codes.buf;
+    im->ends = end_of;
+    im->images = images.buf;
+    im->bad = bad.buf;
+    im->count = changed;
+    memset(im->direct, 0xFF, sizeof(im->direct));
+    for (Py_ssize_t i = 0; i < changed; i++) {
+        if (i && im->codes[i] <= im->codes[i - 1]) {
+            PyErr_SetString(PyExc_ValueError, "codes: not ascending");
+            goto done;
+        }
+        if (im->codes[i] < 0x800) im->direct[im->codes[i]] = (int16_t)i;
+    }
+    unsigned char map[256], keep[256];
+    memcpy(map, table.buf, 256);
+    for (int b = 0; b < 256; b++) {
+        keep[b] = b != '\'' && b != '`';
+        if (b >= 0x80) map[b] = (unsigned char)b;
+    }
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    Py_ssize_t room = 0;
+    for (Py_ssize_t t = 0; t < n; t++) {
+        PyObject *text = PyList_GET_ITEM(texts, t);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "texts: not a str");
+            goto done;
+        }
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        room = length > room ? length : room;
+    }
+    out = PyMem_RawMalloc((size_t)room * (size_t)longest + 1);
+    result = PyList_New(n);
+    if (out == NULL || result == NULL) {
+        if (out == NULL) PyErr_NoMemory();
+        Py_CLEAR(result);
+        goto done;
+    }
+    const int stays = spaces != 0;
+    for (Py_ssize_t t = 0; t < n; t++) {
+        const Py_ssize_t folded = fold_one(PyList_GET_ITEM(texts, t), im, map, keep, out);
+        if (folded < 0) {
+            PyList_SET_ITEM(result, t, Py_NewRef(Py_None));
+            continue;
+        }
+        /* A space stays right after a solid byte, and goes again at the end; none
+         * stays without `spaces`. */
+        Py_ssize_t m = 0;
+        int solid = 0;
+        for (Py_ssize_t i = 0; i < folded; i++) {
+            const unsigned char c = out[i];
+            const int space = c == ' ';
+            out[m] = c;
+            m += (!space) | (solid & stays);
+            solid = !space;
+        }
+        if (m && out[m - 1] == ' ') m--;
+        PyObject *string = PyUnicode_DecodeUTF8((const char *)out, m, "strict");
+        if (string == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, t, string);
+    }
+done:
+    PyMem_RawFree(out);
+    PyMem_RawFree(im);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&images);
+    PyBuffer_Release(&ends);
+    PyBuffer_Release(&bad);
+    return result;
+}
+
 /* --- sentences: segment.sentences, a rule for a rule (see dedup/segment.py) ---------- */
 
 /* _SENTENCE_END's marks: . ! ? … and Arabic's, Urdu's and Devanagari's (؟ ۔ । ॥) */
@@ -383,6 +599,8 @@ PyMethodDef dedup_text_methods[] = {
     {"copies", copies, METH_VARARGS, copies_doc},
     {"wide_codes", wide_codes, METH_VARARGS, wide_codes_doc},
     {"fold", fold, METH_VARARGS, fold_doc},
+    {"wide_set", wide_set, METH_VARARGS, wide_set_doc},
+    {"fold_texts", fold_texts, METH_VARARGS, fold_texts_doc},
     {"sentences", sentences, METH_VARARGS, sentences_doc},
     {NULL, NULL, 0, NULL},
 };
