@@ -122,35 +122,48 @@ def _normalize_joined(texts: Sequence[str], config: NormalizeConfig, spaces: boo
 
 def _fold_texts(texts: list[str], config: NormalizeConfig, spaces: bool) -> list[str | None]:
     """`normalize_many` in C (`dedup.native`) of each text whose characters fold on their
-    own (see `_fold_simple`), None for the others: the distinct characters past ASCII of
-    them all looked up here, once each, then each text folded straight from its own
-    code points.  Nothing is joined, encoded or split again: on French pages, a third of
-    the time of folding them joined."""
+    own (see `_fold_simple`), None for the others: each text folded straight from its own
+    code points, its characters past ASCII looked up among those the process has met
+    (`_Images`).  Nothing is joined, encoded or split: on French pages, a third of the
+    time of folding them joined."""
     assert native is not None
-    images = _SIMPLE_ACCENTS if config.fold_accents else _SIMPLE
-    codes = native.wide_set(texts)
-    bad = bytearray(len(codes))
-    parts: list[bytes] = []
-    for i, code in enumerate(codes):
-        if code not in images:
-            images[code] = _simple(code, config)
-        image = images[code]
-        if image is None:
-            bad[i] = 1
-            parts.append(b"")
-        else:
-            parts.append(image.encode("utf-8"))
-    ends = np.cumsum([len(part) for part in parts], dtype=np.int64)
-    folded: list[str | None] = native.fold_texts(
-        texts,
-        _ASCII,
-        np.array(codes, dtype=np.uint32),
-        b"".join(parts),
-        ends,
-        bytes(bad),
-        spaces,
-    )
-    return folded
+    images = _IMAGES[config.fold_accents]
+    out, met = native.fold_texts(texts, _ASCII, *images.arrays, spaces)
+    if met:  # characters first met here: their images made, and their texts folded again
+        images.learn(met, config)
+        again = [i for i, folded in enumerate(out) if folded is None]
+        redone, _ = native.fold_texts([texts[i] for i in again], _ASCII, *images.arrays, spaces)
+        for i, folded in zip(again, redone, strict=True):
+            out[i] = folded
+    return out  # type: ignore[no-any-return]
+
+
+class _Images:
+    """The characters past ASCII a process has met, as `native.fold_texts` takes them:
+    ascending code points, their images (UTF-8, one after another) and where each ends,
+    and a byte each, 1 for a character that does not fold on its own."""
+
+    def __init__(self, simple: dict[int, str | None]) -> None:
+        self.simple = simple  # _SIMPLE or _SIMPLE_ACCENTS
+        self.codes: list[int] = []
+        self.arrays = self._arrays()
+
+    def learn(self, codes: list[int], config: NormalizeConfig) -> None:
+        for code in codes:
+            if code not in self.simple:
+                self.simple[code] = _simple(code, config)
+        self.codes = sorted(set(self.codes).union(codes))
+        self.arrays = self._arrays()
+
+    def _arrays(self) -> tuple[npt.NDArray[np.uint32], bytes, npt.NDArray[np.int64], bytes]:
+        images = [self.simple[code] for code in self.codes]
+        parts = [b"" if image is None else image.encode("utf-8") for image in images]
+        return (
+            np.array(self.codes, dtype=np.uint32),
+            b"".join(parts),
+            np.cumsum([len(part) for part in parts], dtype=np.int64),
+            bytes(image is None for image in images),
+        )
 
 
 def _spaceless(text: str) -> str:
@@ -288,6 +301,8 @@ def _ranges(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> np
 #: with accents kept, one with them folded.
 _SIMPLE: dict[int, str | None] = {}
 _SIMPLE_ACCENTS: dict[int, str | None] = {}
+#: The same, as `_fold_texts` hands them to C, by whether accents are folded.
+_IMAGES = {False: _Images(_SIMPLE), True: _Images(_SIMPLE_ACCENTS)}
 #: Blocks whose characters no NFKC composition takes as a second part (the starters that
 #: compose with what precedes them are Hangul jamo and vowel signs of Indic scripts; marks
 #: are left out one by one): Latin, Greek, Cyrillic and the rest below Devanagari; Latin

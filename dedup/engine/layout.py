@@ -11,6 +11,7 @@ reaches across white space).  A unit that is no such run (none is, today) is rea
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -71,9 +72,7 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
     found, quiet = batch_spans(texts, wanted, config.segment)  # quiet: what a marker hushes
     breaks = np.array([m.start() for m in _NEWLINE.finditer(joined)], dtype=np.int64)
     finest = _Spans(*found[levels[-1]])
-    pieces = [
-        joined[s:e] for s, e in zip(finest.starts.tolist(), finest.ends.tolist(), strict=True)
-    ]
+    pieces = _pieces(texts, joined, base, finest)
     distinct: dict[str, int] = {}
     numbers = [distinct.setdefault(piece, len(distinct)) for piece in pieces]
     normalized = normalize_many(list(distinct), config.normalize)
@@ -95,6 +94,19 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
         cut_level.rows = narrowed(cut_level.rows)  # rows wait in the main process
         out.append(cut_level)
     return Layout(out, each)
+
+
+def _pieces(texts: list[str], joined: str, base: I64, spans: _Spans) -> list[str]:
+    """The text of each span of `joined`: a text itself where the span is the whole of it
+    (a document of the document level), so that no page is copied again."""
+    starts, ends, docs = spans.starts, spans.ends, spans.docs
+    whole = (starts == base[docs]) & (ends == base[docs + 1])
+    return [
+        texts[d] if w else joined[s:e]
+        for d, w, s, e in zip(
+            docs.tolist(), whole.tolist(), starts.tolist(), ends.tolist(), strict=True
+        )
+    ]
 
 
 def space_counts(texts: list[str], enough: int) -> I64:
@@ -275,7 +287,6 @@ class _Runs:
         self.each = np.fromiter(each, dtype=object, count=len(each))
         sizes = np.fromiter(map(len, each), dtype=np.int64, count=len(each))
         filled = sizes > 0
-        self.text = " ".join([norm for norm in each if norm])
         # Where each finest unit's text starts in `text` (an empty one: where the next
         # non-empty one does), and the first and last non-empty unit from each place on.
         self.starts = np.concatenate(([0], np.cumsum(np.where(filled, sizes + 1, 0))))[:-1]
@@ -284,6 +295,12 @@ class _Runs:
         after = np.where(filled, places, len(each))
         self.next = np.minimum.accumulate(after[::-1])[::-1]  # first non-empty at or after
         self.last = np.maximum.accumulate(np.where(filled, places, -1))  # at or before
+
+    @functools.cached_property
+    def text(self) -> str:
+        """Every non-empty text joined by spaces: made where a run of more than one unit
+        asks for it (never at the document level alone)."""
+        return " ".join([norm for norm in self.each.tolist() if norm])
 
     def joined(self, lo: I64, hi: I64, whole: npt.NDArray[np.bool_]) -> list[str]:
         """The text of each run [lo, hi) marked `whole`, "" for the others: a run of one

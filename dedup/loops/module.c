@@ -22,7 +22,6 @@
  *   wide_codes(data)                       the distinct code points past ASCII of UTF-8
  *   fold(data, table, codes, images, ends[, spaces])
  *                                          normalize._fold_simple's bytes to its string
- *   wide_set(texts)                        the distinct code points past ASCII of str
  *   fold_texts(texts, table, codes, images, ends, bad[, spaces])
  *                                          normalize._fold_texts: each str folded alone
  *   copies(texts, step)                    io.copies._write's bytes and places

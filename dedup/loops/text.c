@@ -140,53 +140,6 @@ done:
 
 /* --- the same fold, over a list of str (normalize.normalize_many) ------------------- */
 
-PyDoc_STRVAR(wide_set_doc,
-             "wide_set(texts) -> list[int]\n\n"
-             "The distinct code points past ASCII of a list of str, ascending.");
-
-static PyObject *wide_set(PyObject *self, PyObject *args) {
-    PyObject *texts;
-    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &texts)) return NULL;
-    /* A bit a code point seen: 0x110000 bits, 136 KB. */
-    uint64_t *seen = PyMem_RawCalloc(0x110000 / 64, sizeof(uint64_t));
-    if (seen == NULL) return PyErr_NoMemory();
-    const Py_ssize_t n = PyList_GET_SIZE(texts);
-    for (Py_ssize_t t = 0; t < n; t++) {
-        PyObject *text = PyList_GET_ITEM(texts, t);
-        if (!PyUnicode_Check(text)) {
-            PyMem_RawFree(seen);
-            return PyErr_Format(PyExc_TypeError, "texts: not a str");
-        }
-        if (PyUnicode_IS_ASCII(text)) continue;
-        const int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
-        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-        if (kind == PyUnicode_1BYTE_KIND) {
-            const Py_UCS1 *c = data;
-            for (Py_ssize_t i = 0; i < length; i++)
-                if (c[i] >= 0x80) seen[c[i] >> 6] |= 1ull << (c[i] & 63);
-        } else if (kind == PyUnicode_2BYTE_KIND) {
-            const Py_UCS2 *c = data;
-            for (Py_ssize_t i = 0; i < length; i++)
-                if (c[i] >= 0x80) seen[c[i] >> 6] |= 1ull << (c[i] & 63);
-        } else {
-            const Py_UCS4 *c = data;
-            for (Py_ssize_t i = 0; i < length; i++)
-                if (c[i] >= 0x80 && c[i] < 0x110000) seen[c[i] >> 6] |= 1ull << (c[i] & 63);
-        }
-    }
-    PyObject *out = PyList_New(0);
-    for (Py_ssize_t w = 0; out != NULL && w < 0x110000 / 64; w++) {
-        for (uint64_t bits = seen[w]; bits && out != NULL; bits &= bits - 1) {
-            PyObject *code = PyLong_FromLong((long)(w * 64 + __builtin_ctzll(bits)));
-            if (code == NULL || PyList_Append(out, code) < 0) Py_CLEAR(out);
-            Py_XDECREF(code);
-        }
-    }
-    PyMem_RawFree(seen);
-    return out;
-}
-
 /* What fold_texts does with the characters past ASCII of a call: their images, looked up
  * directly below 0x800 and by bisection above. */
 typedef struct {
@@ -221,7 +174,13 @@ static inline Py_ssize_t image_of(const Images *im, uint32_t code) {
                 continue;                                                            \
             }                                                                        \
             const Py_ssize_t at = image_of(im, code);                                \
-            if (at < 0 || im->bad[at]) return -1;                                    \
+            if (at < 0) {                                                            \
+                if (!add_code(unknown, code)) return -2;                             \
+                n = 0;                                                               \
+                missing = 1;                                                         \
+                continue;                                                            \
+            }                                                                        \
+            if (im->bad[at]) return -1;                                              \
             for (int64_t b = at ? im->ends[at - 1] : 0; b < im->ends[at]; b++) {     \
                 const unsigned char byte = im->images[b];                            \
                 out[n] = map[byte];                                                  \
@@ -230,26 +189,52 @@ static inline Py_ssize_t image_of(const Images *im, uint32_t code) {
         }                                                                            \
     } while (0)
 
+/* Code points met that are not among the codes: a buffer that grows. */
+typedef struct {
+    uint32_t *at;
+    Py_ssize_t count, room;
+} Codes;
+
+static int add_code(Codes *codes, uint32_t code) {
+    for (Py_ssize_t i = codes->count; i-- > 0 && i >= codes->count - 8;)
+        if (codes->at[i] == code) return 1;  /* met just before: noted once */
+    if (codes->count == codes->room) {
+        const Py_ssize_t room = codes->room ? 2 * codes->room : 64;
+        uint32_t *grown = PyMem_RawRealloc(codes->at, (size_t)room * sizeof(uint32_t));
+        if (grown == NULL) return 0;
+        codes->at = grown;
+        codes->room = room;
+    }
+    codes->at[codes->count++] = code;
+    return 1;
+}
+
+/* The length of a text folded into out; -1 for a text with a character that does not
+ * fold on its own, -3 for one with a character not among the codes (noted in
+ * `unknown`), -2 out of memory. */
 static Py_ssize_t fold_one(PyObject *text, const Images *im, const unsigned char *map,
-                           const unsigned char *keep, unsigned char *out) {
+                           const unsigned char *keep, unsigned char *out, Codes *unknown) {
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
     Py_ssize_t n = 0;
+    int missing = 0;
     if (kind == PyUnicode_1BYTE_KIND) FOLD_LOOP(Py_UCS1);
     else if (kind == PyUnicode_2BYTE_KIND) FOLD_LOOP(Py_UCS2);
     else FOLD_LOOP(Py_UCS4);
-    return n;
+    return missing ? -3 : n;
 }
 
 PyDoc_STRVAR(fold_texts_doc,
-             "fold_texts(texts, table, codes, images, ends, bad[, spaces]) -> list[str | None]\n\n"
+             "fold_texts(texts, table, codes, images, ends, bad[, spaces])\n"
+             "    -> (list[str | None], list[int])\n\n"
              "fold over each str of `texts` on its own: each character past ASCII is one of\n"
              "`codes` (uint32, ascending), replaced by its image (image i:\n"
              "images[ends[i - 1]:ends[i]], int64 ends), then every ASCII byte through `table`\n"
              "(256 bytes) with ' and ` deleted, then runs of spaces made one, none at the\n"
              "start or end; with `spaces` false, no space at all.  None for a text with a\n"
-             "character not among `codes`, or marked in `bad` (one byte a code).");
+             "character not among `codes`, or marked in `bad` (one byte a code); and the\n"
+             "characters met that are not among `codes` (some maybe twice).");
 
 static PyObject *fold_texts(PyObject *self, PyObject *args) {
     PyObject *texts;
@@ -261,6 +246,7 @@ static PyObject *fold_texts(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     unsigned char *out = NULL;
     Images *im = NULL;
+    Codes unknown = {NULL, 0, 0};
     const Py_ssize_t changed = codes.len / 4;
     const int64_t *end_of = ends.buf;
     if (!sized(&table, 1, 256, "table") || !sized(&codes, 4, changed, "codes") ||
@@ -319,7 +305,13 @@ static PyObject *fold_texts(PyObject *self, PyObject *args) {
     }
     const int stays = spaces != 0;
     for (Py_ssize_t t = 0; t < n; t++) {
-        const Py_ssize_t folded = fold_one(PyList_GET_ITEM(texts, t), im, map, keep, out);
+        const Py_ssize_t folded =
+            fold_one(PyList_GET_ITEM(texts, t), im, map, keep, out, &unknown);
+        if (folded == -2) {
+            PyErr_NoMemory();
+            Py_CLEAR(result);
+            goto done;
+        }
         if (folded < 0) {
             PyList_SET_ITEM(result, t, Py_NewRef(Py_None));
             continue;
@@ -343,7 +335,17 @@ static PyObject *fold_texts(PyObject *self, PyObject *args) {
         }
         PyList_SET_ITEM(result, t, string);
     }
+    if (result != NULL) {  /* (folded, the code points met that are not among the codes) */
+        PyObject *met = PyList_New(unknown.count);
+        for (Py_ssize_t i = 0; met != NULL && i < unknown.count; i++) {
+            PyObject *code = PyLong_FromUnsignedLong(unknown.at[i]);
+            if (code == NULL) Py_CLEAR(met);
+            else PyList_SET_ITEM(met, i, code);
+        }
+        result = met == NULL ? (Py_DECREF(result), NULL) : Py_BuildValue("(NN)", result, met);
+    }
 done:
+    PyMem_RawFree(unknown.at);
     PyMem_RawFree(out);
     PyMem_RawFree(im);
     PyBuffer_Release(&table);
@@ -599,7 +601,6 @@ PyMethodDef dedup_text_methods[] = {
     {"copies", copies, METH_VARARGS, copies_doc},
     {"wide_codes", wide_codes, METH_VARARGS, wide_codes_doc},
     {"fold", fold, METH_VARARGS, fold_doc},
-    {"wide_set", wide_set, METH_VARARGS, wide_set_doc},
     {"fold_texts", fold_texts, METH_VARARGS, fold_texts_doc},
     {"sentences", sentences, METH_VARARGS, sentences_doc},
     {NULL, NULL, 0, NULL},
