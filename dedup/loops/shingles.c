@@ -340,6 +340,18 @@ static void fill_set(uint64_t *slots, size_t mask, const uint32_t *values, Py_ss
     }
 }
 
+/* Puts value in the set; whether it was not there before. */
+static int add_to_set(uint64_t *slots, size_t mask, uint32_t value) {
+    const uint64_t v = (uint64_t)value + 1;
+    size_t at = (size_t)(value * 0x9E3779B1u) & mask;
+    while (slots[at]) {
+        if (slots[at] == v) return 0;
+        at = (at + 1) & mask;
+    }
+    slots[at] = v;
+    return 1;
+}
+
 static int in_set(const uint64_t *slots, size_t mask, uint32_t value) {
     const uint64_t v = (uint64_t)value + 1;
     for (size_t at = (size_t)(value * 0x9E3779B1u) & mask;; at = (at + 1) & mask) {
@@ -370,7 +382,7 @@ static PyObject *covered(PyObject *self, PyObject *args) {
                           &counts))
         return NULL;
     PyObject *result = NULL;
-    uint64_t *sets = NULL;
+    uint64_t *sets = NULL, *child_set = NULL;
     uint32_t *mine = NULL, *scratch = NULL;
     const Py_ssize_t survivors = sb.len / 8 - 1, children = cb.len / 8 - 1;
     const int64_t *s_at = sb.buf, *c_at = cb.buf, *owner = own.buf;
@@ -400,9 +412,10 @@ static PyObject *covered(PyObject *self, PyObject *args) {
     const Py_ssize_t widest = s_widest > c_widest ? s_widest : c_widest;
     const size_t most = set_mask(s_widest);
     sets = PyMem_RawMalloc((most + 1) * sizeof(uint64_t));
+    child_set = PyMem_RawMalloc((set_mask(c_widest) + 1) * sizeof(uint64_t));
     mine = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
     scratch = PyMem_RawMalloc((size_t)widest * sizeof(uint32_t));
-    if (!sets || !mine || !scratch) {
+    if (!sets || !child_set || !mine || !scratch) {
         PyErr_NoMemory();
         goto done;
     }
@@ -419,16 +432,25 @@ static PyObject *covered(PyObject *self, PyObject *args) {
             mask = set_mask(n);
             fill_set(sets, mask, mine, n);
         }
-        const Py_ssize_t n = segment_grams(c_atoms, c_at[c], c_at[c + 1], k, salt, 1, mine, scratch);
-        Py_ssize_t shared = 0;
-        for (Py_ssize_t i = 0; i < n; i++) shared += in_set(sets, mask, mine[i]);
+        /* The child's distinct grams through a set of its own (sorting them took half
+         * the time of the children check), each looked up in the survivor's once. */
+        const Py_ssize_t n = segment_grams(c_atoms, c_at[c], c_at[c + 1], k, salt, 0, mine, scratch);
+        const size_t own_mask = set_mask(n);
+        memset(child_set, 0, (own_mask + 1) * sizeof(uint64_t));
+        Py_ssize_t shared = 0, distinct = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (!add_to_set(child_set, own_mask, mine[i])) continue;
+            distinct++;
+            shared += in_set(sets, mask, mine[i]);
+        }
         hit[c] = shared;
-        size[c] = n;
+        size[c] = distinct;
     }
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
     PyMem_RawFree(sets);
+    PyMem_RawFree(child_set);
     PyMem_RawFree(mine);
     PyMem_RawFree(scratch);
     PyBuffer_Release(&sa);

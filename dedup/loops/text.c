@@ -519,81 +519,112 @@ PyDoc_STRVAR(copies_doc,
              "surrogate as 'surrogatepass' writes it. Also each text's place among them\n"
              "(int64): its first byte's, shifted left once, the lowest bit set for ASCII.");
 
+static inline Py_ssize_t utf8_size(int kind, const void *data, Py_ssize_t length) {
+    Py_ssize_t size = length;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *c = data;
+        for (Py_ssize_t i = 0; i < length; i++) size += c[i] >= 0x80;
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *c = data;
+        for (Py_ssize_t i = 0; i < length; i++) size += (c[i] >= 0x80) + (c[i] >= 0x800);
+    } else {
+        const Py_UCS4 *c = data;
+        for (Py_ssize_t i = 0; i < length; i++)
+            size += (c[i] >= 0x80) + (c[i] >= 0x800) + (c[i] >= 0x10000);
+    }
+    return size;
+}
+
+/* One code point in UTF-8 (a surrogate as 'surrogatepass' writes it); past its bytes. */
+static inline unsigned char *put_utf8(unsigned char *out, Py_UCS4 c) {
+    if (c < 0x80) {
+        *out++ = (unsigned char)c;
+    } else if (c < 0x800) {
+        *out++ = (unsigned char)(0xC0 | c >> 6);
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        *out++ = (unsigned char)(0xE0 | c >> 12);
+        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else {
+        *out++ = (unsigned char)(0xF0 | c >> 18);
+        *out++ = (unsigned char)(0x80 | (c >> 12 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    return out;
+}
+
+static inline void put_mark(unsigned char *at, uint64_t value) {
+    for (int b = 0; b < 8; b++) at[b] = (unsigned char)(value >> (8 * b));
+}
+
+/* A text's marks (the byte place of characters 0, step, 2 step ..., then of its end;
+ * little-endian) at `marks`, and its UTF-8 at `bytes`, straight from its code points. */
+#define COPY_LOOP(TYPE)                                                                  \
+    do {                                                                             \
+        const TYPE *c = data;                                                        \
+        Py_ssize_t mark = 0;                                                         \
+        for (Py_ssize_t i = 0; i < length; i += step) {                              \
+            put_mark(marks + 8 * mark++, (uint64_t)(out - bytes));                   \
+            const Py_ssize_t stop = i + step < length ? i + step : length;           \
+            for (Py_ssize_t j = i; j < stop; j++) out = put_utf8(out, c[j]);         \
+        }                                                                            \
+        put_mark(marks + 8 * mark, (uint64_t)(out - bytes));                         \
+    } while (0)
+
 static PyObject *copies(PyObject *self, PyObject *args) {
     PyObject *texts;
     Py_ssize_t step;
     if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &texts, &step)) return NULL;
     if (step < 1) return PyErr_Format(PyExc_ValueError, "step below 1");
     const Py_ssize_t n = PyList_GET_SIZE(texts);
-    /* Each text past ASCII in UTF-8, by CPython's encoder; the bytes of them all. */
-    PyObject *encoded = PyList_New(n);
-    if (encoded == NULL) return NULL;
     Py_ssize_t size = 0;
     for (Py_ssize_t t = 0; t < n; t++) {
         PyObject *text = PyList_GET_ITEM(texts, t);
-        if (!PyUnicode_Check(text)) {
-            Py_DECREF(encoded);
-            return PyErr_Format(PyExc_TypeError, "texts: not a str");
-        }
+        if (!PyUnicode_Check(text)) return PyErr_Format(PyExc_TypeError, "texts: not a str");
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         if (PyUnicode_IS_ASCII(text)) {
             size += length;
-            PyList_SET_ITEM(encoded, t, Py_NewRef(Py_None));
             continue;
         }
-        PyObject *utf8 = PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
-        if (utf8 == NULL) {
-            Py_DECREF(encoded);
-            return NULL;
-        }
-        PyList_SET_ITEM(encoded, t, utf8);
-        size += 8 * ((length + step - 1) / step + 1) + PyBytes_GET_SIZE(utf8);
+        size += 8 * ((length + step - 1) / step + 1) +
+                utf8_size(PyUnicode_KIND(text), PyUnicode_DATA(text), length);
     }
     PyObject *blob = PyBytes_FromStringAndSize(NULL, size);
     PyObject *places = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
     if (blob == NULL || places == NULL) {
         Py_XDECREF(blob);
         Py_XDECREF(places);
-        Py_DECREF(encoded);
         return NULL;
     }
     unsigned char *start = (unsigned char *)PyBytes_AS_STRING(blob), *out = start;
     int64_t *place = (int64_t *)PyBytes_AS_STRING(places);
     for (Py_ssize_t t = 0; t < n; t++) {
-        PyObject *text = PyList_GET_ITEM(texts, t), *utf8 = PyList_GET_ITEM(encoded, t);
+        PyObject *text = PyList_GET_ITEM(texts, t);
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-        if (utf8 == Py_None) {
+        const void *data = PyUnicode_DATA(text);
+        if (PyUnicode_IS_ASCII(text)) {
             place[t] = (int64_t)(out - start) << 1 | 1;
-            memcpy(out, PyUnicode_DATA(text), (size_t)length);
+            memcpy(out, data, (size_t)length);
             out += length;
             continue;
         }
         place[t] = (int64_t)(out - start) << 1;
-        /* The marks: the byte place of characters 0, step, 2 step ... (each character's
-         * first byte is no continuation byte), then of the end; little-endian. */
-        const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(utf8);
-        const Py_ssize_t count = (length + step - 1) / step + 1, nbytes = PyBytes_GET_SIZE(utf8);
-        Py_ssize_t mark = 0, left = 0;
-        for (Py_ssize_t i = 0; i <= nbytes; i++) {
-            const int end = i == nbytes;
-            if (!end && (bytes[i] & 0xC0) == 0x80) continue;
-            if (end || left == 0) {
-                for (int b = 0; b < 8; b++) out[8 * mark + b] = (unsigned char)((uint64_t)i >> (8 * b));
-                mark++;
-                left = step;
-            }
-            left--;
-        }
-        if (mark != count) {  /* a text and its UTF-8 that disagree: never, but not written */
-            Py_DECREF(blob);
-            Py_DECREF(places);
-            Py_DECREF(encoded);
-            return PyErr_Format(PyExc_RuntimeError, "copies: %zd marks, %zd expected", mark, count);
-        }
-        memcpy(out + 8 * count, bytes, (size_t)nbytes);
-        out += 8 * count + nbytes;
+        unsigned char *marks = out;
+        unsigned char *bytes = out + 8 * ((length + step - 1) / step + 1);
+        out = bytes;
+        const int kind = PyUnicode_KIND(text);
+        if (kind == PyUnicode_1BYTE_KIND) COPY_LOOP(Py_UCS1);
+        else if (kind == PyUnicode_2BYTE_KIND) COPY_LOOP(Py_UCS2);
+        else COPY_LOOP(Py_UCS4);
     }
-    Py_DECREF(encoded);
+    if (out != start + size) {  /* never: the sizes and the bytes written agree */
+        Py_DECREF(blob);
+        Py_DECREF(places);
+        return PyErr_Format(PyExc_RuntimeError, "copies: %zd bytes, %zd expected",
+                            (Py_ssize_t)(out - start), size);
+    }
     return Py_BuildValue("(NN)", blob, places);
 }
 
