@@ -30,7 +30,7 @@ from dedup.normalize import normalize
 from dedup.order import I64 as I64
 from dedup.order import U64 as U64
 from dedup.order import distinct
-from dedup.tokens import joined_hashes, word_hashes
+from dedup.tokens import texts_hashes, word_hashes
 
 U32 = npt.NDArray[np.uint32]
 
@@ -275,7 +275,7 @@ def _group_shingle_sets(
     texts = np.array([i for i, norm in enumerate(norms) if norm], dtype=np.int64)
     if not len(texts):
         return {}
-    hashes, words = joined_hashes("\n".join(norms[i] for i in texts.tolist()).encode("utf-8"))
+    hashes, words = texts_hashes([norms[i] for i in texts.tolist()])
     out: dict[str, Sets] = {}
     short = np.flatnonzero(words < 2 * config.char_below)
     if len(short):

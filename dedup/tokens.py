@@ -105,6 +105,15 @@ def joined_hashes(data: bytes) -> tuple[U32, I64]:
     return hashes, counts
 
 
+def texts_hashes(texts: list[str]) -> tuple[U32, I64]:
+    """`joined_hashes` of normalized texts joined by newlines: in C straight from the str
+    objects where it was built (no join, and no encoding but of a token past ASCII)."""
+    if native is None:
+        return joined_hashes("\n".join(texts).encode("utf-8"))
+    hashes, counts = native.text_token_hashes(texts)
+    return np.frombuffer(hashes, dtype=np.uint32), np.frombuffer(counts, dtype=np.int64)
+
+
 def word_hashes(
     texts: Sequence[str], numbers: Iterable[int] | None = None
 ) -> tuple[list[int], U32, I64]:
@@ -113,7 +122,7 @@ def word_hashes(
     filled = [i for i in (range(len(texts)) if numbers is None else numbers) if texts[i]]
     if not filled:
         return filled, np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
-    hashes, counts = joined_hashes("\n".join([texts[i] for i in filled]).encode("utf-8"))
+    hashes, counts = texts_hashes([texts[i] for i in filled])
     return filled, hashes, counts
 
 

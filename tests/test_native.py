@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -114,6 +115,33 @@ def test_token_hashes_are_every_token_xxh32_and_each_text_count(texts: list[str]
     assert hashes.tolist() == expected
     assert counts.tolist() == np.bincount(owner, minlength=len(texts)).tolist()
     assert len(counts) == data.count(b"\n") + 1
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(" \tab\u00e9\u0153\u4e2d\U0001f600\x01\x7f\x80\xff", max_size=40),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_tokens_hashed_from_the_texts_are_those_of_the_texts_joined(texts: list[str]) -> None:
+    """Each str of any width (Latin-1, two bytes, past the plane) cut and hashed on its
+    own gives the hashes and counts of the texts joined by newlines and encoded."""
+    hashes, counts = tokens.texts_hashes(texts)
+    joined, each = tokens.joined_hashes("\n".join(texts).encode("utf-8"))
+    assert hashes.tolist() == joined.tolist()
+    assert counts.tolist() == each.tolist()
+    hashes[:1] = 0  # arrays of their own, as numpy makes them
+
+
+@needs_native
+@given(st.text("\nab\u00e9\u0153\U0001f600\r"))
+def test_newlines_are_where_the_regex_finds_them(text: str) -> None:
+    from dedup.engine import layout
+
+    assert layout.newlines(text).tolist() == [m.start() for m in re.finditer("\n", text)]
 
 
 def _without_native(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,8 @@
  *   fold_texts(texts, table, codes, images, ends, bad[, spaces])
  *                                          normalize._fold_texts: each str folded alone
  *   copies(texts, step)                    io.copies._write's bytes and places
+ *   newlines(text)                         the places of a str's newlines (layout.cut)
+ *   text_token_hashes(texts)               tokens.texts_hashes: token_hashes of str
  *   sentences(text, paragraphs)            segment.sentences of every paragraph of a text
  *   paragraphs(text)                       segment.paragraphs of a text without a marker
  *   has_marker(text)                       segment._has_marker

@@ -148,6 +148,110 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(text_token_hashes_doc,
+             "text_token_hashes(texts) -> (bytearray, bytearray)\n\n"
+             "token_hashes over a list of str, as if joined by newlines and encoded in UTF-8:\n"
+             "the xxh32 of every token (cut at each character <= 32) as uint32, and how many\n"
+             "tokens each text has as int64; nothing joined or encoded but a token past ASCII.");
+
+/* The xxh32 of each token of one text, cut at characters <= 32; the tokens it had. */
+#define TOKEN_LOOP(TYPE)                                                                 \
+    do {                                                                             \
+        const TYPE *c = data;                                                        \
+        Py_ssize_t start = 0;                                                        \
+        Py_UCS4 widest = 0;                                                          \
+        for (Py_ssize_t i = 0; i <= length; i++) {                                   \
+            if (i < length && c[i] > 32) {                                           \
+                widest |= c[i];                                                      \
+                continue;                                                            \
+            }                                                                        \
+            if (widest < 0x80 && sizeof(TYPE) == 1) {                                \
+                *out++ = xxh32((const unsigned char *)(c + start), i - start);       \
+            } else {                                                                 \
+                unsigned char *end = scratch;                                        \
+                for (Py_ssize_t j = start; j < i; j++) end = put_utf8_code(end, c[j]); \
+                *out++ = xxh32(scratch, end - scratch);                              \
+            }                                                                        \
+            start = i + 1;                                                           \
+            widest = 0;                                                              \
+        }                                                                            \
+    } while (0)
+
+static inline unsigned char *put_utf8_code(unsigned char *out, Py_UCS4 c) {
+    if (c < 0x80) {
+        *out++ = (unsigned char)c;
+    } else if (c < 0x800) {
+        *out++ = (unsigned char)(0xC0 | c >> 6);
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        *out++ = (unsigned char)(0xE0 | c >> 12);
+        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else {
+        *out++ = (unsigned char)(0xF0 | c >> 18);
+        *out++ = (unsigned char)(0x80 | (c >> 12 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    return out;
+}
+
+static PyObject *text_token_hashes(PyObject *self, PyObject *args) {
+    PyObject *texts;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &texts)) return NULL;
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    Py_ssize_t tokens = 0, longest = 0;
+    for (Py_ssize_t t = 0; t < n; t++) {
+        PyObject *text = PyList_GET_ITEM(texts, t);
+        if (!PyUnicode_Check(text)) return PyErr_Format(PyExc_TypeError, "texts: not a str");
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        longest = length > longest ? length : longest;
+        tokens++;
+        if (kind == PyUnicode_1BYTE_KIND) {
+            const Py_UCS1 *c = data;
+            for (Py_ssize_t i = 0; i < length; i++) tokens += c[i] <= 32;
+        } else if (kind == PyUnicode_2BYTE_KIND) {
+            const Py_UCS2 *c = data;
+            for (Py_ssize_t i = 0; i < length; i++) tokens += c[i] <= 32;
+        } else {
+            const Py_UCS4 *c = data;
+            for (Py_ssize_t i = 0; i < length; i++) tokens += c[i] <= 32;
+        }
+    }
+    PyObject *hashes = PyByteArray_FromStringAndSize(NULL, tokens * (Py_ssize_t)sizeof(uint32_t));
+    PyObject *counts = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
+    unsigned char *scratch = PyMem_RawMalloc(4 * (size_t)longest + 1);
+    if (hashes == NULL || counts == NULL || scratch == NULL) {
+        Py_XDECREF(hashes);
+        Py_XDECREF(counts);
+        PyMem_RawFree(scratch);
+        return scratch == NULL ? PyErr_NoMemory() : NULL;
+    }
+    uint32_t *out = (uint32_t *)PyByteArray_AS_STRING(hashes), *first = out;
+    int64_t *count = (int64_t *)PyByteArray_AS_STRING(counts);
+    for (Py_ssize_t t = 0; t < n; t++) {
+        PyObject *text = PyList_GET_ITEM(texts, t);
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        uint32_t *before = out;
+        if (kind == PyUnicode_1BYTE_KIND) TOKEN_LOOP(Py_UCS1);
+        else if (kind == PyUnicode_2BYTE_KIND) TOKEN_LOOP(Py_UCS2);
+        else TOKEN_LOOP(Py_UCS4);
+        count[t] = out - before;
+    }
+    PyMem_RawFree(scratch);
+    if (out - first != tokens) {  /* never: the two passes cut alike */
+        Py_DECREF(hashes);
+        Py_DECREF(counts);
+        return PyErr_Format(PyExc_RuntimeError, "text_token_hashes: %zd tokens, %zd counted",
+                            (Py_ssize_t)(out - first), tokens);
+    }
+    return Py_BuildValue("(NN)", hashes, counts);
+}
+
 PyDoc_STRVAR(gram_keys_doc,
              "gram_keys(atoms, bounds, k, salt, tags, shift, out)\n\n"
              "fingerprint.gram_keys into `out` (uint64): every window of k atoms in order\n"
@@ -624,6 +728,7 @@ done:
 PyMethodDef dedup_shingle_methods[] = {
     {"part_minima", part_minima, METH_VARARGS, part_minima_doc},
     {"xxh32_spans", xxh32_spans, METH_VARARGS, xxh32_spans_doc},
+    {"text_token_hashes", text_token_hashes, METH_VARARGS, text_token_hashes_doc},
     {"token_hashes", token_hashes, METH_VARARGS, token_hashes_doc},
     {"gram_keys", gram_keys, METH_VARARGS, gram_keys_doc},
     {"kgram_sets", kgram_sets, METH_VARARGS, kgram_sets_doc},

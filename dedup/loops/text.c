@@ -356,6 +356,42 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(newlines_doc,
+             "newlines(text) -> bytearray\n\n"
+             "The place of every '\\n' of a str, as int64.");
+
+static PyObject *newlines(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t count = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const char *c = data, *end = c + length;
+        for (const char *p = c; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) count++;
+    } else {
+        for (Py_ssize_t i = 0; i < length; i++) count += PyUnicode_READ(kind, data, i) == '\n';
+    }
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(int64_t));
+    if (out == NULL) return NULL;
+    int64_t *at = (int64_t *)PyByteArray_AS_STRING(out);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const char *c = data, *end = c + length;
+        for (const char *p = c; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+            *at++ = p - c;
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *c = data;
+        for (Py_ssize_t i = 0; i < length; i++)
+            if (c[i] == '\n') *at++ = i;
+    } else {
+        const Py_UCS4 *c = data;
+        for (Py_ssize_t i = 0; i < length; i++)
+            if (c[i] == '\n') *at++ = i;
+    }
+    return out;
+}
+
 /* --- sentences: segment.sentences, a rule for a rule (see dedup/segment.py) ---------- */
 
 /* _SENTENCE_END's marks: . ! ? … and Arabic's, Urdu's and Devanagari's (؟ ۔ । ॥) */
@@ -632,6 +668,7 @@ PyMethodDef dedup_text_methods[] = {
     {"copies", copies, METH_VARARGS, copies_doc},
     {"wide_codes", wide_codes, METH_VARARGS, wide_codes_doc},
     {"fold", fold, METH_VARARGS, fold_doc},
+    {"newlines", newlines, METH_VARARGS, newlines_doc},
     {"fold_texts", fold_texts, METH_VARARGS, fold_texts_doc},
     {"sentences", sentences, METH_VARARGS, sentences_doc},
     {NULL, NULL, 0, NULL},
