@@ -306,8 +306,12 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
     # an earlier run's texts for banded.
     run = uuid.uuid4().hex
     # The texts copied for the stages that read them again, where those read the files
-    # this process does (not on a cluster).
-    copies = copy_folder(table) if workers.local else None
+    # this process does (not on a cluster), and read parts of documents: a run of the
+    # document level alone reads a few documents again, each whole, which costs less than
+    # copying every one (100,000 French pages: 2.2 s of CPU less fingerprinting, 0.4 more
+    # verifying).
+    parts = table.config.segment.levels != ("document",)
+    copies = copy_folder(table) if workers.local and parts else None
     work = functools.partial(_fingerprint_numbered, config=table.config, run=run, copies=copies)
     sent: collections.deque[tuple[int, Chunk]] = collections.deque()
 
