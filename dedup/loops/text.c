@@ -370,8 +370,12 @@ static PyObject *newlines(PyObject *self, PyObject *args) {
     if (kind == PyUnicode_1BYTE_KIND) {
         const char *c = data, *end = c + length;
         for (const char *p = c; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) count++;
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *c = data;
+        for (Py_ssize_t i = 0; i < length; i++) count += c[i] == '\n';
     } else {
-        for (Py_ssize_t i = 0; i < length; i++) count += PyUnicode_READ(kind, data, i) == '\n';
+        const Py_UCS4 *c = data;
+        for (Py_ssize_t i = 0; i < length; i++) count += c[i] == '\n';
     }
     PyObject *out = PyByteArray_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(int64_t));
     if (out == NULL) return NULL;
