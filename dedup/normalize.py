@@ -141,18 +141,24 @@ def _fold_texts(texts: list[str], config: NormalizeConfig, spaces: bool) -> list
 class _Images:
     """The characters past ASCII a process has met, as `native.fold_texts` takes them:
     ascending code points, their images (UTF-8, one after another) and where each ends,
-    and a byte each, 1 for a character that does not fold on its own."""
+    and a byte each, 1 for a character that does not fold on its own.  Characters are
+    learned a block of `_BLOCK` code points at a time, the block of each character met:
+    a corpus whose rare characters keep coming (Chinese) makes the arrays again once a
+    block, not once a character."""
 
     def __init__(self, simple: dict[int, str | None]) -> None:
         self.simple = simple  # _SIMPLE or _SIMPLE_ACCENTS
+        self.blocks: set[int] = set()
         self.codes: list[int] = []
         self.arrays = self._arrays()
 
     def learn(self, codes: list[int], config: NormalizeConfig) -> None:
-        for code in codes:
-            if code not in self.simple:
-                self.simple[code] = _simple(code, config)
-        self.codes = sorted(set(self.codes).union(codes))
+        for block in {code // _BLOCK for code in codes}.difference(self.blocks):
+            self.blocks.add(block)
+            for code in _block(block):
+                if code not in self.simple:
+                    self.simple[code] = _simple(code, config)
+        self.codes = [code for block in sorted(self.blocks) for code in _block(block)]
         self.arrays = self._arrays()
 
     def _arrays(self) -> tuple[npt.NDArray[np.uint32], bytes, npt.NDArray[np.int64], bytes]:
@@ -164,6 +170,15 @@ class _Images:
             np.cumsum([len(part) for part in parts], dtype=np.int64),
             bytes(image is None for image in images),
         )
+
+
+#: Code points learned at once (see `_Images`).
+_BLOCK = 256
+
+
+def _block(block: int) -> range:
+    """The code points of a block past ASCII (the first block starts at 0x80)."""
+    return range(max(block * _BLOCK, 0x80), (block + 1) * _BLOCK)
 
 
 def _spaceless(text: str) -> str:
