@@ -209,6 +209,30 @@ def test_workers_on_a_zen4_leave_out_numpys_avx512(
         assert not {"X86_V4", "AVX512_ICL", "AVX512_SPR"} & {f for _, used in seen for f in used}
 
 
+def _threads(_: int) -> tuple[str | None, int]:
+    """What a worker was told of BLAS threads, and the threads it runs."""
+    return os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="threads listed by Linux")
+@pytest.mark.parametrize("chosen", [None, "2"], ids=["unset", "user's choice"])
+def test_workers_start_no_blas_threads(monkeypatch: pytest.MonkeyPatch, chosen: str | None) -> None:
+    """A worker does no linear algebra: numpy's OpenBLAS starts no thread in it (each one
+    spun 0.1 s of CPU as a worker started, beside the others), unless the user said."""
+    if chosen is None:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", chosen)
+    before = dict(os.environ)
+    with Workers(2) as workers:
+        seen = set(workers.map(_threads, range(10)))
+    assert dict(os.environ) == before  # this process's environment is left as it was
+    if chosen is None:
+        assert seen == {("1", 1)}
+    else:
+        assert {told for told, _ in seen} == {chosen}
+
+
 def _corpus(path: Path) -> None:
     """A corpus several batches long, with exact and near copies, built from the blog pages."""
     rng = random.Random(7)

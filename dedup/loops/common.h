@@ -112,6 +112,31 @@ static inline uint64_t gram(const uint32_t *atoms, Py_ssize_t lo, Py_ssize_t hi,
     return mix64(acc);
 }
 
+/* gram() of the windows of k atoms, one after another: the polynomial rolled from one
+ * window to the next (the term of the atom that leaves taken out, that of the atom that
+ * comes added), the same values in wrapping arithmetic for two multiplications a window
+ * instead of k.  `head` is salt * POLY ** k, `top` POLY ** (k - 1). */
+typedef struct {
+    uint64_t head, top, sum;
+} Rolling;
+
+static inline Rolling rolling_start(const uint32_t *atoms, Py_ssize_t at, Py_ssize_t k, uint64_t salt) {
+    Rolling r = {salt, 1, 0};
+    for (Py_ssize_t j = 0; j < k; j++) {
+        r.head *= POLY;
+        if (j) r.top *= POLY;
+        r.sum = r.sum * POLY + ((uint64_t)atoms[at + j] + 1);
+    }
+    return r;
+}
+
+/* The window starting at `at` + 1, from the one starting at `at`. */
+static inline void rolling_next(Rolling *r, const uint32_t *atoms, Py_ssize_t at, Py_ssize_t k) {
+    r->sum = (r->sum - ((uint64_t)atoms[at] + 1) * r->top) * POLY + ((uint64_t)atoms[at + k] + 1);
+}
+
+static inline uint64_t rolling_gram(const Rolling *r) { return mix64(r->head + r->sum); }
+
 /* Whether segment bounds are ascending from 0 to n. */
 static inline int bounded(const int64_t *bounds, Py_ssize_t count, Py_ssize_t n) {
     if (count < 1 || bounds[0] != 0 || bounds[count - 1] != n) {

@@ -297,13 +297,15 @@ static PyObject *gram_keys(PyObject *self, PyObject *args) {
     uint64_t *keys = out.buf;
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t s = 0;
+    Rolling window = windows ? rolling_start(a, 0, k, salt) : (Rolling){0, 0, 0};
     for (Py_ssize_t i = 0; i < windows; i++) {
+        if (i) rolling_next(&window, a, i - 1, k);
         while (at[s + 1] <= i) s++;  /* the segment window i starts in */
         if (i + k > at[s + 1]) {
             keys[i] = UNUSED;
             continue;
         }
-        const uint64_t key = (gram(a, i, i + k, salt) >> 32) << shift;
+        const uint64_t key = (rolling_gram(&window) >> 32) << shift;
         keys[i] = tag ? key | tag[s] : key;
     }
     Py_ssize_t w = windows;
@@ -331,7 +333,12 @@ static Py_ssize_t segment_grams(const uint32_t *atoms, Py_ssize_t lo, Py_ssize_t
                                 uint64_t salt, int set, uint32_t *out, uint32_t *scratch) {
     Py_ssize_t grams = 0;
     if (hi - lo >= k) {
-        for (Py_ssize_t i = lo; i + k <= hi; i++) out[grams++] = gram(atoms, i, i + k, salt) >> 32;
+        Rolling window = rolling_start(atoms, lo, k, salt);
+        out[grams++] = rolling_gram(&window) >> 32;
+        for (Py_ssize_t i = lo; i + k < hi; i++) {
+            rolling_next(&window, atoms, i, k);
+            out[grams++] = rolling_gram(&window) >> 32;
+        }
     } else if (hi > lo) {
         out[grams++] = gram(atoms, lo, hi, salt) >> 32;
     }
