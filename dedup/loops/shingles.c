@@ -159,12 +159,9 @@ PyDoc_STRVAR(text_token_hashes_doc,
     do {                                                                             \
         const TYPE *c = data;                                                        \
         Py_ssize_t start = 0;                                                        \
-        Py_UCS4 widest = 0;                                                          \
         for (Py_ssize_t i = 0; i <= length; i++) {                                   \
-            if (i < length && c[i] > 32) {                                           \
-                widest |= c[i];                                                      \
-                continue;                                                            \
-            }                                                                        \
+            Py_UCS4 widest = 0;                                                      \
+            for (; i < length && c[i] > 32; i++) widest |= c[i];                     \
             if (widest < 0x80 && sizeof(TYPE) == 1) {                                \
                 *out++ = xxh32((const unsigned char *)(c + start), i - start);       \
             } else {                                                                 \
@@ -173,7 +170,6 @@ PyDoc_STRVAR(text_token_hashes_doc,
                 *out++ = xxh32(scratch, end - scratch);                              \
             }                                                                        \
             start = i + 1;                                                           \
-            widest = 0;                                                              \
         }                                                                            \
     } while (0)
 
