@@ -76,6 +76,13 @@ def normalize(text: str, config: NormalizeConfig = _DEFAULT) -> str:
     >>> normalize("Réseaux sociaux", NormalizeConfig(fold_accents=True))
     'reseaux sociaux'
     """
+    if native is not None and (folded := _fold_texts([text], config, True)[0]) is not None:
+        return folded
+    return _normalize_one(text, config)
+
+
+def _normalize_one(text: str, config: NormalizeConfig) -> str:
+    """`normalize` without the C loops."""
     if len(text) >= _LONG and (fast := _fold_simple(text, config, _ASCII)) is not None:
         return fast
     folded = _fold(text, config, _TABLE)
@@ -116,7 +123,7 @@ def _normalize_joined(texts: Sequence[str], config: NormalizeConfig, spaces: boo
         elif joined.count(_SEPARATOR) < len(texts):  # none holds one
             folded = _fold(joined, config, _SEPARATED)
             return (_collapse_spaces(folded) if spaces else _spaceless(folded)).split(_SEPARATOR)
-    one_by_one = [normalize(text, config) for text in texts]
+    one_by_one = [_normalize_one(text, config) for text in texts]
     return one_by_one if spaces else [_spaceless(norm) for norm in one_by_one]
 
 
@@ -228,8 +235,6 @@ def _fold_simple(
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate
         return None
-    if native is not None:
-        return _fold_native(data, len(data) != len(text), config, ascii_table, spaces)
     if len(data) != len(text):  # past ASCII
         replaced = _replace_wide(np.frombuffer(data, dtype=np.uint8), config)
         if replaced is None:
@@ -237,23 +242,6 @@ def _fold_simple(
         data = replaced
     folded = _collapse_bytes(data.translate(ascii_table, b"'`"))
     return folded if spaces else _spaceless(folded)
-
-
-def _fold_native(
-    data: bytes, wide: bool, config: NormalizeConfig, ascii_table: bytes, spaces: bool
-) -> str | None:
-    """`_fold_simple` of a text's UTF-8 bytes in C (`dedup.native`): the images of its
-    characters past ASCII looked up (or made) here, once each, then two passes over the
-    bytes, the second dropping every space where `spaces` is false (a pass of
-    `str.replace` less: 12 % of the children check of French documents)."""
-    assert native is not None
-    changed = _changed(native.wide_codes(data) if wide else [], config)
-    if changed is None:
-        return None
-    codes = np.fromiter(changed, dtype=np.uint32, count=len(changed))  # ascending
-    ends = np.cumsum([len(image) for image in changed.values()], dtype=np.int64)
-    folded: str = native.fold(data, ascii_table, codes, b"".join(changed.values()), ends, spaces)
-    return folded
 
 
 def _replace_wide(data: npt.NDArray[np.uint8], config: NormalizeConfig) -> bytes | None:

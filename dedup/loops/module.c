@@ -19,9 +19,6 @@
  *   shared(pairs)                          the values each pair of sorted sets shares
  *   covered(...)                           the k-grams of children their survivors have
  *   key_order(keys, order)                 the stable order of 64-bit keys (a radix sort)
- *   wide_codes(data)                       the distinct code points past ASCII of UTF-8
- *   fold(data, table, codes, images, ends[, spaces])
- *                                          normalize._fold_simple's bytes to its string
  *   fold_texts(texts, table, codes, images, ends, bad[, spaces])
  *                                          normalize._fold_texts: each str folded alone
  *   copies(texts, step)                    io.copies._write's bytes and places

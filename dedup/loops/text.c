@@ -1,144 +1,8 @@
-/* Text: the normalization of text whose characters fold on their own, and sentence
- * splitting. */
+/* Text: the normalization of text whose characters fold on their own, copies of texts,
+ * newlines, and sentence splitting. */
 #include "common.h"
 
-PyDoc_STRVAR(wide_codes_doc,
-             "wide_codes(data) -> list[int]\n\n"
-             "The distinct code points past ASCII of UTF-8 `data`, ascending.");
-
-static PyObject *wide_codes(PyObject *self, PyObject *args) {
-    Py_buffer data;
-    if (!PyArg_ParseTuple(args, "y*", &data)) return NULL;
-    const unsigned char *p = data.buf, *end = p + data.len;
-    Py_ssize_t count = 0;
-    for (const unsigned char *q = p; q < end; q++) count += *q >= 0xC0;
-    uint32_t *codes = PyMem_RawMalloc((size_t)(count ? count : 1) * 2 * sizeof(uint32_t));
-    if (codes == NULL) {
-        PyBuffer_Release(&data);
-        return PyErr_NoMemory();
-    }
-    Py_ssize_t n = 0;
-    int width;
-    for (const unsigned char *q = p; q < end; q++)
-        if (*q >= 0xC0) codes[n++] = decode(q, end, &width);
-    sort32(codes, n, codes + count);
-    PyObject *out = PyList_New(0);
-    for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
-        if (i && codes[i] == codes[i - 1]) continue;
-        PyObject *code = PyLong_FromUnsignedLong(codes[i]);
-        if (code == NULL || PyList_Append(out, code) < 0) Py_CLEAR(out);
-        Py_XDECREF(code);
-    }
-    PyMem_RawFree(codes);
-    PyBuffer_Release(&data);
-    return out;
-}
-
-#define SEPARATOR 0x1E
-
-PyDoc_STRVAR(fold_doc,
-             "fold(data, table, codes, images, ends) -> str\n\n"
-             "normalize._fold_simple on UTF-8 `data`: each character past ASCII among `codes`\n"
-             "(uint32, ascending) replaced by its image (image i: images[ends[i - 1]:ends[i]],\n"
-             "int64 ends), then every ASCII byte through `table` (256 bytes) with ' and `\n"
-             "deleted, then runs of spaces made one, none at the start or end of a piece\n"
-             "(pieces are cut by the byte 0x1E); with `spaces` false, no space at all.");
-
-static PyObject *fold(PyObject *self, PyObject *args) {
-    Py_buffer data, table, codes, images, ends;
-    int spaces = 1;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*|p", &data, &table, &codes, &images, &ends, &spaces))
-        return NULL;
-    PyObject *result = NULL;
-    unsigned char *out = NULL;
-    const Py_ssize_t changed = codes.len / 4;
-    const uint32_t *code_of = codes.buf;
-    const int64_t *end_of = ends.buf;
-    if (!sized(&table, 1, 256, "table") || !sized(&codes, 4, changed, "codes") ||
-        !sized(&ends, 8, changed, "ends"))
-        goto done;
-    Py_ssize_t longest = 2;  /* the longest image: a character it replaces has 2 bytes or more */
-    for (Py_ssize_t i = 0; i < changed; i++) {
-        const int64_t lo = i ? end_of[i - 1] : 0;
-        if (lo > end_of[i] || end_of[i] > images.len) {
-            PyErr_SetString(PyExc_ValueError, "ends: not ascending within the images");
-            goto done;
-        }
-        longest = end_of[i] - lo > longest ? end_of[i] - lo : longest;
-    }
-    out = PyMem_RawMalloc((size_t)data.len * (size_t)((longest + 1) / 2) + 1);
-    if (out == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    /* Two passes, each free of branches on the common bytes (a space between words is as
-     * likely as a letter, and a mispredicted branch a byte cost more than the work): the
-     * bytes mapped, apostrophes deleted and images put in; then the spaces collapsed. */
-    unsigned char map[256], keep[256];
-    memcpy(map, table.buf, 256);
-    for (int b = 0; b < 256; b++) {
-        keep[b] = b != '\'' && b != '`';
-        if (b >= 0x80) map[b] = (unsigned char)b;
-    }
-    const unsigned char *image_bytes = images.buf;
-    const unsigned char *p = data.buf, *stop = p + data.len;
-    Py_ssize_t n = 0;
-    Py_BEGIN_ALLOW_THREADS
-    while (p < stop) {
-        const unsigned char byte = *p;
-        if (byte < 0xC0) {  /* ASCII (a continuation byte is never met here) */
-            out[n] = map[byte];
-            n += keep[byte];
-            p++;
-            continue;
-        }
-        int width;
-        const uint32_t code = decode(p, stop, &width);
-        Py_ssize_t lo = 0, hi = changed;  /* the code among those that change */
-        while (lo < hi) {
-            const Py_ssize_t mid = (lo + hi) / 2;
-            if (code_of[mid] < code) lo = mid + 1;
-            else hi = mid;
-        }
-        if (lo < changed && code_of[lo] == code) {
-            for (int64_t i = lo ? end_of[lo - 1] : 0; i < end_of[lo]; i++) {
-                const unsigned char b = image_bytes[i];
-                out[n] = map[b];
-                n += keep[b];
-            }
-        } else {
-            for (int i = 0; i < width && p + i < stop; i++) out[n++] = p[i];
-        }
-        p += width;
-    }
-    /* A space stays right after a solid byte (neither a space nor the separator), and
-     * goes again where the separator or the end follows it; none stays without `spaces`. */
-    Py_ssize_t m = 0;
-    int solid = 0;
-    const int stays = spaces != 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const unsigned char c = out[i];
-        const int space = c == ' ', cut = c == SEPARATOR;
-        if (cut && m && out[m - 1] == ' ') m--;
-        out[m] = c;
-        m += (!space) | (solid & stays);
-        solid = !space & !cut;
-    }
-    if (m && out[m - 1] == ' ') m--;
-    n = m;
-    Py_END_ALLOW_THREADS
-    result = PyUnicode_DecodeUTF8((const char *)out, n, "strict");
-done:
-    PyMem_RawFree(out);
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&table);
-    PyBuffer_Release(&codes);
-    PyBuffer_Release(&images);
-    PyBuffer_Release(&ends);
-    return result;
-}
-
-/* --- the same fold, over a list of str (normalize.normalize_many) ------------------- */
+/* --- normalization, each str folded on its own (normalize._fold_texts) ------------- */
 
 /* What fold_texts does with the characters past ASCII of a call: their images, looked up
  * directly below 0x800 and by bisection above. */
@@ -670,8 +534,6 @@ static PyObject *copies(PyObject *self, PyObject *args) {
 
 PyMethodDef dedup_text_methods[] = {
     {"copies", copies, METH_VARARGS, copies_doc},
-    {"wide_codes", wide_codes, METH_VARARGS, wide_codes_doc},
-    {"fold", fold, METH_VARARGS, fold_doc},
     {"newlines", newlines, METH_VARARGS, newlines_doc},
     {"fold_texts", fold_texts, METH_VARARGS, fold_texts_doc},
     {"sentences", sentences, METH_VARARGS, sentences_doc},
