@@ -41,6 +41,14 @@ class SegmentConfig:
     def levels(self) -> tuple[Level, ...]:
         return LEVELS if self.unit == "all" else (self.unit,)  # type: ignore[return-value]
 
+    @property
+    def documents_alone(self) -> bool:
+        """Whether the run has the document level alone: each unit a whole document, read
+        whole when read again, and seldom met twice in a batch, so that what serves parts
+        (copies of the texts to read them back by their bytes, a text keyed or normalized
+        once a batch however often it comes) costs more than it saves."""
+        return self.unit == "document"
+
 
 @dataclass(frozen=True, slots=True)
 class NormalizeConfig:

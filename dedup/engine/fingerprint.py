@@ -310,7 +310,7 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
     # document level alone reads a few documents again, each whole, which costs less than
     # copying every one (100,000 French pages: 2.2 s of CPU less fingerprinting, 0.4 more
     # verifying).
-    parts = table.config.segment.levels != ("document",)
+    parts = not table.config.segment.documents_alone
     copies = copy_folder(table) if workers.local and parts else None
     work = functools.partial(_fingerprint_numbered, config=table.config, run=run, copies=copies)
     sent: collections.deque[tuple[int, Chunk]] = collections.deque()

@@ -74,9 +74,9 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
     breaks = newlines(joined)
     finest = _Spans(*found[levels[-1]])
     pieces = _pieces(texts, joined, base, finest)
-    if levels[-1] == "document":  # pages seldom repeat in a batch: each normalized
-        numbers = list(range(len(pieces)))  # (hashing every page to find those that do
-        normalized = normalize_many(pieces, config.normalize)  # cost more than that)
+    if config.segment.documents_alone:  # each page normalized (hashing every one to find
+        numbers = list(range(len(pieces)))  # those a batch has twice cost more than that)
+        normalized = normalize_many(pieces, config.normalize)
     else:  # a sentence, a byline repeated in a batch: normalized once
         distinct: dict[str, int] = {}
         numbers = [distinct.setdefault(piece, len(distinct)) for piece in pieces]

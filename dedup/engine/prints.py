@@ -80,10 +80,13 @@ def fingerprint_batch(
         compared = _compared(level, at)
         # Each text keyed once a batch, at its first unit of any level, through map (no
         # Python frame a unit): a text that is a sentence, its paragraph and its document
-        # is keyed once.
-        fresh_texts = set(compared).difference(digest)
-        digest.update(zip(fresh_texts, exact_keys(fresh_texts), strict=True))
-        keys = list(map(digest.__getitem__, compared))
+        # is keyed once.  Pages alone are keyed each (see `documents_alone`).
+        if config.segment.documents_alone:
+            keys = exact_keys(compared)
+        else:
+            fresh_texts = set(compared).difference(digest)
+            digest.update(zip(fresh_texts, exact_keys(fresh_texts), strict=True))
+            keys = list(map(digest.__getitem__, compared))
         # A text is shingled once a batch, at its first unit of any level: a text the
         # batch has had already (a byline, a footer) is not shingled again.  Nor is one
         # compared as an exact copy only: a record shorter than --min-chars, or one that
