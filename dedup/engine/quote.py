@@ -51,7 +51,7 @@ class EarlyQuotes:
         # read again anyway, and the quotes held while the workers live only add to the
         # peak (100,000 documents, paragraph level: 32.6 -> 33.4 s, 851 -> 937 MiB).
         # With the documents' whole texts wanted, every document is read at the end.
-        only_documents = [level.name for level in self.table.levels] == ["document"]
+        only_documents = self.table.config.segment.documents_alone
         if not only_documents or self.table.config.run.document_texts or not links:
             return
         if self.thread is None:
@@ -93,9 +93,10 @@ class EarlyQuotes:
 
 
 def _texts(table: Table, numbers: Sequence[int] | I64) -> Iterator[str]:
-    """The texts of these documents, in order, read again (from the run's copies where it
-    has them: 12 us for a French page of 4.8 KB, against 22 us for its JSONL record parsed
-    again) a thousand at a time."""
+    """The texts of these documents, in order, read again a thousand at a time: from the
+    run's copies where it has them (12 us for a French page of 4.8 KB, against 22 us for
+    its JSONL record parsed again), from the corpus at the document level alone, which
+    makes none (see `SegmentConfig.documents_alone`)."""
     for lo in range(0, len(numbers), 1024):
         some = numbers[lo : lo + 1024]
         yield from read_places([table.place(int(n)) for n in some], table.config)
