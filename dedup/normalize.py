@@ -149,33 +149,42 @@ class _Images:
     """The characters past ASCII a process has met, as `native.fold_texts` takes them:
     ascending code points, their images (UTF-8, one after another) and where each ends,
     and a byte each, 1 for a character that does not fold on its own.  Characters are
-    learned a block of `_BLOCK` code points at a time, the block of each character met:
-    a corpus whose rare characters keep coming (Chinese) makes the arrays again once a
-    block, not once a character."""
+    learned a block of `_BLOCK` code points at a time, the block of each character met,
+    and the arrays made again from the blocks' own: a corpus whose rare characters keep
+    coming (Chinese) makes them again once a block, not once a character, and in numpy."""
+
+    _Block = tuple[npt.NDArray[np.uint32], bytes, npt.NDArray[np.int64], bytes]
 
     def __init__(self, simple: dict[int, str | None]) -> None:
         self.simple = simple  # _SIMPLE or _SIMPLE_ACCENTS
-        self.blocks: set[int] = set()
-        self.codes: list[int] = []
+        self.blocks: dict[int, _Images._Block] = {}
         self.arrays = self._arrays()
 
     def learn(self, codes: list[int], config: NormalizeConfig) -> None:
         for block in {code // _BLOCK for code in codes}.difference(self.blocks):
-            self.blocks.add(block)
-            for code in _block(block):
+            span = _block(block)
+            for code in span:
                 if code not in self.simple:
                     self.simple[code] = _simple(code, config)
-        self.codes = [code for block in sorted(self.blocks) for code in _block(block)]
+            images = [self.simple[code] for code in span]
+            parts = [b"" if image is None else image.encode("utf-8") for image in images]
+            self.blocks[block] = (
+                np.arange(span.start, span.stop, dtype=np.uint32),
+                b"".join(parts),
+                np.array([len(part) for part in parts], dtype=np.int64),
+                bytes(image is None for image in images),
+            )
         self.arrays = self._arrays()
 
     def _arrays(self) -> tuple[npt.NDArray[np.uint32], bytes, npt.NDArray[np.int64], bytes]:
-        images = [self.simple[code] for code in self.codes]
-        parts = [b"" if image is None else image.encode("utf-8") for image in images]
+        ordered = [self.blocks[block] for block in sorted(self.blocks)]
+        if not ordered:
+            return np.empty(0, dtype=np.uint32), b"", np.empty(0, dtype=np.int64), b""
         return (
-            np.array(self.codes, dtype=np.uint32),
-            b"".join(parts),
-            np.cumsum([len(part) for part in parts], dtype=np.int64),
-            bytes(image is None for image in images),
+            np.concatenate([codes for codes, _, _, _ in ordered]),
+            b"".join(blob for _, blob, _, _ in ordered),
+            np.cumsum(np.concatenate([sizes for _, _, sizes, _ in ordered])),
+            b"".join(bad for _, _, _, bad in ordered),
         )
 
 
