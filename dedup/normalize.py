@@ -94,10 +94,11 @@ def _normalize_one(text: str, config: NormalizeConfig) -> str:
 def normalize_many(
     texts: Sequence[str], config: NormalizeConfig = _DEFAULT, *, spaces: bool = True
 ) -> list[str]:
-    """`[normalize(text, config) for text in texts]`, each step taken once over all of
-    them joined: 8,500 paragraphs took half the time of one call each.  Without
-    spaces, each comes without its spaces (the form `covered_many` compares), and
-    the collapse of spaces is skipped."""
+    """`[normalize(text, config) for text in texts]`, at once: in C each text folded
+    from its own characters (`_fold_texts`), else each step taken once over all of them
+    joined (8,500 paragraphs took half the time of one call each).  Without spaces, each
+    comes without its spaces (the form `covered_many` compares), and the collapse of
+    spaces is skipped."""
     if native is not None:
         out = _fold_texts(list(texts), config, spaces)
         rest = [i for i, folded in enumerate(out) if folded is None]
