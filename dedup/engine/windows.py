@@ -53,13 +53,11 @@ class Words:
         values = gram_keys(self.atoms, bounds, k, WORD_SALT, None, 0)[:windows]
         starts, ends = self.first[runs[:, 0]], self.first[runs[:, 1]] - k + 1
         kept = _covered(starts, ends, windows)  # only the windows some run has are permuted
-        if not kept.all():  # (all are where the runs are documents: nothing to renumber)
-            at = np.concatenate(([0], np.cumsum(kept)))  # each window's place among those kept
-            starts, ends = at[starts], at[ends]
-            values = values[kept]
+        at = np.concatenate(([0], np.cumsum(kept)))  # each window's place among those kept
+        starts, ends = at[starts], at[ends]
         cuts, parts = part_minima(
-            values.astype(np.uint32),
-            np.union1d(starts, ends[ends < len(values)]),
+            values[kept].astype(np.uint32),
+            np.union1d(starts, ends[ends < kept.sum()]),
             num_perm,
             config.seed,
         )
