@@ -102,7 +102,6 @@ def test_xxh32_spans_is_xxhash(data: bytes, spans: list[tuple[int, int]]) -> Non
     assert got.tolist() == tokens._xxh32_spans_numpy(data, starts, ends).tolist()
 
 
-@needs_native
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(" \t\nab\u00e9\u4e2d\x01", max_size=40), min_size=1, max_size=8))
 def test_token_hashes_are_every_token_xxh32_and_each_text_count(texts: list[str]) -> None:

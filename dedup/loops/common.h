@@ -202,6 +202,45 @@ static inline uint32_t decode(const unsigned char *p, const unsigned char *end, 
     return code;
 }
 
+/* A str's characters: their width (PyUnicode_KIND) and where they are. */
+typedef struct {
+    int kind;
+    const void *data;
+} Text;
+
+/* LOOP(T), T the type of the text's characters: a loop over them without PyUnicode_READ's
+ * switch at every character. */
+#define BY_KIND(t, LOOP)                              \
+    do {                                              \
+        if ((t)->kind == PyUnicode_1BYTE_KIND) {      \
+            LOOP(Py_UCS1)                             \
+        } else if ((t)->kind == PyUnicode_2BYTE_KIND) { \
+            LOOP(Py_UCS2)                             \
+        } else {                                      \
+            LOOP(Py_UCS4)                             \
+        }                                             \
+    } while (0)
+
+/* One code point in UTF-8 (a surrogate as 'surrogatepass' writes it); past its bytes. */
+static inline unsigned char *put_utf8(unsigned char *out, Py_UCS4 c) {
+    if (c < 0x80) {
+        *out++ = (unsigned char)c;
+    } else if (c < 0x800) {
+        *out++ = (unsigned char)(0xC0 | c >> 6);
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        *out++ = (unsigned char)(0xE0 | c >> 12);
+        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else {
+        *out++ = (unsigned char)(0xF0 | c >> 18);
+        *out++ = (unsigned char)(0x80 | (c >> 12 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *out++ = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    return out;
+}
+
 /* Spans (start, end) as they are found: int64 pairs in a buffer that grows. */
 typedef struct {
     int64_t *at;

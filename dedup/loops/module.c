@@ -11,7 +11,6 @@
  *
  *   part_minima(values, cuts, a, b, out)   the affine32 MinHash of every part of a run
  *   xxh32_spans(data, starts, ends, out)   xxh32 (seed 0) of every span of a byte string
- *   token_hashes(data, out, counts)        xxh32 of every token, and each text's count
  *   gram_keys(atoms, bounds, k, salt, tags, shift, out)
  *                                          the k-gram keys of segments of atoms, in order
  *   kgram_sets(atoms, bounds, k, salt, bags, offsets, out)
@@ -23,7 +22,7 @@
  *                                          normalize._fold_texts: each str folded alone
  *   copies(texts, step)                    io.copies._write's bytes and places
  *   newlines(text)                         the places of a str's newlines (layout.cut)
- *   text_token_hashes(texts)               tokens.texts_hashes: token_hashes of str
+ *   text_token_hashes(texts)               tokens.texts_hashes: every word's xxh32 of str
  *   sentences(text, paragraphs)            segment.sentences of every paragraph of a text
  *   paragraphs(text)                       segment.paragraphs of a text without a marker
  *   has_marker(text)                       segment._has_marker

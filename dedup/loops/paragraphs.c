@@ -3,27 +3,9 @@
  * and segment.sections. */
 #include "common.h"
 
-typedef struct {
-    int kind;
-    const void *data;
-} Text;
-
 static inline Py_UCS4 at(const Text *t, Py_ssize_t i) { return PyUnicode_READ(t->kind, t->data, i); }
 
 static inline int space(Py_UCS4 c) { return Py_UNICODE_ISSPACE(c); }
-
-/* LOOP(T), T the type of the text's characters: a loop over them without PyUnicode_READ's
- * switch at every character. */
-#define BY_KIND(t, LOOP)                              \
-    do {                                              \
-        if ((t)->kind == PyUnicode_1BYTE_KIND) {      \
-            LOOP(Py_UCS1)                             \
-        } else if ((t)->kind == PyUnicode_2BYTE_KIND) { \
-            LOOP(Py_UCS2)                             \
-        } else {                                      \
-            LOOP(Py_UCS4)                             \
-        }                                             \
-    } while (0)
 
 /* Whether [start, end) holds a character that is not white space (str.strip() keeps any). */
 static int filled(const Text *t, Py_ssize_t start, Py_ssize_t end) {

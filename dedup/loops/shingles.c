@@ -97,67 +97,17 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(token_hashes_doc,
-             "token_hashes(data, out, counts)\n\n"
-             "tokens.token_spans and xxh32_spans in one pass: the xxh32 (seed 0) of every token\n"
-             "of `data` cut at each byte <= 32, into `out` (uint32, one a token: the bytes <= 32\n"
-             "and one), and how many tokens each text has (texts end at newlines) into `counts`\n"
-             "(int64, one a text: the newlines and one).");
-
-static PyObject *token_hashes(PyObject *self, PyObject *args) {
-    Py_buffer data, out, counts;
-    if (!PyArg_ParseTuple(args, "y*w*w*", &data, &out, &counts)) return NULL;
-    PyObject *result = NULL;
-    const Py_ssize_t tokens = out.len / 4, texts = counts.len / 8;
-    if (!sized(&out, 4, tokens, "out") || !sized(&counts, 8, texts, "counts")) goto done;
-    const unsigned char *bytes = data.buf;
-    Py_ssize_t token = 0, text = 0;
-    int fits = 1;
-    Py_BEGIN_ALLOW_THREADS
-    uint32_t *found = out.buf;
-    int64_t *count = counts.buf;
-    Py_ssize_t start = 0, first = 0;  /* the token's first byte; the text's first token */
-    for (Py_ssize_t i = 0; i <= data.len; i++) {
-        if (i < data.len && bytes[i] > 32) continue;
-        if (token == tokens) {
-            fits = 0;
-            break;
-        }
-        found[token++] = xxh32(bytes + start, i - start);
-        start = i + 1;
-        if (i == data.len || bytes[i] == '\n') {
-            if (text == texts) {
-                fits = 0;
-                break;
-            }
-            count[text++] = token - first;
-            first = token;
-        }
-    }
-    Py_END_ALLOW_THREADS
-    if (!fits || token != tokens || text != texts) {
-        PyErr_Format(PyExc_ValueError, "%zd tokens and %zd texts, not %zd and %zd", token, text,
-                     tokens, texts);
-        goto done;
-    }
-    result = Py_NewRef(Py_None);
-done:
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&out);
-    PyBuffer_Release(&counts);
-    return result;
-}
-
 PyDoc_STRVAR(text_token_hashes_doc,
              "text_token_hashes(texts) -> (bytearray, bytearray)\n\n"
-             "token_hashes over a list of str, as if joined by newlines and encoded in UTF-8:\n"
-             "the xxh32 of every token (cut at each character <= 32) as uint32, and how many\n"
-             "tokens each text has as int64; nothing joined or encoded but a token past ASCII.");
+             "tokens.joined_hashes of a list of str, as if joined by newlines and encoded in\n"
+             "UTF-8: the xxh32 of every token (cut at each character <= 32) as uint32, and how\n"
+             "many tokens each text has as int64; nothing joined or encoded but a token past\n"
+             "ASCII.");
 
 /* The xxh32 of each token of one text, cut at characters <= 32; the tokens it had. */
 #define TOKEN_LOOP(TYPE)                                                                 \
-    do {                                                                             \
-        const TYPE *c = data;                                                        \
+    {                                                                                \
+        const TYPE *c = chars.data;                                                  \
         Py_ssize_t start = 0;                                                        \
         for (Py_ssize_t i = 0; i <= length; i++) {                                   \
             Py_UCS4 widest = 0;                                                      \
@@ -166,31 +116,12 @@ PyDoc_STRVAR(text_token_hashes_doc,
                 *out++ = xxh32((const unsigned char *)(c + start), i - start);       \
             } else {                                                                 \
                 unsigned char *end = scratch;                                        \
-                for (Py_ssize_t j = start; j < i; j++) end = put_utf8_code(end, c[j]); \
+                for (Py_ssize_t j = start; j < i; j++) end = put_utf8(end, c[j]);    \
                 *out++ = xxh32(scratch, end - scratch);                              \
             }                                                                        \
             start = i + 1;                                                           \
         }                                                                            \
-    } while (0)
-
-static inline unsigned char *put_utf8_code(unsigned char *out, Py_UCS4 c) {
-    if (c < 0x80) {
-        *out++ = (unsigned char)c;
-    } else if (c < 0x800) {
-        *out++ = (unsigned char)(0xC0 | c >> 6);
-        *out++ = (unsigned char)(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        *out++ = (unsigned char)(0xE0 | c >> 12);
-        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-        *out++ = (unsigned char)(0x80 | (c & 0x3F));
-    } else {
-        *out++ = (unsigned char)(0xF0 | c >> 18);
-        *out++ = (unsigned char)(0x80 | (c >> 12 & 0x3F));
-        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-        *out++ = (unsigned char)(0x80 | (c & 0x3F));
     }
-    return out;
-}
 
 static PyObject *text_token_hashes(PyObject *self, PyObject *args) {
     PyObject *texts;
@@ -200,21 +131,14 @@ static PyObject *text_token_hashes(PyObject *self, PyObject *args) {
     for (Py_ssize_t t = 0; t < n; t++) {
         PyObject *text = PyList_GET_ITEM(texts, t);
         if (!PyUnicode_Check(text)) return PyErr_Format(PyExc_TypeError, "texts: not a str");
-        const int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
+        const Text chars = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         longest = length > longest ? length : longest;
         tokens++;
-        if (kind == PyUnicode_1BYTE_KIND) {
-            const Py_UCS1 *c = data;
-            for (Py_ssize_t i = 0; i < length; i++) tokens += c[i] <= 32;
-        } else if (kind == PyUnicode_2BYTE_KIND) {
-            const Py_UCS2 *c = data;
-            for (Py_ssize_t i = 0; i < length; i++) tokens += c[i] <= 32;
-        } else {
-            const Py_UCS4 *c = data;
-            for (Py_ssize_t i = 0; i < length; i++) tokens += c[i] <= 32;
-        }
+#define CUTS(T) \
+    for (Py_ssize_t i = 0; i < length; i++) tokens += ((const T *)chars.data)[i] <= 32;
+        BY_KIND(&chars, CUTS);
+#undef CUTS
     }
     PyObject *hashes = PyByteArray_FromStringAndSize(NULL, tokens * (Py_ssize_t)sizeof(uint32_t));
     PyObject *counts = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
@@ -229,13 +153,10 @@ static PyObject *text_token_hashes(PyObject *self, PyObject *args) {
     int64_t *count = (int64_t *)PyByteArray_AS_STRING(counts);
     for (Py_ssize_t t = 0; t < n; t++) {
         PyObject *text = PyList_GET_ITEM(texts, t);
-        const int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
+        const Text chars = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         uint32_t *before = out;
-        if (kind == PyUnicode_1BYTE_KIND) TOKEN_LOOP(Py_UCS1);
-        else if (kind == PyUnicode_2BYTE_KIND) TOKEN_LOOP(Py_UCS2);
-        else TOKEN_LOOP(Py_UCS4);
+        BY_KIND(&chars, TOKEN_LOOP);
         count[t] = out - before;
     }
     PyMem_RawFree(scratch);
@@ -732,7 +653,6 @@ PyMethodDef dedup_shingle_methods[] = {
     {"part_minima", part_minima, METH_VARARGS, part_minima_doc},
     {"xxh32_spans", xxh32_spans, METH_VARARGS, xxh32_spans_doc},
     {"text_token_hashes", text_token_hashes, METH_VARARGS, text_token_hashes_doc},
-    {"token_hashes", token_hashes, METH_VARARGS, token_hashes_doc},
     {"gram_keys", gram_keys, METH_VARARGS, gram_keys_doc},
     {"kgram_sets", kgram_sets, METH_VARARGS, kgram_sets_doc},
     {"shared", shared, METH_O, shared_doc},

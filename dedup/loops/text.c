@@ -28,8 +28,8 @@ static inline Py_ssize_t image_of(const Images *im, uint32_t code) {
 /* One text's characters folded into `out` (UTF-8); its length, or -1 where a character
  * is not among the codes or does not fold on its own. */
 #define FOLD_LOOP(TYPE)                                                                  \
-    do {                                                                             \
-        const TYPE *c = data;                                                        \
+    {                                                                                \
+        const TYPE *c = chars.data;                                                  \
         for (Py_ssize_t i = 0; i < length; i++) {                                    \
             const uint32_t code = c[i];                                              \
             if (code < 0x80) {                                                       \
@@ -51,7 +51,7 @@ static inline Py_ssize_t image_of(const Images *im, uint32_t code) {
                 n += keep[byte];                                                     \
             }                                                                        \
         }                                                                            \
-    } while (0)
+    }
 
 /* Code points met that are not among the codes: a buffer that grows. */
 typedef struct {
@@ -78,14 +78,11 @@ static int add_code(Codes *codes, uint32_t code) {
  * `unknown`), -2 out of memory. */
 static Py_ssize_t fold_one(PyObject *text, const Images *im, const unsigned char *map,
                            const unsigned char *keep, unsigned char *out, Codes *unknown) {
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    const Text chars = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
     const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
     Py_ssize_t n = 0;
     int missing = 0;
-    if (kind == PyUnicode_1BYTE_KIND) FOLD_LOOP(Py_UCS1);
-    else if (kind == PyUnicode_2BYTE_KIND) FOLD_LOOP(Py_UCS2);
-    else FOLD_LOOP(Py_UCS4);
+    BY_KIND(&chars, FOLD_LOOP);
     return missing ? -3 : n;
 }
 
@@ -227,36 +224,21 @@ PyDoc_STRVAR(newlines_doc,
 static PyObject *newlines(PyObject *self, PyObject *args) {
     PyObject *text;
     if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    const Text chars = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
     const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
     Py_ssize_t count = 0;
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const char *c = data, *end = c + length;
-        for (const char *p = c; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) count++;
-    } else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *c = data;
-        for (Py_ssize_t i = 0; i < length; i++) count += c[i] == '\n';
-    } else {
-        const Py_UCS4 *c = data;
-        for (Py_ssize_t i = 0; i < length; i++) count += c[i] == '\n';
-    }
+#define COUNT(T) \
+    for (Py_ssize_t i = 0; i < length; i++) count += ((const T *)chars.data)[i] == '\n';
+    BY_KIND(&chars, COUNT);
+#undef COUNT
     PyObject *out = PyByteArray_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(int64_t));
     if (out == NULL) return NULL;
     int64_t *at = (int64_t *)PyByteArray_AS_STRING(out);
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const char *c = data, *end = c + length;
-        for (const char *p = c; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
-            *at++ = p - c;
-    } else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *c = data;
-        for (Py_ssize_t i = 0; i < length; i++)
-            if (c[i] == '\n') *at++ = i;
-    } else {
-        const Py_UCS4 *c = data;
-        for (Py_ssize_t i = 0; i < length; i++)
-            if (c[i] == '\n') *at++ = i;
-    }
+#define PLACES(T)                             \
+    for (Py_ssize_t i = 0; i < length; i++) \
+        if (((const T *)chars.data)[i] == '\n') *at++ = i;
+    BY_KIND(&chars, PLACES);
+#undef PLACES
     return out;
 }
 
@@ -423,40 +405,16 @@ PyDoc_STRVAR(copies_doc,
              "surrogate as 'surrogatepass' writes it. Also each text's place among them\n"
              "(int64): its first byte's, shifted left once, the lowest bit set for ASCII.");
 
-static inline Py_ssize_t utf8_size(int kind, const void *data, Py_ssize_t length) {
+static inline Py_ssize_t utf8_size(const Text *t, Py_ssize_t length) {
     Py_ssize_t size = length;
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *c = data;
-        for (Py_ssize_t i = 0; i < length; i++) size += c[i] >= 0x80;
-    } else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *c = data;
-        for (Py_ssize_t i = 0; i < length; i++) size += (c[i] >= 0x80) + (c[i] >= 0x800);
-    } else {
-        const Py_UCS4 *c = data;
-        for (Py_ssize_t i = 0; i < length; i++)
-            size += (c[i] >= 0x80) + (c[i] >= 0x800) + (c[i] >= 0x10000);
+#define WIDTHS(T)                                  \
+    for (Py_ssize_t i = 0; i < length; i++) {      \
+        const Py_UCS4 c = ((const T *)t->data)[i]; \
+        size += (c >= 0x80) + (c >= 0x800) + (c >= 0x10000); \
     }
+    BY_KIND(t, WIDTHS);
+#undef WIDTHS
     return size;
-}
-
-/* One code point in UTF-8 (a surrogate as 'surrogatepass' writes it); past its bytes. */
-static inline unsigned char *put_utf8(unsigned char *out, Py_UCS4 c) {
-    if (c < 0x80) {
-        *out++ = (unsigned char)c;
-    } else if (c < 0x800) {
-        *out++ = (unsigned char)(0xC0 | c >> 6);
-        *out++ = (unsigned char)(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        *out++ = (unsigned char)(0xE0 | c >> 12);
-        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-        *out++ = (unsigned char)(0x80 | (c & 0x3F));
-    } else {
-        *out++ = (unsigned char)(0xF0 | c >> 18);
-        *out++ = (unsigned char)(0x80 | (c >> 12 & 0x3F));
-        *out++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-        *out++ = (unsigned char)(0x80 | (c & 0x3F));
-    }
-    return out;
 }
 
 static inline void put_mark(unsigned char *at, uint64_t value) {
@@ -466,8 +424,8 @@ static inline void put_mark(unsigned char *at, uint64_t value) {
 /* A text's marks (the byte place of characters 0, step, 2 step ..., then of its end;
  * little-endian) at `marks`, and its UTF-8 at `bytes`, straight from its code points. */
 #define COPY_LOOP(TYPE)                                                                  \
-    do {                                                                             \
-        const TYPE *c = data;                                                        \
+    {                                                                                \
+        const TYPE *c = chars.data;                                                  \
         Py_ssize_t mark = 0;                                                         \
         for (Py_ssize_t i = 0; i < length; i += step) {                              \
             put_mark(marks + 8 * mark++, (uint64_t)(out - bytes));                   \
@@ -475,7 +433,7 @@ static inline void put_mark(unsigned char *at, uint64_t value) {
             for (Py_ssize_t j = i; j < stop; j++) out = put_utf8(out, c[j]);         \
         }                                                                            \
         put_mark(marks + 8 * mark, (uint64_t)(out - bytes));                         \
-    } while (0)
+    }
 
 static PyObject *copies(PyObject *self, PyObject *args) {
     PyObject *texts;
@@ -492,8 +450,8 @@ static PyObject *copies(PyObject *self, PyObject *args) {
             size += length;
             continue;
         }
-        size += 8 * ((length + step - 1) / step + 1) +
-                utf8_size(PyUnicode_KIND(text), PyUnicode_DATA(text), length);
+        const Text chars = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
+        size += 8 * ((length + step - 1) / step + 1) + utf8_size(&chars, length);
     }
     PyObject *blob = PyBytes_FromStringAndSize(NULL, size);
     PyObject *places = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
@@ -518,10 +476,8 @@ static PyObject *copies(PyObject *self, PyObject *args) {
         unsigned char *marks = out;
         unsigned char *bytes = out + 8 * ((length + step - 1) / step + 1);
         out = bytes;
-        const int kind = PyUnicode_KIND(text);
-        if (kind == PyUnicode_1BYTE_KIND) COPY_LOOP(Py_UCS1);
-        else if (kind == PyUnicode_2BYTE_KIND) COPY_LOOP(Py_UCS2);
-        else COPY_LOOP(Py_UCS4);
+        const Text chars = {PyUnicode_KIND(text), data};
+        BY_KIND(&chars, COPY_LOOP);
     }
     if (out != start + size) {  /* never: the sizes and the bytes written agree */
         Py_DECREF(blob);
