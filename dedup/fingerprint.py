@@ -230,6 +230,7 @@ def batch_shingle_sets(
     config: MinHashConfig = _DEFAULT,
     bags: bool = False,
     word_sets: npt.NDArray[np.bool_] | None = None,
+    words: I64 | None = None,
 ) -> dict[str, Sets]:
     """The shingle sets of many normalized texts, per space; empty texts have none.
 
@@ -238,7 +239,8 @@ def batch_shingle_sets(
     and hashed at once, and every set of a space is made by one
     `segment_kgrams` call.  With `bags`, each set is a bag: its hashes in
     text order, with repeats (see `segment_kgrams`).  With `word_sets`, only the texts
-    it marks may have a word set.
+    it marks may have a word set.  With `words` (zeros, one a text), each text's word
+    count is written there as the words are hashed.
     """
     groups: list[tuple[int, dict[str, Sets]]] = []
     first, size = 0, 0
@@ -246,7 +248,10 @@ def batch_shingle_sets(
         size += len(norm)
         if size >= _GROUP_CHARS or i == len(norms) - 1:
             mine = None if word_sets is None else word_sets[first : i + 1]
-            groups.append((first, _group_shingle_sets(norms[first : i + 1], config, bags, mine)))
+            counts = None if words is None else words[first : i + 1]
+            groups.append(
+                (first, _group_shingle_sets(norms[first : i + 1], config, bags, mine, counts))
+            )
             first, size = i + 1, 0
     if len(groups) == 1 and groups[0][0] == 0:
         return groups[0][1]
@@ -271,11 +276,14 @@ def _group_shingle_sets(
     config: MinHashConfig,
     bags: bool,
     word_sets: npt.NDArray[np.bool_] | None,
+    counts: I64 | None,
 ) -> dict[str, Sets]:
     texts = np.array([i for i, norm in enumerate(norms) if norm], dtype=np.int64)
     if not len(texts):
         return {}
     hashes, words = texts_hashes([norms[i] for i in texts.tolist()])
+    if counts is not None:
+        counts[texts] = words
     out: dict[str, Sets] = {}
     short = np.flatnonzero(words < 2 * config.char_below)
     if len(short):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from dedup.config import NormalizeConfig
 from dedup.native import native
 from dedup.normalize import _TABLE, _fold_plain, normalize, normalize_many
+from dedup.tokens import texts_hashes
 
 
 @pytest.fixture(autouse=True, params=["C", "numpy"])
@@ -123,6 +124,16 @@ def test_the_fast_path_is_the_definition(any_text: str, hard: str, fold: bool) -
         assert normalize(text, config) == _reference(text, config), repr(text)
     texts = [any_text, hard, "Publié le 8\u00a0janvier…", any_text[::-1]]
     assert normalize_many(texts, config) == [_reference(t, config) for t in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(), st.text(alphabet=_HARD + "\x00\x01\x1b\x7f\x85 "))
+def test_a_normalized_text_has_a_word_more_than_its_spaces(any_text: str, hard: str) -> None:
+    """What verification counts a text's words by (see `evidence._scores`): its spaces
+    and one, as the tokenizer splits it."""
+    norms = [norm for norm in normalize_many([any_text, hard, any_text + hard]) if norm]
+    if norms:
+        assert texts_hashes(norms)[1].tolist() == [norm.count(" ") + 1 for norm in norms]
 
 
 def test_every_code_point_is_folded_as_the_definition_folds_it() -> None:

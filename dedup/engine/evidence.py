@@ -70,8 +70,11 @@ def _scores(
     m = config.minhash
     norms = normalize_many(raw, config.normalize)
     count = len(norms)
-    words = np.fromiter(map(str.count, norms, itertools.repeat(" ")), np.int64, count) + 1
-    shingled = batch_shingle_sets(norms, m)
+    # Each text's words, as hashing counts them: a normalized text's spaces are single,
+    # none at either end, so its words are its spaces and one (an empty text: 1).
+    words = np.zeros(count, dtype=np.int64)
+    shingled = batch_shingle_sets(norms, m, words=words)
+    words[words == 0] = 1
     chars, word_space = (_Space.of(shingled.get(space), count) for space in ("char", "word"))
     both = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     i, j = both[:, 0], both[:, 1]
