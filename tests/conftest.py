@@ -14,6 +14,30 @@ FIXTURES = ROOT / "fixtures"
 BLOG = FIXTURES / "blog"
 PAGES = BLOG / "pages"
 
+#: Words of French prose, for corpora a test builds.
+FRENCH_WORDS = [
+    "été",
+    "fenêtre",
+    "élève",
+    "château",
+    "forêt",
+    "répertoire",
+    "fichier",
+    "système",
+    "réseau",
+    "mémoire",
+    "noyau",
+    "processus",
+    "utilisateur",
+    "commande",
+    "paramètre",
+    "sortie",
+    "entrée",
+    "valeur",
+    "défaut",
+    "option",
+]
+
 
 @pytest.fixture(scope="session")
 def labels() -> list[dict[str, Any]]:

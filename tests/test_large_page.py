@@ -8,34 +8,12 @@ import random
 from pathlib import Path
 
 import pytest
+from conftest import FRENCH_WORDS
 
 from dedup import api
 from dedup.engine import children
 
 segment = importlib.import_module("dedup.segment")  # the package names a function so
-
-WORDS = [
-    "été",
-    "fenêtre",
-    "élève",
-    "château",
-    "forêt",
-    "répertoire",
-    "fichier",
-    "système",
-    "réseau",
-    "mémoire",
-    "noyau",
-    "processus",
-    "utilisateur",
-    "commande",
-    "paramètre",
-    "sortie",
-    "entrée",
-    "valeur",
-    "défaut",
-    "option",
-]
 
 
 def _page(path: Path, sections: int, seed: int = 5) -> Path:
@@ -43,10 +21,11 @@ def _page(path: Path, sections: int, seed: int = 5) -> Path:
     pool = []
     for i in range(40):
         body = [
-            " ".join(rng.choice(WORDS) for _ in range(rng.randint(25, 45))).capitalize() + "."
+            " ".join(rng.choice(FRENCH_WORDS) for _ in range(rng.randint(25, 45))).capitalize()
+            + "."
             for _ in range(rng.randint(1, 3))
         ]
-        pool.append("\n\n".join([f"## Section {i} : {rng.choice(WORDS)}", *body]))
+        pool.append("\n\n".join([f"## Section {i} : {rng.choice(FRENCH_WORDS)}", *body]))
     parts = []
     for _ in range(sections):
         text = pool[rng.randrange(len(pool))]

@@ -29,11 +29,20 @@ def repeated_batch(
     items: list[LinkPlace], level: Level, config: Config
 ) -> list[tuple[int, list[Child] | None]]:
     """Children of near duplicates that their survivors repeat; None: the unit goes whole.
+    The documents are read (see `repeated`)."""
+    texts = read_places([place for item in items for place in (item[1], item[3])], config)
+    return repeated(items, texts, level, config)
+
+
+def repeated(
+    items: list[LinkPlace], texts: list[str], level: Level, config: Config
+) -> list[tuple[int, list[Child] | None]]:
+    """`repeated_batch` of documents read: `texts` holds each item's survivor's document
+    then its member's.
 
     A survivor that several members repeat is normalized and shingled once.  A member's
     paragraphs come with it when the run has them, else they are found once a document.
     """
-    texts = read_places([place for item in items for place in (item[1], item[3])], config)
     paragraphs_of: dict[Place, list[tuple[int, int]]] = {}  # a document's, found once
     survivors: list[str] = []
     owner_of: dict[tuple[Place, tuple[int, int]], int] = {}  # survivor -> its number

@@ -43,16 +43,32 @@ class EarlyQuotes:
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
 
+    def wanted(self) -> bool:
+        """Whether the run quotes early: only a run of the document level alone.
+
+        With several levels, a document would be read once a level, while the main
+        process is busy with the next level's links (20,000 documents, every level: 26.8
+        -> 29.4 s).  A finer unit's cut takes the whitespace beside it, which its quote
+        lacks, so its document is read again anyway, and the quotes held while the
+        workers live only add to the peak (100,000 documents, paragraph level: 32.6 ->
+        33.4 s, 851 -> 937 MiB).  With the documents' whole texts wanted, every document
+        is read at the end."""
+        config = self.table.config
+        return config.segment.documents_alone and not config.run.document_texts
+
+    def given(self, li: int, units: list[int], texts: list[str | bytes]) -> None:
+        """The texts of units the workers read (a long one as UTF-8): their documents are
+        not read again for them."""
+        if not self.wanted():
+            return
+        # The short ones as they are, the long ones Quotes, written to the spool at once.
+        long = iter(self.spool.keep_encoded([text for text in texts if isinstance(text, bytes)]))
+        quotes = [text if isinstance(text, str) else next(long) for text in texts]
+        self.quotes.update(((li, unit), quote) for unit, quote in zip(units, quotes, strict=True))
+
     def read(self, li: int, links: Links) -> None:
-        # Only for a run of the document level alone.  With several levels, a document
-        # would be read once a level, while the main process is busy with the next
-        # level's links (20,000 documents, every level: 26.8 -> 29.4 s).  A finer unit's
-        # cut takes the whitespace beside it, which its quote lacks, so its document is
-        # read again anyway, and the quotes held while the workers live only add to the
-        # peak (100,000 documents, paragraph level: 32.6 -> 33.4 s, 851 -> 937 MiB).
-        # With the documents' whole texts wanted, every document is read at the end.
-        only_documents = self.table.config.segment.documents_alone
-        if not only_documents or self.table.config.run.document_texts or not links:
+        """Quote the units these links name, those not `given`, from a thread."""
+        if not self.wanted() or not links:
             return
         if self.thread is None:
             self.thread = threading.Thread(target=self._serve, name="dedup-quotes", daemon=True)
@@ -85,7 +101,13 @@ class EarlyQuotes:
         units = _Wanted.of_links(self.table, [(li, links)], None)
         numbers = np.unique(units.docs)
         firsts, lasts = units.bounds(numbers)
-        for i, text in enumerate(_texts(self.table, numbers)):
+        held = self.quotes
+        unread = [
+            i
+            for i in range(len(numbers))
+            if any(units.unit(k) not in held for k in range(firsts[i], lasts[i]))
+        ]
+        for i, text in zip(unread, _texts(self.table, numbers[unread]), strict=True):
             if self.stop.is_set():
                 return
             for k in range(firsts[i], lasts[i]):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import array
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,7 +79,12 @@ def resolve(
         on_links(li, links)
         removing = _spare_boilerplate(table, li, links.take(links.relations(REMOVING)), gone, done)
         parts = _repeated_parts(
-            table, workers, li, list(removing.take(~removing.relations(["exact"]))), weighed
+            table,
+            workers,
+            li,
+            list(removing.take(~removing.relations(["exact"]))),
+            weighed,
+            verifier.guessed,
         )
         rows = _removal_rows(level, li, removing.members, parts)
         done.removals.extend(rows)
@@ -89,7 +94,7 @@ def resolve(
 
 
 def _removal_rows(
-    level: LevelTable, li: int, members: I64, parts: dict[int, list[Removal]]
+    level: LevelTable, li: int, members: I64, parts: dict[int, list[Child]]
 ) -> list[I64]:
     """The removals of a level's members, in their order, as the columns of `Removals`:
     each member goes whole but those `parts` names, which lose the children it gives (an
@@ -100,7 +105,7 @@ def _removal_rows(
     at = np.flatnonzero(cut)
     cuts = [parts[u] for u in members[at].tolist()]
     counts = np.ones(len(members), dtype=np.int64)
-    counts[at] = [len(removals) for removals in cuts]
+    counts[at] = [len(children) for children in cuts]
     first = np.cumsum(counts) - counts  # each member's first row
     rows = np.empty((8, int(counts.sum())), dtype=np.int64)
     alone = np.flatnonzero(~cut)
@@ -108,15 +113,13 @@ def _removal_rows(
     rows[1, first[alone]] = uid(li, members[alone])
     for row, column in enumerate(whole, start=2):
         rows[row, first[alone]] = column[alone]
-    given = [
-        (number, *removal.fields())
-        for number, removals in zip(doc[at].tolist(), cuts, strict=True)
-        for removal in removals
-    ]
-    if given:
-        sizes = counts[at]
-        runs = np.repeat(first[at] - (np.cumsum(sizes) - sizes), sizes)
-        rows[:, runs + np.arange(len(given))] = np.array(given, dtype=np.int64).T
+    sizes = counts[at]
+    if sizes.sum():
+        given = np.array([child for children in cuts for child in children], dtype=np.int64)
+        places = np.repeat(first[at] - (np.cumsum(sizes) - sizes), sizes) + np.arange(len(given))
+        rows[0, places] = np.repeat(doc[at], sizes)
+        rows[1, places] = np.repeat(uid(li, members[at]), sizes)
+        rows[2:, places] = given.T
     return list(rows)
 
 
@@ -283,14 +286,21 @@ Weighed = dict[tuple[int, int, int, int, int, int], list[Child] | None]
 
 
 def _repeated_parts(
-    table: Table, workers: Workers, li: int, links: list[Link], weighed: Weighed
-) -> dict[int, list[Removal]]:
+    table: Table,
+    workers: Workers,
+    li: int,
+    links: list[Link],
+    weighed: Weighed,
+    guessed: Mapping[tuple[int, int], list[Child] | None],
+) -> dict[int, list[Child]]:
     """For near and contained duplicates, the children the survivor really repeats.
 
     A section or document loses the paragraphs its survivor repeats (and the sentences of
     those it nearly repeats), a paragraph the sentences; what the survivor lacks stays in
     the output.  Links are read and sent to the workers a batch at a time, but those the
-    level above weighed already (`weighed`: the document and section levels weigh alike).
+    level above weighed already (`weighed`: the document and section levels weigh alike)
+    and those verification checked already (`guessed`, by member and survivor key: the
+    member the first copy of its text, whose place verification read).
     """
     level = table.levels[li]
     if level.name == "sentence" or not links:
@@ -305,14 +315,28 @@ def _repeated_parts(
     places = np.stack([a[c][side] for side in sides for c in ("doc", "start", "end")], 1).tolist()
     keys = {link.member: tuple(place) for link, place in zip(links, places, strict=True)}
     alike = level.name != "paragraph"
-    out: dict[int, list[Removal]] = {}
+    out: dict[int, list[Child]] = {}
+
+    def found(u: int, kept: list[Child] | None) -> None:
+        if alike:
+            weighed[keys[u]] = kept
+        if kept is not None:
+            out[u] = kept
+
+    # Each link's texts (keys), and whether its member is its text's first unit.
+    texts, survivors = (a["key"][side] for side in sides[::-1])
+    first_copy = (level.key_unit[texts] == sides[1]).tolist()
     fresh = []
-    for link in links:
+    for link, text, survivor, first in zip(
+        links, texts.tolist(), survivors.tolist(), first_copy, strict=True
+    ):
         key = keys[link.member]
         if alike and key in weighed:
             kept = weighed[key]
             if kept is not None:
-                out[link.member] = [Removal(uid(li, link.member), *child) for child in kept]
+                out[link.member] = kept
+        elif first and (text, survivor) in guessed:
+            found(link.member, guessed[text, survivor])
         else:
             fresh.append(link)
     work = functools.partial(repeated_batch, level=level.name, config=table.config)
@@ -320,12 +344,9 @@ def _repeated_parts(
     # reads it and finds its paragraphs once (a page of a thousand near repeats is
     # not segmented a thousand times), and a survivor is shingled once a batch.
     fresh.sort(key=lambda link: (int(a["doc"][link.member]), link.survivor))
-    for found in workers.map(work, _link_batches(table, li, fresh)):
-        for u, kept in found:
-            if alike:
-                weighed[keys[u]] = kept
-            if kept is not None:
-                out[u] = [Removal(uid(li, u), *child) for child in kept]
+    for answers in workers.map(work, _link_batches(table, li, fresh)):
+        for u, kept in answers:
+            found(u, kept)
     return out
 
 

@@ -80,7 +80,7 @@ def run(
         else:
             fingerprint(table, workers, told)
         give_back_freed()
-        verifier = Verifier(table, workers, told)
+        verifier = Verifier(table, workers, told, early.given)
         give_back_freed()
         done = resolve(table, workers, verifier, early.read)
         related = verifier.related

@@ -36,12 +36,21 @@ class TextSpool:
         """`text` itself if it is short, else a Quote of it written to the spool."""
         if len(text) < SHORT:
             return text
-        data = text.encode("utf-8")
+        return self.keep_encoded([text.encode("utf-8")])[0]
+
+    def keep_encoded(self, data: list[bytes]) -> list[Quote]:
+        """Quotes of long texts given as UTF-8, written at once."""
+        if not data:
+            return []
         with self._lock:
-            self._file.write(data)
-            self._ends.append(self._ends[-1] + len(data))
+            self._file.write(b"".join(data))
+            first = len(self._ends) - 1
+            end = self._ends[-1]
+            for text in data:
+                end += len(text)
+                self._ends.append(end)
             self._unflushed = True
-            return Quote(self, len(self._ends) - 2)
+            return [Quote(self, first + i) for i in range(len(data))]
 
     def read(self, at: int) -> str:
         """Text number `at`."""
