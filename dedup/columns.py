@@ -75,12 +75,19 @@ class Strings(MadeOnRead[str]):
         self._count = 0
 
     def append(self, value: str) -> None:
-        self._open.append(value)
-        self._count += 1
-        if len(self._open) == self.BLOCK:
-            self._blocks.append("".join(self._open))
-            self._ends.append(array.array("q", itertools.accumulate(map(len, self._open))))
-            self._open = []
+        self.extend((value,))
+
+    def extend(self, values: Sequence[str]) -> None:
+        at = 0
+        while at < len(values):
+            room = self.BLOCK - len(self._open)
+            self._open += values[at : at + room]
+            at += room
+            if len(self._open) == self.BLOCK:
+                self._blocks.append("".join(self._open))
+                self._ends.append(array.array("q", itertools.accumulate(map(len, self._open))))
+                self._open = []
+        self._count += len(values)
 
     def __len__(self) -> int:
         return self._count

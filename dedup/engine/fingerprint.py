@@ -343,10 +343,17 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
         base = len(table.docs)
         if read.copy_file is not None:
             table.docs.copy_paths[number] = read.copy_file
-        copied = read.copies or [-1] * len(read.docs)
-        for (doc_id, path, line, offset, chars), at in zip(read.docs, copied, strict=True):
-            # first: 0 but in a JSONL range
-            table.docs.add(doc_id, table.file_index[path], line + first, offset, chars, number, at)
+        if read.docs:
+            ids, paths, lines, offsets, chars = zip(*read.docs, strict=True)
+            table.docs.extend(
+                ids,
+                [table.file_index[path] for path in paths],
+                [line + first for line in lines] if first else lines,  # first: 0 but in a range
+                offsets,
+                chars,
+                number,
+                read.copies or [-1] * len(read.docs),
+            )
         for batch in read.prints:
             numbered: dict[int, npt.NDArray[np.int64] | npt.NDArray[np.int32]] = {}
             for prints in batch.levels:  # levels may share their rows (see fingerprint_batch)

@@ -52,13 +52,26 @@ class Docs:
         where its text was copied: copy file `copy` (see `copy_paths`), place `at` (see
         io.copies; -1: not copied).  A document id may occur once in a corpus (see
         `Table.freeze`)."""
-        self.ids.append(doc_id)
-        self.file.append(file)
-        self.line.append(line)
-        self.offset.append(offset)
-        self.chars.append(chars)
-        self.copy.append(copy if at >= 0 else -1)
-        self.copy_at.append(at)
+        self.extend((doc_id,), (file,), (line,), (offset,), (chars,), copy, (at,))
+
+    def extend(
+        self,
+        ids: Sequence[str],
+        files: Sequence[int],
+        lines: Sequence[int],
+        offsets: Sequence[int],
+        chars: Sequence[int],
+        copy: int,
+        ats: Sequence[int],
+    ) -> None:
+        """`add` for many documents at once, their texts copied to one copy file."""
+        self.ids.extend(ids)
+        self.file.extend(files)
+        self.line.extend(lines)
+        self.offset.extend(offsets)
+        self.chars.extend(chars)
+        self.copy.extend(copy if at >= 0 else -1 for at in ats)
+        self.copy_at.extend(ats)
 
     def place(self, number: int, files: Sequence[InputFile]) -> Place:
         """Where a worker finds document `number` again, `files` the corpus's."""
