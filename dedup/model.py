@@ -68,19 +68,28 @@ class Document:
 
 
 class Quote:
-    """A text a run keeps on disk (see `dedup.io.texts.TextSpool`), read when asked for.
+    """A text a run keeps on disk (see `dedup.io.texts.TextSpool`), read when asked for,
+    or a part of one (`part`: [start, end) of its characters).
 
     Equal to another Quote or string of the same text; pickled as its text.
     """
 
-    __slots__ = ("at", "spool")
+    __slots__ = ("at", "end", "spool", "start")
 
-    def __init__(self, spool: Any, at: int) -> None:
+    def __init__(self, spool: Any, at: int, start: int = 0, end: int | None = None) -> None:
         self.spool = spool  # anything with read(at) -> str
         self.at = at
+        self.start = start
+        self.end = end
 
     def __str__(self) -> str:
-        return str(self.spool.read(self.at))
+        text = str(self.spool.read(self.at))
+        return text if self.start == 0 and self.end is None else text[self.start : self.end]
+
+    def part(self, start: int, end: int) -> Quote:
+        """Characters [start, end) of this text, read from the same place when asked for
+        (a document's cut, from its unit's quote: not read and written again at once)."""
+        return Quote(self.spool, self.at, self.start + start, self.start + end)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Quote | str):

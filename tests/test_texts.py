@@ -24,6 +24,20 @@ def test_the_spool_gives_back_every_text_and_keeps_short_ones_as_they_are() -> N
     assert pickle.loads(pickle.dumps(kept)) == texts
 
 
+def test_texts_kept_encoded_and_their_parts_read_back_as_they_were() -> None:
+    spool = TextSpool()
+    rng = random.Random(5)
+    texts = ["".join(rng.choices("aé’€𝄞\n ", k=rng.randint(SHORT, 900))) for _ in range(50)]
+    kept = spool.keep_encoded([text.encode("utf-8") for text in texts])
+    assert spool.keep_encoded([]) == []
+    for text, quoted in zip(texts, kept, strict=True):
+        start, end = sorted(rng.sample(range(len(text) + 1), 2))
+        part = quoted.part(start, end)
+        assert str(quoted) == text and str(part) == text[start:end]
+        assert part.part(1, 3) == text[start + 1 : start + 3]
+        assert pickle.loads(pickle.dumps(part)) == text[start:end]
+
+
 def test_two_threads_keep_texts_at_once() -> None:
     spool = TextSpool()
     found: dict[str, list[Quote | str]] = {"a": [], "b": []}

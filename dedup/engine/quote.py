@@ -21,7 +21,7 @@ from dedup.columns import KeyedSpans, python_ints
 from dedup.engine.places import read_places
 from dedup.engine.table import I64, Table
 from dedup.io.texts import SHORT, TextSpool
-from dedup.model import Quote, text_of
+from dedup.model import Quote
 from dedup.order import distinct
 
 
@@ -133,7 +133,8 @@ def from_quotes(
 ) -> list[str | Quote] | None:
     """A document's unit texts then cut texts, from the quotes of its units; None if
     a unit has none or a cut lies outside every unit.  A cut that is a whole unit is
-    that unit's quote; a part of one is kept anew (`keep`, a TextSpool's)."""
+    that unit's quote; a part of one is a part of that quote, or, of a text held as it
+    is, kept (`keep`, a TextSpool's)."""
     if not all(unit in quotes for unit in units):
         return None
     quoted = [quotes[unit] for unit in units]
@@ -144,7 +145,10 @@ def from_quotes(
                 out.append(text)
                 break
             if us <= start and end <= ue:
-                out.append(keep(text_of(text)[start - us : end - us]))
+                if isinstance(text, Quote):
+                    out.append(text.part(start - us, end - us))
+                else:
+                    out.append(keep(text[start - us : end - us]))
                 break
         else:
             return None
