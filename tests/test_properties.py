@@ -389,10 +389,12 @@ def test_word_signatures_from_the_documents_words_are_each_units_own(
     words = Words(layout.pieces, runs)
     wordy = np.flatnonzero((runs[:, 1] > runs[:, 0]) & (words.count(runs) >= k))
     assert (words.count(runs)[wordy] == [norms[i].count(" ") + 1 for i in wordy]).all()
-    found = words.signatures(runs[wordy], m)
-    for row, i in zip(found, wordy.tolist(), strict=True):
-        own = batch_shingle_sets([norms[i]], dataclasses.replace(m, char_below=1), bags=True)
-        assert (row == signatures(own["word"], m.num_perm, m.seed)[0]).all(), norms[i]
+    documents = wordy[wordy < len(layout.levels[0].runs)]  # runs one after another
+    for asked in (wordy, documents):  # overlapping runs, and runs apart
+        found = words.signatures(runs[asked], m)
+        for row, i in zip(found, asked.tolist(), strict=True):
+            own = batch_shingle_sets([norms[i]], dataclasses.replace(m, char_below=1), bags=True)
+            assert (row == signatures(own["word"], m.num_perm, m.seed)[0]).all(), norms[i]
 
 
 def _plain_sentences(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
