@@ -291,9 +291,13 @@ def fingerprint(
         _fingerprint_all(table, workers, progress)
     # The workers' part is over: they go, with the texts they banded and the heap their
     # batches left, while this process freezes the table and finds the candidates; fresh
-    # ones start when verification has enough batches for them (see `Workers.map`).
+    # ones start when verification has enough batches for them (see `Workers.map`).  Not
+    # those of the document level alone: their heaps hold a batch of pages, and fresh
+    # ones cost more, each importing numpy and dedup again (0.3 s of CPU; 100,000
+    # French pages: 10.41 -> 9.96 s).
     forget_banded()
-    workers.close()
+    if not table.config.segment.documents_alone:
+        workers.close()
     table.freeze()
     progress("documents read", len(table.docs))
     progress("units fingerprinted", sum(level.units for level in table.levels))
