@@ -6,7 +6,7 @@ level's unit rows and exact keys, and the LSH band keys of the batch's distinct 
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -51,11 +51,11 @@ def fingerprint_batch(
     out: list[LevelPrints] = []
     digest: dict[str, bytes] = {}  # the exact key of each compared text
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
-    pool_raw: list[str] = []  # and the first raw text of each
     pool_norms: list[str] = []
     pool_runs: list[I64] = []  # and the finest units it is made of, a level's at once
     seen_before: BandedTexts = known if known is not None else _NoneBanded()
     layout = cut(batch, levels, config)
+    pool_raw = _Raw(layout.levels[0].joined if layout.levels else "")
     for li, level in enumerate(layout.levels):
         if li and level is layout.levels[li - 1]:
             # The level above's units (a record of one sentence is its paragraph, section
@@ -103,10 +103,7 @@ def fingerprint_batch(
                 pool[key] = len(pool)
                 fresh.append(n)
         mine = units[fresh]  # never hushed: their raw texts are their spans
-        pool_raw += [
-            level.joined[s:e]
-            for s, e in zip(level.starts[mine].tolist(), level.ends[mine].tolist(), strict=True)
-        ]
+        pool_raw.extend(level.starts[mine], level.ends[mine])
         pool_norms += [compared[n] for n in fresh]
         pool_runs.append(level.runs[mine])
         mask = np.zeros(len(table), dtype=bool)
@@ -122,6 +119,25 @@ def fingerprint_batch(
     return BatchPrints(
         out, TextPrints(texts, _print_texts(pool_raw, pool_norms, config, (words, runs)))
     )
+
+
+class _Raw:
+    """The raw texts of a batch's pooled units, as spans of its texts joined, sliced when
+    asked for: only the title prints ask, of short ones (a whole page copied for each
+    took 4 % of fingerprinting a batch of pages at the document level: 0.059 s of 20,000)."""
+
+    def __init__(self, joined: str) -> None:
+        self.joined = joined
+        self.spans: list[I64] = []  # (start, end) rows, a level's at once
+
+    def extend(self, starts: I64, ends: I64) -> None:
+        self.spans.append(np.stack((starts, ends), axis=1))
+
+    def take(self, numbers: Sequence[int] | I64) -> list[str]:
+        """The raw texts of the pooled units at these numbers."""
+        spans = np.concatenate(self.spans) if self.spans else np.empty((0, 2), np.int64)
+        starts, ends = spans[np.asarray(numbers, dtype=np.int64)].T.tolist()
+        return [self.joined[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
 def _compared(level: LevelUnits, units: list[int]) -> list[str]:
@@ -166,7 +182,7 @@ class _NoneBanded:
 
 
 def _print_texts(
-    raw: list[str],
+    raw: _Raw,
     norms: list[str],
     config: Config,
     runs: tuple[Words, I64],
@@ -216,7 +232,7 @@ def _print_texts(
 def add_title_prints(
     by_space: dict[str, tuple[I64, U64]],
     spaces: I64,
-    raw: list[str],
+    raw: _Raw,
     config: Config,
     params: LshParams,
 ) -> None:
@@ -229,7 +245,7 @@ def add_title_prints(
     short = np.flatnonzero(spaces < 2 * m.char_below).tolist()
     found = [
         (short[k], parts)
-        for k, parts in normalized([raw[k] for k in short], config.normalize)
+        for k, parts in normalized(raw.take(short), config.normalize)
         if len(parts.title) >= m.min_chars
     ]
     if not found:
