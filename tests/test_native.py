@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xxhash
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedup import coverage, edit_keys, fingerprint, index, tokens
@@ -137,6 +137,11 @@ def test_tokens_hashed_from_the_texts_are_those_of_the_texts_joined(texts: list[
 
 @needs_native
 @given(st.text("\nab\u00e9\u0153\U0001f600\r"))
+@example("ab\n" * 11 + "a" * 8 + "\n\n")  # eight bytes a word: eight characters
+@example("é" * 15 + "\n" + "é" * 7)
+@example("œ\n" * 9 + "œ" * 4 + "\n")  # four a word
+@example("\n" + "œ" * 7 + "\n" + "œ" * 3)
+@example("😀\n" * 9)
 def test_newlines_are_where_the_regex_finds_them(text: str) -> None:
     from dedup.engine import layout
 
