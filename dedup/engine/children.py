@@ -35,16 +35,21 @@ def repeated_batch(
 
 
 def repeated(
-    items: list[LinkPlace], texts: list[str], level: Level, config: Config
+    items: list[LinkPlace],
+    texts: list[str],
+    level: Level,
+    config: Config,
+    norms: list[str] | None = None,
 ) -> list[tuple[int, list[Child] | None]]:
     """`repeated_batch` of documents read: `texts` holds each item's survivor's document
-    then its member's.
+    then its member's; `norms`, if given, each item's survivor normalized.
 
     A survivor that several members repeat is normalized and shingled once.  A member's
     paragraphs come with it when the run has them, else they are found once a document.
     """
     paragraphs_of: dict[Place, list[tuple[int, int]]] = {}  # a document's, found once
     survivors: list[str] = []
+    compact: list[str] = []  # each survivor normalized, without its spaces
     owner_of: dict[tuple[Place, tuple[int, int]], int] = {}  # survivor -> its number
     splits: list[tuple[int, str, list[tuple[int, int]]]] = []  # item, member's text, children
     pieces: list[str] = []  # the children's texts
@@ -68,11 +73,14 @@ def repeated(
         owner = owner_of.setdefault((survivor, (ss, se)), len(survivors))
         if owner == len(survivors):
             survivors.append(texts[2 * i][ss:se])
+            if norms is not None:  # as normalize_many(spaces=False) gives it
+                compact.append(norms[i].replace(" ", ""))
         pieces += [text[cs:ce] for cs, ce in children]
         owners += [owner] * len(children)
         splits.append((i, text, children))
-    survived = normalize_many(survivors, config.normalize, spaces=False)
-    covered = _covered(pieces, owners, survivors, survived, config)
+    if norms is None:
+        compact = normalize_many(survivors, config.normalize, spaces=False)
+    covered = _covered(pieces, owners, survivors, compact, config)
     # A paragraph of a near section or document that its survivor only nearly repeats
     # may hold a sentence the survivor lacks (a repost adds one, or rewrites one): its
     # sentences are weighed one by one, as at the paragraph level, so that it stays.
@@ -91,7 +99,7 @@ def repeated(
             [texts[2 * places[n][0] + 1][ps:pe] for n, (ps, pe) in parts_of],
             [owners[n] for n, _ in parts_of],
             survivors,
-            survived,
+            compact,
             config,
         )
         for (n, part), repeated in zip(parts_of, found, strict=True):

@@ -55,20 +55,26 @@ def verify_related(
     pairs: list[tuple[int, int]],
     config: Config,
     labels: Counted | None = None,
+    norms: list[str] | None = None,
 ) -> tuple[I64, list[Evidence]]:
     """`verify_texts`, but only the related pairs' evidence: their places among `pairs`,
-    and their Evidence."""
-    found = _scores(raw, pairs, config, labels)
+    and their Evidence.  `norms`: the texts normalized, if the caller has them."""
+    found = _scores(raw, pairs, config, labels, norms)
     related = np.flatnonzero(found.kinds)
     return related, found.evidence(related)
 
 
 def _scores(
-    raw: list[str], pairs: list[tuple[int, int]], config: Config, labels: Counted | None
+    raw: list[str],
+    pairs: list[tuple[int, int]],
+    config: Config,
+    labels: Counted | None,
+    norms: list[str] | None = None,
 ) -> Scores:
     """The scores and relations of every pair, as columns (see `verify_texts`)."""
     m = config.minhash
-    norms = normalize_many(raw, config.normalize)
+    if norms is None:
+        norms = normalize_many(raw, config.normalize)
     count = len(norms)
     # Each text's words, as hashing counts them: a normalized text's spaces are single,
     # none at either end, so its words are its spaces and one (an empty text: 1).

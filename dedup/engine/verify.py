@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from dedup.engine.table import I64, Progress, Table
 from dedup.index import reverse
 from dedup.io.texts import SHORT
 from dedup.model import REMOVING, Evidence
+from dedup.normalize import normalize_many
 from dedup.order import distinct
 from dedup.parallel import Workers
 from dedup.titles import Counted
@@ -72,7 +73,8 @@ def verify_batch(
         whole = read_places([place for place, _, _ in spans], config)
         raw = [text[start:end] for text, (_, start, end) in zip(whole, spans, strict=True)]
     at = {key: i for i, (key, _, _, _) in enumerate(units)}
-    places, found = verify_related(raw, [(at[a], at[b]) for a, b in pairs], config, labels)
+    norms = normalize_many(raw, config.normalize)
+    places, found = verify_related(raw, [(at[a], at[b]) for a, b in pairs], config, labels, norms)
     keys = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     unrelated = np.ones(len(keys), dtype=bool)
     unrelated[places] = False
@@ -81,22 +83,29 @@ def verify_batch(
     ]
     guessed: Guessed = [], []
     if ranks is not None and whole is not None:
-        guessed = _guessed(units, ranks, related, raw, whole, config)
+        guessed = _guessed(units, ranks, related, _Read(raw, whole, norms), config)
     return related, keys[unrelated], guessed
+
+
+class _Read(NamedTuple):
+    """A verify batch's texts: each key's unit, its document, and its unit normalized."""
+
+    raw: list[str]
+    whole: list[str]
+    norms: list[str]
 
 
 def _guessed(
     units: list[KeyPlace],
     ranks: list[int],
     related: list[tuple[int, int, Evidence]],
-    raw: list[str],
-    whole: list[str],
+    read: _Read,
     config: Config,
 ) -> Guessed:
     """The children of each near duplicate of a batch of documents that its likely
     survivor repeats: of the texts before it in keep order that it duplicates, the one
     `cluster.clusters` links it to while they all survive (highest Jaccard, then first).
-    With them, the texts (`raw`) of those duplicates and survivors."""
+    With them, the texts of those duplicates and survivors."""
     at = {key: i for i, (key, _, _, _) in enumerate(units)}
     threshold = config.minhash.threshold
     best: dict[int, tuple[float, int, int, Evidence]] = {}  # member -> its likely survivor
@@ -115,15 +124,16 @@ def _guessed(
     for member, (_, _, survivor, evidence) in best.items():
         for key in (member, survivor):
             if key not in quoted:
-                text = raw[at[key]]
+                text = read.raw[at[key]]
                 quoted[key] = text if len(text) < SHORT else text.encode("utf-8")
         if evidence.relation == "exact":  # an exact copy goes whole: no children
             continue
         (_, kept, ks, ke), (_, place, ms, me) = units[at[survivor]], units[at[member]]
         items.append((member, kept, (ks, ke), place, (ms, me), None))
         survivors.append(survivor)
-        texts += [whole[at[survivor]], whole[at[member]]]
-    found = repeated(items, texts, "document", config)
+        texts += [read.whole[at[survivor]], read.whole[at[member]]]
+    norms = [read.norms[at[survivor]] for survivor in survivors]
+    found = repeated(items, texts, "document", config, norms)
     children = [
         (member, survivor, kept) for (member, kept), survivor in zip(found, survivors, strict=True)
     ]
