@@ -204,7 +204,12 @@ def gram_keys(atoms: U32, bounds: I64, k: int, salt: int, tags: U64 | None, shif
 
 
 def code_points(texts: Sequence[str]) -> tuple[U32, I64]:
-    """The code points of texts joined, and the bounds of each text among them."""
+    """The code points of texts joined, and the bounds of each text among them: in C
+    where it was built, each text widened from its own characters (joined and encoded
+    as UTF-32 took 189 against 25 us for 40 French pages)."""
+    if native is not None:
+        atoms, bounds = native.code_points(list(texts))
+        return np.frombuffer(atoms, dtype=np.uint32), np.frombuffer(bounds, dtype=np.int64)
     atoms = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     return atoms, np.cumsum([0] + [len(t) for t in texts])
 

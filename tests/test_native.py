@@ -148,6 +148,15 @@ def test_newlines_are_where_the_regex_finds_them(text: str) -> None:
     assert layout.newlines(text).tolist() == [m.start() for m in re.finditer("\n", text)]
 
 
+@needs_native
+@given(st.lists(st.text("ab\u00e9\u0153\U0001f600\n ")))
+@example(["Réseau’ été", "", "😀 x"])
+def test_code_points_are_the_texts_joined_as_utf32(texts: list[str]) -> None:
+    atoms, bounds = fingerprint.code_points(texts)
+    assert atoms.tolist() == [ord(c) for c in "".join(texts)]
+    assert bounds.tolist() == np.cumsum([0] + [len(t) for t in texts]).tolist()
+
+
 def _without_native(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in (fingerprint, tokens, index):
         monkeypatch.setattr(module, "native", None)

@@ -505,7 +505,52 @@ static PyObject *copies(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NN)", blob, places);
 }
 
+PyDoc_STRVAR(code_points_doc,
+             "code_points(texts) -> (atoms, bounds)\n\n"
+             "fingerprint.code_points: the code points of a list of str, joined, as uint32,\n"
+             "and where each text starts and ends among them (int64, one more than texts):\n"
+             "each text widened from its own characters, nothing joined or encoded.");
+
+static PyObject *code_points(PyObject *self, PyObject *args) {
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
+    const Py_ssize_t n = PyList_GET_SIZE(list);
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *text = PyList_GET_ITEM(list, i);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "texts[%zd] is not a str", i);
+            return NULL;
+        }
+        total += PyUnicode_GET_LENGTH(text);
+    }
+    PyObject *atoms = PyByteArray_FromStringAndSize(NULL, total * 4);
+    PyObject *bounds = PyByteArray_FromStringAndSize(NULL, (n + 1) * 8);
+    if (atoms == NULL || bounds == NULL) {
+        Py_XDECREF(atoms);
+        Py_XDECREF(bounds);
+        return NULL;
+    }
+    uint32_t *out = (uint32_t *)PyByteArray_AS_STRING(atoms);
+    int64_t *at = (int64_t *)PyByteArray_AS_STRING(bounds);
+    Py_ssize_t filled = 0;
+    at[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *text = PyList_GET_ITEM(list, i);
+        const Text chars = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+#define WIDEN(T) \
+    for (Py_ssize_t j = 0; j < length; j++) out[filled + j] = ((const T *)chars.data)[j];
+        BY_KIND(&chars, WIDEN);
+#undef WIDEN
+        filled += length;
+        at[i + 1] = filled;
+    }
+    return Py_BuildValue("(NN)", atoms, bounds);
+}
+
 PyMethodDef dedup_text_methods[] = {
+    {"code_points", code_points, METH_VARARGS, code_points_doc},
     {"copies", copies, METH_VARARGS, copies_doc},
     {"newlines", newlines, METH_VARARGS, newlines_doc},
     {"fold_texts", fold_texts, METH_VARARGS, fold_texts_doc},
