@@ -107,23 +107,6 @@ def text_of(quoted: str | Quote) -> str:
     return quoted if isinstance(quoted, str) else str(quoted)
 
 
-def texts_of(quoted: Iterable[str | Quote]) -> list[str]:
-    """`text_of` each, a text on disk read once however many parts of it are asked for
-    (the cuts of a near duplicate that keeps some paragraphs)."""
-    read: dict[tuple[int, int], str] = {}
-    out: list[str] = []
-    for quote in quoted:
-        if isinstance(quote, str):
-            out.append(quote)
-            continue
-        key = id(quote.spool), quote.at
-        text = read.get(key)
-        if text is None:
-            text = read[key] = str(quote.spool.read(quote.at))
-        out.append(text[quote.start : quote.end])
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class SegmentKey:
     doc_id: str
@@ -383,7 +366,7 @@ class DocStats:
 
     @property
     def removed_text(self) -> tuple[str, ...]:
-        return tuple(texts_of(self.removed_quotes))
+        return tuple(map(text_of, self.removed_quotes))
 
 
 class DocFigures(MadeOnRead[DocStats]):

@@ -22,6 +22,7 @@ import orjson
 from dedup import model
 from dedup.columns import Coded, Column, Numbers
 from dedup.index import LshParams
+from dedup.io.texts import texts_of
 from dedup.markdown import render_markdown
 from dedup.model import (
     REMOVING,
@@ -31,7 +32,6 @@ from dedup.model import (
     Placed,
     Result,
     Segment,
-    texts_of,
 )
 from dedup.version import __version__
 

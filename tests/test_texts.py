@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 import dedup
-from dedup.io.texts import SHORT, TextSpool
-from dedup.model import Quote, texts_of
+from dedup.io.texts import SHORT, TextSpool, texts_of
+from dedup.model import Quote
 
 
 def test_the_spool_gives_back_every_text_and_keeps_short_ones_as_they_are() -> None:

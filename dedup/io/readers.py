@@ -287,10 +287,7 @@ class Corpus:
                     data += handle.readline()  # the last line, which starts in the range
         except OSError as exc:
             raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
-        # Its line breaks counted by numpy: bytes.count takes a byte at a time (a MB of
-        # French records: 0.31 against 0.10 ms).
-        breaks = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
-        return breaks, self._records(file, io.BytesIO(data), 1, start)
+        return _line_breaks(data), self._records(file, io.BytesIO(data), 1, start)
 
     def load(self, sources: Iterable[Source]) -> Iterator[Document]:
         """Read the documents at these sources again, in the order given.
@@ -369,6 +366,12 @@ class _Lines:
             line += more
             end = line.find(b"\n", searched)
         return line[: end + 1]
+
+
+def _line_breaks(data: bytes) -> int:
+    """How many line breaks `data` holds, counted by numpy: bytes.count takes a byte at a
+    time (a MB of French records: 0.31 against 0.10 ms)."""
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
 
 
 #: Bytes read at once for a line: most records of a text corpus fit.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from array import array
+from collections.abc import Iterable
 
 from dedup.io.spill import temporary_file
 from dedup.model import Quote
@@ -60,3 +61,20 @@ class TextSpool:
                 self._unflushed = False
             start, end = self._ends[at], self._ends[at + 1]
         return os.pread(self._file.fileno(), end - start, start).decode("utf-8")
+
+
+def texts_of(quoted: Iterable[str | Quote]) -> list[str]:
+    """`model.text_of` each, a text on disk read once however many parts of it are asked for
+    (the cuts of a near duplicate that keeps some paragraphs)."""
+    read: dict[tuple[int, int], str] = {}
+    out: list[str] = []
+    for quote in quoted:
+        if isinstance(quote, str):
+            out.append(quote)
+            continue
+        key = id(quote.spool), quote.at
+        text = read.get(key)
+        if text is None:
+            text = read[key] = str(quote.spool.read(quote.at))
+        out.append(text[quote.start : quote.end])
+    return out
