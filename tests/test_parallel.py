@@ -225,12 +225,37 @@ def test_workers_start_no_blas_threads(monkeypatch: pytest.MonkeyPatch, chosen: 
         monkeypatch.setenv("OPENBLAS_NUM_THREADS", chosen)
     before = dict(os.environ)
     with Workers(2) as workers:
-        seen = set(workers.map(_threads, range(10)))
+        forked = set(workers.map(_threads, range(10)))  # the first workers: forks
+        workers.restart()
+        spawned = set(workers.map(_threads, range(10)))
     assert dict(os.environ) == before  # this process's environment is left as it was
-    if chosen is None:
-        assert seen == {("1", 1)}
+    if chosen is None:  # a fork has none of this process's threads, a spawned one is told
+        assert forked == {(None, 1)}
+        assert spawned == {("1", 1)}
     else:
-        assert {told for told, _ in seen} == {chosen}
+        assert {told for told, _ in forked | spawned} == {chosen}
+
+
+#: What the test process set before its first workers started (see below).
+_SET_BEFORE = "as imported"
+
+
+def _set_before(_: int) -> str:
+    return _SET_BEFORE
+
+
+def test_the_first_workers_are_forks_and_later_ones_spawned() -> None:
+    """The first workers hold what this process held (a fork imports nothing again);
+    those started once a run holds its tables are spawned, clean."""
+    global _SET_BEFORE
+    _SET_BEFORE = "set before the fork"
+    try:
+        with Workers(2) as workers:
+            assert set(workers.map(_set_before, range(10))) == {"set before the fork"}
+            workers.restart()
+            assert set(workers.map(_set_before, range(10))) == {"as imported"}
+    finally:
+        _SET_BEFORE = "as imported"
 
 
 def _corpus(path: Path) -> None:
