@@ -83,13 +83,15 @@ def verify_batch(
     ]
     guessed: Guessed = [], []
     if ranks is not None and whole is not None:
-        guessed = _guessed(units, ranks, related, _Read(raw, whole, norms), config)
+        guessed = _guessed(units, ranks, related, _Read(at, raw, whole, norms), config)
     return related, keys[unrelated], guessed
 
 
 class _Read(NamedTuple):
-    """A verify batch's texts: each key's unit, its document, and its unit normalized."""
+    """A verify batch's texts, each key's at its place (`at`): its unit, its document,
+    and its unit normalized."""
 
+    at: dict[int, int]
     raw: list[str]
     whole: list[str]
     norms: list[str]
@@ -106,7 +108,7 @@ def _guessed(
     survivor repeats: of the texts before it in keep order that it duplicates, the one
     `cluster.clusters` links it to while they all survive (highest Jaccard, then first).
     With them, the texts of those duplicates and survivors."""
-    at = {key: i for i, (key, _, _, _) in enumerate(units)}
+    at = read.at
     threshold = config.minhash.threshold
     best: dict[int, tuple[float, int, int, Evidence]] = {}  # member -> its likely survivor
     for a, b, evidence in related:
@@ -252,13 +254,18 @@ class Verifier:
                 )
             ]
 
+        @functools.cache
+        def in_keep_order() -> tuple[Places, Places]:
+            """Of each text, the places of its first and last copies among `units`."""
+            return firsts_and_lasts(a["key"], units)
+
         # The children check finds a document's paragraphs itself where no level below
         # has them: there, the documents verification reads are checked for children too.
         ranks = None
         if level.name == "document" and all(
             below.name != "paragraph" for below in table.levels[li + 1 :]
         ):
-            ranks = firsts_and_lasts(a["key"], units)[0]
+            ranks = in_keep_order()[0]
         labels = Counted(table.texts.labels)
         work = functools.partial(verify_batch, config=table.config, labels=labels)
         threshold = table.config.minhash.threshold
@@ -286,7 +293,7 @@ class Verifier:
         if table.config.output.pairs:  # every pair is to be listed: every pair verified
             verify(fresh)
         else:
-            unread = _read_ones(pairs, fresh, a["key"], units, related, verify, threshold)
+            unread = _read_ones(pairs, fresh, *in_keep_order(), related, verify, threshold)
         logger.info(
             "%s: %d candidate pairs taking part, %d verified or known, %d that no decision reads",
             level.name,
@@ -313,8 +320,8 @@ class Verifier:
 def _read_ones(
     pairs: I64,
     fresh: I64,
-    keys: I64,
-    units: I64,
+    rank: Places,
+    last: Places,
     related: dict[tuple[int, int], Evidence],
     verify: Callable[[I64], None],
     threshold: float,
@@ -329,10 +336,10 @@ def _read_ones(
     text they relate to it as a duplicate is removed.  Then every other pair is verified
     but those such a text comes first in, with the other text removed too or coming
     only after its last copy: no visit reads them.  Near copies of one paragraph on a
-    hundred pages are 99 pairs, not 4,851.
+    hundred pages are 99 pairs, not 4,851.  `rank` and `last`: each text's first and last
+    places among the units in keep order (see `firsts_and_lasts`).
     """
-    size = int(keys.max(initial=0)) + 1
-    rank, last = firsts_and_lasts(keys, units)
+    size = len(rank)
 
     def in_order(these: I64) -> tuple[I64, I64]:
         a, b = these[:, 0], these[:, 1]
