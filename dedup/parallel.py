@@ -107,15 +107,22 @@ def _start_worker() -> None:
 def _forks_cleanly() -> bool:
     """Whether workers may be forks of this process: on Linux, with no other thread
     running (a fork holds only the thread that made it, and any lock another held), and
-    where the workers' environment changes nothing in numpy, which this process has
-    loaded already (OpenBLAS starts no thread in a fork: its threads are not forked)."""
+    where numpy in the workers is told nothing this process's numpy, loaded already, was
+    not (OpenBLAS starts no thread in a fork: its threads are not forked)."""
     if sys.platform != "linux" or threading.active_count() > 1:
         return False
+    return not _numpy_told()
+
+
+def _numpy_told() -> dict[str, str]:
+    """What numpy in the workers is told: on a Zen 4, to leave out its AVX-512 kernels
+    (NPY_DISABLE_CPU_FEATURES), unless the user chose features already."""
     chosen = {"NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES"} & os.environ.keys()
     try:
-        return bool(chosen) or not _slow_sort(_CPUINFO.read_text(errors="replace"))
-    except OSError:
-        return True
+        slow = not chosen and _slow_sort(_CPUINFO.read_text(errors="replace"))
+    except OSError:  # not on Linux
+        slow = False
+    return {"NPY_DISABLE_CPU_FEATURES": _AVX512} if slow else {}
 
 
 #: numpy's AVX-512 sort stores through vpcompress to memory, which AMD's Zen 4 runs in
@@ -152,16 +159,9 @@ def _worker_environment() -> Iterator[None]:
     out its AVX-512 kernels (NPY_DISABLE_CPU_FEATURES).  Each unless the user chose
     already.  Only the workers: this process's numpy is loaded by now, and a library must
     not change that of the program it runs in."""
-    told: dict[str, str] = {}
+    told = _numpy_told()
     if "OPENBLAS_NUM_THREADS" not in os.environ:
         told["OPENBLAS_NUM_THREADS"] = "1"
-    chosen = {"NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES"} & os.environ.keys()
-    try:
-        slow = not chosen and _slow_sort(_CPUINFO.read_text(errors="replace"))
-    except OSError:  # not on Linux
-        slow = False
-    if slow:
-        told["NPY_DISABLE_CPU_FEATURES"] = _AVX512
     os.environ.update(told)
     try:
         yield
@@ -199,7 +199,7 @@ class Workers:
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self._workers: list[_Worker] = []
-        self._starts = 0  # how many times workers were started
+        self._started = False  # whether workers were ever started
 
     def __enter__(self) -> Workers:
         return self
@@ -229,8 +229,7 @@ class Workers:
         # by then: they need not import numpy and dedup again, each (0.3 s of CPU, and as
         # long before the first batch: 20,000 French pages, document level, 2.52 -> 2.25 s).
         # Later ones are spawned, clean: a fork would copy the run's tables.
-        first = self._starts == 0
-        self._starts += 1
+        first, self._started = not self._started, True
         if first and _forks_cleanly():
             self._workers = [_Worker(multiprocessing.get_context("fork")) for _ in range(self.jobs)]
             return
