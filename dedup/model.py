@@ -83,8 +83,12 @@ class Quote:
         self.end = end
 
     def __str__(self) -> str:
-        text = str(self.spool.read(self.at))
-        return text if self.start == 0 and self.end is None else text[self.start : self.end]
+        return self.within(str(self.spool.read(self.at)))
+
+    def within(self, text: str) -> str:
+        """This quote's characters of the text its spool holds at `at` (the text itself,
+        not a copy, for a whole one)."""
+        return text[self.start : self.end]
 
     def part(self, start: int, end: int) -> Quote:
         """Characters [start, end) of this text, read from the same place when asked for

@@ -332,9 +332,7 @@ def _repeated_parts(
     ):
         key = keys[link.member]
         if alike and key in weighed:
-            kept = weighed[key]
-            if kept is not None:
-                out[link.member] = kept
+            found(link.member, weighed[key])
         elif first and (text, survivor) in guessed:
             found(link.member, guessed[text, survivor])
         else:

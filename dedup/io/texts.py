@@ -76,5 +76,5 @@ def texts_of(quoted: Iterable[str | Quote]) -> list[str]:
         text = read.get(key)
         if text is None:
             text = read[key] = str(quote.spool.read(quote.at))
-        out.append(text[quote.start : quote.end])
+        out.append(quote.within(text))
     return out
