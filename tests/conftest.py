@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +97,23 @@ def said(name: str) -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+def count_calls(
+    monkeypatch: pytest.MonkeyPatch,
+    modules: Sequence[Any],
+    name: str,
+    measure: Callable[[Any], int],
+) -> list[int]:
+    """Counts the calls of the function `name` of `modules[0]`, from wherever `modules`
+    name it: `measure` of each call's first argument, in order."""
+    counted: list[int] = []
+    original = getattr(modules[0], name)
+
+    def counting(first: Any, *args: Any, **kwargs: Any) -> Any:
+        counted.append(measure(first))
+        return original(first, *args, **kwargs)
+
+    for module in modules:
+        monkeypatch.setattr(module, name, counting)
+    return counted

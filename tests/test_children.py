@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FRENCH_WORDS
+from conftest import FRENCH_WORDS, count_calls
 
 from dedup import api
 from dedup.engine import resolve
@@ -47,15 +47,7 @@ def _write(path: Path, texts: list[list[list[str]]]) -> Path:
 @pytest.fixture
 def checked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The links the children check is handed, a batch's count each."""
-    counted: list[int] = []
-    original = resolve.repeated_batch
-
-    def repeated_batch(items: list[Any], *args: Any, **kwargs: Any) -> Any:
-        counted.append(len(items))
-        return original(items, *args, **kwargs)
-
-    monkeypatch.setattr(resolve, "repeated_batch", repeated_batch)
-    return counted
+    return count_calls(monkeypatch, [resolve], "repeated_batch", len)
 
 
 def _report(result: Result) -> bytes:

@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import FRENCH_WORDS
+from conftest import FRENCH_WORDS, count_calls
 
 from dedup import api
 from dedup.engine import children
@@ -42,16 +42,7 @@ def _page(path: Path, sections: int, seed: int = 5) -> Path:
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the calls of `segment.paragraphs`, wherever it is called from."""
-    counted: list[int] = []
-    original = segment.paragraphs
-
-    def paragraphs(text: str) -> list[tuple[int, int]]:
-        counted.append(len(text))
-        return original(text)
-
-    monkeypatch.setattr(segment, "paragraphs", paragraphs)
-    monkeypatch.setattr(children, "paragraphs", paragraphs)
-    return counted
+    return count_calls(monkeypatch, [segment, children], "paragraphs", len)
 
 
 @pytest.mark.parametrize(("unit", "most"), [("all", 1), ("section", 2), ("document", 2)])
