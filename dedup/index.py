@@ -22,7 +22,7 @@ from dedup.fingerprint import I64, U32, U64, Sets
 from dedup.io.spill import Columns
 from dedup.model import Evidence, Relation
 from dedup.native import native
-from dedup.order import distinct, key_order
+from dedup.order import distinct, shared_order
 
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
 #: Pairs per member of an LSH bucket at most (see candidate_pairs).
@@ -145,21 +145,14 @@ def _bucket_pairs(
     marks: npt.NDArray[np.signedinteger[Any]] | None,
 ) -> list[npt.NDArray[np.int64]]:
     """`_band_pairs` of the keys of some rows (`rows`, ascending; None: every row)."""
-    # Any order of equal keys will do: members are sorted below.
-    order = key_order(column)
+    # Only keys two rows or more share: most rows share none, and the arrays below
+    # over every row held 300 MB at once for the 5.7 million typo keys of a million
+    # short records.  Any order of equal keys will do: members are sorted below.
+    order = shared_order(column)
     ordered = column[order]
     del column
     if rows is not None:
         order = rows[order]
-    # Only keys two rows or more share: most rows share none, and the arrays below
-    # over every row held 300 MB at once for the 5.7 million typo keys of a million
-    # short records.
-    shared = ordered[1:] == ordered[:-1]
-    keep = np.zeros(len(ordered), dtype=bool)
-    keep[1:] = shared
-    keep[:-1] |= shared
-    order, ordered = order[keep], ordered[keep]
-    del shared, keep
     boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
     starts = np.concatenate(([0], boundaries))
     sizes = np.diff(np.concatenate((starts, [len(ordered)])))

@@ -1,6 +1,7 @@
 """Orders and distinct values of arrays, as the stages sort them: the stable order of
-64-bit keys (`key_order`, a radix sort in C where it was built), sorted distinct values
-(`distinct`), and the distinct 16-byte digests of exact keys (`unique_digests`).
+64-bit keys (`key_order`, a radix sort in C where it was built), the rows of the keys that
+repeat (`shared_order`), sorted distinct values (`distinct`), and the distinct 16-byte
+digests of exact keys (`unique_digests`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,25 @@ def key_order(keys: U64) -> I64:
     order = np.empty(len(keys), dtype=np.int64)
     native.key_order(np.ascontiguousarray(keys, dtype=np.uint64), order)
     return order
+
+
+def shared_order(keys: U64) -> I64:
+    """The rows of `keys` whose key another row has too, in `key_order`'s order (by key,
+    then row).  In C where it was built, for up to RADIX_MOST keys: split by their
+    highest bits into buckets of about eight keys, each sorted on its own (a million band
+    keys: 25 ms, against 100 ms for `key_order` and the repeats picked from its order)."""
+    if native is not None and len(keys) <= RADIX_MOST:
+        order = np.empty(len(keys), dtype=np.int64)
+        count = native.shared_order(np.ascontiguousarray(keys, dtype=np.uint64), order)
+        return order[:count]
+    order = key_order(keys)
+    ordered = keys[order]
+    shared = ordered[1:] == ordered[:-1]
+    keep = np.zeros(len(ordered), dtype=bool)
+    keep[1:] = shared
+    keep[:-1] |= shared
+    repeated: I64 = order[keep]
+    return repeated
 
 
 def unique_digests(digests: npt.NDArray[np.void]) -> tuple[I64, I64]:

@@ -17,7 +17,7 @@ import xxhash
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dedup import coverage, edit_keys, fingerprint, index, tokens
+from dedup import coverage, edit_keys, fingerprint, index, order, tokens
 from dedup.config import NormalizeConfig
 from dedup.fingerprint import Sets, signatures
 from dedup.native import native
@@ -554,3 +554,39 @@ def test_key_order_is_numpys_stable_argsort(values: list[int], shift: int) -> No
     order = np.empty(len(keys), dtype=np.int64)
     native.key_order(keys, order)
     assert order.tolist() == np.argsort(keys, kind="stable").tolist()
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**11, 2**63, 2**64 - 1]), max_size=300
+    ),
+    st.integers(0, 64),
+    st.integers(0, 40),
+)
+def test_shared_order_is_the_stable_order_of_keys_seen_twice(
+    values: list[int], shift: int, copies: int
+) -> None:
+    """Keys of any bits, repeats, and long runs of one key (a bucket sorted, not walked)."""
+    assert native is not None
+    keys = np.array(values + values[:1] * copies, dtype=np.uint64) >> np.uint64(min(shift, 63))
+    order = np.empty(len(keys), dtype=np.int64)
+    count = native.shared_order(keys, order)
+    stable = np.argsort(keys, kind="stable")
+    counts = dict(zip(*np.unique(keys, return_counts=True), strict=True))
+    expected = [i for i in stable.tolist() if counts[keys[i]] > 1]
+    assert order[:count].tolist() == expected
+
+
+@needs_native
+def test_shared_order_is_the_same_without_the_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`order.shared_order` in C and from `key_order`, on band keys with repeats."""
+    rng = np.random.default_rng(7)
+    keys = rng.integers(0, 2**63, 5_000, dtype=np.int64).astype(np.uint64) << np.uint64(1)
+    keys[rng.integers(0, 5_000, 400)] = keys[rng.integers(0, 5_000, 400)]
+    keys[:300] = keys[4_000]  # one key in a bucket of hundreds
+    built = order.shared_order(keys)
+    monkeypatch.setattr(order, "native", None)
+    assert built.tolist() == order.shared_order(keys).tolist()
+    assert len(built) > 700
