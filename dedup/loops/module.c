@@ -24,6 +24,8 @@
  *   copies(texts, step)                    io.copies._write's bytes and places
  *   newlines(text)                         the places of a str's newlines (layout.cut)
  *   code_points(texts)                     fingerprint.code_points: str widened to uint32
+ *   slices(text, starts, ends)             layout._pieces: the spans of a str, as str
+ *   spaces_and_digits(texts, enough, head) layout.space_counts, and which hold a digit
  *   text_token_hashes(texts)               tokens.texts_hashes: every word's xxh32 of str
  *   sentences(text, paragraphs)            segment.sentences of every paragraph of a text
  *   paragraphs(text)                       segment.paragraphs of a text without a marker

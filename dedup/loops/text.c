@@ -549,8 +549,98 @@ static PyObject *code_points(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NN)", atoms, bounds);
 }
 
+PyDoc_STRVAR(slices_doc,
+             "slices(text, starts, ends) -> list\n\n"
+             "layout._pieces: text[starts[i]:ends[i]] for each i (int64 places, ascending\n"
+             "within text), each made by PyUnicode_Substring: no slice object, no frame.");
+
+static PyObject *slices(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer starts, ends;
+    if (!PyArg_ParseTuple(args, "Uy*y*", &text, &starts, &ends)) return NULL;
+    PyObject *out = NULL;
+    const Py_ssize_t n = starts.len / 8, length = PyUnicode_GET_LENGTH(text);
+    if (!sized(&ends, 8, n, "ends")) goto done;
+    const int64_t *a = starts.buf, *b = ends.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (a[i] < 0 || a[i] > b[i] || b[i] > length) {
+            PyErr_Format(PyExc_ValueError, "span %zd (%lld, %lld) is outside the text", i,
+                         (long long)a[i], (long long)b[i]);
+            goto done;
+        }
+    out = PyList_New(n);
+    if (out == NULL) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *piece = PyUnicode_Substring(text, a[i], b[i]);
+        if (piece == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, i, piece);
+    }
+done:
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends);
+    return out;
+}
+
+PyDoc_STRVAR(spaces_and_digits_doc,
+             "spaces_and_digits(texts, enough, head) -> (spaces, digits)\n\n"
+             "layout.space_counts and the digit search of layout._NumberMarks, in one pass:\n"
+             "each text's spaces in its first `head` characters, counted on to its end if\n"
+             "fewer than `enough` (int64), and whether it holds a decimal digit, as re's \\d\n"
+             "finds one (uint8).");
+
+static PyObject *spaces_and_digits(PyObject *self, PyObject *args) {
+    PyObject *list;
+    Py_ssize_t enough, head;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &list, &enough, &head)) return NULL;
+    const Py_ssize_t n = PyList_GET_SIZE(list);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyUnicode_Check(PyList_GET_ITEM(list, i))) {
+            PyErr_Format(PyExc_TypeError, "texts[%zd] is not a str", i);
+            return NULL;
+        }
+    PyObject *spaces = PyByteArray_FromStringAndSize(NULL, n * 8);
+    PyObject *digits = PyByteArray_FromStringAndSize(NULL, n);
+    if (spaces == NULL || digits == NULL) {
+        Py_XDECREF(spaces);
+        Py_XDECREF(digits);
+        return NULL;
+    }
+    int64_t *count = (int64_t *)PyByteArray_AS_STRING(spaces);
+    uint8_t *digit = (uint8_t *)PyByteArray_AS_STRING(digits);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *text = PyList_GET_ITEM(list, i);
+        const Text chars = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        const Py_ssize_t first = length < head ? length : head;
+        int64_t c = 0;
+        int d = 0;
+#define COUNT(T)                                                               \
+    {                                                                          \
+        const T *at = (const T *)chars.data;                                   \
+        for (Py_ssize_t j = 0; j < first; j++) {                               \
+            c += at[j] == ' ';                                                 \
+            if (!d && at[j] >= '0') d = Py_UNICODE_ISDECIMAL(at[j]);           \
+        }                                                                      \
+        if (c < enough)                                                        \
+            for (Py_ssize_t j = first; j < length; j++) c += at[j] == ' ';     \
+        for (Py_ssize_t j = first; j < length && !d; j++)                      \
+            if (at[j] >= '0') d = Py_UNICODE_ISDECIMAL(at[j]);                 \
+    }
+        BY_KIND(&chars, COUNT);
+#undef COUNT
+        count[i] = c;
+        digit[i] = (uint8_t)d;
+    }
+    return Py_BuildValue("(NN)", spaces, digits);
+}
+
 PyMethodDef dedup_text_methods[] = {
     {"code_points", code_points, METH_VARARGS, code_points_doc},
+    {"slices", slices, METH_VARARGS, slices_doc},
+    {"spaces_and_digits", spaces_and_digits, METH_VARARGS, spaces_and_digits_doc},
     {"copies", copies, METH_VARARGS, copies_doc},
     {"newlines", newlines, METH_VARARGS, newlines_doc},
     {"fold_texts", fold_texts, METH_VARARGS, fold_texts_doc},
