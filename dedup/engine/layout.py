@@ -108,7 +108,7 @@ def _pieces(texts: list[str], joined: str, base: I64, spans: _Spans) -> list[str
     starts, ends, docs = spans.starts, spans.ends, spans.docs
     whole = (starts == base[docs]) & (ends == base[docs + 1])
     if native is not None and not whole.all():
-        pieces: list[str] = native.slices(joined, starts, ends)
+        pieces = slices(joined, starts, ends)
         for i in np.flatnonzero(whole).tolist():
             pieces[i] = texts[docs[i]]
         return pieces
@@ -118,6 +118,15 @@ def _pieces(texts: list[str], joined: str, base: I64, spans: _Spans) -> list[str
             docs.tolist(), whole.tolist(), starts.tolist(), ends.tolist(), strict=True
         )
     ]
+
+
+def slices(text: str, starts: I64, ends: I64) -> list[str]:
+    """text[start:end] of each span (start <= end); in C where it was built, one call for
+    them all (through map, a slice object each)."""
+    if native is not None:
+        found: list[str] = native.slices(text, starts, ends)
+        return found
+    return list(map(text.__getitem__, map(slice, starts.tolist(), ends.tolist())))
 
 
 def newlines(text: str) -> I64:
@@ -348,7 +357,7 @@ class _Runs:
             some = first <= last  # a non-empty unit in the run (first < hi so)
             starts = self.starts[np.minimum(first, len(self.starts) - 1)]
             ends = self.starts[np.maximum(last, 0)] + self.sizes[np.maximum(last, 0)]
-            texts = map(self.text.__getitem__, map(slice, starts.tolist(), ends.tolist()))
+            texts = slices(self.text, starts, np.maximum(starts, ends))
             taken = np.fromiter(texts, dtype=object, count=len(more))
             taken[~some] = ""
             out[more] = taken

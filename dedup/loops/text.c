@@ -588,8 +588,8 @@ PyDoc_STRVAR(spaces_and_digits_doc,
              "spaces_and_digits(texts, enough, head) -> (spaces, digits)\n\n"
              "layout.space_counts and the digit search of layout._NumberMarks, in one pass:\n"
              "each text's spaces in its first `head` characters, counted on to its end if\n"
-             "fewer than `enough` (int64), and whether it holds a decimal digit, as re's \\d\n"
-             "finds one (uint8).");
+             "fewer than `enough` (int64), and whether one with fewer holds a decimal digit,\n"
+             "as re's \\d finds one (uint8; 0 for the others).");
 
 static PyObject *spaces_and_digits(PyObject *self, PyObject *args) {
     PyObject *list;
@@ -617,17 +617,14 @@ static PyObject *spaces_and_digits(PyObject *self, PyObject *args) {
         const Py_ssize_t first = length < head ? length : head;
         int64_t c = 0;
         int d = 0;
-#define COUNT(T)                                                               \
-    {                                                                          \
-        const T *at = (const T *)chars.data;                                   \
-        for (Py_ssize_t j = 0; j < first; j++) {                               \
-            c += at[j] == ' ';                                                 \
-            if (!d && at[j] >= '0') d = Py_UNICODE_ISDECIMAL(at[j]);           \
-        }                                                                      \
-        if (c < enough)                                                        \
-            for (Py_ssize_t j = first; j < length; j++) c += at[j] == ' ';     \
-        for (Py_ssize_t j = first; j < length && !d; j++)                      \
-            if (at[j] >= '0') d = Py_UNICODE_ISDECIMAL(at[j]);                 \
+#define COUNT(T)                                                                    \
+    {                                                                               \
+        const T *at = (const T *)chars.data;                                        \
+        for (Py_ssize_t j = 0; j < first; j++) c += at[j] == ' ';                   \
+        if (c < enough)                                                             \
+            for (Py_ssize_t j = first; j < length; j++) c += at[j] == ' ';          \
+        for (Py_ssize_t j = 0; c < enough && j < length && !d; j++) /* ASCII by range */ \
+            d = at[j] < 0x80 ? (at[j] >= '0' && at[j] <= '9') : Py_UNICODE_ISDECIMAL(at[j]); \
     }
         BY_KIND(&chars, COUNT);
 #undef COUNT
