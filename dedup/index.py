@@ -54,9 +54,16 @@ def lsh_params(threshold: float, num_perm: int, recall: float) -> LshParams:
 
 
 def band_keys(sigs: U32, params: LshParams) -> U64:
-    """One 64-bit key per (unit, band): shape (len(sigs), bands)."""
+    """One 64-bit key per (unit, band): shape (len(sigs), bands).  In C where it was built,
+    a signature's bands at once (numpy took a column of every signature at a time: 12 %
+    of fingerprinting French documents at every level)."""
     n = len(sigs)
     keys = np.empty((n, params.bands), dtype=np.uint64)
+    if native is not None:
+        native.band_keys(
+            np.ascontiguousarray(sigs, dtype=np.uint32), params.bands, params.rows, keys
+        )
+        return keys
     for band in range(params.bands):
         acc = np.full(n, band + 1, dtype=np.uint64)
         for col in range(band * params.rows, (band + 1) * params.rows):

@@ -625,3 +625,19 @@ def test_spaces_and_digits_are_the_same_without_the_loops(texts: list[str], enou
     assert (
         np.frombuffer(spaces, np.int64).tolist() == layout._space_counts(texts, enough, 3).tolist()
     )
+
+
+@needs_native
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 40), st.sampled_from([(21, 6), (16, 8), (1, 128), (128, 1), (3, 5)]))
+def test_band_keys_are_the_same_without_the_loops(count: int, banding: tuple[int, int]) -> None:
+    """Band keys of signatures of any count, any banding, in C and in numpy (a banding
+    that leaves permutations out: 3 bands of 5 rows of 128)."""
+    bands, rows = banding
+    sigs = np.random.default_rng(count).integers(0, 2**32, (count, 128), dtype=np.uint32)
+    params = index.LshParams(bands, rows)
+    built = index.band_keys(sigs, params)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index, "native", None)
+        assert built.tolist() == index.band_keys(sigs, params).tolist()
+    assert built.shape == (count, bands) and built.dtype == np.uint64

@@ -17,6 +17,7 @@
  *                                          each segment's k-gram hashes, as a set or a bag
  *   shared(pairs)                          the values each pair of sorted sets shares
  *   covered(...)                           the k-grams of children their survivors have
+ *   band_keys(sigs, bands, rows, out)      index.band_keys: the LSH key of every band
  *   key_order(keys, order)                 the stable order of 64-bit keys (a radix sort)
  *   shared_order(keys, order) -> count     the rows of keys another row shares, by key
  *   fold_texts(texts, table, codes, images, ends, bad[, spaces])

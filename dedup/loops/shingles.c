@@ -581,6 +581,44 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(band_keys_doc,
+             "band_keys(sigs, bands, rows, out)\n\n"
+             "index.band_keys: the 64-bit key of each band of each signature (`sigs`, uint32,\n"
+             "a row of num_perm values each) into `out` (uint64, a row of `bands` each): from\n"
+             "band + 1, each of its `rows` values xor-ed in and multiplied, then folded.");
+
+static PyObject *band_keys(PyObject *self, PyObject *args) {
+    Py_buffer sigs, out;
+    Py_ssize_t bands, rows;
+    if (!PyArg_ParseTuple(args, "y*nnw*", &sigs, &bands, &rows, &out)) return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t n = out.len / 8 / (bands ? bands : 1);
+    const Py_ssize_t num_perm = n ? sigs.len / 4 / n : 0;
+    if (bands < 1 || rows < 1 || !sized(&out, 8, n * bands, "out") ||
+        !sized(&sigs, 4, n * num_perm, "sigs"))
+        goto done;
+    if (bands * rows > num_perm && n) {
+        PyErr_SetString(PyExc_ValueError, "more bands and rows than permutations");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const uint32_t *sig = sigs.buf;
+    uint64_t *key = out.buf;
+    for (Py_ssize_t i = 0; i < n; i++, sig += num_perm, key += bands)
+        for (Py_ssize_t band = 0; band < bands; band++) {
+            uint64_t acc = (uint64_t)band + 1;
+            for (Py_ssize_t col = band * rows; col < (band + 1) * rows; col++)
+                acc = (acc ^ sig[col]) * 0x9E3779B97F4A7C15ull;
+            key[band] = acc ^ (acc >> 29);
+        }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&sigs);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 PyDoc_STRVAR(key_order_doc,
              "key_order(keys, order)\n\n"
              "fingerprint.key_order: the stable ascending order of uint64 `keys` into `order`\n"
@@ -748,6 +786,7 @@ PyMethodDef dedup_shingle_methods[] = {
     {"shared", shared, METH_O, shared_doc},
     {"shared_at", shared_at, METH_VARARGS, shared_at_doc},
     {"covered", covered, METH_VARARGS, covered_doc},
+    {"band_keys", band_keys, METH_VARARGS, band_keys_doc},
     {"key_order", key_order, METH_VARARGS, key_order_doc},
     {"shared_order", shared_order, METH_VARARGS, shared_order_doc},
     {NULL, NULL, 0, NULL},
