@@ -410,6 +410,27 @@ def part_minima(values: U32, starts: I64, num_perm: int, seed: int) -> tuple[I64
     return cuts, rows.T
 
 
+def run_minima(rows: U32, heads: I64, counts: I64) -> U32:
+    """The MinHash of runs of parts: of run i, the element-wise minimum of the rows
+    (`part_minima`'s parts, a row each) heads[i] to heads[i] + counts[i] (one or more).
+    In C where it was built, a run at a time; else gathered a part at a time over all
+    the runs that have one more, fewest parts first (a sentence has one or two, a
+    document many)."""
+    out = np.empty((len(heads), rows.shape[1]), dtype=np.uint32)
+    if native is not None and len(heads):
+        heads = np.ascontiguousarray(heads, dtype=np.int64)
+        native.run_minima(np.ascontiguousarray(rows), heads, np.ascontiguousarray(counts), out)
+        return out
+    order = np.argsort(counts, kind="stable")
+    heads, counts = heads[order], counts[order]
+    found = rows[heads]
+    for more in range(1, int(counts[-1]) if len(counts) else 0):
+        lo = int(np.searchsorted(counts, more, "right"))  # the runs with more parts
+        np.minimum(found[lo:], rows[heads[lo:] + more], out=found[lo:])
+    out[order] = found
+    return out
+
+
 def _part_minima_numpy(values: U32, starts: I64, num_perm: int, seed: int) -> tuple[I64, U32]:
     """`part_minima` in numpy, cut at every _BLOCK too.
 

@@ -641,3 +641,19 @@ def test_band_keys_are_the_same_without_the_loops(count: int, banding: tuple[int
         patch.setattr(index, "native", None)
         assert built.tolist() == index.band_keys(sigs, params).tolist()
     assert built.shape == (count, bands) and built.dtype == np.uint64
+
+
+@needs_native
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(1, 4)), max_size=30))
+def test_run_minima_are_the_same_without_the_loops(runs: list[tuple[int, int]]) -> None:
+    """Runs of one part or more, overlapping, in any order."""
+    rows = np.random.default_rng(len(runs)).integers(0, 2**32, (13, 16), dtype=np.uint32)
+    heads = np.array([head for head, _ in runs], dtype=np.int64)
+    counts = np.array([count for _, count in runs], dtype=np.int64)
+    built = fingerprint.run_minima(rows, heads, counts)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fingerprint, "native", None)
+        assert built.tolist() == fingerprint.run_minima(rows, heads, counts).tolist()
+    expected = [rows[h : h + c].min(axis=0).tolist() for h, c in runs]
+    assert built.tolist() == expected

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.config import MinHashConfig
-from dedup.fingerprint import I64, U32, WORD_SALT, gram_keys, part_minima
+from dedup.fingerprint import I64, U32, WORD_SALT, gram_keys, part_minima, run_minima
 from dedup.tokens import word_hashes
 
 _EMPTY = np.iinfo(np.uint32).max
@@ -66,33 +66,25 @@ class Words:
         kept = _covered(starts, ends, windows)  # only the windows some run has are permuted
         at = np.concatenate(([0], np.cumsum(kept)))  # each window's place among those kept
         starts, ends = at[starts], at[ends]
+        total = int(at[-1])
+        cut = np.zeros(total + 1, dtype=bool)  # where a run starts or ends: a part starts
+        cut[starts] = True
+        cut[ends] = True
         cuts, parts = part_minima(
-            values[kept].astype(np.uint32),
-            np.union1d(starts, ends[ends < kept.sum()]),
-            num_perm,
-            config.seed,
+            values[kept].astype(np.uint32), np.flatnonzero(cut[:total]), num_perm, config.seed
         )
-        # Each run's parts, [head, tail), gathered a part at a time over all the runs that
-        # have one more, fewest parts first (a sentence has one or two, a document many).
+        # Each run's parts, [head, head + count).
         heads = np.searchsorted(cuts, starts)
         counts = np.searchsorted(cuts, ends) - heads
-        order = np.argsort(counts, kind="stable")
-        heads, counts = heads[order], counts[order]
-        rows = np.ascontiguousarray(parts.T)  # a part a row
-        found = rows[heads]
-        for more in range(1, int(counts[-1])):
-            lo = int(np.searchsorted(counts, more, "right"))  # the runs with more parts
-            np.minimum(found[lo:], rows[heads[lo:] + more], out=found[lo:])
-        out[order] = found
-        return out
+        minima: U32 = run_minima(parts.T, heads, counts)
+        return minima
 
 
 def _covered(starts: I64, ends: I64, size: int) -> npt.NDArray[np.bool_]:
     """Which of `size` places lie in one of the ranges [starts, ends) (an empty one holds
     none)."""
-    bounds = np.zeros(size + 1, dtype=np.int64)
     real = starts < ends
-    np.add.at(bounds, starts[real], 1)
-    np.add.at(bounds, ends[real], -1)
-    covered: npt.NDArray[np.bool_] = np.cumsum(bounds[:-1]) > 0
+    bounds = np.bincount(starts[real], minlength=size + 1)
+    bounds -= np.bincount(ends[real], minlength=size + 1)
+    covered: npt.NDArray[np.bool_] = np.cumsum(bounds[:size]) > 0
     return covered

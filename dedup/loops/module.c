@@ -10,6 +10,7 @@
  * share; this file the module.
  *
  *   part_minima(values, cuts, a, b, out)   the affine32 MinHash of every part of a run
+ *   run_minima(rows, heads, counts, out)   the MinHash of runs of parts, their minimum
  *   xxh32_spans(data, starts, ends, out)   xxh32 (seed 0) of every span of a byte string
  *   gram_keys(atoms, bounds, k, salt, tags, shift, out)
  *                                          the k-gram keys of segments of atoms, in order

@@ -62,6 +62,54 @@ done:
     return result;
 }
 
+/* out[i] = the element-wise minimum of rows[head[i]:head[i] + count[i]], num_perm wide:
+ * eight at an instruction with AVX2 (SSE2 has no unsigned minimum). */
+DEDUP_CLONES
+static void minima_of_runs(const uint32_t *rows, const int64_t *head, const int64_t *count,
+                           Py_ssize_t runs, Py_ssize_t num_perm, uint32_t *out) {
+    for (Py_ssize_t i = 0; i < runs; i++, out += num_perm) {
+        for (Py_ssize_t p = 0; p < num_perm; p++) out[p] = UINT32_MAX;
+        for (int64_t j = 0; j < count[i]; j++) {
+            const uint32_t *from = rows + (head[i] + j) * num_perm;
+            for (Py_ssize_t p = 0; p < num_perm; p++) out[p] = from[p] < out[p] ? from[p] : out[p];
+        }
+    }
+}
+
+PyDoc_STRVAR(run_minima_doc,
+             "run_minima(rows, heads, counts, out)\n\n"
+             "fingerprint.run_minima: the MinHash of each run of parts, the element-wise\n"
+             "minimum of rows[heads[i]:heads[i] + counts[i]] (uint32, a part a row of\n"
+             "num_perm values) into out[i] (all ones for a run of no part).");
+
+static PyObject *run_minima(PyObject *self, PyObject *args) {
+    Py_buffer rows, heads, counts, out;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*", &rows, &heads, &counts, &out)) return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t runs = heads.len / 8;
+    const Py_ssize_t num_perm = runs ? out.len / 4 / runs : 0;
+    const Py_ssize_t parts = num_perm ? rows.len / 4 / num_perm : 0;
+    const int64_t *head = heads.buf, *count = counts.buf;
+    if (!sized(&heads, 8, runs, "heads") || !sized(&counts, 8, runs, "counts") ||
+        !sized(&out, 4, runs * num_perm, "out") || !sized(&rows, 4, parts * num_perm, "rows"))
+        goto done;
+    for (Py_ssize_t i = 0; i < runs; i++)
+        if (count[i] > 0 && (head[i] < 0 || head[i] + count[i] > parts)) {
+            PyErr_Format(PyExc_ValueError, "run %zd: parts past the rows", i);
+            goto done;
+        }
+    Py_BEGIN_ALLOW_THREADS
+    minima_of_runs(rows.buf, head, count, runs, num_perm, out.buf);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&heads);
+    PyBuffer_Release(&counts);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 PyDoc_STRVAR(xxh32_spans_doc,
              "xxh32_spans(data, starts, ends, out)\n\n"
              "xxh32 (seed 0) of data[starts[i]:ends[i]] for every span (int64 bounds), into\n"
@@ -787,6 +835,7 @@ PyMethodDef dedup_shingle_methods[] = {
     {"shared_at", shared_at, METH_VARARGS, shared_at_doc},
     {"covered", covered, METH_VARARGS, covered_doc},
     {"band_keys", band_keys, METH_VARARGS, band_keys_doc},
+    {"run_minima", run_minima, METH_VARARGS, run_minima_doc},
     {"key_order", key_order, METH_VARARGS, key_order_doc},
     {"shared_order", shared_order, METH_VARARGS, shared_order_doc},
     {NULL, NULL, 0, NULL},
