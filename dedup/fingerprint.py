@@ -58,7 +58,12 @@ def exact_key(norm: str) -> bytes:
 
 def exact_keys(norms: Iterable[str]) -> list[bytes]:
     """`exact_key` of each text, through map: no Python frame a text."""
-    return list(map(xxhash.xxh3_128_digest, map(str.encode, norms)))
+    return digests(map(str.encode, norms))
+
+
+def digests(data: Iterable[bytes | memoryview]) -> list[bytes]:
+    """The exact key of each normalized text given in UTF-8 (see `exact_key`)."""
+    return list(map(xxhash.xxh3_128_digest, data))
 
 
 def mix64(x: U64) -> U64:

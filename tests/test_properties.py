@@ -385,7 +385,7 @@ def test_word_signatures_from_the_documents_words_are_each_units_own(
     m = config.minhash
     layout = cut([(n, str(n), text) for n, text in enumerate(docs)], LEVELS, config)
     runs = np.concatenate([level.runs for level in layout.levels])
-    norms = [norm for level in layout.levels for norm in level.norms]
+    norms = [norm for level in layout.levels for norm in level.norms(np.arange(len(level.rows)))]
     words = Words(layout.pieces, runs)
     wordy = np.flatnonzero((runs[:, 1] > runs[:, 0]) & (words.count(runs) >= k))
     assert (words.count(runs)[wordy] == [norms[i].count(" ") + 1 for i in wordy]).all()
@@ -483,3 +483,22 @@ def test_shared_many_counts_each_pair_as_shared_does(
         assert shared_many(pairs) == expected
     finally:
         dedup.index._SHARED_VALUES = whole
+
+
+@SETTINGS
+@given(st.lists(_WORDY, min_size=1, max_size=3))
+def test_every_units_key_is_the_exact_key_of_its_normalized_text(docs: list[str]) -> None:
+    # A unit's exact key, digested from its finest units' texts in UTF-8 (engine.layout),
+    # is that of its own normalized text, whatever the empty units inside it.
+    from dedup.config import Config
+    from dedup.engine.layout import cut
+    from dedup.fingerprint import exact_key
+
+    layout = cut([(n, str(n), text) for n, text in enumerate(docs)], LEVELS, Config())
+    for level in layout.levels:
+        units = np.arange(len(level.rows))
+        norms = level.norms(units)
+        for unit, norm, key in zip(units.tolist(), norms, level.keys(units), strict=True):
+            whole_run = level.runs[unit, 1] > level.runs[unit, 0]
+            assert key == (exact_key(norm) if norm and whole_run else None), norm
+            assert level.lengths[unit] == len(norm)

@@ -25,6 +25,7 @@ from dedup.config import Config
 from dedup.engine.table import COLUMNS, I64, narrowed
 from dedup.errors import InputError
 from dedup.facts import number_marks
+from dedup.fingerprint import digests
 from dedup.model import Level
 from dedup.native import native
 from dedup.normalize import normalize, normalize_many
@@ -37,10 +38,14 @@ _MARKS = COLUMNS.index("marks")
 
 @dataclass
 class LevelUnits:
-    """One level's units of a batch, in order."""
+    """One level's units of a batch, in order.
+
+    A unit's normalized text is made only where it is asked for (`norms`): most are only
+    keyed (`keys`), from the finest units' texts, and the level's are made once a batch
+    for the few it bands.
+    """
 
     rows: I64  # (units, len(COLUMNS)); the key column -1
-    norms: list[str]  # each unit's normalized text, "" where a marker hushes it
     whole: npt.NDArray[np.bool_]  # a unit that is its whole document, but white space
     runs: I64  # the finest units [lo, hi) each unit is made of ([0, 0): none, or hushed)
     joined: str  # the batch's texts, joined
@@ -48,10 +53,33 @@ class LevelUnits:
     ends: I64
     hushed: npt.NDArray[np.bool_]
     inside: npt.NDArray[np.bool_]  # a sentence that is not the whole of its paragraph
+    texts: _Runs  # the finest units' normalized texts
+    lengths: I64  # of each unit's normalized text (0 where a marker hushes it)
+    own: dict[int, str]  # the normalized texts of the units read on their own
 
     def raw(self, unit: int) -> str:
         """A unit's text, "" where a marker hushes it."""
         return "" if self.hushed[unit] else self.joined[self.starts[unit] : self.ends[unit]]
+
+    def norms(self, units: I64) -> list[str]:
+        """The normalized texts of these units, "" where a marker hushes one."""
+        lo, hi = self.runs[units, 0], self.runs[units, 1]
+        out = self.texts.joined(lo, hi, hi > lo)
+        if self.own:
+            for k, unit in enumerate(units.tolist()):
+                if unit in self.own:
+                    out[k] = self.own[unit]
+        return out
+
+    def keys(self, units: I64) -> list[bytes | None]:
+        """The exact key of each of these units' normalized texts; None for one read on
+        its own, or with nothing left normalized (see `prints._compared`)."""
+        lo, hi = self.runs[units, 0], self.runs[units, 1]
+        ranged = np.flatnonzero((hi > lo) & (self.lengths[units] > 0))
+        keys = np.full(len(units), None, dtype=object)
+        keys[ranged] = self.texts.keys(lo[ranged], hi[ranged])
+        found: list[bytes | None] = keys.tolist()
+        return found
 
 
 @dataclass
@@ -82,7 +110,7 @@ def cut(batch: Sequence[tuple[int, str, str]], levels: Sequence[Level], config: 
         numbers = [distinct.setdefault(piece, len(distinct)) for piece in pieces]
         normalized = normalize_many(list(distinct), config.normalize)
     each = [normalized[n] for n in numbers]  # of every unit of the finest level
-    texts_of = _Runs(each)
+    texts_of = _Runs(each, normalized, numbers)
     marks = _NumberMarks(normalized, numbers, joined, config.minhash.char_below)
     out: list[LevelUnits] = []
     for name, above in zip(levels, [None, *levels[:-1]], strict=True):
@@ -201,7 +229,7 @@ class _NumberMarks:
         marked = (digits > 0) & (filled > 0) & (spaces + filled - 1 < self.spaces)
         alone = (lo == hi) & ~units.hushed  # a unit read on its own (none is, today)
         for i in np.flatnonzero(alone).tolist():
-            norm = units.norms[i]
+            norm = units.norms(np.array([i]))[0]
             marked[i] = bool(norm) and norm.count(" ") < self.spaces and bool(_DIGIT.search(norm))
         marks = np.zeros(len(lo), dtype=np.int64)
         starts, ends = units.starts, units.ends
@@ -299,13 +327,17 @@ def _level(
         else np.empty((0, len(COLUMNS)), np.int64)
     )
     whole_run = made & ~hushed
-    norms = texts_of.joined(lo, hi, whole_run)
+    norm_lengths = texts_of.lengths(lo, hi, whole_run)
+    own = {}
     for i in np.flatnonzero(~made & ~hushed).tolist():  # read on its own
-        norms[i] = normalize(joined[starts[i] : ends[i]], config.normalize)
+        own[i] = normalize(joined[starts[i] : ends[i]], config.normalize)
+        norm_lengths[i] = len(own[i])
     runs = np.stack((lo, hi), axis=1) * whole_run[:, None]
     whole = (before == first) & (after == last)
     inside = np.zeros(len(starts), dtype=bool)  # set by `cut` for sentences
-    return LevelUnits(rows, norms, whole, runs, joined, starts, ends, hushed, inside)
+    return LevelUnits(
+        rows, whole, runs, joined, starts, ends, hushed, inside, texts_of, norm_lengths, own
+    )
 
 
 def _inside(units: _Spans, above: _Spans) -> npt.NDArray[np.bool_]:
@@ -323,9 +355,15 @@ class _Runs:
     """The normalized texts of runs of the finest units: theirs, the empty ones left out,
     joined by spaces (no step of `normalize` reaches across white space).  Every non-empty
     one joined so once a batch, a run's is a slice of that, taken through map: a Python
-    join a unit took 7 % of fingerprinting French documents."""
+    join a unit took 7 % of fingerprinting French documents.  A run's exact key is the
+    digest of a slice of the same, in UTF-8: its text is made only if asked for (making
+    every unit's text, then hashing each distinct one, took a quarter of fingerprinting
+    French documents at every level)."""
 
-    def __init__(self, each: list[str]) -> None:
+    def __init__(self, each: list[str], distinct: list[str], numbers: list[int]) -> None:
+        """`each`: the normalized text of every finest unit, distinct[numbers[i]]."""
+        self.distinct = distinct
+        self.numbers = np.asarray(numbers, dtype=np.int64)
         self.each = np.fromiter(each, dtype=object, count=len(each))
         sizes = np.fromiter(map(len, each), dtype=np.int64, count=len(each))
         filled = sizes > 0
@@ -344,6 +382,66 @@ class _Runs:
         asks for it (never at the document level alone)."""
         return " ".join([norm for norm in self.each.tolist() if norm])
 
+    def _bounds(self, lo: I64, hi: I64) -> tuple[I64, I64, I64, I64]:
+        """Of each run [lo, hi) (lo < hi), its first and last non-empty unit (first > last:
+        none), and where its text starts and ends in `text`."""
+        first = self.next[np.minimum(lo, len(self.next) - 1)]
+        last = self.last[hi - 1]
+        starts = self.starts[np.minimum(first, len(self.starts) - 1)]
+        ends = self.starts[np.maximum(last, 0)] + self.sizes[np.maximum(last, 0)]
+        return first, last, starts, ends
+
+    def lengths(self, lo: I64, hi: I64, whole: npt.NDArray[np.bool_]) -> I64:
+        """The length of the text of each run marked `whole`, 0 for the others."""
+        out = np.zeros(len(lo), dtype=np.int64)
+        at = np.flatnonzero(whole)
+        if len(at):
+            first, last, starts, ends = self._bounds(lo[at], hi[at])
+            out[at] = np.where(first <= last, ends - starts, 0)
+        return out
+
+    @functools.cached_property
+    def _utf8(self) -> tuple[list[bytes], I64]:
+        """Each distinct text in UTF-8, as `exact_key` encodes it, and the size of every
+        finest unit's."""
+        data = list(map(str.encode, self.distinct))
+        sizes = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+        return data, sizes[self.numbers]
+
+    @functools.cached_property
+    def _keys(self) -> npt.NDArray[np.object_]:
+        """The exact key of each distinct text."""
+        data, _ = self._utf8
+        return np.fromiter(digests(data), dtype=object, count=len(data))
+
+    @functools.cached_property
+    def _bytes(self) -> tuple[memoryview, I64]:
+        """`text` in UTF-8, and where each unit's text starts in it."""
+        data, sizes = self._utf8
+        filled = self.sizes > 0
+        joined = b" ".join([data[n] for n in self.numbers[filled].tolist()])
+        starts = np.concatenate(([0], np.cumsum(np.where(filled, sizes + 1, 0))))[:-1]
+        return memoryview(joined), starts
+
+    def keys(self, lo: I64, hi: I64) -> list[bytes]:
+        """The exact key of the text of each run [lo, hi) that holds one: a distinct
+        text's (digested once a batch) where one unit holds all of it, else that of its
+        bytes in `text`."""
+        first, last, _, _ = self._bounds(lo, hi)
+        out = np.empty(len(lo), dtype=object)
+        one = first == last
+        out[one] = self._keys[self.numbers[first[one]]]
+        more = np.flatnonzero(~one)
+        if len(more):
+            data, starts = self._bytes
+            _, sizes = self._utf8
+            ends = starts[last[more]] + sizes[last[more]]
+            spans = map(slice, starts[first[more]].tolist(), ends.tolist())
+            keyed = digests(map(data.__getitem__, spans))
+            out[more] = np.fromiter(keyed, dtype=object, count=len(more))
+        keys: list[bytes] = out.tolist()
+        return keys
+
     def joined(self, lo: I64, hi: I64, whole: npt.NDArray[np.bool_]) -> list[str]:
         """The text of each run [lo, hi) marked `whole`, "" for the others: a run of one
         unit its text itself, a longer one a slice."""
@@ -352,14 +450,11 @@ class _Runs:
         out[one] = self.each[lo[one]]
         more = np.flatnonzero(whole & (hi - lo > 1))
         if len(more):
-            first = self.next[np.minimum(lo[more], len(self.next) - 1)]
-            last = self.last[hi[more] - 1]
-            some = first <= last  # a non-empty unit in the run (first < hi so)
-            starts = self.starts[np.minimum(first, len(self.starts) - 1)]
-            ends = self.starts[np.maximum(last, 0)] + self.sizes[np.maximum(last, 0)]
-            texts = slices(self.text, starts, np.maximum(starts, ends))
-            taken = np.fromiter(texts, dtype=object, count=len(more))
-            taken[~some] = ""
+            first, last, starts, ends = self._bounds(lo[more], hi[more])
+            some = np.flatnonzero(first <= last)  # a non-empty unit in the run
+            taken = np.full(len(more), "", dtype=object)
+            texts = slices(self.text, starts[some], ends[some])
+            taken[some] = np.fromiter(texts, dtype=object, count=len(some))
             out[more] = taken
         norms: list[str] = out.tolist()
         return norms

@@ -5,7 +5,6 @@ level's unit rows and exact keys, and the LSH band keys of the batch's distinct 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -49,7 +48,6 @@ def fingerprint_batch(
     levels = [name for name in LEVELS if name in config.segment.levels]
     m = config.minhash
     out: list[LevelPrints] = []
-    digest: dict[str, bytes] = {}  # the exact key of each compared text
     pool: dict[bytes, int] = {}  # the compared texts that get band keys, each once
     pool_norms: list[str] = []
     pool_runs: list[I64] = []  # and the finest units it is made of, a level's at once
@@ -71,22 +69,12 @@ def fingerprint_batch(
         # A whole document is compared at any length, as an exact copy only: a record
         # repeated whole is a duplicate however short, even one of punctuation alone
         # (#27), by its raw text if nothing of it is left normalized.
-        lengths = np.fromiter(map(len, level.norms), dtype=np.int64, count=len(level.norms))
+        lengths = level.lengths
         weighed = ~level.hushed & ((lengths >= m.min_chars) | level.whole)
         if levels[li] == "sentence":
             weighed &= ~_few_chars(level, lengths, m)
         units = np.flatnonzero(weighed)
-        at = units.tolist()
-        compared = _compared(level, at)
-        # Each text keyed once a batch, at its first unit of any level, through map (no
-        # Python frame a unit): a text that is a sentence, its paragraph and its document
-        # is keyed once.  Pages alone are keyed each (see `documents_alone`).
-        if config.segment.documents_alone:
-            keys = exact_keys(compared)
-        else:
-            fresh_texts = set(compared).difference(digest)
-            digest.update(zip(fresh_texts, exact_keys(fresh_texts), strict=True))
-            keys = list(map(digest.__getitem__, compared))
+        keys = _keys(level, units)
         # A text is shingled once a batch, at its first unit of any level: a text the
         # batch has had already (a byline, a footer) is not shingled again.  Nor is one
         # compared as an exact copy only: a record shorter than --min-chars, or one that
@@ -104,7 +92,7 @@ def fingerprint_batch(
                 fresh.append(n)
         mine = units[fresh]  # never hushed: their raw texts are their spans
         pool_raw.extend(level.starts[mine], level.ends[mine])
-        pool_norms += [compared[n] for n in fresh]
+        pool_norms += level.norms(mine)
         pool_runs.append(level.runs[mine])
         mask = np.zeros(len(table), dtype=bool)
         mask[units] = True
@@ -140,19 +128,21 @@ class _Raw:
         return [self.joined[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
-def _compared(level: LevelUnits, units: list[int]) -> list[str]:
-    """The texts these units are compared by: their normalized texts, or, where nothing of
-    one is left normalized, its raw text, stripped, behind `_UNNORMALIZED`."""
-    if not units:
-        return []
-    compared = (
-        list(operator.itemgetter(*units)(level.norms))
-        if len(units) > 1
-        else [level.norms[units[0]]]
-    )
-    for n in [n for n, norm in enumerate(compared) if not norm]:
-        compared[n] = _UNNORMALIZED + level.raw(units[n]).strip()
-    return compared
+def _keys(level: LevelUnits, units: I64) -> list[bytes]:
+    """The exact keys of the texts these units are compared by: their normalized texts
+    (see `LevelUnits.keys`), or, where nothing of one is left normalized, its raw text,
+    stripped, behind `_UNNORMALIZED`."""
+    keys = level.keys(units)
+    alone = [n for n, key in enumerate(keys) if key is None]
+    if alone:
+        compared = level.norms(units[alone])
+        for k, n in enumerate(alone):
+            if not compared[k]:
+                compared[k] = _UNNORMALIZED + level.raw(int(units[n])).strip()
+        for n, key in zip(alone, exact_keys(compared), strict=True):
+            keys[n] = key
+    found: list[bytes] = keys  # type: ignore[assignment]  # every None replaced
+    return found
 
 
 def _few_chars(
@@ -165,9 +155,8 @@ def _few_chars(
     Not so in scripts written without spaces, where a sentence of that many characters
     says much more (U+2E80 on: CJK, kana, hangul)."""
     few = level.inside & (lengths < m.min_sentence_chars)
-    for i in np.flatnonzero(few).tolist():
-        norm = level.norms[i]
-        few[i] = not norm or max(norm) < "\u2e80"
+    at = np.flatnonzero(few)
+    few[at] = [not norm or max(norm) < "\u2e80" for norm in level.norms(at)]
     return few
 
 
