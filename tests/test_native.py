@@ -552,7 +552,7 @@ def test_key_order_is_numpys_stable_argsort(values: list[int], shift: int) -> No
     assert native is not None
     keys = np.array(values, dtype=np.uint64) >> np.uint64(min(shift, 63))
     order = np.empty(len(keys), dtype=np.int64)
-    native.key_order(keys, order)
+    assert native.key_order(keys, order, False) == len(keys)
     assert order.tolist() == np.argsort(keys, kind="stable").tolist()
 
 
@@ -572,7 +572,7 @@ def test_shared_order_is_the_stable_order_of_keys_seen_twice(
     assert native is not None
     keys = np.array(values + values[:1] * copies, dtype=np.uint64) >> np.uint64(min(shift, 63))
     order = np.empty(len(keys), dtype=np.int64)
-    count = native.shared_order(keys, order)
+    count = native.key_order(keys, order, True)
     stable = np.argsort(keys, kind="stable")
     counts = dict(zip(*np.unique(keys, return_counts=True), strict=True))
     expected = [i for i in stable.tolist() if counts[keys[i]] > 1]

@@ -19,8 +19,9 @@
  *   shared(pairs)                          the values each pair of sorted sets shares
  *   covered(...)                           the k-grams of children their survivors have
  *   band_keys(sigs, bands, rows, out)      index.band_keys: the LSH key of every band
- *   key_order(keys, order)                 the stable order of 64-bit keys (a radix sort)
- *   shared_order(keys, order) -> count     the rows of keys another row shares, by key
+ *   key_order(keys, order, shared) -> count
+ *                                          the stable order of 64-bit keys, or of the
+ *                                          rows of those another row shares
  *   fold_texts(texts, table, codes, images, ends, bad[, spaces])
  *                                          normalize._fold_texts: each str folded alone
  *   copies(texts, step)                    io.copies._write's bytes and places

@@ -570,65 +570,6 @@ static void sort_keyed_rows(keyed_row *items, Py_ssize_t n) {
         }
 }
 
-PyDoc_STRVAR(shared_order_doc,
-             "shared_order(keys, order) -> count\n\n"
-             "order.shared_order: the rows of uint64 `keys` whose key another row has too,\n"
-             "ascending by key, then row, into order[0:count] (int64, len(keys) long). The\n"
-             "keys are split by their highest bits into buckets of about eight, each sorted\n"
-             "on its own: two passes over them, not key_order's six.");
-
-static PyObject *shared_order(PyObject *self, PyObject *args) {
-    Py_buffer keys, order;
-    if (!PyArg_ParseTuple(args, "y*w*", &keys, &order)) return NULL;
-    PyObject *result = NULL;
-    const Py_ssize_t n = keys.len / 8;
-    keyed_row *items = NULL;
-    Py_ssize_t *starts = NULL;
-    Py_ssize_t count = 0;
-    int bits = 1;
-    while (bits < 20 && ((Py_ssize_t)1 << (bits + 3)) < n) bits++;
-    const Py_ssize_t buckets = (Py_ssize_t)1 << bits;
-    if (!sized(&keys, 8, n, "keys") || !sized(&order, 8, n, "order")) goto done;
-    items = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(keyed_row));
-    starts = PyMem_RawCalloc((size_t)buckets + 1, sizeof(Py_ssize_t));
-    if (!items || !starts) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    const uint64_t *given = keys.buf;
-    int64_t *out = order.buf;
-    const int shift = 64 - bits;
-    for (Py_ssize_t i = 0; i < n; i++) starts[(given[i] >> shift) + 1]++;
-    for (Py_ssize_t d = 0; d < buckets; d++) starts[d + 1] += starts[d];
-    for (Py_ssize_t i = 0; i < n; i++) {  /* rows ascending within each bucket */
-        const Py_ssize_t to = starts[given[i] >> shift]++;
-        items[to].key = given[i];
-        items[to].row = i;
-    }
-    Py_ssize_t lo = 0;  /* starts[d] is now where bucket d + 1 starts */
-    for (Py_ssize_t d = 0; d < buckets; lo = starts[d++]) {
-        const Py_ssize_t hi = starts[d];
-        if (hi - lo < 2) continue;
-        sort_keyed_rows(items + lo, hi - lo);
-        for (Py_ssize_t i = lo; i < hi;) {
-            Py_ssize_t j = i + 1;
-            while (j < hi && items[j].key == items[i].key) j++;
-            if (j - i > 1)
-                for (; i < j; i++) out[count++] = items[i].row;
-            i = j;
-        }
-    }
-    Py_END_ALLOW_THREADS
-    result = PyLong_FromSsize_t(count);
-done:
-    PyMem_RawFree(items);
-    PyMem_RawFree(starts);
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&order);
-    return result;
-}
-
 PyDoc_STRVAR(band_keys_doc,
              "band_keys(sigs, bands, rows, out)\n\n"
              "index.band_keys: the 64-bit key of each band of each signature (`sigs`, uint32,\n"
@@ -667,73 +608,72 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(key_order_doc,
-             "key_order(keys, order)\n\n"
-             "fingerprint.key_order: the stable ascending order of uint64 `keys` into `order`\n"
-             "(int64), by a least-significant-digit radix sort, 11 bits a pass.");
+/* Sorts the rows of keys[0:n] into items[0:n] by key, then row: split by their highest
+ * bits into buckets of about eight keys (one pass to count, one to place them, rows
+ * ascending within each), each bucket then sorted on its own. 0 and MemoryError if
+ * there is no memory for it. */
+static int bucket_sort(const uint64_t *keys, Py_ssize_t n, keyed_row *items) {
+    int bits = 1;
+    while (bits < 20 && ((Py_ssize_t)1 << (bits + 3)) < n) bits++;
+    const Py_ssize_t buckets = (Py_ssize_t)1 << bits;
+    Py_ssize_t *starts = PyMem_RawCalloc((size_t)buckets + 1, sizeof(Py_ssize_t));
+    if (starts == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const int shift = 64 - bits;
+    for (Py_ssize_t i = 0; i < n; i++) starts[(keys[i] >> shift) + 1]++;
+    for (Py_ssize_t d = 0; d < buckets; d++) starts[d + 1] += starts[d];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const Py_ssize_t to = starts[keys[i] >> shift]++;
+        items[to].key = keys[i];
+        items[to].row = i;
+    }
+    Py_ssize_t lo = 0; /* starts[d] is now where bucket d + 1 starts */
+    for (Py_ssize_t d = 0; d < buckets; lo = starts[d++])
+        if (starts[d] - lo > 1) sort_keyed_rows(items + lo, starts[d] - lo);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(starts);
+    return 1;
+}
 
-#define RADIX_BITS 11
-#define RADIX (1 << RADIX_BITS)
-#define PASSES 6 /* 66 bits: all of a key's 64 */
+PyDoc_STRVAR(key_order_doc,
+             "key_order(keys, order, shared) -> count\n\n"
+             "order.key_order and order.shared_order: the stable ascending order of uint64\n"
+             "`keys` (`shared` false), or only the rows whose key another row has too\n"
+             "(true), into order[0:count] (int64, len(keys) long), sorted by the keys'\n"
+             "highest bits into buckets of about eight, each then sorted on its own (a\n"
+             "least-significant-digit radix sort took six passes over them).");
 
 static PyObject *key_order(PyObject *self, PyObject *args) {
     Py_buffer keys, order;
-    if (!PyArg_ParseTuple(args, "y*w*", &keys, &order)) return NULL;
+    int shared;
+    if (!PyArg_ParseTuple(args, "y*w*p", &keys, &order, &shared)) return NULL;
     PyObject *result = NULL;
     const Py_ssize_t n = keys.len / 8;
-    uint64_t *k = NULL, *k2 = NULL;
-    int64_t *o2 = NULL;
-    Py_ssize_t(*counts)[RADIX] = NULL;
+    keyed_row *items = NULL;
+    Py_ssize_t count = 0;
     if (!sized(&keys, 8, n, "keys") || !sized(&order, 8, n, "order")) goto done;
-    k = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(uint64_t));
-    k2 = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(uint64_t));
-    o2 = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    counts = PyMem_RawCalloc(PASSES, sizeof(*counts));
-    if (!k || !k2 || !o2 || !counts) {
+    items = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(keyed_row));
+    if (items == NULL) {
         PyErr_NoMemory();
         goto done;
     }
+    if (!bucket_sort(keys.buf, n, items)) goto done;
     Py_BEGIN_ALLOW_THREADS
-    const uint64_t *given = keys.buf;
-    int64_t *o = order.buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const uint64_t key = given[i];
-        k[i] = key;
-        o[i] = i;
-        for (int p = 0; p < PASSES; p++) counts[p][(key >> (RADIX_BITS * p)) & (RADIX - 1)]++;
+    int64_t *out = order.buf;
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_ssize_t j = i + 1;
+        while (j < n && items[j].key == items[i].key) j++;
+        if (!shared || j - i > 1)
+            for (; i < j; i++) out[count++] = items[i].row;
+        i = j;
     }
-    uint64_t *from_k = k, *to_k = k2;
-    int64_t *from_o = o, *to_o = o2;
-    for (int p = 0; p < PASSES; p++) {
-        const int shift = RADIX_BITS * p;
-        Py_ssize_t at = 0, skip = 0;
-        for (int d = 0; d < RADIX; d++) {  /* each digit's first place */
-            const Py_ssize_t c = counts[p][d];
-            skip |= c == n;  /* every key has this digit: the pass changes nothing */
-            counts[p][d] = at;
-            at += c;
-        }
-        if (skip) continue;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            const Py_ssize_t to = counts[p][(from_k[i] >> shift) & (RADIX - 1)]++;
-            to_k[to] = from_k[i];
-            to_o[to] = from_o[i];
-        }
-        uint64_t *swap_k = from_k;
-        from_k = to_k;
-        to_k = swap_k;
-        int64_t *swap_o = from_o;
-        from_o = to_o;
-        to_o = swap_o;
-    }
-    if (from_o != o) memcpy(o, from_o, (size_t)n * sizeof(int64_t));
     Py_END_ALLOW_THREADS
-    result = Py_NewRef(Py_None);
+    result = PyLong_FromSsize_t(count);
 done:
-    PyMem_RawFree(k);
-    PyMem_RawFree(k2);
-    PyMem_RawFree(o2);
-    PyMem_RawFree(counts);
+    PyMem_RawFree(items);
     PyBuffer_Release(&keys);
     PyBuffer_Release(&order);
     return result;
@@ -837,6 +777,5 @@ PyMethodDef dedup_shingle_methods[] = {
     {"band_keys", band_keys, METH_VARARGS, band_keys_doc},
     {"run_minima", run_minima, METH_VARARGS, run_minima_doc},
     {"key_order", key_order, METH_VARARGS, key_order_doc},
-    {"shared_order", shared_order, METH_VARARGS, shared_order_doc},
     {NULL, NULL, 0, NULL},
 };
