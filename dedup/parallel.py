@@ -9,14 +9,12 @@ multiprocessing's imap, takes in the whole input iterator at once).  One
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import ctypes
 import gc
 import itertools
 import multiprocessing
 import os
-import queue
 import signal
 import sys
 import threading
@@ -25,7 +23,6 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing import connection
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -186,8 +183,7 @@ def default_jobs(asked: int = 0) -> int:
 class Workers:
     """`jobs` worker processes, started on first use and kept until `close`.
 
-    Each worker has a pipe of its own and works on one batch at a time, the next one
-    waiting in its pipe (see `_Worker`).  A worker
+    Each worker has a pipe of its own and works on one batch at a time.  A worker
     that dies (the kernel's out-of-memory killer) stops the run with a
     WorkerError, whatever it was doing: its pipe closes with it, so even an
     answer it was half-way through sending is never waited for.  (A shared
@@ -262,12 +258,8 @@ class Workers:
         sent = served = 0
         more = True
         while True:
-            # Every worker a batch to work on and one more, at most 2 * jobs ahead: the
-            # next one is in its pipe as it ends one, while this process reads the answer
-            # and uses it (the sentences of 100,000 French documents: their workers
-            # waited 2.5 s of 7.9 for it).
-            for depth, worker in itertools.product(range(1, _DEPTH + 1), self._workers):
-                if more and len(worker.tasks) < depth and sent - served < 2 * self.jobs:
+            for worker in self._workers:  # every idle worker a batch, at most 2 * jobs ahead
+                if more and worker.task is None and sent - served < 2 * self.jobs:
                     item = next(tasks, _END)
                     if item is _END:
                         more = False
@@ -287,7 +279,7 @@ class Workers:
 
     def _answers(self) -> Iterator[tuple[int, tuple[bool, Any]]]:
         """Wait for the busy workers until one answers (or dies); their answers."""
-        busy = [worker for worker in self._workers if worker.tasks]
+        busy = [worker for worker in self._workers if worker.task is not None]
         ready = set(connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
         for worker in busy:
             if worker.conn in ready or worker.process.sentinel in ready:
@@ -296,51 +288,31 @@ class Workers:
 
 #: The end of a map's input.
 _END = object()
-#: Batches given to a worker at once: the one it works on and the next.
-_DEPTH = 2
 
 
 class _Worker:
     """One worker process, the pipe it takes batches from and answers on, and the
-    numbers of the batches given to it and not yet answered, in order.
-
-    A batch is written to the pipe by a thread of this process (`_send`): the worker
-    reads it only once it has answered the one before, and this process goes on
-    meanwhile (a pipe holds 64 KiB; a batch is more).  The thread writes bytes pickled
-    here, and only writes: this process's thread reads the answers.
-    """
+    number of the batch it works on (None: idle)."""
 
     def __init__(self, context: Any) -> None:
         self.conn, theirs = context.Pipe()
         self.process: BaseProcess = context.Process(target=_serve, args=(theirs,), daemon=True)
         self.process.start()
         theirs.close()  # only the worker holds its end: if it dies, the pipe says so
-        self.tasks: collections.deque[int] = collections.deque()
-        self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self.sender = threading.Thread(target=self._send, name="dedup-send", daemon=True)
-        self.sender.start()
-
-    def _send(self) -> None:
-        """Write what `give` pickled, in order, until told to stop (None), or the pipe
-        breaks: the worker died, which the process's end says to `answer`."""
-        while (data := self.outbox.get()) is not None:
-            try:
-                self.conn.send_bytes(data)
-            except OSError:
-                return
+        self.task: int | None = None
 
     def give(self, task: int, work: tuple[Callable[[Any], Any], Any]) -> None:
-        if not self.sender.is_alive():  # its pipe broke: the worker is gone
-            raise self.died()
-        self.outbox.put(bytes(ForkingPickler.dumps(work)))
-        self.tasks.append(task)
+        try:
+            self.conn.send(work)
+        except OSError as exc:
+            raise self.died() from exc
+        self.task = task
 
     def answer(self) -> tuple[int, tuple[bool, Any]]:
-        """The number of its earliest batch and (True, its result) or (False, what it
-        raised)."""
+        """The number of its batch and (True, its result) or (False, what it raised)."""
         if not self.process.is_alive():  # dead: a half-sent answer is never read
             raise self.died()
-        task = self.tasks.popleft()  # whatever recv raises, the answer is consumed
+        task, self.task = self.task, None  # whatever recv raises, the answer is consumed
         try:
             ok, value = self.conn.recv()
         except (EOFError, OSError) as exc:  # died while sending
@@ -365,22 +337,18 @@ class _Worker:
         return WorkerError(f"a worker process {how}, so the run stopped; try fewer --jobs")
 
     def settle(self) -> None:
-        """Let it finish the batches given to it (if it still lives), the answers
-        dropped: the batches of a map left part-way, by an error or a consumer that
-        stopped."""
-        while self.tasks:
-            self.tasks.popleft()
-            if self.process.is_alive():
-                with contextlib.suppress(EOFError, OSError):
-                    self.conn.recv()
+        """Let it finish the batch it works on (if it still lives), the answer dropped:
+        the batch of a map left part-way, by an error or a consumer that stopped."""
+        if self.task is not None and self.process.is_alive():
+            with contextlib.suppress(EOFError, OSError):
+                self.conn.recv()
+        self.task = None
 
     def stop(self) -> None:
-        """Let it finish its batches, then tell it to exit, and end the thread that
-        writes to it."""
+        """Let it finish its batch, then tell it to exit."""
         self.settle()
-        self.outbox.put(bytes(ForkingPickler.dumps(None)))
-        self.outbox.put(None)
-        self.sender.join()
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
 
 
 def _serve(conn: Connection) -> None:

@@ -57,25 +57,6 @@ def test_workers_closed_start_afresh_when_needed_again() -> None:
         assert list(workers.map(_square, range(50))) == [x * x for x in range(50)]
 
 
-def _timed(x: int) -> tuple[int, float, float]:
-    start = time.monotonic()
-    time.sleep(0.1)
-    return os.getpid(), start, time.monotonic()
-
-
-def test_a_worker_has_its_next_batch_before_its_answer_is_read() -> None:
-    """A worker starts its next batch as it ends one, not once this process has read
-    the answer, used it and made the next batch: a slow consumer leaves no gap."""
-    with Workers(2) as workers:
-        runs: dict[int, list[tuple[float, float]]] = {}
-        for pid, start, end in workers.map(_timed, range(parallel._MIN_BATCHES)):
-            runs.setdefault(pid, []).append((start, end))
-            time.sleep(0.6)  # the consumer's own work on each answer
-        assert len(runs) == 2
-        for (_, first_end), (second_start, _) in (mine[:2] for mine in runs.values()):
-            assert second_start - first_end < 0.3
-
-
 def test_restart_gives_fresh_workers_and_starts_none_unasked() -> None:
     with Workers(2) as workers:
         workers.restart()  # none started yet: none started now
