@@ -383,7 +383,10 @@ def _link_places(table: Table, li: int, links: list[Link]) -> list[LinkPlace]:
         )
         for n, (lo, hi, start, end) in enumerate(bounds):
             paragraphs = p["start"][lo:hi]
-            first, last = (lo + np.searchsorted(paragraphs, [start, end])).tolist()
+            # Sought in the column's own type: a list of Python ints had numpy copy the
+            # document's paragraphs each time (a page of 40 MB: 8 s of its children check).
+            sought = np.array([start, end], dtype=paragraphs.dtype)
+            first, last = (lo + np.searchsorted(paragraphs, sought)).tolist()
             inside = p["end"][first:last] <= end
             kids[n] = list(
                 zip(
