@@ -42,9 +42,7 @@ def key_order(keys: U64) -> I64:
     if native is None or len(keys) > SORTED_IN_C_MOST:
         order: I64 = np.argsort(keys, kind="stable")
         return order
-    order = np.empty(len(keys), dtype=np.int64)
-    native.key_order(np.ascontiguousarray(keys, dtype=np.uint64), order, False)
-    return order
+    return _sorted_in_c(keys, shared=False)
 
 
 def shared_order(keys: U64) -> I64:
@@ -52,9 +50,7 @@ def shared_order(keys: U64) -> I64:
     then row); in C where it was built, picked as they are sorted (a million band keys:
     25 ms, against 100 ms for a radix sort of them and the repeats picked from it)."""
     if native is not None and len(keys) <= SORTED_IN_C_MOST:
-        order = np.empty(len(keys), dtype=np.int64)
-        count = native.key_order(np.ascontiguousarray(keys, dtype=np.uint64), order, True)
-        return order[:count]
+        return _sorted_in_c(keys, shared=True)
     order = key_order(keys)
     ordered = keys[order]
     shared = ordered[1:] == ordered[:-1]
@@ -63,6 +59,14 @@ def shared_order(keys: U64) -> I64:
     keep[:-1] |= shared
     repeated: I64 = order[keep]
     return repeated
+
+
+def _sorted_in_c(keys: U64, shared: bool) -> I64:
+    """`native.key_order`: the rows of `keys` in order, or of the repeated ones only."""
+    assert native is not None
+    order = np.empty(len(keys), dtype=np.int64)
+    count = native.key_order(np.ascontiguousarray(keys, dtype=np.uint64), order, shared)
+    return order[:count]
 
 
 def unique_digests(digests: npt.NDArray[np.void]) -> tuple[I64, I64]:

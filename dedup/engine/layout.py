@@ -73,7 +73,7 @@ class LevelUnits:
 
     def keys(self, units: I64) -> list[bytes | None]:
         """The exact key of each of these units' normalized texts; None for one read on
-        its own, or with nothing left normalized (see `prints._compared`)."""
+        its own, or with nothing left normalized (see `prints._keys`)."""
         lo, hi = self.runs[units, 0], self.runs[units, 1]
         ranged = np.flatnonzero((hi > lo) & (self.lengths[units] > 0))
         keys = np.full(len(units), None, dtype=object)
@@ -135,22 +135,19 @@ def _pieces(texts: list[str], joined: str, base: I64, spans: _Spans) -> list[str
     was built, the sentences of a batch at once (8,000 French documents: 0.17 -> 0.05 s)."""
     starts, ends, docs = spans.starts, spans.ends, spans.docs
     whole = (starts == base[docs]) & (ends == base[docs + 1])
-    if native is not None and not whole.all():
-        pieces = slices(joined, starts, ends)
-        for i in np.flatnonzero(whole).tolist():
-            pieces[i] = texts[docs[i]]
-        return pieces
-    return [
-        texts[d] if w else joined[s:e]
-        for d, w, s, e in zip(
-            docs.tolist(), whole.tolist(), starts.tolist(), ends.tolist(), strict=True
-        )
-    ]
+    if whole.all():
+        return [texts[d] for d in docs.tolist()]
+    pieces = slices(joined, starts, ends)
+    for i in np.flatnonzero(whole).tolist():
+        pieces[i] = texts[docs[i]]
+    return pieces
 
 
 def slices(text: str, starts: I64, ends: I64) -> list[str]:
     """text[start:end] of each span (start <= end); in C where it was built, one call for
     them all (through map, a slice object each)."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    ends = np.ascontiguousarray(ends, dtype=np.int64)
     if native is not None:
         found: list[str] = native.slices(text, starts, ends)
         return found
@@ -170,23 +167,29 @@ def space_counts(texts: list[str], enough: int) -> I64:
     characters, or eight a space asked for) is not counted further, through map, no Python
     frame a text (counting every space of 100,000 French pages took 0.7 s); in C where it
     was built."""
-    return spaces_and_digits(texts, enough)[0]
+    if native is not None:
+        return spaces_and_digits(texts, enough)[0]
+    return _space_counts(texts, enough, _head(enough))
 
 
 def spaces_and_digits(texts: list[str], enough: int) -> tuple[I64, npt.NDArray[np.bool_]]:
     """`space_counts` of the texts, and whether each with fewer than `enough` spaces holds
     a digit (False for the others).  In C where it was built, one pass over them."""
-    head = max(512, 8 * enough)
     if native is not None:
-        spaces, digits = native.spaces_and_digits(texts, enough, head)
+        spaces, digits = native.spaces_and_digits(texts, enough, _head(enough))
         counts = np.frombuffer(spaces, dtype=np.int64)
         return counts, np.frombuffer(digits, dtype=np.bool_) & (counts < enough)
-    counts = _space_counts(texts, enough, head)
+    counts = _space_counts(texts, enough, _head(enough))
     short = np.flatnonzero(counts < enough)
     found = np.zeros(len(texts), dtype=bool)
     searched = map(_DIGIT.search, [texts[i] for i in short.tolist()])
     found[short] = np.fromiter(map(bool, searched), dtype=bool, count=len(short))
     return counts, found
+
+
+def _head(enough: int) -> int:
+    """The characters of a text whose spaces are all counted (see `space_counts`)."""
+    return max(512, 8 * enough)
 
 
 def _space_counts(texts: list[str], enough: int, head: int) -> I64:
@@ -234,7 +237,7 @@ class _NumberMarks:
         marks = np.zeros(len(lo), dtype=np.int64)
         starts, ends = units.starts, units.ends
         at = np.flatnonzero(marked)
-        raws = map(self.joined.__getitem__, map(slice, starts[at].tolist(), ends[at].tolist()))
+        raws = slices(self.joined, starts[at], ends[at])
         marks[at] = np.fromiter(map(number_marks, raws), dtype=np.int64, count=len(at))
         return marks
 
@@ -340,6 +343,13 @@ def _level(
     )
 
 
+def _joined_starts(sizes: I64, filled: npt.NDArray[np.bool_]) -> I64:
+    """Where each of texts of these sizes starts once the `filled` ones are joined by one
+    separator (an empty one: where the next filled one does)."""
+    starts: I64 = np.concatenate(([0], np.cumsum(np.where(filled, sizes + 1, 0))))[:-1]
+    return starts
+
+
 def _inside(units: _Spans, above: _Spans) -> npt.NDArray[np.bool_]:
     """Which units are not the whole of the unit of `above` that holds them."""
     if not len(above.starts):
@@ -369,7 +379,7 @@ class _Runs:
         filled = sizes > 0
         # Where each finest unit's text starts in `text` (an empty one: where the next
         # non-empty one does), and the first and last non-empty unit from each place on.
-        self.starts = np.concatenate(([0], np.cumsum(np.where(filled, sizes + 1, 0))))[:-1]
+        self.starts = _joined_starts(sizes, filled)
         self.sizes = sizes
         places = np.arange(len(each), dtype=np.int64)
         after = np.where(filled, places, len(each))
@@ -420,8 +430,7 @@ class _Runs:
         data, sizes = self._utf8
         filled = self.sizes > 0
         joined = b" ".join([data[n] for n in self.numbers[filled].tolist()])
-        starts = np.concatenate(([0], np.cumsum(np.where(filled, sizes + 1, 0))))[:-1]
-        return memoryview(joined), starts
+        return memoryview(joined), _joined_starts(sizes, filled)
 
     def keys(self, lo: I64, hi: I64) -> list[bytes]:
         """The exact key of the text of each run [lo, hi) that holds one: a distinct

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from dedup.config import Config, MinHashConfig
 from dedup.edit_keys import DELETION_MAX, SEGMENT_MAX, SEGMENT_MIN, deletion_keys, segment_keys
-from dedup.engine.layout import LevelUnits, cut, space_counts
+from dedup.engine.layout import LevelUnits, cut, slices, space_counts
 from dedup.engine.table import I64, BatchPrints, LevelPrints
 from dedup.engine.texts import TextPrints
 from dedup.engine.windows import Words
@@ -124,8 +124,8 @@ class _Raw:
     def take(self, numbers: Sequence[int] | I64) -> list[str]:
         """The raw texts of the pooled units at these numbers."""
         spans = np.concatenate(self.spans) if self.spans else np.empty((0, 2), np.int64)
-        starts, ends = spans[np.asarray(numbers, dtype=np.int64)].T.tolist()
-        return [self.joined[start:end] for start, end in zip(starts, ends, strict=True)]
+        taken = spans[np.asarray(numbers, dtype=np.int64)]
+        return slices(self.joined, taken[:, 0], taken[:, 1])
 
 
 def _keys(level: LevelUnits, units: I64) -> list[bytes]:
