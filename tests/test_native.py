@@ -546,37 +546,23 @@ def test_texts_fold_one_by_one_as_they_fold_joined(
         st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**11, 2**63, 2**64 - 1]), max_size=300
     ),
     st.integers(0, 64),
-)
-def test_key_order_is_numpys_stable_argsort(values: list[int], shift: int) -> None:
-    """Keys of any bits, repeats, and digits every key shares (a pass left out)."""
-    assert native is not None
-    keys = np.array(values, dtype=np.uint64) >> np.uint64(min(shift, 63))
-    order = np.empty(len(keys), dtype=np.int64)
-    assert native.key_order(keys, order, False) == len(keys)
-    assert order.tolist() == np.argsort(keys, kind="stable").tolist()
-
-
-@needs_native
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**11, 2**63, 2**64 - 1]), max_size=300
-    ),
-    st.integers(0, 64),
     st.integers(0, 40),
+    st.booleans(),
 )
-def test_shared_order_is_the_stable_order_of_keys_seen_twice(
-    values: list[int], shift: int, copies: int
+def test_key_order_is_numpys_stable_argsort_or_its_repeated_keys(
+    values: list[int], shift: int, copies: int, shared: bool
 ) -> None:
-    """Keys of any bits, repeats, and long runs of one key (a bucket sorted, not walked)."""
+    """Keys of any bits (shifted, their highest bits alike: one bucket sorted on its own),
+    repeats, and long runs of one key; every row, or those whose key another has too."""
     assert native is not None
     keys = np.array(values + values[:1] * copies, dtype=np.uint64) >> np.uint64(min(shift, 63))
     order = np.empty(len(keys), dtype=np.int64)
-    count = native.key_order(keys, order, True)
-    stable = np.argsort(keys, kind="stable")
-    counts = dict(zip(*np.unique(keys, return_counts=True), strict=True))
-    expected = [i for i in stable.tolist() if counts[keys[i]] > 1]
-    assert order[:count].tolist() == expected
+    count = native.key_order(keys, order, shared)
+    stable = np.argsort(keys, kind="stable").tolist()
+    if shared:
+        counts = dict(zip(*np.unique(keys, return_counts=True), strict=True))
+        stable = [i for i in stable if counts[keys[i]] > 1]
+    assert order[:count].tolist() == stable
 
 
 @needs_native

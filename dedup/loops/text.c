@@ -505,6 +505,16 @@ static PyObject *copies(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NN)", blob, places);
 }
 
+/* Whether every item of a list is a str; else 0 and a TypeError naming the first not. */
+static int all_str(PyObject *list) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++)
+        if (!PyUnicode_Check(PyList_GET_ITEM(list, i))) {
+            PyErr_Format(PyExc_TypeError, "texts[%zd] is not a str", i);
+            return 0;
+        }
+    return 1;
+}
+
 PyDoc_STRVAR(code_points_doc,
              "code_points(texts) -> (atoms, bounds)\n\n"
              "fingerprint.code_points: the code points of a list of str, joined, as uint32,\n"
@@ -515,15 +525,9 @@ static PyObject *code_points(PyObject *self, PyObject *args) {
     PyObject *list;
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
     const Py_ssize_t n = PyList_GET_SIZE(list);
+    if (!all_str(list)) return NULL;
     Py_ssize_t total = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *text = PyList_GET_ITEM(list, i);
-        if (!PyUnicode_Check(text)) {
-            PyErr_Format(PyExc_TypeError, "texts[%zd] is not a str", i);
-            return NULL;
-        }
-        total += PyUnicode_GET_LENGTH(text);
-    }
+    for (Py_ssize_t i = 0; i < n; i++) total += PyUnicode_GET_LENGTH(PyList_GET_ITEM(list, i));
     PyObject *atoms = PyByteArray_FromStringAndSize(NULL, total * 4);
     PyObject *bounds = PyByteArray_FromStringAndSize(NULL, (n + 1) * 8);
     if (atoms == NULL || bounds == NULL) {
@@ -596,11 +600,7 @@ static PyObject *spaces_and_digits(PyObject *self, PyObject *args) {
     Py_ssize_t enough, head;
     if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &list, &enough, &head)) return NULL;
     const Py_ssize_t n = PyList_GET_SIZE(list);
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (!PyUnicode_Check(PyList_GET_ITEM(list, i))) {
-            PyErr_Format(PyExc_TypeError, "texts[%zd] is not a str", i);
-            return NULL;
-        }
+    if (!all_str(list)) return NULL;
     PyObject *spaces = PyByteArray_FromStringAndSize(NULL, n * 8);
     PyObject *digits = PyByteArray_FromStringAndSize(NULL, n);
     if (spaces == NULL || digits == NULL) {
