@@ -14,9 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import Config
+from dedup.engine.places import Docs
 from dedup.engine.table import Table
 from dedup.io import copies as copies_module
 from dedup.io.copies import STEP, CopyReader, write_copies
+from dedup.io.documents import InputFile
 from dedup.report import build_report, render_json
 
 # Any code point, lone surrogates included (a text read with surrogate escapes has them),
@@ -174,3 +176,21 @@ def test_a_page_a_batch_names_often_is_read_once(
     assert sorted(reads) == [(0, len(page))]  # the span inside it: a slice of it
     assert texts[0] == page and texts[-1] == page[5:9]
     assert all(text is texts[0] for text in texts[:500])
+
+
+def test_the_places_of_many_documents_are_each_ones_place() -> None:
+    files = [
+        InputFile(Path("a.jsonl"), "a.jsonl", True, "a.jsonl"),
+        InputFile(Path("b.txt"), "b", False, "b.txt"),
+    ]
+    docs = Docs(files)
+    docs.copy_paths = {0: "/tmp/copy-0", 1: "/tmp/copy-1"}
+    docs.add("x", 0, 1, 0, 10, 0, 4)
+    docs.add("y", 0, 2, 40, 7, -1, -1)  # not copied
+    docs.add("z", 1, 0, 0, 900, 1, 0)
+    numbers = [2, 0, 1, 2, 0]
+    places = docs.places(numbers, files)
+    assert places == [docs.place(n, files) for n in numbers]
+    assert places[1] == (files[0], 1, 0, ("/tmp/copy-0", 4, 10))
+    assert places[2] == (files[0], 2, 40, None)
+    assert docs.places([], files) == []

@@ -9,6 +9,9 @@ from __future__ import annotations
 import array
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from dedup.columns import Strings
 from dedup.config import Config
 from dedup.io.copies import Copy, CopyReader
@@ -79,6 +82,25 @@ class Docs:
         if self.copy[number] >= 0:
             copy = self.copy_paths[self.copy[number]], self.copy_at[number], self.chars[number]
         return files[self.file[number]], self.line[number], self.offset[number], copy
+
+    def places(
+        self, numbers: Sequence[int] | npt.NDArray[np.int64], files: Sequence[InputFile]
+    ) -> list[Place]:
+        """`place` of each of these documents, their columns read at once (a batch's
+        units one call each took 1.0 s of the main process in the default run of
+        100,000 French documents); a document named twice is one Place twice."""
+        at = np.asarray(numbers, dtype=np.int64)
+        unique, inverse = np.unique(at, return_inverse=True)
+        columns = (self.file, self.line, self.offset, self.copy, self.copy_at, self.chars)
+        values = [
+            np.frombuffer(column, dtype=column.typecode)[unique].tolist() for column in columns
+        ]
+        paths = self.copy_paths
+        made = [
+            (files[file], line, offset, None if copy < 0 else (paths[copy], copy_at, chars))
+            for file, line, offset, copy, copy_at, chars in zip(*values, strict=True)
+        ]
+        return [made[i] for i in inverse.tolist()]
 
     def source(self, number: int) -> Source:
         """Where document `number` can be read again."""

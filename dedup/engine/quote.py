@@ -121,7 +121,7 @@ def _texts(table: Table, numbers: Sequence[int] | I64) -> Iterator[str]:
     makes none (see `SegmentConfig.documents_alone`)."""
     for lo in range(0, len(numbers), 1024):
         some = numbers[lo : lo + 1024]
-        yield from read_places([table.place(int(n)) for n in some], table.config)
+        yield from read_places(table.places(some), table.config)
 
 
 def from_quotes(

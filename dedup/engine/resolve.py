@@ -395,15 +395,14 @@ def _link_places(table: Table, li: int, links: list[Link]) -> list[LinkPlace]:
                     strict=True,
                 )
             )
-    return [
-        (member, table.place(survivor_doc), survivor_span, table.place(doc), span, children)
-        for member, survivor_doc, survivor_span, doc, span, children in zip(
+    return list(
+        zip(
             members.tolist(),
-            a["doc"][survivors].tolist(),
+            table.places(a["doc"][survivors]),
             zip(a["start"][survivors].tolist(), a["end"][survivors].tolist(), strict=True),
-            docs.tolist(),
+            table.places(docs),
             zip(starts.tolist(), ends.tolist(), strict=True),
             kids,
             strict=True,
         )
-    ]
+    )

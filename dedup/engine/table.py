@@ -407,6 +407,10 @@ class Table:
         """Where a worker finds document `number` again."""
         return self.docs.place(number, self.corpus.files)
 
+    def places(self, numbers: Sequence[int] | I64) -> list[Place]:
+        """`place` of each of these documents (see `Docs.places`)."""
+        return self.docs.places(numbers, self.corpus.files)
+
     def reread(self, numbers: Sequence[int]) -> Iterator[tuple[int, Document]]:
         docs = self.corpus.load(self.docs.source(n) for n in numbers)
         yield from zip(numbers, docs, strict=True)

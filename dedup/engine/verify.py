@@ -225,12 +225,14 @@ class Verifier:
         def places(keys: list[int]) -> list[KeyPlace]:
             """Each key, and where its text is (its first unit's document and span)."""
             at = key_unit[keys]
-            return [
-                (key, table.place(doc), start, end)
-                for key, doc, start, end in zip(
-                    keys, *(a[c][at].tolist() for c in ("doc", "start", "end")), strict=True
+            return list(
+                zip(
+                    keys,
+                    table.places(a["doc"][at]),
+                    *(a[c][at].tolist() for c in ("start", "end")),
+                    strict=True,
                 )
-            ]
+            )
 
         @functools.cache
         def in_keep_order() -> tuple[Places, Places]:
