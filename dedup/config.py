@@ -125,6 +125,12 @@ class RunConfig:
     spark_master: str | None = None
     #: Keep the full text of the documents that have clusters (for the HTML report).
     document_texts: bool = False
+    #: Quote the text of every unit a cluster names (the Markdown and HTML reports and
+    #: the API read it; the JSON report, ids and places only).
+    unit_texts: bool = True
+    #: Quote the text each document loses (the JSON report with quotes, the Markdown and
+    #: HTML reports and the API read it).
+    removed_texts: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import dedup
+from dedup.cli import main
 from dedup.engine import quote, resolve
 
 
@@ -83,3 +85,60 @@ def test_no_quote_reader_outlives_its_run(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(RuntimeError, match="stopped"):
         dedup.scan(paths, unit="document", threshold=0.7)
     assert not [t for t in threading.enumerate() if t.name == "dedup-quotes"]
+
+
+def _read_again(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of documents each run's quoting reads again, as they come."""
+    counts: list[int] = []
+    texts = quote._texts
+
+    def counted(table: object, numbers: list[int]) -> object:
+        counts.append(len(numbers))
+        return texts(table, numbers)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quote, "_texts", counted)
+    return counts
+
+
+@pytest.mark.parametrize("unit", ["document", "all"])
+def test_a_run_that_quotes_only_the_removed_text_gives_the_same_json_report(
+    tmp_path: Path, unit: str
+) -> None:
+    paths = _corpus(tmp_path)
+    every = dedup.scan(paths, unit=unit, threshold=0.7)
+    removed_only = dedup.scan(paths, unit=unit, threshold=0.7, unit_texts=False)
+    report = dedup.render_json(dedup.build_report(every))
+    assert dedup.render_json(dedup.build_report(removed_only)) == report
+    assert any(document[5] for document in json.loads(report)["documents"])  # removed text
+    assert all(cluster.survivor.text for cluster in every.clusters)
+    if unit != "document":  # there, the units' early quotes are the cuts' texts too
+        assert not any(cluster.survivor.text for cluster in removed_only.clusters)
+    bare = dedup.scan(paths, unit=unit, threshold=0.7, quotes=False)
+    nothing = dedup.scan(
+        paths, unit=unit, threshold=0.7, quotes=False, unit_texts=False, removed_texts=False
+    )
+    assert dedup.render_json(dedup.build_report(nothing)) == dedup.render_json(
+        dedup.build_report(bare)
+    )
+
+
+def test_the_command_line_reads_documents_again_only_for_the_texts_its_report_quotes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = [str(path) for path in _corpus(tmp_path)]
+    counts = _read_again(monkeypatch)
+
+    def read(*args: str) -> int:
+        counts.clear()
+        result = CliRunner().invoke(main, [*args, *paths, "--jobs", "1", "--threshold", "0.7"])
+        assert result.exit_code == 0, result.output
+        return sum(counts)
+
+    markdown = read("scan", "--format", "markdown", "--report", str(tmp_path / "r.md"))
+    json_report = read("scan", "--report", str(tmp_path / "r.json"))
+    no_quotes = read("scan", "--no-quotes", "--report", str(tmp_path / "q.json"))
+    no_report = read("clean", "--out", str(tmp_path / "out"))
+    # Markdown quotes every unit a cluster names; JSON, the removed text alone: the
+    # documents that only keep a survivor are not read.
+    assert markdown > json_report > 0
+    assert no_quotes == no_report == 0

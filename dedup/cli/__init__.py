@@ -7,6 +7,7 @@ process died (out of memory); 130 Ctrl-C.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -101,6 +102,15 @@ def _run(paths: tuple[str, ...], config: Config, **outputs: Any) -> Result:
     finally:
         if line is not None:
             line.close()
+
+
+def _quoting(config: Config, fmt: str, reported: bool = True) -> Config:
+    """`config`, quoting only the texts its report reads: the JSON report quotes the
+    removed text alone, and none without quotes; no report, no text."""
+    unit_texts = reported and fmt != "json"
+    removed_texts = reported and (fmt != "json" or config.output.quotes)
+    run = dataclasses.replace(config.run, unit_texts=unit_texts, removed_texts=removed_texts)
+    return dataclasses.replace(config, run=run)
 
 
 def _summary(result: Result) -> str:
@@ -205,7 +215,7 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
     """
     overrides["document_texts"] = fmt == "html" or None
     paths, config, _ = _config(paths, overrides)
-    result = _run(paths, config)
+    result = _run(paths, _quoting(config, fmt))
     say(_summary(result))
     _emit_report(result, fmt, report)
 
@@ -245,6 +255,7 @@ def clean(
         raise click.UsageError("--out - and --report - cannot both write to standard output")
     overrides["document_texts"] = fmt == "html" or None
     paths, config, _ = _config(paths, overrides)
+    config = _quoting(config, fmt, reported=report is not None)
     if out == "-":
         result = _run(paths, config, stream=sys.stdout)
     else:
