@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import PAGES
 
+from dedup import model
 from dedup.cli import main
 from dedup.report import unpacked
 
@@ -219,3 +221,30 @@ def test_a_boilerplate_line_under_one_document_is_one_document() -> None:
     )
     assert none.replace('"boilerplate_docs":0', '"boilerplate_docs":1') == one
     assert '"boilerplate":[]' not in one.replace("\n", "").replace(" ", "")
+
+
+def test_a_clusters_documents_are_counted_alike_by_a_set_and_by_numpy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pages(tmp_path, count=9)
+    by_set = _clean(tmp_path, "--unit", "paragraph")
+    assert any(entry["documents"] == 9 for entry in by_set["boilerplate"])
+    monkeypatch.setattr(model, "_FEW_DOCS", 0)  # every cluster counted in numpy
+    (tmp_path / "r.json").unlink()
+    shutil.rmtree(tmp_path / "out")
+    assert _clean(tmp_path, "--unit", "paragraph") == by_set
+
+
+def test_the_calibration_bins_each_verified_pair_and_exact_copy_once() -> None:
+    result = CliRunner().invoke(main, ["scan", str(PAGES), "--pairs"])
+    report = unpacked(json.loads(result.stdout))
+    jaccard, containment = [0] * 20, [0] * 20
+    for pair in report["pairs"]:
+        jaccard[min(19, int(pair["jaccard"] * 20))] += 1
+        most = max(pair["containment"], pair["containment_survivor"])
+        containment[min(19, int(most * 20))] += 1
+    exact = sum(1 for c in report["clusters"] for d in c["duplicates"] if d["relation"] == "exact")
+    jaccard[19] += exact
+    containment[19] += exact
+    assert report["calibration"]["jaccard_histogram"] == jaccard
+    assert report["calibration"]["containment_histogram"] == containment
