@@ -15,7 +15,6 @@ import gc
 import itertools
 import multiprocessing
 import os
-import queue
 import signal
 import sys
 import threading
@@ -26,7 +25,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from dedup.errors import WorkerError
 
@@ -350,35 +349,6 @@ class _Worker:
         self.settle()
         with contextlib.suppress(OSError):
             self.conn.send(None)
-
-
-class Ahead(Generic[T]):
-    """The items of an iterator, made by a thread of their own from the start and taken
-    in order by number: the main process makes the next stage's input while it waits on
-    its workers.  An item's error is raised where it is taken."""
-
-    def __init__(self, items: Iterator[T]) -> None:
-        self._made: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
-        self._taken = 0
-        self._thread = threading.Thread(target=self._make, args=(items,), daemon=True)
-        self._thread.start()
-
-    def _make(self, items: Iterator[T]) -> None:
-        try:
-            for item in items:
-                self._made.put((True, item))
-        except BaseException as exc:  # raised in the taker's thread, where it is taken
-            self._made.put((False, exc))
-
-    def take(self, number: int) -> T:
-        """Item `number`: the next one, each taken once."""
-        assert number == self._taken, "taken in order"
-        ok, value = self._made.get()
-        if not ok:
-            self._made.put((False, value))  # every later item is that error, too
-            raise value
-        self._taken += 1
-        return value  # type: ignore[no-any-return]
 
 
 def _serve(conn: Connection) -> None:

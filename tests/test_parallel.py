@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from conftest import PAGES
 
 from dedup import parallel
 from dedup.model import Evidence, Source, pickled_as_call
-from dedup.parallel import Ahead, Workers
+from dedup.parallel import Workers
 
 
 def _square(x: int) -> int:
@@ -455,31 +454,3 @@ def test_what_outlives_a_batch_is_out_of_the_collectors_sight() -> None:
     later = answers[4:]  # each worker has finished batches before these
     assert all(frozen > 0 for _, frozen, _ in later)
     assert all(found >= 1 for _, _, found in answers)  # a batch's own cycles still go
-
-
-def test_ahead_makes_its_items_before_they_are_asked_for_and_hands_them_in_order() -> None:
-    made: list[int] = []
-    done = threading.Event()
-
-    def items() -> Iterator[int]:
-        for n in range(4):
-            made.append(n)
-            yield n * n
-        done.set()
-
-    ahead = Ahead(items())
-    assert done.wait(10)  # every item made, none taken yet
-    assert made == [0, 1, 2, 3]
-    assert [ahead.take(n) for n in range(4)] == [0, 1, 4, 9]
-
-
-def test_ahead_raises_an_items_error_where_it_is_taken_and_at_every_later_take() -> None:
-    def items() -> Iterator[int]:
-        yield 1
-        raise ValueError("the second item")
-
-    ahead = Ahead(items())
-    assert ahead.take(0) == 1
-    for number in (1, 1):
-        with pytest.raises(ValueError, match="the second item"):
-            ahead.take(number)

@@ -29,34 +29,6 @@ BATCH_KEYS = 4096
 Memo = dict[str, tuple[bytes, I64]]
 
 
-def every_level(table: Table) -> Iterator[I64]:
-    """The candidate pairs of each level in turn (see `candidates`); the band keys are
-    closed after the last level's, as no stage needs them then."""
-    memo: Memo = {}
-    above: I64 | None = None
-    for li, level in enumerate(table.levels):
-        coarser = table.levels[li - 1] if li else None
-        if (
-            above is not None
-            and coarser is not None
-            and np.array_equal(level.texts, coarser.texts)
-            and np.array_equal(level.marks, coarser.marks)
-        ):
-            # Its keys are the level above's texts, in order, with their number marks
-            # (one-line records): so are its candidates, not looked for again.
-            level.candidates = dict(coarser.candidates)
-        else:
-            pairs = candidates(table, li, memo)
-            if above is None or not np.array_equal(pairs, above):
-                above = pairs  # else the same pairs as the level above's: held once
-        assert above is not None
-        yield above
-    for space in table.texts.spaces.values():
-        for columns in space.blocks:
-            columns.close()
-    table.texts.spaces.clear()
-
-
 def candidates(table: Table, li: int, memo: Memo) -> I64:
     """The candidate pairs of level `li`: distinct pairs of keys (a, b), a < b, sorted.
 

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from dedup.columns import numbers_type
 from dedup.config import Config
-from dedup.engine.candidates import code, every_level, neighbours_of, pair_batches
+from dedup.engine.candidates import Memo, candidates, code, neighbours_of, pair_batches
 from dedup.engine.children import Child, LinkPlace, repeated
 from dedup.engine.evidence import verify_related
 from dedup.engine.places import KeyPlace, read_places, read_spans
@@ -27,7 +27,7 @@ from dedup.io.texts import SHORT
 from dedup.model import REMOVING, Evidence
 from dedup.normalize import normalize_many
 from dedup.order import distinct
-from dedup.parallel import Ahead, Workers
+from dedup.parallel import Workers
 from dedup.titles import Counted
 
 logger = logging.getLogger(__name__)
@@ -181,8 +181,7 @@ class Verifier:
     taking part; 2.05 million of 100,000, 0.89 million (#27).  A pair of texts verified
     at one level is not verified again at another (`Known`), and a pair no decision
     reads is not verified unless every pair is to be listed (`_read_ones`).  Candidates
-    are found by a thread, a level at a time, ahead of their verification
-    (`candidates.every_level`).
+    are found for every level first: the band keys are then freed.
     """
 
     def __init__(
@@ -198,9 +197,30 @@ class Verifier:
         self.workers = workers
         self.progress = progress
         self.on_texts = on_texts
-        # Each level's candidates, found by a thread while the workers verify the levels
-        # above (100,000 documents: the paragraphs' and sentences' 2.5 s, no longer alone).
-        self.pairs = Ahead(every_level(table))
+        memo: Memo = {}
+        self.pairs: list[I64 | None] = []
+        for li, level in enumerate(table.levels):
+            above = self.pairs[-1] if self.pairs else None
+            coarser = table.levels[li - 1] if li else None
+            if (
+                above is not None
+                and coarser is not None
+                and np.array_equal(level.texts, coarser.texts)
+                and np.array_equal(level.marks, coarser.marks)
+            ):
+                # Its keys are the level above's texts, in order, with their number marks
+                # (one-line records): so are its candidates, not looked for again.
+                level.candidates = dict(coarser.candidates)
+                self.pairs.append(above)
+                continue
+            pairs = candidates(table, li, memo)
+            if above is not None and np.array_equal(pairs, above):
+                pairs = above  # the same pairs as the level above's: held once
+            self.pairs.append(pairs)
+        for space in table.texts.spaces.values():  # the band keys: no stage needs them now
+            for columns in space.blocks:
+                columns.close()
+        table.texts.spaces.clear()
         self.known = Known(table.config.minhash.threshold)
         self.related: list[Related] = []  # per level, as `level` verifies them
         self.verified = 0  # pairs verified or known, for the progress line
@@ -213,7 +233,9 @@ class Verifier:
         units taking part are `units`."""
         table, level = self.table, self.table.levels[li]
         a = level.arrays
-        pairs = self.pairs.take(li)
+        pairs = self.pairs[li]
+        self.pairs[li] = None
+        assert pairs is not None
         taking_part = np.zeros(len(level.texts), dtype=bool)
         taking_part[a["key"][np.asarray(units, dtype=np.int64)]] = True
         pairs = pairs[taking_part[pairs[:, 0]] & taking_part[pairs[:, 1]]]
