@@ -178,7 +178,7 @@ def test_a_page_a_batch_names_often_is_read_once(
     assert all(text is texts[0] for text in texts[:500])
 
 
-def test_the_places_of_many_documents_are_each_ones_place() -> None:
+def test_the_places_of_many_documents_are_read_at_once() -> None:
     files = [
         InputFile(Path("a.jsonl"), "a.jsonl", True, "a.jsonl"),
         InputFile(Path("b.txt"), "b", False, "b.txt"),
@@ -188,9 +188,10 @@ def test_the_places_of_many_documents_are_each_ones_place() -> None:
     docs.add("x", 0, 1, 0, 10, 0, 4)
     docs.add("y", 0, 2, 40, 7, -1, -1)  # not copied
     docs.add("z", 1, 0, 0, 900, 1, 0)
-    numbers = [2, 0, 1, 2, 0]
-    places = docs.places(numbers, files)
-    assert places == [docs.place(n, files) for n in numbers]
-    assert places[1] == (files[0], 1, 0, ("/tmp/copy-0", 4, 10))
-    assert places[2] == (files[0], 2, 40, None)
+    x = (files[0], 1, 0, ("/tmp/copy-0", 4, 10))
+    y = (files[0], 2, 40, None)  # not copied
+    z = (files[1], 0, 0, ("/tmp/copy-1", 0, 900))
+    places = docs.places([2, 0, 1, 2, 0], files)
+    assert places == [z, x, y, z, x]
+    assert places[0] is places[3]  # a document named twice: one Place
     assert docs.places([], files) == []

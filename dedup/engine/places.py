@@ -76,19 +76,13 @@ class Docs:
         self.copy.extend(copy if at >= 0 else -1 for at in ats)
         self.copy_at.extend(ats)
 
-    def place(self, number: int, files: Sequence[InputFile]) -> Place:
-        """Where a worker finds document `number` again, `files` the corpus's."""
-        copy = None
-        if self.copy[number] >= 0:
-            copy = self.copy_paths[self.copy[number]], self.copy_at[number], self.chars[number]
-        return files[self.file[number]], self.line[number], self.offset[number], copy
-
     def places(
         self, numbers: Sequence[int] | npt.NDArray[np.int64], files: Sequence[InputFile]
     ) -> list[Place]:
-        """`place` of each of these documents, their columns read at once (a batch's
-        units one call each took 1.0 s of the main process in the default run of
-        100,000 French documents); a document named twice is one Place twice."""
+        """Where a worker finds each of these documents again (`files` the corpus's),
+        their columns read at once (a call a unit of a batch took 1.0 s of the main
+        process in the default run of 100,000 French documents); a document named twice
+        is one Place twice."""
         at = np.asarray(numbers, dtype=np.int64)
         unique, inverse = np.unique(at, return_inverse=True)
         columns = (self.file, self.line, self.offset, self.copy, self.copy_at, self.chars)

@@ -403,12 +403,8 @@ class Table:
         give_back_freed()
         self.doc_chars = np.frombuffer(self.docs.chars, dtype=np.int64)
 
-    def place(self, number: int) -> Place:
-        """Where a worker finds document `number` again."""
-        return self.docs.place(number, self.corpus.files)
-
     def places(self, numbers: Sequence[int] | I64) -> list[Place]:
-        """`place` of each of these documents (see `Docs.places`)."""
+        """Where a worker finds each of these documents again (see `Docs.places`)."""
         return self.docs.places(numbers, self.corpus.files)
 
     def reread(self, numbers: Sequence[int]) -> Iterator[tuple[int, Document]]:
