@@ -229,7 +229,7 @@ def test_a_clusters_documents_are_counted_alike_by_a_set_and_by_numpy(
     _pages(tmp_path, count=9)
     by_set = _clean(tmp_path, "--unit", "paragraph")
     assert any(entry["documents"] == 9 for entry in by_set["boilerplate"])
-    monkeypatch.setattr(model, "_FEW_DOCS", 0)  # every cluster counted in numpy
+    monkeypatch.setattr(model, "FEW_DOCS", 0)  # every cluster counted in numpy
     (tmp_path / "r.json").unlink()
     shutil.rmtree(tmp_path / "out")
     assert _clean(tmp_path, "--unit", "paragraph") == by_set
