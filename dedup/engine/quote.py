@@ -163,7 +163,8 @@ def quote(
     spared: list[npt.NDArray[np.bool_]] | None = None,
 ) -> tuple[Quoted, list[str | Quote], list[tuple[str, str]]]:
     """The text of every unit named by a link and of every cut of the documents (frozen
-    `doc_cuts`, in their order), and the documents' whole texts if the run wants them (for
+    `doc_cuts`, in their order), each kind only if the run wants it (`RunConfig.unit_texts`,
+    `removed_texts`: "" else), and the documents' whole texts if the run wants them (for
     the HTML report).
 
     The texts come from the quotes `EarlyQuotes` read while the workers worked,
