@@ -23,6 +23,8 @@ from dedup.fingerprint import Sets, signatures
 from dedup.native import native
 from dedup.segment import paragraphs, sentences
 
+_normalize = importlib.import_module("dedup.normalize")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 needs_native = pytest.mark.skipif(native is None, reason="dedup._native was not built here")
@@ -643,3 +645,23 @@ def test_run_minima_are_the_same_without_the_loops(runs: list[tuple[int, int]]) 
         assert built.tolist() == fingerprint.run_minima(rows, heads, counts).tolist()
     expected = [rows[h : h + c].min(axis=0).tolist() for h, c in runs]
     assert built.tolist() == expected
+
+
+_TEXTS_WITH_A_NUMBER = ["un texte", 5, "deux"]
+_LOOPS_OVER_TEXTS = {
+    "segment_batch": lambda texts: native.segment_batch(texts, 15, 1000),
+    "text_token_hashes": lambda texts: native.text_token_hashes(texts),
+    "fold_texts": lambda texts: native.fold_texts(
+        texts, _normalize._ASCII, *_normalize._IMAGES[False].arrays, True
+    ),
+    "copies": lambda texts: native.copies(texts, 256),
+    "code_points": lambda texts: native.code_points(texts),
+    "spaces_and_digits": lambda texts: native.spaces_and_digits(texts, 8, 512),
+}
+
+
+@needs_native
+@pytest.mark.parametrize("loop", sorted(_LOOPS_OVER_TEXTS))
+def test_every_loop_over_a_list_of_texts_names_the_item_that_is_no_str(loop: str) -> None:
+    with pytest.raises(TypeError, match=r"texts\[1\] is not a str"):
+        _LOOPS_OVER_TEXTS[loop](_TEXTS_WITH_A_NUMBER)

@@ -82,6 +82,16 @@ static inline uint32_t xxh32(const unsigned char *p, Py_ssize_t len) {
     return h;
 }
 
+/* Whether every item of a list is a str; else 0 and a TypeError naming the first not. */
+static inline int all_str(PyObject *list) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++)
+        if (!PyUnicode_Check(PyList_GET_ITEM(list, i))) {
+            PyErr_Format(PyExc_TypeError, "texts[%zd] is not a str", i);
+            return 0;
+        }
+    return 1;
+}
+
 /* Whether a buffer holds `count` items of `size` bytes. */
 static inline int sized(Py_buffer *view, Py_ssize_t size, Py_ssize_t count, const char *name) {
     if (view->len != size * count) {

@@ -305,9 +305,9 @@ static PyObject *segment_batch(PyObject *self, PyObject *args) {
     Py_ssize_t most;
     if (!PyArg_ParseTuple(args, "O!in", &PyList_Type, &texts, &levels, &most)) return NULL;
     const Py_ssize_t n = PyList_GET_SIZE(texts);
+    if (!all_str(texts)) return NULL;
     for (Py_ssize_t d = 0; d < n; d++) {
         PyObject *text = PyList_GET_ITEM(texts, d);
-        if (!PyUnicode_Check(text)) return PyErr_Format(PyExc_TypeError, "texts: not a str");
         const Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
         if (marked(&t, PyUnicode_GET_LENGTH(text))) Py_RETURN_NONE;
     }

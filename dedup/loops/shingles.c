@@ -175,10 +175,10 @@ static PyObject *text_token_hashes(PyObject *self, PyObject *args) {
     PyObject *texts;
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &texts)) return NULL;
     const Py_ssize_t n = PyList_GET_SIZE(texts);
+    if (!all_str(texts)) return NULL;
     Py_ssize_t tokens = 0, longest = 0;
     for (Py_ssize_t t = 0; t < n; t++) {
         PyObject *text = PyList_GET_ITEM(texts, t);
-        if (!PyUnicode_Check(text)) return PyErr_Format(PyExc_TypeError, "texts: not a str");
         const Text chars = {PyUnicode_KIND(text), PyUnicode_DATA(text)};
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         longest = length > longest ? length : longest;

@@ -148,13 +148,9 @@ static PyObject *fold_texts(PyObject *self, PyObject *args) {
     }
     const Py_ssize_t n = PyList_GET_SIZE(texts);
     Py_ssize_t room = 0;
+    if (!all_str(texts)) goto done;
     for (Py_ssize_t t = 0; t < n; t++) {
-        PyObject *text = PyList_GET_ITEM(texts, t);
-        if (!PyUnicode_Check(text)) {
-            PyErr_SetString(PyExc_TypeError, "texts: not a str");
-            goto done;
-        }
-        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(PyList_GET_ITEM(texts, t));
         room = length > room ? length : room;
     }
     out = PyMem_RawMalloc((size_t)room * (size_t)longest + 1);
@@ -458,10 +454,10 @@ static PyObject *copies(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &texts, &step)) return NULL;
     if (step < 1) return PyErr_Format(PyExc_ValueError, "step below 1");
     const Py_ssize_t n = PyList_GET_SIZE(texts);
+    if (!all_str(texts)) return NULL;
     Py_ssize_t size = 0;
     for (Py_ssize_t t = 0; t < n; t++) {
         PyObject *text = PyList_GET_ITEM(texts, t);
-        if (!PyUnicode_Check(text)) return PyErr_Format(PyExc_TypeError, "texts: not a str");
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         if (PyUnicode_IS_ASCII(text)) {
             size += length;
@@ -503,16 +499,6 @@ static PyObject *copies(PyObject *self, PyObject *args) {
                             (Py_ssize_t)(out - start), size);
     }
     return Py_BuildValue("(NN)", blob, places);
-}
-
-/* Whether every item of a list is a str; else 0 and a TypeError naming the first not. */
-static int all_str(PyObject *list) {
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++)
-        if (!PyUnicode_Check(PyList_GET_ITEM(list, i))) {
-            PyErr_Format(PyExc_TypeError, "texts[%zd] is not a str", i);
-            return 0;
-        }
-    return 1;
 }
 
 PyDoc_STRVAR(code_points_doc,
