@@ -423,8 +423,12 @@ def run_minima(rows: U32, heads: I64, counts: I64) -> U32:
     document many)."""
     out = np.empty((len(heads), rows.shape[1]), dtype=np.uint32)
     if native is not None and len(heads):
-        heads = np.ascontiguousarray(heads, dtype=np.int64)
-        native.run_minima(np.ascontiguousarray(rows), heads, np.ascontiguousarray(counts), out)
+        native.run_minima(
+            np.ascontiguousarray(rows, dtype=np.uint32),
+            np.ascontiguousarray(heads, dtype=np.int64),
+            np.ascontiguousarray(counts, dtype=np.int64),
+            out,
+        )
         return out
     order = np.argsort(counts, kind="stable")
     heads, counts = heads[order], counts[order]
