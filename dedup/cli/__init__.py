@@ -106,10 +106,14 @@ def _run(paths: tuple[str, ...], config: Config, **outputs: Any) -> Result:
 
 def _quoting(config: Config, fmt: str, reported: bool = True) -> Config:
     """`config`, quoting only the texts its report reads: the JSON report quotes the
-    removed text alone, and none without quotes; no report, no text."""
-    unit_texts = reported and fmt != "json"
-    removed_texts = reported and (fmt != "json" or config.output.quotes)
-    run = dataclasses.replace(config.run, unit_texts=unit_texts, removed_texts=removed_texts)
+    removed text alone, and none without quotes; no report, no text; the HTML report
+    also the whole texts of the documents it shows."""
+    run = dataclasses.replace(
+        config.run,
+        document_texts=config.run.document_texts or (reported and fmt == "html"),
+        unit_texts=reported and fmt != "json",
+        removed_texts=reported and (fmt != "json" or config.output.quotes),
+    )
     return dataclasses.replace(config, run=run)
 
 
@@ -213,7 +217,6 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
       dedup scan pages/ --unit paragraph --threshold 0.9 --format markdown
       dedup scan data.jsonl --text-field body --report report.json
     """
-    overrides["document_texts"] = fmt == "html" or None
     paths, config, _ = _config(paths, overrides)
     result = _run(paths, _quoting(config, fmt))
     say(_summary(result))
@@ -253,7 +256,6 @@ def clean(
     """
     if out == "-" and report == STDOUT:
         raise click.UsageError("--out - and --report - cannot both write to standard output")
-    overrides["document_texts"] = fmt == "html" or None
     paths, config, _ = _config(paths, overrides)
     config = _quoting(config, fmt, reported=report is not None)
     if out == "-":
