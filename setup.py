@@ -13,7 +13,7 @@ setup(
     ext_modules=[
         Extension(
             "dedup._native",
-            [f"dedup/loops/{name}.c" for name in ("module", "shingles", "text", "paragraphs", "edit_keys")],
+            [f"dedup/loops/{name}.c" for name in ("module", "shingles", "text", "paragraphs", "edit_keys", "lines")],
             depends=["dedup/loops/common.h"],
             extra_compile_args=flags,
             optional=True,

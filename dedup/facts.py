@@ -16,8 +16,12 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import xxhash
 from rapidfuzz.distance import OSA
+
+from dedup.native import native
 
 #: Month names, January first, in the languages of most European web text (French and
 #: Portuguese also without accents; Polish, Czech, Russian and Ukrainian as a date writes
@@ -301,6 +305,18 @@ def number_marks(text: str) -> int:
         hashed = xxhash.xxh32_intdigest(word.encode("utf-8", "surrogatepass"), n)
         mark |= (1 << hashed % 31) | (1 << hashed // 31 % 31)  # two bits: fewer alike
     return mark
+
+
+def marks_of(texts: list[str]) -> npt.NDArray[np.int64]:
+    """The `number_marks` of each text, in C where it was built: one pass over each text,
+    not a regular expression trying each place (a fifth of fingerprinting a million
+    templated records)."""
+    if native is None:
+        return np.fromiter(map(number_marks, texts), dtype=np.int64, count=len(texts))
+    return np.frombuffer(native.number_marks(texts, _nfkc), dtype=np.int64)
+
+
+_nfkc = functools.partial(unicodedata.normalize, "NFKC")
 
 
 def other_numbers(a: Any, b: Any) -> Any:

@@ -647,6 +647,54 @@ def test_run_minima_are_the_same_without_the_loops(runs: list[tuple[int, int]]) 
     assert built.tolist() == expected
 
 
+#: Characters of the classes the label and number scans tell apart: word characters
+#: (letters, "_", decimal digits, digits and numbers that are not decimal: ², ½, Ⅻ, ٣),
+#: white space (no-break, ideographic, line separator), every separator of a label, the
+#: quotes that change them, and characters casefold lengthens (ß, ﬁ) or NFKC changes.
+_LINE_CHARACTERS = "aZé_09²½Ⅻ٣ßﬁİ \t\u00a0\u3000\u2028|•·»«:-–—/[]x.,"
+_LINES = st.text(_LINE_CHARACTERS, max_size=40) | st.text(
+    st.characters(blacklist_categories=()), max_size=40
+)
+
+
+@needs_native
+@settings(max_examples=3000, deadline=None)
+@given(_LINES)
+@example("Commandes utilisateur — page 12 — publié le 8 mai 2023")
+@example("Créer des fichiers «\u00a0.changes\u00a0» | Le Blog")
+@example("Accueil » Blog de Marc")
+@example("a - b | c : d")
+@example("Titre long du billet :Blog")
+@example("abc | abc")
+def test_separated_readings_are_the_python_ones(text: str) -> None:
+    """Each reading of a line as a title and a label around a separator, in C, is the
+    regular expressions' (any characters, the text stripped or not)."""
+    from dedup import titles
+
+    got = titles._separated(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(titles, "native", None)
+        assert got == titles._separated(text)
+
+
+@needs_native
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_LINES, max_size=6))
+@example(["page 12 — publié le 8 mai 2023", "Page 12 page 12 PAGE 12", "x²1 ½3 Ⅻ4 ٣"])
+@example(["ﬁ1 FI1 İ1 i̇1 ß1 SS1", "\ud800 1\udfff", "a_1 _1_ 1" * 30])
+def test_number_marks_are_the_python_ones(texts: list[str]) -> None:
+    """The number marks of texts of any characters, in C, are the regular expression's:
+    every word holding a decimal digit, casefolded, NFKC first, repeats counted."""
+    from dedup import facts
+
+    got = facts.marks_of(texts)
+    assert got.dtype == np.int64
+    assert got.tolist() == [facts.number_marks.__wrapped__(text) for text in texts]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(facts, "native", None)
+        assert facts.marks_of(texts).tolist() == got.tolist()
+
+
 _TEXTS_WITH_A_NUMBER = ["un texte", 5, "deux"]
 _LOOPS_OVER_TEXTS = {
     "segment_batch": lambda texts: native.segment_batch(texts, 15, 1000),
@@ -657,6 +705,7 @@ _LOOPS_OVER_TEXTS = {
     "copies": lambda texts: native.copies(texts, 256),
     "code_points": lambda texts: native.code_points(texts),
     "spaces_and_digits": lambda texts: native.spaces_and_digits(texts, 8, 512),
+    "number_marks": lambda texts: native.number_marks(texts, str),
 }
 
 

@@ -24,7 +24,7 @@ from dedup.clean import gap
 from dedup.config import Config
 from dedup.engine.table import COLUMNS, I64, narrowed
 from dedup.errors import InputError
-from dedup.facts import number_marks
+from dedup.facts import marks_of
 from dedup.fingerprint import digests
 from dedup.model import Level
 from dedup.native import native
@@ -207,9 +207,8 @@ class _NumberMarks:
     their raw text as verification reads it; 0 for the others, and for a unit whose
     normalized text holds no digit (it states no number: normalizing keeps every digit
     NFKC gives).  Which units those are comes from their finest units' normalized texts
-    (a unit's is theirs joined by spaces), each looked at once a batch; a raw text that is
-    a unit of several levels, or of several documents, is marked once (`number_marks`
-    keeps the marks of the texts met last)."""
+    (a unit's is theirs joined by spaces), each looked at once a batch (see
+    `facts.marks_of`)."""
 
     def __init__(self, distinct: list[str], numbers: list[int], joined: str, char_below: int):
         count = len(distinct)
@@ -238,7 +237,7 @@ class _NumberMarks:
         starts, ends = units.starts, units.ends
         at = np.flatnonzero(marked)
         raws = slices(self.joined, starts[at], ends[at])
-        marks[at] = np.fromiter(map(number_marks, raws), dtype=np.int64, count=len(at))
+        marks[at] = marks_of(raws)
         return marks
 
 

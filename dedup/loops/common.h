@@ -53,12 +53,12 @@ static inline uint32_t xxh32_round(uint32_t acc, uint32_t input) {
     return rotl32(acc, 13) * P1;
 }
 
-/* xxh32 of len bytes with seed 0, as the xxHash specification defines it. */
-static inline uint32_t xxh32(const unsigned char *p, Py_ssize_t len) {
+/* xxh32 of len bytes with a seed, as the xxHash specification defines it. */
+static inline uint32_t xxh32_seeded(const unsigned char *p, Py_ssize_t len, uint32_t seed) {
     const unsigned char *end = p + len;
     uint32_t h;
     if (len >= 16) {
-        uint32_t v1 = P1 + P2, v2 = P2, v3 = 0, v4 = 0u - P1;
+        uint32_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
         const unsigned char *limit = end - 16;
         do {
             v1 = xxh32_round(v1, read32(p));
@@ -69,7 +69,7 @@ static inline uint32_t xxh32(const unsigned char *p, Py_ssize_t len) {
         } while (p <= limit);
         h = rotl32(v1, 1) + rotl32(v2, 7) + rotl32(v3, 12) + rotl32(v4, 18);
     } else {
-        h = P5;
+        h = seed + P5;
     }
     h += (uint32_t)len;
     for (; p + 4 <= end; p += 4) h = rotl32(h + read32(p) * P3, 17) * P4;
@@ -80,6 +80,25 @@ static inline uint32_t xxh32(const unsigned char *p, Py_ssize_t len) {
     h *= P3;
     h ^= h >> 16;
     return h;
+}
+
+/* xxh32 with seed 0. */
+static inline uint32_t xxh32(const unsigned char *p, Py_ssize_t len) { return xxh32_seeded(p, len, 0); }
+
+/* Room for `need` items of `size` bytes in a buffer that grows (doubling, from 64): 0,
+ * and MemoryError, if there is none. */
+static inline int grow(void **at, Py_ssize_t *room, Py_ssize_t need, size_t size) {
+    if (need <= *room) return 1;
+    Py_ssize_t more = *room ? *room : 64;
+    while (more < need) more *= 2;
+    void *grown = PyMem_RawRealloc(*at, (size_t)more * size);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    *at = grown;
+    *room = more;
+    return 1;
 }
 
 /* Whether every item of a list is a str; else 0 and a TypeError naming the first not. */
@@ -259,16 +278,9 @@ typedef struct {
 
 /* Appends the span (a, b); 0 (and MemoryError) if there is no room for it. */
 static inline int add_span(Spans *spans, Py_ssize_t a, Py_ssize_t b) {
-    if (spans->count == spans->room) {
-        const Py_ssize_t room = spans->room ? 2 * spans->room : 64;
-        int64_t *grown = PyMem_RawRealloc(spans->at, (size_t)room * 2 * sizeof(int64_t));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return 0;
-        }
-        spans->at = grown;
-        spans->room = room;
-    }
+    void *at = spans->at;
+    if (!grow(&at, &spans->room, spans->count + 1, 2 * sizeof(int64_t))) return 0;
+    spans->at = at;
     spans->at[2 * spans->count] = a;
     spans->at[2 * spans->count + 1] = b;
     spans->count++;
@@ -304,5 +316,6 @@ extern PyMethodDef dedup_shingle_methods[];
 extern PyMethodDef dedup_text_methods[];
 extern PyMethodDef dedup_edit_key_methods[];
 extern PyMethodDef dedup_paragraph_methods[];
+extern PyMethodDef dedup_line_methods[];
 
 #endif

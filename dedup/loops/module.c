@@ -6,8 +6,8 @@
  * function that calls it says so), which stays as the reference: tests/test_native.py
  * holds the two to the same values, and dedup runs that code where this module was not
  * built.  shingles.c holds the MinHash and shingle loops, text.c normalization and
- * sentences, paragraphs.c paragraphs and sections, edit_keys.c the edit keys, common.h what they
- * share; this file the module.
+ * sentences, paragraphs.c paragraphs and sections, edit_keys.c the edit keys, lines.c the
+ * numbers and labels of short lines, common.h what they share; this file the module.
  *
  *   part_minima(values, cuts, a, b, out)   the affine32 MinHash of every part of a run
  *   run_minima(rows, heads, counts, out)   the MinHash of runs of parts, their minimum
@@ -37,6 +37,8 @@
  *   segment_batch(texts, levels, most)     segment.batch_spans: every level of a batch at once
  *   deletion_keys(atoms, bounds, owners, keys)   edit_keys.deletion_keys
  *   segment_keys(data, texts, owners, keys)      edit_keys.segment_keys
+ *   number_marks(texts, nfkc)              facts.number_marks of each text
+ *   separated(text)                        titles._separated of a text
  */
 #include "common.h"
 
@@ -52,7 +54,8 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (PyModule_AddFunctions(created, dedup_shingle_methods) < 0 ||
         PyModule_AddFunctions(created, dedup_text_methods) < 0 ||
         PyModule_AddFunctions(created, dedup_edit_key_methods) < 0 ||
-        PyModule_AddFunctions(created, dedup_paragraph_methods) < 0) {
+        PyModule_AddFunctions(created, dedup_paragraph_methods) < 0 ||
+        PyModule_AddFunctions(created, dedup_line_methods) < 0) {
         Py_DECREF(created);
         return NULL;
     }

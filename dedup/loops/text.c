@@ -62,13 +62,9 @@ typedef struct {
 static int add_code(Codes *codes, uint32_t code) {
     for (Py_ssize_t i = codes->count; i-- > 0 && i >= codes->count - 8;)
         if (codes->at[i] == code) return 1;  /* met just before: noted once */
-    if (codes->count == codes->room) {
-        const Py_ssize_t room = codes->room ? 2 * codes->room : 64;
-        uint32_t *grown = PyMem_RawRealloc(codes->at, (size_t)room * sizeof(uint32_t));
-        if (grown == NULL) return 0;
-        codes->at = grown;
-        codes->room = room;
-    }
+    void *at = codes->at;
+    if (!grow(&at, &codes->room, codes->count + 1, sizeof(uint32_t))) return 0;
+    codes->at = at;
     codes->at[codes->count++] = code;
     return 1;
 }
