@@ -9,7 +9,7 @@ import copy
 import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -47,19 +47,19 @@ def pickled_as_call(cls: type[_T]) -> type[_T]:
     return cls
 
 
-@pickled_as_call
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Where a document can be read again: a whole file, or one line of a JSONL file."""
+class Source(NamedTuple):
+    """Where a document can be read again: a whole file, or one line of a JSONL file (a
+    tuple: made for every record read, a frozen dataclass took 0.45 us, not 0.2)."""
 
     path: str
     line: int = 0  # 1-based JSONL line, 0 for a whole file
     offset: int = 0  # byte offset of that line
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Document:
-    """One input document.  `record` is the full JSONL object (None for plain files)."""
+    """One input document.  `record` is the full JSONL object (None for plain files).  Not
+    frozen: made for every record read, frozen took 0.85 us a record, not 0.3."""
 
     doc_id: str
     text: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 import itertools
 import json
 import os
@@ -405,9 +406,13 @@ class _One:
 )
 def test_values_sent_to_workers_pickle_as_a_call_of_their_class(value: object) -> None:
     # The call form is what makes them cheap to send; the round trip must keep every field.
-    rebuild, args = value.__reduce__()  # type: ignore[misc]
+    rebuild, args = value.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[:2]
+    if rebuild is copyreg.__newobj__:  # a tuple's class, called on its fields
+        rebuild, args = args[0], args[1:]
     assert rebuild is type(value)
-    assert args == tuple(getattr(value, f.name) for f in fields(value))  # type: ignore[arg-type]
+    named = value._fields if isinstance(value, tuple) else fields(value)  # type: ignore[arg-type, attr-defined]
+    names = [n if isinstance(n, str) else n.name for n in named]
+    assert args == tuple(getattr(value, name) for name in names)
     assert pickle.loads(pickle.dumps(value)) == value
 
 

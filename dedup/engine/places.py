@@ -60,21 +60,26 @@ class Docs:
     def extend(
         self,
         ids: Sequence[str],
-        files: Sequence[int],
-        lines: Sequence[int],
-        offsets: Sequence[int],
-        chars: Sequence[int],
+        files: Sequence[int] | npt.NDArray[np.int64],
+        lines: Sequence[int] | npt.NDArray[np.int64],
+        offsets: Sequence[int] | npt.NDArray[np.int64],
+        chars: Sequence[int] | npt.NDArray[np.int64],
         copy: int,
-        ats: Sequence[int],
+        ats: Sequence[int] | npt.NDArray[np.int64],
     ) -> None:
-        """`add` for many documents at once, their texts copied to one copy file."""
+        """`add` for many documents at once, their texts copied to one copy file; the
+        numbers as columns (a number at a time took 0.3 s of a million records)."""
         self.ids.extend(ids)
-        self.file.extend(files)
-        self.line.extend(lines)
-        self.offset.extend(offsets)
-        self.chars.extend(chars)
-        self.copy.extend(copy if at >= 0 else -1 for at in ats)
-        self.copy_at.extend(ats)
+        for column, values in (
+            (self.file, files),
+            (self.line, lines),
+            (self.offset, offsets),
+            (self.chars, chars),
+            (self.copy_at, ats),
+        ):
+            column.frombytes(np.asarray(values, dtype=column.typecode).tobytes())
+        at = np.asarray(ats, dtype=np.int64)
+        self.copy.frombytes(np.where(at >= 0, copy, -1).astype(self.copy.typecode).tobytes())
 
     def places(
         self, numbers: Sequence[int] | npt.NDArray[np.int64], files: Sequence[InputFile]
