@@ -4,6 +4,7 @@ stays linear in every direction.
 
     python bench/shapes.py                      # 1/4/16/40 MB page, 1M records twice
     python bench/shapes.py --page-mb 1 4 --records 200000
+    python bench/shapes.py --rensa              # each corpus beside rensa too
 
 Shapes, all built here from real French prose (Debian's `manpages-fr`, see
 frenchprose.py; accents, typographic apostrophes and quotes, no-break spaces):
@@ -18,9 +19,10 @@ frenchprose.py; accents, typographic apostrophes and quotes, no-break spaces):
   but one in 50, a copy of one of the last thousand with its final stop dropped or added.
 
 For each: seconds, MB/s, seconds per MB, peak RSS of the process tree, report size, and
-removed characters (`dedup clean` to a folder; the JSON report).  The repeated-records
-output is checked to hold each text once and no empty record, the templated-records output
-to have lost exactly the copies.
+removed characters (`dedup clean` to a folder; the JSON report); with --rensa, rensa's
+seconds over the same text split into its paragraphs (candidate pairs only, no output).
+The repeated-records output is checked to hold each text once and no empty record, the
+templated-records output to have lost exactly the copies.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from frenchprose import manual_pages
-from speed import measure
+from speed import RENSA, measure
 
 SECTIONS = 300
 POSTS = 5_000
@@ -126,7 +128,7 @@ def repeated_records(path: Path, count: int, words: list[str], rng: random.Rando
     return set(posts)
 
 
-def run(name: str, corpus: Path, work: Path, jobs: int) -> Path:
+def run(name: str, corpus: Path, work: Path, jobs: int, rensa: bool = False) -> Path:
     slug = "-".join(name.split())
     out = work / f"{slug}-out"
     report = work / f"{slug}-report.json"
@@ -142,6 +144,14 @@ def run(name: str, corpus: Path, work: Path, jobs: int) -> Path:
         f"report {report.stat().st_size / 1e6:7.2f} MB  removed {removed / 1e6:6.2f} M chars",
         flush=True,
     )
+    if rensa:  # the same text, split into its paragraphs (a record is one), one level
+        command = [sys.executable, "-c", RENSA, str(corpus), "128", "0.8", "paragraphs", "-"]
+        peer, peer_rss = measure(command)
+        print(
+            f"  rensa over its paragraphs {peer:7.1f} s {size / peer:6.2f} MB/s  "
+            f"peak RSS {peer_rss / 2**20:6.0f} MiB  dedup {peer / seconds:.2f}x its speed",
+            flush=True,
+        )
     return out
 
 
@@ -154,6 +164,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=None, help="folder for the corpora")
+    parser.add_argument(
+        "--rensa", action="store_true", help="also time rensa over each corpus's paragraphs"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     titles, paragraphs = prose()
@@ -165,14 +178,14 @@ def main() -> int:
         for megabytes in args.page_mb:
             path = work / f"page-{megabytes:g}mb.md"
             page(path, megabytes, pool, random.Random(args.seed))
-            run(f"page {megabytes:g} MB", path, work, args.jobs)
+            run(f"page {megabytes:g} MB", path, work, args.jobs, args.rensa)
         if args.records:
             path = work / "distinct.jsonl"
             distinct_records(path, args.records, words)
-            run(f"{args.records} distinct records", path, work, args.jobs)
+            run(f"{args.records} distinct records", path, work, args.jobs, args.rensa)
             path = work / "repeated.jsonl"
             posts = repeated_records(path, args.records, words, rng)
-            out = run(f"{args.records} from {POSTS} texts", path, work, args.jobs)
+            out = run(f"{args.records} from {POSTS} texts", path, work, args.jobs, args.rensa)
             texts = [
                 json.loads(line)["text"]
                 for line in (out / path.name).read_text(encoding="utf-8").splitlines()
@@ -183,7 +196,7 @@ def main() -> int:
             )
             path = work / "templated.jsonl"
             copies = templated_records(path, args.records, titles, rng)
-            out = run(f"{args.records} templated", path, work, args.jobs)
+            out = run(f"{args.records} templated", path, work, args.jobs, args.rensa)
             kept = len((out / path.name).read_text(encoding="utf-8").splitlines())
             print(f"  output: {kept} records of {args.records}, {copies} copies in the input")
     return 0
