@@ -83,7 +83,9 @@ token = re.compile(r"\w+")
 lsh = RMinHashLSH(threshold=threshold, num_perm=num_perm, num_bands=16)
 units, candidates, pairs, ids = 0, 0, [], []
 with open(path, encoding="utf-8") as handle:
-    for line in handle:
+    # JSONL records, or a plain file as one document
+    lines = handle if path.endswith(".jsonl") else [json.dumps({"id": path, "text": handle.read()})]
+    for line in lines:
         record = json.loads(line)
         texts = record["text"].split("\n\n") if mode == "paragraphs" else [record["text"]]
         for text in texts:
