@@ -250,3 +250,37 @@ def test_records_are_written_as_they_came_and_restored_byte_for_byte(
     streamed = CliRunner().invoke(main, ["clean", str(source), "--out", "-", "-q"])
     assert streamed.exit_code == 0, streamed.output
     assert streamed.stdout_bytes.split(b"\r\n") == written
+
+
+def test_records_cleaning_leaves_whole_are_written_as_read_not_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing the cleaned records parses again only those cleaning changes; one whose
+    line its reader mended (bytes that are not UTF-8, --errors replace) is written as
+    mended, not as its line."""
+    from dedup.config import Config
+    from dedup.engine.run import run
+    from dedup.io import readers
+
+    texts = _distinct(5)
+    lines = [json.dumps({"id": str(i), "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
+    lines.append(json.dumps({"id": "copy", "text": texts[1]}, ensure_ascii=False))
+    data = "\n".join(lines).encode() + b"\n"
+    data = data.replace(texts[3][:6].encode(), texts[3][:6].encode() + b"\xff", 1)  # line 4
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(data)
+    parsed: list[int] = []
+    real = readers.record_document
+
+    def counted(*args: Any) -> Any:
+        parsed.append(args[2])  # its line number
+        return real(*args)
+
+    monkeypatch.setattr(readers, "record_document", counted)
+    config = Config().with_overrides({"jobs": 1, "errors": "replace"})
+    run([str(source)], config, out=tmp_path / "out")
+    # each read once to fingerprint; again the copy cleaning removes, and the mended line
+    assert sorted(parsed) == [1, 2, 3, 4, 4, 5, 6, 6]
+    written = (tmp_path / "out" / "in.jsonl").read_bytes().splitlines()
+    assert written[:3] + written[4:] == [line.encode() for line in lines[:3] + lines[4:5]]
+    assert json.loads(written[3])["text"] == texts[3][:6] + "\ufffd" + texts[3][6:]

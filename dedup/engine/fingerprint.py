@@ -54,14 +54,17 @@ logger = logging.getLogger(__name__)
 @dataclass
 class _ChunkDocs:
     """The documents a worker read of one chunk, as columns: their ids, files (by place
-    among the chunk's), JSONL lines, byte offsets and characters.  A tuple a document, a
-    million short records took the main process 1.3 s more to take in."""
+    among the chunk's), JSONL lines, byte offsets, characters, and whether each line is
+    its record verbatim.  A tuple a document, a million short records took the main
+    process 1.3 s more to take in."""
 
     ids: list[str] = dataclasses.field(default_factory=list)
     files: array.array[int] = dataclasses.field(default_factory=lambda: array.array("i"))
     lines: array.array[int] = dataclasses.field(default_factory=lambda: array.array("q"))
     offsets: array.array[int] = dataclasses.field(default_factory=lambda: array.array("q"))
     chars: array.array[int] = dataclasses.field(default_factory=lambda: array.array("q"))
+    # 1 where a JSONL record's line says what the record is (see `io.documents.Verbatim`)
+    verbatim: array.array[int] = dataclasses.field(default_factory=lambda: array.array("b"))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -116,6 +119,7 @@ def _fingerprint_chunk(
         read.lines.append(place.line)
         read.offsets.append(place.offset)
         read.chars.append(len(doc.text))
+        read.verbatim.append(doc.line is not None)
         if texts is not None:
             texts.append(doc.text)
         batch.append((len(read) - 1, doc.doc_id, doc.text))
@@ -385,6 +389,7 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
                 docs.chars,
                 number,
                 read.copies or [-1] * len(docs),
+                docs.verbatim,
             )
         for batch in read.prints:
             numbered: dict[int, npt.NDArray[np.int64] | npt.NDArray[np.int32]] = {}

@@ -7,7 +7,7 @@ texts and spans by those places, by the stages after fingerprinting (`read_place
 from __future__ import annotations
 
 import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,7 @@ from dedup.config import Config
 from dedup.io.copies import Copy, CopyReader
 from dedup.io.documents import InputFile
 from dedup.io.readers import Corpus
-from dedup.model import Source
+from dedup.model import Document, Source
 
 #: Where a worker reads a document again: its file, its line and byte offset there (see
 #: Source), and where its text was copied (see io.copies).  Plain values, not a Source: a
@@ -44,6 +44,9 @@ class Docs:
         self.copy = array.array("i")
         self.copy_at = array.array("q")
         self.copy_paths: dict[int, str] = {}
+        # Whether a JSONL record's line says what the record is, as read (see
+        # `io.documents.Verbatim`): 1, else 0.
+        self.verbatim = array.array("b")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -66,16 +69,21 @@ class Docs:
         chars: Sequence[int] | npt.NDArray[np.int64],
         copy: int,
         ats: Sequence[int] | npt.NDArray[np.int64],
+        verbatim: Sequence[int] | npt.NDArray[np.int8] | None = None,
     ) -> None:
-        """`add` for many documents at once, their texts copied to one copy file; the
-        numbers as columns (a number at a time took 0.3 s of a million records)."""
+        """`add` for many documents at once, their texts copied to one copy file, and
+        whether each one's line is `verbatim` (None: none); the numbers as columns (a
+        number at a time took 0.3 s of a million records)."""
         self.ids.extend(ids)
+        if verbatim is None:
+            verbatim = np.zeros(len(ids), dtype=np.int8)
         for column, values in (
             (self.file, files),
             (self.line, lines),
             (self.offset, offsets),
             (self.chars, chars),
             (self.copy_at, ats),
+            (self.verbatim, verbatim),
         ):
             column.frombytes(np.asarray(values, dtype=column.typecode).tobytes())
         at = np.asarray(ats, dtype=np.int64)
@@ -101,9 +109,14 @@ class Docs:
         ]
         return [made[i] for i in inverse.tolist()]
 
-    def source(self, number: int) -> Source:
-        """Where document `number` can be read again."""
-        return Source(self.paths[self.file[number]], self.line[number], self.offset[number])
+    def sources(self) -> Iterator[Source]:
+        """Where each document can be read again, in order, the columns read a block at
+        a time."""
+        for lo in range(0, len(self), 1 << 16):
+            at = slice(lo, lo + (1 << 16))
+            columns = (c[at].tolist() for c in (self.file, self.line, self.offset))
+            for file, line, offset in zip(*columns, strict=True):
+                yield Source(self.paths[file], line, offset)
 
 
 def read_places(places: Sequence[Place], config: Config) -> list[str]:
@@ -141,7 +154,10 @@ def read_spans(spans: Sequence[tuple[Place, int, int | None]], config: Config) -
         {Source(str(file.path), line, offset) for file, line, offset, _ in places},
         key=lambda s: (s.path, s.offset),
     )
-    texts = {source: doc.text for source, doc in zip(sources, corpus.load(sources), strict=True)}
+    texts: dict[Source, str] = {}
+    for source, doc in zip(sources, corpus.load(sources), strict=True):
+        assert isinstance(doc, Document)  # none was asked for as its line
+        texts[source] = doc.text
     for i, (file, line, offset, _) in zip(unread, places, strict=True):
         _, start, end = spans[i]
         out[i] = texts[Source(str(file.path), line, offset)][start:end]

@@ -18,7 +18,7 @@ from dedup.engine.quote import EarlyQuotes, Quoted, quote
 from dedup.engine.resolve import Resolution
 from dedup.engine.table import I64, Table, narrowed, uid
 from dedup.engine.verify import Related
-from dedup.io.documents import InputFile
+from dedup.io.documents import InputFile, Verbatim
 from dedup.io.records import escaped
 from dedup.io.writers import record_bytes
 from dedup.model import (
@@ -270,14 +270,24 @@ class Written:
 
 def cleaned(
     table: Table, result: Result, written: Written
-) -> Iterator[tuple[InputFile, Document, str]]:
+) -> Iterator[tuple[InputFile, Document | Verbatim, str]]:
     """Every document cleaned, in corpus order, but the JSONL records that cleaning
-    emptied: those are left out (unless asked to keep them) and kept in `written`."""
+    emptied: those are left out (unless asked to keep them) and kept in `written`.  A
+    JSONL record cleaning leaves whole, whose line says what it is, comes as that line
+    (`Verbatim`, its text ""), not parsed again."""
     cuts = result.documents.cuts
     keep_empty = table.config.output.keep_empty
     fields = table.config.input.text_field, table.config.input.id_field
-    for number, doc in table.reread(range(len(table.docs))):
-        file = table.corpus.files[table.docs.file[number]]
+    docs, files = table.docs, table.corpus.files
+    file_of = np.frombuffer(docs.file, dtype=np.int32)
+    as_lines = np.array([f.jsonl and f.parquet is None for f in files], dtype=bool)[file_of]
+    as_lines &= np.frombuffer(docs.verbatim, dtype=np.int8) == 1
+    as_lines[np.frombuffer(cuts.keys, dtype=np.int64)] = False
+    for number, doc in enumerate(table.reread(as_lines)):
+        file = files[file_of[number]]
+        if isinstance(doc, Verbatim):
+            yield file, doc, ""
+            continue
         removed = cuts.get(number)
         text = clean(doc.text, removed)
         if removed and doc.line is not None and escaped(doc.line, doc.text):

@@ -24,6 +24,7 @@ from dedup.engine.texts import KEY_SPACES, TextPrints, Texts
 from dedup.errors import InputError
 from dedup.index import lsh_params
 from dedup.io import spill
+from dedup.io.documents import Verbatim
 from dedup.io.readers import Corpus
 from dedup.io.spill import DiskColumn, Spool, Stored
 from dedup.model import LEVELS, Document, Level, Quote, Segment
@@ -407,9 +408,10 @@ class Table:
         """Where a worker finds each of these documents again (see `Docs.places`)."""
         return self.docs.places(numbers, self.corpus.files)
 
-    def reread(self, numbers: Sequence[int]) -> Iterator[tuple[int, Document]]:
-        docs = self.corpus.load(self.docs.source(n) for n in numbers)
-        yield from zip(numbers, docs, strict=True)
+    def reread(self, as_lines: npt.NDArray[np.bool_]) -> Iterator[Document | Verbatim]:
+        """Every document read again, in order: those marked in `as_lines` as their
+        JSONL lines alone (see `Verbatim`), the others parsed."""
+        return self.corpus.load(self.docs.sources(), as_lines.tolist())
 
     def segments(
         self, li: int, units: list[int], texts: Sequence[str | Quote] | None = None

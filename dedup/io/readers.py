@@ -35,7 +35,13 @@ import numpy as np
 from dedup.config import InputConfig
 from dedup.errors import InputError
 from dedup.io import parquet
-from dedup.io.documents import InputFile, Skipped, record_document, text_document
+from dedup.io.documents import (
+    InputFile,
+    Skipped,
+    Verbatim,
+    record_document,
+    text_document,
+)
 from dedup.model import Document, Source
 
 STDIN = "-"
@@ -289,26 +295,24 @@ class Corpus:
             raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
         return _line_breaks(data), self._records(file, io.BytesIO(data), 1, start)
 
-    def load(self, sources: Iterable[Source]) -> Iterator[Document]:
-        """Read the documents at these sources again, in the order given.
+    def load(
+        self, sources: Iterable[Source], as_lines: Iterable[bool] | None = None
+    ) -> Iterator[Document | Verbatim]:
+        """Read the documents at these sources again, in the order given; with `as_lines`,
+        a JSONL record marked True comes as its line alone, not parsed (see `Verbatim`).
 
         Consecutive records of one JSONL file are read through one open handle.
         """
         labels = {str(f.path): f for f in self.files}
-        for path, group in itertools.groupby(sources, key=lambda s: s.path):
+        lines_alone = itertools.repeat(False) if as_lines is None else as_lines
+        marked = zip(sources, lines_alone, strict=as_lines is not None)
+        for path, group in itertools.groupby(marked, key=lambda pair: pair[0].path):
             file = labels[path]
             if not file.jsonl:
                 for _ in group:
                     yield text_document(file, self.config)
                 continue
-            handle = os.open(file.path, os.O_RDONLY)
-            try:
-                lines = _Lines(handle)
-                for source in group:
-                    raw = lines.at(source.offset)
-                    yield record_document(file, raw, source.line, source.offset, self.config)
-            finally:
-                os.close(handle)
+            yield from _read_again(file, group, self.config)
 
     def _read(self, file: InputFile) -> Iterator[Document | Skipped]:
         if not file.jsonl:
@@ -335,6 +339,24 @@ class Corpus:
                 except Skipped as skipped:
                     yield skipped
             offset += len(raw)
+
+
+def _read_again(
+    file: InputFile, marked: Iterable[tuple[Source, bool]], config: InputConfig
+) -> Iterator[Document | Verbatim]:
+    """The records of a JSONL file at these sources, through one open handle; one
+    marked True as its line alone (see `Corpus.load`)."""
+    handle = os.open(file.path, os.O_RDONLY)
+    try:
+        lines = _Lines(handle)
+        for source, line_alone in marked:
+            raw = lines.at(source.offset)
+            if line_alone:
+                yield Verbatim(raw)
+            else:
+                yield record_document(file, raw, source.line, source.offset, config)
+    finally:
+        os.close(handle)
 
 
 class _Lines:

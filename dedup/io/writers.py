@@ -24,7 +24,7 @@ from typing import IO, Any, TextIO
 
 from dedup.errors import OutputError
 from dedup.io import parquet
-from dedup.io.documents import InputFile
+from dedup.io.documents import InputFile, Verbatim
 from dedup.io.records import escaped, record_line
 from dedup.model import Document
 
@@ -259,9 +259,12 @@ def cleaned_record(doc: Document, text: str, text_field: str, id_field: str) -> 
     return record
 
 
-def record_bytes(doc: Document, text: str, text_field: str, id_field: str) -> bytes:
+def record_bytes(doc: Document | Verbatim, text: str, text_field: str, id_field: str) -> bytes:
     """A cleaned JSONL record's line: its line as read, its text replaced in place (see
-    `records`); a record made otherwise (from Parquet, or data in memory) written anew."""
+    `records`); a record made otherwise (from Parquet, or data in memory) written anew; a
+    record left whole as its line alone (`Verbatim`), that line."""
+    if isinstance(doc, Verbatim):
+        return doc.line
     if doc.line is not None and doc.record is not None:
         return record_line(doc.line, doc.record, text_field, text, escaped(doc.line, doc.text))
     line = json.dumps(cleaned_record(doc, text, text_field, id_field), ensure_ascii=False)
@@ -269,7 +272,7 @@ def record_bytes(doc: Document, text: str, text_field: str, id_field: str) -> by
 
 
 def write_documents(
-    cleaned: Iterable[tuple[InputFile, Document, str]],
+    cleaned: Iterable[tuple[InputFile, Document | Verbatim, str]],
     out: Path,
     files: Sequence[InputFile],
     text_field: str = "text",
@@ -285,7 +288,7 @@ def write_documents(
         for file in files:
             matched = pending is not None and pending[0] == file
             if pending is not None and matched:
-                docs: Iterable[tuple[InputFile, Document, str]] = pending[1]
+                docs: Iterable[tuple[InputFile, Document | Verbatim, str]] = pending[1]
             elif file.jsonl:  # every record went, or it held none
                 docs = ()
             else:
@@ -294,12 +297,13 @@ def write_documents(
             try:
                 with out_files.writer(path) as handle:
                     if file.parquet is not None:
-                        parquet.write(handle, file, ((d, t) for _, d, t in docs), text_field)
+                        parquet.write(handle, file, _parsed(docs), text_field)
                     else:
                         for _file, doc, text in docs:
                             if file.jsonl:
                                 handle.write(record_bytes(doc, text, text_field, id_field))
                             else:
+                                assert isinstance(doc, Document)  # a text file is read whole
                                 data = (_BOM if doc.bom else "") + text
                                 handle.write(data.encode(encoding, "replace"))
             except OSError as exc:
@@ -310,8 +314,18 @@ def write_documents(
     return written
 
 
+def _parsed(
+    docs: Iterable[tuple[InputFile, Document | Verbatim, str]],
+) -> Iterator[tuple[Document, str]]:
+    """The documents of a Parquet input and their texts: each one parsed, none its line
+    alone (see `result.cleaned`)."""
+    for _, doc, text in docs:
+        assert isinstance(doc, Document)
+        yield doc, text
+
+
 def stream_documents(
-    cleaned: Iterable[tuple[InputFile, Document, str]],
+    cleaned: Iterable[tuple[InputFile, Document | Verbatim, str]],
     stream: TextIO,
     text_field: str = "text",
     id_field: str = "id",
