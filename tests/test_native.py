@@ -695,6 +695,23 @@ def test_number_marks_are_the_python_ones(texts: list[str]) -> None:
         assert facts.marks_of(texts).tolist() == got.tolist()
 
 
+@needs_native
+@settings(max_examples=3000, deadline=None)
+@given(_LINES)
+@example("page 12 — publié le 8 mai 2023 à 10h30, x²1 ½3 Ⅻ4 ٣ a_1 _1_")
+def test_number_words_are_the_regular_expressions(text: str) -> None:
+    """The words of a text that hold a digit, in C, are those the regular expression finds
+    (any characters), and so are the facts made of them."""
+    from dedup import facts
+
+    assert native is not None
+    assert native.number_words(text) == facts._NUMBER.findall(text)
+    got = facts.facts(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(facts, "native", None)
+        assert facts.facts(text) == got
+
+
 _TEXTS_WITH_A_NUMBER = ["un texte", 5, "deux"]
 _LOOPS_OVER_TEXTS = {
     "segment_batch": lambda texts: native.segment_batch(texts, 15, 1000),

@@ -89,13 +89,10 @@ static int add_word(Found *f, PyObject *text, int kind, const void *data, Py_ssi
     return 1;
 }
 
-/* The mark of one text (NFKC already, if not ASCII); -1 on error. */
-static int64_t marked(PyObject *text, Found *f) {
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    f->used = f->count = 0;
-    for (Py_ssize_t i = 0; i < n;) {  /* every run of word characters holding a digit */
+/* The next run of word characters holding a digit (re's `\w*\d\w*` at a word's start)
+ * from *end on: its start, its end in *end; -1 for none. */
+static Py_ssize_t next_number(int kind, const void *data, Py_ssize_t n, Py_ssize_t *end) {
+    for (Py_ssize_t i = *end; i < n;) {
         if (!is_word(PyUnicode_READ(kind, data, i))) {
             i++;
             continue;
@@ -107,8 +104,24 @@ static int64_t marked(PyObject *text, Found *f) {
             if (!is_word(c)) break;
             digit |= is_digit(c);
         }
-        if (digit && !add_word(f, text, kind, data, lo, i)) return -1;
+        if (digit) {
+            *end = i;
+            return lo;
+        }
     }
+    *end = n;
+    return -1;
+}
+
+/* The mark of one text (NFKC already, if not ASCII); -1 on error. */
+static int64_t marked(PyObject *text, Found *f) {
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    f->used = f->count = 0;
+    Py_ssize_t lo, hi = 0;
+    while ((lo = next_number(kind, data, n, &hi)) >= 0)
+        if (!add_word(f, text, kind, data, lo, hi)) return -1;
     /* A word's k-th occurrence is hashed with seed k: the mark is the same in any order,
      * so the words are sorted and each run of one counted. */
     for (Py_ssize_t k = 0; k < f->count; k++) f->words[k].p = f->bytes + f->words[k].at;
@@ -162,6 +175,28 @@ failed:
     PyMem_RawFree(f.words);
     Py_DECREF(out);
     return NULL;
+}
+
+PyDoc_STRVAR(number_words_doc,
+             "number_words(text) -> list of str\n\n"
+             "facts._NUMBER.findall(text): every run of word characters holding a decimal digit.");
+
+static PyObject *number_words(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "text is not a str");
+        return NULL;
+    }
+    const int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    PyObject *out = PyList_New(0);
+    Py_ssize_t lo, hi = 0;
+    while (out != NULL && (lo = next_number(kind, data, n, &hi)) >= 0) {
+        PyObject *word = PyUnicode_Substring(arg, lo, hi);
+        if (word == NULL || PyList_Append(out, word) < 0) Py_CLEAR(out);
+        Py_XDECREF(word);
+    }
+    return out;
 }
 
 /* Which separator a title's label stands behind (titles._SUFFIX_LABEL, and its variant
@@ -285,6 +320,7 @@ static PyObject *separated(PyObject *self, PyObject *arg) {
 
 PyMethodDef dedup_line_methods[] = {
     {"number_marks", number_marks, METH_VARARGS, number_marks_doc},
+    {"number_words", number_words, METH_O, number_words_doc},
     {"separated", separated, METH_O, separated_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -38,6 +38,7 @@
  *   deletion_keys(atoms, bounds, owners, keys)   edit_keys.deletion_keys
  *   segment_keys(data, texts, owners, keys)      edit_keys.segment_keys
  *   number_marks(texts, nfkc)              facts.number_marks of each text
+ *   number_words(text)                     facts._NUMBER.findall: the words holding a digit
  *   separated(text)                        titles._separated of a text
  */
 #include "common.h"
