@@ -181,11 +181,9 @@ PyDoc_STRVAR(number_words_doc,
              "number_words(text) -> list of str\n\n"
              "facts._NUMBER.findall(text): every run of word characters holding a decimal digit.");
 
-static PyObject *number_words(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "text is not a str");
-        return NULL;
-    }
+static PyObject *number_words(PyObject *self, PyObject *args) {
+    PyObject *arg;
+    if (!PyArg_ParseTuple(args, "U", &arg)) return NULL;
     const int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
     const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
@@ -274,11 +272,9 @@ PyDoc_STRVAR(separated_doc,
              "titles._separated: the readings of a str as a title and a label around a\n"
              "separator.");
 
-static PyObject *separated(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "text is not a str");
-        return NULL;
-    }
+static PyObject *separated(PyObject *self, PyObject *args) {
+    PyObject *arg;
+    if (!PyArg_ParseTuple(args, "U", &arg)) return NULL;
     const int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
     const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
@@ -320,7 +316,7 @@ static PyObject *separated(PyObject *self, PyObject *arg) {
 
 PyMethodDef dedup_line_methods[] = {
     {"number_marks", number_marks, METH_VARARGS, number_marks_doc},
-    {"number_words", number_words, METH_O, number_words_doc},
-    {"separated", separated, METH_O, separated_doc},
+    {"number_words", number_words, METH_VARARGS, number_words_doc},
+    {"separated", separated, METH_VARARGS, separated_doc},
     {NULL, NULL, 0, NULL},
 };
