@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 _DECODER = json.JSONDecoder()
@@ -38,7 +39,9 @@ def record_line(
         ending = "\r\n" if text.endswith("\r\n") else "\n"
         return (json.dumps(rewritten, ensure_ascii=ascii_only) + ending).encode("utf-8")
     start, end = span
-    new = text[:start] + json.dumps(value, ensure_ascii=ascii_only) + text[end:]
+    # json.dumps of a str, without making an encoder for each call (1.3 us a record)
+    encoded = encode_basestring_ascii(value) if ascii_only else encode_basestring(value)
+    new = text[:start] + encoded + text[end:]
     return new.encode("utf-8", "surrogateescape")
 
 
