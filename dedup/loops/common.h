@@ -83,7 +83,9 @@ static inline uint32_t xxh32_seeded(const unsigned char *p, Py_ssize_t len, uint
 }
 
 /* xxh32 with seed 0. */
-static inline uint32_t xxh32(const unsigned char *p, Py_ssize_t len) { return xxh32_seeded(p, len, 0); }
+static inline uint32_t xxh32(const unsigned char *p, Py_ssize_t len) {
+    return xxh32_seeded(p, len, 0);
+}
 
 /* Room for `need` items of `size` bytes in a buffer that grows (doubling, from 64): 0,
  * and MemoryError, if there is none. */

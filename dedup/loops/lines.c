@@ -8,7 +8,9 @@
 #include "common.h"
 
 static inline int is_word(Py_UCS4 c) {
-    if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (c < 0x80)
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_';
     return Py_UNICODE_ISALNUM(c);
 }
 
