@@ -50,7 +50,8 @@ def test_the_c_loops_under_sanitizers(tmp_path: Path) -> None:
         "CI": "true",  # so that test_native checks the sanitized module is the one loaded
         "DEDUP_NATIVE_FROM": str(tree / "dedup"),
     }
-    tests = [str(ROOT / "tests" / name) for name in ("test_native.py", "test_normalize.py")]
+    tests = ["test_native.py", "test_normalize.py", "test_records.py"]
+    tests = [str(ROOT / "tests" / name) for name in tests]
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", *tests],
         env=env,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedup.io.records import _value_span, record_line
@@ -67,6 +68,23 @@ def test_the_value_is_where_json_finds_it(line: str, field: str) -> None:
             # the last of repeated keys, as json.loads keeps it
             rest = line[: span[0]] + '"__"' + line[span[1] :]
             assert json.loads(rest)[name] == "__"
+
+
+@settings(max_examples=1000)
+@given(_lines(), _KEY)
+@example('{"x": NaN, "text": -Infinity, "y": [Infinity, {"text": "]}"}]}\n', "text")
+@example('{"a": "\\"}", "text": 1.5e-07}', "text")
+def test_the_value_span_in_c_is_the_pythons(line: str, field: str) -> None:
+    """Where C finds the value (a key with an escape left to the Python), the Python
+    finds it too, on any line a JSON parser reads."""
+    from dedup.io import records
+
+    if records.native is None:
+        pytest.skip("dedup._native was not built here")
+    got = _value_span(line, field)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(records, "native", None)
+        assert got == _value_span(line, field)
 
 
 def test_a_nested_value_or_a_line_of_no_object() -> None:

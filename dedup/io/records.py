@@ -12,6 +12,8 @@ import re
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
+from dedup.native import native
+
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
 
@@ -47,7 +49,14 @@ def record_line(
 
 def _value_span(line: str, field: str) -> tuple[int, int] | None:
     """Where the value of a top-level `field` of a JSON object line lies (its last, as
-    `json.loads` keeps the last of repeated keys); None if the line is no plain object."""
+    `json.loads` keeps the last of repeated keys); None if the line is no plain object.
+    In C where it was built, for a line a JSON parser read already (every line cleaning
+    changes), but where a key holds an escape (decoding the keys and values took 2.7 us of
+    a record removed whole)."""
+    if native is not None:
+        found: tuple[int, int] | bool | None = native.value_span(line, field)
+        if found is None or isinstance(found, tuple):
+            return found
     try:
         at = _SPACE.match(line).end()  # type: ignore[union-attr]
         if line[at : at + 1] != "{":

@@ -316,9 +316,111 @@ static PyObject *separated(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* JSONL records: where a record's top-level field holds its value (records._value_span),
+ * on a line a JSON parser read already, so that values are skipped, not checked. */
+
+/* Past white space as JSON has it. */
+static Py_ssize_t json_space(int kind, const void *data, Py_ssize_t n, Py_ssize_t at) {
+    while (at < n) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, at);
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+        at++;
+    }
+    return at;
+}
+
+/* Past the string opening at `at`; -1 if it does not close.  *escaped: it holds a '\\'. */
+static Py_ssize_t json_string(int kind, const void *data, Py_ssize_t n, Py_ssize_t at,
+                              int *escaped) {
+    for (at++; at < n; at++) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, at);
+        if (c == '"') return at + 1;
+        if (c == '\\') {
+            *escaped = 1;
+            at++;
+        }
+    }
+    return -1;
+}
+
+/* Past the value starting at `at`: a string, an object or array (its strings skipped
+ * whole), or a number or literal (up to what ends a value); -1 if it does not end. */
+static Py_ssize_t json_value(int kind, const void *data, Py_ssize_t n, Py_ssize_t at) {
+    int escaped = 0, depth = 0;
+    if (at >= n) return -1;
+    const Py_UCS4 first = PyUnicode_READ(kind, data, at);
+    if (first == '"') return json_string(kind, data, n, at, &escaped);
+    if (first != '{' && first != '[') {
+        while (at < n) {
+            const Py_UCS4 c = PyUnicode_READ(kind, data, at);
+            if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' ||
+                c == '\r')
+                break;
+            at++;
+        }
+        return at;
+    }
+    while (at < n) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, at);
+        if (c == '"') {
+            at = json_string(kind, data, n, at, &escaped);
+            if (at < 0) return -1;
+            continue;
+        }
+        depth += (c == '{' || c == '[') - (c == '}' || c == ']');
+        at++;
+        if (depth == 0) return at;
+    }
+    return -1;
+}
+
+PyDoc_STRVAR(value_span_doc,
+             "value_span(line, field) -> (start, end), None or False\n\n"
+             "records._value_span of a line that holds one JSON value: where the value of\n"
+             "the top-level `field` (its last) lies, None if the line is no object or has\n"
+             "none, False where only a JSON parser can tell (a key with an escape).");
+
+static PyObject *value_span(PyObject *self, PyObject *args) {
+    PyObject *line, *field;
+    if (!PyArg_ParseTuple(args, "UU", &line, &field)) return NULL;
+    const int kind = PyUnicode_KIND(line), fkind = PyUnicode_KIND(field);
+    const void *data = PyUnicode_DATA(line), *fdata = PyUnicode_DATA(field);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(line), size = PyUnicode_GET_LENGTH(field);
+    Py_ssize_t at = json_space(kind, data, n, 0), start = -1, end = -1;
+    if (at >= n || PyUnicode_READ(kind, data, at) != '{') Py_RETURN_NONE;
+    at = json_space(kind, data, n, at + 1);
+    while (at < n && PyUnicode_READ(kind, data, at) != '}') {
+        int escaped = 0;
+        if (PyUnicode_READ(kind, data, at) != '"') Py_RETURN_FALSE;
+        const Py_ssize_t key = at + 1, key_end = json_string(kind, data, n, at, &escaped);
+        if (key_end < 0 || escaped) Py_RETURN_FALSE;
+        at = json_space(kind, data, n, key_end);
+        if (at >= n || PyUnicode_READ(kind, data, at) != ':') Py_RETURN_FALSE;
+        const Py_ssize_t value = json_space(kind, data, n, at + 1);
+        at = json_value(kind, data, n, value);
+        if (at < 0) Py_RETURN_FALSE;
+        int same = key_end - 1 - key == size;
+        for (Py_ssize_t i = 0; same && i < size; i++)
+            same = PyUnicode_READ(kind, data, key + i) == PyUnicode_READ(fkind, fdata, i);
+        if (same) {
+            start = value;
+            end = at;
+        }
+        at = json_space(kind, data, n, at);
+        if (at < n && PyUnicode_READ(kind, data, at) == ',')
+            at = json_space(kind, data, n, at + 1);
+        else if (at >= n || PyUnicode_READ(kind, data, at) != '}')
+            Py_RETURN_FALSE;
+    }
+    if (at >= n) Py_RETURN_FALSE;
+    if (start < 0) Py_RETURN_NONE;
+    return Py_BuildValue("(nn)", start, end);
+}
+
 PyMethodDef dedup_line_methods[] = {
     {"number_marks", number_marks, METH_VARARGS, number_marks_doc},
     {"number_words", number_words, METH_VARARGS, number_words_doc},
     {"separated", separated, METH_VARARGS, separated_doc},
+    {"value_span", value_span, METH_VARARGS, value_span_doc},
     {NULL, NULL, 0, NULL},
 };
