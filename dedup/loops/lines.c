@@ -1,7 +1,8 @@
-/* Short lines: the numbers a text states (facts.number_marks) and the ways a line reads as
- * a title beside a label (titles._separated).  Both ran as Python regular expressions over
- * every short unit of a batch; a million templated records ("Titre — page 12 — publié le
- * 8 mai 2023") spent more than half of their fingerprinting in them.
+/* Lines: the numbers a text states (facts.number_marks, facts._number_words) and the ways
+ * a line reads as a title beside a label (titles._separated), which ran as Python regular
+ * expressions over every short unit of a batch (a million templated records, "Titre — page
+ * 12 — publié le 8 mai 2023", spent more than half of their fingerprinting in them); and
+ * where a JSONL record's line holds its text (records._value_span).
  *
  * Characters are classed as Python's re classes them in a str: \w a letter, digit or
  * number (Py_UNICODE_ISALNUM) or '_', \d a decimal digit, \s white space (str.isspace). */

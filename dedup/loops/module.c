@@ -7,7 +7,8 @@
  * holds the two to the same values, and dedup runs that code where this module was not
  * built.  shingles.c holds the MinHash and shingle loops, text.c normalization and
  * sentences, paragraphs.c paragraphs and sections, edit_keys.c the edit keys, lines.c the
- * numbers and labels of short lines, common.h what they share; this file the module.
+ * numbers and labels of short lines and the text of a JSONL line, common.h what they
+ * share; this file the module.
  *
  *   part_minima(values, cuts, a, b, out)   the affine32 MinHash of every part of a run
  *   run_minima(rows, heads, counts, out)   the MinHash of runs of parts, their minimum
@@ -40,6 +41,7 @@
  *   number_marks(texts, nfkc)              facts.number_marks of each text
  *   number_words(text)                     facts._NUMBER.findall: the words holding a digit
  *   separated(text)                        titles._separated of a text
+ *   value_span(line, field)                records._value_span of a JSONL line
  */
 #include "common.h"
 
