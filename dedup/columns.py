@@ -243,13 +243,10 @@ class KeyedSpans:
         at = bisect.bisect_left(self.keys, key)
         return at if at < len(self.keys) and self.keys[at] == key else -1
 
-    def bounds(self, keys: npt.NDArray[np.int64]) -> tuple[list[int], list[int]]:
+    def bounds(self, keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp], ...]:
         """Where the spans of each of these keys begin and end among the columns."""
         sorted_keys = np.frombuffer(self.span_keys, dtype=np.int64)
-        return (
-            np.searchsorted(sorted_keys, keys, "left").tolist(),
-            np.searchsorted(sorted_keys, keys, "right").tolist(),
-        )
+        return tuple(np.searchsorted(sorted_keys, keys, side) for side in ("left", "right"))
 
     def spans(self, first: int, last: int) -> list[tuple[int, int]]:
         return list(zip(self.starts[first:last], self.ends[first:last], strict=True))

@@ -160,12 +160,10 @@ def _member_rows(
     # Each member's removed spans, a chunk of members at a time: arrays of every member's
     # at once held 40 MB more at the peak of a million records removed whole.
     cut_at, cut_starts, cut_ends = array.array("q", [0]), array.array("q"), array.array("q")
-    keys_of_cuts = np.frombuffer(cuts.span_keys, dtype=np.int64)
     starts_of_cuts, ends_of_cuts = (np.frombuffer(c, np.int64) for c in (cuts.starts, cuts.ends))
     for lo in range(0, len(units), _MEMBERS_AT_ONCE):
         at = np.arange(lo, min(lo + _MEMBERS_AT_ONCE, len(units)))
-        keys = uid(li, units[at])
-        firsts, lasts = (np.searchsorted(keys_of_cuts, keys, side) for side in ("left", "right"))
+        firsts, lasts = cuts.bounds(uid(li, units[at]))  # each member's spans
         # A removed member of one span at most (a record removed whole): that span, in
         # numpy (a member at a time took 2.7 s of a million records removed whole).
         alone = removing[at] & (lasts - firsts <= 1)
