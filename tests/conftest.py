@@ -117,3 +117,15 @@ def count_calls(
     for module in modules:
         monkeypatch.setattr(module, name, counting)
     return counted
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One Spark session in `local[2]` for every test that asks (one takes 5-15 s to
+    start), stopped at the end; the runs reuse it, as they would one that `spark-submit`
+    made."""
+    from dedup.spark import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()

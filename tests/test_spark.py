@@ -1,6 +1,6 @@
 """`--engine spark`: the same report and cleaned output as the local engine, byte for byte.
 
-Spark runs in `local[2]` here, started once for the module (a session takes 5-15 s); the
+Spark runs in `local[2]` here, one session for every test module (`conftest.spark`); the
 runs reuse it, as they would one that `spark-submit` made.  Every stage a worker process
 runs locally runs in Spark's executors: these tests fail if a batch is answered
 differently there, in another order, or not by Spark at all.
@@ -15,7 +15,6 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +34,10 @@ with warnings.catch_warnings():
     from pyspark import cloudpickle
 
 from dedup.report import unpacked
-from dedup.spark import SparkWorkers, spark_session
+from dedup.spark import SparkWorkers
 
 # The executors cannot import this module: its functions travel whole.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    session = spark_session("local[2]")
-    yield session
-    session.stop()
 
 
 def run(*args: str) -> Result:
@@ -202,7 +194,7 @@ def test_spark_submit_runs_dedups_script_with_the_spark_engine(tmp_path: Path) -
     import subprocess
 
     import dedup.cli.spark_submit
-    import dedup.spark
+    import dedup.spark.workers
 
     local = tmp_path / "local.json"
     assert run("scan", str(PAGES), "--report", str(local)).exit_code == 0
@@ -226,5 +218,6 @@ def test_spark_submit_runs_dedups_script_with_the_spark_engine(tmp_path: Path) -
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "collect at " + str(Path(dedup.spark.__file__)) in done.stderr  # Spark ran its jobs
+    ran = "collect at " + str(Path(dedup.spark.workers.__file__))
+    assert ran in done.stderr  # Spark ran its jobs
     assert submitted.read_bytes() == local.read_bytes()

@@ -71,7 +71,7 @@ def spark_session(master: str | None = None, jobs: int = 0) -> Any:
     if master is not None:
         builder = builder.master(master)
     if master is not None and master.startswith("local"):
-        log = Path(__file__).with_name("spark-log4j2.properties")
+        log = Path(__file__).with_name("log4j2.properties")
         builder = (
             builder.config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")

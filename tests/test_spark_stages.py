@@ -1,0 +1,141 @@
+"""Stages as DataFrame operations (`dedup.spark.candidates`, `dedup.spark.components`):
+on Spark in `local[2]`, exactly what the local stage gives, on random graphs and band keys
+and on the band keys of a real corpus at every level."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from conftest import PAGES
+
+from dedup.config import Config
+from dedup.engine.candidates import candidates, components
+from dedup.engine.fingerprint import fingerprint
+from dedup.engine.table import Table
+from dedup.index import _BUCKET_CAP, candidate_pairs
+from dedup.io.readers import Corpus
+from dedup.io.spill import Columns
+from dedup.parallel import Workers
+from dedup.spark.candidates import candidate_pairs as spark_pairs
+from dedup.spark.components import components as spark_components
+
+if shutil.which("java") is None and not os.environ.get("CI"):  # CI installs it: never skipped there
+    pytest.skip("Spark needs Java 17 (openjdk-17-jre-headless)", allow_module_level=True)
+
+
+def _frame(spark: Any, **columns: Any) -> Any:
+    return spark.createDataFrame(pa.table({k: np.asarray(v) for k, v in columns.items()}))
+
+
+def _sorted(table: Any, *names: str) -> np.ndarray:
+    rows = np.stack([table[name].to_numpy() for name in names], axis=1).reshape(-1, len(names))
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_components_label_each_node_with_the_smallest_of_its_component(spark: Any) -> None:
+    rng = np.random.default_rng(7)
+    graphs = []
+    base = 0
+    for nodes, edges in ((40, 30), (900, 700), (200, 0)):
+        pairs = rng.integers(0, nodes, size=(edges, 2))
+        # A long chain, numbered against its order (the rounds' worst case), and a star.
+        chain = np.stack([np.arange(nodes - 1, 0, -1), np.arange(nodes - 2, -1, -1)], axis=1)
+        star = np.stack([np.full(nodes // 10, nodes - 1), np.arange(nodes // 10)], axis=1)
+        graphs.append((base, nodes, np.concatenate([pairs, chain[: nodes // 3], star])))
+        base += nodes + 5
+    edges = np.concatenate([pairs + at for at, _, pairs in graphs])
+    edges = np.concatenate([edges, [[3, 3]]])  # a pair of a node with itself: no edge
+    got = spark_components(_frame(spark, a=edges[:, 0], b=edges[:, 1])).toArrow()
+    want = {}
+    for at, nodes, pairs in graphs:
+        root = components(pairs, nodes)
+        linked = np.unique(pairs[pairs[:, 0] != pairs[:, 1]])
+        want.update({int(node) + at: int(root[node]) + at for node in linked})
+    assert dict(zip(got["node"].to_pylist(), got["root"].to_pylist(), strict=True)) == want
+
+
+def test_candidate_pairs_are_the_local_buckets_pairs(spark: Any) -> None:
+    rng = np.random.default_rng(11)
+    texts, bands = 3000, 6
+    spaces = []
+    for space in range(2):
+        keys = rng.integers(0, 900, size=(texts, bands)).astype(np.uint64)
+        keys[: 3 * _BUCKET_CAP, 2] = 7  # a bucket past the cap
+        keys[5:9] = np.uint64(2**64 - 3)  # keys past a signed long's range
+        marks = rng.integers(0, 8, size=texts).astype(np.int64)
+        spaces.append((space, keys, marks))
+    rows = []
+    local = []
+    for space, keys, marks in spaces:
+        # Rows in text order, as `Texts.of_level` gives them, one text twice (a title's
+        # own title, see prints.add_title_prints): a pair of a text with itself is none.
+        ids = np.sort(np.concatenate([np.arange(texts), [10]]))
+        matrix = keys[ids]
+        pairs = candidate_pairs(matrix, marks=marks[ids])
+        found = ids[pairs]
+        local.append(found[found[:, 0] != found[:, 1]])
+        for band in range(bands):
+            rows.append(
+                dict(
+                    space=np.full(len(ids), space),
+                    band=np.full(len(ids), band),
+                    key=matrix[:, band].view(np.int64),
+                    text=ids,
+                    mark=marks[ids],
+                )
+            )
+    frame = _frame(spark, **{k: np.concatenate([r[k] for r in rows]) for k in rows[0]})
+    want = np.unique(np.sort(np.concatenate(local), axis=1), axis=0)
+    assert len(want) > 30_000
+    assert np.array_equal(_sorted(spark_pairs(frame).toArrow(), "a", "b"), want)
+
+
+def _level_bands(table: Table, li: int) -> dict[str, np.ndarray]:
+    """A level's band keys as `BAND_COLUMNS`: a row per text of the level and band."""
+    level = table.levels[li]
+    rows: list[dict[str, np.ndarray]] = []
+    for space, (_, keys, _, at) in enumerate(table.texts.of_level(li, level.texts)):
+        matrix = table.texts.bands(list(table.texts.spaces)[space])
+        for band in range(matrix.shape[1]):
+            column = matrix.column(band) if isinstance(matrix, Columns) else matrix[:, band]
+            rows.append(
+                dict(
+                    space=np.full(len(keys), space),
+                    band=np.full(len(keys), band),
+                    key=column[at].view(np.int64),
+                    text=keys.astype(np.int64),
+                    mark=level.marks[keys].astype(np.int64),
+                )
+            )
+    return {name: np.concatenate([r[name] for r in rows]) for name in rows[0]}
+
+
+def test_candidate_pairs_of_a_corpus_at_every_level_are_the_local_stages(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Blog pages (titles with labels, typos, templated bylines) and short records in
+    # buckets past the cap: every key space and the marks take part.
+    records = tmp_path / "records.jsonl"
+    rng = random.Random(3)
+    lines = [f"Publié le {d} mai 2023 par Élise" for d in range(1, 29)] * 4
+    lines += [f"Épisode {n} : l’été à Noirmoutier" for n in range(150)]
+    rng.shuffle(lines)
+    records.write_text("".join(f'{{"text": "{line}"}}\n' for line in lines), encoding="utf-8")
+    config = Config().with_overrides({"jobs": 1})
+    for source in (PAGES, records):
+        with Corpus([str(source)], config.input) as corpus, Workers(1) as workers:
+            table = Table(corpus, config)
+            fingerprint(table, workers, lambda stage, count: None)
+            for li in range(len(table.levels)):
+                bands = _level_bands(table, li)
+                want = candidates(table, li, {})
+                got = _sorted(spark_pairs(_frame(spark, **bands)).toArrow(), "a", "b")
+                assert np.array_equal(got, want), (source, li)
+                assert len(want) or li == 0
