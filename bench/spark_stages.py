@@ -1,15 +1,17 @@
-"""The DataFrame stages on Spark (`dedup.spark.candidates`, `dedup.spark.components`) against
-the local ones, level by level, on a real corpus: what a cluster's costs can be estimated from.
+"""The DataFrame stages on Spark (`dedup.spark.fingerprint`, `.candidates`, `.components`)
+against the local ones, level by level, on a real corpus: what a cluster's costs can be
+estimated from.
 
     python bench/spark_stages.py --corpus /tmp/sp20k.jsonl --master 'local[2]'
 
-1. Fingerprints the corpus with the local engine (every level) and writes each level's band
-   keys as Parquet (`BAND_COLUMNS`, a row per text and band), which Spark reads as a job
-   would read them from its storage.
-2. Per level: the local candidates stage (`engine.candidates.candidates`) and Spark's
-   `candidate_pairs` over the Parquet, written back as Parquet; then `components` of those
-   pairs.  Prints rows, pairs, seconds and the shuffle bytes Spark's event log records, and
-   checks that Spark's pairs are the local stage's.
+1. Fingerprints the corpus with the local engine (every level) and runs its candidates
+   stage, level by level.
+2. Spark's tasks fingerprint the corpus themselves (`fingerprint_frames`, a chunk a task,
+   the rows persisted), then per level: the band keys each text keeps
+   (`Prints.level_bands`), `candidate_pairs` written as Parquet, and the `components` of
+   those pairs.  Prints rows, pairs, seconds and the shuffle bytes of Spark's event log,
+   and checks that Spark's pairs are the local stage's (texts numbered by their first
+   units, as the local engine numbers a level's keys).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,42 +34,25 @@ from dedup.engine.candidates import candidates
 from dedup.engine.fingerprint import fingerprint
 from dedup.engine.table import Table
 from dedup.io.readers import Corpus
-from dedup.io.spill import Columns
 from dedup.parallel import Workers
 
 
-def level_bands(table: Table, li: int, path: Path) -> int:
-    """Write level `li`'s band keys to `path` as Parquet; returns the rows written."""
-    level = table.levels[li]
-    names = list(table.texts.spaces)
-    rows = 0
-    with pq.ParquetWriter(path, _SCHEMA) as writer:
-        for space, (_, keys, _, at) in enumerate(table.texts.of_level(li, level.texts)):
-            matrix = table.texts.bands(names[space])
-            marks = level.marks[keys].astype(np.int64)
-            for band in range(matrix.shape[1]):
-                column = matrix.column(band) if isinstance(matrix, Columns) else matrix[:, band]
-                batch = {
-                    "space": np.full(len(keys), space, dtype=np.int32),
-                    "band": np.full(len(keys), band, dtype=np.int32),
-                    "key": column[at].view(np.int64),
-                    "text": keys.astype(np.int64),
-                    "mark": marks,
-                }
-                writer.write_table(pa.table(batch, schema=_SCHEMA))
-                rows += len(keys)
-    return rows
-
-
-_SCHEMA = pa.schema(
-    [
-        ("space", pa.int32()),
-        ("band", pa.int32()),
-        ("key", pa.int64()),
-        ("text", pa.int64()),
-        ("mark", pa.int64()),
-    ]
-)
+def local_candidates(corpus_path: Path, config: Config, jobs: int) -> list[np.ndarray]:
+    """The local engine's candidate pairs of every level, timed."""
+    found: list[np.ndarray] = []
+    started = time.perf_counter()
+    with Corpus([str(corpus_path)], config.input) as corpus, Workers(jobs) as workers:
+        table = Table(corpus, config)
+        fingerprint(table, workers, lambda stage, count: None)
+        print(f"local fingerprint: {time.perf_counter() - started:.1f} s")
+        for li, level in enumerate(table.levels):
+            started = time.perf_counter()
+            found.append(candidates(table, li, {}))
+            print(
+                f"{level.name}: {len(level.texts):,} texts, {len(found[li]):,} candidate "
+                f"pairs; local stage {time.perf_counter() - started:.2f} s"
+            )
+    return found
 
 
 def main() -> int:
@@ -88,24 +72,12 @@ def main() -> int:
 
     from dedup.spark.candidates import candidate_pairs
     from dedup.spark.components import components
+    from dedup.spark.fingerprint import fingerprint_frames
 
     config = Config().with_overrides({"jobs": args.jobs})
     size = args.corpus.stat().st_size
     print(f"corpus: {args.corpus} ({size / 1e6:.1f} MB), Spark master {args.master}")
-    local: dict[int, np.ndarray] = {}
-    rows: dict[int, int] = {}
-    with Corpus([str(args.corpus)], config.input) as corpus, Workers(args.jobs) as workers:
-        table = Table(corpus, config)
-        fingerprint(table, workers, lambda stage, count: None)
-        names = [level.name for level in table.levels]
-        for li in range(len(table.levels)):
-            rows[li] = level_bands(table, li, work / f"bands-{li}.parquet")
-            started = time.perf_counter()
-            local[li] = candidates(table, li, {})
-            print(
-                f"{names[li]}: {rows[li]:,} band rows, {len(local[li]):,} candidate pairs; "
-                f"local stage {time.perf_counter() - started:.2f} s"
-            )
+    local = local_candidates(args.corpus, config, args.jobs)
     spark = (
         SparkSession.builder.master(args.master)
         .appName("dedup-stages")
@@ -118,24 +90,37 @@ def main() -> int:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    for li, name in enumerate(names):
+    started = time.perf_counter()
+    prints = fingerprint_frames(spark, [str(args.corpus)], config)
+    rows = prints.rows.count()
+    took = time.perf_counter() - started
+    print(f"spark fingerprint_frames: {took:.1f} s ({size / took / 1e6:.1f} MB/s), {rows:,} rows")
+    for li, name in enumerate(prints.levels):
         started = time.perf_counter()
-        pairs = candidate_pairs(spark.read.parquet(str(work / f"bands-{li}.parquet")))
-        pairs.write.parquet(str(work / f"pairs-{li}"))
+        bands = prints.level_bands(li).persist()
+        count = bands.count()
+        banded = time.perf_counter() - started
+        started = time.perf_counter()
+        candidate_pairs(bands).write.parquet(str(work / f"pairs-{li}"))
         paired = time.perf_counter() - started
+        bands.unpersist()
         started = time.perf_counter()
-        labels = components(spark.read.parquet(str(work / f"pairs-{li}")))
-        labels.write.parquet(str(work / f"labels-{li}"))
+        components(spark.read.parquet(str(work / f"pairs-{li}"))).write.parquet(
+            str(work / f"labels-{li}")
+        )
         grouped = time.perf_counter() - started
+        texts = np.sort(prints.texts(li).select("text").toArrow()["text"].to_numpy())
         got = pq.read_table(work / f"pairs-{li}")
-        found = np.stack([got["a"].to_numpy(), got["b"].to_numpy()], axis=1).reshape(-1, 2)
+        found = np.stack(
+            [np.searchsorted(texts, got[c].to_numpy()) for c in ("a", "b")], axis=1
+        ).reshape(-1, 2)
         found = found[np.lexsort(found.T[::-1])]
-        same = np.array_equal(found, local[li])
         nodes = pq.read_table(work / f"labels-{li}").num_rows
         print(
-            f"{name}: spark candidate_pairs {paired:.1f} s ({rows[li] / paired / 1e3:.0f}k band "
-            f"rows/s), components {grouped:.1f} s ({nodes:,} nodes); "
-            f"same pairs as local: {same}"
+            f"{name}: spark level_bands {banded:.1f} s ({count:,} band rows), "
+            f"candidate_pairs {paired:.1f} s ({count / paired / 1e3:.0f}k band rows/s), "
+            f"components {grouped:.1f} s ({nodes:,} nodes); same pairs as local: "
+            f"{np.array_equal(found, local[li])}"
         )
     spark.stop()
     totals = moved(events)

@@ -4,6 +4,7 @@ and on the band keys of a real corpus at every level."""
 
 from __future__ import annotations
 
+import collections
 import os
 import random
 import shutil
@@ -25,6 +26,7 @@ from dedup.io.spill import Columns
 from dedup.parallel import Workers
 from dedup.spark.candidates import candidate_pairs as spark_pairs
 from dedup.spark.components import components as spark_components
+from dedup.spark.fingerprint import fingerprint_frames
 
 if shutil.which("java") is None and not os.environ.get("CI"):  # CI installs it: never skipped there
     pytest.skip("Spark needs Java 17 (openjdk-17-jre-headless)", allow_module_level=True)
@@ -97,6 +99,22 @@ def test_candidate_pairs_are_the_local_buckets_pairs(spark: Any) -> None:
     assert np.array_equal(_sorted(spark_pairs(frame).toArrow(), "a", "b"), want)
 
 
+def _records(tmp_path: Path) -> Path:
+    """Templated records in buckets past the cap, exact and near repeats, labelled titles."""
+    records = tmp_path / "records.jsonl"
+    rng = random.Random(3)
+    lines = [f"Publié le {d} mai 2023 par Élise" for d in range(1, 29)] * 4
+    lines += [f"Épisode {n} : l’été à Noirmoutier" for n in range(150)]
+    # A site's name beside many titles is their label: its reading as a title does not
+    # hold, so its keys do not pair the name standing alone with those titles.
+    topics = ["Gestion des signaux", "Les tubes nommés", "Désactiver les sons système"]
+    lines += [f"{topic} | Le Blog de Sophie" for topic in topics]
+    lines += ["Le Blog de Sophie", "Désactiver les sons sytème", "Dossier : les tubes nommés"]
+    rng.shuffle(lines)
+    records.write_text("".join(f'{{"text": "{line}"}}\n' for line in lines), encoding="utf-8")
+    return records
+
+
 def _level_bands(table: Table, li: int) -> dict[str, np.ndarray]:
     """A level's band keys as `BAND_COLUMNS`: a row per text of the level and band."""
     level = table.levels[li]
@@ -122,14 +140,8 @@ def test_candidate_pairs_of_a_corpus_at_every_level_are_the_local_stages(
 ) -> None:
     # Blog pages (titles with labels, typos, templated bylines) and short records in
     # buckets past the cap: every key space and the marks take part.
-    records = tmp_path / "records.jsonl"
-    rng = random.Random(3)
-    lines = [f"Publié le {d} mai 2023 par Élise" for d in range(1, 29)] * 4
-    lines += [f"Épisode {n} : l’été à Noirmoutier" for n in range(150)]
-    rng.shuffle(lines)
-    records.write_text("".join(f'{{"text": "{line}"}}\n' for line in lines), encoding="utf-8")
     config = Config().with_overrides({"jobs": 1})
-    for source in (PAGES, records):
+    for source in (PAGES, _records(tmp_path)):
         with Corpus([str(source)], config.input) as corpus, Workers(1) as workers:
             table = Table(corpus, config)
             fingerprint(table, workers, lambda stage, count: None)
@@ -139,3 +151,46 @@ def test_candidate_pairs_of_a_corpus_at_every_level_are_the_local_stages(
                 got = _sorted(spark_pairs(_frame(spark, **bands)).toArrow(), "a", "b")
                 assert np.array_equal(got, want), (source, li)
                 assert len(want) or li == 0
+
+
+def test_candidate_pairs_from_sparks_own_fingerprints_are_the_local_stages(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Nothing through the local table: Spark's tasks fingerprint the corpus, and the
+    # band keys, titles' readings and texts' numbers come from DataFrame operations.
+    config = Config().with_overrides({"jobs": 1})
+    for source in (PAGES, _records(tmp_path)):
+        prints = fingerprint_frames(spark, [str(source)], config)
+        with Corpus([str(source)], config.input) as corpus, Workers(1) as workers:
+            table = Table(corpus, config)
+            fingerprint(table, workers, lambda stage, count: None)
+            assert prints.levels == [level.name for level in table.levels]
+            for li, level in enumerate(table.levels):
+                texts = prints.texts(li).select("text").toArrow()["text"].to_numpy()
+                assert len(texts) == len(level.texts)
+                key_of = {int(text): key for key, text in enumerate(np.sort(texts))}
+                # The same band rows, as many of each (a text's typo key made twice too).
+                bands = prints.level_bands(li).toArrow()
+                rows = zip(bands["space"].to_pylist(), bands["band"].to_pylist(), strict=True)
+                spark_rows = collections.Counter(
+                    (space, band, key_of[text], key)
+                    for (space, band), text, key in zip(
+                        rows, bands["text"].to_pylist(), bands["key"].to_pylist(), strict=True
+                    )
+                )
+                local = _level_bands(table, li)
+                local_rows = collections.Counter(
+                    zip(
+                        [list(table.texts.spaces)[s] for s in local["space"].tolist()],
+                        local["band"].tolist(),
+                        local["text"].tolist(),
+                        local["key"].tolist(),
+                        strict=True,
+                    )
+                )
+                assert spark_rows == local_rows, (source, level.name)
+                got = _sorted(spark_pairs(prints.level_bands(li)).toArrow(), "a", "b")
+                got = np.array([[key_of[a], key_of[b]] for a, b in got.tolist()], np.int64)
+                want = candidates(table, li, {})
+                assert np.array_equal(got.reshape(-1, 2), want), (source, level.name)
+        prints.rows.unpersist()

@@ -1,0 +1,261 @@
+"""The fingerprint stage as a DataFrame: the corpus in, a row per unit and per band key out.
+
+Spark's tasks read and fingerprint the chunks of the corpus with the local stage's own
+function (`engine.fingerprint._fingerprint_chunk`), each into one Arrow batch of two
+kinds of rows: a unit of a level (its place in corpus order, exact key, number marks) and
+a band key of a distinct text (its exact key, key space, band, key, and for a title
+inside a labelled line the reading's parts).  No process holds the table of units.
+
+`level_bands` then makes what `candidates.candidate_pairs` reads for a level, as the local
+table's `Texts.freeze` and `of_level` make it: each text's band keys once, the titles
+inside labelled lines kept where their reading holds (`titles.holding`, with the parts
+counted over the whole corpus as `titles.part_counts` counts them), and each text
+numbered by the place of its first unit in the level, so that texts are ordered as the
+local engine numbers a level's keys.
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dedup.config import Config
+from dedup.engine.fingerprint import _fingerprint_chunk
+from dedup.engine.table import COLUMNS, BatchPrints
+from dedup.io.readers import Chunk, Corpus
+from dedup.titles import META, TITLE_SPACES
+
+#: A unit's place in corpus order: its chunk, batch and row within the batch's level,
+#: as bits of one long (rows of a batch under 2**24, batches of a chunk under 2**16).
+_BATCH_BITS, _ROW_BITS = 16, 24
+_UNIT, _BAND = 0, 1  # the kinds of rows
+_MARKS = COLUMNS.index("marks")
+
+
+#: `_schema` in Spark's words.
+_DDL = (
+    "kind tinyint, level int, place bigint, hi bigint, lo bigint, mark bigint, space string, "
+    "titled boolean, keys array<bigint>, title_part bigint, label_part bigint, usual tinyint"
+)
+
+
+def _schema() -> Any:
+    import pyarrow as pa
+
+    long, small = pa.int64(), pa.int32()
+    return pa.schema(
+        [
+            ("kind", pa.int8()),
+            ("level", small),  # a unit's
+            ("place", long),  # a unit's, in corpus order; a text's band keys' batch
+            ("hi", long),  # exact key, first and last 8 bytes
+            ("lo", long),
+            ("mark", long),  # a unit's number marks
+            ("space", pa.string()),  # a text's key space (a title's: the one it joins)
+            ("titled", pa.bool_()),  # the keys of a title inside a labelled line
+            ("keys", pa.list_(long)),  # its band keys, a band each
+            ("title_part", long),  # a title's reading: its title, label, usual order
+            ("label_part", long),
+            ("usual", pa.int8()),
+        ]
+    )
+
+
+def chunk_rows(item: tuple[int, Chunk], config: Config) -> Any:
+    """Chunk `item[1]`, number `item[0]`, read and fingerprinted: its rows (see `_schema`),
+    a unit's each, and a text's band keys in one key space each."""
+    import pyarrow as pa
+
+    number, chunk = item
+    read = _fingerprint_chunk(chunk, config)
+    parts: list[Any] = []
+    for b, batch in enumerate(read.prints):
+        base = (number << (_BATCH_BITS + _ROW_BITS)) | (b << _ROW_BITS)
+        parts += _units(batch, base)
+        parts += _bands(batch, base)
+    if not parts:
+        return pa.RecordBatch.from_pylist([], schema=_schema())
+    return pa.concat_tables(parts).combine_chunks().to_batches()[0]
+
+
+def _table(count: int, **given: Any) -> Any:
+    """A table of `_schema` of `count` rows: the columns `given`, the others empty."""
+    import pyarrow as pa
+
+    schema = _schema()
+    columns = []
+    for field in schema:
+        value = given.get(field.name)
+        if value is None:
+            columns.append(pa.nulls(count, field.type))
+        elif isinstance(value, pa.Array):
+            columns.append(value)
+        else:
+            columns.append(pa.array(np.broadcast_to(value, count), field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _units(batch: BatchPrints, base: int) -> list[Any]:
+    found = []
+    for li, prints in enumerate(batch.levels):
+        at = np.flatnonzero(prints.mask)
+        if not len(at):
+            continue
+        digests = np.ascontiguousarray(prints.digests[at]).view(np.int64).reshape(-1, 2)
+        found.append(
+            _table(
+                len(at),
+                kind=np.int8(_UNIT),
+                level=np.int32(li),
+                place=base + at.astype(np.int64),
+                hi=digests[:, 0],
+                lo=digests[:, 1],
+                mark=prints.rows[at, _MARKS].astype(np.int64),
+            )
+        )
+    return found
+
+
+def _bands(batch: BatchPrints, base: int) -> list[Any]:
+    import pyarrow as pa
+
+    found = []
+    digests = np.ascontiguousarray(batch.texts.digests).view(np.int64).reshape(-1, 2)
+    for given, (rows, keys) in batch.texts.bands.items():
+        titled = given in TITLE_SPACES
+        first = META if titled else 0
+        width = keys.shape[1] - first
+        flat = np.ascontiguousarray(keys[:, first:]).view(np.int64).ravel()
+        offsets = np.arange(0, len(flat) + 1, max(width, 1), dtype=np.int32)[: len(rows) + 1]
+        meta = keys[:, :META].view(np.int64) if titled else None
+        found.append(
+            _table(
+                len(rows),
+                kind=np.int8(_BAND),
+                place=np.int64(base),  # the batch's
+                hi=digests[rows, 0],
+                lo=digests[rows, 1],
+                space=pa.array([TITLE_SPACES.get(given, given)] * len(rows), pa.string()),
+                titled=np.bool_(titled),
+                keys=pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat)),
+                title_part=None if meta is None else meta[:, 0],
+                label_part=None if meta is None else meta[:, 1],
+                usual=None if meta is None else meta[:, 2].astype(np.int8),
+            )
+        )
+    return found
+
+
+@dataclass
+class Prints:
+    """A corpus fingerprinted on Spark: its units and band keys (see `chunk_rows`)."""
+
+    rows: Any  # DataFrame, persisted
+    levels: list[str]
+
+    def units(self, li: int) -> Any:
+        """The units of level `li`: (place, hi, lo, mark)."""
+        from pyspark.sql import functions as F
+
+        return self.rows.where((F.col("kind") == _UNIT) & (F.col("level") == li)).select(
+            "place", "hi", "lo", "mark"
+        )
+
+    def texts(self, li: int) -> Any:
+        """The distinct texts of level `li`: (hi, lo, text, mark), `text` the place of its
+        first unit and `mark` that unit's number marks."""
+        from pyspark.sql import functions as F
+
+        return (
+            self.units(li)
+            .groupBy("hi", "lo")
+            .agg(F.min("place").alias("text"), F.min_by("mark", "place").alias("mark"))
+        )
+
+    @functools.cached_property
+    def _bands(self) -> Any:
+        """`bands`, made once and persisted for every level."""
+        return self.bands().persist()
+
+    def bands(self) -> Any:
+        """Every distinct text's band keys once, a title's where its reading holds: the
+        rows of the first batch that has the text, as many as it gave (deleting either of
+        two letters alike makes one typo key twice, which takes two of a bucket's places)."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        rows = self.rows.where(F.col("kind") == _BAND).drop("kind", "level", "mark")
+        first = F.min("place").over(Window.partitionBy("hi", "lo"))
+        rows = rows.withColumn("first", first).where(F.col("place") == F.col("first"))
+        rows = rows.drop("place", "first")
+        plain = rows.where(~F.col("titled"))
+        titles = rows.where(F.col("titled"))
+        # In how many labelled texts each part is, of those in two or more (part_counts).
+        readings = titles.where(F.col("space") == TITLE_SPACES["title"]).select(
+            "hi", "lo", "title_part", "label_part"
+        )
+        parts = (
+            readings.select(
+                "hi", "lo", F.explode(F.array("title_part", "label_part")).alias("part")
+            )
+            .where(F.col("part") != 0)
+            .distinct()
+            .groupBy("part")
+            .count()
+            .where(F.col("count") >= 2)
+        )
+        title = parts.select(F.col("part").alias("title_part"), F.col("count").alias("of_title"))
+        label = parts.select(F.col("part").alias("label_part"), F.col("count").alias("of_label"))
+        counted = titles.join(title, "title_part", "left").join(label, "label_part", "left")
+        of_title = F.coalesce(F.col("of_title"), F.lit(1))
+        of_label = F.coalesce(F.col("of_label"), F.lit(1))
+        held = (
+            (F.col("label_part") == 0)
+            | (of_label > of_title)
+            | ((of_label == of_title) & (F.col("usual") == 1))
+        )
+        kept = plain.unionByName(counted.where(held).select(*plain.columns))
+        return kept.select("hi", "lo", "space", F.posexplode("keys").alias("band", "key"))
+
+    def level_bands(self, li: int) -> Any:
+        """What `candidates.candidate_pairs` reads for level `li` (`BAND_COLUMNS`)."""
+        return self._bands.join(self.texts(li), ["hi", "lo"]).select(
+            "space", "band", "key", "text", "mark"
+        )
+
+
+def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prints:
+    """The corpus at `paths` read and fingerprinted by Spark's tasks, a chunk a task."""
+    from dedup.engine.table import BATCH_CHARS, BATCH_DOCS
+
+    with Corpus(paths, config.input) as corpus:
+        chunks = [pickle.dumps(item) for item in enumerate(corpus.chunks(BATCH_CHARS, BATCH_DOCS))]
+        levels = [name for name in corpus_levels(config)]
+    source = spark.createDataFrame([(chunk,) for chunk in chunks], "chunk binary").repartition(
+        max(1, len(chunks))
+    )
+    with warnings.catch_warnings():
+        # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
+        warnings.simplefilter("ignore", FutureWarning)
+        rows = source.mapInArrow(functools.partial(_answer, config=config), _DDL)
+    return Prints(rows.persist(), levels)
+
+
+def corpus_levels(config: Config) -> list[str]:
+    """The levels of a run, coarsest first, as the local table has them."""
+    from dedup.model import LEVELS
+
+    return [name for name in LEVELS if name in config.segment.levels]
+
+
+def _answer(batches: Iterator[Any], config: Config) -> Iterator[Any]:
+    """A task's chunks, each read, fingerprinted and answered as rows."""
+    for batch in batches:
+        for chunk in batch.column("chunk").to_pylist():
+            yield chunk_rows(pickle.loads(chunk), config)
