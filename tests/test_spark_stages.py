@@ -5,9 +5,11 @@ and on the band keys of a real corpus at every level."""
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import random
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +19,19 @@ import pytest
 from conftest import PAGES
 
 from dedup.config import Config
-from dedup.engine.candidates import candidates, components
+from dedup.engine.candidates import candidates, components, pair_batches
 from dedup.engine.fingerprint import fingerprint
 from dedup.engine.table import Table
+from dedup.engine.verify import verify_batch
 from dedup.index import _BUCKET_CAP, candidate_pairs
 from dedup.io.readers import Corpus
 from dedup.io.spill import Columns
 from dedup.parallel import Workers
 from dedup.spark.candidates import candidate_pairs as spark_pairs
 from dedup.spark.components import components as spark_components
-from dedup.spark.fingerprint import fingerprint_frames
+from dedup.spark.fingerprint import Prints, fingerprint_frames
+from dedup.spark.verify import related_pairs
+from dedup.titles import Counted
 
 if shutil.which("java") is None and not os.environ.get("CI"):  # CI installs it: never skipped there
     pytest.skip("Spark needs Java 17 (openjdk-17-jre-headless)", allow_module_level=True)
@@ -115,6 +120,20 @@ def _records(tmp_path: Path) -> Path:
     return records
 
 
+def _fingerprinted(spark: Any, tmp_path: Path) -> Iterator[tuple[Path, Prints, Table]]:
+    """The blog pages and `_records`, each fingerprinted on Spark and by the local stage."""
+    for source in (PAGES, _records(tmp_path)):
+        prints = fingerprint_frames(spark, [str(source)], CONFIG)
+        with Corpus([str(source)], CONFIG.input) as corpus, Workers(1) as workers:
+            table = Table(corpus, CONFIG)
+            fingerprint(table, workers, lambda stage, count: None)
+            yield source, prints, table
+        prints.rows.unpersist()
+
+
+CONFIG = Config().with_overrides({"jobs": 1})
+
+
 def _level_bands(table: Table, li: int) -> dict[str, np.ndarray]:
     """A level's band keys as `BAND_COLUMNS`: a row per text of the level and band."""
     level = table.levels[li]
@@ -158,39 +177,78 @@ def test_candidate_pairs_from_sparks_own_fingerprints_are_the_local_stages(
 ) -> None:
     # Nothing through the local table: Spark's tasks fingerprint the corpus, and the
     # band keys, titles' readings and texts' numbers come from DataFrame operations.
-    config = Config().with_overrides({"jobs": 1})
-    for source in (PAGES, _records(tmp_path)):
-        prints = fingerprint_frames(spark, [str(source)], config)
-        with Corpus([str(source)], config.input) as corpus, Workers(1) as workers:
-            table = Table(corpus, config)
-            fingerprint(table, workers, lambda stage, count: None)
-            assert prints.levels == [level.name for level in table.levels]
-            for li, level in enumerate(table.levels):
-                texts = prints.texts(li).select("text").toArrow()["text"].to_numpy()
-                assert len(texts) == len(level.texts)
-                key_of = {int(text): key for key, text in enumerate(np.sort(texts))}
-                # The same band rows, as many of each (a text's typo key made twice too).
-                bands = prints.level_bands(li).toArrow()
-                rows = zip(bands["space"].to_pylist(), bands["band"].to_pylist(), strict=True)
-                spark_rows = collections.Counter(
-                    (space, band, key_of[text], key)
-                    for (space, band), text, key in zip(
-                        rows, bands["text"].to_pylist(), bands["key"].to_pylist(), strict=True
-                    )
+    for source, prints, table in _fingerprinted(spark, tmp_path):
+        assert prints.levels == [level.name for level in table.levels]
+        for li, level in enumerate(table.levels):
+            texts = prints.texts(li).select("text").toArrow()["text"].to_numpy()
+            assert len(texts) == len(level.texts)
+            key_of = {int(text): key for key, text in enumerate(np.sort(texts))}
+            # The same band rows, as many of each (a text's typo key made twice too).
+            bands = prints.level_bands(li).toArrow()
+            rows = zip(bands["space"].to_pylist(), bands["band"].to_pylist(), strict=True)
+            spark_rows = collections.Counter(
+                (space, band, key_of[text], key)
+                for (space, band), text, key in zip(
+                    rows, bands["text"].to_pylist(), bands["key"].to_pylist(), strict=True
                 )
-                local = _level_bands(table, li)
-                local_rows = collections.Counter(
+            )
+            local = _level_bands(table, li)
+            local_rows = collections.Counter(
+                zip(
+                    [list(table.texts.spaces)[s] for s in local["space"].tolist()],
+                    local["band"].tolist(),
+                    local["text"].tolist(),
+                    local["key"].tolist(),
+                    strict=True,
+                )
+            )
+            assert spark_rows == local_rows, (source, level.name)
+            got = _sorted(spark_pairs(prints.level_bands(li)).toArrow(), "a", "b")
+            got = np.array([[key_of[a], key_of[b]] for a, b in got.tolist()], np.int64)
+            want = candidates(table, li, {})
+            assert np.array_equal(got.reshape(-1, 2), want), (source, level.name)
+
+
+def test_related_pairs_are_the_local_verifications(spark: Any, tmp_path: Path) -> None:
+    # Every candidate pair of every level verified on Spark, grouped by component, the
+    # texts read from the corpus where their first units are: the same evidence as the
+    # local stage's verification of the same pairs.
+    for source, prints, table in _fingerprinted(spark, tmp_path):
+        assert prints.label_counts() == table.texts.labels
+        labels = Counted(table.texts.labels)
+        for li, level in enumerate(table.levels):
+            texts = np.sort(prints.texts(li).select("text").toArrow()["text"].to_numpy())
+            got = related_pairs(prints, li, spark_pairs(prints.level_bands(li)), CONFIG)
+            got = got.toArrow().to_pylist()
+            spark_found = {
+                (
+                    int(np.searchsorted(texts, row["a"])),
+                    int(np.searchsorted(texts, row["b"])),
+                ): (
+                    row["jaccard"],
+                    row["containment"],
+                    row["containment_survivor"],
+                    row["relation"],
+                    row["few"],
+                    row["differ"],
+                )
+                for row in got
+            }
+            a = level.arrays
+            chars = a["end"][level.key_unit] - a["start"][level.key_unit]
+            local_found = {}
+            for keys, batch in pair_batches(candidates(table, li, {}), chars):
+                at = level.key_unit[keys]
+                units = list(
                     zip(
-                        [list(table.texts.spaces)[s] for s in local["space"].tolist()],
-                        local["band"].tolist(),
-                        local["text"].tolist(),
-                        local["key"].tolist(),
+                        keys,
+                        table.places(a["doc"][at]),
+                        a["start"][at].tolist(),
+                        a["end"][at].tolist(),
                         strict=True,
                     )
                 )
-                assert spark_rows == local_rows, (source, level.name)
-                got = _sorted(spark_pairs(prints.level_bands(li)).toArrow(), "a", "b")
-                got = np.array([[key_of[a], key_of[b]] for a, b in got.tolist()], np.int64)
-                want = candidates(table, li, {})
-                assert np.array_equal(got.reshape(-1, 2), want), (source, level.name)
-        prints.rows.unpersist()
+                for x, y, evidence in verify_batch((units, batch, None), CONFIG, labels)[0]:
+                    local_found[x, y] = dataclasses.astuple(evidence)
+            assert spark_found == local_found, (source, level.name)
+            assert local_found or li == 0

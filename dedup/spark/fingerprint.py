@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.config import Config
 from dedup.engine.fingerprint import _fingerprint_chunk
 from dedup.engine.table import COLUMNS, BatchPrints
+from dedup.io.documents import InputFile
 from dedup.io.readers import Chunk, Corpus
 from dedup.titles import META, TITLE_SPACES
 
@@ -35,13 +37,14 @@ from dedup.titles import META, TITLE_SPACES
 #: as bits of one long (rows of a batch under 2**24, batches of a chunk under 2**16).
 _BATCH_BITS, _ROW_BITS = 16, 24
 _UNIT, _BAND = 0, 1  # the kinds of rows
-_MARKS = COLUMNS.index("marks")
+_DOC, _START, _END, _MARKS = (COLUMNS.index(c) for c in ("doc", "start", "end", "marks"))
 
 
 #: `_schema` in Spark's words.
 _DDL = (
-    "kind tinyint, level int, place bigint, hi bigint, lo bigint, mark bigint, space string, "
-    "titled boolean, keys array<bigint>, title_part bigint, label_part bigint, usual tinyint"
+    "kind tinyint, level int, place bigint, hi bigint, lo bigint, mark bigint, file int, "
+    "line bigint, offset bigint, start bigint, end bigint, space string, titled boolean, "
+    "keys array<bigint>, title_part bigint, label_part bigint, usual tinyint"
 )
 
 
@@ -57,6 +60,11 @@ def _schema() -> Any:
             ("hi", long),  # exact key, first and last 8 bytes
             ("lo", long),
             ("mark", long),  # a unit's number marks
+            ("file", small),  # a unit's document: its file (among the corpus's), line, offset
+            ("line", long),
+            ("offset", long),
+            ("start", long),  # a unit's span in its document
+            ("end", long),
             ("space", pa.string()),  # a text's key space (a title's: the one it joins)
             ("titled", pa.bool_()),  # the keys of a title inside a labelled line
             ("keys", pa.list_(long)),  # its band keys, a band each
@@ -67,17 +75,26 @@ def _schema() -> Any:
     )
 
 
-def chunk_rows(item: tuple[int, Chunk], config: Config) -> Any:
+def chunk_rows(item: tuple[int, Chunk, list[int]], config: Config) -> Any:
     """Chunk `item[1]`, number `item[0]`, read and fingerprinted: its rows (see `_schema`),
-    a unit's each, and a text's band keys in one key space each."""
+    a unit's each, and a text's band keys in one key space each; `item[2]` are the
+    numbers of the chunk's files among the corpus's."""
     import pyarrow as pa
 
-    number, chunk = item
+    number, chunk, files = item
     read = _fingerprint_chunk(chunk, config)
+    docs = read.docs
+    places = np.array(
+        [
+            np.asarray(files, dtype=np.int64)[np.asarray(docs.files, dtype=np.int64)],
+            np.asarray(docs.lines, dtype=np.int64),
+            np.asarray(docs.offsets, dtype=np.int64),
+        ]
+    ).reshape(3, -1)
     parts: list[Any] = []
     for b, batch in enumerate(read.prints):
         base = (number << (_BATCH_BITS + _ROW_BITS)) | (b << _ROW_BITS)
-        parts += _units(batch, base)
+        parts += _units(batch, base, places)
         parts += _bands(batch, base)
     if not parts:
         return pa.RecordBatch.from_pylist([], schema=_schema())
@@ -101,13 +118,15 @@ def _table(count: int, **given: Any) -> Any:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _units(batch: BatchPrints, base: int) -> list[Any]:
+def _units(batch: BatchPrints, base: int, places: npt.NDArray[np.int64]) -> list[Any]:
     found = []
     for li, prints in enumerate(batch.levels):
         at = np.flatnonzero(prints.mask)
         if not len(at):
             continue
         digests = np.ascontiguousarray(prints.digests[at]).view(np.int64).reshape(-1, 2)
+        rows = prints.rows[at].astype(np.int64)
+        file, line, offset = places[:, rows[:, _DOC]]
         found.append(
             _table(
                 len(at),
@@ -116,7 +135,12 @@ def _units(batch: BatchPrints, base: int) -> list[Any]:
                 place=base + at.astype(np.int64),
                 hi=digests[:, 0],
                 lo=digests[:, 1],
-                mark=prints.rows[at, _MARKS].astype(np.int64),
+                mark=rows[:, _MARKS],
+                file=file.astype(np.int32),
+                line=line,
+                offset=offset,
+                start=rows[:, _START],
+                end=rows[:, _END],
             )
         )
     return found
@@ -158,13 +182,14 @@ class Prints:
 
     rows: Any  # DataFrame, persisted
     levels: list[str]
+    files: list[InputFile]  # the corpus's, as the units' `file` numbers them
 
-    def units(self, li: int) -> Any:
-        """The units of level `li`: (place, hi, lo, mark)."""
+    def units(self, li: int, *more: str) -> Any:
+        """The units of level `li`: (place, hi, lo, mark, and the columns `more`)."""
         from pyspark.sql import functions as F
 
         return self.rows.where((F.col("kind") == _UNIT) & (F.col("level") == li)).select(
-            "place", "hi", "lo", "mark"
+            "place", "hi", "lo", "mark", *more
         )
 
     def texts(self, li: int) -> Any:
@@ -183,24 +208,26 @@ class Prints:
         """`bands`, made once and persisted for every level."""
         return self.bands().persist()
 
-    def bands(self) -> Any:
-        """Every distinct text's band keys once, a title's where its reading holds: the
-        rows of the first batch that has the text, as many as it gave (deleting either of
-        two letters alike makes one typo key twice, which takes two of a bucket's places)."""
+    def _first(self) -> Any:
+        """Every text's rows of band keys, from the first batch that has the text, as many
+        as it gave (deleting either of two letters alike makes one typo key twice, which
+        takes two of a bucket's places)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        rows = self.rows.where(F.col("kind") == _BAND).drop("kind", "level", "mark")
-        first = F.min("place").over(Window.partitionBy("hi", "lo"))
-        rows = rows.withColumn("first", first).where(F.col("place") == F.col("first"))
-        rows = rows.drop("place", "first")
-        plain = rows.where(~F.col("titled"))
-        titles = rows.where(F.col("titled"))
-        # In how many labelled texts each part is, of those in two or more (part_counts).
-        readings = titles.where(F.col("space") == TITLE_SPACES["title"]).select(
-            "hi", "lo", "title_part", "label_part"
+        rows = self.rows.where(F.col("kind") == _BAND).select(
+            "place", "hi", "lo", "space", "titled", "keys", "title_part", "label_part", "usual"
         )
-        parts = (
+        first = F.min("place").over(Window.partitionBy("hi", "lo"))
+        return rows.withColumn("first", first).where(F.col("place") == F.col("first"))
+
+    def parts(self) -> Any:
+        """In how many labelled texts each part of their readings is, of those in two or
+        more (`titles.part_counts`): (part, count)."""
+        from pyspark.sql import functions as F
+
+        readings = self._first().where(F.col("titled") & (F.col("space") == TITLE_SPACES["title"]))
+        return (
             readings.select(
                 "hi", "lo", F.explode(F.array("title_part", "label_part")).alias("part")
             )
@@ -210,9 +237,28 @@ class Prints:
             .count()
             .where(F.col("count") >= 2)
         )
+
+    def label_counts(self) -> dict[int, int]:
+        """`parts` as the local table's `Texts.labels` holds them."""
+        parts = self.parts().toArrow()
+        keys = parts["part"].to_numpy().view(np.uint64).tolist()
+        return dict(zip(keys, parts["count"].to_pylist(), strict=True))
+
+    def bands(self) -> Any:
+        """Every distinct text's band keys once (see `_first`), a title's where its
+        reading holds (`titles.holding`): (hi, lo, space, band, key)."""
+        from pyspark.sql import functions as F
+
+        rows = self._first()
+        plain = rows.where(~F.col("titled"))
+        parts = self.parts()
         title = parts.select(F.col("part").alias("title_part"), F.col("count").alias("of_title"))
         label = parts.select(F.col("part").alias("label_part"), F.col("count").alias("of_label"))
-        counted = titles.join(title, "title_part", "left").join(label, "label_part", "left")
+        counted = (
+            rows.where(F.col("titled"))
+            .join(title, "title_part", "left")
+            .join(label, "label_part", "left")
+        )
         of_title = F.coalesce(F.col("of_title"), F.lit(1))
         of_label = F.coalesce(F.col("of_label"), F.lit(1))
         held = (
@@ -222,6 +268,23 @@ class Prints:
         )
         kept = plain.unionByName(counted.where(held).select(*plain.columns))
         return kept.select("hi", "lo", "space", F.posexplode("keys").alias("band", "key"))
+
+    def text_places(self, li: int) -> Any:
+        """Where each text of level `li` is read: its first unit's document (file, line,
+        offset) and span (start, end), with its number (`texts`): (text, file, line,
+        offset, start, end)."""
+        from pyspark.sql import functions as F
+
+        first = F.min(F.struct("place", "file", "line", "offset", "start", "end"))
+        return (
+            self.units(li, "file", "line", "offset", "start", "end")
+            .groupBy("hi", "lo")
+            .agg(first.alias("first"))
+            .select(
+                F.col("first.place").alias("text"),
+                *(F.col(f"first.{c}").alias(c) for c in ("file", "line", "offset", "start", "end")),
+            )
+        )
 
     def level_bands(self, li: int) -> Any:
         """What `candidates.candidate_pairs` reads for level `li` (`BAND_COLUMNS`)."""
@@ -235,8 +298,13 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
     from dedup.engine.table import BATCH_CHARS, BATCH_DOCS
 
     with Corpus(paths, config.input) as corpus:
-        chunks = [pickle.dumps(item) for item in enumerate(corpus.chunks(BATCH_CHARS, BATCH_DOCS))]
-        levels = [name for name in corpus_levels(config)]
+        files = list(corpus.files)
+        number = {str(file.path): k for k, file in enumerate(files)}
+        chunks = [
+            pickle.dumps((k, chunk, [number[str(file.path)] for file in chunk.files]))
+            for k, chunk in enumerate(corpus.chunks(BATCH_CHARS, BATCH_DOCS))
+        ]
+        levels = corpus_levels(config)
     source = spark.createDataFrame([(chunk,) for chunk in chunks], "chunk binary").repartition(
         max(1, len(chunks))
     )
@@ -244,7 +312,7 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
         rows = source.mapInArrow(functools.partial(_answer, config=config), _DDL)
-    return Prints(rows.persist(), levels)
+    return Prints(rows.persist(), levels, files)
 
 
 def corpus_levels(config: Config) -> list[str]:
