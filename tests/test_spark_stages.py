@@ -5,7 +5,6 @@ and on the band keys of a real corpus at every level."""
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import random
 import shutil
@@ -18,16 +17,19 @@ import pyarrow as pa
 import pytest
 from conftest import PAGES
 
+from dedup.cluster import clusters
 from dedup.config import Config
-from dedup.engine.candidates import candidates, components, pair_batches
+from dedup.engine.candidates import candidates, components, neighbours_of, pair_batches
 from dedup.engine.fingerprint import fingerprint
 from dedup.engine.table import Table
-from dedup.engine.verify import verify_batch
+from dedup.engine.verify import BothWays, verify_batch
 from dedup.index import _BUCKET_CAP, candidate_pairs
 from dedup.io.readers import Corpus
 from dedup.io.spill import Columns
+from dedup.model import Evidence
 from dedup.parallel import Workers
 from dedup.spark.candidates import candidate_pairs as spark_pairs
+from dedup.spark.cluster import EVIDENCE, level_links
 from dedup.spark.components import components as spark_components
 from dedup.spark.fingerprint import Prints, fingerprint_frames
 from dedup.spark.verify import related_pairs
@@ -154,101 +156,128 @@ def _level_bands(table: Table, li: int) -> dict[str, np.ndarray]:
     return {name: np.concatenate([r[name] for r in rows]) for name in rows[0]}
 
 
-def test_candidate_pairs_of_a_corpus_at_every_level_are_the_local_stages(
+def test_candidate_pairs_from_the_local_tables_band_keys_are_the_local_stages(
     spark: Any, tmp_path: Path
 ) -> None:
     # Blog pages (titles with labels, typos, templated bylines) and short records in
     # buckets past the cap: every key space and the marks take part.
-    config = Config().with_overrides({"jobs": 1})
     for source in (PAGES, _records(tmp_path)):
-        with Corpus([str(source)], config.input) as corpus, Workers(1) as workers:
-            table = Table(corpus, config)
+        with Corpus([str(source)], CONFIG.input) as corpus, Workers(1) as workers:
+            table = Table(corpus, CONFIG)
             fingerprint(table, workers, lambda stage, count: None)
             for li in range(len(table.levels)):
-                bands = _level_bands(table, li)
                 want = candidates(table, li, {})
-                got = _sorted(spark_pairs(_frame(spark, **bands)).toArrow(), "a", "b")
+                got = _sorted(
+                    spark_pairs(_frame(spark, **_level_bands(table, li))).toArrow(), "a", "b"
+                )
                 assert np.array_equal(got, want), (source, li)
                 assert len(want) or li == 0
 
 
-def test_candidate_pairs_from_sparks_own_fingerprints_are_the_local_stages(
-    spark: Any, tmp_path: Path
-) -> None:
-    # Nothing through the local table: Spark's tasks fingerprint the corpus, and the
-    # band keys, titles' readings and texts' numbers come from DataFrame operations.
+def test_every_stage_on_spark_gives_what_the_local_stage_gives(spark: Any, tmp_path: Path) -> None:
+    # Nothing through the local table: Spark's tasks fingerprint the corpus, and every
+    # later stage is DataFrame operations calling the local stages' functions.  Level by
+    # level, each as the top level is (every unit taking part, every candidate verified):
+    # the same band rows, candidate pairs, related pairs and evidence, and links.
     for source, prints, table in _fingerprinted(spark, tmp_path):
         assert prints.levels == [level.name for level in table.levels]
-        for li, level in enumerate(table.levels):
-            texts = prints.texts(li).select("text").toArrow()["text"].to_numpy()
-            assert len(texts) == len(level.texts)
-            key_of = {int(text): key for key, text in enumerate(np.sort(texts))}
-            # The same band rows, as many of each (a text's typo key made twice too).
-            bands = prints.level_bands(li).toArrow()
-            rows = zip(bands["space"].to_pylist(), bands["band"].to_pylist(), strict=True)
-            spark_rows = collections.Counter(
-                (space, band, key_of[text], key)
-                for (space, band), text, key in zip(
-                    rows, bands["text"].to_pylist(), bands["key"].to_pylist(), strict=True
-                )
-            )
-            local = _level_bands(table, li)
-            local_rows = collections.Counter(
-                zip(
-                    [list(table.texts.spaces)[s] for s in local["space"].tolist()],
-                    local["band"].tolist(),
-                    local["text"].tolist(),
-                    local["key"].tolist(),
-                    strict=True,
-                )
-            )
-            assert spark_rows == local_rows, (source, level.name)
-            got = _sorted(spark_pairs(prints.level_bands(li)).toArrow(), "a", "b")
-            got = np.array([[key_of[a], key_of[b]] for a, b in got.tolist()], np.int64)
-            want = candidates(table, li, {})
-            assert np.array_equal(got.reshape(-1, 2), want), (source, level.name)
-
-
-def test_related_pairs_are_the_local_verifications(spark: Any, tmp_path: Path) -> None:
-    # Every candidate pair of every level verified on Spark, grouped by component, the
-    # texts read from the corpus where their first units are: the same evidence as the
-    # local stage's verification of the same pairs.
-    for source, prints, table in _fingerprinted(spark, tmp_path):
         assert prints.label_counts() == table.texts.labels
-        labels = Counted(table.texts.labels)
         for li, level in enumerate(table.levels):
+            where = (source, level.name)
             texts = np.sort(prints.texts(li).select("text").toArrow()["text"].to_numpy())
-            got = related_pairs(prints, li, spark_pairs(prints.level_bands(li)), CONFIG)
-            got = got.toArrow().to_pylist()
-            spark_found = {
-                (
-                    int(np.searchsorted(texts, row["a"])),
-                    int(np.searchsorted(texts, row["b"])),
-                ): (
-                    row["jaccard"],
-                    row["containment"],
-                    row["containment_survivor"],
-                    row["relation"],
-                    row["few"],
-                    row["differ"],
-                )
-                for row in got
-            }
-            a = level.arrays
-            chars = a["end"][level.key_unit] - a["start"][level.key_unit]
-            local_found = {}
-            for keys, batch in pair_batches(candidates(table, li, {}), chars):
-                at = level.key_unit[keys]
-                units = list(
-                    zip(
-                        keys,
-                        table.places(a["doc"][at]),
-                        a["start"][at].tolist(),
-                        a["end"][at].tolist(),
-                        strict=True,
-                    )
-                )
-                for x, y, evidence in verify_batch((units, batch, None), CONFIG, labels)[0]:
-                    local_found[x, y] = dataclasses.astuple(evidence)
-            assert spark_found == local_found, (source, level.name)
-            assert local_found or li == 0
+            assert len(texts) == len(level.texts)
+            assert _spark_rows(prints, li, texts) == _local_rows(table, li), where
+            pairs = spark_pairs(prints.level_bands(li)).persist()
+            got = np.searchsorted(texts, _sorted(pairs.toArrow(), "a", "b"))
+            want = candidates(table, li, {})
+            assert np.array_equal(got.reshape(-1, 2), want), where
+            related = related_pairs(prints, li, pairs, CONFIG).persist()
+            found = _local_related(table, li, want)
+            assert _spark_related(related, texts) == found, where
+            assert found or li == 0
+            links = level_links(prints, li, related, CONFIG).toArrow().to_pylist()
+            assert _spark_links(links) == _local_links(prints, table, li, found), where
+            assert len(links) == len(_spark_links(links))
+
+
+def _spark_rows(prints: Prints, li: int, texts: np.ndarray) -> collections.Counter[Any]:
+    """A level's band rows on Spark, as many of each (a text's typo key made twice too)."""
+    bands = prints.level_bands(li).toArrow()
+    return collections.Counter(
+        zip(
+            bands["space"].to_pylist(),
+            bands["band"].to_pylist(),
+            np.searchsorted(texts, bands["text"].to_numpy()).tolist(),
+            bands["key"].to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def _local_rows(table: Table, li: int) -> collections.Counter[Any]:
+    local = _level_bands(table, li)
+    names = list(table.texts.spaces)
+    return collections.Counter(
+        zip(
+            [names[s] for s in local["space"].tolist()],
+            local["band"].tolist(),
+            local["text"].tolist(),
+            local["key"].tolist(),
+            strict=True,
+        )
+    )
+
+
+def _local_related(table: Table, li: int, pairs: np.ndarray) -> dict[tuple[int, int], Evidence]:
+    """The local verification of these candidate pairs of level `li`."""
+    level = table.levels[li]
+    a = level.arrays
+    chars = a["end"][level.key_unit] - a["start"][level.key_unit]
+    labels = Counted(table.texts.labels)
+    found = {}
+    for keys, batch in pair_batches(pairs, chars):
+        at = level.key_unit[keys]
+        units = list(
+            zip(
+                keys,
+                table.places(a["doc"][at]),
+                a["start"][at].tolist(),
+                a["end"][at].tolist(),
+                strict=True,
+            )
+        )
+        for x, y, evidence in verify_batch((units, batch, None), CONFIG, labels)[0]:
+            found[x, y] = evidence
+    return found
+
+
+def _spark_related(related: Any, texts: np.ndarray) -> dict[tuple[int, int], Evidence]:
+    return {
+        (int(np.searchsorted(texts, row["a"])), int(np.searchsorted(texts, row["b"]))): Evidence(
+            *(row[name] for name in EVIDENCE)
+        )
+        for row in related.toArrow().to_pylist()
+    }
+
+
+def _local_links(
+    prints: Prints, table: Table, li: int, found: dict[tuple[int, int], Evidence]
+) -> set[tuple[int, int, Evidence]]:
+    """The local clustering of every unit of level `li`, its units named by their places
+    on Spark (the level's units in corpus order)."""
+    level = table.levels[li]
+    places = np.sort(prints.units(li).select("place").toArrow()["place"].to_numpy())
+    keyed = np.flatnonzero(level.arrays["key"] >= 0)
+    assert len(keyed) == len(places)
+    place_of = dict(zip(keyed.tolist(), places.tolist(), strict=True))
+    pairs = np.array(sorted(found), dtype=np.int64).reshape(-1, 2)
+    evidence = BothWays(found, CONFIG.minhash.threshold)
+    links = clusters(keyed, level.arrays["key"], neighbours_of(pairs), evidence)
+    return {(place_of[link.survivor], place_of[link.member], link.evidence) for link in links}
+
+
+def _spark_links(rows: list[dict[str, Any]]) -> set[tuple[int, int, Evidence]]:
+    return {
+        (row["survivor"], row["member"], Evidence(*(row[name] for name in EVIDENCE)))
+        for row in rows
+    }

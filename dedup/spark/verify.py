@@ -9,7 +9,7 @@ first units, where `Prints.text_places` says they are) and scores every pair exa
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import warnings
 from typing import Any
 
@@ -20,15 +20,19 @@ from dedup.engine.candidates import pair_batches
 from dedup.engine.places import KeyPlace
 from dedup.engine.verify import verify_batch
 from dedup.io.documents import InputFile
+from dedup.model import Evidence
 from dedup.spark.components import components
 from dedup.spark.fingerprint import Prints
 from dedup.titles import Counted
 
-#: A related pair: its texts (a the earlier), and b's relation to a (see `model.Evidence`).
-_RELATED = (
-    "a bigint, b bigint, jaccard double, containment double, containment_survivor double, "
-    "relation string, few boolean, differ boolean"
+#: The columns of a pair's evidence, in `model.Evidence`'s order, and their types.
+EVIDENCE = tuple(field.name for field in dataclasses.fields(Evidence))
+EVIDENCE_DDL = (
+    "jaccard double, containment double, containment_survivor double, relation string, "
+    "few boolean, differ boolean"
 )
+#: A related pair: its texts (a the earlier), and b's relation to a.
+_RELATED = "a bigint, b bigint, " + EVIDENCE_DDL
 _PLACE = ("file", "line", "offset", "start", "end")
 
 
@@ -68,7 +72,6 @@ def _verify_group(
     group: Any, files: list[InputFile], config: Config, labels: dict[int, int]
 ) -> Any:
     """One connected group of candidate pairs verified: its related pairs, as a table."""
-    import pyarrow as pa
 
     is_pair = group["a"].is_valid().to_numpy(zero_copy_only=False)
     columns = {name: group[name].to_numpy(zero_copy_only=False) for name in group.column_names}
@@ -102,32 +105,21 @@ def _verify_group(
         ]
         related, _, _ = verify_batch((units, batch, None), config, counted)
         found += related
-    out = {
+    out: dict[str, Any] = {
         "a": [int(texts[a]) for a, _, _ in found],
         "b": [int(texts[b]) for _, b, _ in found],
-        "jaccard": [e.jaccard for _, _, e in found],
-        "containment": [e.containment for _, _, e in found],
-        "containment_survivor": [e.containment_survivor for _, _, e in found],
-        "relation": [e.relation for _, _, e in found],
-        "few": [e.few for _, _, e in found],
-        "differ": [e.differ for _, _, e in found],
     }
-    return pa.table(out, schema=_schema())
+    return with_evidence(out, [evidence for _, _, evidence in found], "a", "b")
 
 
-@functools.cache
-def _schema() -> Any:
+def with_evidence(columns: dict[str, Any], evidence: list[Evidence], *pair: str) -> Any:
+    """An Arrow table of these columns of long ids (`pair`, in order), and the evidence."""
     import pyarrow as pa
 
-    return pa.schema(
-        [
-            ("a", pa.int64()),
-            ("b", pa.int64()),
-            ("jaccard", pa.float64()),
-            ("containment", pa.float64()),
-            ("containment_survivor", pa.float64()),
-            ("relation", pa.string()),
-            ("few", pa.bool_()),
-            ("differ", pa.bool_()),
-        ]
+    for name in EVIDENCE:
+        columns[name] = [getattr(found, name) for found in evidence]
+    types = [pa.float64()] * 3 + [pa.string(), pa.bool_(), pa.bool_()]
+    schema = pa.schema(
+        [(name, pa.int64()) for name in pair] + list(zip(EVIDENCE, types, strict=True))
     )
+    return pa.table(columns, schema=schema)

@@ -76,6 +76,9 @@ def spark_session(master: str | None = None, jobs: int = 0) -> Any:
             builder.config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log.as_uri()}")
+            # A shuffle's partitions, _ROUNDS a core: Spark's 200 are tasks of a few rows
+            # each on one machine (the DataFrame stages' tests took twice as long).
+            .config("spark.sql.shuffle.partitions", str(_ROUNDS * (jobs or os.cpu_count() or 1)))
         )
     try:
         with warnings.catch_warnings():
