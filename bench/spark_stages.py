@@ -1,6 +1,6 @@
-"""The DataFrame stages on Spark (`dedup.spark.fingerprint`, `.candidates`, `.components`)
-against the local ones, level by level, on a real corpus: what a cluster's costs can be
-estimated from.
+"""The DataFrame stages on Spark (`dedup.spark.fingerprint`, `.candidates`, `.components`,
+`.verify`, `.cluster`) against the local ones, level by level, on a real corpus: what a
+cluster's costs can be estimated from.
 
     python bench/spark_stages.py --corpus /tmp/sp20k.jsonl --master 'local[2]'
 
@@ -8,10 +8,12 @@ estimated from.
    stage, level by level.
 2. Spark's tasks fingerprint the corpus themselves (`fingerprint_frames`, a chunk a task,
    the rows persisted), then per level: the band keys each text keeps
-   (`Prints.level_bands`), `candidate_pairs` written as Parquet, and the `components` of
-   those pairs.  Prints rows, pairs, seconds and the shuffle bytes of Spark's event log,
-   and checks that Spark's pairs are the local stage's (texts numbered by their first
-   units, as the local engine numbers a level's keys).
+   (`Prints.level_bands`), `candidate_pairs` written as Parquet, the `components` of
+   those pairs, every pair verified (`related_pairs`) and the level clustered as the top
+   level is (`level_links`, every unit taking part).  Prints rows, pairs, seconds and the
+   shuffle bytes of Spark's event log, and checks that Spark's candidate pairs are the
+   local stage's (texts numbered by their first units, as the local engine numbers a
+   level's keys).
 """
 
 from __future__ import annotations
@@ -71,8 +73,10 @@ def main() -> int:
     from pyspark.sql import SparkSession
 
     from dedup.spark.candidates import candidate_pairs
+    from dedup.spark.cluster import level_links
     from dedup.spark.components import components
     from dedup.spark.fingerprint import fingerprint_frames
+    from dedup.spark.verify import related_pairs
 
     config = Config().with_overrides({"jobs": args.jobs})
     size = args.corpus.stat().st_size
@@ -109,6 +113,16 @@ def main() -> int:
             str(work / f"labels-{li}")
         )
         grouped = time.perf_counter() - started
+        started = time.perf_counter()
+        candidates_read = spark.read.parquet(str(work / f"pairs-{li}"))
+        related_pairs(prints, li, candidates_read, config).write.parquet(
+            str(work / f"related-{li}")
+        )
+        verified = time.perf_counter() - started
+        started = time.perf_counter()
+        related = spark.read.parquet(str(work / f"related-{li}"))
+        level_links(prints, li, related, config).write.parquet(str(work / f"links-{li}"))
+        clustered = time.perf_counter() - started
         texts = np.sort(prints.texts(li).select("text").toArrow()["text"].to_numpy())
         got = pq.read_table(work / f"pairs-{li}")
         found = np.stack(
@@ -121,6 +135,13 @@ def main() -> int:
             f"candidate_pairs {paired:.1f} s ({count / paired / 1e3:.0f}k band rows/s), "
             f"components {grouped:.1f} s ({nodes:,} nodes); same pairs as local: "
             f"{np.array_equal(found, local[li])}"
+        )
+        related_count = pq.read_table(work / f"related-{li}").num_rows
+        links = pq.read_table(work / f"links-{li}").num_rows
+        print(
+            f"{name}: spark related_pairs {verified:.1f} s ({len(found):,} pairs verified, "
+            f"{len(found) / verified:.0f} a second; {related_count:,} related), "
+            f"level_links {clustered:.1f} s ({links:,} links, every unit taking part)"
         )
     spark.stop()
     totals = moved(events)

@@ -4,8 +4,9 @@ Clustering decides a unit by the units before it in keep order that its text is 
 to, and those by theirs: a chain of related texts, never more.  So the units are grouped
 by the connected component of their texts in the graph of related pairs (a text related
 to none is a component of its own, whose later copies are its exact duplicates), and each
-group is clustered in one task by the local stage's own function (`cluster.clusters`), its
-units in keep order.  A group of one unit links nothing and is left out.
+group is clustered in one task, many groups a task (`components.spread`), by the local
+stage's own function (`cluster.clusters`), its units in keep order: groups apart are
+clustered apart all the same.  A group of one unit links nothing and is left out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dedup.config import Config
 from dedup.engine.candidates import neighbours_of
 from dedup.engine.verify import BothWays
 from dedup.model import Evidence
-from dedup.spark.components import components
+from dedup.spark.components import components, spread
 from dedup.spark.fingerprint import Prints
 from dedup.spark.verify import EVIDENCE, EVIDENCE_DDL, with_evidence
 
@@ -62,7 +63,7 @@ def level_links(prints: Prints, li: int, related: Any, config: Config) -> Any:
     with warnings.catch_warnings():
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
-        return rows.groupBy("root").applyInArrow(work, _LINKS)
+        return spread(rows).applyInArrow(work, _LINKS)
 
 
 _NULLS = {
@@ -81,7 +82,7 @@ _NULLS = {
 
 
 def _cluster_group(group: Any, threshold: float, longest: bool) -> Any:
-    """One group's units clustered in keep order: its links, as a table."""
+    """Groups of units clustered in keep order: their links, as a table."""
     is_unit = group["unit"].is_valid().to_numpy(zero_copy_only=False)
     column = {name: group[name].to_numpy(zero_copy_only=False) for name in group.column_names}
     units = column["unit"][is_unit].astype(np.int64)

@@ -1,10 +1,11 @@
 """The verification stage as a DataFrame: a level's candidate pairs in, related pairs out.
 
 The pairs are grouped by the connected component of the graph they make
-(`components.components`), so that each text is read and shingled in one task, and each
-group is verified by the local stage's own functions: `candidates.pair_batches` cuts it
-into batches of connected pairs, and `verify.verify_batch` reads each batch's texts (its
-first units, where `Prints.text_places` says they are) and scores every pair exactly.
+(`components.components`), so that each text is read and shingled in one task, many
+components a task (`components.spread`), and verified by the local stage's own
+functions: `candidates.pair_batches` cuts them into batches of connected pairs, and
+`verify.verify_batch` reads each batch's texts (their first units, where
+`Prints.text_places` says they are) and scores every pair exactly.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dedup.engine.places import KeyPlace
 from dedup.engine.verify import verify_batch
 from dedup.io.documents import InputFile
 from dedup.model import Evidence
-from dedup.spark.components import components
+from dedup.spark.components import components, spread
 from dedup.spark.fingerprint import Prints
 from dedup.titles import Counted
 
@@ -65,13 +66,13 @@ def related_pairs(prints: Prints, li: int, pairs: Any, config: Config) -> Any:
     with warnings.catch_warnings():
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
-        return rows.groupBy("root").applyInArrow(work, _RELATED)
+        return spread(rows).applyInArrow(work, _RELATED)
 
 
 def _verify_group(
     group: Any, files: list[InputFile], config: Config, labels: dict[int, int]
 ) -> Any:
-    """One connected group of candidate pairs verified: its related pairs, as a table."""
+    """Connected groups of candidate pairs verified: their related pairs, as a table."""
 
     is_pair = group["a"].is_valid().to_numpy(zero_copy_only=False)
     columns = {name: group[name].to_numpy(zero_copy_only=False) for name in group.column_names}
