@@ -17,7 +17,6 @@ local engine numbers a level's keys.
 from __future__ import annotations
 
 import functools
-import pickle
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -294,24 +293,26 @@ class Prints:
 
 
 def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prints:
-    """The corpus at `paths` read and fingerprinted by Spark's tasks, a chunk a task."""
+    """The corpus at `paths` read and fingerprinted by Spark's tasks, a chunk a task.  A
+    chunk goes to its task as values (its number, its files' numbers, its byte range),
+    the corpus's files with the task's function."""
     from dedup.engine.table import BATCH_CHARS, BATCH_DOCS
 
     with Corpus(paths, config.input) as corpus:
         files = list(corpus.files)
         number = {str(file.path): k for k, file in enumerate(files)}
         chunks = [
-            pickle.dumps((k, chunk, [number[str(file.path)] for file in chunk.files]))
+            (k, [number[str(file.path)] for file in chunk.files], chunk.start, chunk.end)
             for k, chunk in enumerate(corpus.chunks(BATCH_CHARS, BATCH_DOCS))
         ]
         levels = corpus_levels(config)
-    source = spark.createDataFrame([(chunk,) for chunk in chunks], "chunk binary").repartition(
-        max(1, len(chunks))
-    )
+    source = spark.createDataFrame(
+        chunks, "number bigint, files array<int>, start bigint, end bigint"
+    ).repartition(max(1, len(chunks)))
     with warnings.catch_warnings():
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
-        rows = source.mapInArrow(functools.partial(_answer, config=config), _DDL)
+        rows = source.mapInArrow(functools.partial(_answer, files=files, config=config), _DDL)
     return Prints(rows.persist(), levels, files)
 
 
@@ -322,8 +323,12 @@ def corpus_levels(config: Config) -> list[str]:
     return [name for name in LEVELS if name in config.segment.levels]
 
 
-def _answer(batches: Iterator[Any], config: Config) -> Iterator[Any]:
+def _answer(batches: Iterator[Any], files: list[InputFile], config: Config) -> Iterator[Any]:
     """A task's chunks, each read, fingerprinted and answered as rows."""
     for batch in batches:
-        for chunk in batch.column("chunk").to_pylist():
-            yield chunk_rows(pickle.loads(chunk), config)
+        for number, mine, start, end in zip(
+            *(batch.column(c).to_pylist() for c in ("number", "files", "start", "end")),
+            strict=True,
+        ):
+            chunk = Chunk(tuple(files[k] for k in mine), start, end)
+            yield chunk_rows((number, chunk, mine), config)
