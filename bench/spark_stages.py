@@ -143,6 +143,7 @@ def main() -> int:
             f"{len(found) / verified:.0f} a second; {related_count:,} related), "
             f"level_links {clustered:.1f} s ({links:,} links, every unit taking part)"
         )
+    prints.close()
     spark.stop()
     totals = moved(events)
     print(

@@ -5,6 +5,7 @@ and on the band keys of a real corpus at every level."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import random
 import shutil
@@ -122,15 +123,28 @@ def _records(tmp_path: Path) -> Path:
     return records
 
 
+def _parquet(tmp_path: Path) -> Path:
+    """`_records` as a Parquet file: read through a spool the corpus keeps open."""
+    import pyarrow.parquet as pq
+
+    records = _records(tmp_path)
+    texts = [json.loads(line)["text"] for line in records.read_text(encoding="utf-8").splitlines()]
+    path = tmp_path / "records.parquet"
+    pq.write_table(pa.table({"text": texts}), path)
+    return path
+
+
 def _fingerprinted(spark: Any, tmp_path: Path) -> Iterator[tuple[Path, Prints, Table]]:
     """The blog pages and `_records`, each fingerprinted on Spark and by the local stage."""
-    for source in (PAGES, _records(tmp_path)):
-        prints = fingerprint_frames(spark, [str(source)], CONFIG)
-        with Corpus([str(source)], CONFIG.input) as corpus, Workers(1) as workers:
+    for source in (PAGES, _records(tmp_path), _parquet(tmp_path)):
+        with (
+            fingerprint_frames(spark, [str(source)], CONFIG) as prints,
+            Corpus([str(source)], CONFIG.input) as corpus,
+            Workers(1) as workers,
+        ):
             table = Table(corpus, CONFIG)
             fingerprint(table, workers, lambda stage, count: None)
             yield source, prints, table
-        prints.rows.unpersist()
 
 
 CONFIG = Config().with_overrides({"jobs": 1})

@@ -177,11 +177,29 @@ def _bands(batch: BatchPrints, base: int) -> list[Any]:
 
 @dataclass
 class Prints:
-    """A corpus fingerprinted on Spark: its units and band keys (see `chunk_rows`)."""
+    """A corpus fingerprinted on Spark: its units and band keys (see `chunk_rows`).  The
+    corpus stays open until `close` (a Parquet file's or standard input's spool is read
+    by the tasks, whenever Spark runs them)."""
 
     rows: Any  # DataFrame, persisted
     levels: list[str]
     files: list[InputFile]  # the corpus's, as the units' `file` numbers them
+    corpus: Corpus | None = None
+
+    def __enter__(self) -> Prints:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the persisted rows and close the corpus."""
+        self.rows.unpersist()
+        if "_bands" in self.__dict__:
+            self._bands.unpersist()
+        if self.corpus is not None:
+            self.corpus.__exit__(None, None, None)
+            self.corpus = None
 
     def units(self, li: int, *more: str) -> Any:
         """The units of level `li`: (place, hi, lo, mark, and the columns `more`)."""
@@ -298,14 +316,17 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
     the corpus's files with the task's function."""
     from dedup.engine.table import BATCH_CHARS, BATCH_DOCS
 
-    with Corpus(paths, config.input) as corpus:
+    corpus = Corpus(paths, config.input).__enter__()  # open until Prints.close
+    try:
         files = list(corpus.files)
         number = {str(file.path): k for k, file in enumerate(files)}
         chunks = [
             (k, [number[str(file.path)] for file in chunk.files], chunk.start, chunk.end)
             for k, chunk in enumerate(corpus.chunks(BATCH_CHARS, BATCH_DOCS))
         ]
-        levels = corpus_levels(config)
+    except BaseException:
+        corpus.__exit__(None, None, None)
+        raise
     source = spark.createDataFrame(
         chunks, "number bigint, files array<int>, start bigint, end bigint"
     ).repartition(max(1, len(chunks)))
@@ -313,7 +334,7 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
         rows = source.mapInArrow(functools.partial(_answer, files=files, config=config), _DDL)
-    return Prints(rows.persist(), levels, files)
+    return Prints(rows.persist(), corpus_levels(config), files, corpus)
 
 
 def corpus_levels(config: Config) -> list[str]:
