@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -106,14 +106,14 @@ def _table(count: int, **given: Any) -> Any:
 
     schema = _schema()
     columns = []
-    for field in schema:
-        value = given.get(field.name)
+    for column in schema:
+        value = given.get(column.name)
         if value is None:
-            columns.append(pa.nulls(count, field.type))
+            columns.append(pa.nulls(count, column.type))
         elif isinstance(value, pa.Array):
             columns.append(value)
         else:
-            columns.append(pa.array(np.broadcast_to(value, count), field.type))
+            columns.append(pa.array(np.broadcast_to(value, count), column.type))
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -185,6 +185,7 @@ class Prints:
     levels: list[str]
     files: list[InputFile]  # the corpus's, as the units' `file` numbers them
     corpus: Corpus | None = None
+    _levels: dict[int, Any] = field(default_factory=dict)  # see `_texts`
 
     def __enter__(self) -> Prints:
         return self
@@ -195,6 +196,8 @@ class Prints:
     def close(self) -> None:
         """Free the persisted rows and close the corpus."""
         self.rows.unpersist()
+        for made in self._levels.values():
+            made.unpersist()
         if "_bands" in self.__dict__:
             self._bands.unpersist()
         if self.corpus is not None:
@@ -212,13 +215,30 @@ class Prints:
     def texts(self, li: int) -> Any:
         """The distinct texts of level `li`: (hi, lo, text, mark), `text` the place of its
         first unit and `mark` that unit's number marks."""
+        return self._texts(li).select("hi", "lo", "text", "mark")
+
+    def _texts(self, li: int) -> Any:
+        """Each distinct text of level `li` and its first unit (`texts`, `text_places`):
+        made once a level and persisted, not grouped from the units again by each stage."""
         from pyspark.sql import functions as F
 
-        return (
-            self.units(li)
-            .groupBy("hi", "lo")
-            .agg(F.min("place").alias("text"), F.min_by("mark", "place").alias("mark"))
-        )
+        made = self._levels.get(li)
+        if made is None:
+            place = ("file", "line", "offset", "start", "end")
+            first = F.min(F.struct("place", "mark", *place)).alias("first")
+            made = self._levels[li] = (
+                self.units(li, *place)
+                .groupBy("hi", "lo")
+                .agg(first)
+                .select(
+                    "hi",
+                    "lo",
+                    F.col("first.place").alias("text"),
+                    *(F.col(f"first.{c}").alias(c) for c in ("mark", *place)),
+                )
+                .persist()
+            )
+        return made
 
     @functools.cached_property
     def _bands(self) -> Any:
@@ -290,18 +310,7 @@ class Prints:
         """Where each text of level `li` is read: its first unit's document (file, line,
         offset) and span (start, end), with its number (`texts`): (text, file, line,
         offset, start, end)."""
-        from pyspark.sql import functions as F
-
-        first = F.min(F.struct("place", "file", "line", "offset", "start", "end"))
-        return (
-            self.units(li, "file", "line", "offset", "start", "end")
-            .groupBy("hi", "lo")
-            .agg(first.alias("first"))
-            .select(
-                F.col("first.place").alias("text"),
-                *(F.col(f"first.{c}").alias(c) for c in ("file", "line", "offset", "start", "end")),
-            )
-        )
+        return self._texts(li).select("text", "file", "line", "offset", "start", "end")
 
     def level_bands(self, li: int) -> Any:
         """What `candidates.candidate_pairs` reads for level `li` (`BAND_COLUMNS`)."""
