@@ -22,16 +22,14 @@ from dedup.engine.candidates import neighbours_of
 from dedup.engine.verify import BothWays
 from dedup.model import Evidence
 from dedup.spark.components import components, spread
-from dedup.spark.fingerprint import Prints
-from dedup.spark.verify import EVIDENCE, EVIDENCE_DDL, with_evidence
-
-#: A link: its survivor and member units (their places, see `Prints.units`) and evidence.
-_LINKS = "survivor bigint, member bigint, " + EVIDENCE_DDL
+from dedup.spark.fingerprint import Prints, spark_type
+from dedup.spark.verify import EVIDENCE, evidence_schema, with_evidence
 
 
 def level_links(prints: Prints, li: int, related: Any, config: Config) -> Any:
-    """The links of level `li` (`_LINKS`), every unit of it taking part, its texts'
-    related pairs `related` (as `verify.related_pairs` gives them)."""
+    """The links of level `li` (`evidence_schema("survivor", "member")`: units, by their
+    places, see `Prints.units`), every unit of it taking part, its texts' related pairs
+    `related` (as `verify.related_pairs` gives them)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -48,7 +46,10 @@ def level_links(prints: Prints, li: int, related: Any, config: Config) -> Any:
     units = units.withColumn("size", F.count("*").over(Window.partitionBy("root"))).where(
         F.col("size") >= 2
     )
-    none = {name: F.lit(None).cast(kind).alias(name) for name, kind in _NULLS.items()}
+    # A row of the union below: a unit's, or a related pair's, the other's columns null.
+    none = {name: F.lit(None).cast("bigint").alias(name) for name in ("unit", "text", "chars")}
+    for column in spark_type(evidence_schema("a", "b")).fields:
+        none[column.name] = F.lit(None).cast(column.dataType).alias(column.name)
     pairs = related.join(groups, related.a == groups.node).select(
         "root", *(none[c] for c in ("unit", "text", "chars")), "a", "b", *EVIDENCE
     )
@@ -63,22 +64,8 @@ def level_links(prints: Prints, li: int, related: Any, config: Config) -> Any:
     with warnings.catch_warnings():
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
-        return spread(rows).applyInArrow(work, _LINKS)
-
-
-_NULLS = {
-    "unit": "bigint",
-    "text": "bigint",
-    "chars": "bigint",
-    "a": "bigint",
-    "b": "bigint",
-    "jaccard": "double",
-    "containment": "double",
-    "containment_survivor": "double",
-    "relation": "string",
-    "few": "boolean",
-    "differ": "boolean",
-}
+        links = spark_type(evidence_schema("survivor", "member"))
+        return spread(rows).applyInArrow(work, links)
 
 
 def _cluster_group(group: Any, threshold: float, longest: bool) -> Any:

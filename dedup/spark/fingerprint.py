@@ -39,14 +39,6 @@ _UNIT, _BAND = 0, 1  # the kinds of rows
 _DOC, _START, _END, _MARKS = (COLUMNS.index(c) for c in ("doc", "start", "end", "marks"))
 
 
-#: `_schema` in Spark's words.
-_DDL = (
-    "kind tinyint, level int, place bigint, hi bigint, lo bigint, mark bigint, file int, "
-    "line bigint, offset bigint, start bigint, end bigint, space string, titled boolean, "
-    "keys array<bigint>, title_part bigint, label_part bigint, usual tinyint"
-)
-
-
 def _schema() -> Any:
     import pyarrow as pa
 
@@ -74,13 +66,12 @@ def _schema() -> Any:
     )
 
 
-def chunk_rows(item: tuple[int, Chunk, list[int]], config: Config) -> Any:
-    """Chunk `item[1]`, number `item[0]`, read and fingerprinted: its rows (see `_schema`),
-    a unit's each, and a text's band keys in one key space each; `item[2]` are the
-    numbers of the chunk's files among the corpus's."""
+def chunk_rows(number: int, chunk: Chunk, files: list[int], config: Config) -> Any:
+    """Chunk `chunk`, number `number`, read and fingerprinted: its rows (see `_schema`), a
+    unit's each, and a text's band keys in one key space each; `files` are the numbers of
+    the chunk's files among the corpus's."""
     import pyarrow as pa
 
-    number, chunk, files = item
     read = _fingerprint_chunk(chunk, config)
     docs = read.docs
     places = np.array(
@@ -198,8 +189,9 @@ class Prints:
         self.rows.unpersist()
         for made in self._levels.values():
             made.unpersist()
-        if "_bands" in self.__dict__:
-            self._bands.unpersist()
+        for name in ("_bands", "parts"):  # persisted once asked for
+            if name in self.__dict__:
+                self.__dict__[name].unpersist()
         if self.corpus is not None:
             self.corpus.__exit__(None, None, None)
             self.corpus = None
@@ -258,9 +250,11 @@ class Prints:
         first = F.min("place").over(Window.partitionBy("hi", "lo"))
         return rows.withColumn("first", first).where(F.col("place") == F.col("first"))
 
+    @functools.cached_property
     def parts(self) -> Any:
         """In how many labelled texts each part of their readings is, of those in two or
-        more (`titles.part_counts`): (part, count)."""
+        more (`titles.part_counts`): (part, count), made once and persisted (a few rows,
+        grouped from every text's band keys)."""
         from pyspark.sql import functions as F
 
         readings = self._first().where(F.col("titled") & (F.col("space") == TITLE_SPACES["title"]))
@@ -273,11 +267,13 @@ class Prints:
             .groupBy("part")
             .count()
             .where(F.col("count") >= 2)
+            .persist()
         )
 
-    def label_counts(self) -> dict[int, int]:
-        """`parts` as the local table's `Texts.labels` holds them."""
-        parts = self.parts().toArrow()
+    @functools.cached_property
+    def labels(self) -> dict[int, int]:
+        """`parts` as the local table's `Texts.labels` holds them, collected once."""
+        parts = self.parts.toArrow()
         keys = parts["part"].to_numpy().view(np.uint64).tolist()
         return dict(zip(keys, parts["count"].to_pylist(), strict=True))
 
@@ -288,7 +284,7 @@ class Prints:
 
         rows = self._first()
         plain = rows.where(~F.col("titled"))
-        parts = self.parts()
+        parts = self.parts
         title = parts.select(F.col("part").alias("title_part"), F.col("count").alias("of_title"))
         label = parts.select(F.col("part").alias("label_part"), F.col("count").alias("of_label"))
         counted = (
@@ -342,15 +338,16 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
     with warnings.catch_warnings():
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
-        rows = source.mapInArrow(functools.partial(_answer, files=files, config=config), _DDL)
-    return Prints(rows.persist(), corpus_levels(config), files, corpus)
+        work = functools.partial(_answer, files=files, config=config)
+        rows = source.mapInArrow(work, spark_type(_schema()))
+    return Prints(rows.persist(), list(config.segment.levels), files, corpus)
 
 
-def corpus_levels(config: Config) -> list[str]:
-    """The levels of a run, coarsest first, as the local table has them."""
-    from dedup.model import LEVELS
+def spark_type(schema: Any) -> Any:
+    """An Arrow schema as the type of a DataFrame's rows: what an Arrow map gives."""
+    from pyspark.sql.pandas.types import from_arrow_schema
 
-    return [name for name in LEVELS if name in config.segment.levels]
+    return from_arrow_schema(schema)
 
 
 def _answer(batches: Iterator[Any], files: list[InputFile], config: Config) -> Iterator[Any]:
@@ -361,4 +358,4 @@ def _answer(batches: Iterator[Any], files: list[InputFile], config: Config) -> I
             strict=True,
         ):
             chunk = Chunk(tuple(files[k] for k in mine), start, end)
-            yield chunk_rows((number, chunk, mine), config)
+            yield chunk_rows(number, chunk, mine, config)

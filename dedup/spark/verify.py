@@ -23,24 +23,19 @@ from dedup.engine.verify import verify_batch
 from dedup.io.documents import InputFile
 from dedup.model import Evidence
 from dedup.spark.components import components, spread
-from dedup.spark.fingerprint import Prints
+from dedup.spark.fingerprint import Prints, spark_type
 from dedup.titles import Counted
 
-#: The columns of a pair's evidence, in `model.Evidence`'s order, and their types.
+#: The columns of a pair's evidence, in `model.Evidence`'s order.
 EVIDENCE = tuple(field.name for field in dataclasses.fields(Evidence))
-EVIDENCE_DDL = (
-    "jaccard double, containment double, containment_survivor double, relation string, "
-    "few boolean, differ boolean"
-)
-#: A related pair: its texts (a the earlier), and b's relation to a.
-_RELATED = "a bigint, b bigint, " + EVIDENCE_DDL
 _PLACE = ("file", "line", "offset", "start", "end")
 
 
 def related_pairs(prints: Prints, li: int, pairs: Any, config: Config) -> Any:
     """The pairs of texts of level `li` among `pairs` (a DataFrame of candidate pairs a,
     b, as `candidates.candidate_pairs` gives them) that verification relates, with their
-    evidence (`_RELATED`), every candidate verified."""
+    evidence (`evidence_schema("a", "b")`: a the earlier text, and b's relation to it),
+    every candidate verified."""
     from pyspark.sql import functions as F
 
     pairs = pairs.persist()
@@ -58,7 +53,7 @@ def related_pairs(prints: Prints, li: int, pairs: Any, config: Config) -> Any:
             *(F.col(c).cast("bigint").alias(c) for c in _PLACE),
         )
     )
-    files, labels = prints.files, prints.label_counts()
+    files, labels = prints.files, prints.labels
 
     def work(group: Any) -> Any:  # a function, not a partial: Spark reads its hints
         return _verify_group(group, files, config, labels)
@@ -66,7 +61,7 @@ def related_pairs(prints: Prints, li: int, pairs: Any, config: Config) -> Any:
     with warnings.catch_warnings():
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
-        return spread(rows).applyInArrow(work, _RELATED)
+        return spread(rows).applyInArrow(work, spark_type(evidence_schema("a", "b")))
 
 
 def _verify_group(
@@ -113,14 +108,21 @@ def _verify_group(
     return with_evidence(out, [evidence for _, _, evidence in found], "a", "b")
 
 
+def evidence_schema(*pair: str) -> Any:
+    """The Arrow schema of pairs of long ids (the columns `pair`, in order) and their
+    evidence (`EVIDENCE`)."""
+    import pyarrow as pa
+
+    types = [pa.float64()] * 3 + [pa.string(), pa.bool_(), pa.bool_()]
+    return pa.schema(
+        [(name, pa.int64()) for name in pair] + list(zip(EVIDENCE, types, strict=True))
+    )
+
+
 def with_evidence(columns: dict[str, Any], evidence: list[Evidence], *pair: str) -> Any:
     """An Arrow table of these columns of long ids (`pair`, in order), and the evidence."""
     import pyarrow as pa
 
     for name in EVIDENCE:
         columns[name] = [getattr(found, name) for found in evidence]
-    types = [pa.float64()] * 3 + [pa.string(), pa.bool_(), pa.bool_()]
-    schema = pa.schema(
-        [(name, pa.int64()) for name in pair] + list(zip(EVIDENCE, types, strict=True))
-    )
-    return pa.table(columns, schema=schema)
+    return pa.table(columns, schema=evidence_schema(*pair))
