@@ -5,6 +5,7 @@ and on the band keys of a real corpus at every level."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import random
@@ -22,17 +23,21 @@ from dedup.cluster import clusters
 from dedup.config import Config
 from dedup.engine.candidates import candidates, components, neighbours_of, pair_batches
 from dedup.engine.fingerprint import fingerprint
+from dedup.engine.resolve import resolve
+from dedup.engine.run import run
 from dedup.engine.table import Table
-from dedup.engine.verify import BothWays, verify_batch
+from dedup.engine.verify import BothWays, Verifier, verify_batch
 from dedup.index import _BUCKET_CAP, candidate_pairs
 from dedup.io.readers import Corpus
 from dedup.io.spill import Columns
-from dedup.model import Evidence
+from dedup.model import LEVELS, Evidence
 from dedup.parallel import Workers
 from dedup.spark.candidates import candidate_pairs as spark_pairs
+from dedup.spark.clean import cleaned_frames
 from dedup.spark.cluster import EVIDENCE, level_links
 from dedup.spark.components import components as spark_components
 from dedup.spark.fingerprint import Prints, fingerprint_frames
+from dedup.spark.resolve import REMOVAL, resolve_frames
 from dedup.spark.verify import related_pairs
 from dedup.titles import Counted
 
@@ -137,14 +142,21 @@ def _parquet(tmp_path: Path) -> Path:
 def _fingerprinted(spark: Any, tmp_path: Path) -> Iterator[tuple[Path, Prints, Table]]:
     """The blog pages and `_records`, each fingerprinted on Spark and by the local stage."""
     for source in (PAGES, _records(tmp_path), _parquet(tmp_path)):
-        with (
-            fingerprint_frames(spark, [str(source)], CONFIG) as prints,
-            Corpus([str(source)], CONFIG.input) as corpus,
-            Workers(1) as workers,
-        ):
-            table = Table(corpus, CONFIG)
-            fingerprint(table, workers, lambda stage, count: None)
+        with _both(spark, source, CONFIG) as (prints, table, _):
             yield source, prints, table
+
+
+@contextlib.contextmanager
+def _both(spark: Any, source: Path, config: Config) -> Iterator[tuple[Prints, Table, Workers]]:
+    """`source` fingerprinted on Spark and by the local stage (its table, its worker)."""
+    with (
+        fingerprint_frames(spark, [str(source)], config) as prints,
+        Corpus([str(source)], config.input) as corpus,
+        Workers(1) as workers,
+    ):
+        table = Table(corpus, config)
+        fingerprint(table, workers, lambda stage, count: None)
+        yield prints, table, workers
 
 
 CONFIG = Config().with_overrides({"jobs": 1})
@@ -295,3 +307,147 @@ def _spark_links(rows: list[dict[str, Any]]) -> set[tuple[int, int, Evidence]]:
         (row["survivor"], row["member"], Evidence(*(row[name] for name in EVIDENCE)))
         for row in rows
     }
+
+
+def test_resolution_on_spark_decides_what_the_local_resolution_decides(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Top down, each level's units outside what the levels above took out: the same
+    # links, boilerplate flagged and kept once a page, children near duplicates lose,
+    # and removals (as many of each), with the rules either way.
+    seen: collections.Counter[Any] = collections.Counter()
+    other = CONFIG.with_overrides({"keep": "longest", "boilerplate": "remove"})
+    pages, records = _boilerplate_pages(tmp_path), _boilerplate_pages(tmp_path, records=True)
+    runs = ((CONFIG, PAGES), (CONFIG, pages), (other, records))
+    for n, (config, source) in enumerate(runs):
+        with _both(spark, source, config) as (prints, table, workers):
+            local = resolve(table, workers, Verifier(table, workers, lambda s, c: None))
+            done = resolve_frames(prints, config)
+            try:
+                seen += _same_resolution(prints, table, local, done, (source, config.cluster))
+                cleaned = cleaned_frames(prints, done.removals, config).toArrow().to_pylist()
+            finally:
+                done.close()
+        # The cleaned documents, as the tasks wrote them: the local run's output files.
+        out = tmp_path / f"out{n}"
+        result = run([str(source)], config, out=out)
+        written = {path.name: path.read_bytes() for path in out.iterdir()}
+        assert _spark_files(cleaned, prints.files) == written, source
+        dropped = sorted(row["data"].decode("utf-8") for row in cleaned if row["dropped"])
+        assert dropped == sorted(result.documents.dropped.values()), source
+        assert sum(row["escaped"] for row in cleaned) == len(result.documents.escaped)
+        seen["dropped"] += len(dropped)
+    # What each rule decides took place: boilerplate flagged and kept once a page,
+    # children cut from near duplicates, and removals at every level below the top.
+    assert all(seen[what] for what in ("flagged", "spared", "children", "dropped", 1, 2, 3)), seen
+
+
+def _spark_files(rows: list[dict[str, Any]], files: list[Any]) -> dict[str, bytes]:
+    """The output files the cleaned rows make: a file's documents in order, but those
+    left out."""
+    rows = sorted(rows, key=lambda row: (row["file"], row["offset"]))
+    out: dict[str, bytes] = {}
+    for row in rows:
+        name = files[row["file"]].name
+        out[name] = out.get(name, b"") + (b"" if row["dropped"] else row["data"])
+    return out
+
+
+def _same_resolution(
+    prints: Prints, table: Table, local: Any, done: Any, where: Any
+) -> collections.Counter[Any]:
+    """Asserts Spark's resolution is the local one; counts what took place."""
+    seen: collections.Counter[Any] = collections.Counter()
+    places = []  # per level, the place on Spark of each unit of the local table
+    for li, level in enumerate(table.levels):
+        found = np.sort(prints.units(li).select("place").toArrow()["place"].to_numpy())
+        place = np.full(len(level.arrays["key"]), -1, dtype=np.int64)
+        place[np.flatnonzero(level.arrays["key"] >= 0)] = found
+        places.append(place)
+    for li, level in enumerate(table.levels):
+        links = local.links[li]
+        want = {
+            (int(places[li][s]), int(places[li][m]), e)
+            for s, m, e in zip(links.survivors, links.members, links.evidence, strict=True)
+        }
+        assert _spark_links(done.links[li].toArrow().to_pylist()) == want, (where, level.name)
+        flagged = set(done.boilerplate[li].toArrow()["survivor"].to_pylist())
+        assert flagged == {int(places[li][u]) for u in local.boilerplate[li]}, where
+        spared = sorted(done.spared[li].toArrow()["member"].to_pylist())
+        assert spared == sorted(places[li][local.spared[li]].tolist()), where
+        seen["flagged"] += len(flagged)
+        seen["spared"] += len(spared)
+    docs = table.docs
+    got = collections.Counter()
+    for li, removals in enumerate(done.removals):
+        for row in removals.toArrow().to_pylist():
+            got[li, *(row[name] for name in REMOVAL)] += 1
+    want = collections.Counter()
+    columns = [np.frombuffer(column, dtype=np.int64) for column in local.removals.columns]
+    for doc, unit, *rest in zip(*(c.tolist() for c in columns), strict=True):
+        li, u = unit % len(LEVELS), unit // len(LEVELS)
+        want[li, docs.file[doc], docs.offset[doc], int(places[li][u]), *rest] += 1
+        a = table.levels[li].arrays
+        seen["children"] += (rest[0], rest[1]) != (a["start"][u], a["end"][u])
+        seen[li] += 1
+    assert got == want, where
+    return seen
+
+
+def _boilerplate_pages(tmp_path: Path, records: bool = False) -> Path:
+    """Pages of their own text that share a byline and a comment form, some the byline
+    twice, a newsletter in five, and one reposting another's section with a sentence
+    added: boilerplate kept once a page, and the children of a near duplicate cut; with
+    `records`, as JSONL records, one posted twice, and a comment posted six times (whole
+    records: duplicates however many copies)."""
+    folder = tmp_path / "pages"
+    folder.mkdir(exist_ok=True)
+    byline = "Publié le 3 mars 2024 par Élise Martin, dans « Jardinage »."
+    form = "Laisser un commentaire : votre adresse e-mail ne sera pas publiée."
+    letter = "Abonnez-vous à la lettre du jardin pour recevoir chaque nouvel article."
+    own = [
+        "Les semis de tomates se font en février, à l’abri et au chaud.",
+        "Le basilic n’aime ni le froid ni les courants d’air du printemps.",
+        "Une haie de charmes abrite le potager des vents d’ouest en hiver.",
+        "Les fraisiers se divisent en août, quand les stolons ont raciné.",
+        "Le compost mûrit un an avant d’enrichir les planches de légumes.",
+        "Les limaces fuient la cendre de bois répandue autour des salades.",
+        "Un paillage de paille garde la terre fraîche pendant la canicule.",
+        "La rhubarbe se récolte d’avril à juin, tige après tige, sans couteau.",
+        "Les poireaux se repiquent en juillet, racines et feuilles taillées.",
+        "Le purin d’ortie nourrit les courges et éloigne les pucerons noirs.",
+        "Les groseilliers donnent mieux quand on aère le centre de la touffe.",
+        "Semer les radis tous les quinze jours évite d’en avoir trop à la fois.",
+        "Les pommes de terre se buttent deux fois avant que les fanes ne fleurissent.",
+        "Le thym et la sauge aiment les sols pauvres, secs et bien drainés.",
+        "Les courgettes se cueillent petites, avant que les graines ne durcissent.",
+        "Une serre froide avance les semis d’un mois au sortir de l’hiver.",
+    ]
+    section = [
+        "## Arroser",
+        "Arroser au pied, jamais sur les feuilles, et de préférence le matin très tôt. "
+        "Un arrosage copieux chaque semaine vaut mieux qu’un peu tous les jours.",
+        "Récupérer l’eau de pluie dans des cuves épargne le réseau en été.",
+    ]
+    pages = []
+    for n in range(8):
+        paragraphs = [own[2 * n], byline, own[2 * n + 1], form]
+        if n % 3 == 0:
+            paragraphs.insert(2, byline)  # a byline printed twice on the page
+        if n < 5:  # in just enough pages to be boilerplate
+            paragraphs.append(letter)
+        if n == 2:
+            paragraphs += section
+        if n in (6, 7):  # the section reposted twice, a sentence added
+            paragraphs += [*section[:2], section[2] + " Et pailler ensuite."]
+        pages.append("\n\n".join(paragraphs) + "\n")
+    if records:  # a page posted again whole, a comment six times: cleaning empties them
+        path = tmp_path / "pages.jsonl"
+        lines = [json.dumps({"id": f"p{n}", "text": page}) for n, page in enumerate(pages)]
+        lines.append(lines[3].replace("p3", "again"))
+        lines += [json.dumps({"id": f"c{n}", "text": "Merci, très utile !"}) for n in range(6)]
+        path.write_text("\n".join(lines) + "\n")
+        return path
+    for n, page in enumerate(pages):
+        (folder / f"page{n}.txt").write_text(page, encoding="utf-8")
+    return folder

@@ -291,14 +291,30 @@ def cleaned(
         if isinstance(doc, Verbatim):
             yield file, doc, ""
             continue
-        removed = cuts.get(number)
-        text = clean(doc.text, removed)
-        if removed and doc.line is not None and escaped(doc.line, doc.text):
+        text, escapes, dropped = cleaned_document(file, doc, cuts.get(number), keep_empty, fields)
+        if escapes:
             written.escaped.add(number)
-        if file.jsonl and not keep_empty and removed and not text.strip():
-            written.dropped[number] = record_bytes(doc, text, *fields).decode("utf-8")
+        if dropped is not None:
+            written.dropped[number] = dropped
             continue
         yield file, doc, text
+
+
+def cleaned_document(
+    file: InputFile,
+    doc: Document,
+    removed: Sequence[tuple[int, int]] | None,
+    keep_empty: bool,
+    fields: tuple[str, str],
+) -> tuple[str, bool, str | None]:
+    """A document without the spans `removed`: its text, whether its record's line
+    wrote its strings escaped to ASCII (so will its cleaned line), and the record's line
+    if cleaning emptied a JSONL record that is not to be kept (None: it is written)."""
+    text = clean(doc.text, removed or ())
+    escapes = bool(removed) and doc.line is not None and escaped(doc.line, doc.text)
+    if file.jsonl and not keep_empty and removed and not text.strip():
+        return text, escapes, record_bytes(doc, text, *fields).decode("utf-8")
+    return text, escapes, None
 
 
 def with_written(result: Result, written: Written) -> Result:

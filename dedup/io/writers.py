@@ -271,6 +271,21 @@ def record_bytes(doc: Document | Verbatim, text: str, text_field: str, id_field:
     return (line + "\n").encode("utf-8")
 
 
+def document_bytes(
+    file: InputFile,
+    doc: Document | Verbatim,
+    text: str,
+    fields: tuple[str, str] = ("text", "id"),
+    encoding: str = "utf-8",
+) -> bytes:
+    """A cleaned document as its output file holds it (a JSONL record's line, or a text
+    file's bytes; not a Parquet file's rows): `fields` are the text and id fields."""
+    if file.jsonl:
+        return record_bytes(doc, text, *fields)
+    assert isinstance(doc, Document)  # a text file is read whole
+    return ((_BOM if doc.bom else "") + text).encode(encoding, "replace")
+
+
 def write_documents(
     cleaned: Iterable[tuple[InputFile, Document | Verbatim, str]],
     out: Path,
@@ -300,12 +315,8 @@ def write_documents(
                         parquet.write(handle, file, _parsed(docs), text_field)
                     else:
                         for _file, doc, text in docs:
-                            if file.jsonl:
-                                handle.write(record_bytes(doc, text, text_field, id_field))
-                            else:
-                                assert isinstance(doc, Document)  # a text file is read whole
-                                data = (_BOM if doc.bom else "") + text
-                                handle.write(data.encode(encoding, "replace"))
+                            fields = text_field, id_field
+                            handle.write(document_bytes(file, doc, text, fields, encoding))
             except OSError as exc:
                 raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
             written.append(path)

@@ -26,17 +26,20 @@ from dedup.spark.fingerprint import Prints, spark_type
 from dedup.spark.verify import EVIDENCE, evidence_schema, with_evidence
 
 
-def level_links(prints: Prints, li: int, related: Any, config: Config) -> Any:
+def level_links(prints: Prints, li: int, related: Any, config: Config, units: Any = None) -> Any:
     """The links of level `li` (`evidence_schema("survivor", "member")`: units, by their
-    places, see `Prints.units`), every unit of it taking part, its texts' related pairs
-    `related` (as `verify.related_pairs` gives them)."""
+    places, see `Prints.units`) among `units` (a DataFrame of its units with their spans,
+    as `Prints.units(li, "start", "end")` gives them: all of them if None), its texts'
+    related pairs `related` (as `verify.related_pairs` gives them)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     related = related.persist()
     groups = components(related.select("a", "b"))
     texts = prints.texts(li).select("hi", "lo", "text")
-    units = prints.units(li, "start", "end").join(texts, ["hi", "lo"])
+    if units is None:
+        units = prints.units(li, "start", "end")
+    units = units.select("place", "hi", "lo", "start", "end").join(texts, ["hi", "lo"])
     units = units.join(groups, units.text == groups.node, "left").select(
         F.coalesce("root", "text").alias("root"),
         F.col("place").alias("unit"),
@@ -82,11 +85,16 @@ def _cluster_group(group: Any, threshold: float, longest: bool) -> Any:
     if longest:  # longest first, then in corpus order
         chars = column["chars"][is_unit].astype(np.int64)[order]
         visit = np.lexsort((visit, -chars))
-    a = np.searchsorted(distinct, column["a"][~is_unit].astype(np.int64))
-    b = np.searchsorted(distinct, column["b"][~is_unit].astype(np.int64))
+    # The pairs of texts both of which have units taking part: a text whose units are
+    # all inside units removed above links nothing.
+    ends = [column[name][~is_unit].astype(np.int64) for name in ("a", "b")]
+    kept = np.isin(ends[0], distinct) & np.isin(ends[1], distinct)
+    a, b = (np.searchsorted(distinct, end[kept]) for end in ends)
     evidence = [
         Evidence(*values)
-        for values in zip(*(column[name][~is_unit].tolist() for name in EVIDENCE), strict=True)
+        for values in zip(
+            *(column[name][~is_unit][kept].tolist() for name in EVIDENCE), strict=True
+        )
     ]
     found = dict(zip(zip(a.tolist(), b.tolist(), strict=True), evidence, strict=True))
     pairs = np.stack([a, b], axis=1).reshape(-1, 2)

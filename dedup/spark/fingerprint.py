@@ -1,8 +1,9 @@
 """The fingerprint stage as a DataFrame: the corpus in, a row per unit and per band key out.
 
 Spark's tasks read and fingerprint the chunks of the corpus with the local stage's own
-function (`engine.fingerprint._fingerprint_chunk`), each into one Arrow batch of two
-kinds of rows: a unit of a level (its place in corpus order, exact key, number marks) and
+function (`engine.fingerprint._fingerprint_chunk`), each into one Arrow batch of three
+kinds of rows: a document (where it is, its length), a unit of a level (its place in
+corpus order, exact key, number marks, span and the white space around it) and
 a band key of a distinct text (its exact key, key space, band, key, and for a title
 inside a labelled line the reading's parts).  No process holds the table of units.
 
@@ -35,8 +36,12 @@ from dedup.titles import META, TITLE_SPACES
 #: A unit's place in corpus order: its chunk, batch and row within the batch's level,
 #: as bits of one long (rows of a batch under 2**24, batches of a chunk under 2**16).
 _BATCH_BITS, _ROW_BITS = 16, 24
-_UNIT, _BAND = 0, 1  # the kinds of rows
+#: A unit's place shifted right by this many bits: its chunk's number.
+CHUNK_SHIFT = _BATCH_BITS + _ROW_BITS
+_UNIT, _BAND, _DOCUMENT = 0, 1, 2  # the kinds of rows
 _DOC, _START, _END, _MARKS = (COLUMNS.index(c) for c in ("doc", "start", "end", "marks"))
+#: A unit's white space around it, as `clean.Removal` holds it.
+AROUND = ("ws_before", "ws_after", "nl_before", "nl_after")
 
 
 def _schema() -> Any:
@@ -54,8 +59,9 @@ def _schema() -> Any:
             ("file", small),  # a unit's document: its file (among the corpus's), line, offset
             ("line", long),
             ("offset", long),
-            ("start", long),  # a unit's span in its document
+            ("start", long),  # a unit's span in its document (a document's: 0, its length)
             ("end", long),
+            *((name, long) for name in AROUND),  # a unit's white space around it
             ("space", pa.string()),  # a text's key space (a title's: the one it joins)
             ("titled", pa.bool_()),  # the keys of a title inside a labelled line
             ("keys", pa.list_(long)),  # its band keys, a band each
@@ -68,8 +74,8 @@ def _schema() -> Any:
 
 def chunk_rows(number: int, chunk: Chunk, files: list[int], config: Config) -> Any:
     """Chunk `chunk`, number `number`, read and fingerprinted: its rows (see `_schema`), a
-    unit's each, and a text's band keys in one key space each; `files` are the numbers of
-    the chunk's files among the corpus's."""
+    document's each, a unit's each, and a text's band keys in one key space each; `files`
+    are the numbers of the chunk's files among the corpus's."""
     import pyarrow as pa
 
     read = _fingerprint_chunk(chunk, config)
@@ -81,13 +87,21 @@ def chunk_rows(number: int, chunk: Chunk, files: list[int], config: Config) -> A
             np.asarray(docs.offsets, dtype=np.int64),
         ]
     ).reshape(3, -1)
-    parts: list[Any] = []
+    parts: list[Any] = [
+        _table(
+            len(docs),
+            kind=np.int8(_DOCUMENT),
+            file=places[0].astype(np.int32),
+            line=places[1],
+            offset=places[2],
+            start=np.int64(0),
+            end=np.asarray(docs.chars, dtype=np.int64),
+        )
+    ]
     for b, batch in enumerate(read.prints):
-        base = (number << (_BATCH_BITS + _ROW_BITS)) | (b << _ROW_BITS)
+        base = (number << CHUNK_SHIFT) | (b << _ROW_BITS)
         parts += _units(batch, base, places)
         parts += _bands(batch, base)
-    if not parts:
-        return pa.RecordBatch.from_pylist([], schema=_schema())
     return pa.concat_tables(parts).combine_chunks().to_batches()[0]
 
 
@@ -131,6 +145,7 @@ def _units(batch: BatchPrints, base: int, places: npt.NDArray[np.int64]) -> list
                 offset=offset,
                 start=rows[:, _START],
                 end=rows[:, _END],
+                **{name: rows[:, COLUMNS.index(name)] for name in AROUND},
             )
         )
     return found
@@ -176,6 +191,8 @@ class Prints:
     levels: list[str]
     files: list[InputFile]  # the corpus's, as the units' `file` numbers them
     corpus: Corpus | None = None
+    # The chunks the tasks read: (number, its files' numbers, start, end), see `Chunk`.
+    chunks: list[tuple[int, list[int], int, int]] = field(default_factory=list)
     _levels: dict[int, Any] = field(default_factory=dict)  # see `_texts`
 
     def __enter__(self) -> Prints:
@@ -202,6 +219,14 @@ class Prints:
 
         return self.rows.where((F.col("kind") == _UNIT) & (F.col("level") == li)).select(
             "place", "hi", "lo", "mark", *more
+        )
+
+    def documents(self) -> Any:
+        """The corpus's documents: (file, line, offset, chars)."""
+        from pyspark.sql import functions as F
+
+        return self.rows.where(F.col("kind") == _DOCUMENT).select(
+            "file", "line", "offset", F.col("end").alias("chars")
         )
 
     def texts(self, li: int) -> Any:
@@ -340,7 +365,7 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
         warnings.simplefilter("ignore", FutureWarning)
         work = functools.partial(_answer, files=files, config=config)
         rows = source.mapInArrow(work, spark_type(_schema()))
-    return Prints(rows.persist(), list(config.segment.levels), files, corpus)
+    return Prints(rows.persist(), list(config.segment.levels), files, corpus, chunks)
 
 
 def spark_type(schema: Any) -> Any:

@@ -1,0 +1,115 @@
+"""The cleaned documents as a DataFrame stage: the removals in, every document's output out.
+
+A chunk of the corpus is read again by the task given its removals (a unit's place names
+its chunk: `fingerprint.CHUNK_SHIFT`), and each of its documents cleaned as the local run
+cleans it: the spans each removal cuts (`clean.pieces`, with the white space around it),
+joined (`clean.merge`), taken out (`result.cleaned_document`), and the document written
+as its output file holds it (`writers.document_bytes`).  No process holds the corpus.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from dedup.clean import Removal, merge, pieces
+from dedup.config import Config
+from dedup.engine.result import cleaned_document
+from dedup.io.documents import InputFile, Skipped
+from dedup.io.readers import Chunk, Corpus
+from dedup.io.writers import document_bytes
+from dedup.spark.fingerprint import CHUNK_SHIFT, Prints
+from dedup.spark.resolve import REMOVAL
+
+#: A document's output: where it was read (its file, line within its chunk, byte
+#: offset), what its output file holds of it, whether it was left out (a JSONL record
+#: cleaning emptied: `data` is then its line as it would have been written) and whether
+#: its cleaned line wrote its strings escaped to ASCII.
+CLEANED = "file int, line bigint, offset bigint, data binary, dropped boolean, escaped boolean"
+
+
+def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> Any:
+    """Every document of the corpus `prints` holds, cleaned of `removals` (DataFrames
+    of `resolve.REMOVAL`, as `resolve.resolve_frames` gives them): rows of `CLEANED`."""
+    from pyspark.sql import functions as F
+
+    spark = prints.rows.sparkSession
+    chunks = spark.createDataFrame(
+        prints.chunks, "chunk bigint, files array<int>, chunk_start bigint, chunk_end bigint"
+    )
+    cuts = None
+    for frame in removals:
+        cuts = frame if cuts is None else cuts.unionByName(frame)
+    if cuts is None:
+        rows = chunks
+    else:
+        cuts = cuts.withColumn("chunk", F.shiftright("unit", CHUNK_SHIFT))
+        rows = chunks.unionByName(cuts, allowMissingColumns=True)
+    files = prints.files
+
+    def work(group: Any) -> Any:  # a function, not a partial: Spark reads its hints
+        return _clean_chunk(group, files, config)
+
+    with warnings.catch_warnings():
+        # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
+        warnings.simplefilter("ignore", FutureWarning)
+        return rows.groupBy("chunk").applyInArrow(work, CLEANED)
+
+
+def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
+    """A chunk read again and its documents cleaned of the removals in `group`."""
+    import pyarrow as pa
+
+    column = {name: group[name].to_pylist() for name in group.column_names}
+    given: dict[tuple[int, int], list[Removal]] = {}
+    chunk = None
+    for i, mine in enumerate(column["files"]):
+        if mine is not None:
+            chunk = Chunk(
+                tuple(files[k] for k in mine), column["chunk_start"][i], column["chunk_end"][i]
+            )
+            numbers = {str(files[k].path): k for k in mine}
+            continue
+        removal = Removal(*(column[name][i] for name in ("unit", *REMOVAL[3:])))
+        given.setdefault((column["file"][i], column["offset"][i]), []).append(removal)
+    assert chunk is not None  # every removal's chunk is one of the corpus's
+    fields = config.input.text_field, config.input.id_field
+    out: dict[str, list[Any]] = {name: [] for name in CLEANED_NAMES}
+    _, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
+    for doc in docs:
+        if isinstance(doc, Skipped):
+            continue
+        number = numbers[doc.source.path]
+        file = files[number]
+        removals = given.get((number, doc.source.offset))
+        removed = None
+        if removals:
+            per_unit = pieces(removals, len(doc.text))
+            removed = merge([span for spans in per_unit.values() for span in spans])
+        text, escapes, dropped = cleaned_document(
+            file, doc, removed, config.output.keep_empty, fields
+        )
+        if not removed and file.jsonl and file.parquet is None and doc.line is not None:
+            data = doc.line  # a record left whole: its line as read
+        elif dropped is not None:
+            data = dropped.encode("utf-8")
+        else:
+            data = document_bytes(file, doc, text, fields, config.input.encoding)
+        for name, value in zip(
+            CLEANED_NAMES,
+            (number, doc.source.line, doc.source.offset, data, dropped is not None, escapes),
+            strict=True,
+        ):
+            out[name].append(value)
+    return pa.table(out, schema=_schema())
+
+
+CLEANED_NAMES = tuple(part.split()[0] for part in CLEANED.split(", "))
+
+
+def _schema() -> Any:
+    import pyarrow as pa
+
+    types = (pa.int32(), pa.int64(), pa.int64(), pa.binary(), pa.bool_(), pa.bool_())
+    return pa.schema(list(zip(CLEANED_NAMES, types, strict=True)))
