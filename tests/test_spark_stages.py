@@ -25,8 +25,9 @@ from dedup.engine.candidates import candidates, components, neighbours_of, pair_
 from dedup.engine.fingerprint import fingerprint
 from dedup.engine.resolve import resolve
 from dedup.engine.run import run
-from dedup.engine.table import Table
+from dedup.engine.table import BATCH_CHARS, Table
 from dedup.engine.verify import BothWays, Verifier, verify_batch
+from dedup.errors import InputError
 from dedup.index import _BUCKET_CAP, candidate_pairs
 from dedup.io.readers import Corpus
 from dedup.io.spill import Columns
@@ -328,6 +329,9 @@ def test_resolution_on_spark_decides_what_the_local_resolution_decides(
                 cleaned = cleaned_frames(prints, done.removals, config).toArrow().to_pylist()
             finally:
                 done.close()
+            docs = table.docs
+            places = sorted(zip(docs.file, docs.line, docs.offset, strict=True))
+            assert sorted((row["file"], row["line"], row["offset"]) for row in cleaned) == places
         # The cleaned documents, as the tasks wrote them: the local run's output files.
         out = tmp_path / f"out{n}"
         result = run([str(source)], config, out=out)
@@ -451,3 +455,46 @@ def _boilerplate_pages(tmp_path: Path, records: bool = False) -> Path:
     for n, page in enumerate(pages):
         (folder / f"page{n}.txt").write_text(page, encoding="utf-8")
     return folder
+
+
+def test_bad_input_on_spark_is_named_by_file_and_line_as_the_local_run_names_it(
+    spark: Any, tmp_path: Path
+) -> None:
+    # A JSONL file of several chunks (a chunk's lines are numbered within it): a record
+    # that is not JSON in a later chunk, then one whose text is no string.
+    lines = [
+        json.dumps({"id": n, "text": f"Note n° {n} : l’été à Noirmoutier, où il fait bon."})
+        for n in range(40_000)
+    ]
+    path = tmp_path / "notes.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    more = tmp_path / "more.jsonl"  # its lines numbered from 1 again
+    more.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    with fingerprint_frames(spark, [str(path), str(more)], CONFIG) as prints:
+        rows = cleaned_frames(prints, [], CONFIG).toArrow()
+    rows = rows.sort_by([("file", "ascending"), ("offset", "ascending")])
+    assert rows["line"].to_pylist() == [*range(1, len(lines) + 1), 1, 2, 3]
+    assert b"".join(rows["data"].to_pylist()) == path.read_bytes() + more.read_bytes()
+    for bad, record in ((31_207, '{"id": 1, "text": "coupé'), (2_500, '{"text": 12}')):
+        lines[bad] = record
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert path.stat().st_size > 2 * BATCH_CHARS
+        with pytest.raises(InputError) as local:
+            run([str(path)], CONFIG)
+        with pytest.raises(InputError) as remote:
+            fingerprint_frames(spark, [str(path)], CONFIG)
+        assert local.value.line == bad + 1
+        assert (remote.value.path, remote.value.line, remote.value.message) == (
+            local.value.path,
+            local.value.line,
+            local.value.message,
+        )
+    # And what a chunk skips is reported where the local run reports it.
+    binary = tmp_path / "mixed"
+    binary.mkdir()
+    (binary / "a.txt").write_text("Un texte à garder, entier.\n", encoding="utf-8")
+    (binary / "b.txt").write_bytes(b"\x00\x01\x02 pas du texte")
+    with fingerprint_frames(spark, [str(binary)], CONFIG) as prints:
+        skipped = prints.skipped()
+    assert skipped == list(run([str(binary)], CONFIG).skipped)
+    assert len(skipped) == 1

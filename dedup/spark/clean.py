@@ -22,10 +22,10 @@ from dedup.io.writers import document_bytes
 from dedup.spark.fingerprint import CHUNK_SHIFT, Prints
 from dedup.spark.resolve import REMOVAL
 
-#: A document's output: where it was read (its file, line within its chunk, byte
-#: offset), what its output file holds of it, whether it was left out (a JSONL record
-#: cleaning emptied: `data` is then its line as it would have been written) and whether
-#: its cleaned line wrote its strings escaped to ASCII.
+#: A document's output: where it was read (its file, line, byte offset), what its output
+#: file holds of it, whether it was left out (a JSONL record cleaning emptied: `data` is
+#: then its line as it would have been written) and whether its cleaned line wrote its
+#: strings escaped to ASCII.
 CLEANED = "file int, line bigint, offset bigint, data binary, dropped boolean, escaped boolean"
 
 
@@ -35,8 +35,10 @@ def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> A
     from pyspark.sql import functions as F
 
     spark = prints.rows.sparkSession
+    bases = prints.line_bases
     chunks = spark.createDataFrame(
-        prints.chunks, "chunk bigint, files array<int>, chunk_start bigint, chunk_end bigint"
+        [(*chunk, bases[chunk[0]]) for chunk in prints.chunks],
+        "chunk bigint, files array<int>, chunk_start bigint, chunk_end bigint, lines bigint",
     )
     cuts = None
     for frame in removals:
@@ -66,9 +68,9 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
     chunk = None
     for i, mine in enumerate(column["files"]):
         if mine is not None:
-            chunk = Chunk(
-                tuple(files[k] for k in mine), column["chunk_start"][i], column["chunk_end"][i]
-            )
+            start, end = column["chunk_start"][i], column["chunk_end"][i]
+            chunk = Chunk(tuple(files[k] for k in mine), start, end)
+            before = column["lines"][i]  # its file's lines before it
             numbers = {str(files[k].path): k for k in mine}
             continue
         removal = Removal(*(column[name][i] for name in ("unit", *REMOVAL[3:])))
@@ -98,7 +100,14 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
             data = document_bytes(file, doc, text, fields, config.input.encoding)
         for name, value in zip(
             CLEANED_NAMES,
-            (number, doc.source.line, doc.source.offset, data, dropped is not None, escapes),
+            (
+                number,
+                doc.source.line + before,
+                doc.source.offset,
+                data,
+                dropped is not None,
+                escapes,
+            ),
             strict=True,
         ):
             out[name].append(value)

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from dedup.config import Config
 from dedup.engine.fingerprint import _fingerprint_chunk
 from dedup.engine.table import COLUMNS, BatchPrints
+from dedup.errors import InputError
 from dedup.io.documents import InputFile
 from dedup.io.readers import Chunk, Corpus
 from dedup.titles import META, TITLE_SPACES
@@ -38,7 +39,7 @@ from dedup.titles import META, TITLE_SPACES
 _BATCH_BITS, _ROW_BITS = 16, 24
 #: A unit's place shifted right by this many bits: its chunk's number.
 CHUNK_SHIFT = _BATCH_BITS + _ROW_BITS
-_UNIT, _BAND, _DOCUMENT = 0, 1, 2  # the kinds of rows
+_UNIT, _BAND, _DOCUMENT, _CHUNK, _SKIPPED, _ERROR = range(6)  # the kinds of rows
 _DOC, _START, _END, _MARKS = (COLUMNS.index(c) for c in ("doc", "start", "end", "marks"))
 #: A unit's white space around it, as `clean.Removal` holds it.
 AROUND = ("ws_before", "ws_after", "nl_before", "nl_after")
@@ -68,6 +69,8 @@ def _schema() -> Any:
             ("title_part", long),  # a title's reading: its title, label, usual order
             ("label_part", long),
             ("usual", pa.int8()),
+            ("label", pa.string()),  # what a chunk skipped, or could not read: the file's
+            ("message", pa.string()),  # label, and why
         ]
     )
 
@@ -80,6 +83,22 @@ def chunk_rows(number: int, chunk: Chunk, files: list[int], config: Config) -> A
 
     read = _fingerprint_chunk(chunk, config)
     docs = read.docs
+    # The chunk (its line count, numbered within it: see `Prints.line_bases`), and what
+    # it skipped.
+    told = [
+        _table(1, kind=np.int8(_CHUNK), place=np.int64(number), offset=chunk.start, line=read.lines)
+    ]
+    for entry in read.skipped:
+        told.append(
+            _table(
+                1,
+                kind=np.int8(_SKIPPED),
+                place=np.int64(number),
+                line=entry["line"],
+                label=entry["path"],
+                message=entry["reason"],
+            )
+        )
     places = np.array(
         [
             np.asarray(files, dtype=np.int64)[np.asarray(docs.files, dtype=np.int64)],
@@ -88,15 +107,17 @@ def chunk_rows(number: int, chunk: Chunk, files: list[int], config: Config) -> A
         ]
     ).reshape(3, -1)
     parts: list[Any] = [
+        *told,
         _table(
             len(docs),
             kind=np.int8(_DOCUMENT),
+            place=(number << CHUNK_SHIFT) + np.arange(len(docs), dtype=np.int64),
             file=places[0].astype(np.int32),
             line=places[1],
             offset=places[2],
             start=np.int64(0),
             end=np.asarray(docs.chars, dtype=np.int64),
-        )
+        ),
     ]
     for b, batch in enumerate(read.prints):
         base = (number << CHUNK_SHIFT) | (b << _ROW_BITS)
@@ -115,6 +136,8 @@ def _table(count: int, **given: Any) -> Any:
         value = given.get(column.name)
         if value is None:
             columns.append(pa.nulls(count, column.type))
+        elif isinstance(value, str):
+            columns.append(pa.array([value] * count, column.type))
         elif isinstance(value, pa.Array):
             columns.append(value)
         else:
@@ -222,12 +245,70 @@ class Prints:
         )
 
     def documents(self) -> Any:
-        """The corpus's documents: (file, line, offset, chars)."""
+        """The corpus's documents: (place, file, line, offset, chars), `place` their
+        order in the corpus and `line` numbered within its chunk (see `line_bases`)."""
         from pyspark.sql import functions as F
 
         return self.rows.where(F.col("kind") == _DOCUMENT).select(
-            "file", "line", "offset", F.col("end").alias("chars")
+            "place", "file", "line", "offset", F.col("end").alias("chars")
         )
+
+    @functools.cached_property
+    def _told(self) -> Any:
+        """The chunks' rows, what they skipped and the errors they met, collected once
+        and in chunk order (a few rows a chunk)."""
+        from pyspark.sql import functions as F
+
+        told = self.rows.where(F.col("kind").isin(_CHUNK, _SKIPPED, _ERROR))
+        return told.select("kind", "place", "offset", "line", "label", "message").toArrow()
+
+    @functools.cached_property
+    def line_bases(self) -> dict[int, int]:
+        """The lines of its file before each chunk, by chunk number: a JSONL chunk's lines
+        are numbered within it (see `Corpus.read_chunk`), a file's count before it is the
+        sum over its file's chunks before (0 for a chunk of whole files)."""
+        told = self._told
+        chunks = sorted(
+            (number, start, lines, kind)
+            for number, start, lines, kind in zip(
+                *(told[c].to_pylist() for c in ("place", "offset", "line", "kind")),
+                strict=True,
+            )
+            if kind != _SKIPPED
+        )
+        bases, before = {}, 0
+        for number, start, lines, kind in chunks:
+            bases[number] = first = before if start else 0
+            if kind == _CHUNK:  # a chunk that met an error counts none
+                before = first + lines
+        return bases
+
+    def skipped(self) -> list[dict[str, Any]]:
+        """What the chunks left out, in corpus order, as the report lists it."""
+        rows = [row for row in self._told.to_pylist() if row["kind"] == _SKIPPED]
+        rows.sort(key=lambda row: row["place"])  # stable: a chunk's own in its order
+        return [
+            {
+                "path": row["label"],
+                "line": None
+                if row["line"] is None
+                else row["line"] + self.line_bases[row["place"]],
+                "reason": row["message"],
+            }
+            for row in rows
+        ]
+
+    def check(self) -> None:
+        """Raise the first error a chunk met, in corpus order, as the local run raises it:
+        a record's line numbered in its file."""
+        errors = [row for row in self._told.to_pylist() if row["kind"] == _ERROR]
+        if not errors:
+            return
+        first = min(errors, key=lambda row: row["place"])
+        line = first["line"]
+        if line is not None:  # a record's, numbered within its chunk
+            line += self.line_bases[first["place"]]
+        raise InputError(first["label"], first["message"], line)
 
     def texts(self, li: int) -> Any:
         """The distinct texts of level `li`: (hi, lo, text, mark), `text` the place of its
@@ -365,7 +446,13 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
         warnings.simplefilter("ignore", FutureWarning)
         work = functools.partial(_answer, files=files, config=config)
         rows = source.mapInArrow(work, spark_type(_schema()))
-    return Prints(rows.persist(), list(config.segment.levels), files, corpus, chunks)
+    prints = Prints(rows.persist(), list(config.segment.levels), files, corpus, chunks)
+    try:
+        prints.check()  # the corpus read now: an error is the run's first word
+    except BaseException:
+        prints.close()
+        raise
+    return prints
 
 
 def spark_type(schema: Any) -> Any:
@@ -383,4 +470,15 @@ def _answer(batches: Iterator[Any], files: list[InputFile], config: Config) -> I
             strict=True,
         ):
             chunk = Chunk(tuple(files[k] for k in mine), start, end)
-            yield chunk_rows(number, chunk, mine, config)
+            try:
+                yield chunk_rows(number, chunk, mine, config)
+            except InputError as exc:  # told the driver, which raises the first in order
+                yield _table(
+                    1,
+                    kind=np.int8(_ERROR),
+                    place=np.int64(number),
+                    offset=start,
+                    line=exc.line,
+                    label=exc.path,
+                    message=exc.message,
+                ).to_batches()[0]
