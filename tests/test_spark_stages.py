@@ -34,7 +34,7 @@ from dedup.io.spill import Columns
 from dedup.model import LEVELS, Evidence
 from dedup.parallel import Workers
 from dedup.spark.candidates import candidate_pairs as spark_pairs
-from dedup.spark.clean import cleaned_frames
+from dedup.spark.clean import cleaned_frames, write_jsonl
 from dedup.spark.cluster import EVIDENCE, level_links
 from dedup.spark.components import components as spark_components
 from dedup.spark.fingerprint import Prints, fingerprint_frames
@@ -326,7 +326,12 @@ def test_resolution_on_spark_decides_what_the_local_resolution_decides(
             done = resolve_frames(prints, config)
             try:
                 seen += _same_resolution(prints, table, local, done, (source, config.cluster))
-                cleaned = cleaned_frames(prints, done.removals, config).toArrow().to_pylist()
+                frame = cleaned_frames(prints, done.removals, config)
+                cleaned = frame.toArrow().to_pylist()
+                if source.suffix == ".jsonl":  # and as partitions, in corpus order
+                    write_jsonl(frame, str(tmp_path / f"parts{n}"))
+                    parts = sorted((tmp_path / f"parts{n}").glob("part-*"))
+                    partitioned = b"".join(part.read_bytes() for part in parts)
             finally:
                 done.close()
             docs = table.docs
@@ -337,13 +342,17 @@ def test_resolution_on_spark_decides_what_the_local_resolution_decides(
         result = run([str(source)], config, out=out)
         written = {path.name: path.read_bytes() for path in out.iterdir()}
         assert _spark_files(cleaned, prints.files) == written, source
+        if source.suffix == ".jsonl":
+            assert partitioned == written[source.name]
+            seen["partitioned"] += 1
         dropped = sorted(row["data"].decode("utf-8") for row in cleaned if row["dropped"])
         assert dropped == sorted(result.documents.dropped.values()), source
         assert sum(row["escaped"] for row in cleaned) == len(result.documents.escaped)
         seen["dropped"] += len(dropped)
     # What each rule decides took place: boilerplate flagged and kept once a page,
     # children cut from near duplicates, and removals at every level below the top.
-    assert all(seen[what] for what in ("flagged", "spared", "children", "dropped", 1, 2, 3)), seen
+    assert all(seen[w] for w in ("flagged", "spared", "children", "dropped", "partitioned")), seen
+    assert all(seen[level] for level in (1, 2, 3)), seen
 
 
 def _spark_files(rows: list[dict[str, Any]], files: list[Any]) -> dict[str, bytes]:

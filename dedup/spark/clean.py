@@ -59,6 +59,18 @@ def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> A
         return rows.groupBy("chunk").applyInArrow(work, CLEANED)
 
 
+def write_jsonl(cleaned: Any, path: str) -> None:
+    """Cleaned records (rows of `CLEANED` of JSONL input), but those left out, written at
+    `path` (any path Spark writes) as JSONL partitions: ranges of the corpus, in corpus
+    order by their names, each record the line the local run writes (a last line given
+    its line break)."""
+    from pyspark.sql import functions as F
+
+    kept = cleaned.where(~F.col("dropped")).repartitionByRange("file", "offset")
+    line = F.regexp_replace(F.decode("data", "UTF-8"), "\n$", "").alias("value")
+    kept.sortWithinPartitions("file", "offset").select(line).write.text(path)
+
+
 def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
     """A chunk read again and its documents cleaned of the removals in `group`."""
     import pyarrow as pa
