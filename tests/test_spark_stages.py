@@ -334,13 +334,20 @@ def test_resolution_on_spark_decides_what_the_local_resolution_decides(
                     partitioned = b"".join(part.read_bytes() for part in parts)
             finally:
                 done.close()
-            docs = table.docs
-            places = sorted(zip(docs.file, docs.line, docs.offset, strict=True))
-            assert sorted((row["file"], row["line"], row["offset"]) for row in cleaned) == places
+            docs = table.docs  # each numbered as the local run numbers it
+            places = list(enumerate(zip(docs.file, docs.line, docs.offset, strict=True)))
+            got = sorted((row["doc"], (row["file"], row["line"], row["offset"])) for row in cleaned)
+            assert got == places
         # The cleaned documents, as the tasks wrote them: the local run's output files.
         out = tmp_path / f"out{n}"
         result = run([str(source)], config, out=out)
         written = {path.name: path.read_bytes() for path in out.iterdir()}
+        cuts = result.documents.cuts  # what the report lists each document lost
+        assert {
+            row["doc"]: list(zip(row["cuts"][::2], row["cuts"][1::2], strict=True))
+            for row in cleaned
+            if row["cuts"]
+        } == {doc: list(cuts.get(doc)) for doc in cuts}
         assert _spark_files(cleaned, prints.files) == written, source
         if source.suffix == ".jsonl":
             assert partitioned == written[source.name]
@@ -483,6 +490,7 @@ def test_bad_input_on_spark_is_named_by_file_and_line_as_the_local_run_names_it(
         rows = cleaned_frames(prints, [], CONFIG).toArrow()
     rows = rows.sort_by([("file", "ascending"), ("offset", "ascending")])
     assert rows["line"].to_pylist() == [*range(1, len(lines) + 1), 1, 2, 3]
+    assert rows["doc"].to_pylist() == list(range(len(lines) + 3))
     assert b"".join(rows["data"].to_pylist()) == path.read_bytes() + more.read_bytes()
     for bad, record in ((31_207, '{"id": 1, "text": "coupé'), (2_500, '{"text": 12}')):
         lines[bad] = record
@@ -504,6 +512,6 @@ def test_bad_input_on_spark_is_named_by_file_and_line_as_the_local_run_names_it(
     (binary / "a.txt").write_text("Un texte à garder, entier.\n", encoding="utf-8")
     (binary / "b.txt").write_bytes(b"\x00\x01\x02 pas du texte")
     with fingerprint_frames(spark, [str(binary)], CONFIG) as prints:
-        skipped = prints.skipped()
+        skipped = prints.chunks_told.skipped()
     assert skipped == list(run([str(binary)], CONFIG).skipped)
     assert len(skipped) == 1

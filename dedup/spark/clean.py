@@ -25,8 +25,12 @@ from dedup.spark.resolve import REMOVAL
 #: A document's output: where it was read (its file, line, byte offset), what its output
 #: file holds of it, whether it was left out (a JSONL record cleaning emptied: `data` is
 #: then its line as it would have been written) and whether its cleaned line wrote its
-#: strings escaped to ASCII.
-CLEANED = "file int, line bigint, offset bigint, data binary, dropped boolean, escaped boolean"
+#: strings escaped to ASCII; its number in the corpus, and the spans cleaning took out of
+#: it (start, end, start, end...: what the report's documents list).
+CLEANED = (
+    "file int, line bigint, offset bigint, data binary, dropped boolean, escaped boolean, "
+    "doc bigint, cuts array<bigint>"
+)
 
 
 def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> Any:
@@ -35,10 +39,12 @@ def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> A
     from pyspark.sql import functions as F
 
     spark = prints.rows.sparkSession
-    bases = prints.line_bases
+    told = prints.chunks_told
+    lines, docs = told.line_bases, told.doc_bases
     chunks = spark.createDataFrame(
-        [(*chunk, bases[chunk[0]]) for chunk in prints.chunks],
-        "chunk bigint, files array<int>, chunk_start bigint, chunk_end bigint, lines bigint",
+        [(*chunk, lines[chunk[0]], docs[chunk[0]]) for chunk in prints.chunks],
+        "chunk bigint, files array<int>, chunk_start bigint, chunk_end bigint, lines bigint, "
+        "docs bigint",
     )
     cuts = None
     for frame in removals:
@@ -83,6 +89,7 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
             start, end = column["chunk_start"][i], column["chunk_end"][i]
             chunk = Chunk(tuple(files[k] for k in mine), start, end)
             before = column["lines"][i]  # its file's lines before it
+            number_of = column["docs"][i]  # the corpus's documents before it
             numbers = {str(files[k].path): k for k in mine}
             continue
         removal = Removal(*(column[name][i] for name in ("unit", *REMOVAL[3:])))
@@ -94,6 +101,7 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
     for doc in docs:
         if isinstance(doc, Skipped):
             continue
+        number_of += 1
         number = numbers[doc.source.path]
         file = files[number]
         removals = given.get((number, doc.source.offset))
@@ -119,6 +127,8 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
                 data,
                 dropped is not None,
                 escapes,
+                number_of - 1,
+                [end for span in removed or () for end in span],
             ),
             strict=True,
         ):
@@ -132,5 +142,8 @@ CLEANED_NAMES = tuple(part.split()[0] for part in CLEANED.split(", "))
 def _schema() -> Any:
     import pyarrow as pa
 
-    types = (pa.int32(), pa.int64(), pa.int64(), pa.binary(), pa.bool_(), pa.bool_())
+    types = (
+        *(pa.int32(), pa.int64(), pa.int64(), pa.binary(), pa.bool_(), pa.bool_()),
+        *(pa.int64(), pa.list_(pa.int64())),
+    )
     return pa.schema(list(zip(CLEANED_NAMES, types, strict=True)))

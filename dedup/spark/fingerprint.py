@@ -32,6 +32,7 @@ from dedup.engine.table import COLUMNS, BatchPrints
 from dedup.errors import InputError
 from dedup.io.documents import InputFile
 from dedup.io.readers import Chunk, Corpus
+from dedup.spark.chunks import CHUNK, ERROR, SKIPPED, TOLD, Chunks
 from dedup.titles import META, TITLE_SPACES
 
 #: A unit's place in corpus order: its chunk, batch and row within the batch's level,
@@ -39,7 +40,7 @@ from dedup.titles import META, TITLE_SPACES
 _BATCH_BITS, _ROW_BITS = 16, 24
 #: A unit's place shifted right by this many bits: its chunk's number.
 CHUNK_SHIFT = _BATCH_BITS + _ROW_BITS
-_UNIT, _BAND, _DOCUMENT, _CHUNK, _SKIPPED, _ERROR = range(6)  # the kinds of rows
+_UNIT, _BAND, _DOCUMENT = range(3)  # the kinds of rows, and those of `chunks`
 _DOC, _START, _END, _MARKS = (COLUMNS.index(c) for c in ("doc", "start", "end", "marks"))
 #: A unit's white space around it, as `clean.Removal` holds it.
 AROUND = ("ws_before", "ws_after", "nl_before", "nl_after")
@@ -83,16 +84,23 @@ def chunk_rows(number: int, chunk: Chunk, files: list[int], config: Config) -> A
 
     read = _fingerprint_chunk(chunk, config)
     docs = read.docs
-    # The chunk (its line count, numbered within it: see `Prints.line_bases`), and what
-    # it skipped.
+    # The chunk (its lines, numbered within it, and documents: see `chunks.Chunks`)
+    # and what it skipped.
     told = [
-        _table(1, kind=np.int8(_CHUNK), place=np.int64(number), offset=chunk.start, line=read.lines)
+        _table(
+            1,
+            kind=np.int8(CHUNK),
+            place=np.int64(number),
+            offset=chunk.start,
+            line=read.lines,
+            end=len(docs),
+        )
     ]
     for entry in read.skipped:
         told.append(
             _table(
                 1,
-                kind=np.int8(_SKIPPED),
+                kind=np.int8(SKIPPED),
                 place=np.int64(number),
                 line=entry["line"],
                 label=entry["path"],
@@ -246,7 +254,7 @@ class Prints:
 
     def documents(self) -> Any:
         """The corpus's documents: (place, file, line, offset, chars), `place` their
-        order in the corpus and `line` numbered within its chunk (see `line_bases`)."""
+        order in the corpus and `line` numbered within its chunk (see `chunks_told`)."""
         from pyspark.sql import functions as F
 
         return self.rows.where(F.col("kind") == _DOCUMENT).select(
@@ -254,61 +262,12 @@ class Prints:
         )
 
     @functools.cached_property
-    def _told(self) -> Any:
-        """The chunks' rows, what they skipped and the errors they met, collected once
-        and in chunk order (a few rows a chunk)."""
+    def chunks_told(self) -> Chunks:
+        """What the chunks told besides their units (see `chunks.Chunks`), collected once."""
         from pyspark.sql import functions as F
 
-        told = self.rows.where(F.col("kind").isin(_CHUNK, _SKIPPED, _ERROR))
-        return told.select("kind", "place", "offset", "line", "label", "message").toArrow()
-
-    @functools.cached_property
-    def line_bases(self) -> dict[int, int]:
-        """The lines of its file before each chunk, by chunk number: a JSONL chunk's lines
-        are numbered within it (see `Corpus.read_chunk`), a file's count before it is the
-        sum over its file's chunks before (0 for a chunk of whole files)."""
-        told = self._told
-        chunks = sorted(
-            (number, start, lines, kind)
-            for number, start, lines, kind in zip(
-                *(told[c].to_pylist() for c in ("place", "offset", "line", "kind")),
-                strict=True,
-            )
-            if kind != _SKIPPED
-        )
-        bases, before = {}, 0
-        for number, start, lines, kind in chunks:
-            bases[number] = first = before if start else 0
-            if kind == _CHUNK:  # a chunk that met an error counts none
-                before = first + lines
-        return bases
-
-    def skipped(self) -> list[dict[str, Any]]:
-        """What the chunks left out, in corpus order, as the report lists it."""
-        rows = [row for row in self._told.to_pylist() if row["kind"] == _SKIPPED]
-        rows.sort(key=lambda row: row["place"])  # stable: a chunk's own in its order
-        return [
-            {
-                "path": row["label"],
-                "line": None
-                if row["line"] is None
-                else row["line"] + self.line_bases[row["place"]],
-                "reason": row["message"],
-            }
-            for row in rows
-        ]
-
-    def check(self) -> None:
-        """Raise the first error a chunk met, in corpus order, as the local run raises it:
-        a record's line numbered in its file."""
-        errors = [row for row in self._told.to_pylist() if row["kind"] == _ERROR]
-        if not errors:
-            return
-        first = min(errors, key=lambda row: row["place"])
-        line = first["line"]
-        if line is not None:  # a record's, numbered within its chunk
-            line += self.line_bases[first["place"]]
-        raise InputError(first["label"], first["message"], line)
+        told = self.rows.where(F.col("kind").isin(CHUNK, SKIPPED, ERROR)).select(*TOLD)
+        return Chunks(told.toArrow().to_pylist())
 
     def texts(self, li: int) -> Any:
         """The distinct texts of level `li`: (hi, lo, text, mark), `text` the place of its
@@ -340,8 +299,9 @@ class Prints:
 
     @functools.cached_property
     def _bands(self) -> Any:
-        """`bands`, made once and persisted for every level."""
-        return self.bands().persist()
+        """Every distinct text's band keys (`held_bands`), made once and persisted for
+        every level."""
+        return held_bands(self._first(), self.parts).persist()
 
     def _first(self) -> Any:
         """Every text's rows of band keys, from the first batch that has the text, as many
@@ -383,31 +343,6 @@ class Prints:
         keys = parts["part"].to_numpy().view(np.uint64).tolist()
         return dict(zip(keys, parts["count"].to_pylist(), strict=True))
 
-    def bands(self) -> Any:
-        """Every distinct text's band keys once (see `_first`), a title's where its
-        reading holds (`titles.holding`): (hi, lo, space, band, key)."""
-        from pyspark.sql import functions as F
-
-        rows = self._first()
-        plain = rows.where(~F.col("titled"))
-        parts = self.parts
-        title = parts.select(F.col("part").alias("title_part"), F.col("count").alias("of_title"))
-        label = parts.select(F.col("part").alias("label_part"), F.col("count").alias("of_label"))
-        counted = (
-            rows.where(F.col("titled"))
-            .join(title, "title_part", "left")
-            .join(label, "label_part", "left")
-        )
-        of_title = F.coalesce(F.col("of_title"), F.lit(1))
-        of_label = F.coalesce(F.col("of_label"), F.lit(1))
-        held = (
-            (F.col("label_part") == 0)
-            | (of_label > of_title)
-            | ((of_label == of_title) & (F.col("usual") == 1))
-        )
-        kept = plain.unionByName(counted.where(held).select(*plain.columns))
-        return kept.select("hi", "lo", "space", F.posexplode("keys").alias("band", "key"))
-
     def text_places(self, li: int) -> Any:
         """Where each text of level `li` is read: its first unit's document (file, line,
         offset) and span (start, end), with its number (`texts`): (text, file, line,
@@ -419,6 +354,31 @@ class Prints:
         return self._bands.join(self.texts(li), ["hi", "lo"]).select(
             "space", "band", "key", "text", "mark"
         )
+
+
+def held_bands(first: Any, parts: Any) -> Any:
+    """Every distinct text's band keys once (the rows `first`: see `Prints._first`), a
+    title's where its reading holds (`titles.holding`, the parts counted in `parts`):
+    (hi, lo, space, band, key)."""
+    from pyspark.sql import functions as F
+
+    plain = first.where(~F.col("titled"))
+    title = parts.select(F.col("part").alias("title_part"), F.col("count").alias("of_title"))
+    label = parts.select(F.col("part").alias("label_part"), F.col("count").alias("of_label"))
+    counted = (
+        first.where(F.col("titled"))
+        .join(title, "title_part", "left")
+        .join(label, "label_part", "left")
+    )
+    of_title = F.coalesce(F.col("of_title"), F.lit(1))
+    of_label = F.coalesce(F.col("of_label"), F.lit(1))
+    held = (
+        (F.col("label_part") == 0)
+        | (of_label > of_title)
+        | ((of_label == of_title) & (F.col("usual") == 1))
+    )
+    kept = plain.unionByName(counted.where(held).select(*plain.columns))
+    return kept.select("hi", "lo", "space", F.posexplode("keys").alias("band", "key"))
 
 
 def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prints:
@@ -448,7 +408,7 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
         rows = source.mapInArrow(work, spark_type(_schema()))
     prints = Prints(rows.persist(), list(config.segment.levels), files, corpus, chunks)
     try:
-        prints.check()  # the corpus read now: an error is the run's first word
+        prints.chunks_told.check()  # the corpus read now: an error is the run's first word
     except BaseException:
         prints.close()
         raise
@@ -475,7 +435,7 @@ def _answer(batches: Iterator[Any], files: list[InputFile], config: Config) -> I
             except InputError as exc:  # told the driver, which raises the first in order
                 yield _table(
                     1,
-                    kind=np.int8(_ERROR),
+                    kind=np.int8(ERROR),
                     place=np.int64(number),
                     offset=start,
                     line=exc.line,
