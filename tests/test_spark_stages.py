@@ -34,7 +34,7 @@ from dedup.io.spill import Columns
 from dedup.model import LEVELS, Evidence
 from dedup.parallel import Workers
 from dedup.spark.candidates import candidate_pairs as spark_pairs
-from dedup.spark.clean import cleaned_frames, write_jsonl
+from dedup.spark.clean import cleaned_frames, write_files, write_jsonl
 from dedup.spark.cluster import EVIDENCE, level_links
 from dedup.spark.components import components as spark_components
 from dedup.spark.fingerprint import Prints, fingerprint_frames
@@ -328,6 +328,7 @@ def test_resolution_on_spark_decides_what_the_local_resolution_decides(
                 seen += _same_resolution(prints, table, local, done, (source, config.cluster))
                 frame = cleaned_frames(prints, done.removals, config)
                 cleaned = frame.toArrow().to_pylist()
+                write_files(frame, tmp_path / f"files{n}", prints.files)
                 if source.suffix == ".jsonl":  # and as partitions, in corpus order
                     write_jsonl(frame, str(tmp_path / f"parts{n}"))
                     parts = sorted((tmp_path / f"parts{n}").glob("part-*"))
@@ -348,7 +349,8 @@ def test_resolution_on_spark_decides_what_the_local_resolution_decides(
             for row in cleaned
             if row["cuts"]
         } == {doc: list(cuts.get(doc)) for doc in cuts}
-        assert _spark_files(cleaned, prints.files) == written, source
+        files = {path.name: path.read_bytes() for path in (tmp_path / f"files{n}").iterdir()}
+        assert files == written, source
         if source.suffix == ".jsonl":
             assert partitioned == written[source.name]
             seen["partitioned"] += 1
@@ -360,17 +362,6 @@ def test_resolution_on_spark_decides_what_the_local_resolution_decides(
     # children cut from near duplicates, and removals at every level below the top.
     assert all(seen[w] for w in ("flagged", "spared", "children", "dropped", "partitioned")), seen
     assert all(seen[level] for level in (1, 2, 3)), seen
-
-
-def _spark_files(rows: list[dict[str, Any]], files: list[Any]) -> dict[str, bytes]:
-    """The output files the cleaned rows make: a file's documents in order, but those
-    left out."""
-    rows = sorted(rows, key=lambda row: (row["file"], row["offset"]))
-    out: dict[str, bytes] = {}
-    for row in rows:
-        name = files[row["file"]].name
-        out[name] = out.get(name, b"") + (b"" if row["dropped"] else row["data"])
-    return out
 
 
 def _same_resolution(

@@ -16,17 +16,19 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any, TextIO, TypeVar
 
 from dedup.errors import OutputError
 from dedup.io import parquet
 from dedup.io.documents import InputFile, Verbatim
 from dedup.io.records import escaped, record_line
 from dedup.model import Document
+
+_Item = TypeVar("_Item")
 
 _BOM = "\ufeff"
 
@@ -296,27 +298,46 @@ def write_documents(
 ) -> list[Path]:
     """Write cleaned documents under `out`, one output file per input file of `files` (in
     their order): a JSONL or Parquet file with no document left is written empty."""
-    written: list[Path] = []
+
+    def write(
+        handle: IO[bytes],
+        file: InputFile,
+        docs: Iterable[tuple[InputFile, Document | Verbatim, str]],
+    ) -> None:
+        if file.parquet is not None:
+            parquet.write(handle, file, _parsed(docs), text_field)
+            return
+        for _file, doc, text in docs:
+            handle.write(document_bytes(file, doc, text, (text_field, id_field), encoding))
+
     groups = itertools.groupby(cleaned, key=lambda item: item[0])
+    return write_each_file(out, files, groups, lambda number, file: file, write)
+
+
+def write_each_file(
+    out: Path,
+    files: Sequence[InputFile],
+    groups: Iterator[tuple[Any, Iterable[_Item]]],
+    key: Callable[[int, InputFile], Any],
+    write: Callable[[IO[bytes], InputFile, Iterable[_Item]], None],
+) -> list[Path]:
+    """Each input file of `files` written under `out`, in their order, by `write` from
+    its group of `groups` (in file order, each named as `key` names its file, given its
+    number and itself): a JSONL or Parquet file with no group is written empty, a text
+    file with none left out (binary, say).  Each file is written atomically, a folder of
+    them synced together."""
+    written: list[Path] = []
     pending = next(groups, None)
-    with Files() as out_files:  # a folder of files synced together
-        for file in files:
-            matched = pending is not None and pending[0] == file
-            if pending is not None and matched:
-                docs: Iterable[tuple[InputFile, Document | Verbatim, str]] = pending[1]
-            elif file.jsonl:  # every record went, or it held none
-                docs = ()
-            else:
+    with Files() as out_files:
+        for number, file in enumerate(files):
+            matched = pending is not None and pending[0] == key(number, file)
+            items: Iterable[_Item] = pending[1] if matched and pending is not None else ()
+            if not matched and not file.jsonl:
                 continue  # a text file left out (binary, say)
             path = out / file.name
             try:
                 with out_files.writer(path) as handle:
-                    if file.parquet is not None:
-                        parquet.write(handle, file, _parsed(docs), text_field)
-                    else:
-                        for _file, doc, text in docs:
-                            fields = text_field, id_field
-                            handle.write(document_bytes(file, doc, text, fields, encoding))
+                    write(handle, file, items)
             except OSError as exc:
                 raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
             written.append(path)

@@ -9,16 +9,19 @@ as its output file holds it (`writers.document_bytes`).  No process holds the co
 
 from __future__ import annotations
 
+import itertools
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
 
 from dedup.clean import Removal, merge, pieces
 from dedup.config import Config
 from dedup.engine.result import cleaned_document
+from dedup.errors import OutputError
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import Chunk, Corpus
-from dedup.io.writers import document_bytes
+from dedup.io.writers import document_bytes, write_each_file
 from dedup.spark.fingerprint import CHUNK_SHIFT, Prints
 from dedup.spark.resolve import REMOVAL
 
@@ -75,6 +78,29 @@ def write_jsonl(cleaned: Any, path: str) -> None:
     kept = cleaned.where(~F.col("dropped")).repartitionByRange("file", "offset")
     line = F.regexp_replace(F.decode("data", "UTF-8"), "\n$", "").alias("value")
     kept.sortWithinPartitions("file", "offset").select(line).write.text(path)
+
+
+def write_files(cleaned: Any, out: Path, files: Sequence[InputFile]) -> list[Path]:
+    """Cleaned documents (rows of `CLEANED`) written under `out` as the local run writes
+    them (`writers.write_documents`): a file for each input file of `files`, a JSONL
+    file's records but those left out (a file left with none written empty), a text
+    file whole (one left out, binary say, not written), each atomically.  The rows come
+    to the driver a partition at a time, in corpus order.  Parquet input is not written
+    here: its rows would need every other field, which the cleaned rows do not carry."""
+    from pyspark.sql import functions as F
+
+    parquet = [file.label for file in files if file.parquet is not None]
+    if parquet:
+        raise OutputError(f"{parquet[0]}: Parquet output is not written from Spark's rows yet")
+    rows = cleaned.where(~F.col("dropped")).orderBy("file", "offset").select("file", "data")
+    groups = itertools.groupby(rows.toLocalIterator(), key=lambda row: row["file"])
+
+    def write(handle: IO[bytes], file: InputFile, rows: Iterable[Any]) -> None:
+        for row in rows:
+            handle.write(row["data"])
+
+    out.mkdir(parents=True, exist_ok=True)
+    return write_each_file(out, files, groups, lambda number, file: number, write)
 
 
 def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
