@@ -17,7 +17,6 @@ from typing import IO, Any
 from dedup.errors import InputError
 from dedup.io.documents import InputFile
 from dedup.io.memory import plain
-from dedup.model import Document
 
 #: Rows read at once, and characters of text gathered into one row group when writing.
 BATCH_ROWS = 1024
@@ -89,10 +88,11 @@ def _batches(source: Any, file: InputFile) -> Iterator[Any]:
 
 
 def write(
-    handle: IO[bytes], file: InputFile, cleaned: Iterable[tuple[Document, str]], text_field: str
+    handle: IO[bytes], file: InputFile, cleaned: Iterable[tuple[int, str]], text_field: str
 ) -> None:
     """Write the Parquet input `file` cleaned to `handle`: its rows in order, each cleaned
-    document's text in place of its own, the rows not among `cleaned` left out."""
+    document's text in place of its own, the rows not among `cleaned` (pairs of a row's
+    number, from 1, and its text, in order) left out."""
     import pyarrow
 
     source = _open(file, text_field)
@@ -100,7 +100,7 @@ def write(
     at = schema.get_field_index(text_field)
     writer = pyarrow.parquet.ParquetWriter(handle, schema, compression=_compression(source))
     try:
-        rows = ((doc.source.line if doc.source else 0, text) for doc, text in cleaned)
+        rows = iter(cleaned)
         wanted, text = next(rows, (0, ""))  # the next row written, and its text
         row = 0  # rows read so far
         group: list[Any] = []

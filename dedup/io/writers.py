@@ -348,12 +348,12 @@ def write_each_file(
 
 def _parsed(
     docs: Iterable[tuple[InputFile, Document | Verbatim, str]],
-) -> Iterator[tuple[Document, str]]:
-    """The documents of a Parquet input and their texts: each one parsed, none its line
-    alone (see `result.cleaned`)."""
+) -> Iterator[tuple[int, str]]:
+    """The rows of a Parquet input and their texts: each document parsed, none its line
+    alone (see `result.cleaned`); a row numbered from 1, as its document's line."""
     for _, doc, text in docs:
         assert isinstance(doc, Document)
-        yield doc, text
+        yield doc.source.line if doc.source else 0, text
 
 
 def stream_documents(

@@ -18,7 +18,7 @@ from typing import IO, Any
 from dedup.clean import Removal, merge, pieces
 from dedup.config import Config
 from dedup.engine.result import cleaned_document
-from dedup.errors import OutputError
+from dedup.io import parquet
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import Chunk, Corpus
 from dedup.io.writers import document_bytes, write_each_file
@@ -26,10 +26,11 @@ from dedup.spark.fingerprint import CHUNK_SHIFT, Prints
 from dedup.spark.resolve import REMOVAL
 
 #: A document's output: where it was read (its file, line, byte offset), what its output
-#: file holds of it, whether it was left out (a JSONL record cleaning emptied: `data` is
-#: then its line as it would have been written) and whether its cleaned line wrote its
-#: strings escaped to ASCII; its number in the corpus, and the spans cleaning took out of
-#: it (start, end, start, end...: what the report's documents list).
+#: file holds of it (of a Parquet row, its cleaned text), whether it was left out (a JSONL
+#: record cleaning emptied: `data` is then its line as it would have been written) and
+#: whether its cleaned line wrote its strings escaped to ASCII; its number in the corpus,
+#: and the spans cleaning took out of it (start, end, start, end...: what the report's
+#: documents list).
 CLEANED = (
     "file int, line bigint, offset bigint, data binary, dropped boolean, escaped boolean, "
     "doc bigint, cuts array<bigint>"
@@ -80,22 +81,27 @@ def write_jsonl(cleaned: Any, path: str) -> None:
     kept.sortWithinPartitions("file", "offset").select(line).write.text(path)
 
 
-def write_files(cleaned: Any, out: Path, files: Sequence[InputFile]) -> list[Path]:
+def write_files(
+    cleaned: Any, out: Path, files: Sequence[InputFile], text_field: str = "text"
+) -> list[Path]:
     """Cleaned documents (rows of `CLEANED`) written under `out` as the local run writes
-    them (`writers.write_documents`): a file for each input file of `files`, a JSONL
-    file's records but those left out (a file left with none written empty), a text
-    file whole (one left out, binary say, not written), each atomically.  The rows come
-    to the driver a partition at a time, in corpus order.  Parquet input is not written
-    here: its rows would need every other field, which the cleaned rows do not carry."""
+    them (`writers.write_documents`): a file for each input file of `files`, a JSONL or
+    Parquet file's records but those left out (a file left with none written empty; a
+    Parquet row's other fields read from its input, `text_field` replaced), a text file
+    whole (one left out, binary say, not written), each atomically.  The rows come to
+    the driver a partition at a time, in corpus order."""
     from pyspark.sql import functions as F
 
-    parquet = [file.label for file in files if file.parquet is not None]
-    if parquet:
-        raise OutputError(f"{parquet[0]}: Parquet output is not written from Spark's rows yet")
-    rows = cleaned.where(~F.col("dropped")).orderBy("file", "offset").select("file", "data")
-    groups = itertools.groupby(rows.toLocalIterator(), key=lambda row: row["file"])
+    rows = cleaned.where(~F.col("dropped")).orderBy("file", "offset")
+    groups = itertools.groupby(
+        rows.select("file", "line", "data").toLocalIterator(), key=lambda row: row["file"]
+    )
 
     def write(handle: IO[bytes], file: InputFile, rows: Iterable[Any]) -> None:
+        if file.parquet is not None:
+            texts = ((row["line"], row["data"].decode("utf-8")) for row in rows)
+            parquet.write(handle, file, texts, text_field)
+            return
         for row in rows:
             handle.write(row["data"])
 
@@ -142,6 +148,8 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
             data = doc.line  # a record left whole: its line as read
         elif dropped is not None:
             data = dropped.encode("utf-8")
+        elif file.parquet is not None:  # its row's other fields are the input's own
+            data = text.encode("utf-8")
         else:
             data = document_bytes(file, doc, text, fields, config.input.encoding)
         for name, value in zip(
