@@ -22,24 +22,37 @@ from dedup.io import parquet
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import Chunk, Corpus
 from dedup.io.writers import document_bytes, write_each_file
-from dedup.spark.fingerprint import CHUNK_SHIFT, Prints
+from dedup.spark.fingerprint import CHUNK_SHIFT, Prints, spark_type
 from dedup.spark.resolve import REMOVAL
 
-#: A document's output: where it was read (its file, line, byte offset), what its output
-#: file holds of it (of a Parquet row, its cleaned text), whether it was left out (a JSONL
-#: record cleaning emptied: `data` is then its line as it would have been written) and
-#: whether its cleaned line wrote its strings escaped to ASCII; its number in the corpus,
-#: and the spans cleaning took out of it (start, end, start, end...: what the report's
-#: documents list).
-CLEANED = (
-    "file int, line bigint, offset bigint, data binary, dropped boolean, escaped boolean, "
-    "doc bigint, cuts array<bigint>"
-)
+
+def cleaned_schema() -> Any:
+    """The Arrow schema of a document's output: where it was read (its file, line, byte
+    offset), what its output file holds of it (of a Parquet row, its cleaned text),
+    whether it was left out (a JSONL record cleaning emptied: `data` is then its line as
+    it would have been written) and whether its cleaned line wrote its strings escaped
+    to ASCII; its number in the corpus, and the spans cleaning took out of it (start,
+    end, start, end...: what the report's documents list)."""
+    import pyarrow as pa
+
+    long = pa.int64()
+    return pa.schema(
+        [
+            ("file", pa.int32()),
+            ("line", long),
+            ("offset", long),
+            ("data", pa.binary()),
+            ("dropped", pa.bool_()),
+            ("escaped", pa.bool_()),
+            ("doc", long),
+            ("cuts", pa.list_(long)),
+        ]
+    )
 
 
 def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> Any:
     """Every document of the corpus `prints` holds, cleaned of `removals` (DataFrames
-    of `resolve.REMOVAL`, as `resolve.resolve_frames` gives them): rows of `CLEANED`."""
+    of `resolve.REMOVAL`, as `resolve.resolve_frames` gives them): rows of `cleaned_schema`."""
     from pyspark.sql import functions as F
 
     spark = prints.rows.sparkSession
@@ -66,11 +79,11 @@ def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> A
     with warnings.catch_warnings():
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
-        return rows.groupBy("chunk").applyInArrow(work, CLEANED)
+        return rows.groupBy("chunk").applyInArrow(work, spark_type(cleaned_schema()))
 
 
 def write_jsonl(cleaned: Any, path: str) -> None:
-    """Cleaned records (rows of `CLEANED` of JSONL input), but those left out, written at
+    """Cleaned records (rows of `cleaned_schema` of JSONL input), but those left out, written at
     `path` (any path Spark writes) as JSONL partitions: ranges of the corpus, in corpus
     order by their names, each record the line the local run writes (a last line given
     its line break)."""
@@ -84,7 +97,7 @@ def write_jsonl(cleaned: Any, path: str) -> None:
 def write_files(
     cleaned: Any, out: Path, files: Sequence[InputFile], text_field: str = "text"
 ) -> list[Path]:
-    """Cleaned documents (rows of `CLEANED`) written under `out` as the local run writes
+    """Cleaned documents (rows of `cleaned_schema`) written under `out` as the local run writes
     them (`writers.write_documents`): a file for each input file of `files`, a JSONL or
     Parquet file's records but those left out (a file left with none written empty; a
     Parquet row's other fields read from its input, `text_field` replaced), a text file
@@ -128,7 +141,8 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
         given.setdefault((column["file"][i], column["offset"][i]), []).append(removal)
     assert chunk is not None  # every removal's chunk is one of the corpus's
     fields = config.input.text_field, config.input.id_field
-    out: dict[str, list[Any]] = {name: [] for name in CLEANED_NAMES}
+    schema = cleaned_schema()
+    out: dict[str, list[Any]] = {name: [] for name in schema.names}
     _, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
     for doc in docs:
         if isinstance(doc, Skipped):
@@ -153,7 +167,7 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
         else:
             data = document_bytes(file, doc, text, fields, config.input.encoding)
         for name, value in zip(
-            CLEANED_NAMES,
+            schema.names,
             (
                 number,
                 doc.source.line + before,
@@ -167,17 +181,4 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
             strict=True,
         ):
             out[name].append(value)
-    return pa.table(out, schema=_schema())
-
-
-CLEANED_NAMES = tuple(part.split()[0] for part in CLEANED.split(", "))
-
-
-def _schema() -> Any:
-    import pyarrow as pa
-
-    types = (
-        *(pa.int32(), pa.int64(), pa.int64(), pa.binary(), pa.bool_(), pa.bool_()),
-        *(pa.int64(), pa.list_(pa.int64())),
-    )
-    return pa.schema(list(zip(CLEANED_NAMES, types, strict=True)))
+    return pa.table(out, schema=schema)

@@ -77,12 +77,13 @@ def _stars(edges: Any) -> bool:
     return not edges.join(centre, "a").limit(1).count()
 
 
-def spread(rows: Any) -> Any:
-    """`rows` (with a component's `root` each) grouped into as many groups as Spark's
-    shuffles make partitions, each component whole in one: a task a group, not a task a
-    component (most components are two texts, and a task's own costs were most of
-    verifying them: 344 pairs a second for 20,000 documents' 4,644 candidates)."""
+def spread(rows: Any, *by: str) -> Any:
+    """`rows` grouped into as many groups as Spark's shuffles make partitions, all the
+    rows of one value of the columns `by` (a component's `root`, if none named) in one:
+    a task a group, not a task a component (most components are two texts, and a task's
+    own costs were most of verifying them: 344 pairs a second for 20,000 documents' 4,644
+    candidates)."""
     from pyspark.sql import functions as F
 
     count = int(rows.sparkSession.conf.get("spark.sql.shuffle.partitions"))
-    return rows.groupBy(F.pmod(F.xxhash64("root"), F.lit(count)).alias("group"))
+    return rows.groupBy(F.pmod(F.xxhash64(*(by or ("root",))), F.lit(count)).alias("group"))

@@ -21,7 +21,8 @@ from dedup.io.documents import InputFile
 from dedup.model import REMOVING
 from dedup.spark.candidates import candidate_pairs
 from dedup.spark.cluster import level_links
-from dedup.spark.fingerprint import AROUND, Prints
+from dedup.spark.components import spread
+from dedup.spark.fingerprint import AROUND, Prints, spark_type
 from dedup.spark.verify import related_pairs
 
 #: A unit's document (file and byte offset: one document each) and span.
@@ -72,13 +73,15 @@ def resolve_frames(prints: Prints, config: Config) -> Resolved:
         units = done.kept(_with_visit(units, config.cluster.keep == "longest"), cut=True)
         links = done.kept(level_links(prints, li, related, config, units), cut=True)
         removing = links.where(F.col("relation").isin(sorted(REMOVING)))
-        removing, flagged, spared, kept = _boilerplate(removing, units, docs, line, config)
+        sides = _sides(removing, units)  # what boilerplate and the children read of them
+        removing, flagged, spared, kept = _boilerplate(removing, sides, units, docs, line, config)
         done.links.append(links)
         done.boilerplate.append(done.kept(flagged))
         done.spared.append(done.kept(spared))
         parts = None
         if name != "sentence":
-            parts = _children(removing, units, prints.files, name, config)
+            near = sides.join(spared, "member", "left_anti")  # the links still removing
+            parts = _children(near, prints.files, name, config)
         removals = done.kept(_removals(removing, units, parts), cut=True)
         done.removals.append(removals)
         if li + 1 < len(prints.levels):  # only finer levels look at what is gone
@@ -132,9 +135,10 @@ def _sides(links: Any, units: Any) -> Any:
 
 
 def _boilerplate(
-    removing: Any, units: Any, docs: Any, line: int, config: Config
+    removing: Any, sides: Any, units: Any, docs: Any, line: int, config: Config
 ) -> tuple[Any, Any, Any, Any]:
-    """A level's boilerplate (`engine.resolve._spare_boilerplate`): the clusters whose
+    """A level's boilerplate (`engine.resolve._spare_boilerplate`) among the links
+    `removing` (`sides`: the same with their units, see `_sides`): the clusters whose
     parts (members that are not whole documents) and survivor spread over `line`
     documents or more.  Returns the links to remove, the survivors flagged, the members
     kept (the first copy in each page but the survivor's own) and the spans kept."""
@@ -142,7 +146,7 @@ def _boilerplate(
     from pyspark.sql import functions as F
 
     chars = docs.select(F.col("file").alias("mfile"), F.col("offset").alias("moffset"), "chars")
-    sides = _sides(removing, units).join(chars, ["mfile", "moffset"])
+    sides = sides.join(chars, ["mfile", "moffset"])
     whole = (F.col("ws_before") == 0) & (F.col("ws_after") == F.col("chars"))
     parts = sides.where(~whole)
     pages = parts.select("survivor", F.col("mfile").alias("file"), F.col("moffset").alias("offset"))
@@ -167,20 +171,19 @@ def _boilerplate(
     return removing.join(spared, "member", "left_anti"), flagged, spared, kept
 
 
-def _children(removing: Any, units: Any, files: list[InputFile], level: str, config: Config) -> Any:
-    """The children near duplicates lose (`engine.resolve._repeated_parts`): of each
-    member text's first near or contained link, the children its survivor repeats, found
-    by `children.repeated_batch`, a member's document's links in one task.  Rows of
-    (unit, start, end, *AROUND), a row with no span for a member whose survivor repeats
-    none of its children; a member not named goes whole (a later copy of a text too)."""
+def _children(sides: Any, files: list[InputFile], level: str, config: Config) -> Any:
+    """The children near duplicates lose (`engine.resolve._repeated_parts`): among the
+    removing links `sides` (with their units, see `_sides`), of each member text's first
+    near or contained link, the children its survivor repeats, found by
+    `children.repeated_batch`, a member's document's links in one task.  Rows of (unit,
+    start, end, *AROUND), a row with no span for a member whose survivor repeats none of
+    its children; a member not named goes whole (a later copy of a text too)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    near = _sides(removing.where(F.col("relation") != "exact"), units)
+    near = sides.where(F.col("relation") != "exact")
     first = Window.partitionBy("mhi", "mlo").orderBy("visit", "member")
     near = near.withColumn("n", F.row_number().over(first)).where(F.col("n") == 1)
-    count = int(removing.sparkSession.conf.get("spark.sql.shuffle.partitions"))
-    groups = near.groupBy(F.pmod(F.xxhash64("mfile", "moffset"), F.lit(count)).alias("group"))
 
     def work(group: Any) -> Any:  # a function, not a partial: Spark reads its hints
         return _children_group(group, files, level, config)
@@ -188,8 +191,7 @@ def _children(removing: Any, units: Any, files: list[InputFile], level: str, con
     with warnings.catch_warnings():
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
-        schema = ", ".join(f"{name} bigint" for name in ("unit", "start", "end", *AROUND))
-        return groups.applyInArrow(work, schema)
+        return spread(near, "mfile", "moffset").applyInArrow(work, spark_type(_parts_schema()))
 
 
 def _children_group(group: Any, files: list[InputFile], level: str, config: Config) -> Any:
@@ -219,9 +221,17 @@ def _children_group(group: Any, files: list[InputFile], level: str, config: Conf
         if kept is None:
             continue  # it goes whole
         rows += [(member, *child) for child in kept] or [(member, *[None] * 6)]
-    names = ("unit", "start", "end", *AROUND)
-    values = [[row[k] for row in rows] for k in range(len(names))]
-    return pa.table({n: pa.array(v, pa.int64()) for n, v in zip(names, values, strict=True)})
+    schema = _parts_schema()
+    return pa.table(
+        {n: [row[k] for row in rows] for k, n in enumerate(schema.names)}, schema=schema
+    )
+
+
+def _parts_schema() -> Any:
+    """The Arrow schema of the children a member loses (see `_children`)."""
+    import pyarrow as pa
+
+    return pa.schema([(name, pa.int64()) for name in ("unit", "start", "end", *AROUND)])
 
 
 def _removals(removing: Any, units: Any, parts: Any) -> Any:
