@@ -118,7 +118,7 @@ def _scores(evidence: Evidence) -> dict[str, Any]:
     }
 
 
-def _suppressed(segment: Segment) -> dict[str, Any]:
+def suppressed_entry(segment: Segment) -> dict[str, Any]:
     return {
         "unit": segment.level,
         "doc": segment.doc_id,
@@ -159,10 +159,6 @@ def calibration(result: Result) -> dict[str, Any]:
     `false_negative_rate` is 1 minus it at the threshold.  The histograms count the
     verified pairs of distinct texts, and the exact copies (Jaccard 1), in bins of 0.05.
     """
-    bands, rows = int(result.lsh.get("bands", 1)), int(result.lsh.get("rows", 1))
-    threshold = float(result.options.get("threshold", 0.8))
-    params = LshParams(bands, rows)
-    grid = sorted({round(x / 20, 2) for x in range(4, 21)} | {threshold})
     jaccard = [0] * 20
     containment = [0] * 20
     # Counted by object, then binned once each: the exact copies of a run share one.
@@ -198,6 +194,17 @@ def calibration(result: Result) -> dict[str, Any]:
     ):
         bins = np.minimum(19, (np.array(values, dtype=np.float64) * 20).astype(np.int64))
         histogram[:] = np.bincount(bins, weights=times, minlength=20).astype(np.int64).tolist()
+    return calibration_of(result.lsh, result.options, jaccard, containment)
+
+
+def calibration_of(
+    lsh: dict[str, Any], options: dict[str, Any], jaccard: list[int], containment: list[int]
+) -> dict[str, Any]:
+    """The report's "calibration" (see `calibration`), its histograms counted."""
+    bands, rows = int(lsh.get("bands", 1)), int(lsh.get("rows", 1))
+    threshold = float(options.get("threshold", 0.8))
+    params = LshParams(bands, rows)
+    grid = sorted({round(x / 20, 2) for x in range(4, 21)} | {threshold})
     return {
         "bands": bands,
         "rows": rows,
@@ -222,7 +229,7 @@ def _placed(cluster: Cluster) -> list[Placed]:
     return [p for p in placed if p[4]] if cluster.boilerplate else placed
 
 
-def _row(entry: dict[str, Any], kind: str) -> list[Any]:
+def as_row(entry: dict[str, Any], kind: str) -> list[Any]:
     """An entry as the JSON report's array of `FIELDS[kind]`, ending at its last field."""
     values = [entry.get(name) for name in FIELDS[kind]]
     while values[-1] is None:
@@ -230,7 +237,7 @@ def _row(entry: dict[str, Any], kind: str) -> list[Any]:
     return values
 
 
-def _cluster(cluster: Cluster, texts: bool) -> dict[str, Any]:
+def cluster_entry(cluster: Cluster, texts: bool) -> dict[str, Any]:
     """A cluster for the report; see `build_report` for `texts` (with it, every member is
     listed, those a boilerplate cluster does not remove too)."""
     duplicates: list[Any] = []
@@ -267,23 +274,50 @@ def _documents(
         columns = (docs.files, docs.records, docs.chars, docs.units, docs.duplicates)
         values = (np.asarray(column)[at].tolist() for column in columns)
         for n, file, record, chars, units, duplicates in zip(block, *values, strict=True):
-            cut = docs.cuts.get(n)
-            entry: dict[str, Any] = {"doc": docs.ids[n]}
-            if whole:
-                entry.update(units=units, duplicate_units=duplicates)
-            entry["chars_in"] = chars
-            if whole:
-                entry["chars_removed"] = sum(e - s for s, e in cut)
-            entry.update(file=files[docs.names[file]], removed=[[s, e] for s, e in cut])
-            if quotes:
-                entry["removed_text"] = texts_of(docs.cuts.values_of(n))
-            entry["record"] = record
-            dropped = docs.dropped.get(n)
-            if quotes and dropped is not None:
-                entry["dropped"] = dropped
-            if quotes and n in docs.escaped:
-                entry["escaped"] = True
-            yield entry
+            yield document_entry(
+                docs.ids[n],
+                files[docs.names[file]],
+                record,
+                chars,
+                docs.cuts.get(n),
+                texts_of(docs.cuts.values_of(n)) if quotes else None,
+                docs.dropped.get(n),
+                n in docs.escaped,
+                (units, duplicates) if whole else None,
+            )
+
+
+def document_entry(
+    doc_id: str,
+    file: Any,
+    record: int,
+    chars: int,
+    cut: Sequence[tuple[int, int]],
+    texts: list[str] | None,
+    dropped: str | None,
+    escaped: bool,
+    counts: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """A document as the report lists it: its id, file (as the report names it), place
+    in its file, length and the spans removed; with `texts`, the texts removed, and
+    whether it was left out (its line) or written escaped; with `counts`,
+    its units and duplicate units and the characters removed (the Markdown and HTML
+    reports')."""
+    entry: dict[str, Any] = {"doc": doc_id}
+    if counts is not None:
+        entry.update(units=counts[0], duplicate_units=counts[1])
+    entry["chars_in"] = chars
+    if counts is not None:
+        entry["chars_removed"] = sum(e - s for s, e in cut)
+    entry.update(file=file, removed=[[s, e] for s, e in cut])
+    if texts is not None:
+        entry["removed_text"] = texts
+    entry["record"] = record
+    if texts is not None and dropped is not None:
+        entry["dropped"] = dropped
+    if texts is not None and escaped:
+        entry["escaped"] = True
+    return entry
 
 
 def _with_findings(result: Result, every: bool) -> Numbers:
@@ -322,7 +356,7 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
 
     def listed(items: Iterator[Any], kind: str = "") -> Iterable[Any]:
         if kind and not texts:
-            items = (_row(item, kind) for item in items)
+            items = (as_row(item, kind) for item in items)
         return items if lazy else list(items)
 
     quotes = bool(result.options.get("quotes", True))
@@ -330,34 +364,57 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
     listed_numbers = _with_findings(result, texts)
     files = result.documents.files_of(listed_numbers)
     number = {name: name for name in files} if texts else {name: n for n, name in enumerate(files)}
-    report: Report = {
-        "dedup_report": REPORT_VERSION,
-        "tool": {"name": "dedup", "version": __version__},
-        "options": result.options,
-        "fields": FIELDS,
-        "stats": stats(result),
-        "lsh": result.lsh,
-        "skipped": list(result.skipped),
-        "suppressed": [_suppressed(s) for s in result.suppressed],
-        "files": files,
-        "documents": listed(
+    report = laid_out(
+        result.options,
+        stats(result),
+        result.lsh,
+        list(result.skipped),
+        [suppressed_entry(s) for s in result.suppressed],
+        files,
+        listed(
             _documents(result.documents, listed_numbers.tolist(), number, quotes or texts, texts),
             "document",
         ),
-        "clusters": listed(
-            (_cluster(c, texts) for c in result.clusters if not c.boilerplate), "cluster"
-        ),
-        "boilerplate": listed(
-            (_cluster(c, texts) for c in result.clusters if c.boilerplate), "cluster"
-        ),
-        "calibration": calibration(result),
-    }
+        listed((cluster_entry(c, texts) for c in result.clusters if not c.boilerplate), "cluster"),
+        listed((cluster_entry(c, texts) for c in result.clusters if c.boilerplate), "cluster"),
+        calibration(result),
+    )
     if result.options.get("pairs"):
         report["pairs"] = listed(
             [p.a.level, _place(p.a), _place(p.b), *_packed(p.evidence, scored=True)]
             for p in result.pairs
         )
     return report
+
+
+def laid_out(
+    options: dict[str, Any],
+    totals: dict[str, int],
+    lsh: dict[str, Any],
+    skipped: list[dict[str, Any]],
+    suppressed: list[dict[str, Any]],
+    files: list[str],
+    documents: Iterable[Any],
+    clusters: Iterable[Any],
+    boilerplate: Iterable[Any],
+    calibrated: dict[str, Any],
+) -> Report:
+    """The report's fields, in the order it gives them (from either engine)."""
+    return {
+        "dedup_report": REPORT_VERSION,
+        "tool": {"name": "dedup", "version": __version__},
+        "options": options,
+        "fields": FIELDS,
+        "stats": totals,
+        "lsh": lsh,
+        "skipped": skipped,
+        "suppressed": suppressed,
+        "files": files,
+        "documents": documents,
+        "clusters": clusters,
+        "boilerplate": boilerplate,
+        "calibration": calibrated,
+    }
 
 
 def unpacked(report: Report) -> Report:

@@ -33,16 +33,16 @@ def test_version_and_help_on_every_command() -> None:
 def test_the_cycle_collector_stays_off_until_the_report_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dedup.cli
+    import dedup.cli.reports
 
     seen: list[bool] = []
-    write = dedup.cli.write_pieces
+    write = dedup.cli.reports.write_pieces
 
     def watched(path: Path, pieces: Iterator[bytes]) -> None:
         seen.append(gc.isenabled())
         write(path, pieces)
 
-    monkeypatch.setattr(dedup.cli, "write_pieces", watched)
+    monkeypatch.setattr(dedup.cli.reports, "write_pieces", watched)
     assert gc.isenabled()
     result = invoke("scan", str(PAGES), "--report", str(tmp_path / "report.json"))
     assert result.exit_code == 0

@@ -319,7 +319,7 @@ def test_resolution_on_spark_decides_what_the_local_resolution_decides(
     seen: collections.Counter[Any] = collections.Counter()
     other = CONFIG.with_overrides({"keep": "longest", "boilerplate": "remove"})
     pages, records = _boilerplate_pages(tmp_path), _boilerplate_pages(tmp_path, records=True)
-    runs = ((CONFIG, PAGES), (CONFIG, pages), (other, records), (CONFIG, _parquet(tmp_path)))
+    runs = ((CONFIG, pages), (other, records))  # and end to end: `test_spark_engine`
     for n, (config, source) in enumerate(runs):
         with _both(spark, source, config) as (prints, table, workers):
             local = resolve(table, workers, Verifier(table, workers, lambda s, c: None))

@@ -1,4 +1,5 @@
-"""The command line: `dedup scan`, `clean` and `restore`; the only module that imports click.
+"""The command line: `dedup scan`, `clean`, `restore`, `check` and `index` (their options in
+`options`, where their reports go in `reports`).
 
 Exit codes: 0 done; 1 `check` found new duplicates; 2 usage, config, input or
 output error, with a message naming the file (and line, for JSONL); 3 a worker
@@ -7,7 +8,6 @@ process died (out of memory); 130 Ctrl-C.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -21,31 +21,24 @@ import click
 from dedup import check as checking
 from dedup import engine
 from dedup.cli.options import corpus_options, output_options, quiet, report_options, say
+from dedup.cli.reports import (
+    STDOUT,
+    UserError,
+    emit_report,
+    local_only,
+    quoting,
+    render,
+    run_on_spark,
+    summary,
+)
 from dedup.config import Config, FileConfig, load_config
-from dedup.errors import DedupError, WorkerError
-from dedup.html import render_html
-from dedup.io.writers import write_pieces, write_text
+from dedup.errors import DedupError
+from dedup.io.writers import write_text
 from dedup.model import Result
 from dedup.native import native
-from dedup.report import RENDERERS, build_report, json_pieces, stats
+from dedup.report import stats
 from dedup.restore import restore_corpus
 from dedup.version import __version__
-
-
-class UserError(click.ClickException):
-    """A DedupError shown to the user; exit code 2."""
-
-    exit_code = 2
-
-    @staticmethod
-    def of(exc: DedupError) -> UserError:
-        return (StoppedError if isinstance(exc, WorkerError) else UserError)(str(exc))
-
-
-class StoppedError(UserError):
-    """A run stopped because a worker process died; exit code 3."""
-
-    exit_code = 3
 
 
 def _config(
@@ -104,56 +97,6 @@ def _run(paths: tuple[str, ...], config: Config, **outputs: Any) -> Result:
             line.close()
 
 
-def _quoting(config: Config, fmt: str, reported: bool = True) -> Config:
-    """`config`, quoting only the texts its report reads: the JSON report quotes the
-    removed text alone, and none without quotes; no report, no text; the HTML report
-    also the whole texts of the documents it shows."""
-    run = dataclasses.replace(
-        config.run,
-        document_texts=config.run.document_texts or (reported and fmt == "html"),
-        unit_texts=reported and fmt != "json",
-        removed_texts=reported and (fmt != "json" or config.output.quotes),
-    )
-    return dataclasses.replace(config, run=run)
-
-
-def _summary(result: Result) -> str:
-    report = stats(result)
-    share = 100 * report["chars_removed"] / report["chars_in"] if report["chars_in"] else 0.0
-    return (
-        f"dedup: {report['documents']} documents, {report['units']} units: "
-        f"{report['duplicate_units']} duplicates in {report['clusters']} clusters, "
-        f"{report['chars_removed']} of {report['chars_in']} characters removed ({share:.1f} %)"
-    )
-
-
-def _render(result: Result, fmt: str) -> str:
-    if fmt == "html":
-        return render_html(build_report(result, texts=True), dict(result.texts))
-    return RENDERERS[fmt](build_report(result, texts=fmt != "json"))
-
-
-#: `--report -`: the report on standard output.
-STDOUT = Path("-")
-
-
-def _emit_report(result: Result, fmt: str, report: Path | None) -> None:
-    """Write the report to a file (atomically) or stdout (None, or -); JSON is streamed a
-    piece at a time."""
-    if fmt == "json":
-        pieces = json_pieces(build_report(result, lazy=True))
-    else:
-        pieces = iter([_render(result, fmt).encode("utf-8")])
-    if report is None or report == STDOUT:
-        for piece in pieces:
-            click.echo(piece, nl=False)
-        return
-    try:
-        write_pieces(report, pieces)
-    except DedupError as exc:
-        raise UserError.of(exc) from exc
-
-
 class Interrupted(click.ClickException):
     """Ctrl-C: exit code 130, as shells report a SIGINT."""
 
@@ -206,7 +149,13 @@ def main() -> None:
 @corpus_options
 @output_options
 @report_options("Write the report to this file instead of to standard output.")
-def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any) -> None:
+def scan(
+    paths: tuple[str, ...],
+    report: Path | None,
+    report_parts: str | None,
+    fmt: str,
+    **overrides: Any,
+) -> None:
     """Find duplicates and write the report; never writes anything else.
 
     PATH is a text file, a folder, a JSONL file, or - for JSONL on standard input.
@@ -218,9 +167,13 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
       dedup scan data.jsonl --text-field body --report report.json
     """
     paths, config, _ = _config(paths, overrides)
-    result = _run(paths, _quoting(config, fmt))
-    say(_summary(result))
-    _emit_report(result, fmt, report)
+    if config.run.engine == "spark":
+        run_on_spark(paths, config, fmt, report, report_parts)
+        return
+    local_only(report_parts)
+    result = _run(paths, quoting(config, fmt))
+    say(summary(stats(result)))
+    emit_report(result, fmt, report)
 
 
 @main.command()
@@ -241,7 +194,12 @@ def scan(paths: tuple[str, ...], report: Path | None, fmt: str, **overrides: Any
     help="Write JSONL records that cleaning emptied, instead of leaving them out.",
 )
 def clean(
-    paths: tuple[str, ...], out: str, report: Path | None, fmt: str, **overrides: Any
+    paths: tuple[str, ...],
+    out: str,
+    report: Path | None,
+    report_parts: str | None,
+    fmt: str,
+    **overrides: Any,
 ) -> None:
     """Write the corpus with every duplicate unit removed, the first occurrence kept.
 
@@ -257,14 +215,18 @@ def clean(
     if out == "-" and report == STDOUT:
         raise click.UsageError("--out - and --report - cannot both write to standard output")
     paths, config, _ = _config(paths, overrides)
-    config = _quoting(config, fmt, reported=report is not None)
+    if config.run.engine == "spark":
+        run_on_spark(paths, config, fmt, report, report_parts, out)
+        return
+    local_only(report_parts)
+    config = quoting(config, fmt, reported=report is not None)
     if out == "-":
         result = _run(paths, config, stream=sys.stdout)
     else:
         result = _run(paths, config, out=Path(out))
-    say(_summary(result))
+    say(summary(stats(result)))
     if report is not None:
-        _emit_report(result, fmt, report)
+        emit_report(result, fmt, report)
 
 
 @main.command()
@@ -388,7 +350,7 @@ def check(
         click.echo(checking.render_sarif(new, total), nl=False)
     else:  # the whole report, for people
         assert result is not None
-        click.echo(_render(result, "html"), nl=False)
+        click.echo(render(result, "html"), nl=False)
     click.get_current_context().exit(1 if new and not exit_zero else 0)
 
 

@@ -218,6 +218,14 @@ def _report_options(command: F, where: str) -> F:
             help=where,
         ),
         click.option(
+            "--report-parts",
+            default=None,
+            metavar="DIR|URI",
+            help="With --engine spark: also write the JSON report there as partitions "
+            "(documents/, clusters/, boilerplate/, in order by name) and a summary/, "
+            "for reports too large for one file.",
+        ),
+        click.option(
             "--format",
             "fmt",
             type=click.Choice(sorted([*RENDERERS, "html"])),

@@ -53,9 +53,10 @@ def candidates(table: Table, li: int, memo: Memo) -> I64:
                 table.texts.bands(space), rows, default_jobs(table.config.run.jobs), marks
             )
         memo[space] = digest, pairs
-        level.candidates[space] = len(pairs)
         found.append(keys[pairs].reshape(-1, 2).astype(np.int64))
-    return distinct_pairs(np.concatenate(found) if found else np.empty((0, 2), np.int64))
+    pairs = distinct_pairs(np.concatenate(found) if found else np.empty((0, 2), np.int64))
+    level.candidate_pairs = len(pairs)
+    return pairs
 
 
 def distinct_pairs(pairs: I64) -> I64:

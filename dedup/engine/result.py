@@ -255,7 +255,7 @@ def _lsh(table: Table, related: list[Related]) -> dict[str, object]:
     for li, level in enumerate(table.levels):
         out[level.name] = {
             "distinct_texts": len(level.key_unit),
-            "candidate_pairs": sum(level.candidates.values()),
+            "candidate_pairs": level.candidate_pairs,
             "verified_pairs": len(related[li]),
         }
     return out

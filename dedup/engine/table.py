@@ -96,7 +96,7 @@ class LevelTable:
     key_digests: npt.NDArray[np.void] = field(default_factory=lambda: np.empty(0, "V16"))
     texts: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # text id of a key
     marks: I64 = field(default_factory=lambda: np.empty(0, np.int64))  # number marks of a key
-    candidates: dict[str, int] = field(default_factory=dict)  # per key space
+    candidate_pairs: int = 0  # distinct pairs of its texts, over every key space
     arrays: dict[str, I64] = field(default_factory=dict)  # int64, but the NARROW columns
     cold: dict[str, DiskColumn] = field(default_factory=dict)  # the COLD ones, on disk
     units: int = 0

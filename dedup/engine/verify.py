@@ -180,7 +180,7 @@ class Verifier:
     removed above them: 145,162 sentence candidates of 20,000 French documents, 57,837
     taking part; 2.05 million of 100,000, 0.89 million (#27).  A pair of texts verified
     at one level is not verified again at another (`Known`), and a pair no decision
-    reads is not verified unless every pair is to be listed (`_read_ones`).  Candidates
+    reads is not verified unless every pair is to be listed (`read_ones`).  Candidates
     are found for every level first: the band keys are then freed.
     """
 
@@ -210,7 +210,7 @@ class Verifier:
             ):
                 # Its keys are the level above's texts, in order, with their number marks
                 # (one-line records): so are its candidates, not looked for again.
-                level.candidates = dict(coarser.candidates)
+                level.candidate_pairs = coarser.candidate_pairs
                 self.pairs.append(above)
                 continue
             pairs = candidates(table, li, memo)
@@ -295,7 +295,7 @@ class Verifier:
         if table.config.output.pairs:  # every pair is to be listed: every pair verified
             verify(fresh)
         else:
-            unread = _read_ones(pairs, fresh, *in_keep_order(), related, verify, threshold)
+            unread = read_ones(pairs, fresh, *in_keep_order(), related, verify, threshold)
         logger.info(
             "%s: %d candidate pairs taking part, %d verified or known, %d that no decision reads",
             level.name,
@@ -319,7 +319,7 @@ class Verifier:
         return neighbours_of(found_pairs), BothWays(related, threshold)
 
 
-def _read_ones(
+def read_ones(
     pairs: I64,
     fresh: I64,
     rank: Places,

@@ -22,6 +22,7 @@ from dedup.io import parquet
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import Chunk, Corpus
 from dedup.io.writers import document_bytes, write_each_file
+from dedup.model import LEVELS
 from dedup.spark.fingerprint import CHUNK_SHIFT, Prints, spark_type
 from dedup.spark.resolve import REMOVAL
 
@@ -32,7 +33,9 @@ def cleaned_schema() -> Any:
     whether it was left out (a JSONL record cleaning emptied: `data` is then its line as
     it would have been written) and whether its cleaned line wrote its strings escaped
     to ASCII; its number in the corpus, and the spans cleaning took out of it (start,
-    end, start, end...: what the report's documents list)."""
+    end, start, end...: what the report's documents list); its id, length and the texts
+    taken out; and what each unit removed from it cuts (unit, start, end, unit...: a
+    unit's spans joined, `clean.merge`; the report's members list them)."""
     import pyarrow as pa
 
     long = pa.int64()
@@ -46,6 +49,10 @@ def cleaned_schema() -> Any:
             ("escaped", pa.bool_()),
             ("doc", long),
             ("cuts", pa.list_(long)),
+            ("id", pa.string()),
+            ("chars", long),
+            ("removed_text", pa.list_(pa.string())),
+            ("unit_cuts", pa.list_(long)),
         ]
     )
 
@@ -64,13 +71,11 @@ def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> A
         "docs bigint",
     )
     cuts = None
-    for frame in removals:
+    for li, frame in enumerate(removals):  # a unit as `unit_id` names it, across levels
+        frame = frame.withColumn("chunk", F.shiftright("unit", CHUNK_SHIFT))
+        frame = frame.withColumn("unit", unit_id(F.col("unit"), li))
         cuts = frame if cuts is None else cuts.unionByName(frame)
-    if cuts is None:
-        rows = chunks
-    else:
-        cuts = cuts.withColumn("chunk", F.shiftright("unit", CHUNK_SHIFT))
-        rows = chunks.unionByName(cuts, allowMissingColumns=True)
+    rows = chunks if cuts is None else chunks.unionByName(cuts, allowMissingColumns=True)
     files = prints.files
 
     def work(group: Any) -> Any:  # a function, not a partial: Spark reads its hints
@@ -80,6 +85,12 @@ def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> A
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
         warnings.simplefilter("ignore", FutureWarning)
         return rows.groupBy("chunk").applyInArrow(work, spark_type(cleaned_schema()))
+
+
+def unit_id(place: Any, li: int) -> Any:
+    """One id for a unit of any level, from its place and level (places of two levels
+    may be equal)."""
+    return place * len(LEVELS) + li
 
 
 def write_jsonl(cleaned: Any, path: str) -> None:
@@ -151,10 +162,15 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
         number = numbers[doc.source.path]
         file = files[number]
         removals = given.get((number, doc.source.offset))
+        if removals:  # as the local run lists them: level by level, top down
+            removals.sort(key=lambda r: (r.unit % len(LEVELS), r.unit, r.start))
         removed = None
+        unit_cuts: list[int] = []
         if removals:
             per_unit = pieces(removals, len(doc.text))
             removed = merge([span for spans in per_unit.values() for span in spans])
+            for unit, spans in sorted(per_unit.items()):
+                unit_cuts += [n for s, e in merge(spans) for n in (unit, s, e)]
         text, escapes, dropped = cleaned_document(
             file, doc, removed, config.output.keep_empty, fields
         )
@@ -177,6 +193,10 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
                 escapes,
                 number_of - 1,
                 [end for span in removed or () for end in span],
+                doc.doc_id,
+                len(doc.text),
+                [doc.text[s:e] for s, e in removed or ()],
+                unit_cuts,
             ),
             strict=True,
         ):

@@ -41,7 +41,10 @@ _BATCH_BITS, _ROW_BITS = 16, 24
 #: A unit's place shifted right by this many bits: its chunk's number.
 CHUNK_SHIFT = _BATCH_BITS + _ROW_BITS
 _UNIT, _BAND, _DOCUMENT = range(3)  # the kinds of rows, and those of `chunks`
-_DOC, _START, _END, _MARKS = (COLUMNS.index(c) for c in ("doc", "start", "end", "marks"))
+_SUPPRESSED = 6  # a unit inside `dedup: ignore` / `off` markers (not fingerprinted)
+_DOC, _START, _END, _LINE, _MARKS, _SUPPRESSED_COLUMN = (
+    COLUMNS.index(c) for c in ("doc", "start", "end", "line", "marks", "suppressed")
+)
 #: A unit's white space around it, as `clean.Removal` holds it.
 AROUND = ("ws_before", "ws_after", "nl_before", "nl_after")
 
@@ -63,6 +66,7 @@ def _schema() -> Any:
             ("offset", long),
             ("start", long),  # a unit's span in its document (a document's: 0, its length)
             ("end", long),
+            ("unit_line", long),  # a unit's first line in its document
             *((name, long) for name in AROUND),  # a unit's white space around it
             ("space", pa.string()),  # a text's key space (a title's: the one it joins)
             ("titled", pa.bool_()),  # the keys of a title inside a labelled line
@@ -156,29 +160,32 @@ def _table(count: int, **given: Any) -> Any:
 def _units(batch: BatchPrints, base: int, places: npt.NDArray[np.int64]) -> list[Any]:
     found = []
     for li, prints in enumerate(batch.levels):
-        at = np.flatnonzero(prints.mask)
-        if not len(at):
-            continue
-        digests = np.ascontiguousarray(prints.digests[at]).view(np.int64).reshape(-1, 2)
-        rows = prints.rows[at].astype(np.int64)
-        file, line, offset = places[:, rows[:, _DOC]]
-        found.append(
-            _table(
-                len(at),
-                kind=np.int8(_UNIT),
-                level=np.int32(li),
-                place=base + at.astype(np.int64),
-                hi=digests[:, 0],
-                lo=digests[:, 1],
-                mark=rows[:, _MARKS],
-                file=file.astype(np.int32),
-                line=line,
-                offset=offset,
-                start=rows[:, _START],
-                end=rows[:, _END],
-                **{name: rows[:, COLUMNS.index(name)] for name in AROUND},
+        quiet = np.flatnonzero(prints.rows[:, _SUPPRESSED_COLUMN] == 1)
+        for kind, at in ((_UNIT, np.flatnonzero(prints.mask)), (_SUPPRESSED, quiet)):
+            if not len(at):
+                continue
+            rows = prints.rows[at].astype(np.int64)
+            file, line, offset = places[:, rows[:, _DOC]]
+            keys: dict[str, Any] = {}
+            if kind == _UNIT:
+                digests = np.ascontiguousarray(prints.digests[at]).view(np.int64).reshape(-1, 2)
+                keys = {"hi": digests[:, 0], "lo": digests[:, 1], "mark": rows[:, _MARKS]}
+            found.append(
+                _table(
+                    len(at),
+                    kind=np.int8(kind),
+                    level=np.int32(li),
+                    place=base + at.astype(np.int64),
+                    **keys,
+                    file=file.astype(np.int32),
+                    line=line,
+                    offset=offset,
+                    start=rows[:, _START],
+                    end=rows[:, _END],
+                    unit_line=rows[:, _LINE],
+                    **{name: rows[:, COLUMNS.index(name)] for name in AROUND},
+                )
             )
-        )
     return found
 
 
@@ -250,6 +257,15 @@ class Prints:
 
         return self.rows.where((F.col("kind") == _UNIT) & (F.col("level") == li)).select(
             "place", "hi", "lo", "mark", *more
+        )
+
+    def suppressed(self) -> Any:
+        """The units inside `dedup: ignore` / `off` markers: (level, place, file, offset,
+        start, end, unit_line)."""
+        from pyspark.sql import functions as F
+
+        return self.rows.where(F.col("kind") == _SUPPRESSED).select(
+            "level", "place", "file", "offset", "start", "end", "unit_line"
         )
 
     def documents(self) -> Any:

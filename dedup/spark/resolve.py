@@ -21,7 +21,7 @@ from dedup.io.documents import InputFile
 from dedup.model import REMOVING
 from dedup.spark.candidates import candidate_pairs
 from dedup.spark.cluster import level_links
-from dedup.spark.components import spread
+from dedup.spark.components import components, spread
 from dedup.spark.fingerprint import AROUND, Prints, spark_type
 from dedup.spark.verify import related_pairs
 
@@ -36,6 +36,10 @@ REMOVAL = ("file", "offset", "unit", "start", "end", *AROUND)
 class Resolved:
     """What resolving decided, a DataFrame per level, each persisted until `close`."""
 
+    pairs: list[Any] = field(default_factory=list)  # (a, b): the level's candidates
+    groups: list[Any] = field(default_factory=list)  # (node, root): their components
+    related: list[Any] = field(default_factory=list)  # (a, b, *EVIDENCE): those related
+    units: list[Any] = field(default_factory=list)  # those taking part, with `visit`
     links: list[Any] = field(default_factory=list)  # (survivor, member, *EVIDENCE)
     boilerplate: list[Any] = field(default_factory=list)  # (survivor): flagged clusters'
     spared: list[Any] = field(default_factory=list)  # (member): boilerplate copies kept
@@ -66,11 +70,16 @@ def resolve_frames(prints: Prints, config: Config) -> Resolved:
     gone = None  # (file, offset, start, end) of the spans taken out so far
     for li, name in enumerate(prints.levels):
         pairs = done.kept(candidate_pairs(prints.level_bands(li)))
-        related = done.kept(related_pairs(prints, li, pairs, config), cut=True)
-        units = prints.units(li, "file", "line", "offset", "start", "end", *AROUND)
+        groups = done.kept(components(pairs), cut=True)
+        related = done.kept(related_pairs(prints, li, pairs, config, groups), cut=True)
+        units = prints.units(li, "file", "line", "offset", "start", "end", "unit_line", *AROUND)
         if gone is not None:
             units = _outside(units, gone)
         units = done.kept(_with_visit(units, config.cluster.keep == "longest"), cut=True)
+        done.pairs.append(pairs)
+        done.groups.append(groups)
+        done.related.append(related)
+        done.units.append(units)
         links = done.kept(level_links(prints, li, related, config, units), cut=True)
         removing = links.where(F.col("relation").isin(sorted(REMOVING)))
         sides = _sides(removing, units)  # what boilerplate and the children read of them

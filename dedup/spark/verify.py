@@ -31,15 +31,16 @@ EVIDENCE = tuple(field.name for field in dataclasses.fields(Evidence))
 _PLACE = ("file", "line", "offset", "start", "end")
 
 
-def related_pairs(prints: Prints, li: int, pairs: Any, config: Config) -> Any:
+def related_pairs(prints: Prints, li: int, pairs: Any, config: Config, groups: Any = None) -> Any:
     """The pairs of texts of level `li` among `pairs` (a DataFrame of candidate pairs a,
     b, as `candidates.candidate_pairs` gives them) that verification relates, with their
     evidence (`evidence_schema("a", "b")`: a the earlier text, and b's relation to it),
-    every candidate verified."""
+    every candidate verified; `groups`, the components of `pairs` if they were found."""
     from pyspark.sql import functions as F
 
     pairs = pairs.persist()
-    groups = components(pairs)
+    if groups is None:
+        groups = components(pairs)
     rows = pairs.join(groups, pairs.a == groups.node).select(
         "root", "a", "b", *(F.lit(None).cast("bigint").alias(c) for c in ("text", *_PLACE))
     )
