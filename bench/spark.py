@@ -6,8 +6,9 @@
 1. Builds the corpus of `speed.py --french` (documents of Debian's French prose, a
    share of them near copies of an earlier one), or takes --corpus.
 2. Runs `dedup scan` with the local engine, and through `spark-submit` on --master with
-   dedup's own script (`dedup/cli/spark_submit.py`: `--engine spark`), Spark's event log on; both
-   with --jobs of the machine's cores, so the same number of processes work.
+   dedup's own script (`dedup/cli/spark_submit.py`: `--engine spark`, the DataFrame
+   stages), Spark's event log on, four shuffle partitions a core; both with --jobs of the
+   machine's cores, so the same number of processes work.
 3. Prints each engine's seconds, MB/s and peak RSS of its process tree (the JVM and
    Spark's Python workers included), checks that both reports are byte-identical, and
    reads from the event log what Spark moved: shuffle bytes written and read, and the
@@ -96,6 +97,8 @@ def main() -> int:
                 f"spark.eventLog.dir={events.as_uri()}",
                 "--conf",
                 "spark.ui.enabled=false",
+                "--conf",  # what dedup's own local session takes: four a core
+                f"spark.sql.shuffle.partitions={4 * args.jobs}",
                 str(ROOT / "dedup" / "cli" / "spark_submit.py"),
                 *scan,
                 "--report",

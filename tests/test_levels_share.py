@@ -372,8 +372,8 @@ def test_what_is_gone_is_what_a_span_holds_whatever_the_block_asked(
     monkeypatch: pytest.MonkeyPatch, asked: int
 ) -> None:
     """Units are asked about a block at a time: every block gives what one scan of the
-    spans says (a unit is inside the span of its document starting last at or before it,
-    of those starting there the first added)."""
+    spans says (a unit is inside a span of its document that starts at or before it and
+    ends at or after it, whichever was added first)."""
     import dedup.engine.resolve as resolve
 
     monkeypatch.setattr(resolve, "_ASKED", asked)
@@ -389,6 +389,19 @@ def test_what_is_gone_is_what_a_span_holds_whatever_the_block_asked(
     ends = starts + rng.integers(1, 8, 50)
     expected = []
     for d, s, e in zip(docs.tolist(), starts.tolist(), ends.tolist(), strict=True):
-        before = [(ss, -n, se) for n, (sd, ss, se) in enumerate(spans) if sd == d and ss <= s]
-        expected.append(bool(before) and max(before)[2] >= e)
+        expected.append(any(sd == d and ss <= s and se >= e for sd, ss, se in spans))
     assert gone.covers(docs, starts, ends).tolist() == expected
+
+
+def test_a_unit_inside_a_span_is_gone_whatever_span_starts_where_it_starts() -> None:
+    """A near duplicate lost its paragraph's first sentence, then the paragraph was kept
+    as boilerplate: the paragraph's last sentence is inside the paragraph, gone, though
+    the sentence removed first starts where the paragraph does."""
+    from dedup.engine.resolve import Gone
+
+    gone = Gone()
+    one = np.array([7], np.int32)
+    gone.add(one, np.array([4311], np.int32), np.array([4410], np.int32))  # a sentence cut
+    gone.add(one, np.array([4311], np.int32), np.array([4497], np.int32))  # the paragraph kept
+    asked = (np.array([7, 7], np.int32), np.array([4411, 4411], np.int32))
+    assert gone.covers(*asked, np.array([4497, 4498], np.int32)).tolist() == [True, False]

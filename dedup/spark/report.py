@@ -74,9 +74,12 @@ class SparkReport:
         }
 
 
-def report_frames(prints: Prints, done: Resolved, cleaned: Any, config: Config) -> SparkReport:
+def report_frames(
+    prints: Prints, done: Resolved, cleaned: Any, config: Config, written: bool = True
+) -> SparkReport:
     """The report of the run whose corpus `prints` holds, whose resolution is `done` and
-    whose cleaned rows (`clean.cleaned_schema`) are `cleaned`."""
+    whose cleaned rows (`clean.cleaned_schema`) are `cleaned`; `written`, whether the
+    cleaned documents were written (the records left out and escaped are then listed)."""
     from pyspark.sql import functions as F
 
     keep_quiet = config.cluster.boilerplate == "keep"  # its boilerplate goes unlisted
@@ -90,7 +93,7 @@ def report_frames(prints: Prints, done: Resolved, cleaned: Any, config: Config) 
             F.col("m_file").alias("file"), F.col("m_offset").alias("offset")
         )
     )
-    documents, files = _documents(prints, cleaned, named.distinct(), config)
+    documents, files = _documents(prints, cleaned, named.distinct(), config, written)
     figures, verified = lsh_figures(prints, done, config)
     suppressed = [
         {
@@ -314,15 +317,20 @@ def _segment(column: dict[str, list[Any]], side: str, i: int, level: Any) -> Seg
     return Segment(column[f"{side}_id"][i], level, 0, start, end, line, line, "")
 
 
-def _documents(prints: Prints, cleaned: Any, named: Any, config: Config) -> tuple[Any, list[str]]:
-    """The documents the report lists, as lines (doc, value), and the report's files."""
+def _documents(
+    prints: Prints, cleaned: Any, named: Any, config: Config, written: bool
+) -> tuple[Any, list[str]]:
+    """The documents the report lists, as lines (doc, value), and the report's files;
+    the records left out or escaped as such if the cleaned documents were `written`."""
     from pyspark.sql import functions as F
 
     named = named.withColumn("named", F.lit(True))
     firsts = cleaned.groupBy("file").agg(F.min("doc").alias("first"))
     rows = (
         cleaned.join(named, ["file", "offset"], "left")
-        .where((F.size("cuts") > 0) | F.col("dropped") | F.col("named").isNotNull())
+        .where(
+            (F.size("cuts") > 0) | (F.col("dropped") & F.lit(written)) | F.col("named").isNotNull()
+        )
         .join(firsts, "file")
         .withColumn("record", F.col("doc") - F.col("first"))
     )
@@ -343,7 +351,8 @@ def _documents(prints: Prints, cleaned: Any, named: Any, config: Config) -> tupl
             for i in range(batch.num_rows):
                 cuts = column["cuts"][i]
                 texts = column["removed_text"][i]
-                dropped = column["data"][i].decode("utf-8") if column["dropped"][i] else None
+                left_out = written and column["dropped"][i]
+                dropped = column["data"][i].decode("utf-8") if left_out else None
                 entry = document_entry(
                     column["id"][i],
                     index[column["file"][i]],
@@ -352,7 +361,7 @@ def _documents(prints: Prints, cleaned: Any, named: Any, config: Config) -> tupl
                     list(zip(cuts[::2], cuts[1::2], strict=True)),
                     texts if quotes else None,
                     dropped,
-                    column["escaped"][i],
+                    written and column["escaped"][i],
                 )
                 values.append(orjson.dumps(as_row(entry, "document")).decode("utf-8"))
             yield pa.RecordBatch.from_pydict(

@@ -58,7 +58,7 @@ def run_spark(
                 write_files(cleaned, local_out, prints.files, config.input.text_field)
             elif out is not None:
                 write_jsonl(cleaned, out)
-            made = report_frames(prints, done, cleaned, config)
+            made = report_frames(prints, done, cleaned, config, written=out is not None)
             stats: dict[str, int] = made.head["stats"]
             if emit is not None:
                 emit(stats, json_pieces(made.report()))
