@@ -10,7 +10,7 @@ Every other character is kept exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 Span = tuple[int, int]
@@ -88,6 +88,11 @@ def _cut_run(run: Sequence[Removal], length: int, out: dict[int, list[Span]]) ->
             start = removal.start
             end = run[i + 1].start if i + 1 < len(run) else removal.ws_after
         out.setdefault(removal.unit, []).append((start, end))
+
+
+def inside(spans: Iterable[Span], start: int, end: int) -> list[Span]:
+    """The spans of `spans` that lie within [start, end): what was cut inside a unit."""
+    return [(s, e) for s, e in spans if s >= start and e <= end]
 
 
 def merge(spans: Sequence[Span]) -> list[Span]:

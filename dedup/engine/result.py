@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from dedup.clean import clean, merge, pieces
+from dedup.clean import clean, inside, merge, pieces
 from dedup.columns import KeyedSpans
 from dedup.engine.quote import EarlyQuotes, Quoted, quote
 from dedup.engine.resolve import Resolution
@@ -177,7 +177,7 @@ def _member_rows(
             else:
                 start, end = starts[lo + k], ends[lo + k]
                 doc = int(docs[lo + k])
-                removed = [(s, e) for s, e in doc_cuts.get(doc) if s >= start and e <= end]
+                removed = inside(doc_cuts.get(doc), start, end)
             for s, e in removed:
                 others[0].append(k)
                 others[1].append(s)

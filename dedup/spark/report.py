@@ -7,8 +7,9 @@ A cluster is a level's survivor and its links, made in one task (many clusters a
 `components.spread`) and numbered as the local run numbers them: by level, then by its
 survivor's place in corpus order.  A document is listed when it lost text, was left out,
 or holds a survivor or a member of a cluster listed; its removed texts come from the
-cleaning task that read it.  No process holds the report: `write_json` writes it a
-partition at a time, `write_parts` as partitions and a summary.
+cleaning task that read it.  No process holds the report: `SparkReport.report` reads
+it a partition at a time as it is written, `write_parts` writes it as partitions and a
+summary.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from dedup.clean import inside
 from dedup.config import Config
 from dedup.io.writers import write_pieces
 from dedup.model import REMOVING, Cluster, Evidence, KeptCopies, Member, Segment
@@ -70,7 +72,6 @@ class SparkReport:
             "documents": lines(self.documents, "doc"),
             "clusters": lines(clusters.where(~F.col("boilerplate")), "number"),
             "boilerplate": lines(clusters.where(F.col("boilerplate")), "number"),
-            "calibration": self.head["calibration"],
         }
 
 
@@ -122,11 +123,6 @@ def report_frames(
         calibration_of(figures, config.as_dict(), *_histograms(verified.unionByName(exact))),
     )
     return SparkReport(head, documents, clusters)
-
-
-def write_json(report: SparkReport, path: Path) -> None:
-    """The report written at `path` as the local run writes it, atomically."""
-    write_pieces(path, json_pieces(report.report()))
 
 
 def write_parts(report: SparkReport, folder: str) -> None:
@@ -279,11 +275,10 @@ def _cluster_lines(group: Any, levels: list[str]) -> Any:
         found = []
         for i in loud:
             removed = column["removed"][i]
-            inside = column["inside"][i]
-            if inside is not None:  # it overlaps: what was cut inside it
-                start, end = column["m_start"][i], column["m_end"][i]
-                pairs = zip(inside[::2], inside[1::2], strict=True)
-                spans = tuple((s, e) for s, e in pairs if s >= start and e <= end)
+            cuts = column["inside"][i]
+            if cuts is not None:  # it overlaps: what was cut inside it
+                pairs = zip(cuts[::2], cuts[1::2], strict=True)
+                spans = tuple(inside(pairs, column["m_start"][i], column["m_end"][i]))
             else:
                 spans = tuple(zip(removed[::2], removed[1::2], strict=True))
             found.append(Member(_segment(column, "m", i, level), evidence(i), spans))
