@@ -190,3 +190,58 @@ def test_bad_input_stops_the_spark_engine_as_it_stops_the_local_run(
         assert result.exit_code == 2, result.output
     result = CliRunner().invoke(main, ["scan", str(path), "--report-parts", str(tmp_path)])
     assert result.exit_code == 2 and "--engine spark" in result.output
+
+
+def _posts_parquet(tmp_path: Path) -> Path:
+    """120 generated posts as Parquet rows with columns besides the text: an integer id,
+    a language, a list of tags (none on some), a score."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    posts = _generated(tmp_path / "posts-for-parquet.jsonl", docs=120)
+    texts = [json.loads(line)["text"] for line in posts.read_text(encoding="utf-8").splitlines()]
+    path = tmp_path / "posts.parquet"
+    table = pa.table(
+        {
+            "id": pa.array(range(len(texts)), pa.int64()),
+            "text": texts,
+            "lang": ["fr" if n % 3 else "fr-CA" for n in range(len(texts))],
+            "tags": [None if n % 7 == 0 else ["blog", f"n° {n}"] for n in range(len(texts))],
+            "score": [n / 4 for n in range(len(texts))],
+        }
+    )
+    pq.write_table(table, path, row_group_size=64)
+    return path
+
+
+def test_the_spark_engine_writes_cleaned_records_as_partitions_and_to_stdout(
+    spark: Any, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    # Parquet rows cleaned to a URI: Parquet partitions that hold, in order by name, the
+    # rows the local run writes, every other column kept.
+    source = str(_posts_parquet(tmp_path))
+    (local, here), (remote, there) = _both(
+        tmp_path, "parquet", ["clean", source, "--out", "{}/out"], ("--out", "file://{}/parts")
+    )
+    assert local.exit_code == remote.exit_code == 0, remote.output
+    assert remote.output == local.output
+    wanted = pq.read_table(here / "out" / "posts.parquet")
+    assert 0 < wanted.num_rows < pq.read_metadata(source).num_rows  # some rows removed
+    parts = sorted((there / "parts").glob("part-*.parquet"))
+    assert parts and (there / "parts" / "_SUCCESS").exists()
+    rows = [row for part in parts for row in pq.read_table(part).to_pylist()]
+    assert rows == wanted.to_pylist()
+    assert pq.read_schema(parts[0]).names == wanted.schema.names
+    # JSONL records, a text file and Parquet rows cleaned to standard output: the local
+    # run's records, in corpus order.
+    # (The Parquet rows are these posts again: left out but for what the records lack.)
+    posts = str(_generated(tmp_path / "posts.jsonl", docs=120))
+    args = ["clean", str(PAGES / sorted(os.listdir(PAGES))[0]), posts, source, "--out", "-"]
+    (local, _), (remote, _) = _both(tmp_path, "stdout", args)
+    assert local.exit_code == remote.exit_code == 0, remote.output
+    assert remote.stdout == local.stdout
+    records = [json.loads(line) for line in remote.stdout.splitlines()]
+    assert records[0]["id"].endswith(".txt") and records[1]["id"] == "post-0"
+    assert len(records) > 100

@@ -5,6 +5,7 @@ spark`'s scan and clean (`dedup.spark.run`), which write the same report."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,10 +102,6 @@ def run_on_spark(
     the JSON report where the local run writes it, and the cleaned documents."""
     if fmt != "json":
         raise click.UsageError("--engine spark writes the JSON report: use --format json")
-    if out == "-":
-        raise click.UsageError(
-            "--engine spark writes the cleaned documents to a folder or a URI, not to -"
-        )
     if config.output.pairs:
         raise click.UsageError("--engine spark does not list the verified pairs (--pairs)")
     from dedup.spark.run import run_spark  # imported on use: it loads PySpark
@@ -115,7 +112,10 @@ def run_on_spark(
             write_report(pieces, report)
 
     try:
-        run_spark(paths, config, out, emit, report_parts)
+        if out == "-":
+            run_spark(paths, config, None, emit, report_parts, stream=sys.stdout)
+        else:
+            run_spark(paths, config, out, emit, report_parts)
     except DedupError as exc:
         raise UserError.of(exc) from exc
 

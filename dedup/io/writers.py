@@ -362,13 +362,19 @@ def stream_documents(
     text_field: str = "text",
     id_field: str = "id",
 ) -> None:
-    """Write every cleaned document as one JSONL record to `stream` (its bytes to its
-    buffer, where it has one: a record's line as read may hold what its reader mended)."""
+    """Write every cleaned document as one JSONL record to `stream`."""
+    records = (record_bytes(doc, text, text_field, id_field) for _file, doc, text in cleaned)
+    stream_records(records, stream)
+
+
+def stream_records(lines: Iterable[bytes], stream: TextIO) -> None:
+    """Write JSONL records' lines to `stream`, each ended by a line break (the last
+    line of a file may have none: the next file's follow), as bytes to its buffer where
+    it has one (a record's line as read may hold what its reader mended)."""
     raw = getattr(stream, "buffer", None)
     stream.flush()  # what was written as text goes first
-    for _file, doc, text in cleaned:
-        line = record_bytes(doc, text, text_field, id_field)
-        if not line.endswith(b"\n"):  # the last line of a file: the next file's follow
+    for line in lines:
+        if not line.endswith(b"\n"):
             line += b"\n"
         if raw is not None:
             raw.write(line)

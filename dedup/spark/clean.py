@@ -13,7 +13,7 @@ import itertools
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from dedup.clean import Removal, merge, pieces
 from dedup.config import Config
@@ -21,7 +21,7 @@ from dedup.engine.result import cleaned_document
 from dedup.io import parquet
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import Chunk, Corpus
-from dedup.io.writers import document_bytes, write_each_file
+from dedup.io.writers import document_bytes, record_bytes, stream_records, write_each_file
 from dedup.model import LEVELS
 from dedup.spark.fingerprint import CHUNK_SHIFT, Prints, spark_type
 from dedup.spark.resolve import REMOVAL
@@ -57,9 +57,13 @@ def cleaned_schema() -> Any:
     )
 
 
-def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> Any:
+def cleaned_frames(
+    prints: Prints, removals: Sequence[Any], config: Config, records: bool = False
+) -> Any:
     """Every document of the corpus `prints` holds, cleaned of `removals` (DataFrames
-    of `resolve.REMOVAL`, as `resolve.resolve_frames` gives them): rows of `cleaned_schema`."""
+    of `resolve.REMOVAL`, as `resolve.resolve_frames` gives them): rows of
+    `cleaned_schema`; with `records`, each document's `data` its JSONL record's line,
+    whatever its file (what `--out -` writes)."""
     from pyspark.sql import functions as F
 
     spark = prints.rows.sparkSession
@@ -79,7 +83,7 @@ def cleaned_frames(prints: Prints, removals: Sequence[Any], config: Config) -> A
     files = prints.files
 
     def work(group: Any) -> Any:  # a function, not a partial: Spark reads its hints
-        return _clean_chunk(group, files, config)
+        return _clean_chunk(group, files, config, records)
 
     with warnings.catch_warnings():
         # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
@@ -100,9 +104,50 @@ def write_jsonl(cleaned: Any, path: str) -> None:
     its line break)."""
     from pyspark.sql import functions as F
 
-    kept = cleaned.where(~F.col("dropped")).repartitionByRange("file", "offset")
     line = F.regexp_replace(F.decode("data", "UTF-8"), "\n$", "").alias("value")
-    kept.sortWithinPartitions("file", "offset").select(line).write.text(path)
+    _in_order(cleaned.where(~F.col("dropped")), "file", "offset").select(line).write.text(path)
+
+
+def write_parquet(cleaned: Any, path: str, files: Sequence[InputFile], text_field: str) -> None:
+    """Cleaned rows of Parquet input (rows of `cleaned_schema`), but those left out, written at
+    `path` (any path Spark writes) as Parquet partitions, in corpus order by their names:
+    each input row as Spark reads it, every column kept, its text the cleaned one."""
+    from pyspark.sql import functions as F
+
+    spark = cleaned.sparkSession
+    place = ("__dedup_file", "__dedup_row")
+    texts = cleaned.where(~F.col("dropped")).select(
+        F.col("file").alias(place[0]),
+        F.col("line").alias(place[1]),  # a Parquet row's number, from 1
+        F.decode("data", "UTF-8").alias("__dedup_text"),
+    )
+    rows = None
+    for number, file in enumerate(files):
+        frame = spark.read.parquet(file.origin.resolve().as_uri()).select(
+            "*",
+            F.lit(number).alias(place[0]),
+            (F.col("_metadata.row_index") + 1).alias(place[1]),
+        )
+        rows = frame if rows is None else rows.unionByName(frame, allowMissingColumns=True)
+    assert rows is not None  # a corpus has a file
+    columns = [name for name in rows.columns if name not in place]
+    joined = rows.join(texts, list(place)).withColumn(text_field, F.col("__dedup_text"))
+    _in_order(joined, *place).select(*columns).write.parquet(path)
+
+
+def _in_order(frame: Any, *columns: str) -> Any:
+    """`frame` in ranges of `columns`, each partition sorted: partitions in corpus order."""
+    return frame.repartitionByRange(*columns).sortWithinPartitions(*columns)
+
+
+def write_stream(cleaned: Any, out: TextIO) -> None:
+    """Cleaned documents (rows of `cleaned_schema`, made with `records`), but those left
+    out, written to `out` as JSONL records in corpus order, a partition at a time to
+    the driver."""
+    from pyspark.sql import functions as F
+
+    rows = cleaned.where(~F.col("dropped")).orderBy("file", "offset").select("data")
+    stream_records((row["data"] for row in rows.toLocalIterator()), out)
 
 
 def write_files(
@@ -133,8 +178,9 @@ def write_files(
     return write_each_file(out, files, groups, lambda number, file: number, write)
 
 
-def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
-    """A chunk read again and its documents cleaned of the removals in `group`."""
+def _clean_chunk(group: Any, files: list[InputFile], config: Config, records: bool) -> Any:
+    """A chunk read again and its documents cleaned of the removals in `group` (with
+    `records`, each written as a JSONL record)."""
     import pyarrow as pa
 
     column = {name: group[name].to_pylist() for name in group.column_names}
@@ -178,6 +224,8 @@ def _clean_chunk(group: Any, files: list[InputFile], config: Config) -> Any:
             data = doc.line  # a record left whole: its line as read
         elif dropped is not None:
             data = dropped.encode("utf-8")
+        elif records:
+            data = record_bytes(doc, text, *fields)
         elif file.parquet is not None:  # its row's other fields are the input's own
             data = text.encode("utf-8")
         else:

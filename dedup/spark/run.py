@@ -16,12 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 from dedup.config import Config
 from dedup.errors import ConfigError
+from dedup.io.documents import InputFile
 from dedup.io.writers import check_output_dir
 from dedup.report import json_pieces
-from dedup.spark.clean import cleaned_frames, write_files, write_jsonl
+from dedup.spark.clean import (
+    cleaned_frames,
+    write_files,
+    write_jsonl,
+    write_parquet,
+    write_stream,
+)
 from dedup.spark.fingerprint import fingerprint_frames
 from dedup.spark.report import report_frames, write_parts
 from dedup.spark.resolve import resolve_frames
@@ -37,28 +45,26 @@ def run_spark(
     out: str | None = None,
     emit: Emit | None = None,
     report_parts: str | None = None,
+    stream: TextIO | None = None,
 ) -> dict[str, int]:
     """Find duplicates in the corpus at `paths` on Spark; with `out`, write it cleaned
     (a folder: a file for each input file, as the local run writes them; a URI such as
-    `s3a://bucket/cleaned`, JSONL input as JSONL partitions); `emit` is given the JSON
-    report's stats and its pieces, and with `report_parts` it is written there as partitions and a
+    `s3a://bucket/cleaned`: JSONL input as JSONL partitions, Parquet input as Parquet
+    partitions), with `stream`, as JSONL records there; `emit` is given the JSON report's
+    stats and its pieces, and with `report_parts` it is written there as partitions and a
     summary (`report.write_parts`).  Returns the report's stats."""
     config.validate()
     spark = spark_session(config.run.spark_master, config.run.jobs)
     with fingerprint_frames(spark, paths, config) as prints:
-        local_out = Path(out) if out is not None and "://" not in out else None
-        if local_out is not None:
-            check_output_dir(local_out, prints.files, paths)
-        elif out is not None and not all(f.jsonl and f.parquet is None for f in prints.files):
-            raise ConfigError(f"--out {out}: a URI takes the cleaned records of JSONL input only")
+        write = _writer(paths, out, stream, prints.files, config)
         done = resolve_frames(prints, config)
         try:
-            cleaned = done.kept(cleaned_frames(prints, done.removals, config), cut=True)
-            if local_out is not None:
-                write_files(cleaned, local_out, prints.files, config.input.text_field)
-            elif out is not None:
-                write_jsonl(cleaned, out)
-            made = report_frames(prints, done, cleaned, config, written=out is not None)
+            cleaned = cleaned_frames(prints, done.removals, config, records=stream is not None)
+            cleaned = done.kept(cleaned, cut=True)
+            if write is not None:
+                write(cleaned)
+            written = write is not None
+            made = report_frames(prints, done, cleaned, config, written=written)
             stats: dict[str, int] = made.head["stats"]
             if emit is not None:
                 emit(stats, json_pieces(made.report()))
@@ -67,3 +73,30 @@ def run_spark(
             return stats
         finally:
             done.close()
+
+
+def _writer(
+    paths: Sequence[str],
+    out: str | None,
+    stream: TextIO | None,
+    files: Sequence[InputFile],
+    config: Config,
+) -> Callable[[Any], object] | None:
+    """What writes the cleaned documents where they go (see `run_spark`), checked
+    before the run: a folder that may be written, a URI for input of one kind."""
+    if stream is not None:
+        return lambda cleaned: write_stream(cleaned, stream)
+    if out is None:
+        return None
+    text_field = config.input.text_field
+    if "://" not in out:
+        check_output_dir(Path(out), files, paths)
+        return lambda cleaned: write_files(cleaned, Path(out), files, text_field)
+    if all(f.jsonl and f.parquet is None for f in files):
+        return lambda cleaned: write_jsonl(cleaned, out)
+    if all(f.parquet is not None for f in files):
+        return lambda cleaned: write_parquet(cleaned, out, files, text_field)
+    raise ConfigError(
+        f"--out {out}: a URI takes the cleaned records of JSONL input, or of Parquet input"
+        " (as partitions of the same kind), not of text files or of both kinds"
+    )
