@@ -95,6 +95,12 @@ def _place(segment: Segment) -> list[Any]:
     return [segment.doc_id, segment.start, segment.end, segment.line]
 
 
+def pair_row(level: str, a: list[Any], b: list[Any], evidence: Evidence) -> list[Any]:
+    """A verified pair as the JSON report lists it: its level, its texts' places (their
+    first units', see `_place`), and b's relation to a with every score."""
+    return [level, a, b, *_packed(evidence, scored=True)]
+
+
 def _packed(evidence: Evidence, scored: bool = False) -> list[Any]:
     """A pair's relation and scores, as the JSON report's duplicates end: the relation
     alone for an exact copy, whose scores are all 1 (unless `scored`)."""
@@ -381,8 +387,7 @@ def build_report(result: Result, lazy: bool = False, texts: bool = False) -> Rep
     )
     if result.options.get("pairs"):
         report["pairs"] = listed(
-            [p.a.level, _place(p.a), _place(p.b), *_packed(p.evidence, scored=True)]
-            for p in result.pairs
+            pair_row(p.a.level, _place(p.a), _place(p.b), p.evidence) for p in result.pairs
         )
     return report
 

@@ -152,8 +152,8 @@ def test_the_spark_engine_writes_the_local_runs_report_and_cleaned_files(
 
 def test_the_spark_engine_keeps_the_local_runs_rules_either_way(spark: Any, tmp_path: Path) -> None:
     # The longest copy kept, boilerplate removed, no quotes, records emptied left out;
-    # then boilerplate kept unlisted, the report on standard output (no record written:
-    # none is left out).
+    # then boilerplate kept unlisted and every verified pair listed, the report on
+    # standard output (no record written: none is left out).
     records = str(_boilerplate_pages(tmp_path, records=True))
     posts = str(_generated(tmp_path / "posts.jsonl", docs=300))
     rules = ["--keep", "longest", "--boilerplate", "remove"]
@@ -164,11 +164,15 @@ def test_the_spark_engine_keeps_the_local_runs_rules_either_way(spark: Any, tmp_
     assert (there / "r.json").read_bytes() == (here / "r.json").read_bytes()
     assert _files(there / "out") == _files(here / "out")
     (local, _), (remote, _) = _both(
-        tmp_path, "keep", ["scan", records, posts, "--boilerplate", "keep"]
+        tmp_path, "keep", ["scan", records, posts, "--boilerplate", "keep", "--pairs"]
     )
     assert local.exit_code == remote.exit_code == 0, remote.output
     assert remote.stdout == local.stdout
-    assert json.loads(local.stdout)["stats"]["clusters"] > 0
+    found = json.loads(local.stdout)
+    assert found["stats"]["clusters"] > 0
+    # Every verified pair of distinct texts listed, at every level that has one.
+    assert {pair[0] for pair in found["pairs"]} >= {"document", "paragraph", "sentence"}
+    assert {pair[3] for pair in found["pairs"]} >= {"near", "contained"}
 
 
 def test_bad_input_stops_the_spark_engine_as_it_stops_the_local_run(
@@ -185,9 +189,8 @@ def test_bad_input_stops_the_spark_engine_as_it_stops_the_local_run(
     assert f"{path}:32" in local.output
     assert remote.output == local.output
     # Options the Spark engine does not take are refused, not ignored.
-    for extra in (["--format", "markdown"], ["--pairs"]):
-        result = CliRunner().invoke(main, ["scan", str(path), "--engine", "spark", *extra])
-        assert result.exit_code == 2, result.output
+    result = CliRunner().invoke(main, ["scan", str(path), "--engine", "spark", "--format", "html"])
+    assert result.exit_code == 2, result.output
     result = CliRunner().invoke(main, ["scan", str(path), "--report-parts", str(tmp_path)])
     assert result.exit_code == 2 and "--engine spark" in result.output
 

@@ -102,8 +102,6 @@ def run_on_spark(
     the JSON report where the local run writes it, and the cleaned documents."""
     if fmt != "json":
         raise click.UsageError("--engine spark writes the JSON report: use --format json")
-    if config.output.pairs:
-        raise click.UsageError("--engine spark does not list the verified pairs (--pairs)")
     from dedup.spark.run import run_spark  # imported on use: it loads PySpark
 
     def emit(totals: dict[str, int], pieces: Iterator[bytes]) -> None:

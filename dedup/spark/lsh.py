@@ -31,8 +31,9 @@ _KEYS = ("a_hi", "a_lo", "b_hi", "b_lo")
 
 
 def lsh_figures(prints: Prints, done: Resolved, config: Config) -> tuple[dict[str, Any], Any]:
-    """The report's "lsh", and the related pairs the local run verifies or knows (a
-    DataFrame of `EVIDENCE`), every level's."""
+    """The report's "lsh", and the related pairs the local run verifies or knows, every
+    level's: (li, a, b, *EVIDENCE), a and b texts of level li (with `--pairs`, the pairs
+    the report lists)."""
     from pyspark.sql import functions as F
 
     m = config.minhash
@@ -52,7 +53,7 @@ def lsh_figures(prints: Prints, done: Resolved, config: Config) -> tuple[dict[st
             "candidate_pairs": done.pairs[li].count(),
             "verified_pairs": mine.count(),
         }
-        evidence = mine.select(*EVIDENCE)
+        evidence = mine.select(F.lit(li).alias("li"), "a", "b", *EVIDENCE)
         counted = evidence if counted is None else counted.unionByName(evidence)
     return figures, counted
 

@@ -35,6 +35,7 @@ from dedup.report import (
     document_entry,
     json_pieces,
     laid_out,
+    pair_row,
 )
 from dedup.spark.clean import unit_id
 from dedup.spark.components import spread
@@ -50,12 +51,13 @@ _PLACE = ("id", "doc", "start", "end", "line")
 @dataclass
 class SparkReport:
     """A report: its fields but the long lists (`head`), and those as DataFrames of lines
-    (JSON text): the documents listed (doc, value) and the clusters (number, boilerplate,
-    value), each in its order by the first column."""
+    (JSON text): the documents listed (doc, value), the clusters (number, boilerplate,
+    value), each in its order by the first column, and the pairs (li, a, b, value)."""
 
     head: Report
     documents: Any
     clusters: Any
+    pairs: Any = None  # with `--pairs`: (li, a, b, value)
 
     def report(self) -> Report:
         """The whole report, its long lists read a partition at a time as it is written
@@ -67,12 +69,15 @@ class SparkReport:
                 yield orjson.Fragment(row["value"])
 
         clusters = self.clusters
-        return {
+        made = {
             **self.head,
             "documents": lines(self.documents, "doc"),
             "clusters": lines(clusters.where(~F.col("boilerplate")), "number"),
             "boilerplate": lines(clusters.where(F.col("boilerplate")), "number"),
         }
+        if self.pairs is not None:
+            made["pairs"] = lines(self.pairs.withColumn("order", F.struct("li", "a", "b")), "order")
+        return made
 
 
 def report_frames(
@@ -110,6 +115,7 @@ def report_frames(
         .collect()
     ]
     exact = listed.where(F.col("relation") == "exact").select(*EVIDENCE)
+    histograms = _histograms(verified.select(*EVIDENCE).unionByName(exact))
     head = laid_out(
         config.as_dict(),
         _stats(prints, done, cleaned, members, listed),
@@ -120,23 +126,26 @@ def report_frames(
         [],
         [],
         [],
-        calibration_of(figures, config.as_dict(), *_histograms(verified.unionByName(exact))),
+        calibration_of(figures, config.as_dict(), *histograms),
     )
-    return SparkReport(head, documents, clusters)
+    pairs = _pairs(prints, verified, docs) if config.output.pairs else None
+    return SparkReport(head, documents, clusters, pairs)
 
 
 def write_parts(report: SparkReport, folder: str) -> None:
     """The report written under `folder` (any path Spark writes) as JSON lines partitions
-    of its documents, clusters and boilerplate (in `documents/`, `clusters/` and
-    `boilerplate/`, in order by their names) and the rest in `summary.json` (a local
-    folder) or `summary/` (one partition)."""
+    of its documents, clusters, boilerplate and pairs (in `documents/`, `clusters/`,
+    `boilerplate/` and, with `--pairs`, `pairs/`, in order by their names) and the rest
+    in `summary.json` (a local folder) or `summary/` (one partition)."""
     from pyspark.sql import functions as F
 
-    parts = [("documents", report.documents, "doc")]
+    parts = [("documents", report.documents, ["doc"])]
     for name, flag in (("clusters", False), ("boilerplate", True)):
-        parts.append((name, report.clusters.where(F.col("boilerplate") == flag), "number"))
+        parts.append((name, report.clusters.where(F.col("boilerplate") == flag), ["number"]))
+    if report.pairs is not None:
+        parts.append(("pairs", report.pairs, ["li", "a", "b"]))
     for name, rows, order in parts:
-        rows = rows.repartitionByRange(order).sortWithinPartitions(order)
+        rows = rows.repartitionByRange(*order).sortWithinPartitions(*order)
         rows.select("value").write.text(f"{folder}/{name}")
     summary = json_pieces({k: v for k, v in report.head.items() if k not in _LONG})
     if "://" not in folder:
@@ -147,7 +156,63 @@ def write_parts(report: SparkReport, folder: str) -> None:
     spark.createDataFrame([(text,)], "value string").coalesce(1).write.text(f"{folder}/summary")
 
 
-_LONG = ("documents", "clusters", "boilerplate")
+_LONG = ("documents", "clusters", "boilerplate", "pairs")
+
+
+def _pairs(prints: Prints, verified: Any, docs: Any) -> Any:
+    """The verified pairs the report lists (`verified`: li, a, b, *EVIDENCE), as its
+    lines (li, a, b, value): each text's first unit's place, and the pair's scores."""
+    from pyspark.sql import functions as F
+
+    ends = None
+    for li in range(len(prints.levels)):
+        units = prints.units(li, "file", "offset", "start", "end", "unit_line")
+        units = units.withColumn("li", F.lit(li)).withColumnRenamed("place", "text")
+        ends = units if ends is None else ends.unionByName(units)
+    assert ends is not None  # a run has a level
+    places = ends.join(docs.select("file", "offset", "id"), ["file", "offset"]).select(
+        "li", "text", F.struct("id", "start", "end", "unit_line").alias("at")
+    )
+    rows = verified
+    for side in "ab":
+        rows = rows.join(
+            places.select("li", F.col("text").alias(side), F.col("at").alias(f"{side}_at")),
+            ["li", side],
+        )
+    levels = prints.levels
+
+    def work(batches: Iterator[Any]) -> Iterator[Any]:
+        for batch in batches:
+            yield _pair_lines(batch, levels)
+
+    with warnings.catch_warnings():
+        # PySpark warns of pandas 3 when it plans an Arrow map; dedup does not use pandas.
+        warnings.simplefilter("ignore", FutureWarning)
+        return rows.mapInArrow(work, "li int, a long, b long, value string")
+
+
+def _pair_lines(batch: Any, levels: list[str]) -> Any:
+    """A batch of pairs as the JSON report's lines (`report.pair_row`)."""
+    import pyarrow as pa
+
+    column = {name: batch.column(name).to_pylist() for name in batch.schema.names}
+    values = []
+    for i in range(batch.num_rows):
+        evidence = Evidence(*(column[name][i] for name in EVIDENCE))
+        a_at, b_at = column["a_at"][i], column["b_at"][i]
+        row = pair_row(levels[column["li"][i]], _place_of(a_at), _place_of(b_at), evidence)
+        values.append(orjson.dumps(row).decode("utf-8"))
+    return pa.RecordBatch.from_pydict(
+        {"li": column["li"], "a": column["a"], "b": column["b"], "value": values},
+        schema=pa.schema(
+            [("li", pa.int32()), ("a", pa.int64()), ("b", pa.int64()), ("value", pa.string())]
+        ),
+    )
+
+
+def _place_of(at: dict[str, Any]) -> list[Any]:
+    """A unit's place as the report gives it (`report._place`)."""
+    return [at["id"], at["start"], at["end"], at["unit_line"]]
 
 
 def _members(prints: Prints, done: Resolved, docs: Any) -> Any:
