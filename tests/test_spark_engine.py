@@ -151,26 +151,48 @@ def test_the_spark_engine_writes_the_local_runs_report_and_cleaned_files(
 
 
 def test_the_spark_engine_keeps_the_local_runs_rules_either_way(spark: Any, tmp_path: Path) -> None:
-    # The longest copy kept, boilerplate removed, no quotes, records emptied left out;
-    # then boilerplate kept unlisted and every verified pair listed, the report on
-    # standard output (no record written: none is left out).
-    records = str(_boilerplate_pages(tmp_path, records=True))
-    posts = str(_generated(tmp_path / "posts.jsonl", docs=300))
-    rules = ["--keep", "longest", "--boilerplate", "remove"]
-    args = ["clean", records, posts, "--out", "{}/out", "--report", "{}/r.json", *rules]
-    args.append("--no-quotes")
-    (local, here), (remote, there) = _both(tmp_path, "longest", args)
+    import pyarrow.parquet as pq
+
+    # Parquet rows with other columns cleaned to a URI, the longest copy kept,
+    # boilerplate removed, no quotes: Parquet partitions that hold, in order by name, the
+    # rows the local run writes (those cleaning empties left out), every column kept.
+    records = _boilerplate_pages(tmp_path, records=True)
+    sources = [str(_as_parquet(records)), str(_posts_parquet(tmp_path))]
+    rules = ["--keep", "longest", "--boilerplate", "remove", "--no-quotes"]
+    args = ["clean", *sources, "--out", "{}/out", "--report", "{}/r.json", *rules]
+    (local, here), (remote, there) = _both(tmp_path, "longest", args, ("--out", "file://{}/out"))
     assert local.exit_code == remote.exit_code == 0, remote.output
+    assert remote.output == local.output
     assert (there / "r.json").read_bytes() == (here / "r.json").read_bytes()
-    assert _files(there / "out") == _files(here / "out")
-    (local, _), (remote, _) = _both(
-        tmp_path, "keep", ["scan", records, posts, "--boilerplate", "keep", "--pairs"]
+    wanted = [pq.read_table(here / "out" / Path(source).name) for source in sources]
+    assert sum(t.num_rows for t in wanted) < sum(pq.read_metadata(s).num_rows for s in sources)
+    parts = sorted((there / "out").glob("part-*.parquet"))
+    assert parts and (there / "out" / "_SUCCESS").exists()
+    rows = [row for part in parts for row in pq.read_table(part).to_pylist()]
+    # The files' columns united, as Spark unites them: a column another file lacks is null.
+    names = [n for n in wanted[1].schema.names] + [
+        n for n in wanted[0].schema.names if n not in wanted[1].schema.names
+    ]
+    assert sorted(pq.read_schema(parts[0]).names) == sorted(names)
+    assert rows == [
+        {name: row.get(name) for name in rows[0]} for t in wanted for row in t.to_pylist()
+    ]
+    # A text file, JSONL records and Parquet rows cleaned to standard output with
+    # boilerplate kept unlisted and every verified pair of distinct texts listed: the
+    # local run's records, in corpus order, and its report.
+    posts = str(_generated(tmp_path / "posts.jsonl", docs=300))
+    page = str(PAGES / sorted(os.listdir(PAGES))[0])
+    args = ["clean", page, str(records), posts, sources[1], "--out", "-", "--report", "{}/r.json"]
+    (local, here), (remote, there) = _both(
+        tmp_path, "keep", [*args, "--boilerplate", "keep", "--pairs"]
     )
     assert local.exit_code == remote.exit_code == 0, remote.output
     assert remote.stdout == local.stdout
-    found = json.loads(local.stdout)
+    assert (there / "r.json").read_bytes() == (here / "r.json").read_bytes()
+    cleaned = [json.loads(line) for line in local.stdout.splitlines()]
+    assert cleaned[0]["id"].endswith(".txt") and len(cleaned) > 250
+    found = json.loads((here / "r.json").read_bytes())
     assert found["stats"]["clusters"] > 0
-    # Every verified pair of distinct texts listed, at every level that has one.
     assert {pair[0] for pair in found["pairs"]} >= {"document", "paragraph", "sentence"}
     assert {pair[3] for pair in found["pairs"]} >= {"near", "contained"}
 
@@ -188,6 +210,13 @@ def test_bad_input_stops_the_spark_engine_as_it_stops_the_local_run(
     assert local.exit_code == remote.exit_code == 2
     assert f"{path}:32" in local.output
     assert remote.output == local.output
+    # Two documents of one id: the later named, as locally.
+    lines[31] = json.dumps({"id": 7, "text": "Une autre note, du même numéro."})
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (local, _), (remote, _) = _both(tmp_path, "same-id", ["scan", str(path)])
+    assert local.exit_code == remote.exit_code == 2
+    assert f"{path}:32: duplicate document id '7'" in local.output
+    assert remote.output == local.output
     # Options the Spark engine does not take are refused, not ignored.
     result = CliRunner().invoke(main, ["scan", str(path), "--engine", "spark", "--format", "html"])
     assert result.exit_code == 2, result.output
@@ -195,8 +224,19 @@ def test_bad_input_stops_the_spark_engine_as_it_stops_the_local_run(
     assert result.exit_code == 2 and "--engine spark" in result.output
 
 
+def _as_parquet(records: Path) -> Path:
+    """JSONL records as a Parquet file beside them, a column for each field."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
+    path = records.with_suffix(".parquet")
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
 def _posts_parquet(tmp_path: Path) -> Path:
-    """120 generated posts as Parquet rows with columns besides the text: an integer id,
+    """120 generated posts as Parquet rows with columns besides the text and id: a number,
     a language, a list of tags (none on some), a score."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -206,8 +246,9 @@ def _posts_parquet(tmp_path: Path) -> Path:
     path = tmp_path / "posts.parquet"
     table = pa.table(
         {
-            "id": pa.array(range(len(texts)), pa.int64()),
+            "id": [f"row-{n}" for n in range(len(texts))],
             "text": texts,
+            "number": pa.array(range(len(texts)), pa.int64()),
             "lang": ["fr" if n % 3 else "fr-CA" for n in range(len(texts))],
             "tags": [None if n % 7 == 0 else ["blog", f"n° {n}"] for n in range(len(texts))],
             "score": [n / 4 for n in range(len(texts))],
@@ -215,36 +256,3 @@ def _posts_parquet(tmp_path: Path) -> Path:
     )
     pq.write_table(table, path, row_group_size=64)
     return path
-
-
-def test_the_spark_engine_writes_cleaned_records_as_partitions_and_to_stdout(
-    spark: Any, tmp_path: Path
-) -> None:
-    import pyarrow.parquet as pq
-
-    # Parquet rows cleaned to a URI: Parquet partitions that hold, in order by name, the
-    # rows the local run writes, every other column kept.
-    source = str(_posts_parquet(tmp_path))
-    (local, here), (remote, there) = _both(
-        tmp_path, "parquet", ["clean", source, "--out", "{}/out"], ("--out", "file://{}/parts")
-    )
-    assert local.exit_code == remote.exit_code == 0, remote.output
-    assert remote.output == local.output
-    wanted = pq.read_table(here / "out" / "posts.parquet")
-    assert 0 < wanted.num_rows < pq.read_metadata(source).num_rows  # some rows removed
-    parts = sorted((there / "parts").glob("part-*.parquet"))
-    assert parts and (there / "parts" / "_SUCCESS").exists()
-    rows = [row for part in parts for row in pq.read_table(part).to_pylist()]
-    assert rows == wanted.to_pylist()
-    assert pq.read_schema(parts[0]).names == wanted.schema.names
-    # JSONL records, a text file and Parquet rows cleaned to standard output: the local
-    # run's records, in corpus order.
-    # (The Parquet rows are these posts again: left out but for what the records lack.)
-    posts = str(_generated(tmp_path / "posts.jsonl", docs=120))
-    args = ["clean", str(PAGES / sorted(os.listdir(PAGES))[0]), posts, source, "--out", "-"]
-    (local, _), (remote, _) = _both(tmp_path, "stdout", args)
-    assert local.exit_code == remote.exit_code == 0, remote.output
-    assert remote.stdout == local.stdout
-    records = [json.loads(line) for line in remote.stdout.splitlines()]
-    assert records[0]["id"].endswith(".txt") and records[1]["id"] == "post-0"
-    assert len(records) > 100

@@ -476,7 +476,10 @@ def test_bad_input_on_spark_is_named_by_file_and_line_as_the_local_run_names_it(
     path = tmp_path / "notes.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     more = tmp_path / "more.jsonl"  # its lines numbered from 1 again
-    more.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    more.write_text(  # three records of ids of their own
+        "\n".join(line.replace('"id": ', '"id": -') for line in lines[1:4]) + "\n",
+        encoding="utf-8",
+    )
     with fingerprint_frames(spark, [str(path), str(more)], CONFIG) as prints:
         rows = cleaned_frames(prints, [], CONFIG).toArrow()
     rows = rows.sort_by([("file", "ascending"), ("offset", "ascending")])

@@ -74,8 +74,8 @@ def _schema() -> Any:
             ("title_part", long),  # a title's reading: its title, label, usual order
             ("label_part", long),
             ("usual", pa.int8()),
-            ("label", pa.string()),  # what a chunk skipped, or could not read: the file's
-            ("message", pa.string()),  # label, and why
+            ("label", pa.string()),  # a document's id; what a chunk skipped, or could not
+            ("message", pa.string()),  # read: the file's label, and why
         ]
     )
 
@@ -129,6 +129,7 @@ def chunk_rows(number: int, chunk: Chunk, files: list[int], config: Config) -> A
             offset=places[2],
             start=np.int64(0),
             end=np.asarray(docs.chars, dtype=np.int64),
+            label=pa.array(docs.ids, pa.string()),
         ),
     ]
     for b, batch in enumerate(read.prints):
@@ -285,6 +286,22 @@ class Prints:
         told = self.rows.where(F.col("kind").isin(CHUNK, SKIPPED, ERROR)).select(*TOLD)
         return Chunks(told.toArrow().to_pylist())
 
+    def check_ids(self) -> None:
+        """A document id may occur once in a corpus (as the local table checks them): the
+        first document, in corpus order, whose id an earlier one has is an error naming
+        its file and line."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        docs = self.rows.where(F.col("kind") == _DOCUMENT).select("place", "file", "line", "label")
+        docs = docs.withColumn("first", F.min("place").over(Window.partitionBy("label")))
+        again = docs.where(F.col("place") > F.col("first")).orderBy("place").limit(1).collect()
+        if again:
+            row = again[0]
+            line = row["line"] + self.chunks_told.line_bases[row["place"] >> CHUNK_SHIFT]
+            label = self.files[row["file"]].label
+            raise InputError(label, f"duplicate document id {row['label']!r}", line or None)
+
     def texts(self, li: int) -> Any:
         """The distinct texts of level `li`: (hi, lo, text, mark), `text` the place of its
         first unit and `mark` that unit's number marks."""
@@ -425,6 +442,7 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
     prints = Prints(rows.persist(), list(config.segment.levels), files, corpus, chunks)
     try:
         prints.chunks_told.check()  # the corpus read now: an error is the run's first word
+        prints.check_ids()
     except BaseException:
         prints.close()
         raise
