@@ -286,22 +286,6 @@ class Prints:
         told = self.rows.where(F.col("kind").isin(CHUNK, SKIPPED, ERROR)).select(*TOLD)
         return Chunks(told.toArrow().to_pylist())
 
-    def check_ids(self) -> None:
-        """A document id may occur once in a corpus (as the local table checks them): the
-        first document, in corpus order, whose id an earlier one has is an error naming
-        its file and line."""
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
-
-        docs = self.rows.where(F.col("kind") == _DOCUMENT).select("place", "file", "line", "label")
-        docs = docs.withColumn("first", F.min("place").over(Window.partitionBy("label")))
-        again = docs.where(F.col("place") > F.col("first")).orderBy("place").limit(1).collect()
-        if again:
-            row = again[0]
-            line = row["line"] + self.chunks_told.line_bases[row["place"] >> CHUNK_SHIFT]
-            label = self.files[row["file"]].label
-            raise InputError(label, f"duplicate document id {row['label']!r}", line or None)
-
     def texts(self, li: int) -> Any:
         """The distinct texts of level `li`: (hi, lo, text, mark), `text` the place of its
         first unit and `mark` that unit's number marks."""
@@ -442,11 +426,28 @@ def fingerprint_frames(spark: Any, paths: Sequence[str], config: Config) -> Prin
     prints = Prints(rows.persist(), list(config.segment.levels), files, corpus, chunks)
     try:
         prints.chunks_told.check()  # the corpus read now: an error is the run's first word
-        prints.check_ids()
+        check_ids(prints)
     except BaseException:
         prints.close()
         raise
     return prints
+
+
+def check_ids(prints: Prints) -> None:
+    """A document id may occur once in a corpus (as the local table checks them): the
+    first document, in corpus order, whose id an earlier one has is an error naming its
+    file and line."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    docs = prints.rows.where(F.col("kind") == _DOCUMENT).select("place", "file", "line", "label")
+    docs = docs.withColumn("first", F.min("place").over(Window.partitionBy("label")))
+    again = docs.where(F.col("place") > F.col("first")).orderBy("place").limit(1).collect()
+    if again:
+        row = again[0]
+        line = row["line"] + prints.chunks_told.line_bases[row["place"] >> CHUNK_SHIFT]
+        label = prints.files[row["file"]].label
+        raise InputError(label, f"duplicate document id {row['label']!r}", line or None)
 
 
 def spark_type(schema: Any) -> Any:
