@@ -217,6 +217,15 @@ def test_bad_input_stops_the_spark_engine_as_it_stops_the_local_run(
     assert local.exit_code == remote.exit_code == 2
     assert f"{path}:32: duplicate document id '7'" in local.output
     assert remote.output == local.output
+    # Partitions are not written over a path that exists: refused before the run.
+    for option in ("--out", "--report-parts"):
+        there = tmp_path / "there"
+        (there / "clusters").mkdir(parents=True, exist_ok=True)
+        where = there.as_uri() if option == "--out" else str(there)
+        command = "clean" if option == "--out" else "scan"
+        args = [command, str(path), "--engine", "spark", option, where]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and "exists already" in result.output, result.output
     # Options the Spark engine does not take are refused, not ignored.
     result = CliRunner().invoke(main, ["scan", str(path), "--engine", "spark", "--format", "html"])
     assert result.exit_code == 2, result.output

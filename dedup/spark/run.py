@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dedup.config import Config
-from dedup.errors import ConfigError
+from dedup.errors import ConfigError, OutputError
 from dedup.io.documents import InputFile
 from dedup.io.writers import check_output_dir
 from dedup.report import json_pieces
@@ -55,6 +55,11 @@ def run_spark(
     summary (`report.write_parts`).  Returns the report's stats."""
     config.validate()
     spark = spark_session(config.run.spark_master, config.run.jobs)
+    if out is not None and "://" in out:
+        _check_new(spark, "--out", [out])
+    if report_parts is not None:
+        names = ("documents", "clusters", "boilerplate", "pairs", "summary", "summary.json")
+        _check_new(spark, "--report-parts", [f"{report_parts}/{name}" for name in names])
     with fingerprint_frames(spark, paths, config) as prints:
         write = _writer(paths, out, stream, prints.files, config)
         done = resolve_frames(prints, config)
@@ -100,3 +105,13 @@ def _writer(
         f"--out {out}: a URI takes the cleaned records of JSONL input, or of Parquet input"
         " (as partitions of the same kind), not of text files or of both kinds"
     )
+
+
+def _check_new(spark: Any, option: str, paths: list[str]) -> None:
+    """Refuse, before the run, a path Spark is to write partitions at that exists: Spark
+    would stop at the end of the run, and is not to be told to overwrite it."""
+    jvm, context = spark.sparkContext._jvm, spark.sparkContext._jsc
+    for where in paths:
+        path = jvm.org.apache.hadoop.fs.Path(where)
+        if path.getFileSystem(context.hadoopConfiguration()).exists(path):
+            raise OutputError(f"{option}: {where} exists already; give a path to create")
