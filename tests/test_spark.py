@@ -9,6 +9,7 @@ against the local one, byte for byte: `test_spark_engine`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -109,14 +110,15 @@ def test_bad_input_under_spark_gets_the_local_error_and_exit_code(
 
 
 def test_spark_submit_runs_dedups_script_with_the_spark_engine(tmp_path: Path) -> None:
-    # spark-submit starts its own driver: the session, master and JVM are its own.
+    # spark-submit starts its own driver: the session, master and JVM are its own.  One
+    # level (every level is compared in test_spark_engine): a run of half the Spark jobs.
     import subprocess
 
     import dedup.cli.spark_submit
     import dedup.spark.workers
 
     local = tmp_path / "local.json"
-    assert run("scan", str(PAGES), "--report", str(local)).exit_code == 0
+    assert run("scan", str(PAGES), "--unit", "paragraph", "--report", str(local)).exit_code == 0
     submitted = tmp_path / "submitted.json"
     done = subprocess.run(
         [
@@ -128,6 +130,8 @@ def test_spark_submit_runs_dedups_script_with_the_spark_engine(tmp_path: Path) -
             dedup.cli.spark_submit.__file__,
             "scan",
             str(PAGES),
+            "--unit",
+            "paragraph",
             "--report",
             str(submitted),
         ],
@@ -140,3 +144,4 @@ def test_spark_submit_runs_dedups_script_with_the_spark_engine(tmp_path: Path) -
     ran = " at " + str(Path(dedup.spark.workers.__file__).parent)
     assert ran in done.stderr  # Spark ran the stages' jobs
     assert submitted.read_bytes() == local.read_bytes()
+    assert json.loads(local.read_bytes())["stats"]["clusters"] > 0
