@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TextIO
 
@@ -144,10 +144,16 @@ def write_stream(cleaned: Any, out: TextIO) -> None:
     """Cleaned documents (rows of `cleaned_schema`, made with `records`), but those left
     out, written to `out` as JSONL records in corpus order, a partition at a time to
     the driver."""
+    stream_records((row["data"] for row in _to_driver(cleaned, "data")), out)
+
+
+def _to_driver(cleaned: Any, *columns: str) -> Iterator[Any]:
+    """The columns `columns` of the cleaned documents but those left out, in corpus order,
+    a partition at a time to the driver."""
     from pyspark.sql import functions as F
 
-    rows = cleaned.where(~F.col("dropped")).orderBy("file", "offset").select("data")
-    stream_records((row["data"] for row in rows.toLocalIterator()), out)
+    rows = cleaned.where(~F.col("dropped")).orderBy("file", "offset")
+    return rows.select(*columns).toLocalIterator()  # type: ignore[no-any-return]
 
 
 def write_files(
@@ -159,11 +165,8 @@ def write_files(
     Parquet row's other fields read from its input, `text_field` replaced), a text file
     whole (one left out, binary say, not written), each atomically.  The rows come to
     the driver a partition at a time, in corpus order."""
-    from pyspark.sql import functions as F
-
-    rows = cleaned.where(~F.col("dropped")).orderBy("file", "offset")
     groups = itertools.groupby(
-        rows.select("file", "line", "data").toLocalIterator(), key=lambda row: row["file"]
+        _to_driver(cleaned, "file", "line", "data"), key=lambda row: row["file"]
     )
 
     def write(handle: IO[bytes], file: InputFile, rows: Iterable[Any]) -> None:

@@ -157,6 +157,8 @@ def write_parts(report: SparkReport, folder: str) -> None:
 
 
 _LONG = ("documents", "clusters", "boilerplate", "pairs")
+#: What `write_parts` may write under its folder: the long lists' partitions, the summary.
+PARTS = (*_LONG, "summary", "summary.json")
 
 
 def _pairs(prints: Prints, verified: Any, docs: Any) -> Any:

@@ -31,7 +31,7 @@ from dedup.spark.clean import (
     write_stream,
 )
 from dedup.spark.fingerprint import fingerprint_frames
-from dedup.spark.report import report_frames, write_parts
+from dedup.spark.report import PARTS, report_frames, write_parts
 from dedup.spark.resolve import resolve_frames
 from dedup.spark.workers import spark_session
 
@@ -58,8 +58,7 @@ def run_spark(
     if out is not None and "://" in out:
         _check_new(spark, "--out", [out])
     if report_parts is not None:
-        names = ("documents", "clusters", "boilerplate", "pairs", "summary", "summary.json")
-        _check_new(spark, "--report-parts", [f"{report_parts}/{name}" for name in names])
+        _check_new(spark, "--report-parts", [f"{report_parts}/{name}" for name in PARTS])
     with fingerprint_frames(spark, paths, config) as prints:
         write = _writer(paths, out, stream, prints.files, config)
         done = resolve_frames(prints, config)
