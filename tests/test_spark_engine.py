@@ -226,11 +226,44 @@ def test_bad_input_stops_the_spark_engine_as_it_stops_the_local_run(
         args = [command, str(path), "--engine", "spark", option, where]
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2 and "exists already" in result.output, result.output
+    # Parquet files whose columns no set of partitions can hold both ways (a score that is
+    # a number in one, words in the other): refused before the run, the file and column named.
+    _columns_apart(spark, tmp_path)
     # Options the Spark engine does not take are refused, not ignored.
     result = CliRunner().invoke(main, ["scan", str(path), "--engine", "spark", "--format", "html"])
     assert result.exit_code == 2, result.output
     result = CliRunner().invoke(main, ["scan", str(path), "--report-parts", str(tmp_path)])
     assert result.exit_code == 2 and "--engine spark" in result.output
+
+
+def _columns_apart(spark: Any, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sources = []
+    for name, scores in (("notées", [0.5, 2.0]), ("mots [2]", ["haute", "basse"])):
+        path = tmp_path / f"{name}.parquet"
+        texts = [f"Billet {n} de « {name} », publié l’été dernier." for n in range(2)]
+        ids = [f"{name}-{n}" for n in range(2)]
+        pq.write_table(pa.table({"id": ids, "text": texts, "score": scores}), path)
+        sources.append(str(path))
+    out = tmp_path / "apart"
+    args = ["clean", *sources, "--engine", "spark", "--out", out.as_uri()]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert f"{sources[1]}: column 'score'" in result.output and "notées.parquet" in result.output
+    assert "documents" not in result.output and not out.exists()  # no run, nothing written
+    # Columns one type holds (whole numbers, one of 32 bits) are united, as Spark widens them.
+    from dedup.io.documents import InputFile
+    from dedup.spark.clean import parquet_rows
+
+    narrow = pa.table({"id": ["m-0"], "text": ["Un autre."], "score": pa.array([1], pa.int32())})
+    pq.write_table(narrow, sources[1])
+    pq.write_table(pa.table({"id": ["n-0"], "text": ["Encore un."], "score": [3]}), sources[0])
+    files = [InputFile(Path(s), Path(s).name, True, s, Path(s)) for s in sources]
+    rows = parquet_rows(spark, files)
+    assert dict(rows.dtypes)["score"] == "bigint"
+    assert sorted(row["score"] for row in rows.collect()) == [1, 3]
 
 
 def _as_parquet(records: Path) -> Path:

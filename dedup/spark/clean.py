@@ -10,6 +10,7 @@ as its output file holds it (`writers.document_bytes`).  No process holds the co
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import IO, Any, TextIO
 from dedup.clean import Removal, merge, pieces
 from dedup.config import Config
 from dedup.engine.result import cleaned_document
+from dedup.errors import InputError
 from dedup.io import parquet
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import Chunk, Corpus
@@ -25,6 +27,7 @@ from dedup.io.writers import document_bytes, record_bytes, stream_records, write
 from dedup.model import LEVELS
 from dedup.spark.fingerprint import CHUNK_SHIFT, Prints, spark_type
 from dedup.spark.resolve import REMOVAL
+from dedup.spark.workers import gist
 
 
 def cleaned_schema() -> Any:
@@ -108,31 +111,73 @@ def write_jsonl(cleaned: Any, path: str) -> None:
     _in_order(cleaned.where(~F.col("dropped")), "file", "offset").select(line).write.text(path)
 
 
-def write_parquet(cleaned: Any, path: str, files: Sequence[InputFile], text_field: str) -> None:
-    """Cleaned rows of Parquet input (rows of `cleaned_schema`), but those left out, written at
-    `path` (any path Spark writes) as Parquet partitions, in corpus order by their names:
-    each input row as Spark reads it, every column kept, its text the cleaned one."""
+#: The columns `parquet_rows` adds: each row's file (its number) and row (from 1).
+PLACE = ("__dedup_file", "__dedup_row")
+
+
+def parquet_rows(spark: Any, files: Sequence[InputFile]) -> Any:
+    """The rows of the Parquet inputs `files` as Spark reads them, with their places
+    (`PLACE`), the files' columns united by name (a column a file lacks is null there, a
+    number widened to the wider type).  A column of two other types in two files (words in
+    one, numbers in another), which Spark would cast value by value and fail on at the
+    end of the run, is refused now: an InputError naming the later file, the column and
+    the earlier file."""
     from pyspark.sql import functions as F
 
-    spark = cleaned.sparkSession
-    place = ("__dedup_file", "__dedup_row")
-    texts = cleaned.where(~F.col("dropped")).select(
-        F.col("file").alias(place[0]),
-        F.col("line").alias(place[1]),  # a Parquet row's number, from 1
-        F.decode("data", "UTF-8").alias("__dedup_text"),
-    )
     rows = None
+    types: dict[str, tuple[str, str]] = {}  # a column's type, and the file it was first in
     for number, file in enumerate(files):
-        frame = spark.read.parquet(file.origin.resolve().as_uri()).select(
+        try:
+            frame = spark.read.parquet(spark_path(file.origin))
+        except Exception as exc:  # a name Hadoop's paths cannot hold (a colon), say
+            raise InputError(file.label, f"Spark cannot read it: {gist(exc)}") from exc
+        for name, kind in frame.dtypes:
+            earlier, label = types.setdefault(name, (kind, file.label))
+            if kind != earlier and not (_numeric(kind) and _numeric(earlier)):
+                raise InputError(
+                    file.label,
+                    f"column {name!r} is {kind} here and {earlier} in {label}: "
+                    "one set of Parquet partitions cannot hold both",
+                )
+        frame = frame.select(
             "*",
-            F.lit(number).alias(place[0]),
-            (F.col("_metadata.row_index") + 1).alias(place[1]),
+            F.lit(number).alias(PLACE[0]),
+            (F.col("_metadata.row_index") + 1).alias(PLACE[1]),
         )
         rows = frame if rows is None else rows.unionByName(frame, allowMissingColumns=True)
     assert rows is not None  # a corpus has a file
-    columns = [name for name in rows.columns if name not in place]
-    joined = rows.join(texts, list(place)).withColumn(text_field, F.col("__dedup_text"))
-    _in_order(joined, *place).select(*columns).write.parquet(path)
+    return rows
+
+
+def spark_path(path: Path) -> str:
+    """A local file's path as Spark reads it: absolute, as it is (a URI's percent-escapes
+    would be taken as part of the name: `notées.parquet` was not found), but for the
+    characters of Hadoop's globs, escaped (`page [1].parquet`)."""
+    return "file://" + re.sub(r"([\\\[\]{}*?^!])", r"\\\1", str(path.resolve()))
+
+
+def _numeric(kind: str) -> bool:
+    """Whether a Spark SQL type (as `DataFrame.dtypes` names it) is a number."""
+    return kind in ("tinyint", "smallint", "int", "bigint", "float", "double") or (
+        kind.startswith("decimal")
+    )
+
+
+def write_parquet(cleaned: Any, rows: Any, path: str, text_field: str) -> None:
+    """Cleaned rows of Parquet input (rows of `cleaned_schema`), but those left out, written at
+    `path` (any path Spark writes) as Parquet partitions, in corpus order by their names:
+    each input row (of `rows`, see `parquet_rows`), every column kept, its text the
+    cleaned one."""
+    from pyspark.sql import functions as F
+
+    texts = cleaned.where(~F.col("dropped")).select(
+        F.col("file").alias(PLACE[0]),
+        F.col("line").alias(PLACE[1]),  # a Parquet row's number, from 1
+        F.decode("data", "UTF-8").alias("__dedup_text"),
+    )
+    columns = [name for name in rows.columns if name not in PLACE]
+    joined = rows.join(texts, list(PLACE)).withColumn(text_field, F.col("__dedup_text"))
+    _in_order(joined, *PLACE).select(*columns).write.parquet(path)
 
 
 def _in_order(frame: Any, *columns: str) -> Any:

@@ -25,6 +25,7 @@ from dedup.io.writers import check_output_dir
 from dedup.report import json_pieces
 from dedup.spark.clean import (
     cleaned_frames,
+    parquet_rows,
     write_files,
     write_jsonl,
     write_parquet,
@@ -60,7 +61,7 @@ def run_spark(
     if report_parts is not None:
         _check_new(spark, "--report-parts", [f"{report_parts}/{name}" for name in PARTS])
     with fingerprint_frames(spark, paths, config) as prints:
-        write = _writer(paths, out, stream, prints.files, config)
+        write = _writer(spark, paths, out, stream, prints.files, config)
         done = resolve_frames(prints, config)
         try:
             cleaned = cleaned_frames(prints, done.removals, config, records=stream is not None)
@@ -80,6 +81,7 @@ def run_spark(
 
 
 def _writer(
+    spark: Any,
     paths: Sequence[str],
     out: str | None,
     stream: TextIO | None,
@@ -87,7 +89,8 @@ def _writer(
     config: Config,
 ) -> Callable[[Any], object] | None:
     """What writes the cleaned documents where they go (see `run_spark`), checked
-    before the run: a folder that may be written, a URI for input of one kind."""
+    before the run: a folder that may be written, a URI for input of one kind (Parquet
+    files whose columns can be united)."""
     if stream is not None:
         return lambda cleaned: write_stream(cleaned, stream)
     if out is None:
@@ -99,7 +102,8 @@ def _writer(
     if all(f.jsonl and f.parquet is None for f in files):
         return lambda cleaned: write_jsonl(cleaned, out)
     if all(f.parquet is not None for f in files):
-        return lambda cleaned: write_parquet(cleaned, out, files, text_field)
+        rows = parquet_rows(spark, files)  # files whose columns cannot join: refused now
+        return lambda cleaned: write_parquet(cleaned, rows, out, text_field)
     raise ConfigError(
         f"--out {out}: a URI takes the cleaned records of JSONL input, or of Parquet input"
         " (as partitions of the same kind), not of text files or of both kinds"

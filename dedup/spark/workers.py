@@ -85,7 +85,7 @@ def spark_session(master: str | None = None, jobs: int = 0) -> Any:
             warnings.simplefilter("ignore", FutureWarning)
             return builder.getOrCreate()
     except Exception as exc:  # no Java, or a master that cannot be reached
-        raise ConfigError(f"Spark could not start: {_gist(exc)}") from exc
+        raise ConfigError(f"Spark could not start: {gist(exc)}") from exc
 
 
 class SparkWorkers(Workers):
@@ -138,7 +138,7 @@ class SparkWorkers(Workers):
                     answers = pending.result()
                 except Exception as exc:  # a task that died, or failed past its retries
                     raise WorkerError(
-                        f"a Spark task failed, so the run stopped: {_gist(exc)}"
+                        f"a Spark task failed, so the run stopped: {gist(exc)}"
                     ) from exc
                 batches = list(itertools.islice(iterator, size))
                 pending = pool.submit(job, batches) if batches else None
@@ -176,7 +176,7 @@ _GISTS = (
 )
 
 
-def _gist(exc: BaseException) -> str:
+def gist(exc: BaseException) -> str:
     """The gist of an error from Spark (see `_GISTS`), else its first line, cut short."""
     text = str(exc)
     for gist in _GISTS:
