@@ -68,13 +68,17 @@ def _small_star(edges: Any) -> Any:
 
 def _stars(edges: Any) -> bool:
     """Whether every component is a star around its smallest node: no node has two
-    smaller neighbours, and no node with a smaller neighbour has a larger one."""
+    smaller neighbours, and no node with a smaller neighbour has a larger one.  One job:
+    each node's count of smaller neighbours and whether it has a larger one."""
     from pyspark.sql import functions as F
 
-    if edges.groupBy("a").count().where(F.col("count") > 1).limit(1).count():
-        return False
-    centre = edges.select(F.col("b").alias("a")).distinct()
-    return not edges.join(centre, "a").limit(1).count()
+    ends = edges.select(F.col("a").alias("node"), F.lit(1).alias("lower"), F.lit(0).alias("upper"))
+    ends = ends.unionByName(
+        edges.select(F.col("b").alias("node"), F.lit(0).alias("lower"), F.lit(1).alias("upper"))
+    )
+    nodes = ends.groupBy("node").agg(F.sum("lower").alias("lower"), F.max("upper").alias("upper"))
+    lower, upper = F.col("lower"), F.col("upper")
+    return not nodes.where((lower > 1) | ((lower > 0) & (upper > 0))).limit(1).count()
 
 
 def spread(rows: Any, *by: str) -> Any:
