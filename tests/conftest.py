@@ -129,3 +129,18 @@ def spark() -> Iterator[Any]:
     session = spark_session("local[2]")
     yield session
     session.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The C loops' sanitized run (`test_native_memory`), if selected, starts now and runs
+    beside the other tests; its test waits for it."""
+    if any(item.name == "test_the_c_loops_under_sanitizers" for item in items):
+        from test_native_memory import SanitizedRun
+
+        config.sanitized_run = SanitizedRun()  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = getattr(config, "sanitized_run", None)
+    if run is not None:
+        run.stop()
