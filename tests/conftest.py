@@ -131,6 +131,7 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what they deselect
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The C loops' sanitized run (`test_native_memory`), if selected, starts now and runs
     beside the other tests; its test waits for it."""

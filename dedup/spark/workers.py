@@ -179,8 +179,8 @@ _GISTS = (
 def gist(exc: BaseException) -> str:
     """The gist of an error from Spark (see `_GISTS`), else its first line, cut short."""
     text = str(exc)
-    for gist in _GISTS:
-        found = gist.search(text)
+    for pattern in _GISTS:
+        found = pattern.search(text)
         if found:
             return found.group(0).strip()[:500]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
