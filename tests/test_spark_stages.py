@@ -37,7 +37,7 @@ from dedup.spark.candidates import candidate_pairs as spark_pairs
 from dedup.spark.clean import cleaned_frames, write_files, write_jsonl
 from dedup.spark.cluster import EVIDENCE, level_links
 from dedup.spark.components import components as spark_components
-from dedup.spark.fingerprint import Prints, fingerprint_frames
+from dedup.spark.fingerprint import Prints, _bagged, fingerprint_frames
 from dedup.spark.resolve import REMOVAL, resolve_frames
 from dedup.spark.verify import related_pairs
 from dedup.titles import Counted
@@ -181,6 +181,25 @@ def _level_bands(table: Table, li: int) -> dict[str, np.ndarray]:
                 )
             )
     return {name: np.concatenate([r[name] for r in rows]) for name in rows[0]}
+
+
+def test_a_texts_typo_keys_are_one_row_a_reading() -> None:
+    # One key a row in the local table; on Spark a text's keys (a title's, of one reading)
+    # are one row, in the order given, and no keys no rows.
+    rows, keys = np.array([3, 1, 3, 1, 2]), np.array([30, 10, 31, 11, 20])
+    texts, offsets, bagged, meta = _bagged(rows, keys, None)
+    assert (texts.tolist(), offsets.tolist(), bagged.tolist()) == (
+        [1, 2, 3],
+        [0, 2, 3, 5],
+        [10, 11, 20, 30, 31],
+    )
+    assert meta is None
+    readings = np.array([[7, 8, 0], [1, 2, 1], [1, 2, 1]])
+    texts, offsets, bagged, meta = _bagged(np.array([5, 5, 5]), np.array([40, 41, 42]), readings)
+    assert (texts.tolist(), offsets.tolist(), bagged.tolist()) == ([5, 5], [0, 2, 3], [41, 42, 40])
+    assert meta.tolist() == [[1, 2, 1], [7, 8, 0]]
+    texts, offsets, bagged, meta = _bagged(np.empty(0, np.int64), np.empty(0, np.int64), None)
+    assert (texts.tolist(), offsets.tolist(), bagged.tolist()) == ([], [0], [])
 
 
 def test_candidate_pairs_from_the_local_tables_band_keys_are_the_local_stages(

@@ -234,7 +234,9 @@ def _bagged(rows: Any, keys: Any, meta: Any) -> tuple[Any, Any, Any, Any]:
     ident = rows[:, None] if meta is None else np.column_stack((rows, meta))
     order = np.lexsort(ident.T[::-1])  # by text, then reading; a text's keys in order
     ident, keys = ident[order], keys[order]
-    starts = np.flatnonzero(np.concatenate(([True], (ident[1:] != ident[:-1]).any(axis=1))))
+    change = np.ones(len(ident), dtype=bool)  # where a text's (or reading's) keys start
+    change[1:] = (ident[1:] != ident[:-1]).any(axis=1)
+    starts = np.flatnonzero(change)
     offsets = np.append(starts, len(keys)).astype(np.int32)
     return ident[starts, 0], offsets, keys, None if meta is None else ident[starts, 1:]
 
