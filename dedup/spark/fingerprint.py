@@ -3,10 +3,9 @@
 Spark's tasks read and fingerprint the chunks of the corpus with the local stage's own
 function (`engine.fingerprint._fingerprint_chunk`), each into one Arrow batch of three
 kinds of rows: a document (where it is, its length), a unit of a level (its place in
-corpus order, exact key, number marks, span and the white space around it) and the
-band keys of a distinct text in one key space (its exact key, key space, its keys: a band
-each, or of the typo keys a bag; and for a title inside a labelled line the reading's
-parts).  No process holds the table of units.
+corpus order, exact key, number marks, span and the white space around it) and a distinct
+text's keys in a key space (a band each, or a bag: `BAGS`; for a title inside a labelled
+line the reading's parts).  No process holds the table of units.
 
 `level_bands` then makes what `candidates.candidate_pairs` reads for a level, as the local
 table's `Texts.freeze` and `of_level` make it: each text's band keys once, the titles
@@ -41,8 +40,8 @@ from dedup.titles import META, TITLE_SPACES
 _BATCH_BITS, _ROW_BITS = 16, 24
 #: A unit's place shifted right by this many bits: its chunk's number.
 CHUNK_SHIFT = _BATCH_BITS + _ROW_BITS
-#: The key spaces of one key a row (`prints.add_typo_keys`), all of band 0, whose keys
-#: a text's band row holds as a bag (`_bagged`), not a key a band.
+#: The key spaces of one key a row, all of band 0 (`prints.add_typo_keys`): a text's
+#: band row holds their keys as a bag (`_bagged`).
 BAGS = ("typo",)
 _UNIT, _BAND, _DOCUMENT = range(3)  # the kinds of rows, and those of `chunks`
 _SUPPRESSED = 6  # a unit inside `dedup: ignore` / `off` markers (not fingerprinted)
@@ -227,14 +226,13 @@ def _bands(batch: BatchPrints, base: int) -> list[Any]:
 
 
 def _bagged(rows: Any, keys: Any, meta: Any) -> tuple[Any, Any, Any, Any]:
-    """Keys of a space of one key a row (`BAGS`), a text's (of one reading, for a title's)
-    in one row: (rows, offsets of their keys, keys, meta).  A row each, the deletion and
-    segment keys were most of the fingerprint's rows, each as wide as a unit's: 5,000
-    French documents gave 1,331,208 rows, 616,718 so."""
+    """Keys of a space of one key a row (`BAGS`), a text's (a title's: of one reading) in
+    one row: (rows, offsets of their keys, keys, meta).  A row a key was most of the rows
+    (5,000 French documents: 1,331,208 rows, 616,718 so), each as wide as a unit's."""
     ident = rows[:, None] if meta is None else np.column_stack((rows, meta))
     order = np.lexsort(ident.T[::-1])  # by text, then reading; a text's keys in order
     ident, keys = ident[order], keys[order]
-    change = np.ones(len(ident), dtype=bool)  # where a text's (or reading's) keys start
+    change = np.ones(len(ident), dtype=bool)  # where a text's (a reading's) keys start
     change[1:] = (ident[1:] != ident[:-1]).any(axis=1)
     starts = np.flatnonzero(change)
     offsets = np.append(starts, len(keys)).astype(np.int32)
