@@ -40,8 +40,7 @@ from dedup.titles import META, TITLE_SPACES
 _BATCH_BITS, _ROW_BITS = 16, 24
 #: A unit's place shifted right by this many bits: its chunk's number.
 CHUNK_SHIFT = _BATCH_BITS + _ROW_BITS
-#: The key spaces of one key a row, all of band 0 (`prints.add_typo_keys`): a text's
-#: band row holds their keys as a bag (`_bagged`).
+#: The key spaces of one key a row, band 0 (`prints.add_typo_keys`): a bag a text (`_bagged`).
 BAGS = ("typo",)
 _UNIT, _BAND, _DOCUMENT = range(3)  # the kinds of rows, and those of `chunks`
 _SUPPRESSED = 6  # a unit inside `dedup: ignore` / `off` markers (not fingerprinted)
@@ -205,7 +204,8 @@ def _bands(batch: BatchPrints, base: int) -> list[Any]:
         flat = np.ascontiguousarray(keys[:, first:]).view(np.int64).ravel()
         offsets = np.arange(0, len(flat) + 1, max(width, 1), dtype=np.int32)[: len(rows) + 1]
         meta = keys[:, :META].view(np.int64) if titled else None
-        if TITLE_SPACES.get(given, given) in BAGS:  # a key a row: a text's in one row
+        space = TITLE_SPACES.get(given, given)
+        if space in BAGS:  # a key a row: a text's in one row
             rows, offsets, flat, meta = _bagged(rows, flat, meta)
         found.append(
             _table(
@@ -214,7 +214,7 @@ def _bands(batch: BatchPrints, base: int) -> list[Any]:
                 place=np.int64(base),  # the batch's
                 hi=digests[rows, 0],
                 lo=digests[rows, 1],
-                space=pa.array([TITLE_SPACES.get(given, given)] * len(rows), pa.string()),
+                space=pa.array([space] * len(rows), pa.string()),
                 titled=np.bool_(titled),
                 keys=pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat)),
                 title_part=None if meta is None else meta[:, 0],
