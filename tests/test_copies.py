@@ -195,3 +195,31 @@ def test_the_places_of_many_documents_are_read_at_once() -> None:
     assert places == [z, x, y, z, x]
     assert places[0] is places[3]  # a document named twice: one Place
     assert docs.places([], files) == []
+
+
+def test_a_batch_reads_more_copy_files_than_a_process_may_hold_open(tmp_path: Path) -> None:
+    # A corpus of 1 GB is a thousand chunks, each copied to a file of its own, and a batch
+    # of 4,096 texts may name most of them: Linux lets a process hold 1,024 open by default.
+    import os
+    import resource
+
+    from dedup.engine.places import read_spans
+
+    files = 300
+    texts = [f"Le texte n° {n}, copié à part : « {'é' * (n % 7)} »." for n in range(files)]
+    places = [
+        (None, 0, 0, (path, write_copies(path, [text])[0], len(text)))
+        for path, text in ((str(tmp_path / str(n)), text) for n, text in enumerate(texts))
+    ]
+    # Each file named twice, far apart in the batch: a reader that opened each as it came
+    # and held it would hold every one at once.
+    spans = [(place, 3, None) for place in places] + [(place, 0, 8) for place in places]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held = len(os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (held + 100, hard))
+    try:
+        read = read_spans(spans, Config())  # type: ignore[arg-type]
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert read == [text[3:] for text in texts] + [text[:8] for text in texts]
+    assert len(os.listdir("/proc/self/fd")) == held  # every file closed after the batch

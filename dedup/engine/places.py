@@ -136,8 +136,8 @@ def read_spans(spans: Sequence[tuple[Place, int, int | None]], config: Config) -
             unread.append(i)
         else:
             copied.setdefault(copy, []).append((start, copy[2] if end is None else end, i))
-    with CopyReader() as copies:
-        for copy, wanted in copied.items():
+    with CopyReader() as copies:  # a file's texts one after another (see OPEN_MOST)
+        for copy, wanted in sorted(copied.items()):
             for lo, hi, members in _nearby(wanted):
                 text = copies.span(copy, lo, hi)
                 read: dict[tuple[int, int], str] = {}  # each span once: a page named often

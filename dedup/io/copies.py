@@ -129,11 +129,18 @@ def _marks(text: str) -> bytes:
     return b"".join(mark.to_bytes(8, "little") for mark in marks)
 
 
+#: Copy files a reader holds open at once, the last read: a corpus of 1 GB is a thousand
+#: chunks, each copied to a file of its own, and Linux lets a process open 1,024 files by
+#: default (see `read_spans`, which reads a file's spans together).
+OPEN_MOST = 32
+
+
 class CopyReader:
-    """Spans of copied texts read back; the files opened once each, closed on exit."""
+    """Spans of copied texts read back; at most OPEN_MOST files open at once, the one
+    read longest ago closed first, every one closed on exit."""
 
     def __init__(self) -> None:
-        self._fds: dict[str, int] = {}
+        self._fds: dict[str, int] = {}  # in the order last read
 
     def __enter__(self) -> CopyReader:
         return self
@@ -148,9 +155,12 @@ class CopyReader:
     def span(self, copy: Copy, start: int, end: int) -> str:
         """Characters [start, end) of a copied text."""
         path, place, chars = copy
-        fd = self._fds.get(path)
+        fd = self._fds.pop(path, None)
         if fd is None:
-            fd = self._fds[path] = os.open(path, os.O_RDONLY)
+            if len(self._fds) >= OPEN_MOST:
+                os.close(self._fds.pop(next(iter(self._fds))))
+            fd = os.open(path, os.O_RDONLY)
+        self._fds[path] = fd
         at = place >> 1
         if place & 1:
             return _read(fd, at + start, end - start, path).decode("ascii")
