@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def test_the_run_reads_units_from_the_copies_with_the_same_findings(
     assert with_copies == without
 
 
-def _refuse(path: str, texts: list[str]) -> list[int]:
+def _refuse(path: str, texts: list[str], keep_free: int = 0) -> list[int]:
     return [-1] * len(texts)
 
 
@@ -141,10 +142,10 @@ def test_the_copies_go_with_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     made: list[str] = []
     real = copies_module.copy_folder
 
-    def noted(owner: object) -> str | None:
-        folder = real(owner)
+    def noted(owner: object, corpus_bytes: int) -> copies_module.CopyFolder | None:
+        folder = real(owner, corpus_bytes)
         assert folder is not None
-        made.append(folder)
+        made.append(folder.path)
         return folder
 
     monkeypatch.setattr("dedup.engine.fingerprint.copy_folder", noted)
@@ -223,3 +224,36 @@ def test_a_batch_reads_more_copy_files_than_a_process_may_hold_open(tmp_path: Pa
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert read == [text[3:] for text in texts] + [text[:8] for text in texts]
     assert len(os.listdir("/proc/self/fd")) == held  # every file closed after the batch
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_copies_leave_the_room_the_runs_other_files_need(
+    native: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not native:
+        monkeypatch.setattr(copies_module, "native", None)
+    texts = ["Une page « en français », copiée.", "plain"]
+    path = str(tmp_path / "0")
+    free = shutil.disk_usage(tmp_path).free
+    # Writing them would leave less free than asked (whatever the disk holds): none written.
+    assert write_copies(path, texts, keep_free=free + 1) == [-1, -1]
+    assert not Path(path).exists()
+    places = write_copies(path, texts, keep_free=free // 4)  # room enough
+    with CopyReader() as reader:
+        for text, place in zip(texts, places, strict=True):
+            assert reader.span((path, place, len(text)), 0, len(text)) == text
+
+
+def test_a_runs_copies_leave_the_corpuss_size_free_and_half_the_room_there_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    owner = Table.__new__(Table)  # any object the folder goes with
+    free = shutil.disk_usage(tmp_path).free
+    folders = [copies_module.copy_folder(owner, size) for size in (1000, free + 1)]
+    assert all(f is not None and Path(f.path).parent == tmp_path for f in folders)
+    small, large = (f.keep_free for f in folders if f is not None)
+    assert abs(small - free // 2) <= free // 100  # the disk moves meanwhile
+    assert large == free + 1  # a corpus larger than the room: nothing is copied
+    del owner
+    assert not any(f is not None and Path(f.path).exists() for f in folders)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import array
 import collections
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -40,7 +41,7 @@ from dedup.engine.table import (
 )
 from dedup.engine.texts import KEY_SPACES, TextPrints
 from dedup.errors import InputError
-from dedup.io.copies import copy_folder, write_copies
+from dedup.io.copies import CopyFolder, copy_folder, write_copies
 from dedup.io.documents import InputFile, Skipped
 from dedup.io.readers import SETTLED_NS, Chunk, Corpus
 from dedup.io.stat import stat_all
@@ -91,12 +92,13 @@ def _fingerprint_chunk(
     run: str | None = None,
     number: int = 0,
     copies: str | None = None,
+    keep_free: int = 0,
 ) -> _ChunkPrints:
     """Read one chunk of the corpus and fingerprint its documents, a batch at a time;
     with `texts`, keep each document's text there, in order.  With `run`, a text this
     process banded for an earlier chunk of the run (this is chunk `number`) is not
     banded again.  With `copies`, the texts are copied to the file of that name for the
-    stages that read them again (see `io.copies`)."""
+    stages that read them again, while `keep_free` bytes stay free there (see `io.copies`)."""
     lines, docs = Corpus.of(chunk.files, config.input).read_chunk(chunk)
     known = Banded(run, number) if run is not None else None
     out = _ChunkPrints(lines, _ChunkDocs(), [], [], copy_file=copies)
@@ -106,7 +108,7 @@ def _fingerprint_chunk(
 
     def done() -> None:
         if copies is not None:
-            out.copies += write_copies(copies, [text for _, _, text in batch])
+            out.copies += write_copies(copies, [text for _, _, text in batch], keep_free)
         out.prints.append(fingerprint_batch(batch, config, known))
 
     for doc in docs:
@@ -134,13 +136,17 @@ def _fingerprint_chunk(
 
 
 def _fingerprint_numbered(
-    item: tuple[int, Chunk], config: Config, run: str, copies: str | None
+    item: tuple[int, Chunk], config: Config, run: str, copies: CopyFolder | None
 ) -> _ChunkPrints:
     """`_fingerprint_chunk` of chunk number `item[0]`, `item[1]`; its texts copied into
     the folder `copies`, if given, under its number."""
     number, chunk = item
-    path = None if copies is None else os.path.join(copies, str(number))
-    return _fingerprint_chunk(chunk, config, run=run, number=number, copies=path)
+    if copies is None:
+        return _fingerprint_chunk(chunk, config, run=run, number=number)
+    path = os.path.join(copies.path, str(number))
+    return _fingerprint_chunk(
+        chunk, config, run=run, number=number, copies=path, keep_free=copies.keep_free
+    )
 
 
 def fingerprint_files(items: list[tuple[InputFile, bytes | None]], config: Config) -> list[Entry]:
@@ -334,6 +340,16 @@ def fingerprint(
     logger.info("%d documents read and fingerprinted", len(table.docs))
 
 
+def _bytes(files: Sequence[InputFile]) -> int:
+    """The bytes of these files (those that cannot be read: none; they are reported as
+    they are read)."""
+    total = 0
+    for file in files:
+        with contextlib.suppress(OSError):
+            total += file.path.stat().st_size
+    return total
+
+
 def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None:
     table.corpus.skipped = []
     # Each run its own name, so that a process (this one, without workers) never takes
@@ -345,7 +361,7 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
     # copying every one (100,000 French pages: 2.2 s of CPU less fingerprinting, 0.4 more
     # verifying).
     parts = not table.config.segment.documents_alone
-    copies = copy_folder(table) if workers.local and parts else None
+    copies = copy_folder(table, _bytes(table.corpus.files)) if workers.local and parts else None
     work = functools.partial(_fingerprint_numbered, config=table.config, run=run, copies=copies)
     sent: collections.deque[tuple[int, Chunk]] = collections.deque()
 

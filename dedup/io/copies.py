@@ -7,7 +7,8 @@ a chunk writes its texts to a file of the run's (`write_copies`), UTF-8, and a u
 read back by its own bytes (`CopyReader`).  Where character and byte places differ (a
 text not ASCII), the text is preceded by the byte place of every STEP-th character and of
 its end, so that any span is two small reads.  The copies live in a temporary folder
-that goes with the run's table (`copy_folder`).
+that goes with the run's table, and leave room there for the run's other temporary files
+(`copy_folder`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 
 import numpy as np
@@ -33,30 +35,56 @@ STEP = 256
 Copy = tuple[str, int, int]
 
 
-def copy_folder(owner: object) -> str | None:
-    """A new folder for the copies of a run, removed when `owner` goes; None where none
-    can be made (the texts are read from the corpus then)."""
+@dataclass(frozen=True)
+class CopyFolder:
+    """Where a run copies its texts, and the bytes its copies leave free there (see
+    `copy_folder`)."""
+
+    path: str
+    keep_free: int
+
+
+def copy_folder(owner: object, corpus_bytes: int) -> CopyFolder | None:
+    """A new folder for the copies of a run over a corpus of `corpus_bytes`, removed when
+    `owner` goes; None where none can be made (the texts are read from the corpus then).
+
+    The run's other temporary files (the band keys and batches it spills, the long
+    quotes) go to the same place, and a copy that filled it stopped the run: 96 MB of
+    JSONL in a temporary folder of 120 MB, "cannot write the run's temporary files"
+    (copies of 94 MB beside 51 MB spilled).  So the copies leave free the corpus's size,
+    and half of what was free, whichever is more: there, 96 MB, and the rest of the
+    texts are read from the corpus.
+    """
     try:
         folder = tempfile.mkdtemp(prefix="dedup-texts-")
+        free = shutil.disk_usage(folder).free
     except OSError:
         return None
     weakref.finalize(owner, shutil.rmtree, folder, ignore_errors=True)
-    return folder
+    return CopyFolder(folder, max(free // 2, corpus_bytes))
 
 
-def write_copies(path: str, texts: Sequence[str]) -> list[int]:
+def write_copies(path: str, texts: Sequence[str], keep_free: int = 0) -> list[int]:
     """Append the texts to the file at `path`; each one's place there (see `Copy`), -1
-    for each if they cannot be written (a full disk): the stages read those texts from
-    the corpus again, as without copies."""
+    for each if they cannot be written (a full disk), or if writing them would leave
+    less than `keep_free` bytes free there: the stages read those texts from the corpus
+    again, as without copies."""
     try:
-        return _write(path, texts)
+        return _write(path, texts, keep_free)
     except OSError:
         return [-1] * len(texts)
 
 
-def _write(path: str, texts: Sequence[str]) -> list[int]:
+def _room(path: str, size: int, keep_free: int) -> bool:
+    """Whether `size` bytes more at `path` leave `keep_free` free on its file system."""
+    return not keep_free or shutil.disk_usage(os.path.dirname(path)).free - size >= keep_free
+
+
+def _write(path: str, texts: Sequence[str], keep_free: int) -> list[int]:
     if native is not None:  # the same bytes, made in C: a third of a French batch's copying
         blob, relative = native.copies(list(texts), STEP)
+        if not _room(path, len(blob), keep_free):
+            return [-1] * len(texts)
         with open(path, "ab") as handle:
             at = handle.tell()
             handle.write(blob)
@@ -65,6 +93,9 @@ def _write(path: str, texts: Sequence[str]) -> list[int]:
     wide = [i for i, text in enumerate(texts) if not text.isascii()]
     heads, bodies = _marked([texts[i] for i in wide])
     marked = dict(zip(wide, zip(heads, bodies, strict=True), strict=True))
+    size = sum(len(text) for i, text in enumerate(texts) if i not in marked)
+    if not _room(path, size + sum(len(h) + len(b) for h, b in marked.values()), keep_free):
+        return [-1] * len(texts)
     with open(path, "ab") as handle:
         at = handle.tell()
         places: list[int] = []
