@@ -20,7 +20,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from multiprocessing import connection
+from multiprocessing import connection, util
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -97,9 +97,14 @@ class GiveBack:
 
 def _start_worker() -> None:
     """Set up a worker: its allocator, its cycle collector on (a fork's parent may have
-    paused its own), and Ctrl-C left to the main process (a terminal sends SIGINT to every
-    process of the job; the main process stops the workers)."""
+    paused its own), Ctrl-C left to the main process (a terminal sends SIGINT to every
+    process of the job; the main process stops the workers), and SIGTERM and SIGHUP at
+    their default, which a fork's parent may have changed (see `cli.ending`): a
+    worker they reach ends at once, and the main process says so."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     gc.enable()
     tune_allocator()
 
@@ -296,6 +301,9 @@ class _Worker:
 
     def __init__(self, context: Any) -> None:
         self.conn, theirs = context.Pipe()
+        # A worker forked later holds this end too, unless it closes it: this worker
+        # would then never see the main process's end (see `_serve`).
+        util.register_after_fork(self.conn, Connection.close)
         self.process: BaseProcess = context.Process(target=_serve, args=(theirs,), daemon=True)
         self.process.start()
         theirs.close()  # only the worker holds its end: if it dies, the pipe says so
@@ -362,12 +370,26 @@ def _serve(conn: Connection) -> None:
     as before.
     """
     _start_worker()
-    while (work := conn.recv()) is not None:
+    parent = multiprocessing.parent_process()
+    gone = [] if parent is None else [parent.sentinel]
+    while True:
+        # The main process killed (the out-of-memory killer may pick it): the worker
+        # goes too, not waiting for a batch for ever with the run's stderr open.
+        if set(gone) & set(connection.wait([conn, *gone])):
+            return
+        try:
+            work = conn.recv()
+        except (EOFError, OSError):
+            return  # the main process's end closed
+        if work is None:  # told to stop
+            return
         function, item = work
         answer = attempt(function, item)
         del work, function, item
         try:
             conn.send(answer)
+        except OSError:
+            return  # nobody reads it: the main process is gone
         except Exception:  # a result that cannot be pickled: its text then
             conn.send((False, RuntimeError(traceback.format_exc())))
         del answer

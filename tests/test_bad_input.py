@@ -425,8 +425,79 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-def test_ctrl_c_in_a_terminal_stops_the_workers_too(tmp_path: Path) -> None:
-    # A terminal sends SIGINT to the whole process group: workers included.
+@pytest.mark.parametrize(("name", "code"), [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_a_run_asked_to_end_unwinds_and_takes_its_temporary_files(
+    name: str, code: int, tmp_path: Path
+) -> None:
+    # timeout(1), systemd and CI runners end a pipeline's step with SIGTERM, a closed
+    # terminal sends SIGHUP: the run stops as it stops on Ctrl-C, its outputs whole or not
+    # written, and the copy of the corpus's texts it keeps in TMPDIR goes with it (left
+    # there, it was the corpus's size again at every run so ended).
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    process = _started(
+        "clean", _french(tmp_path), "--out", str(out), "--report", str(report), TMPDIR=str(temp)
+    )
+    deadline = time.monotonic() + 60
+    while not list(temp.glob("dedup-texts-*/*")) and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        time.sleep(0.02)
+    process.send_signal(getattr(signal, name))  # the texts are being copied
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == code, err
+    assert (name.encode() if code != 130 else b"interrupted") in err
+    assert b"Traceback" not in err
+    assert list(temp.iterdir()) == []
+    assert not report.exists() and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_workers_end_with_a_main_process_killed(tmp_path: Path) -> None:
+    # The kernel's out-of-memory killer may pick the main process: its workers, forked
+    # with every pipe's two ends, waited for a batch for ever, holding the step's stderr
+    # open (a pipeline that reads it hung) and their memory.
+    process = _started("scan", _french(tmp_path), "--jobs", "2")
+    deadline = time.monotonic() + 60
+    while len(workers := _workers(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(workers) == 2, process.communicate()[1]
+    process.kill()
+    process.communicate(timeout=30)  # stderr's end: no worker holds it any more
+    deadline = time.monotonic() + 30
+    while (left := [w for w in workers if Path(f"/proc/{w}").exists()]) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert left == []
+
+
+def _french(folder: Path) -> str:
+    """60,000 French records of two paragraphs, written in `folder`: a run of some seconds."""
+    sentence = (
+        "Le port a rouvert lundi après la tempête qui a endommagé la jetée et le vieux phare."
+    )
+    data = folder / "d.jsonl"
+    with data.open("w", encoding="utf-8") as handle:
+        for i in range(60_000):
+            text = f"{sentence} Notice n° {i}.\n\n{sentence}"
+            handle.write(json.dumps({"id": i, "text": text}, ensure_ascii=False) + "\n")
+    return str(data)
+
+
+def _started(*args: str, **environment: str) -> subprocess.Popen[bytes]:
+    """`dedup ARGS` started, its standard error piped, with `environment` added to ours."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "dedup", *args],
+        env={**os.environ, **environment},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
+def test_ctrl_c_in_a_terminal_stops_the_workers_too(name: str, code: int, tmp_path: Path) -> None:
+    # A terminal sends SIGINT (SIGHUP once closed) to the whole process group, systemd
+    # SIGTERM to every process of a service: workers included.
     data = tmp_path / "d.jsonl"
     with data.open("w") as handle:
         for i in range(60_000):
@@ -438,10 +509,10 @@ def test_ctrl_c_in_a_terminal_stops_the_workers_too(tmp_path: Path) -> None:
         start_new_session=True,
     )
     time.sleep(2.5)
-    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, getattr(signal, name))
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
-    assert b"interrupted" in err
+    assert process.returncode == code, err
+    assert (b"interrupted" if code == 130 else name.encode()) in err
     assert b"Traceback" not in err
 
 

@@ -3,7 +3,7 @@
 
 Exit codes: 0 done; 1 `check` found new duplicates; 2 usage, config, input or
 output error, with a message naming the file (and line, for JSONL); 3 a worker
-process died (out of memory); 130 Ctrl-C.
+process died (out of memory); 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (see `ending`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import click
 
 from dedup import check as checking
 from dedup import engine
+from dedup.cli.ending import stopping
 from dedup.cli.options import corpus_options, output_options, quiet, report_options, say
 from dedup.cli.reports import (
     STDOUT,
@@ -97,21 +98,11 @@ def _run(paths: tuple[str, ...], config: Config, **outputs: Any) -> Result:
             line.close()
 
 
-class Interrupted(click.ClickException):
-    """Ctrl-C: exit code 130, as shells report a SIGINT."""
-
-    exit_code = 130
-
-
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            with engine.without_cycle_collection():  # the report's objects live to the end
-                return super().invoke(ctx)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                "interrupted; every output written so far is complete, none is half-written"
-            ) from None
+        # the report's objects live to the end: no cycle collection
+        with stopping(), engine.without_cycle_collection():
+            return super().invoke(ctx)
 
 
 class _Warnings(logging.Handler):
