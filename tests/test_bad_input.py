@@ -661,3 +661,42 @@ def test_nothing_is_loaded_with_pickle_or_eval() -> None:
                 assert not {"pickle", "marshal", "shelve", "dill"} & set(names), module
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in ("eval", "exec"), module
+
+
+@pytest.mark.parametrize("change", ["appended", "rewritten"])
+def test_an_input_changed_while_the_run_reads_it_is_named_and_nothing_is_written(
+    change: str, tmp_path: Path
+) -> None:
+    # A crawler appends to the JSONL file a run cleans, or an editor saves it anew: the
+    # run read it once to fingerprint it and reads it again to clean it, by places that no
+    # longer hold what it read. Appended records were left out of the output without a
+    # word; a rewritten file stopped the run with "invalid JSON" at a line that is valid.
+    import importlib
+
+    from dedup.config import Config
+    from dedup.errors import InputError
+
+    engine = importlib.import_module("dedup.engine.run")
+    data = Path(_french(tmp_path))
+    lines = data.read_text(encoding="utf-8").splitlines(keepends=True)[:2000]
+    data.write_text("".join(lines), encoding="utf-8")
+
+    def changing(stage: str, count: int) -> None:
+        if stage != "documents read":  # told once every document is fingerprinted
+            return
+        if change == "appended":
+            with data.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"id": "late", "text": "Une notice arrivée tard."}) + "\n")
+        else:  # a record's text one word longer, the file written anew and renamed
+            record = json.loads(lines[10])
+            record["text"] = "Note : " + record["text"]
+            new = tmp_path / "d.jsonl.new"
+            new.write_text("".join([*lines[:10], json.dumps(record) + "\n", *lines[11:]]))
+            new.replace(data)
+
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as raised:
+        engine.run([str(data)], Config().with_overrides({"jobs": 2}), out=out, progress=changing)
+    assert raised.value.path == str(data)
+    assert "changed while" in raised.value.message
+    assert not out.exists() or list(out.iterdir()) == []

@@ -80,23 +80,25 @@ def run(
         else:
             fingerprint(table, workers, told)
         give_back_freed()
-        verifier = Verifier(table, workers, told, early.given)
-        give_back_freed()
-        done = resolve(table, workers, verifier, early.read)
-        related = verifier.related
-        del verifier
-        give_back_freed()
-        workers.close()  # the last pass that needs them: their memory goes back now
-        result = build_result(table, done, related, early)
-        del done, related
-        give_back_freed()  # before the cleaned documents are written
-        written = Written()  # records left out, or escaped, as cleaning tells
-        fields = config.input.text_field, config.input.id_field
-        if out is not None:
-            docs = cleaned(table, result, written)
-            write_documents(docs, out, corpus.files, *fields, config.input.encoding)
-        elif stream is not None:
-            stream_documents(cleaned(table, result, written), stream, *fields)
+        with corpus.unchanged.read_again():  # by the places fingerprinting found
+            verifier = Verifier(table, workers, told, early.given)
+            give_back_freed()
+            done = resolve(table, workers, verifier, early.read)
+            related = verifier.related
+            del verifier
+            give_back_freed()
+            workers.close()  # the last pass that needs them: their memory goes back now
+            result = build_result(table, done, related, early)
+            del done, related
+            give_back_freed()  # before the cleaned documents are written
+            corpus.unchanged.check()  # before anything is written from what it read
+            written = Written()  # records left out, or escaped, as cleaning tells
+            fields = config.input.text_field, config.input.id_field
+            if out is not None:
+                docs = cleaned(table, result, written)
+                write_documents(docs, out, corpus.files, *fields, config.input.encoding)
+            elif stream is not None:
+                stream_documents(cleaned(table, result, written), stream, *fields)
         result = with_written(result, written)
     return result
 

@@ -207,8 +207,8 @@ class Corpus:
         #: The files: listed already (`files`), or when the block begins.
         self.files: list[InputFile] = list(files or ())
         self._listed = files is not None
-        #: Inputs left out during the first pass, in corpus order (for the report).
-        self.skipped: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, Any]] = []  # left out by the first pass, in order
+        self.unchanged = Unchanged([])  # the files as they were when the block began
 
     def __enter__(self) -> Corpus:
         stdin: Path | None = None
@@ -226,6 +226,7 @@ class Corpus:
                 if parquet.is_parquet(file.path):
                     target = Path(self._tmp.name, f"{i}.jsonl")
                     self.files[i] = parquet.spool(file, target, self.config.text_field)
+            self.unchanged = Unchanged(self.files)
         except BaseException:
             self._tmp.cleanup()
             raise
@@ -417,3 +418,44 @@ def _line_start(handle: BinaryIO, start: int, end: int) -> int:
             return at + found + 1
         at += len(block)
     return end
+
+
+class Unchanged:
+    """A run's files as they were when it began (size, modification time, inode), to
+    tell that one changed while the run read it: records appended to a JSONL file while
+    a run cleaned it were left out of its output without a word, and a file saved anew
+    stopped the run with "invalid JSON" at a valid line."""
+
+    def __init__(self, files: Sequence[InputFile]) -> None:
+        self.files = list(files)
+        self.stamps = [_stamp(file.path) for file in self.files]
+
+    def check(self) -> None:
+        """An InputError naming the first file that changed, if one did."""
+        for file, stamp in zip(self.files, self.stamps, strict=True):
+            if _stamp(file.path) != stamp:
+                raise InputError(
+                    file.label, "changed while the run read it: run it again once it is settled"
+                )
+
+    @contextlib.contextmanager
+    def read_again(self) -> Iterator[None]:
+        """The stages that read the corpus again by the places fingerprinting found: a
+        file changed is the InputError raised, in place of what reading it again met (a
+        record that no longer parses at its place), and when the block ends."""
+        try:
+            yield
+        except InputError:
+            self.check()
+            raise
+        self.check()
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """A file's size, modification time (ns) and inode; None if it cannot be read (that
+    is reported where it is read)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
