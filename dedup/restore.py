@@ -17,6 +17,7 @@ from typing import Any
 from dedup.errors import DedupError, InputError, OutputError
 from dedup.io.documents import decode
 from dedup.io.memory import plain
+from dedup.io.packed import compressed, decompressed
 from dedup.io.parquet import is_parquet
 from dedup.io.readers import is_jsonl
 from dedup.io.records import record_line
@@ -78,17 +79,17 @@ def restore_corpus(cleaned: Path, report_path: Path, out: Path) -> int:
                 written.add(target)
                 continue
             try:
-                data = source.read_bytes()
+                data = decompressed(source.read_bytes(), str(source))  # a .gz: its content
             except OSError as exc:
                 raise InputError(str(source), f"cannot read: {exc.strerror}") from exc
             if is_jsonl(source):  # as the reader tells them
                 lines = _lines(data)
-                files.write(target, _restored_records(lines, docs, text_field, str(source)))
+                data = _restored_records(lines, docs, text_field, str(source))
             else:
                 (doc,) = docs
                 text, bom = decode(data, str(source), None, encoding)
-                restored = ("\ufeff" if bom else "") + _restored(text, doc)
-                files.write(target, restored.encode(encoding))
+                data = (("\ufeff" if bom else "") + _restored(text, doc)).encode(encoding)
+            files.write(target, compressed(data, str(source)))
             written.add(target)
         for source in sorted(cleaned.rglob("*")):  # the files without findings, as they are
             target = inside(out, str(source.relative_to(cleaned)))

@@ -72,8 +72,10 @@ logger = logging.getLogger(__name__)
 #: Files changed since the postings were made, at most, before a full check makes them anew.
 DIRTY_MAX = 256
 #: File names read as records, in a list of names a line each (any case; a few more than
-#: the readers take: a name that is only the suffix).
-_RECORDS = re.compile(r"\.(?:jsonl|ndjson|parquet)\n", re.IGNORECASE)
+#: the readers take: a name that is only the suffix), compressed ones too (see `packed`).
+_RECORDS = re.compile(
+    r"\.(?:(?:jsonl|ndjson)(?:\.(?:gz|bz2|xz))?|json\.(?:gz|bz2|xz)|parquet)\n", re.IGNORECASE
+)
 _DOC, _START, _END, _LINE, _WS_BEFORE, _WS_AFTER, _COLUMN = (
     COLUMNS.index(name)
     for name in ("doc", "start", "end", "line", "ws_before", "ws_after", "column")

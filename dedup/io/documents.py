@@ -34,11 +34,12 @@ class InputFile:
     jsonl: bool
     label: str  # how messages name it ("<stdin>" for standard input)
     parquet: Path | None = None  # the Parquet file whose rows `path` holds as JSONL
+    packed: Path | None = None  # the compressed file `path` holds decompressed
 
     @property
     def origin(self) -> Path:
-        """The file the user gave: the Parquet file, or `path`."""
-        return self.parquet or self.path
+        """The file the user gave: the Parquet or compressed file, or `path`."""
+        return self.parquet or self.packed or self.path
 
 
 class Verbatim(NamedTuple):

@@ -34,7 +34,7 @@ import numpy as np
 
 from dedup.config import InputConfig
 from dedup.errors import InputError
-from dedup.io import parquet
+from dedup.io import packed, parquet
 from dedup.io.documents import (
     InputFile,
     Skipped,
@@ -48,8 +48,12 @@ STDIN = "-"
 
 
 def is_jsonl(path: Path | str) -> bool:
-    """Whether a file is read as JSONL records: by its suffix, in any case."""
-    return os.path.splitext(path)[1].lower() in (".jsonl", ".ndjson")
+    """Whether a file is read as JSONL records: by its suffix, in any case, a compression
+    suffix left out (see `packed`); `.json` compressed is JSONL, as C4 and Dolma ship it."""
+    name = packed.inner(path)
+    return os.path.splitext(name)[1].lower() in (
+        (".jsonl", ".ndjson", ".json") if name != str(path) else (".jsonl", ".ndjson")
+    )
 
 
 @functools.cache
@@ -222,10 +226,7 @@ class Corpus:
                     shutil.copyfileobj(sys.stdin.buffer, spool)
             if not self._listed:
                 self.files = list_inputs(self.paths, self.config, stdin)
-            for i, file in enumerate(self.files):
-                if parquet.is_parquet(file.path):
-                    target = Path(self._tmp.name, f"{i}.jsonl")
-                    self.files[i] = parquet.spool(file, target, self.config.text_field)
+            self.files = _spooled(self.files, Path(self._tmp.name), self.config.text_field)
             self.unchanged = Unchanged(self.files)
         except BaseException:
             self._tmp.cleanup()
@@ -418,6 +419,19 @@ def _line_start(handle: BinaryIO, start: int, end: int) -> int:
             return at + found + 1
         at += len(block)
     return end
+
+
+def _spooled(files: list[InputFile], folder: Path, text_field: str) -> list[InputFile]:
+    """The files, Parquet and compressed ones as the JSONL or plain spools in `folder`
+    that the run reads (see `parquet`, `packed`)."""
+    out = []
+    for i, file in enumerate(files):
+        if parquet.is_parquet(file.path):
+            file = parquet.spool(file, folder / f"{i}.jsonl", text_field)
+        elif packed.codec(file.path) is not None:
+            file = packed.spool(file, folder / str(i))
+        out.append(file)
+    return out
 
 
 class Unchanged:

@@ -25,6 +25,7 @@ from typing import IO, Any, TextIO, TypeVar
 from dedup.errors import OutputError
 from dedup.io import parquet
 from dedup.io.documents import InputFile, Verbatim
+from dedup.io.packed import compressing
 from dedup.io.records import escaped, record_line
 from dedup.model import Document
 
@@ -336,8 +337,8 @@ def write_each_file(
                 continue  # a text file left out (binary, say)
             path = out / file.name
             try:
-                with out_files.writer(path) as handle:
-                    write(handle, file, items)
+                with out_files.writer(path) as handle, compressing(handle, file.name) as sink:
+                    write(sink, file, items)
             except OSError as exc:
                 raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
             written.append(path)
