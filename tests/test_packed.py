@@ -5,18 +5,30 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
 from click.testing import CliRunner
 from conftest import PAGES, restore_cli
 
 from dedup.cli import main
 
-MODULES: dict[str, Any] = {".gz": gzip, ".bz2": bz2, ".xz": lzma}
+MODULES: dict[str, Any] = {".gz": gzip, ".bz2": bz2, ".xz": lzma, ".zst": zstandard}
+
+
+def _decompress(suffix: str, data: bytes) -> bytes:
+    """`data` decompressed by the module of `suffix` (a stream of zstandard frames too,
+    whose headers need not give their size)."""
+    if suffix != ".zst":
+        return bytes(MODULES[suffix].decompress(data))
+    reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
+    return bytes(reader.read())
 
 
 def _records(folder: Path) -> Path:
@@ -43,7 +55,7 @@ def _without_files(report: Path) -> dict[str, Any]:
     return dict(found)
 
 
-@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz", ".zst"])
 def test_compressed_records_are_cleaned_as_the_plain_ones_and_restored(
     suffix: str, tmp_path: Path
 ) -> None:
@@ -56,7 +68,7 @@ def test_compressed_records_are_cleaned_as_the_plain_ones_and_restored(
         _clean(str(packed), "--out", str(out), "--report", str(report))
         assert _without_files(report) == _without_files(tmp_path / "p.json")
         cleaned = (out / packed.name).read_bytes()  # compressed as the input was
-        assert MODULES[suffix].decompress(cleaned) == (tmp_path / "plain/posts.jsonl").read_bytes()
+        assert _decompress(suffix, cleaned) == (tmp_path / "plain/posts.jsonl").read_bytes()
     assert json.loads((tmp_path / "once.json").read_bytes())["stats"]["chars_removed"] > 0
     # The same input, the same bytes: no time in a gzip header.
     assert (tmp_path / "once" / packed.name).read_bytes() == (
@@ -65,7 +77,7 @@ def test_compressed_records_are_cleaned_as_the_plain_ones_and_restored(
     restored = restore_cli(tmp_path / "once", tmp_path / "once.json", tmp_path / "back")
     assert restored.exit_code == 0, restored.output
     back = (tmp_path / "back" / packed.name).read_bytes()
-    assert MODULES[suffix].decompress(back) == plain.read_bytes()
+    assert _decompress(suffix, back) == plain.read_bytes()
 
 
 def test_compressed_json_records_and_text_pages_read_as_what_they_hold(tmp_path: Path) -> None:
@@ -100,3 +112,24 @@ def test_a_damaged_compressed_file_is_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["scan", str(packed)])
     assert result.exit_code == 2, result.output
     assert f"{packed}: cannot decompress" in result.output
+
+
+def test_a_zstandard_file_of_several_frames_is_read_across_them(tmp_path: Path) -> None:
+    # `pzstd` writes several frames: every one is read, not the first alone.
+    lines = _records(tmp_path).read_bytes().splitlines(keepends=True)
+    packed = tmp_path / "posts.jsonl.zst"
+    packed.write_bytes(b"".join(zstandard.compress(line) for line in lines))  # a frame each
+    result = CliRunner().invoke(main, ["scan", str(packed), "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_bytes())["stats"]["documents"] == len(lines)
+
+
+def test_zstandard_missing_is_named_with_its_remedy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packed = tmp_path / "posts.jsonl.zst"
+    packed.write_bytes(zstandard.compress(_records(tmp_path).read_bytes()))
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # as if it were not installed
+    result = CliRunner().invoke(main, ["scan", str(packed)])
+    assert result.exit_code == 2, result.output
+    assert f"{packed}: reading .zst needs zstandard: pip install 'dedup[zstd]'" in result.output

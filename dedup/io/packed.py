@@ -1,6 +1,6 @@
-"""Compressed inputs: a file whose name ends in .gz, .bz2 or .xz (`notes.jsonl.gz`, as C4
-and Dolma ship their records, `page.txt.xz`) is read as the file its name holds without
-that suffix, and written back compressed the same way.
+"""Compressed inputs: a file whose name ends in .gz, .bz2, .xz or .zst (`notes.jsonl.gz`, as
+C4 and Dolma ship their records, `train.jsonl.zst` as the Pile, `page.txt.xz`) is read as
+the file its name holds without that suffix, and written back compressed the same way.
 
 The engine reads a file by byte places, more than once, which a compressed stream does not
 allow; so a compressed input is decompressed once into a spool in the run's temporary
@@ -15,6 +15,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import io
 import lzma
 import shutil
 import zlib
@@ -25,11 +26,55 @@ from typing import IO, Any
 from dedup.errors import InputError
 from dedup.io.documents import InputFile
 
-#: Each suffix read as compressed, and the module that reads and writes it.
-CODECS: dict[str, Any] = {".gz": gzip, ".bz2": bz2, ".xz": lzma}
 
-#: What a damaged or truncated stream raises, by module.
-_DAMAGED = (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError, ValueError)
+class _Zstd:
+    """Zstandard through the `zstandard` package (`pip install 'dedup[zstd]'`), with the
+    functions of gzip, bz2 and lzma that `packed` calls.  A file of several frames (as
+    `pzstd` writes) is read across them."""
+
+    @staticmethod
+    def _zstandard() -> Any:
+        try:
+            import zstandard
+        except ImportError as exc:
+            raise _Missing("reading .zst needs zstandard: pip install 'dedup[zstd]'") from exc
+        return zstandard
+
+    def open(self, file: Any, mode: str) -> Any:
+        zstandard = self._zstandard()
+        if mode == "rb":
+            handle = open(file, "rb") if isinstance(file, (str, Path)) else file  # noqa: SIM115
+            reader = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True)
+            return reader
+        return zstandard.ZstdCompressor().stream_writer(file, closefd=False)
+
+    def compress(self, data: bytes) -> bytes:
+        return bytes(self._zstandard().ZstdCompressor().compress(data))
+
+    def decompress(self, data: bytes) -> bytes:
+        with self.open(io.BytesIO(data), "rb") as reader:
+            return bytes(reader.read())
+
+
+class _Missing(Exception):
+    """A codec whose package is not installed."""
+
+
+#: Each suffix read as compressed, and the module that reads and writes it.
+CODECS: dict[str, Any] = {".gz": gzip, ".bz2": bz2, ".xz": lzma, ".zst": _Zstd()}
+
+#: What a damaged or truncated stream raises, zstandard's error but where it is missing.
+_DAMAGED: tuple[type[Exception], ...] = (
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,  # gzip.BadGzipFile among them
+    ValueError,
+)
+with contextlib.suppress(ImportError):
+    from zstandard import ZstdError
+
+    _DAMAGED += (ZstdError,)
 
 
 def codec(path: Path | str) -> Any | None:
@@ -53,6 +98,8 @@ def spool(file: InputFile, target: Path) -> InputFile:
             shutil.copyfileobj(source, out, 1 << 20)
     except (FileNotFoundError, PermissionError) as exc:
         raise InputError(file.label, f"cannot read: {exc.strerror}") from exc
+    except _Missing as exc:
+        raise InputError(file.label, str(exc)) from exc
     except _DAMAGED as exc:
         raise InputError(file.label, f"cannot decompress: {exc}") from exc
     return InputFile(target, file.name, file.jsonl, file.label, packed=file.path)
@@ -81,6 +128,8 @@ def decompressed(data: bytes, name: str) -> bytes:
         return data
     try:
         return bytes(module.decompress(data))
+    except _Missing as exc:
+        raise InputError(name, str(exc)) from exc
     except _DAMAGED as exc:
         raise InputError(name, f"cannot decompress: {exc}") from exc
 
