@@ -19,9 +19,13 @@ Keep = Literal["first", "longest"]
 UNITS: tuple[str, ...] = ("all", *LEVELS)
 
 
+#: Compressed JSONL shards, as datasets ship them (see `io.packed`), read from folders too.
+JSONL_PACKED = ("*.jsonl.gz", "*.jsonl.zst", "*.jsonl.bz2", "*.jsonl.xz")
+
+
 @dataclass(frozen=True, slots=True)
 class InputConfig:
-    include: tuple[str, ...] = ("*.txt", "*.md", "*.jsonl", "*.parquet")
+    include: tuple[str, ...] = ("*.txt", "*.md", "*.jsonl", "*.parquet", *JSONL_PACKED)
     exclude: tuple[str, ...] = ()
     text_field: str = "text"
     id_field: str = "id"

@@ -133,3 +133,29 @@ def test_zstandard_missing_is_named_with_its_remedy(
     result = CliRunner().invoke(main, ["scan", str(packed)])
     assert result.exit_code == 2, result.output
     assert f"{packed}: reading .zst needs zstandard: pip install 'dedup[zstd]'" in result.output
+
+
+def test_a_folder_of_compressed_shards_is_read_and_one_of_other_files_is_named(
+    tmp_path: Path,
+) -> None:
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    plain = _records(tmp_path).read_bytes()
+    (shards / "part-0.jsonl.gz").write_bytes(gzip.compress(plain))
+    again = plain.replace(b'{"id": "', b'{"id": "again-')  # copies of part 0's records
+    (shards / "part-1.jsonl.zst").write_bytes(zstandard.compress(again))
+    result = CliRunner().invoke(main, ["scan", str(shards), "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    found = json.loads((tmp_path / "r.json").read_bytes())
+    assert found["files"] == ["part-0.jsonl.gz", "part-1.jsonl.zst"]
+    assert found["stats"]["documents"] == 2 * len(plain.splitlines())
+    # A folder none of whose files --include selects reads nothing: it says so.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.csv").write_text("titre,texte\n", encoding="utf-8")
+    (other / "meta.json.gz").write_bytes(gzip.compress(b"{}"))
+    result = CliRunner().invoke(main, ["scan", str(other), "-q"])
+    assert result.exit_code == 0, result.output
+    assert f"{other}: none of its 2 files matches --include (theirs: *.csv *.json.gz)" in (
+        result.stderr
+    )

@@ -119,7 +119,8 @@ def corpus_options(command: F) -> F:
             "--include",
             multiple=True,
             metavar="GLOB",
-            help="Files to read in folders (repeatable). [default: *.txt *.md *.jsonl *.parquet]",
+            help="Files to read in folders (repeatable). [default: *.txt *.md *.jsonl *.parquet "
+            "*.jsonl.gz *.jsonl.zst *.jsonl.bz2 *.jsonl.xz]",
         ),
         click.option(
             "--exclude",

@@ -18,6 +18,7 @@ import functools
 import io
 import itertools
 import json
+import logging
 import os
 import re
 import shutil
@@ -45,6 +46,8 @@ from dedup.io.documents import (
 from dedup.model import Document, Source
 
 STDIN = "-"
+
+logger = logging.getLogger(__name__)
 
 
 def is_jsonl(path: Path | str) -> bool:
@@ -130,7 +133,10 @@ def expand(
         started = time.time_ns()
         folders: list[tuple[str, int]] = []
         root = str(Path(given))
-        rels = _selected(_walk(root, folders), config.include)
+        every = _walk(root, folders)
+        rels = _selected(every, config.include)
+        if every and not rels:
+            _say_none_selected(given, every)
         if config.exclude:
             rels = [rel for rel in rels if not _matches(rel, config.exclude)]
         # "x.md" in the working folder, as a Path of "./x.md" prints it
@@ -145,6 +151,18 @@ def expand(
     if os.path.exists(given):
         raise InputError(given, "not a regular file or folder")
     raise InputError(given, "no such file or folder")
+
+
+def _say_none_selected(given: str, every: list[str]) -> None:
+    """Warn that no file of a folder that holds some matches --include: a run over it reads
+    nothing, and a folder of `.jsonl.gz` shards said nothing of it."""
+    suffixes = sorted({"*" + "".join(Path(rel).suffixes[-2:]) for rel in every if "." in rel})
+    logger.warning(
+        "%s: none of its %d files matches --include (theirs: %s); add --include for them",
+        given,
+        len(every),
+        " ".join(suffixes[:5]) or "no suffix",
+    )
 
 
 def _mtime(folder: str) -> int | None:
