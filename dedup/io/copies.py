@@ -57,10 +57,13 @@ def copy_folder(owner: object, corpus_bytes: int) -> CopyFolder | None:
     """
     try:
         folder = tempfile.mkdtemp(prefix="dedup-texts-")
-        free = shutil.disk_usage(folder).free
     except OSError:
         return None
     weakref.finalize(owner, shutil.rmtree, folder, ignore_errors=True)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None
     return CopyFolder(folder, max(free // 2, corpus_bytes))
 
 
