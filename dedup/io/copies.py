@@ -83,7 +83,7 @@ def _room(path: str, size: int, keep_free: int) -> bool:
     return not keep_free or shutil.disk_usage(os.path.dirname(path)).free - size >= keep_free
 
 
-def _write(path: str, texts: Sequence[str], keep_free: int) -> list[int]:
+def _write(path: str, texts: Sequence[str], keep_free: int = 0) -> list[int]:
     if native is not None:  # the same bytes, made in C: a third of a French batch's copying
         blob, relative = native.copies(list(texts), STEP)
         if not _room(path, len(blob), keep_free):
