@@ -456,7 +456,9 @@ def test_workers_end_with_a_main_process_killed(tmp_path: Path) -> None:
     # The kernel's out-of-memory killer may pick the main process: its workers, forked
     # with every pipe's two ends, waited for a batch for ever, holding the step's stderr
     # open (a pipeline that reads it hung) and their memory.
-    process = _started("scan", _french(tmp_path), "--jobs", "2")
+    temp = tmp_path / "tmp"  # what the killed run leaves there goes with the test's folder
+    temp.mkdir()
+    process = _started("scan", _french(tmp_path), "--jobs", "2", TMPDIR=str(temp))
     deadline = time.monotonic() + 60
     while len(workers := _workers(process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
