@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import array
 import collections
-import contextlib
 import dataclasses
 import functools
 import logging
@@ -340,16 +339,6 @@ def fingerprint(
     logger.info("%d documents read and fingerprinted", len(table.docs))
 
 
-def _bytes(files: Sequence[InputFile]) -> int:
-    """The bytes of these files (those that cannot be read: none; they are reported as
-    they are read)."""
-    total = 0
-    for file in files:
-        with contextlib.suppress(OSError):
-            total += file.path.stat().st_size
-    return total
-
-
 def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None:
     table.corpus.skipped = []
     # Each run its own name, so that a process (this one, without workers) never takes
@@ -361,7 +350,7 @@ def _fingerprint_all(table: Table, workers: Workers, progress: Progress) -> None
     # copying every one (100,000 French pages: 2.2 s of CPU less fingerprinting, 0.4 more
     # verifying).
     parts = not table.config.segment.documents_alone
-    copies = copy_folder(table, _bytes(table.corpus.files)) if workers.local and parts else None
+    copies = copy_folder(table, table.corpus.unchanged.bytes) if workers.local and parts else None
     work = functools.partial(_fingerprint_numbered, config=table.config, run=run, copies=copies)
     sent: collections.deque[tuple[int, Chunk]] = collections.deque()
 

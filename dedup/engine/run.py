@@ -91,7 +91,8 @@ def run(
             result = build_result(table, done, related, early)
             del done, related
             give_back_freed()  # before the cleaned documents are written
-            corpus.unchanged.check()  # before anything is written from what it read
+            if out is not None or stream is not None:
+                corpus.unchanged.check()  # before anything is written from what it read
             written = Written()  # records left out, or escaped, as cleaning tells
             fields = config.input.text_field, config.input.id_field
             if out is not None:

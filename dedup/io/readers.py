@@ -462,6 +462,11 @@ class Unchanged:
         self.files = list(files)
         self.stamps = [_stamp(file.path) for file in self.files]
 
+    @property
+    def bytes(self) -> int:
+        """The files' bytes when the run began (those that could not be read: none)."""
+        return sum(stamp[0] for stamp in self.stamps if stamp is not None)
+
     def check(self) -> None:
         """An InputError naming the first file that changed, if one did."""
         for file, stamp in zip(self.files, self.stamps, strict=True):
