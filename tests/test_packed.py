@@ -159,3 +159,17 @@ def test_a_folder_of_compressed_shards_is_read_and_one_of_other_files_is_named(
     assert f"{other}: none of its 2 files matches --include (theirs: *.csv *.json.gz)" in (
         result.stderr
     )
+
+
+def test_every_compressed_jsonl_name_is_records_to_the_pre_commit_check() -> None:
+    # Records carry ids that must stay unique across files: `dedup check` makes every
+    # check of them a full one, compressed or not, whatever the codec.
+    from dedup.config import JSONL_PACKED
+    from dedup.engine.incremental import _RECORDS
+    from dedup.io.packed import CODECS
+
+    assert {glob.rsplit(".", 1)[1] for glob in JSONL_PACKED} == {s[1:] for s in CODECS}
+    for suffix in CODECS:
+        for name in (f"a.jsonl{suffix}", f"b.NDJSON{suffix}", f"c4.json{suffix}"):
+            assert _RECORDS.search(f"page.md\n{name}\n"), name
+    assert not _RECORDS.search("page.md\nnotes.txt.gz\nc4.json\n")

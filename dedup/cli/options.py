@@ -11,12 +11,13 @@ from typing import Any, TypeVar
 
 import click
 
-from dedup.config import UNITS, MinHashConfig, SegmentConfig
+from dedup.config import UNITS, InputConfig, MinHashConfig, SegmentConfig
 from dedup.report import RENDERERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 _M = MinHashConfig()
 _S = SegmentConfig()
+_I = InputConfig()
 
 
 def corpus_options(command: F) -> F:
@@ -119,8 +120,7 @@ def corpus_options(command: F) -> F:
             "--include",
             multiple=True,
             metavar="GLOB",
-            help="Files to read in folders (repeatable). [default: *.txt *.md *.jsonl *.parquet "
-            "*.jsonl.gz *.jsonl.zst *.jsonl.bz2 *.jsonl.xz]",
+            help=f"Files to read in folders (repeatable). [default: {' '.join(_I.include)}]",
         ),
         click.option(
             "--exclude",

@@ -60,6 +60,7 @@ from dedup.engine.run import index_params, run
 from dedup.engine.table import COLUMNS
 from dedup.io.check_state import CheckState, Outside, Stale, key64
 from dedup.io.documents import InputFile
+from dedup.io.packed import CODECS
 from dedup.io.readers import STDIN, Listings, expand
 from dedup.io.stat import Ahead
 from dedup.io.store import Store
@@ -72,9 +73,11 @@ logger = logging.getLogger(__name__)
 #: Files changed since the postings were made, at most, before a full check makes them anew.
 DIRTY_MAX = 256
 #: File names read as records, in a list of names a line each (any case; a few more than
-#: the readers take: a name that is only the suffix), compressed ones too (see `packed`).
+#: the readers take: a name that is only the suffix), compressed ones too, by the suffixes
+#: `packed` reads (see `readers.is_jsonl`).
+_PACKED = "|".join(re.escape(suffix[1:]) for suffix in CODECS)
 _RECORDS = re.compile(
-    r"\.(?:(?:jsonl|ndjson)(?:\.(?:gz|bz2|xz))?|json\.(?:gz|bz2|xz)|parquet)\n", re.IGNORECASE
+    rf"\.(?:(?:jsonl|ndjson)(?:\.(?:{_PACKED}))?|json\.(?:{_PACKED})|parquet)\n", re.IGNORECASE
 )
 _DOC, _START, _END, _LINE, _WS_BEFORE, _WS_AFTER, _COLUMN = (
     COLUMNS.index(name)
