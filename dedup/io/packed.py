@@ -48,9 +48,6 @@ class _Zstd:
             return reader
         return zstandard.ZstdCompressor().stream_writer(file, closefd=False)
 
-    def compress(self, data: bytes) -> bytes:
-        return bytes(self._zstandard().ZstdCompressor().compress(data))
-
     def decompress(self, data: bytes) -> bytes:
         with self.open(io.BytesIO(data), "rb") as reader:
             return bytes(reader.read())
@@ -135,10 +132,10 @@ def decompressed(data: bytes, name: str) -> bytes:
 
 
 def compressed(data: bytes, name: str) -> bytes:
-    """`data` compressed as a file named `name` is (see `compressing`)."""
-    module = codec(name)
-    if module is None:
+    """`data` compressed as `compressing` writes a file named `name`."""
+    if codec(name) is None:
         return data
-    if module is gzip:
-        return gzip.compress(data, mtime=0)
-    return bytes(module.compress(data))
+    sink = io.BytesIO()
+    with compressing(sink, name) as packer:
+        packer.write(data)
+    return sink.getvalue()
